@@ -1,0 +1,124 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The contract between mod_llm_scan, mod_llm_route and mod_llm_audit: one
+ * per-request object that each module reaches through llm_request_get().
+ * This header is httpd-aware; the engines under lib/ never include it.
+ */
+
+#ifndef LLM_GATEWAY_H
+#define LLM_GATEWAY_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+#include "apr_optional.h"
+
+#include "llm_types.h"
+
+/* Log message ids: every module's lines carry LLMnnnnn. Ranges:
+ * 00001-00999 shared, 01000-01999 scan, 02000-02999 route, 03000-03999 audit. */
+#define LLMNO(n) "LLM" #n ": "
+
+/* What the gateway did with a request, as the audit row records it. */
+typedef enum {
+    LLM_DECISION_NONE = 0,   /* not (yet) decided: not a gateway request */
+    LLM_DECISION_ALLOW,      /* forwarded unchanged (findings may be logged) */
+    LLM_DECISION_REDACT,     /* forwarded with sensitive values replaced */
+    LLM_DECISION_BLOCK,      /* refused because of findings */
+    LLM_DECISION_DENY,       /* refused: unauthenticated or not permitted */
+    LLM_DECISION_QUOTA,      /* refused: over quota */
+    LLM_DECISION_INVALID,    /* refused: malformed, too large, bad encoding */
+    LLM_DECISION_ERROR       /* gateway or upstream failure */
+} llm_decision_e;
+
+/* One finding as the gateway keeps it: never the value itself. */
+typedef struct llm_finding_t {
+    const char *type;        /* "AWS_ACCESS_KEY", or an admin's type name */
+    const char *rule;        /* rule id, e.g. "aws-access-key-id" */
+    const char *location;    /* JSON path, e.g. "messages[2].content" */
+    apr_size_t offset;       /* in the decoded string at location */
+    apr_size_t length;
+    int category;            /* llm_category_e */
+    int action;              /* llm_action_e applied to this finding */
+} llm_finding_t;
+
+/* The per-request object.  Created on first use, lives in r->pool, shared
+ * by the internal redirects of the same request. */
+typedef struct llm_request_t {
+    apr_time_t started;
+    llm_endpoint_e endpoint;     /* which gateway endpoint was called */
+    llm_family_e caller_family;  /* dialect family the caller speaks */
+    llm_family_e provider_family;/* dialect family of the chosen provider */
+
+    /* The request body as read by mod_llm_scan; after redaction or
+     * translation it is the body the provider receives. */
+    const char *body;
+    apr_size_t body_len;
+    apr_size_t body_len_received; /* bytes the client sent (decoded) */
+    int body_read;               /* 1 once the body has been read whole */
+    int body_rewritten;          /* 1 when body differs from what was sent */
+    void *json;                  /* parsed body (json_t *), owned by r->pool */
+
+    const char *model_requested;
+    const char *model_used;
+    const char *provider;        /* provider name from LLMRouteProvider */
+    const char *balancer;        /* balancer://name the request went to */
+    int stream;
+
+    apr_array_header_t *findings; /* of llm_finding_t */
+    llm_decision_e decision;
+    const char *reason;          /* short machine reason for refusals */
+
+    const char *user;
+    const char *groups;          /* comma separated */
+
+    /* Filled while the response passes through. */
+    int upstream_status;
+    apr_off_t bytes_out;
+    apr_int64_t tokens_in;
+    apr_int64_t tokens_out;
+    apr_int64_t tokens_cached;
+    apr_time_t first_byte;       /* first response byte sent to the client */
+} llm_request_t;
+
+/* Return the request's object, creating it when create is non-zero;
+ * NULL when it does not exist and create is 0. */
+llm_request_t *llm_request_get(request_rec *r, int create);
+
+/* Append a finding (strings are copied to r->pool). */
+void llm_request_add_finding(request_rec *r, llm_request_t *req,
+                             const llm_finding_t *f);
+
+/* Name of a decision as stored in the audit table ("allow", "block", ...). */
+const char *llm_decision_name(llm_decision_e d);
+
+/* Findings as JSON text (types, rules, locations, offsets; no values). */
+const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req);
+
+/* Send an error in the caller's dialect and return DONE-style status
+ * (the status code itself) for a hook to return. code is the machine code
+ * ("sensitive_data_detected", "invalid_request_error", ...); extra, when
+ * not NULL, is a JSON array of findings placed in the body. */
+int llm_request_send_error(request_rec *r, int status, const char *type,
+                           const char *code, const char *message,
+                           const char *findings_json);
+
+/* Optional functions one module offers the others, found at post_config. */
+APR_DECLARE_OPTIONAL_FN(int, llm_route_is_gateway_request, (request_rec *r));
+
+#endif /* LLM_GATEWAY_H */

@@ -1,0 +1,60 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Plain types shared by the httpd-free engines (lib/) and the modules.
+ * No httpd or APR types here: the command-line tools and fuzzers use it.
+ */
+
+#ifndef LLM_TYPES_H
+#define LLM_TYPES_H
+
+/* The gateway endpoints (DESIGN.md, Contracts). */
+typedef enum {
+    LLM_EP_NONE = 0,
+    LLM_EP_OPENAI_CHAT,          /* POST /v1/chat/completions */
+    LLM_EP_OPENAI_RESPONSES,     /* POST /v1/responses */
+    LLM_EP_OPENAI_EMBEDDINGS,    /* POST /v1/embeddings */
+    LLM_EP_OPENAI_COMPLETIONS,   /* POST /v1/completions */
+    LLM_EP_ANTHROPIC_MESSAGES,   /* POST /v1/messages */
+    LLM_EP_ANTHROPIC_COUNT_TOKENS, /* POST /v1/messages/count_tokens */
+    LLM_EP_MODELS                /* GET /v1/models */
+} llm_endpoint_e;
+
+/* API families: what a caller speaks and what a provider speaks. */
+typedef enum {
+    LLM_FAMILY_NONE = 0,
+    LLM_FAMILY_OPENAI,
+    LLM_FAMILY_ANTHROPIC
+} llm_family_e;
+
+/* What kind of rule produced a finding; selects the default action and
+ * the error type (content rules answer policy_violation). */
+typedef enum {
+    LLM_CAT_SECRET = 0,
+    LLM_CAT_PII,
+    LLM_CAT_CONTENT
+} llm_category_e;
+
+/* What the policy does with a finding. */
+typedef enum {
+    LLM_ACTION_UNSET = 0,
+    LLM_ACTION_LOG,
+    LLM_ACTION_REDACT,
+    LLM_ACTION_BLOCK
+} llm_action_e;
+
+#endif /* LLM_TYPES_H */

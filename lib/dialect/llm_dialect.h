@@ -1,0 +1,108 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The API dialects, httpd-free (APR + jansson): recognise and check the
+ * body of each endpoint, collect every string a provider would see for the
+ * scanner, apply redactions back into the JSON, build error bodies in the
+ * caller's dialect.  Translation and SSE live in llm_translate.h / llm_sse.h.
+ */
+
+#ifndef LLM_DIALECT_H
+#define LLM_DIALECT_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "apr_pools.h"
+#include "apr_tables.h"
+#include "llm_types.h"
+
+/* Endpoint from method and the path below the gateway prefix
+ * ("/chat/completions", "/messages", "/messages/count_tokens", "/models",
+ * query string already removed). LLM_EP_NONE when not a gateway endpoint. */
+llm_endpoint_e llm_dialect_endpoint(const char *method, const char *subpath);
+llm_family_e llm_dialect_family(llm_endpoint_e ep);
+const char *llm_dialect_endpoint_name(llm_endpoint_e ep); /* "chat.completions" */
+
+/* Parse a body (rejects duplicate keys: a provider might read the other
+ * copy).  The result is registered for json_decref on p's cleanup.  On
+ * failure NULL and *err (from p) says what and where. */
+json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
+                       const char **err);
+
+/* Check that root has the documented shape of ep (model present and a
+ * string, messages an array, ...).  NULL or a message for a 400. */
+const char *llm_dialect_check(apr_pool_t *p, json_t *root, llm_endpoint_e ep);
+const char *llm_dialect_model(json_t *root);   /* NULL if absent */
+int llm_dialect_is_stream(json_t *root);
+
+/* A piece of a scan unit: one JSON string value. */
+typedef struct llm_piece_t {
+    const char *path;        /* "messages[3].content[0].text" */
+    json_t *value;           /* the json string itself */
+    size_t unit_offset;      /* where it starts in the unit text */
+    size_t len;              /* its decoded length */
+} llm_piece_t;
+
+/* A scan unit: the text of neighbouring pieces that belong together (the
+ * text parts of one message), concatenated so that a value split across
+ * parts is still found. */
+typedef struct llm_unit_t {
+    const char *text;
+    size_t len;
+    apr_array_header_t *pieces;   /* of llm_piece_t, in text order */
+} llm_unit_t;
+
+/* Every string value in the body a provider could read (known fields and,
+ * failing closed, unknown ones), grouped in units.  Strings that are pure
+ * protocol (role, type, model, ids, enum values) are left out only where
+ * the dialect fixes their meaning. Returns an array of llm_unit_t. */
+apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
+                                      llm_endpoint_e ep);
+
+/* Map an offset in a unit to the piece it falls in; *piece_off gets the
+ * offset inside that piece. */
+const llm_piece_t *llm_unit_locate(const llm_unit_t *u, size_t offset,
+                                   size_t *piece_off);
+
+/* A replacement of [offset, offset+length) of a unit's text. */
+typedef struct llm_edit_t {
+    size_t offset;
+    size_t length;
+    const char *replacement;
+} llm_edit_t;
+
+/* Apply non-overlapping edits (sorted by offset) to the JSON strings behind
+ * a unit; a range that spans pieces puts the replacement in the first piece
+ * and removes the rest of the range from the others.  0 or -1. */
+int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
+                         const llm_edit_t *edits, int nedits);
+
+/* Serialise compactly into p. */
+char *llm_json_dump(apr_pool_t *p, json_t *root, size_t *len);
+
+/* An error body in the dialect of family (DESIGN.md, Contracts).  type is
+ * the OpenAI "type" ("sensitive_data_detected", "invalid_request_error",
+ * "authentication_error", ...); code the machine code; findings_json a JSON
+ * array text or NULL.  Anthropic bodies map type onto their error types
+ * (403 -> permission_error, 401 -> authentication_error, 400 ->
+ * invalid_request_error, 404 -> not_found_error, 429 -> rate_limit_error,
+ * 413 -> request_too_large, 5xx -> api_error) and carry code. */
+char *llm_dialect_error_body(apr_pool_t *p, llm_family_e family, int status,
+                             const char *type, const char *code,
+                             const char *message, const char *findings_json);
+
+#endif /* LLM_DIALECT_H */

@@ -1,0 +1,96 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The detection engine: finds secrets, personal data and admin-defined
+ * content in plain text.  httpd-free (APR, PCRE2 only) so that the gateway,
+ * the llm-scan command, the unit tests, the fuzzer and the benchmark all run
+ * the very same code.
+ *
+ * Life cycle: a rule set is built once (at httpd config time, or when the
+ * command starts), compiled, and then shared read-only by every thread.
+ * Scanning allocates only from the pool the caller passes (the request pool).
+ */
+
+#ifndef LLM_SCAN_H
+#define LLM_SCAN_H
+
+#include <stddef.h>
+#include "apr_pools.h"
+#include "apr_tables.h"
+#include "llm_types.h"
+
+typedef struct llm_scan_rules_t llm_scan_rules_t;
+
+/* One match in a scanned buffer.  type and rule point into the rule set
+ * (valid as long as it lives). */
+typedef struct llm_scan_match_t {
+    const char *type;        /* "AWS_ACCESS_KEY", "EMAIL", admin type... */
+    const char *rule;        /* rule id, "aws-access-key-id" */
+    llm_category_e category;
+    size_t offset;           /* of the sensitive value in the buffer */
+    size_t length;
+} llm_scan_match_t;
+
+/* A rule set with the built-in rules when builtins is non-zero.  The pool
+ * must outlive every scan (httpd: pconf; the command: its global pool). */
+llm_scan_rules_t *llm_scan_rules_create(apr_pool_t *p, int builtins);
+
+/* Admin rules.  Each returns NULL on success or an error message (from p)
+ * that names the problem, e.g. the PCRE2 error and its offset; httpd shows
+ * it at apachectl -t.  type must be [A-Z][A-Z0-9_]*. */
+const char *llm_scan_rules_add_pattern(llm_scan_rules_t *rs, const char *type,
+                                       const char *rule_id,
+                                       const char *pcre2_pattern,
+                                       llm_category_e category);
+const char *llm_scan_rules_add_keywords(llm_scan_rules_t *rs, const char *type,
+                                        const char *rule_id,
+                                        const char *const *words, int nwords,
+                                        llm_category_e category);
+/* A value that matches an allow pattern (anchored on the whole matched
+ * value) is never a finding. */
+const char *llm_scan_rules_add_allow(llm_scan_rules_t *rs,
+                                     const char *pcre2_pattern);
+/* Switch a built-in rule off by rule id or by type. */
+const char *llm_scan_rules_disable(llm_scan_rules_t *rs, const char *rule_or_type);
+
+/* Compile everything added (JIT, prefilter tables).  After this the rule
+ * set is immutable and may be shared by threads.  NULL or an error. */
+const char *llm_scan_rules_compile(llm_scan_rules_t *rs);
+
+/* Scan len bytes of text (UTF-8, not NUL terminated).  Appends
+ * llm_scan_match_t to out (created by the caller with
+ * apr_array_make(p, n, sizeof(llm_scan_match_t))), sorted by offset,
+ * overlapping matches resolved (the more specific rule wins).  Scratch comes
+ * from p.  Returns the number of matches appended, or -1 on an internal
+ * error (e.g. PCRE2 match limit hit) -- callers fail closed on -1. */
+int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
+                  apr_pool_t *p, apr_array_header_t *out);
+
+/* Iterate over the rules of a set (built in and admin), for documentation,
+ * llm-scan --list-rules and the config-sync test. */
+typedef void llm_scan_rule_visit_fn(void *baton, const char *rule_id,
+                                    const char *type, llm_category_e cat);
+void llm_scan_rules_visit(const llm_scan_rules_t *rs,
+                          llm_scan_rule_visit_fn *fn, void *baton);
+
+/* Is type one of the built-in types (or an admin type in this set)? */
+int llm_scan_rules_has_type(const llm_scan_rules_t *rs, const char *type);
+
+/* The default category of a built-in type name, or -1 if unknown. */
+int llm_scan_builtin_category(const char *type);
+
+#endif /* LLM_SCAN_H */
