@@ -1,0 +1,58 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Refusals in the caller's dialect.  A hook that refuses writes the body
+ * itself and returns DONE: httpd then finishes the response with the status
+ * set here and still runs log_transaction, so the audit row is written.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+
+#include "llm_gateway.h"
+#include "dialect/llm_dialect.h"
+
+int llm_request_send_error(request_rec *r, int status, const char *type,
+                           const char *code, const char *message,
+                           const char *findings_json)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+    llm_family_e family = req && req->caller_family ? req->caller_family
+                                                    : LLM_FAMILY_OPENAI;
+    const char *body = llm_dialect_error_body(r->pool, family, status, type,
+                                              code, message, findings_json);
+    apr_size_t len = strlen(body);
+
+    /* The rest of a body we did not read must not be taken for the next
+     * request on this connection. */
+    if (!req || !req->body_read) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    r->status = status;
+    r->status_line = NULL;
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, len);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!r->header_only) {
+        ap_rwrite(body, (int)len, r);
+    }
+    return DONE;
+}

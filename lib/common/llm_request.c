@@ -1,0 +1,116 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The per-request object shared by the three modules.  Each module is its
+ * own shared object with this file linked in, so the object cannot hang off
+ * one module's request_config: it is kept as r->pool userdata under a
+ * fixed key, which every copy of this code finds.  Internal redirects keep
+ * r->pool, so they see the same object.
+ */
+
+#include "httpd.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+#include <stdlib.h>
+#include <jansson.h>
+
+#include "llm_gateway.h"
+
+#define LLM_REQUEST_KEY "llm_gateway::request"
+
+llm_request_t *llm_request_get(request_rec *r, int create)
+{
+    void *v = NULL;
+    llm_request_t *req;
+
+    while (r->main) {
+        r = r->main;
+    }
+    apr_pool_userdata_get(&v, LLM_REQUEST_KEY, r->pool);
+    if (v || !create) {
+        return v;
+    }
+    req = apr_pcalloc(r->pool, sizeof(*req));
+    req->started = r->request_time;
+    req->findings = apr_array_make(r->pool, 4, sizeof(llm_finding_t));
+    apr_pool_userdata_setn(req, LLM_REQUEST_KEY, NULL, r->pool);
+    return req;
+}
+
+void llm_request_add_finding(request_rec *r, llm_request_t *req,
+                             const llm_finding_t *f)
+{
+    llm_finding_t *dst = apr_array_push(req->findings);
+
+    *dst = *f;
+    dst->type = apr_pstrdup(r->pool, f->type);
+    dst->rule = apr_pstrdup(r->pool, f->rule);
+    dst->location = apr_pstrdup(r->pool, f->location);
+}
+
+const char *llm_decision_name(llm_decision_e d)
+{
+    switch (d) {
+    case LLM_DECISION_ALLOW:   return "allow";
+    case LLM_DECISION_REDACT:  return "redact";
+    case LLM_DECISION_BLOCK:   return "block";
+    case LLM_DECISION_DENY:    return "deny";
+    case LLM_DECISION_QUOTA:   return "quota";
+    case LLM_DECISION_INVALID: return "invalid";
+    case LLM_DECISION_ERROR:   return "error";
+    case LLM_DECISION_NONE:    break;
+    }
+    return "none";
+}
+
+static const char *action_name(int action)
+{
+    switch (action) {
+    case LLM_ACTION_LOG:    return "log";
+    case LLM_ACTION_REDACT: return "redact";
+    case LLM_ACTION_BLOCK:  return "block";
+    }
+    return "none";
+}
+
+const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req)
+{
+    json_t *arr;
+    char *dump;
+    const char *out;
+    int i;
+
+    if (!req || !req->findings || req->findings->nelts == 0) {
+        return "[]";
+    }
+    /* Types, rules and paths can hold caller-controlled JSON keys: let
+     * jansson do the escaping. */
+    arr = json_array();
+    for (i = 0; i < req->findings->nelts; i++) {
+        const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i, llm_finding_t);
+
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
+            "type", f->type, "rule", f->rule, "location", f->location,
+            "offset", (json_int_t)f->offset, "length", (json_int_t)f->length,
+            "action", action_name(f->action)));
+    }
+    dump = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    out = apr_pstrdup(p, dump ? dump : "[]");
+    free(dump);
+    return out;
+}
