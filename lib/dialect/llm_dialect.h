@@ -55,6 +55,13 @@ typedef struct llm_piece_t {
     json_t *value;           /* the json string itself */
     size_t unit_offset;      /* where it starts in the unit text */
     size_t len;              /* its decoded length */
+    /* Added: object keys of free-form objects (tool inputs, schemas,
+     * unknown fields) are text a provider reads too.  For such a piece
+     * value is NULL, object is the object holding the key and key/key_len
+     * the key as it was; an edit renames the key in place. */
+    json_t *object;
+    const char *key;
+    size_t key_len;
 } llm_piece_t;
 
 /* A scan unit: the text of neighbouring pieces that belong together (the
@@ -104,5 +111,8 @@ char *llm_json_dump(apr_pool_t *p, json_t *root, size_t *len);
 char *llm_dialect_error_body(apr_pool_t *p, llm_family_e family, int status,
                              const char *type, const char *code,
                              const char *message, const char *findings_json);
+
+/* Added: the Anthropic error type for an HTTP status (the mapping above). */
+const char *llm_dialect_anthropic_error_type(int status);
 
 #endif /* LLM_DIALECT_H */

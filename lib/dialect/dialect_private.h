@@ -1,0 +1,46 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Helpers shared by the files of lib/dialect; not part of its API.
+ */
+
+#ifndef LLM_DIALECT_PRIVATE_H
+#define LLM_DIALECT_PRIVATE_H
+
+#include <jansson.h>
+#include "apr_pools.h"
+
+/* Nesting deeper than this is refused by llm_json_parse(): every walker in
+ * this library recurses, and httpd threads may run on small stacks. */
+#define LLM_DIALECT_MAX_DEPTH 128
+
+/* Hand a reference to p: json_decref runs when p is cleared. */
+json_t *llm_dialect_pool_own(apr_pool_t *p, json_t *j);
+
+/* Path of a member of the node at path ("" for the root).  Keys that do
+ * not look like field names are written by position ("{#3}") so that a
+ * path never repeats text that could itself be sensitive. */
+const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
+                                 const char *key, size_t key_len,
+                                 size_t index);
+const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
+                                   size_t index);
+
+/* String member of an object or NULL. */
+const char *llm_dialect_str(json_t *obj, const char *key);
+
+#endif /* LLM_DIALECT_PRIVATE_H */

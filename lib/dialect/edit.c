@@ -1,0 +1,220 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Redaction: edits found in a unit's text are written back into the JSON
+ * strings (and keys) the unit was built from.
+ */
+
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "llm_dialect.h"
+
+/* The piece an offset falls in; the end of the text belongs to the last
+ * piece, so that an insertion at the very end has a home. */
+static int locate_index(const llm_unit_t *u, size_t offset)
+{
+    const llm_piece_t *pcs = (const llm_piece_t *)u->pieces->elts;
+    int lo = 0, hi = u->pieces->nelts - 1, mid;
+
+    if (u->pieces->nelts == 0 || offset > u->len) {
+        return -1;
+    }
+    while (lo < hi) {
+        mid = lo + (hi - lo + 1) / 2;
+        if (pcs[mid].unit_offset <= offset) {
+            lo = mid;
+        }
+        else {
+            hi = mid - 1;
+        }
+    }
+    /* Offsets at a boundary belong to the piece that starts there. */
+    return lo;
+}
+
+const llm_piece_t *llm_unit_locate(const llm_unit_t *u, size_t offset,
+                                   size_t *piece_off)
+{
+    int i = u ? locate_index(u, offset) : -1;
+    const llm_piece_t *pc;
+
+    if (i < 0) {
+        return NULL;
+    }
+    pc = &((const llm_piece_t *)u->pieces->elts)[i];
+    if (piece_off) {
+        *piece_off = offset - pc->unit_offset;
+    }
+    return pc;
+}
+
+/* Rename a key where it stands: jansson appends new keys at the end, so
+ * the object is rebuilt in its order (prompt caches and humans reading
+ * the forwarded body both prefer it unchanged). */
+static int rename_key(json_t *obj, const char *old, size_t old_len,
+                      const char *nkey, size_t nkey_len)
+{
+    json_t *copy;
+    const char *k;
+    size_t klen;
+    json_t *v;
+    void *it;
+    int found = 0;
+
+    if (old_len == nkey_len && !memcmp(old, nkey, old_len)) {
+        return 0;
+    }
+    copy = json_object();
+    if (!copy) {
+        return -1;
+    }
+    for (it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        k = json_object_iter_key(it);
+        klen = json_object_iter_key_len(it);
+        v = json_object_iter_value(it);
+        if (klen == nkey_len && !memcmp(k, nkey, klen)) {
+            /* Two keys would collapse into one: refuse, the caller blocks. */
+            json_decref(copy);
+            return -1;
+        }
+        if (klen == old_len && !memcmp(k, old, klen)) {
+            found = 1;
+            k = nkey;
+            klen = nkey_len;
+        }
+        if (json_object_setn(copy, k, klen, v) != 0) {
+            json_decref(copy);
+            return -1;
+        }
+    }
+    if (!found) {
+        json_decref(copy);
+        return -1;
+    }
+    json_object_clear(obj);
+    if (json_object_update(obj, copy) != 0) {
+        json_decref(copy);
+        return -1;
+    }
+    json_decref(copy);
+    return 0;
+}
+
+int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
+                         const llm_edit_t *edits, int nedits)
+{
+    const llm_piece_t *pcs;
+    int i, j, owner;
+    size_t prev_end = 0, s, e, pos, a, b, rlen, cap, n;
+    const char *src;
+    char **outs;
+    size_t *out_lens;
+    char *out;
+    json_t *check;
+
+    if (!u || nedits < 0 || (nedits > 0 && !edits)) {
+        return -1;
+    }
+    /* Validate everything before the first change: half a redaction is
+     * worse than none, since the caller would forward it. */
+    for (j = 0; j < nedits; j++) {
+        if (edits[j].offset < prev_end || edits[j].offset > u->len
+            || edits[j].length > u->len - edits[j].offset
+            || !edits[j].replacement) {
+            return -1;
+        }
+        prev_end = edits[j].offset + edits[j].length;
+    }
+    if (nedits == 0 || u->pieces->nelts == 0) {
+        return 0;
+    }
+    pcs = (const llm_piece_t *)u->pieces->elts;
+    outs = apr_pcalloc(p, sizeof(char *) * u->pieces->nelts);
+    out_lens = apr_pcalloc(p, sizeof(size_t) * u->pieces->nelts);
+    cap = 1;
+    for (j = 0; j < nedits; j++) {
+        cap += strlen(edits[j].replacement);
+    }
+
+    /* First every new text, then a check that each is valid UTF-8 (an
+     * offset inside a character would make jansson refuse it), then the
+     * changes: all or nothing. */
+    for (i = 0; i < u->pieces->nelts; i++) {
+        s = pcs[i].unit_offset;
+        e = s + pcs[i].len;
+        src = pcs[i].value ? json_string_value(pcs[i].value) : pcs[i].key;
+        if (!src) {
+            return -1;
+        }
+        out = NULL;
+        n = 0;
+        pos = s;
+        for (j = 0; j < nedits; j++) {
+            a = edits[j].offset;
+            b = a + edits[j].length;
+            owner = locate_index(u, a);
+            if (owner == i) {
+                if (!out) {
+                    out = apr_palloc(p, pcs[i].len + cap);
+                }
+                memcpy(out + n, src + (pos - s), a - pos);
+                n += a - pos;
+                rlen = strlen(edits[j].replacement);
+                memcpy(out + n, edits[j].replacement, rlen);
+                n += rlen;
+                pos = b < e ? b : e;
+            }
+            else if (owner < i && b > s) {
+                /* The tail of a range that began in an earlier piece. */
+                if (!out) {
+                    out = apr_palloc(p, pcs[i].len + cap);
+                }
+                pos = b < e ? b : e;
+            }
+        }
+        if (!out) {
+            continue;
+        }
+        memcpy(out + n, src + (pos - s), e - pos);
+        n += e - pos;
+        out[n] = '\0';
+        check = json_stringn(out, n);
+        if (!check) {
+            return -1;
+        }
+        json_decref(check);
+        outs[i] = out;
+        out_lens[i] = n;
+    }
+    for (i = 0; i < u->pieces->nelts; i++) {
+        if (!outs[i]) {
+            continue;
+        }
+        if (pcs[i].value) {
+            if (json_string_setn(pcs[i].value, outs[i], out_lens[i]) != 0) {
+                return -1;
+            }
+        }
+        else if (rename_key(pcs[i].object, pcs[i].key, pcs[i].key_len,
+                            outs[i], out_lens[i]) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,393 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Every string a provider could read, in scan units.
+ *
+ * One walker serves all endpoints.  Inside the structures the dialects
+ * define ("protocol" mode) a short list of fields whose values the dialect
+ * fixes (role, type, ids, enums, opaque ciphertext, base64 media) is left
+ * out and object keys are field names, not text.  Inside free-form objects
+ * (tool inputs, JSON schemas, metadata, fields this code does not know)
+ * every string and every object key is scanned: nothing a provider could
+ * read leaves unscanned because a client invented a field.
+ */
+
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "llm_dialect.h"
+#include "dialect_private.h"
+
+typedef struct {
+    apr_pool_t *p;
+    apr_array_header_t *units;   /* of llm_unit_t */
+    apr_array_header_t *open;    /* pieces of the unit being built */
+} walk_t;
+
+static void walk_free(walk_t *w, json_t *node, const char *path);
+static void walk_proto(walk_t *w, json_t *node, const char *path,
+                       const char *key);
+
+static void unit_begin(walk_t *w)
+{
+    w->open = apr_array_make(w->p, 4, sizeof(llm_piece_t));
+}
+
+static void unit_add_value(walk_t *w, const char *path, json_t *value)
+{
+    llm_piece_t *pc;
+
+    /* Empty strings carry nothing to find and nothing to redact. */
+    if (json_string_length(value) == 0) {
+        return;
+    }
+    pc = apr_array_push(w->open);
+    memset(pc, 0, sizeof(*pc));
+    pc->path = path;
+    pc->value = value;
+    pc->len = json_string_length(value);
+}
+
+static void unit_add_key(walk_t *w, const char *path, json_t *obj,
+                         const char *key, size_t key_len)
+{
+    llm_piece_t *pc;
+
+    if (key_len == 0) {
+        return;
+    }
+    pc = apr_array_push(w->open);
+    memset(pc, 0, sizeof(*pc));
+    pc->path = apr_pstrcat(w->p, path, "#key", NULL);
+    pc->object = obj;
+    /* A copy: an edit of this very key frees jansson's. */
+    pc->key = apr_pstrmemdup(w->p, key, key_len);
+    pc->key_len = key_len;
+    pc->len = key_len;
+}
+
+static void unit_end(walk_t *w)
+{
+    llm_unit_t *u;
+    llm_piece_t *pcs;
+    char *text;
+    size_t total = 0, off = 0;
+    int i;
+
+    if (!w->open || w->open->nelts == 0) {
+        w->open = NULL;
+        return;
+    }
+    pcs = (llm_piece_t *)w->open->elts;
+    for (i = 0; i < w->open->nelts; i++) {
+        total += pcs[i].len;
+    }
+    /* Always a copy, even of a single piece: the unit must stay readable
+     * while edits replace the JSON strings it was built from. */
+    text = apr_palloc(w->p, total + 1);
+    for (i = 0; i < w->open->nelts; i++) {
+        pcs[i].unit_offset = off;
+        memcpy(text + off, pcs[i].value ? json_string_value(pcs[i].value)
+                                        : pcs[i].key, pcs[i].len);
+        off += pcs[i].len;
+    }
+    text[total] = '\0';
+    u = apr_array_push(w->units);
+    u->text = text;
+    u->len = total;
+    u->pieces = w->open;
+    w->open = NULL;
+}
+
+static void unit_single(walk_t *w, const char *path, json_t *value)
+{
+    unit_begin(w);
+    unit_add_value(w, path, value);
+    unit_end(w);
+}
+
+static void unit_single_key(walk_t *w, const char *path, json_t *obj,
+                            const char *key, size_t key_len)
+{
+    unit_begin(w);
+    unit_add_key(w, path, obj, key, key_len);
+    unit_end(w);
+}
+
+/* Free-form data: every string, every key. */
+static void walk_free(walk_t *w, json_t *node, const char *path)
+{
+    size_t i, key_len;
+    const char *key;
+    const char *kpath;
+    json_t *v;
+    void *it;
+
+    if (json_is_string(node)) {
+        unit_single(w, path, node);
+    }
+    else if (json_is_array(node)) {
+        json_array_foreach(node, i, v) {
+            walk_free(w, v, llm_dialect_path_index(w->p, path, i));
+        }
+    }
+    else if (json_is_object(node)) {
+        for (i = 0, it = json_object_iter(node); it;
+             i++, it = json_object_iter_next(node, it)) {
+            key = json_object_iter_key(it);
+            key_len = json_object_iter_key_len(it);
+            v = json_object_iter_value(it);
+            kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
+            unit_single_key(w, kpath, node, key, key_len);
+            walk_free(w, v, kpath);
+        }
+    }
+}
+
+/* String fields whose value the dialects fix: roles, block types, ids the
+ * client echoes back, enums, and opaque blobs only the provider can read
+ * (thinking signatures, encrypted reasoning). */
+static const char *const protocol_keys[] = {
+    "role", "type", "model", "id", "call_id", "tool_call_id", "tool_use_id",
+    "status", "signature", "encrypted_content", "media_type", "detail",
+    "tool_choice", "stop_reason", "finish_reason", "service_tier",
+    "reasoning_effort", "encoding_format", "truncation", "object",
+    "previous_response_id", NULL
+};
+
+static int is_protocol_key(const char *key)
+{
+    int i;
+
+    for (i = 0; protocol_keys[i]; i++) {
+        if (!strcmp(key, protocol_keys[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Objects (and arrays) whose members are the caller's own data. */
+static int is_free_key(const char *key, json_t *v)
+{
+    return !strcmp(key, "input_schema") || !strcmp(key, "parameters")
+        || !strcmp(key, "schema") || !strcmp(key, "metadata")
+        || !strcmp(key, "client_metadata")
+        /* tool_use input (Anthropic) and object-valued arguments; the
+         * Responses "input" is an array or a string and stays protocol. */
+        || (json_is_object(v)
+            && (!strcmp(key, "input") || !strcmp(key, "arguments")));
+}
+
+/* Media and documents sent as base64 are not text: scanning them finds
+ * noise, and redacting them would corrupt the file.  Documented in
+ * docs/dialect.md as not scanned. */
+static int is_binary(json_t *obj, const char *parent_key, const char *key,
+                     json_t *v)
+{
+    const char *type = llm_dialect_str(obj, "type");
+    const char *s = json_string_value(v);
+
+    if (!strcmp(key, "data")) {
+        if (type && (!strcmp(type, "base64")
+                     || !strcmp(type, "redacted_thinking"))) {
+            return 1;
+        }
+        if (parent_key && !strcmp(parent_key, "input_audio")) {
+            return 1;
+        }
+    }
+    if (!strcmp(key, "file_data")) {
+        return 1;
+    }
+    if ((!strcmp(key, "url") || !strcmp(key, "image_url")
+         || !strcmp(key, "file_data"))
+        && json_string_length(v) > 5 && !strncmp(s, "data:", 5)) {
+        return 1;
+    }
+    return 0;
+}
+
+static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
+                              const char *parent_key, int skip_text)
+{
+    size_t i;
+    const char *key, *kpath;
+    json_t *v;
+
+    i = 0;
+    json_object_foreach(obj, key, v) {
+        if ((skip_text && !strcmp(key, "text"))
+            || !strcmp(key, "cache_control")) {
+            i++;
+            continue;
+        }
+        if (json_is_string(v)) {
+            if (!is_protocol_key(key) && !is_binary(obj, parent_key, key, v)) {
+                kpath = llm_dialect_path_key(w->p, path, key, strlen(key), i);
+                unit_single(w, kpath, v);
+            }
+        }
+        else if (json_is_object(v) || json_is_array(v)) {
+            kpath = llm_dialect_path_key(w->p, path, key, strlen(key), i);
+            if (is_free_key(key, v)) {
+                walk_free(w, v, kpath);
+            }
+            else {
+                walk_proto(w, v, kpath, key);
+            }
+        }
+        i++;
+    }
+}
+
+/* A content part whose text belongs with its neighbours': "text",
+ * "input_text", "output_text", "summary_text", ... */
+static int is_text_part(json_t *v)
+{
+    const char *type;
+    size_t n;
+
+    if (!json_is_object(v) || !json_is_string(json_object_get(v, "text"))) {
+        return 0;
+    }
+    if (!json_object_get(v, "type")) {
+        return 1;
+    }
+    type = llm_dialect_str(v, "type");
+    n = type ? strlen(type) : 0;
+    return n >= 4 && !strcmp(type + n - 4, "text");
+}
+
+static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
+{
+    size_t i;
+    json_t *v;
+
+    /* Consecutive text parts form one unit, so that a value a client split
+     * over two parts is still seen whole. */
+    json_array_foreach(arr, i, v) {
+        if (is_text_part(v)) {
+            if (!w->open) {
+                unit_begin(w);
+            }
+            unit_add_value(w, apr_pstrcat(w->p,
+                               llm_dialect_path_index(w->p, path, i),
+                               ".text", NULL),
+                           json_object_get(v, "text"));
+        }
+        else if (w->open) {
+            unit_end(w);
+        }
+    }
+    if (w->open) {
+        unit_end(w);
+    }
+    json_array_foreach(arr, i, v) {
+        if (is_text_part(v)) {
+            walk_proto_object(w, v, llm_dialect_path_index(w->p, path, i),
+                              NULL, 1);
+        }
+        else {
+            walk_proto(w, v, llm_dialect_path_index(w->p, path, i), NULL);
+        }
+    }
+}
+
+static void walk_proto(walk_t *w, json_t *node, const char *path,
+                       const char *key)
+{
+    if (json_is_string(node)) {
+        unit_single(w, path, node);
+    }
+    else if (json_is_array(node)) {
+        walk_proto_array(w, node, path);
+    }
+    else if (json_is_object(node)) {
+        walk_proto_object(w, node, path, key, 0);
+    }
+}
+
+/* Top-level fields the dialects define; anything else is free-form. */
+static const char *const known_root[] = {
+    "model", "messages", "system", "tools", "functions", "tool_choice",
+    "function_call", "input", "prompt", "instructions", "response_format",
+    "text", "reasoning", "thinking", "stream_options", "include", "stop",
+    "stop_sequences", "suffix", "user", "service_tier", "reasoning_effort",
+    "encoding_format", "truncation", "previous_response_id",
+    /* scalars: their keys need no scanning */
+    "max_tokens", "max_completion_tokens", "max_output_tokens",
+    "temperature", "top_p", "top_k", "stream", "n", "seed", "store",
+    "parallel_tool_calls", "presence_penalty", "frequency_penalty",
+    "logprobs", "top_logprobs", "dimensions", NULL
+};
+
+static int is_known_root(const char *key)
+{
+    int i;
+
+    for (i = 0; known_root[i]; i++) {
+        if (!strcmp(key, known_root[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
+                                      llm_endpoint_e ep)
+{
+    walk_t w;
+    size_t i, key_len;
+    const char *key, *kpath;
+    json_t *v;
+    void *it;
+
+    w.p = p;
+    w.units = apr_array_make(p, 32, sizeof(llm_unit_t));
+    w.open = NULL;
+    (void)ep;   /* one walker fits all: the shapes do not collide */
+
+    if (!json_is_object(root)) {
+        walk_free(&w, root, "");
+        return w.units;
+    }
+    for (i = 0, it = json_object_iter(root); it;
+         i++, it = json_object_iter_next(root, it)) {
+        key = json_object_iter_key(it);
+        key_len = json_object_iter_key_len(it);
+        v = json_object_iter_value(it);
+        kpath = llm_dialect_path_key(p, "", key, key_len, i);
+        if (key_len == strlen(key) && is_known_root(key)) {
+            if (json_is_string(v)) {
+                if (!is_protocol_key(key)) {
+                    unit_single(&w, kpath, v);
+                }
+            }
+            else {
+                walk_proto(&w, v, kpath, key);
+            }
+        }
+        else {
+            /* An unknown top-level field: the provider may read all of
+             * its value.  Its own name is a field name, not text. */
+            walk_free(&w, v, kpath);
+        }
+    }
+    return w.units;
+}

@@ -1,0 +1,674 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Unit tests of llm_dialect.h: endpoints, parsing, shape checks, scan
+ * units, redaction edits, error bodies.
+ */
+
+#include <stdlib.h>
+
+#include "test_util.h"
+
+/* --- endpoints ------------------------------------------------------- */
+
+START_TEST(endpoints_recognised)
+{
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/chat/completions"),
+                     LLM_EP_OPENAI_CHAT);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/responses"),
+                     LLM_EP_OPENAI_RESPONSES);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/embeddings"),
+                     LLM_EP_OPENAI_EMBEDDINGS);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/completions"),
+                     LLM_EP_OPENAI_COMPLETIONS);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/messages"),
+                     LLM_EP_ANTHROPIC_MESSAGES);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/messages/count_tokens"),
+                     LLM_EP_ANTHROPIC_COUNT_TOKENS);
+    ck_assert_int_eq(llm_dialect_endpoint("GET", "/models"), LLM_EP_MODELS);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/messages/"),
+                     LLM_EP_ANTHROPIC_MESSAGES);
+    /* Codex's WebSocket attempt is a GET on /responses: not an endpoint. */
+    ck_assert_int_eq(llm_dialect_endpoint("GET", "/responses"), LLM_EP_NONE);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/models"), LLM_EP_NONE);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/chat/completion"),
+                     LLM_EP_NONE);
+    ck_assert_int_eq(llm_dialect_endpoint("POST", "/messagesX"), LLM_EP_NONE);
+    ck_assert_int_eq(llm_dialect_endpoint(NULL, "/messages"), LLM_EP_NONE);
+
+    ck_assert_int_eq(llm_dialect_family(LLM_EP_OPENAI_RESPONSES),
+                     LLM_FAMILY_OPENAI);
+    ck_assert_int_eq(llm_dialect_family(LLM_EP_ANTHROPIC_COUNT_TOKENS),
+                     LLM_FAMILY_ANTHROPIC);
+    ck_assert_int_eq(llm_dialect_family(LLM_EP_NONE), LLM_FAMILY_NONE);
+    ck_assert_str_eq(llm_dialect_endpoint_name(LLM_EP_OPENAI_CHAT),
+                     "chat.completions");
+    ck_assert_str_eq(llm_dialect_endpoint_name(LLM_EP_ANTHROPIC_MESSAGES),
+                     "messages");
+}
+END_TEST
+
+START_TEST(model_and_stream)
+{
+    json_t *j = tu_parse("{\"model\":\"m-1\",\"stream\":true}");
+
+    ck_assert_str_eq(llm_dialect_model(j), "m-1");
+    ck_assert_int_eq(llm_dialect_is_stream(j), 1);
+    j = tu_parse("{\"model\":3,\"stream\":\"yes\"}");
+    ck_assert_ptr_null(llm_dialect_model(j));
+    ck_assert_int_eq(llm_dialect_is_stream(j), 0);
+    ck_assert_ptr_null(llm_dialect_model(NULL));
+}
+END_TEST
+
+/* --- parsing --------------------------------------------------------- */
+
+START_TEST(parse_rejects_duplicates)
+{
+    const char *err = NULL;
+    const char *body = "{\"model\":\"a\",\n \"model\":\"b\"}";
+
+    ck_assert_ptr_null(llm_json_parse(tp, body, strlen(body), &err));
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, "line 2") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "duplicate") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(parse_error_never_echoes_input)
+{
+    const char *err = NULL;
+    const char *body = "{\"a\": AKIAQWERTYUIOPASDFGH}";
+
+    ck_assert_ptr_null(llm_json_parse(tp, body, strlen(body), &err));
+    ck_assert_msg(strstr(err, "AKIA") == NULL, "%s", err);
+    ck_assert_msg(strstr(err, "column") != NULL, "%s", err);
+
+    body = "{\"a\": \"unterminated secret\n\"}";
+    ck_assert_ptr_null(llm_json_parse(tp, body, strlen(body), &err));
+    ck_assert_msg(strstr(err, "secret") == NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(parse_rejects_garbage_and_empty)
+{
+    const char *err = NULL;
+
+    ck_assert_ptr_null(llm_json_parse(tp, "", 0, &err));
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_null(llm_json_parse(tp, "{} x", 4, &err));
+    ck_assert_ptr_null(llm_json_parse(tp, "\"str\"", 5, &err));
+    ck_assert_ptr_null(llm_json_parse(tp, NULL, 0, NULL));
+}
+END_TEST
+
+START_TEST(parse_refuses_deep_nesting)
+{
+    char *buf = apr_palloc(tp, 2 * 300 + 1);
+    const char *err = NULL;
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        buf[i] = '[';
+        buf[300 + i] = ']';
+    }
+    buf[600] = '\0';
+    ck_assert_ptr_null(llm_json_parse(tp, buf, 600, &err));
+    ck_assert_msg(strstr(err, "deeper") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(parse_decodes_escapes)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                         "\"content\":\"key \\u0041KIA\\u0000x\"}]}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_CHAT);
+    const llm_unit_t *u = tu_unit_with(units, "messages[0].content", NULL);
+
+    ck_assert_ptr_nonnull(u);
+    /* NUL kept: lengths, not C strings. */
+    ck_assert_uint_eq(u->len, 10);
+    ck_assert_int_eq(memcmp(u->text, "key AKIA\0x", 10), 0);
+}
+END_TEST
+
+START_TEST(dump_is_compact_and_ordered)
+{
+    json_t *j = tu_parse("{ \"z\" : 1, \"a\" : [ true , null ],"
+                         " \"m\" : \"\\u00e9\" }");
+    size_t len = 0;
+    char *s = llm_json_dump(tp, j, &len);
+
+    ck_assert_str_eq(s, "{\"z\":1,\"a\":[true,null],\"m\":\"\xc3\xa9\"}");
+    ck_assert_uint_eq(len, strlen(s));
+}
+END_TEST
+
+/* --- checks ---------------------------------------------------------- */
+
+static const char *check(const char *body, llm_endpoint_e ep)
+{
+    return llm_dialect_check(tp, tu_parse(body), ep);
+}
+
+START_TEST(check_chat)
+{
+    ck_assert_ptr_null(check("{\"model\":\"m\",\"messages\":[{\"role\":"
+                             "\"user\",\"content\":\"hi\"}]}",
+                             LLM_EP_OPENAI_CHAT));
+    ck_assert_ptr_null(check("{\"model\":\"m\",\"messages\":[{\"role\":"
+                             "\"assistant\",\"content\":null,\"tool_calls\":"
+                             "[]}]}", LLM_EP_OPENAI_CHAT));
+    ck_assert_str_eq(check("{\"messages\":[]}", LLM_EP_OPENAI_CHAT),
+                     "missing required field \"model\"");
+    ck_assert_ptr_nonnull(check("{\"model\":\"\",\"messages\":[]}",
+                                LLM_EP_OPENAI_CHAT));
+    ck_assert_str_eq(check("{\"model\":\"m\"}", LLM_EP_OPENAI_CHAT),
+                     "missing required field \"messages\"");
+    ck_assert_str_eq(check("{\"model\":\"m\",\"messages\":{}}",
+                           LLM_EP_OPENAI_CHAT),
+                     "\"messages\" must be an array");
+    ck_assert_str_eq(check("{\"model\":\"m\",\"messages\":[{\"content\":"
+                           "\"x\"}]}", LLM_EP_OPENAI_CHAT),
+                     "messages[0].role is missing or not a string");
+    ck_assert_str_eq(check("{\"model\":\"m\",\"messages\":[{\"role\":\"u\"},"
+                           "\"x\"]}", LLM_EP_OPENAI_CHAT),
+                     "messages[1] must be an object");
+    ck_assert_ptr_nonnull(check("{\"model\":\"m\",\"messages\":[{\"role\":"
+                                "\"user\",\"content\":5}]}",
+                                LLM_EP_OPENAI_CHAT));
+    ck_assert_ptr_nonnull(check("[1]", LLM_EP_OPENAI_CHAT));
+    ck_assert_ptr_nonnull(check("{\"model\":\"m\",\"messages\":[{\"role\":"
+                                "\"user\"}],\"tools\":{}}",
+                                LLM_EP_OPENAI_CHAT));
+}
+END_TEST
+
+START_TEST(check_openai_others)
+{
+    ck_assert_ptr_null(check("{\"model\":\"m\",\"input\":\"hi\"}",
+                             LLM_EP_OPENAI_RESPONSES));
+    ck_assert_ptr_null(check("{\"model\":\"m\",\"input\":[]}",
+                             LLM_EP_OPENAI_RESPONSES));
+    ck_assert_str_eq(check("{\"model\":\"m\"}", LLM_EP_OPENAI_RESPONSES),
+                     "missing required field \"input\"");
+    ck_assert_ptr_nonnull(check("{\"model\":\"m\",\"input\":3}",
+                                LLM_EP_OPENAI_RESPONSES));
+    ck_assert_ptr_null(check("{\"model\":\"m\",\"input\":[\"a\",\"b\"]}",
+                             LLM_EP_OPENAI_EMBEDDINGS));
+    ck_assert_ptr_nonnull(check("{\"input\":\"a\"}",
+                                LLM_EP_OPENAI_EMBEDDINGS));
+    ck_assert_ptr_null(check("{\"model\":\"m\",\"prompt\":\"p\"}",
+                             LLM_EP_OPENAI_COMPLETIONS));
+    ck_assert_str_eq(check("{\"model\":\"m\",\"input\":\"p\"}",
+                           LLM_EP_OPENAI_COMPLETIONS),
+                     "missing required field \"prompt\"");
+    ck_assert_ptr_null(check("{}", LLM_EP_MODELS));
+}
+END_TEST
+
+START_TEST(check_anthropic)
+{
+    const char *ok = "{\"model\":\"c\",\"max_tokens\":100,\"system\":[{"
+                     "\"type\":\"text\",\"text\":\"s\"}],\"messages\":["
+                     "{\"role\":\"user\",\"content\":\"hi\"},"
+                     "{\"role\":\"system\",\"content\":\"env\"}]}";
+
+    /* Claude Code's role "system" inside messages is accepted. */
+    ck_assert_ptr_null(check(ok, LLM_EP_ANTHROPIC_MESSAGES));
+    ck_assert_str_eq(check("{\"model\":\"c\",\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"x\"}]}",
+                           LLM_EP_ANTHROPIC_MESSAGES),
+                     "missing required field \"max_tokens\"");
+    /* count_tokens has no max_tokens */
+    ck_assert_ptr_null(check("{\"model\":\"c\",\"messages\":[{\"role\":"
+                             "\"user\",\"content\":\"x\"}]}",
+                             LLM_EP_ANTHROPIC_COUNT_TOKENS));
+    ck_assert_ptr_nonnull(check("{\"model\":\"c\",\"max_tokens\":\"9\","
+                                "\"messages\":[{\"role\":\"user\"}]}",
+                                LLM_EP_ANTHROPIC_MESSAGES));
+    ck_assert_ptr_nonnull(check("{\"model\":\"c\",\"max_tokens\":9,"
+                                "\"system\":5,\"messages\":[{\"role\":"
+                                "\"user\"}]}", LLM_EP_ANTHROPIC_MESSAGES));
+    ck_assert_ptr_nonnull(check("{\"model\":\"c\",\"max_tokens\":9,"
+                                "\"messages\":[]}",
+                                LLM_EP_ANTHROPIC_MESSAGES));
+}
+END_TEST
+
+/* --- units ----------------------------------------------------------- */
+
+static const char *anthropic_body =
+    "{\"model\":\"claude-x\",\"max_tokens\":512,"
+    "\"system\":[{\"type\":\"text\",\"text\":\"You help.\","
+    "\"cache_control\":{\"type\":\"ephemeral\"}},"
+    "{\"type\":\"text\",\"text\":\"Be brief.\"}],"
+    "\"messages\":["
+    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"my key "
+    "is AKIAQW\"},{\"type\":\"text\",\"text\":\"ERTYUIOPASDF ok\"},"
+    "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":"
+    "\"image/png\",\"data\":\"iVBORw0KGgoAAAANSUhEUg\"}}]},"
+    "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":"
+    "\"let me think\",\"signature\":\"c2lnbmF0dXJlYmxvYg\"},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_01abc\",\"name\":\"Bash\","
+    "\"input\":{\"command\":\"cat .env\",\"opts\":{\"env\":[\"A=1\"]},"
+    "\"user@corp.example\":true}}]},"
+    "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+    "\"tool_use_id\":\"toolu_01abc\",\"content\":\"DB_PASSWORD=hunter2\"},"
+    "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_02\",\"content\":"
+    "[{\"type\":\"text\",\"text\":\"part one \"},{\"type\":\"text\","
+    "\"text\":\"part two\"}]}]},"
+    "{\"role\":\"system\",\"content\":\"environment notes\"}],"
+    "\"tools\":[{\"name\":\"Bash\",\"description\":\"Runs commands\","
+    "\"input_schema\":{\"type\":\"object\",\"properties\":{\"command\":{"
+    "\"type\":\"string\",\"description\":\"The command\"}}}}],"
+    "\"tool_choice\":{\"type\":\"auto\"},"
+    "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1024},"
+    "\"metadata\":{\"user_id\":\"dev-42\"},"
+    "\"context_hint\":{\"note\":\"x-secret-note\"}}";
+
+START_TEST(units_anthropic_paths)
+{
+    json_t *j = tu_parse(anthropic_body);
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_ANTHROPIC_MESSAGES);
+    const llm_unit_t *u;
+    int pi;
+
+    ck_assert_ptr_null(llm_dialect_check(tp, j, LLM_EP_ANTHROPIC_MESSAGES));
+
+    /* system text parts form one unit */
+    u = tu_unit_with(units, "system[0].text", NULL);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->text, "You help.Be brief.");
+    ck_assert_int_eq(u->pieces->nelts, 2);
+
+    /* a key split over two neighbouring parts is whole in the unit */
+    u = tu_unit_with(units, "messages[0].content[1].text", &pi);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(pi, 1);
+    ck_assert_msg(strstr(u->text, "AKIAQWERTYUIOPASDF") != NULL, "%s",
+                  u->text);
+
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                                       "messages[1].content[0].thinking",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                                       "messages[1].content[1].input.command",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                              "messages[1].content[1].input.opts.env[0]",
+                              NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                                       "messages[1].content[1].name", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                                       "messages[2].content[0].content",
+                                       NULL));
+    u = tu_unit_with(units, "messages[2].content[1].content[0].text", NULL);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->text, "part one part two");
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[3].content", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "tools[0].description", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "tools[0].name", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "tools[0].input_schema.properties.command.description", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.user_id", NULL));
+    /* unknown fields, fail closed */
+    ck_assert_ptr_nonnull(tu_unit_with(units, "context_hint.note", NULL));
+    ck_assert_int_eq(tu_units_contain(units, "x-secret-note"), 1);
+
+    /* keys of a tool's input are text; one that looks like data is
+     * written by position in the path */
+    ck_assert_int_eq(tu_units_contain(units, "user@corp.example"), 1);
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[1].content[1].input.{#2}#key", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[1].content[1].input.command#key", NULL));
+
+    /* protocol and opaque values are left out */
+    ck_assert_int_eq(tu_units_contain(units, "claude-x"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "toolu_01abc"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "c2lnbmF0dXJlYmxvYg"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "iVBORw0KGgo"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "ephemeral"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "assistant"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "tool_result"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "enabled"), 0);
+}
+END_TEST
+
+START_TEST(units_openai_chat)
+{
+    json_t *j = tu_parse(
+        "{\"model\":\"gpt-x\",\"messages\":["
+        "{\"role\":\"system\",\"content\":\"sys prompt\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;"
+        "base64,AAAA\"}},{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "\"https://h.example/i.png?sig=abc\"}}]},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+        "\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get\","
+        "\"arguments\":\"{\\\"q\\\":\\\"v\\\"}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"res\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get\","
+        "\"description\":\"Gets\",\"parameters\":{\"type\":\"object\","
+        "\"properties\":{\"q\":{\"type\":\"string\",\"description\":"
+        "\"query\"}}}}}],\"tool_choice\":\"auto\",\"user\":\"u-1\","
+        "\"stop\":[\"END\"],\"stream\":true,\"stream_options\":"
+        "{\"include_usage\":true}}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_CHAT);
+
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[0].content", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[1].content[0].text",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[1].content[2].image_url.url", NULL));
+    ck_assert_ptr_null(tu_unit_with(units,
+        "messages[1].content[1].image_url.url", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[2].tool_calls[0].function.arguments", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[2].tool_calls[0].function.name", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[3].content", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "tools[0].function.parameters.properties.q.description", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "user", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "stop[0]", NULL));
+    ck_assert_int_eq(tu_units_contain(units, "call_1"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "auto"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "gpt-x"), 0);
+}
+END_TEST
+
+START_TEST(units_responses)
+{
+    json_t *j = tu_parse(
+        "{\"model\":\"gpt-c\",\"instructions\":\"be good\",\"input\":["
+        "{\"type\":\"message\",\"role\":\"developer\",\"content\":["
+        "{\"type\":\"input_text\",\"text\":\"dev1\"},{\"type\":\"input_text\","
+        "\"text\":\"dev2\"}]},"
+        "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[{\"type\":"
+        "\"summary_text\",\"text\":\"thought\"}],\"encrypted_content\":"
+        "\"gAAAAABopaque\"},"
+        "{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_9\","
+        "\"name\":\"exec\",\"arguments\":\"{\\\"cmd\\\":\\\"ls\\\"}\","
+        "\"status\":\"completed\"},"
+        "{\"type\":\"function_call_output\",\"call_id\":\"call_9\","
+        "\"output\":\"file.txt\"}],"
+        "\"tools\":[{\"type\":\"function\",\"name\":\"exec\",\"description\":"
+        "\"Runs\",\"parameters\":{\"type\":\"object\"}}],"
+        "\"include\":[\"reasoning.encrypted_content\"],"
+        "\"client_metadata\":{\"session\":\"s-1\"}}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_RESPONSES);
+    const llm_unit_t *u;
+
+    ck_assert_ptr_nonnull(tu_unit_with(units, "instructions", NULL));
+    u = tu_unit_with(units, "input[0].content[1].text", NULL);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->text, "dev1dev2");
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[1].summary[0].text",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[2].arguments", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[3].output", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "tools[0].description", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "client_metadata.session",
+                                       NULL));
+    ck_assert_int_eq(tu_units_contain(units, "gAAAAABopaque"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "call_9"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "completed"), 0);
+
+    j = tu_parse("{\"model\":\"m\",\"input\":\"just text\"}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_RESPONSES);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input", NULL));
+}
+END_TEST
+
+START_TEST(units_embeddings_and_completions)
+{
+    json_t *j = tu_parse("{\"model\":\"e\",\"input\":[\"one\",\"two\"],"
+                         "\"encoding_format\":\"base64\"}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_EMBEDDINGS);
+
+    /* separate inputs are separate units */
+    ck_assert_int_eq(units->nelts, 2);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[0]", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[1]", NULL));
+
+    j = tu_parse("{\"model\":\"e\",\"input\":[[1,2,3]]}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_EMBEDDINGS);
+    ck_assert_int_eq(units->nelts, 0);
+
+    j = tu_parse("{\"model\":\"c\",\"prompt\":\"complete me\","
+                 "\"suffix\":\"end\"}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_COMPLETIONS);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "prompt", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "suffix", NULL));
+}
+END_TEST
+
+/* --- locate and edits ------------------------------------------------ */
+
+START_TEST(locate_maps_offsets)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                         "\"content\":[{\"type\":\"text\",\"text\":\"abc\"},"
+                         "{\"type\":\"text\",\"text\":\"\"},"
+                         "{\"type\":\"text\",\"text\":\"defg\"}]}]}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_CHAT);
+    const llm_unit_t *u = tu_unit_with(units, "messages[0].content[0].text",
+                                       NULL);
+    const llm_piece_t *pc;
+    size_t off;
+
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->text, "abcdefg");
+    pc = llm_unit_locate(u, 0, &off);
+    ck_assert_str_eq(pc->path, "messages[0].content[0].text");
+    ck_assert_uint_eq(off, 0);
+    pc = llm_unit_locate(u, 3, &off);
+    ck_assert_str_eq(pc->path, "messages[0].content[2].text");
+    ck_assert_uint_eq(off, 0);
+    pc = llm_unit_locate(u, 6, &off);
+    ck_assert_uint_eq(off, 3);
+    pc = llm_unit_locate(u, 7, &off);
+    ck_assert_str_eq(pc->path, "messages[0].content[2].text");
+    ck_assert_uint_eq(off, 4);
+    ck_assert_ptr_null(llm_unit_locate(u, 8, &off));
+}
+END_TEST
+
+START_TEST(edits_within_and_across_pieces)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                         "\"content\":[{\"type\":\"text\",\"text\":"
+                         "\"mail a@b.example and key AKIA12\"},"
+                         "{\"type\":\"text\",\"text\":\"3456 done\"}]}]}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_CHAT);
+    const llm_unit_t *u = tu_unit_with(units, "messages[0].content[0].text",
+                                       NULL);
+    llm_edit_t edits[2];
+    const char *k = strstr(u->text, "AKIA");
+
+    edits[0].offset = 5;
+    edits[0].length = strlen("a@b.example");
+    edits[0].replacement = "[REDACTED_EMAIL_1]";
+    edits[1].offset = (size_t)(k - u->text);
+    edits[1].length = strlen("AKIA123456");
+    edits[1].replacement = "[REDACTED_AWS_ACCESS_KEY_1]";
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, edits, 2), 0);
+    ck_assert_str_eq(tu_dump(json_object_get(j, "messages")),
+        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"mail [REDACTED_EMAIL_1] and key [REDACTED_AWS_ACCESS_KEY_1]\"},"
+        "{\"type\":\"text\",\"text\":\" done\"}]}]");
+}
+END_TEST
+
+START_TEST(edits_validated_before_change)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"prompt\":\"hello world\"}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_COMPLETIONS);
+    const llm_unit_t *u = tu_unit_with(units, "prompt", NULL);
+    llm_edit_t bad[2] = { { 6, 5, "X" }, { 2, 1, "Y" } };
+    llm_edit_t past[1] = { { 8, 9, "X" } };
+    llm_edit_t ins[2] = { { 0, 0, ">" }, { 11, 0, "<" } };
+
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, bad, 2), -1);
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, past, 1), -1);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "prompt")),
+                     "hello world");
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, ins, 2), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "prompt")),
+                     ">hello world<");
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(edits_keep_utf8_whole)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"prompt\":\"caf\\u00e9\"}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_COMPLETIONS);
+    const llm_unit_t *u = tu_unit_with(units, "prompt", NULL);
+    llm_edit_t mid[1] = { { 4, 1, "" } };
+
+    /* cutting a character in half is refused, nothing changes */
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, mid, 1), -1);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "prompt")),
+                     "caf\xc3\xa9");
+}
+END_TEST
+
+START_TEST(edits_rename_keys_in_place)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{"
+                         "\"role\":\"assistant\",\"content\":[{\"type\":"
+                         "\"tool_use\",\"id\":\"t1\",\"name\":\"n\","
+                         "\"input\":{\"a\":1,\"bob@corp.example\":2,"
+                         "\"c\":3}}]}]}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_ANTHROPIC_MESSAGES);
+    const llm_unit_t *u = tu_unit_with(units,
+        "messages[0].content[0].input.{#1}#key", NULL);
+    llm_edit_t e[1] = { { 0, 16, "[REDACTED_EMAIL_1]" } };
+
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->text, "bob@corp.example");
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, e, 1), 0);
+    ck_assert_str_eq(tu_dump(json_object_get(json_array_get(json_object_get(
+        json_array_get(json_object_get(j, "messages"), 0), "content"), 0),
+        "input")), "{\"a\":1,\"[REDACTED_EMAIL_1]\":2,\"c\":3}");
+}
+END_TEST
+
+/* --- error bodies ---------------------------------------------------- */
+
+START_TEST(error_bodies)
+{
+    const char *f = "[{\"type\":\"AWS_ACCESS_KEY\",\"rule\":\"aws-access-key-id\","
+                    "\"location\":\"messages[0].content\",\"offset\":3,"
+                    "\"length\":20}]";
+    char *b;
+
+    b = llm_dialect_error_body(tp, LLM_FAMILY_OPENAI, 403,
+                               "sensitive_data_detected", "aws_access_key",
+                               "Remove it", f);
+    ck_assert_str_eq(b, "{\"error\":{\"message\":\"Remove it\",\"type\":"
+                     "\"sensitive_data_detected\",\"code\":\"aws_access_key\","
+                     "\"param\":null,\"findings\":[{\"type\":\"AWS_ACCESS_KEY\","
+                     "\"rule\":\"aws-access-key-id\",\"location\":"
+                     "\"messages[0].content\",\"offset\":3,\"length\":20}]}}");
+    b = llm_dialect_error_body(tp, LLM_FAMILY_ANTHROPIC, 403,
+                               "sensitive_data_detected",
+                               "sensitive_data_detected", "Remove it", f);
+    ck_assert_str_eq(b, "{\"type\":\"error\",\"error\":{\"type\":"
+                     "\"permission_error\",\"code\":\"sensitive_data_detected\","
+                     "\"message\":\"Remove it\",\"findings\":[{\"type\":"
+                     "\"AWS_ACCESS_KEY\",\"rule\":\"aws-access-key-id\","
+                     "\"location\":\"messages[0].content\",\"offset\":3,"
+                     "\"length\":20}]}}");
+    b = llm_dialect_error_body(tp, LLM_FAMILY_OPENAI, 400,
+                               "invalid_request_error", NULL, "bad", NULL);
+    ck_assert_str_eq(b, "{\"error\":{\"message\":\"bad\",\"type\":"
+                     "\"invalid_request_error\",\"code\":null,\"param\":null}}");
+    b = llm_dialect_error_body(tp, LLM_FAMILY_ANTHROPIC, 429,
+                               "rate_limit_exceeded", "quota", "slow", NULL);
+    ck_assert_msg(strstr(b, "\"rate_limit_error\"") != NULL, "%s", b);
+    b = llm_dialect_error_body(tp, LLM_FAMILY_ANTHROPIC, 413, "x", NULL,
+                               "big", "not json");
+    ck_assert_msg(strstr(b, "\"request_too_large\"") != NULL, "%s", b);
+    ck_assert_msg(strstr(b, "\"findings\":[]") != NULL, "%s", b);
+    ck_assert_str_eq(llm_dialect_anthropic_error_type(401),
+                     "authentication_error");
+    ck_assert_str_eq(llm_dialect_anthropic_error_type(404),
+                     "not_found_error");
+    ck_assert_str_eq(llm_dialect_anthropic_error_type(502), "api_error");
+    ck_assert_str_eq(llm_dialect_anthropic_error_type(400),
+                     "invalid_request_error");
+}
+END_TEST
+
+static Suite *dialect_suite(void)
+{
+    Suite *s = suite_create("dialect");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
+    tcase_add_test(tc, endpoints_recognised);
+    tcase_add_test(tc, model_and_stream);
+    tcase_add_test(tc, parse_rejects_duplicates);
+    tcase_add_test(tc, parse_error_never_echoes_input);
+    tcase_add_test(tc, parse_rejects_garbage_and_empty);
+    tcase_add_test(tc, parse_refuses_deep_nesting);
+    tcase_add_test(tc, parse_decodes_escapes);
+    tcase_add_test(tc, dump_is_compact_and_ordered);
+    tcase_add_test(tc, check_chat);
+    tcase_add_test(tc, check_openai_others);
+    tcase_add_test(tc, check_anthropic);
+    tcase_add_test(tc, units_anthropic_paths);
+    tcase_add_test(tc, units_openai_chat);
+    tcase_add_test(tc, units_responses);
+    tcase_add_test(tc, units_embeddings_and_completions);
+    tcase_add_test(tc, locate_maps_offsets);
+    tcase_add_test(tc, edits_within_and_across_pieces);
+    tcase_add_test(tc, edits_validated_before_change);
+    tcase_add_test(tc, edits_keep_utf8_whole);
+    tcase_add_test(tc, edits_rename_keys_in_place);
+    tcase_add_test(tc, error_bodies);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(dialect_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

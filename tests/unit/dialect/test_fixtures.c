@@ -1,0 +1,184 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Walks the recorded client requests (../shared/fixtures/clients, read at
+ * test time, never copied into the tree) through the shape check and the
+ * unit extraction.  Skips when the recordings are not on this machine.
+ * LLM_FIXTURES_DIR points elsewhere.
+ */
+
+#include <stdlib.h>
+#include <dirent.h>
+
+#include "test_util.h"
+
+#define DEFAULT_FIXTURES "/work/shared/fixtures/clients"
+
+static int nchecked;
+
+/* "/v1/messages?beta=true" -> "/messages" */
+static const char *subpath_of(const char *url)
+{
+    char *s = apr_pstrdup(tp, url), *q = strchr(s, '?');
+    const char *slash;
+
+    if (q) {
+        *q = '\0';
+    }
+    slash = strchr(s + 1, '/');
+    return slash ? slash : s;
+}
+
+static size_t string_bytes(json_t *j, const char *key)
+{
+    size_t i, n = 0;
+    const char *k;
+    json_t *v;
+
+    if (json_is_string(j)) {
+        return json_string_length(j);
+    }
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            n += string_bytes(v, key);
+        }
+    }
+    else if (json_is_object(j)) {
+        json_object_foreach(j, k, v) {
+            n += string_bytes(v, k);
+        }
+    }
+    return n;
+}
+
+static void walk_one(const char *file)
+{
+    size_t len, total = 0, i;
+    char *text = tu_slurp(file, &len);
+    json_t *rec, *req, *body, *root;
+    const char *method, *url, *err = NULL, *bodytext;
+    llm_endpoint_e ep;
+    apr_array_header_t *units;
+    const llm_unit_t *u;
+    const char *before, *after;
+    llm_edit_t same;
+
+    ck_assert_ptr_nonnull(text);
+    rec = json_loadb(text, len, 0, NULL);
+    ck_assert_msg(rec != NULL, "%s: not JSON", file);
+    req = json_object_get(rec, "request");
+    method = json_string_value(json_object_get(req, "method"));
+    url = json_string_value(json_object_get(req, "url"));
+    body = json_object_get(req, "body");
+    if (!method || !url || !json_is_object(body)) {
+        json_decref(rec);
+        return;
+    }
+    ep = llm_dialect_endpoint(method, subpath_of(url));
+    ck_assert_msg(ep != LLM_EP_NONE, "%s: %s %s not recognised", file,
+                  method, url);
+    /* Through the text, as the gateway sees it. */
+    bodytext = llm_json_dump(tp, body, NULL);
+    root = llm_json_parse(tp, bodytext, strlen(bodytext), &err);
+    ck_assert_msg(root != NULL, "%s: %s", file, err);
+    err = llm_dialect_check(tp, root, ep);
+    ck_assert_msg(err == NULL, "%s: %s", file, err);
+    units = llm_dialect_units(tp, root, ep);
+    ck_assert_msg(units->nelts > 0, "%s: no units", file);
+    for (i = 0; i < (size_t)units->nelts; i++) {
+        total += ((llm_unit_t *)units->elts)[i].len;
+    }
+    /* Most of what a coding agent sends is text for the model. */
+    ck_assert_msg(string_bytes(root, NULL) < 4096
+                  || total * 10 >= string_bytes(root, NULL) * 9,
+                  "%s: only %zu of %zu string bytes in units", file, total,
+                  string_bytes(root, NULL));
+    /* Editing every unit with itself leaves the body byte for byte. */
+    before = llm_json_dump(tp, root, NULL);
+    for (i = 0; i < (size_t)units->nelts; i++) {
+        u = &((llm_unit_t *)units->elts)[i];
+        same.offset = 0;
+        same.length = 1;
+        same.replacement = apr_pstrmemdup(tp, u->text, 1);
+        if ((unsigned char)u->text[0] < 0x80) {
+            ck_assert_int_eq(llm_unit_apply_edits(tp, u, &same, 1), 0);
+        }
+    }
+    after = llm_json_dump(tp, root, NULL);
+    ck_assert_str_eq(before, after);
+    nchecked++;
+    json_decref(rec);
+}
+
+START_TEST(fixtures_walk)
+{
+    const char *dir = getenv("LLM_FIXTURES_DIR");
+    DIR *top, *sub;
+    struct dirent *de, *fe;
+    const char *subdir, *name;
+    size_t n;
+
+    if (!dir) {
+        dir = DEFAULT_FIXTURES;
+    }
+    top = opendir(dir);
+    if (!top) {
+        fprintf(stderr, "fixtures not found at %s: skipped\n", dir);
+        return;
+    }
+    while ((de = readdir(top)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        subdir = apr_pstrcat(tp, dir, "/", de->d_name, NULL);
+        sub = opendir(subdir);
+        if (!sub) {
+            continue;
+        }
+        while ((fe = readdir(sub)) != NULL) {
+            name = fe->d_name;
+            n = strlen(name);
+            if (n > 5 && !strcmp(name + n - 5, ".json")) {
+                walk_one(apr_pstrcat(tp, subdir, "/", name, NULL));
+            }
+        }
+        closedir(sub);
+    }
+    closedir(top);
+    ck_assert_int_gt(nchecked, 10);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("dialect-fixtures");
+    TCase *tc = tcase_create("fixtures");
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, fixtures_walk);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,112 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Small helpers shared by the dialect unit tests.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+
+apr_pool_t *tp;
+
+void tu_setup(void)
+{
+    apr_pool_create(&tp, NULL);
+}
+
+void tu_teardown(void)
+{
+    apr_pool_destroy(tp);
+    tp = NULL;
+}
+
+json_t *tu_parse(const char *text)
+{
+    const char *err = NULL;
+    json_t *j = llm_json_parse(tp, text, strlen(text), &err);
+
+    ck_assert_msg(j != NULL, "parse failed: %s", err ? err : "?");
+    return j;
+}
+
+const llm_unit_t *tu_unit_with(apr_array_header_t *units, const char *path,
+                               int *pi)
+{
+    int i, k;
+    const llm_unit_t *u;
+    const llm_piece_t *pc;
+
+    for (i = 0; i < units->nelts; i++) {
+        u = &((const llm_unit_t *)units->elts)[i];
+        for (k = 0; k < u->pieces->nelts; k++) {
+            pc = &((const llm_piece_t *)u->pieces->elts)[k];
+            if (!strcmp(pc->path, path)) {
+                if (pi) {
+                    *pi = k;
+                }
+                return u;
+            }
+        }
+    }
+    return NULL;
+}
+
+int tu_units_contain(apr_array_header_t *units, const char *needle)
+{
+    int i;
+    const llm_unit_t *u;
+
+    for (i = 0; i < units->nelts; i++) {
+        u = &((const llm_unit_t *)units->elts)[i];
+        if (strstr(u->text, needle)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *tu_dump(json_t *j)
+{
+    return llm_json_dump(tp, j, NULL);
+}
+
+char *tu_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (!f) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = apr_palloc(tp, (apr_size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len) {
+        *len = (size_t)n;
+    }
+    return buf;
+}

@@ -1,0 +1,56 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Small helpers shared by the dialect unit tests.
+ */
+
+#ifndef LLM_TEST_DIALECT_UTIL_H
+#define LLM_TEST_DIALECT_UTIL_H
+
+#include <string.h>
+#include <check.h>
+
+#include "apr_general.h"
+#include "apr_pools.h"
+#include "apr_strings.h"
+
+#include "llm_dialect.h"
+
+/* Per-test pool, created in the fixture. */
+extern apr_pool_t *tp;
+
+void tu_setup(void);
+void tu_teardown(void);
+
+/* Parse or fail the test. */
+json_t *tu_parse(const char *text);
+
+/* The unit holding a piece with this path, or NULL; *pi gets the piece's
+ * index in it. */
+const llm_unit_t *tu_unit_with(apr_array_header_t *units, const char *path,
+                               int *pi);
+
+/* 1 if any unit's text contains needle. */
+int tu_units_contain(apr_array_header_t *units, const char *needle);
+
+/* Compact dump of a value. */
+const char *tu_dump(json_t *j);
+
+/* Read a whole file into the pool; NULL if it is not there. */
+char *tu_slurp(const char *path, size_t *len);
+
+#endif
