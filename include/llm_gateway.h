@@ -104,6 +104,11 @@ llm_request_t *llm_request_get(request_rec *r, int create);
 void llm_request_add_finding(request_rec *r, llm_request_t *req,
                              const llm_finding_t *f);
 
+/* Replace the body the provider will receive (after redaction or
+ * translation) and keep Content-Length in step with it. */
+void llm_request_set_body(request_rec *r, llm_request_t *req,
+                          const char *body, apr_size_t len);
+
 /* Name of a decision as stored in the audit table ("allow", "block", ...). */
 const char *llm_decision_name(llm_decision_e d);
 
@@ -117,8 +122,5 @@ const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req);
 int llm_request_send_error(request_rec *r, int status, const char *type,
                            const char *code, const char *message,
                            const char *findings_json);
-
-/* Optional functions one module offers the others, found at post_config. */
-APR_DECLARE_OPTIONAL_FN(int, llm_route_is_gateway_request, (request_rec *r));
 
 #endif /* LLM_GATEWAY_H */

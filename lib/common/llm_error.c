@@ -37,9 +37,19 @@ int llm_request_send_error(request_rec *r, int status, const char *type,
     llm_request_t *req = llm_request_get(r, 0);
     llm_family_e family = req && req->caller_family ? req->caller_family
                                                     : LLM_FAMILY_OPENAI;
-    const char *body = llm_dialect_error_body(r->pool, family, status, type,
-                                              code, message, findings_json);
-    apr_size_t len = strlen(body);
+    const char *body;
+    apr_size_t len;
+
+    /* Anthropic errors have no room for our type: their "type" is theirs
+     * (permission_error), so a data-policy refusal names itself in code. */
+    if (family == LLM_FAMILY_ANTHROPIC
+        && (!strcmp(type, "sensitive_data_detected")
+            || !strcmp(type, "policy_violation"))) {
+        code = type;
+    }
+    body = llm_dialect_error_body(r->pool, family, status, type, code,
+                                  message, findings_json);
+    len = strlen(body);
 
     /* The rest of a body we did not read must not be taken for the next
      * request on this connection. */

@@ -1,0 +1,272 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_llm_route: recognises gateway endpoints, maps the requested model to
+ * a provider and hands the request to a mod_proxy balancer with the
+ * provider's credentials.  It runs after mod_llm_scan in fixups: nothing is
+ * routed that has not been read whole and judged.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+#include "apr_optional_hooks.h"
+#include "mod_proxy.h"
+
+#include "llm_gateway.h"
+#include "dialect/llm_dialect.h"
+#include "route_internal.h"
+
+module AP_MODULE_DECLARE_DATA llm_route_module;
+
+/* The caller's dialect is known before authentication, so that even a 401
+ * can be answered and audited in it. */
+static int route_header_parser(request_rec *r)
+{
+    llm_route_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &llm_route_module);
+    const char *sub = r->uri;
+    llm_request_t *req;
+    apr_size_t blen;
+
+    if (dc->gateway != 1 || r->main) {
+        return DECLINED;
+    }
+    blen = dc->base ? strlen(dc->base) : 0;
+    while (blen && dc->base[blen - 1] == '/') {
+        blen--;
+    }
+    if (blen && !strncmp(r->uri, dc->base, blen)) {
+        sub = r->uri + blen;
+    }
+    req = llm_request_get(r, 1);
+    req->endpoint = llm_dialect_endpoint(r->method, sub);
+    req->caller_family = llm_dialect_family(req->endpoint);
+    if (req->caller_family == LLM_FAMILY_NONE) {
+        req->caller_family = apr_table_get(r->headers_in, "anthropic-version")
+                                 ? LLM_FAMILY_ANTHROPIC : LLM_FAMILY_OPENAI;
+    }
+    /* Anthropic clients send their key as x-api-key; here that key is the
+     * caller's gateway token, which mod_auth_openidc reads as a bearer. */
+    if (dc->promote_api_key != 0
+        && !apr_table_get(r->headers_in, "Authorization")) {
+        const char *k = apr_table_get(r->headers_in, "x-api-key");
+
+        if (k && *k) {
+            apr_table_setn(r->headers_in, "Authorization",
+                           apr_pstrcat(r->pool, "Bearer ", k, NULL));
+        }
+    }
+    return DECLINED;
+}
+
+static const char *claim(request_rec *r, const char *name)
+{
+    return apr_table_get(r->subprocess_env,
+                         apr_pstrcat(r->pool, "OIDC_CLAIM_", name, NULL));
+}
+
+static void take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
+                          llm_request_t *req)
+{
+    const char *user = dc->user_claim ? claim(r, dc->user_claim) : NULL;
+
+    req->user = user ? user : r->user;
+    req->groups = claim(r, dc->groups_claim ? dc->groups_claim : "groups");
+}
+
+static int refuse(request_rec *r, llm_request_t *req, int status,
+                  llm_decision_e decision, const char *type, const char *code,
+                  const char *message)
+{
+    req->decision = decision;
+    req->reason = code;
+    return llm_request_send_error(r, status, type, code, message, NULL);
+}
+
+static int route_fixups(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+    llm_route_dir_conf_t *dc;
+    llm_route_server_conf_t *sc;
+    llm_provider_t *pv;
+    const char *upstream_model = NULL;
+
+    if (!req || r->main) {
+        return DECLINED;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
+    sc = ap_get_module_config(r->server->module_config, &llm_route_module);
+    take_identity(r, dc, req);
+
+    if (req->endpoint == LLM_EP_NONE) {
+        /* Codex tries a WebSocket first; 426 makes it fall back to
+         * HTTP at once, where 404 would cost it seconds of retries. */
+        if (apr_table_get(r->headers_in, "Upgrade")) {
+            apr_table_setn(r->headers_out, "Upgrade", "");
+            return refuse(r, req, HTTP_UPGRADE_REQUIRED, LLM_DECISION_INVALID,
+                          "invalid_request_error", "websocket_not_supported",
+                          "This gateway speaks HTTP, not WebSocket: send the "
+                          "request as a POST.");
+        }
+        return refuse(r, req, HTTP_NOT_FOUND, LLM_DECISION_INVALID,
+                      "invalid_request_error", "unknown_endpoint",
+                      apr_psprintf(r->pool, "%s %s is not an endpoint of this "
+                                   "gateway", r->method,
+                                   ap_escape_html(r->pool, r->uri)));
+    }
+    if (req->endpoint == LLM_EP_MODELS) {
+        if (r->method_number != M_GET) {
+            return refuse(r, req, HTTP_METHOD_NOT_ALLOWED,
+                          LLM_DECISION_INVALID, "invalid_request_error",
+                          "method_not_allowed", "Use GET for the model list.");
+        }
+        req->decision = LLM_DECISION_ALLOW;
+        r->handler = LLM_MODELS_HANDLER;
+        return OK;
+    }
+    if (!req->body_read || !req->json) {
+        /* mod_llm_scan reads and checks every body first; a body it did
+         * not see must not leave. */
+        return refuse(r, req, HTTP_INTERNAL_SERVER_ERROR, LLM_DECISION_ERROR,
+                      "api_error", "body_not_checked",
+                      "The gateway did not check this request body, so it "
+                      "was not sent.");
+    }
+    if (!req->model_requested) {
+        return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
+                      "invalid_request_error", "model_missing",
+                      "The request names no model.");
+    }
+    pv = llm_route_select(r, dc, sc, req->model_requested, &upstream_model);
+    if (!pv) {
+        return refuse(r, req, HTTP_NOT_FOUND, LLM_DECISION_INVALID,
+                      "invalid_request_error", "model_not_found",
+                      apr_psprintf(r->pool, "The model '%s' is not available "
+                                   "through this gateway.",
+                                   req->model_requested));
+    }
+    if (!pv->key) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02002)
+                      "provider %s has no key; refusing model %s", pv->name,
+                      req->model_requested);
+        return refuse(r, req, HTTP_SERVICE_UNAVAILABLE, LLM_DECISION_ERROR,
+                      "api_error", "provider_unavailable",
+                      "The provider of this model is not configured on the "
+                      "gateway.");
+    }
+    if (pv->family != req->caller_family
+        && req->endpoint != LLM_EP_OPENAI_CHAT
+        && req->endpoint != LLM_EP_ANTHROPIC_MESSAGES) {
+        return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
+                      "invalid_request_error", "endpoint_not_supported",
+                      apr_psprintf(r->pool, "The model '%s' is served by a "
+                                   "provider without this endpoint.",
+                                   req->model_requested));
+    }
+    req->model_used = upstream_model;
+    if (llm_route_prepare_body(r, req, pv, upstream_model) != OK) {
+        return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
+                      "invalid_request_error", "translation_failed",
+                      apr_psprintf(r->pool, "The request could not be "
+                                   "translated for the provider of '%s'.",
+                                   req->model_requested));
+    }
+    llm_route_to_proxy(r, req, pv, upstream_model);
+    return OK;
+}
+
+static int route_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        llm_route_server_conf_t *sc =
+            ap_get_module_config(vs->module_config, &llm_route_module);
+        int i;
+
+        for (i = 0; i < sc->provider_refs->nelts; i++) {
+            const char *name = APR_ARRAY_IDX(sc->provider_refs, i,
+                                             const char *);
+
+            if (!llm_route_find_provider(sc, name)) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
+                             LLMNO(02003) "LLMRouteModel names provider '%s', "
+                             "which no LLMRouteProvider defines", name);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+    return OK;
+}
+
+static int route_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+
+    if (!ap_find_linked_module("mod_proxy.c")
+        || !ap_find_linked_module("mod_proxy_balancer.c")) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(02004)
+                     "mod_llm_route hands requests to mod_proxy balancers: "
+                     "load mod_proxy, mod_proxy_http and mod_proxy_balancer");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!ap_find_linked_module("mod_llm_scan.c")) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(02005)
+                     "mod_llm_route needs mod_llm_scan, which reads and "
+                     "checks every request body before it is routed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        llm_route_load_keys(pconf, vs,
+                            ap_get_module_config(vs->module_config,
+                                                 &llm_route_module));
+    }
+    return OK;
+}
+
+static void route_register_hooks(apr_pool_t *p)
+{
+    static const char *const after_scan[] = { "mod_llm_scan.c", NULL };
+
+    ap_hook_check_config(route_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_header_parser(route_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    /* FIRST so that mod_proxy's own fixup canonicalises our proxy: URL. */
+    ap_hook_fixups(route_fixups, after_scan, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(llm_route_mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(proxy, fixups, llm_route_proxy_fixups, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(llm_route) = {
+    STANDARD20_MODULE_STUFF,
+    llm_route_create_dir_conf,
+    llm_route_merge_dir_conf,
+    llm_route_create_server_conf,
+    llm_route_merge_server_conf,
+    llm_route_cmds,
+    route_register_hooks
+};

@@ -1,0 +1,59 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The body the provider receives.  Same-dialect requests under their own
+ * model name pass through byte for byte; only a rename or a translation
+ * re-serialises the JSON.
+ */
+
+#include <string.h>
+#include <jansson.h>
+
+#include "httpd.h"
+#include "http_log.h"
+
+#include "dialect/llm_dialect.h"
+#include "route_internal.h"
+
+APLOG_USE_MODULE(llm_route);
+
+int llm_route_prepare_body(request_rec *r, llm_request_t *req,
+                           const llm_provider_t *pv,
+                           const char *upstream_model)
+{
+    json_t *root = req->json;
+    int changed = 0;
+    apr_size_t len;
+    const char *body;
+
+    if (pv->family != req->caller_family) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMNO(02010)
+                      "model %s needs translation to provider %s's dialect, "
+                      "which this build does not do yet",
+                      req->model_requested, pv->name);
+        return HTTP_BAD_REQUEST;
+    }
+    if (strcmp(upstream_model, req->model_requested)) {
+        json_object_set_new(root, "model", json_string(upstream_model));
+        changed = 1;
+    }
+    if (changed) {
+        body = llm_json_dump(r->pool, root, &len);
+        llm_request_set_body(r, req, body, len);
+    }
+    return OK;
+}

@@ -1,0 +1,281 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Directives of mod_llm_route, each checked when parsed. */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "apr_fnmatch.h"
+
+#include "llm_gateway.h"
+#include "route_config.h"
+
+extern module AP_MODULE_DECLARE_DATA llm_route_module;
+
+void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    llm_route_server_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->providers = apr_array_make(p, 4, sizeof(llm_provider_t));
+    sc->provider_refs = apr_array_make(p, 4, sizeof(const char *));
+    return sc;
+}
+
+void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    llm_route_server_conf_t *base = basev, *add = addv;
+    llm_route_server_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    /* A vhost's own provider of the same name is found first. */
+    sc->providers = apr_array_append(p, add->providers, base->providers);
+    sc->provider_refs = apr_array_append(p, base->provider_refs,
+                                         add->provider_refs);
+    return sc;
+}
+
+void *llm_route_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    llm_route_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->gateway = LLM_ROUTE_UNSET;
+    dc->base = dir;
+    dc->routes = apr_array_make(p, 4, sizeof(llm_model_route_t));
+    dc->aliases = apr_table_make(p, 4);
+    dc->promote_api_key = LLM_ROUTE_UNSET;
+    return dc;
+}
+
+void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    llm_route_dir_conf_t *base = basev, *add = addv;
+    llm_route_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->gateway = add->gateway != LLM_ROUTE_UNSET ? add->gateway : base->gateway;
+    /* The API root is where LLMGateway was switched on. */
+    dc->base = add->gateway != LLM_ROUTE_UNSET ? add->base : base->base;
+    /* A location's own routes are tried before the inherited ones. */
+    dc->routes = apr_array_append(p, add->routes, base->routes);
+    dc->aliases = apr_table_overlay(p, base->aliases, add->aliases);
+    dc->promote_api_key = add->promote_api_key != LLM_ROUTE_UNSET
+                              ? add->promote_api_key : base->promote_api_key;
+    dc->user_claim = add->user_claim ? add->user_claim : base->user_claim;
+    dc->groups_claim = add->groups_claim ? add->groups_claim
+                                         : base->groups_claim;
+    return dc;
+}
+
+llm_provider_t *llm_route_find_provider(const llm_route_server_conf_t *sc,
+                                        const char *name)
+{
+    int i;
+
+    for (i = 0; i < sc->providers->nelts; i++) {
+        llm_provider_t *pv = &APR_ARRAY_IDX(sc->providers, i, llm_provider_t);
+
+        if (!strcmp(pv->name, name)) {
+            return pv;
+        }
+    }
+    return NULL;
+}
+
+static const char *set_gateway(cmd_parms *cmd, void *dcv, int on)
+{
+    llm_route_dir_conf_t *dc = dcv;
+
+    if (on && !cmd->path) {
+        return "LLMGateway On belongs in a <Location> block: its path is the "
+               "API root (e.g. <Location /v1>)";
+    }
+    dc->gateway = on;
+    dc->base = cmd->path;
+    return NULL;
+}
+
+static const char *add_provider(cmd_parms *cmd, void *dcv, const char *args)
+{
+    llm_route_server_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    const char *name = ap_getword_conf(cmd->pool, &args);
+    const char *type = ap_getword_conf(cmd->pool, &args);
+    const char *balancer = ap_getword_conf(cmd->pool, &args);
+    llm_provider_t pv;
+
+    memset(&pv, 0, sizeof(pv));
+    if (!*name || !*type || !*balancer) {
+        return "LLMRouteProvider: usage: LLMRouteProvider name "
+               "openai|anthropic|azure|gemini balancer://name "
+               "[key=env:VAR|key=file:/path] [prefix=/v1] "
+               "[api-version=...] [anthropic-version=...]";
+    }
+    if (llm_route_find_provider(sc, name)) {
+        return apr_psprintf(cmd->pool, "LLMRouteProvider: provider '%s' is "
+                            "defined twice", name);
+    }
+    pv.name = name;
+    pv.family = LLM_FAMILY_OPENAI;
+    pv.prefix = "/v1";
+    if (!strcasecmp(type, "openai")) {
+        pv.type = LLM_PROVIDER_OPENAI;
+    }
+    else if (!strcasecmp(type, "anthropic")) {
+        pv.type = LLM_PROVIDER_ANTHROPIC;
+        pv.family = LLM_FAMILY_ANTHROPIC;
+        pv.anthropic_version = "2023-06-01";
+    }
+    else if (!strcasecmp(type, "azure")) {
+        pv.type = LLM_PROVIDER_AZURE;
+        pv.prefix = "/openai";
+        pv.api_version = "2024-10-21";
+    }
+    else if (!strcasecmp(type, "gemini")) {
+        pv.type = LLM_PROVIDER_GEMINI;
+        pv.prefix = "/v1beta/openai";
+    }
+    else {
+        return apr_psprintf(cmd->pool, "LLMRouteProvider %s: type '%s' is not "
+                            "one of openai, anthropic, azure, gemini (any "
+                            "OpenAI-compatible API is 'openai')", name, type);
+    }
+    if (strncasecmp(balancer, "balancer://", 11) || !balancer[11]) {
+        return apr_psprintf(cmd->pool, "LLMRouteProvider %s: '%s' is not a "
+                            "balancer URL (balancer://name, defined with "
+                            "<Proxy balancer://name>)", name, balancer);
+    }
+    pv.balancer = balancer;
+    while (*args) {
+        const char *opt = ap_getword_conf(cmd->pool, &args);
+        const char *eq = strchr(opt, '=');
+        const char *val = eq ? eq + 1 : NULL;
+
+        if (!eq || !*val) {
+            return apr_psprintf(cmd->pool, "LLMRouteProvider %s: option '%s' "
+                                "is not name=value", name, opt);
+        }
+        if (!strncmp(opt, "key=", 4)) {
+            if (strncmp(val, "env:", 4) && strncmp(val, "file:", 5)) {
+                return apr_psprintf(cmd->pool, "LLMRouteProvider %s: key "
+                                    "must be env:VARIABLE or file:/path -- "
+                                    "keys are never written in the config",
+                                    name);
+            }
+            pv.key_source = val;
+        }
+        else if (!strncmp(opt, "prefix=", 7)) {
+            if (*val != '/') {
+                return apr_psprintf(cmd->pool, "LLMRouteProvider %s: prefix "
+                                    "'%s' must start with /", name, val);
+            }
+            pv.prefix = strcmp(val, "/") ? val : "";
+        }
+        else if (!strncmp(opt, "api-version=", 12)) {
+            pv.api_version = val;
+        }
+        else if (!strncmp(opt, "anthropic-version=", 18)) {
+            pv.anthropic_version = val;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "LLMRouteProvider %s: unknown "
+                                "option '%s' (key=, prefix=, api-version=, "
+                                "anthropic-version=)", name, opt);
+        }
+    }
+    *(llm_provider_t *)apr_array_push(sc->providers) = pv;
+    return NULL;
+}
+
+static const char *add_model(cmd_parms *cmd, void *dcv, const char *pattern,
+                             const char *provider, const char *upstream)
+{
+    llm_route_dir_conf_t *dc = dcv;
+    llm_route_server_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_model_route_t *mr;
+
+    if (!*pattern || !*provider) {
+        return "LLMRouteModel: usage: LLMRouteModel pattern provider "
+               "[upstream-model]";
+    }
+    mr = apr_array_push(dc->routes);
+    mr->pattern = pattern;
+    mr->provider_name = provider;
+    mr->upstream_model = upstream;
+    mr->provider = NULL;
+    APR_ARRAY_PUSH(sc->provider_refs, const char *) = provider;
+    return NULL;
+}
+
+static const char *add_alias(cmd_parms *cmd, void *dcv, const char *alias,
+                             const char *model)
+{
+    llm_route_dir_conf_t *dc = dcv;
+
+    if (apr_fnmatch_test(alias)) {
+        return apr_psprintf(cmd->pool, "LLMRouteAlias: alias '%s' must be a "
+                            "plain name, not a pattern", alias);
+    }
+    apr_table_set(dc->aliases, alias, model);
+    return NULL;
+}
+
+static const char *set_claim(cmd_parms *cmd, void *dcv, const char *claim)
+{
+    llm_route_dir_conf_t *dc = dcv;
+    const char *c;
+
+    for (c = claim; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_' && *c != '-' && *c != '.') {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a claim name",
+                                cmd->cmd->name, claim);
+        }
+    }
+    if (!strcmp(cmd->cmd->name, "LLMRouteUserClaim")) {
+        dc->user_claim = claim;
+    }
+    else {
+        dc->groups_claim = claim;
+    }
+    return NULL;
+}
+
+const command_rec llm_route_cmds[] = {
+    AP_INIT_FLAG("LLMGateway", set_gateway, NULL, ACCESS_CONF,
+                 "On|Off: this <Location> is the gateway's API root"),
+    AP_INIT_RAW_ARGS("LLMRouteProvider", add_provider, NULL, RSRC_CONF,
+                     "name openai|anthropic|azure|gemini balancer://name "
+                     "[key=env:VAR|key=file:/path] [prefix=/v1] "
+                     "[api-version=..] [anthropic-version=..]"),
+    AP_INIT_TAKE23("LLMRouteModel", add_model, NULL, RSRC_CONF | ACCESS_CONF,
+                   "pattern provider [upstream-model]: first match wins"),
+    AP_INIT_TAKE2("LLMRouteAlias", add_alias, NULL, RSRC_CONF | ACCESS_CONF,
+                  "alias model: a name developers use for a model"),
+    AP_INIT_FLAG("LLMRouteApiKeyHeader", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(llm_route_dir_conf_t, promote_api_key),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On|Off: accept the gateway token in x-api-key as well as "
+                 "in Authorization (default On)"),
+    AP_INIT_TAKE1("LLMRouteUserClaim", set_claim, NULL, RSRC_CONF | ACCESS_CONF,
+                  "claim naming the user in the audit (default: the "
+                  "authenticated user, OIDCOAuthRemoteUserClaim)"),
+    AP_INIT_TAKE1("LLMRouteGroupsClaim", set_claim, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "claim holding the caller's groups (default groups)"),
+    { NULL }
+};

@@ -1,0 +1,84 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* mod_llm_route configuration: providers, model routes, identity claims. */
+
+#ifndef ROUTE_CONFIG_H
+#define ROUTE_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include "llm_types.h"
+
+#define LLM_ROUTE_UNSET (-1)
+
+typedef enum {
+    LLM_PROVIDER_OPENAI = 0,     /* and every OpenAI-compatible API */
+    LLM_PROVIDER_ANTHROPIC,
+    LLM_PROVIDER_AZURE,
+    LLM_PROVIDER_GEMINI
+} llm_provider_type_e;
+
+typedef struct llm_provider_t {
+    const char *name;
+    llm_provider_type_e type;
+    llm_family_e family;
+    const char *balancer;        /* "balancer://openai" */
+    const char *prefix;          /* path prefix at the provider, "/v1" */
+    const char *key_source;      /* "env:NAME" or "file:/path" */
+    const char *key;             /* loaded in post_config; NULL if missing */
+    const char *api_version;     /* Azure api-version */
+    const char *anthropic_version; /* default anthropic-version header */
+} llm_provider_t;
+
+typedef struct llm_model_route_t {
+    const char *pattern;         /* apr_fnmatch pattern */
+    const char *provider_name;
+    const char *upstream_model;  /* NULL: the requested name */
+    llm_provider_t *provider;    /* resolved in post_config */
+} llm_model_route_t;
+
+typedef struct llm_route_server_conf_t {
+    apr_array_header_t *providers;   /* of llm_provider_t */
+    /* provider names used by LLMRouteModel anywhere in this server, so
+     * that check_config (which runs at apachectl -t) can find typos. */
+    apr_array_header_t *provider_refs;   /* of const char * */
+} llm_route_server_conf_t;
+
+typedef struct llm_route_dir_conf_t {
+    int gateway;                 /* LLMGateway */
+    const char *base;            /* path of the <Location> with LLMGateway On */
+    apr_array_header_t *routes;  /* of llm_model_route_t, first match wins */
+    apr_table_t *aliases;        /* alias -> model */
+    int promote_api_key;         /* LLMRouteApiKeyHeader On|Off */
+    const char *user_claim;      /* LLMRouteUserClaim */
+    const char *groups_claim;    /* LLMRouteGroupsClaim */
+} llm_route_dir_conf_t;
+
+extern const command_rec llm_route_cmds[];
+
+void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s);
+void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
+void *llm_route_create_dir_conf(apr_pool_t *p, char *dir);
+void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* Find a provider by name in a server's table. */
+llm_provider_t *llm_route_find_provider(const llm_route_server_conf_t *sc,
+                                        const char *name);
+
+#endif /* ROUTE_CONFIG_H */

@@ -1,0 +1,66 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* What the files of mod_llm_route share among themselves. */
+
+#ifndef ROUTE_INTERNAL_H
+#define ROUTE_INTERNAL_H
+
+#include "httpd.h"
+#include "llm_gateway.h"
+#include "route_config.h"
+
+extern module AP_MODULE_DECLARE_DATA llm_route_module;
+
+/* The route chosen for a request, kept in r->request_config. */
+typedef struct llm_route_choice_t {
+    llm_provider_t *provider;
+} llm_route_choice_t;
+
+void llm_route_load_keys(apr_pool_t *p, server_rec *s,
+                         llm_route_server_conf_t *sc);
+
+/* The provider for model (after aliases); *upstream_model gets the name the
+ * provider knows it by.  NULL when no route matches. */
+llm_provider_t *llm_route_select(request_rec *r,
+                                 const llm_route_dir_conf_t *dc,
+                                 const llm_route_server_conf_t *sc,
+                                 const char *model,
+                                 const char **upstream_model);
+
+/* Hand the request to mod_proxy: r->filename = proxy:balancer://... */
+void llm_route_to_proxy(request_rec *r, llm_request_t *req,
+                        llm_provider_t *pv, const char *upstream_model);
+
+/* Make req->body what the provider expects: the model renamed when the
+ * route says so, the request translated when the provider speaks the
+ * other dialect.  OK or an HTTP status. */
+int llm_route_prepare_body(request_rec *r, llm_request_t *req,
+                           const llm_provider_t *pv,
+                           const char *upstream_model);
+
+/* mod_proxy's optional fixups hook: only the upstream copy of the headers
+ * is changed, so the caller's token never goes upstream. */
+int llm_route_proxy_fixups(request_rec *r);
+
+/* Handlers. */
+int llm_route_models_handler(request_rec *r);
+int llm_route_mock_handler(request_rec *r);
+
+#define LLM_MODELS_HANDLER "llm-models"
+#define LLM_MOCK_HANDLER "llm-mock-provider"
+
+#endif /* ROUTE_INTERNAL_H */

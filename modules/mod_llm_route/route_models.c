@@ -1,0 +1,110 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * GET /v1/models, answered from the routing table of the caller's location:
+ * the aliases and the routes that name one model (wildcard routes have no
+ * single name to list).
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_protocol.h"
+#include "apr_fnmatch.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+
+#include "route_internal.h"
+
+static void add_model(apr_hash_t *seen, json_t *data, llm_family_e family,
+                      const char *id, const char *owner)
+{
+    if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
+    if (family == LLM_FAMILY_ANTHROPIC) {
+        json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s}",
+            "type", "model", "id", id, "display_name", id,
+            "created_at", "1970-01-01T00:00:00Z"));
+    }
+    else {
+        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}",
+            "id", id, "object", "model", "created", 0, "owned_by", owner));
+    }
+}
+
+int llm_route_models_handler(request_rec *r)
+{
+    llm_request_t *req;
+    llm_route_dir_conf_t *dc;
+    json_t *root, *data;
+    apr_hash_t *seen;
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *te;
+    char *dump;
+    int i;
+
+    if (!r->handler || strcmp(r->handler, LLM_MODELS_HANDLER)) {
+        return DECLINED;
+    }
+    req = llm_request_get(r, 0);
+    dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
+    seen = apr_hash_make(r->pool);
+    data = json_array();
+
+    arr = apr_table_elts(dc->aliases);
+    te = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        add_model(seen, data, req->caller_family, te[i].key, "gateway");
+    }
+    for (i = 0; i < dc->routes->nelts; i++) {
+        const llm_model_route_t *mr =
+            &APR_ARRAY_IDX(dc->routes, i, llm_model_route_t);
+
+        if (!apr_fnmatch_test(mr->pattern)) {
+            add_model(seen, data, req->caller_family, mr->pattern,
+                      mr->provider_name);
+        }
+    }
+    if (req->caller_family == LLM_FAMILY_ANTHROPIC) {
+        size_t n = json_array_size(data);
+
+        root = json_pack("{s:o, s:b, s:o, s:o}", "data", data,
+                         "has_more", 0,
+                         "first_id", n ? json_incref(json_object_get(
+                             json_array_get(data, 0), "id")) : json_null(),
+                         "last_id", n ? json_incref(json_object_get(
+                             json_array_get(data, n - 1), "id"))
+                                      : json_null());
+    }
+    else {
+        root = json_pack("{s:s, s:o}", "object", "list", "data", data);
+    }
+    dump = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, strlen(dump));
+    if (!r->header_only) {
+        ap_rputs(dump, r);
+    }
+    free(dump);
+    return OK;
+}

@@ -1,0 +1,177 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_llm_scan: reads the whole body of every gateway request in fixups,
+ * parses it once, scans every string a provider would see and blocks,
+ * redacts or records what it finds.  Nothing reaches mod_proxy before this
+ * has run: a request this module cannot judge is refused.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+
+#include "llm_gateway.h"
+#include "dialect/llm_dialect.h"
+#include "scan/llm_scan.h"
+#include "scan_config.h"
+#include "scan_body.h"
+#include "scan_policy.h"
+
+module AP_MODULE_DECLARE_DATA llm_scan_module;
+
+static int invalid(request_rec *r, llm_request_t *req, int status,
+                   const char *code, const char *message)
+{
+    req->decision = LLM_DECISION_INVALID;
+    req->reason = code;
+    return llm_request_send_error(r, status, "invalid_request_error", code,
+                                  message, NULL);
+}
+
+static int has_body(llm_endpoint_e ep)
+{
+    return ep != LLM_EP_NONE && ep != LLM_EP_MODELS;
+}
+
+static int scan_fixups(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+    llm_scan_dir_conf_t *dc;
+    llm_scan_server_conf_t *sc;
+    const char *why = NULL, *err = NULL;
+    llm_decision_e decision;
+    int rc;
+
+    if (!req || !has_body(req->endpoint) || r->method_number != M_POST
+        || req->body_read || r->main) {
+        return DECLINED;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &llm_scan_module);
+    sc = ap_get_module_config(r->server->module_config, &llm_scan_module);
+
+    rc = llm_scan_read_body(r, req,
+                            dc->max_body == LLM_SCAN_UNSET
+                                ? LLM_SCAN_DEFAULT_MAX_BODY : dc->max_body,
+                            dc->inflate != 0, &why);
+    if (rc != OK) {
+        return invalid(r, req, rc,
+                       rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "request_too_large"
+                       : rc == HTTP_UNSUPPORTED_MEDIA_TYPE
+                           ? "unsupported_content_encoding"
+                           : "invalid_body", why);
+    }
+    req->json = llm_json_parse(r->pool, req->body, req->body_len, &err);
+    if (!req->json) {
+        return invalid(r, req, HTTP_BAD_REQUEST, "invalid_json",
+                       apr_pstrcat(r->pool, "The request body is not valid "
+                                   "JSON: ", err, NULL));
+    }
+    if ((err = llm_dialect_check(r->pool, req->json, req->endpoint)) != NULL) {
+        return invalid(r, req, HTTP_BAD_REQUEST, "invalid_request", err);
+    }
+    req->model_requested = llm_dialect_model(req->json);
+    req->stream = llm_dialect_is_stream(req->json);
+
+    if (dc->enabled == 0) {
+        decision = LLM_DECISION_ALLOW;
+    }
+    else {
+        decision = llm_scan_apply_policy(r, req, sc->rules, dc);
+    }
+    req->decision = decision;
+    if (req->findings->nelts) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMNO(01003)
+                      "%d finding(s), decision %s: %s", req->findings->nelts,
+                      llm_decision_name(decision),
+                      llm_request_findings_json(r->pool, req));
+    }
+    switch (decision) {
+    case LLM_DECISION_BLOCK:
+        return llm_scan_send_block(r, req);
+    case LLM_DECISION_ERROR:
+        return llm_request_send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                                      "api_error", "scan_failed",
+                                      "The gateway could not check this "
+                                      "request, so it was not sent.", NULL);
+    case LLM_DECISION_REDACT: {
+        apr_size_t len;
+        const char *body = llm_json_dump(r->pool, req->json, &len);
+
+        llm_request_set_body(r, req, body, len);
+        break;
+    }
+    default:
+        break;
+    }
+    llm_scan_replay_body(r, req);
+    return OK;
+}
+
+static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+
+    if (!ap_find_linked_module("mod_llm_route.c")) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(01004)
+                     "mod_llm_scan needs mod_llm_route: add "
+                     "'LoadModule llm_route_module .../mod_llm_route.so'");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        llm_scan_server_conf_t *sc =
+            ap_get_module_config(vs->module_config, &llm_scan_module);
+        const char *err;
+
+        if (sc->rules) {
+            continue;
+        }
+        if ((err = llm_scan_build_rules(pconf, sc)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, LLMNO(01005)
+                         "scan rules for %s:%u could not be built: %s",
+                         vs->server_hostname, vs->port, err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+static void scan_register_hooks(apr_pool_t *p)
+{
+    static const char *const after_me[] = { "mod_llm_route.c", NULL };
+
+    ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* FIRST, and before mod_llm_route, which routes on the parsed body and
+     * hands the request to mod_proxy. */
+    ap_hook_fixups(scan_fixups, NULL, after_me, APR_HOOK_FIRST);
+    ap_register_input_filter(LLM_BODY_REPLAY_FILTER, llm_scan_replay_filter,
+                             NULL, AP_FTYPE_RESOURCE);
+}
+
+AP_DECLARE_MODULE(llm_scan) = {
+    STANDARD20_MODULE_STUFF,
+    llm_scan_create_dir_conf,
+    llm_scan_merge_dir_conf,
+    llm_scan_create_server_conf,
+    llm_scan_merge_server_conf,
+    llm_scan_cmds,
+    scan_register_hooks
+};

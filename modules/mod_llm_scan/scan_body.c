@@ -1,0 +1,238 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The body is read in fixups, the way ModSecurity does it: deciding there
+ * lets us answer any status in the caller's dialect, while a decision taken
+ * inside an input filter that mod_proxy is reading could only become a 400
+ * or 413 from mod_proxy.  The kept body is then replayed to mod_proxy by a
+ * small input filter, as mod_request does for kept bodies.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_log.h"
+#include "util_filter.h"
+#include "apr_strings.h"
+#include "apr_buckets.h"
+
+#include "llm_gateway.h"
+#include "scan_body.h"
+
+APLOG_USE_MODULE(llm_scan);
+
+/* Growing buffer from the request pool; doubling keeps the copies linear. */
+typedef struct {
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} body_buf_t;
+
+static void buf_append(apr_pool_t *p, body_buf_t *b, const char *d,
+                       apr_size_t n)
+{
+    if (b->len + n > b->cap) {
+        apr_size_t cap = b->cap ? b->cap * 2 : 16384;
+        char *nd;
+
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        nd = apr_palloc(p, cap + 1);
+        if (b->len) {
+            memcpy(nd, b->data, b->len);
+        }
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, d, n);
+    b->len += n;
+}
+
+static int read_raw(request_rec *r, apr_off_t max, body_buf_t *b,
+                    const char **why)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+    int seen_eos = 0;
+
+    do {
+        apr_bucket *e;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb,
+                                         AP_MODE_READBYTES, APR_BLOCK_READ,
+                                         HUGE_STRING_LEN);
+
+        if (rv != APR_SUCCESS) {
+            *why = "the request body could not be read";
+            apr_brigade_destroy(bb);
+            /* HTTP_IN already tells too-large and malformed chunking
+             * apart; keep its verdict. */
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
+        for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+             e = APR_BUCKET_NEXT(e)) {
+            const char *data;
+            apr_size_t len;
+
+            if (APR_BUCKET_IS_EOS(e)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(e)) {
+                continue;
+            }
+            if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ)
+                != APR_SUCCESS) {
+                *why = "the request body could not be read";
+                return HTTP_BAD_REQUEST;
+            }
+            if ((apr_off_t)(b->len + len) > max) {
+                *why = "the request body is larger than this gateway accepts";
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            buf_append(r->pool, b, data, len);
+        }
+        apr_brigade_cleanup(bb);
+    } while (!seen_eos);
+    apr_brigade_destroy(bb);
+    return OK;
+}
+
+int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
+                       int inflate, const char **why)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *ce = apr_table_get(r->headers_in, "Content-Encoding");
+    body_buf_t b = { NULL, 0, 0 };
+    int encoded = 0;
+    int rc;
+
+    if (ce && *ce && strcasecmp(ce, "identity")) {
+        if (strcasecmp(ce, "gzip") && strcasecmp(ce, "x-gzip")
+            && strcasecmp(ce, "deflate")) {
+            *why = "the request body's Content-Encoding is not supported "
+                   "(use gzip, deflate or none)";
+            return HTTP_UNSUPPORTED_MEDIA_TYPE;
+        }
+        if (!inflate) {
+            *why = "compressed request bodies are not accepted here";
+            return HTTP_UNSUPPORTED_MEDIA_TYPE;
+        }
+        encoded = 1;
+    }
+    if (cl) {
+        apr_off_t n;
+
+        if (ap_parse_strict_length(&n, cl) != 1) {
+            *why = "the Content-Length header is not valid";
+            return HTTP_BAD_REQUEST;
+        }
+        if (!encoded && n > max) {
+            *why = "the request body is larger than this gateway accepts";
+            return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+        if (n > 0 && n <= max) {
+            b.data = apr_palloc(r->pool, (apr_size_t)n + 1);
+            b.cap = (apr_size_t)n;
+        }
+    }
+    if ((rc = read_raw(r, max, &b, why)) != OK) {
+        return rc;
+    }
+    req->body_read = 1;
+    if (encoded && b.len) {
+        char *out;
+        apr_size_t outlen;
+        apr_status_t rv = llm_scan_inflate(r->pool, b.data, b.len,
+                                           (apr_size_t)max, &out, &outlen);
+
+        if (rv == APR_ENOSPC) {
+            *why = "the decompressed request body is larger than this "
+                   "gateway accepts";
+            return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+        if (rv != APR_SUCCESS) {
+            *why = "the compressed request body is corrupt";
+            return HTTP_BAD_REQUEST;
+        }
+        b.data = out;
+        b.len = outlen;
+        req->body_rewritten = 1;
+    }
+    if (!b.data) {
+        b.data = apr_pcalloc(r->pool, 1);
+    }
+    b.data[b.len] = '\0';
+    req->body = b.data;
+    req->body_len = b.len;
+    req->body_len_received = b.len;
+    return OK;
+}
+
+typedef struct {
+    llm_request_t *req;
+    apr_size_t pos;
+} replay_ctx_t;
+
+apr_status_t llm_scan_replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                    ap_input_mode_t mode,
+                                    apr_read_type_e block,
+                                    apr_off_t readbytes)
+{
+    replay_ctx_t *ctx = f->ctx;
+    apr_size_t n;
+
+    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE) {
+        return APR_ENOTIMPL;
+    }
+    if (ctx->pos >= ctx->req->body_len) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+        return APR_SUCCESS;
+    }
+    n = ctx->req->body_len - ctx->pos;
+    if (readbytes > 0 && (apr_off_t)n > readbytes) {
+        n = (apr_size_t)readbytes;
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
+        ctx->req->body + ctx->pos, n, f->r->pool, bb->bucket_alloc));
+    if (mode == AP_MODE_READBYTES) {
+        ctx->pos += n;
+        if (ctx->pos >= ctx->req->body_len) {
+            APR_BRIGADE_INSERT_TAIL(bb,
+                                    apr_bucket_eos_create(bb->bucket_alloc));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+void llm_scan_replay_body(request_rec *r, llm_request_t *req)
+{
+    replay_ctx_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->req = req;
+    ap_add_input_filter(LLM_BODY_REPLAY_FILTER, ctx, r, r->connection);
+    /* The provider gets a plain body of known length: the chunking and the
+     * compression were the client's, and the 100-continue handshake is
+     * over since the body has been read. */
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+    apr_table_unset(r->headers_in, "Content-Encoding");
+    apr_table_unset(r->headers_in, "Expect");
+    r->expecting_100 = 0;
+    llm_request_set_body(r, req, req->body, req->body_len);
+}

@@ -1,0 +1,50 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Reading the whole request body before anything goes upstream, and giving
+ * the kept body back to mod_proxy. */
+
+#ifndef SCAN_BODY_H
+#define SCAN_BODY_H
+
+#include "httpd.h"
+#include "util_filter.h"
+
+#include "llm_gateway.h"
+
+#define LLM_BODY_REPLAY_FILTER "LLM_BODY_REPLAY"
+
+/* Read the body whole into req->body (decoded when inflate is on and the
+ * body is gzip/deflate encoded).  Returns OK or the HTTP status to answer
+ * (413 over max, 415 encoding refused, 400 bad body); *why says why. */
+int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
+                       int inflate, const char **why);
+
+/* Make mod_proxy read req->body (as it is when mod_proxy reads it, so later
+ * rewrites count) and fix the framing headers to match. */
+void llm_scan_replay_body(request_rec *r, llm_request_t *req);
+
+apr_status_t llm_scan_replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                    ap_input_mode_t mode,
+                                    apr_read_type_e block,
+                                    apr_off_t readbytes);
+
+/* Inflate a gzip or zlib/raw deflate buffer into p, at most max bytes.
+ * APR_SUCCESS, APR_ENOSPC when larger than max, APR_EGENERAL when corrupt. */
+apr_status_t llm_scan_inflate(apr_pool_t *p, const char *in, apr_size_t inlen,
+                              apr_size_t max, char **out, apr_size_t *outlen);
+
+#endif /* SCAN_BODY_H */

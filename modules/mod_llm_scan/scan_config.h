@@ -1,0 +1,74 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* mod_llm_scan configuration: directives, their parse-time checks, merge. */
+
+#ifndef SCAN_CONFIG_H
+#define SCAN_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include "llm_types.h"
+#include "scan/llm_scan.h"
+
+#define LLM_SCAN_UNSET (-1)
+/* Coding agents send whole files and long histories: several MB. */
+#define LLM_SCAN_DEFAULT_MAX_BODY (16 * 1024 * 1024)
+
+/* One admin rule as written in the config, kept until post_config builds
+ * the server's rule set (merged vhost rules need the base server's too). */
+typedef struct llm_scan_rule_spec_t {
+    enum { SPEC_PATTERN, SPEC_KEYWORDS, SPEC_ALLOW, SPEC_DISABLE } kind;
+    const char *type;
+    const char *rule_id;
+    const char *pattern;
+    const char *const *words;
+    int nwords;
+    llm_category_e category;
+} llm_scan_rule_spec_t;
+
+typedef struct llm_scan_server_conf_t {
+    apr_array_header_t *specs;       /* of llm_scan_rule_spec_t */
+    int builtins;                    /* LLMScanBuiltinRules */
+    llm_scan_rules_t *rules;         /* compiled in post_config */
+} llm_scan_server_conf_t;
+
+typedef struct llm_scan_dir_conf_t {
+    int enabled;                     /* LLMScan */
+    apr_off_t max_body;              /* LLMScanMaxBody */
+    int inflate;                     /* LLMScanInflate */
+    apr_table_t *actions;            /* LLMScanAction: key -> "block"... */
+} llm_scan_dir_conf_t;
+
+extern const command_rec llm_scan_cmds[];
+
+void *llm_scan_create_server_conf(apr_pool_t *p, server_rec *s);
+void *llm_scan_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
+void *llm_scan_create_dir_conf(apr_pool_t *p, char *dir);
+void *llm_scan_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* Build and compile the rule set of one server from its specs. */
+const char *llm_scan_build_rules(apr_pool_t *p, llm_scan_server_conf_t *sc);
+
+/* The action for a finding: rule id, then type, then category, then the
+ * defaults (secrets block, PII redact, content block). */
+llm_action_e llm_scan_action_for(const llm_scan_dir_conf_t *dc,
+                                 const char *rule, const char *type,
+                                 llm_category_e cat);
+
+#endif /* SCAN_CONFIG_H */

@@ -1,0 +1,198 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The policy step.  Findings are recorded for every action; the value
+ * itself never leaves this file except as the placeholder's key, which
+ * stays in the request pool.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+
+#include "llm_gateway.h"
+#include "dialect/llm_dialect.h"
+#include "scan_policy.h"
+
+APLOG_USE_MODULE(llm_scan);
+
+/* Same value, same placeholder within a request: the model can still tell
+ * that two mentions are the same thing. */
+typedef struct {
+    apr_hash_t *by_value;    /* type NUL value -> placeholder */
+    apr_hash_t *per_type;    /* type -> int * counter */
+} placeholders_t;
+
+static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
+                                   const char *type, const char *value,
+                                   apr_size_t len)
+{
+    apr_size_t tlen = strlen(type);
+    char *key = apr_palloc(p, tlen + 1 + len);
+    const char *found;
+    int *n;
+
+    memcpy(key, type, tlen + 1);
+    memcpy(key + tlen + 1, value, len);
+    found = apr_hash_get(ph->by_value, key, tlen + 1 + len);
+    if (found) {
+        return found;
+    }
+    n = apr_hash_get(ph->per_type, type, APR_HASH_KEY_STRING);
+    if (!n) {
+        n = apr_pcalloc(p, sizeof(*n));
+        apr_hash_set(ph->per_type, type, APR_HASH_KEY_STRING, n);
+    }
+    found = apr_psprintf(p, "[REDACTED_%s_%d]", type, ++*n);
+    apr_hash_set(ph->by_value, key, tlen + 1 + len, found);
+    return found;
+}
+
+llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
+                                     const llm_scan_rules_t *rules,
+                                     const llm_scan_dir_conf_t *dc)
+{
+    apr_array_header_t *units = llm_dialect_units(r->pool, req->json,
+                                                  req->endpoint);
+    apr_array_header_t *matches = apr_array_make(r->pool, 8,
+                                                 sizeof(llm_scan_match_t));
+    apr_array_header_t **edits = apr_pcalloc(r->pool,
+                                             sizeof(*edits) * (units->nelts + 1));
+    placeholders_t ph;
+    int blocked = 0, redacted = 0;
+    int i, j;
+
+    ph.by_value = apr_hash_make(r->pool);
+    ph.per_type = apr_hash_make(r->pool);
+
+    for (i = 0; i < units->nelts; i++) {
+        const llm_unit_t *u = &APR_ARRAY_IDX(units, i, llm_unit_t);
+
+        apr_array_clear(matches);
+        if (llm_scan_text(rules, u->text, u->len, r->pool, matches) < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01001)
+                          "scan engine failed on a string of %" APR_SIZE_T_FMT
+                          " bytes; refusing the request", u->len);
+            return LLM_DECISION_ERROR;
+        }
+        for (j = 0; j < matches->nelts; j++) {
+            const llm_scan_match_t *m =
+                &APR_ARRAY_IDX(matches, j, llm_scan_match_t);
+            const llm_piece_t *piece;
+            llm_finding_t f;
+            size_t poff = 0;
+
+            piece = llm_unit_locate(u, m->offset, &poff);
+            f.type = m->type;
+            f.rule = m->rule;
+            f.location = piece ? piece->path : "";
+            f.offset = poff;
+            f.length = m->length;
+            f.category = m->category;
+            f.action = llm_scan_action_for(dc, m->rule, m->type, m->category);
+            llm_request_add_finding(r, req, &f);
+
+            if (f.action == LLM_ACTION_BLOCK) {
+                blocked = 1;
+            }
+            else if (f.action == LLM_ACTION_REDACT) {
+                llm_edit_t *e;
+
+                if (!edits[i]) {
+                    edits[i] = apr_array_make(r->pool, 4, sizeof(llm_edit_t));
+                }
+                e = apr_array_push(edits[i]);
+                e->offset = m->offset;
+                e->length = m->length;
+                e->replacement = placeholder_for(r->pool, &ph, m->type,
+                                                 u->text + m->offset,
+                                                 m->length);
+                redacted = 1;
+            }
+        }
+    }
+    if (blocked) {
+        return LLM_DECISION_BLOCK;
+    }
+    if (!redacted) {
+        return LLM_DECISION_ALLOW;
+    }
+    for (i = 0; i < units->nelts; i++) {
+        if (edits[i]
+            && llm_unit_apply_edits(r->pool,
+                                    &APR_ARRAY_IDX(units, i, llm_unit_t),
+                                    (const llm_edit_t *)edits[i]->elts,
+                                    edits[i]->nelts) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01002)
+                          "redaction could not be applied; refusing the "
+                          "request");
+            return LLM_DECISION_ERROR;
+        }
+    }
+    return LLM_DECISION_REDACT;
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++) {
+        *s = apr_tolower(*s);
+    }
+}
+
+int llm_scan_send_block(request_rec *r, llm_request_t *req)
+{
+    const llm_finding_t *first = NULL;
+    int sensitive = 0, i;
+    apr_array_header_t *where = apr_array_make(r->pool, 4, sizeof(char *));
+    char *code;
+
+    for (i = 0; i < req->findings->nelts; i++) {
+        const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i,
+                                                llm_finding_t);
+
+        if (f->action != LLM_ACTION_BLOCK) {
+            continue;
+        }
+        if (!first) {
+            first = f;
+        }
+        if (f->category != LLM_CAT_CONTENT) {
+            sensitive = 1;
+        }
+        if (where->nelts < 5) {
+            APR_ARRAY_PUSH(where, const char *) =
+                apr_psprintf(r->pool, "%s at %s", f->type, f->location);
+        }
+    }
+    if (!first) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    code = apr_pstrdup(r->pool, first->type);
+    lower(code);
+    req->reason = code;
+    return llm_request_send_error(r, HTTP_FORBIDDEN,
+        sensitive ? "sensitive_data_detected" : "policy_violation", code,
+        apr_psprintf(r->pool, "The request was blocked by the gateway's "
+                     "data policy: %s. Remove %s and send it again.",
+                     apr_array_pstrcat(r->pool, where, ';'),
+                     sensitive ? "the sensitive values" : "the listed content"),
+        llm_request_findings_json(r->pool, req));
+}

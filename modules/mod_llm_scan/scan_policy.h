@@ -1,0 +1,37 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* From engine matches to the gateway's decision: findings, actions,
+ * redaction placeholders. */
+
+#ifndef SCAN_POLICY_H
+#define SCAN_POLICY_H
+
+#include "httpd.h"
+#include "llm_gateway.h"
+#include "scan_config.h"
+
+/* Scan every provider-visible string of req->json, record the findings on
+ * req and, when the decision is to redact, rewrite req->json.  Returns the
+ * decision, or LLM_DECISION_ERROR when the engine failed (fail closed). */
+llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
+                                     const llm_scan_rules_t *rules,
+                                     const llm_scan_dir_conf_t *dc);
+
+/* The 403 for a blocked request, in the caller's dialect. */
+int llm_scan_send_block(request_rec *r, llm_request_t *req);
+
+#endif /* SCAN_POLICY_H */
