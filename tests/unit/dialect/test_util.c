@@ -81,6 +81,13 @@ int tu_units_contain(apr_array_header_t *units, const char *needle)
     return 0;
 }
 
+const char *tu_str(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_string(v) ? json_string_value(v) : "(null)";
+}
+
 const char *tu_dump(json_t *j)
 {
     return llm_json_dump(tp, j, NULL);

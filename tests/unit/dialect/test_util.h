@@ -47,6 +47,9 @@ const llm_unit_t *tu_unit_with(apr_array_header_t *units, const char *path,
 /* 1 if any unit's text contains needle. */
 int tu_units_contain(apr_array_header_t *units, const char *needle);
 
+/* String member of an object, "(null)" when absent. */
+const char *tu_str(json_t *obj, const char *key);
+
 /* Compact dump of a value. */
 const char *tu_dump(json_t *j);
 

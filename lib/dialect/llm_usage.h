@@ -1,0 +1,65 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Token usage from provider responses and streams, in one convention for
+ * quotas and audit whatever the provider's dialect.
+ *
+ * input_tokens counts every input token, cached ones included (OpenAI's
+ * prompt_tokens; for Anthropic input_tokens + cache_read_input_tokens +
+ * cache_creation_input_tokens); cached_input_tokens is the part read
+ * from a prompt cache (prompt_tokens_details.cached_tokens,
+ * input_tokens_details.cached_tokens, cache_read_input_tokens).
+ */
+
+#ifndef LLM_USAGE_H
+#define LLM_USAGE_H
+
+#include <jansson.h>
+#include "apr_pools.h"
+
+typedef struct llm_usage_t {
+    long long input_tokens;
+    long long output_tokens;
+    long long cached_input_tokens;
+    long long cache_creation_input_tokens;
+    int seen;                        /* 1 once any usage was read */
+    /* Anthropic reports its parts in separate events: the uncached part
+     * as last reported, to add the cache parts to. */
+    long long anthropic_uncached;
+} llm_usage_t;
+
+void llm_usage_init(llm_usage_t *u);
+
+/* Read a "usage" object of any family into u; fields it has replace
+ * those in u.  1 if it held usage, 0 if not. */
+int llm_usage_from_object(llm_usage_t *u, json_t *usage);
+
+/* From a whole non-stream response body (chat.completion, response,
+ * message, embeddings list). 1 if usage was found. */
+int llm_usage_from_body(llm_usage_t *u, json_t *body);
+
+/* From one stream event's data: an OpenAI chat chunk carrying usage,
+ * Responses' response.completed (or .incomplete/.failed), Anthropic's
+ * message_start and message_delta.  event may be NULL (the type is read
+ * from the data).  1 if usage was found. */
+int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data);
+
+/* The same from the event's data text; the parse is freed at once. */
+int llm_usage_from_event_text(llm_usage_t *u, const char *event,
+                              const char *data, size_t len);
+
+#endif /* LLM_USAGE_H */

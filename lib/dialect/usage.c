@@ -1,0 +1,159 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Token usage, read from either family's responses and stream events.
+ */
+
+#include <string.h>
+
+#include "llm_usage.h"
+
+void llm_usage_init(llm_usage_t *u)
+{
+    memset(u, 0, sizeof(*u));
+}
+
+static int get_int(json_t *obj, const char *key, long long *out)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 1;
+    }
+    if (json_is_real(v)) {
+        *out = (long long)json_real_value(v);
+        return 1;
+    }
+    return 0;
+}
+
+int llm_usage_from_object(llm_usage_t *u, json_t *usage)
+{
+    long long v, in;
+    int anthropic = 0, found = 0;
+
+    if (!json_is_object(usage)) {
+        return 0;
+    }
+    /* OpenAI Chat Completions, Completions, Embeddings */
+    if (get_int(usage, "prompt_tokens", &v)) {
+        u->input_tokens = v;
+        found = 1;
+        if (get_int(json_object_get(usage, "prompt_tokens_details"),
+                    "cached_tokens", &v)) {
+            u->cached_input_tokens = v;
+        }
+    }
+    if (get_int(usage, "completion_tokens", &v)) {
+        u->output_tokens = v;
+        found = 1;
+    }
+    /* Anthropic keeps cache reads and writes out of input_tokens. */
+    if (get_int(usage, "cache_read_input_tokens", &v)) {
+        u->cached_input_tokens = v;
+        anthropic = 1;
+    }
+    if (get_int(usage, "cache_creation_input_tokens", &v)) {
+        u->cache_creation_input_tokens = v;
+        anthropic = 1;
+    }
+    if (get_int(usage, "input_tokens", &v)) {
+        found = 1;
+        if (get_int(json_object_get(usage, "input_tokens_details"),
+                    "cached_tokens", &in)) {
+            /* Responses API: input_tokens already counts the cached. */
+            u->cached_input_tokens = in;
+            u->input_tokens = v;
+        }
+        else {
+            u->anthropic_uncached = v;
+            anthropic = 1;
+        }
+    }
+    if (anthropic) {
+        found = 1;
+        u->input_tokens = u->anthropic_uncached + u->cached_input_tokens
+                          + u->cache_creation_input_tokens;
+    }
+    if (get_int(usage, "output_tokens", &v)) {
+        u->output_tokens = v;
+        found = 1;
+    }
+    if (found) {
+        u->seen = 1;
+    }
+    return found;
+}
+
+int llm_usage_from_body(llm_usage_t *u, json_t *body)
+{
+    if (!json_is_object(body)) {
+        return 0;
+    }
+    return llm_usage_from_object(u, json_object_get(body, "usage"));
+}
+
+int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data)
+{
+    const char *type;
+    json_t *t;
+
+    if (!json_is_object(data)) {
+        return 0;
+    }
+    t = json_object_get(data, "type");
+    type = json_is_string(t) ? json_string_value(t) : event;
+    if (type) {
+        if (!strcmp(type, "message_start")) {
+            return llm_usage_from_body(u, json_object_get(data, "message"));
+        }
+        if (!strcmp(type, "message_delta")) {
+            return llm_usage_from_object(u, json_object_get(data, "usage"));
+        }
+        if (!strcmp(type, "response.completed")
+            || !strcmp(type, "response.incomplete")
+            || !strcmp(type, "response.failed")
+            || !strcmp(type, "response.done")) {
+            return llm_usage_from_body(u, json_object_get(data, "response"));
+        }
+        if (!strncmp(type, "response.", 9) || !strncmp(type, "content_", 8)) {
+            return 0;
+        }
+    }
+    /* chat.completion.chunk: usage null except in the last chunk */
+    return llm_usage_from_body(u, data);
+}
+
+int llm_usage_from_event_text(llm_usage_t *u, const char *event,
+                              const char *data, size_t len)
+{
+    json_t *j;
+    int rv;
+
+    /* Most chunks carry no usage: skip the parse when the word is absent. */
+    if (len < 7 || !memmem(data, len, "usage", 5)) {
+        return 0;
+    }
+    j = json_loadb(data, len, 0, NULL);
+    if (!j) {
+        return 0;
+    }
+    rv = llm_usage_from_event(u, event, j);
+    json_decref(j);
+    return rv;
+}
