@@ -1,0 +1,157 @@
+"""The harness itself, against plain httpd (no gateway modules).
+
+These run even before the gateway modules are built, and pin down what
+mod_auth_openidc 2.4.12 does on its own -- what the gateway can rely on and
+what it must add (README.md, "mod_auth_openidc as we found it").
+"""
+
+import subprocess
+
+import psycopg2
+import pytest
+
+from gwtest.client import parse_sse
+
+CHAT = {"model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "say hi"}]}
+
+
+@pytest.fixture(scope="module")
+def plain(minter, mock_provider):
+    """httpd with mod_proxy_balancer + mod_auth_openidc only, forwarding
+    /v1 to the mock with the provider key, claims copied into request
+    headers so the mock shows what mod_auth_openidc exposed."""
+    from gwtest.httpd import GatewayServer
+    g = GatewayServer(minter, mock=mock_provider, plain_proxy=True,
+                      include_mock_provider=False, extra_conf="""
+<Location /v1>
+    RequestHeader set X-Claim-Groups "%{OIDC_CLAIM_groups}e"
+    RequestHeader set X-Claim-Email "%{OIDC_CLAIM_email}e"
+    RequestHeader set X-Remote-User "expr=%{REMOTE_USER}"
+</Location>
+""")
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+def test_plain_proxy_sends_provider_key_and_returns_bytes(plain, mock,
+                                                          minter):
+    token = minter.mint(sub="alice")
+    resp = plain.client().post("/v1/chat/completions",
+                               dict(CHAT, stream=True), token=token)
+    assert resp.status == 200, resp
+    (got,) = mock.wait_for_requests(1)
+    assert got.header("authorization") == "Bearer " + plain.openai_key
+    assert token not in repr(got.headers)
+    assert resp.body == got.response_body
+    assert parse_sse(resp.body)[-1] == (None, "[DONE]")
+
+
+@pytest.mark.parametrize("case", [
+    "no_token", "expired", "bad_signature", "tampered", "alg_none",
+    "wrong_issuer", "wrong_audience"])
+def test_mod_auth_openidc_refuses(plain, mock, minter, case):
+    tokens = {
+        "no_token": None,
+        "expired": minter.mint(expired=True),
+        "bad_signature": minter.mint(key=minter.other_key),
+        "tampered": minter.tamper(minter.mint()),
+        "alg_none": minter.mint(alg_none=True),
+        # refused only because the conf says Require claim iss:/aud:
+        "wrong_issuer": minter.mint(iss="https://evil.example"),
+        "wrong_audience": minter.mint(aud="someone-else"),
+    }
+    resp = plain.client().post("/v1/chat/completions", CHAT,
+                               token=tokens[case])
+    assert resp.status == 401
+    assert mock.requests == []
+    if case == "no_token":
+        assert 'error="invalid_request"' in resp.header("WWW-Authenticate")
+    elif case not in ("wrong_issuer", "wrong_audience"):
+        assert 'error="invalid_token"' in resp.header("WWW-Authenticate")
+
+
+def test_mod_auth_openidc_ignores_nbf(plain, mock, minter):
+    """2.4.12 checks exp but not nbf/iat: a not-yet-valid token passes.
+    The gateway has to refuse it itself (issue 5)."""
+    resp = plain.client().post("/v1/chat/completions", CHAT,
+                               token=minter.mint(not_yet_valid=True))
+    assert resp.status == 200
+
+
+def test_mod_auth_openidc_claims_as_environment(plain, mock, minter):
+    token = minter.mint(sub="carol", email="carol@corp.example",
+                        groups=["developers", "ml team"])
+    resp = plain.client().post("/v1/chat/completions", CHAT, token=token)
+    assert resp.status == 200
+    got = mock.last_request()
+    # arrays are joined with "," (OIDCClaimDelimiter), spaces kept
+    assert got.header("x-claim-groups") == "developers,ml team"
+    assert got.header("x-claim-email") == "carol@corp.example"
+    # OIDCOAuthRemoteUserClaim sub -> r->user
+    assert got.header("x-remote-user") == "carol"
+    # OIDCPassClaimsAs environment: no OIDC_CLAIM_* request headers
+    assert not [h for h in got.header_names() if h.startswith("oidc")]
+
+
+def test_x_api_key_is_not_accepted_by_mod_auth_openidc(plain, mock, minter):
+    """Anthropic clients send their key as x-api-key; mod_auth_openidc
+    2.4.12 only reads Authorization (OIDCOAuthAcceptTokenAs has no
+    header:NAME form), so the gateway must promote it (issue 5)."""
+    resp = plain.client().post("/v1/messages", CHAT, token=None,
+                               headers={"x-api-key": minter.mint()})
+    assert resp.status == 401
+    assert mock.requests == []
+
+
+def test_graceful_restart_keeps_serving(plain, mock, minter):
+    plain.graceful()
+    resp = plain.client().post("/v1/chat/completions", CHAT,
+                               token=minter.mint())
+    assert resp.status == 200
+
+
+def test_httpd_stop_leaves_no_process(minter, mock_provider):
+    from gwtest.httpd import GatewayServer
+    g = GatewayServer(minter, mock=mock_provider, plain_proxy=True,
+                      include_mock_provider=False)
+    try:
+        g.start()
+        out = subprocess.run(["pgrep", "-f", g.conf_file],
+                             stdout=subprocess.PIPE, text=True).stdout
+        assert len(out.split()) >= 2          # parent + children
+        g.stop()
+        out = subprocess.run(["pgrep", "-f", g.conf_file],
+                             stdout=subprocess.PIPE, text=True).stdout
+        assert out.split() == []
+    finally:
+        g.destroy()
+
+
+def test_postgres_stop_and_start(postgres):
+    postgres.execute("CREATE TABLE IF NOT EXISTS harness_probe (n int)")
+    postgres.execute("INSERT INTO harness_probe VALUES (1)")
+    postgres.stop()
+    try:
+        with pytest.raises(psycopg2.OperationalError):
+            postgres.connect(as_gateway=True)
+    finally:
+        postgres.start()
+    assert postgres.query("SELECT n FROM harness_probe") == [{"n": 1}]
+    postgres.execute("DROP TABLE harness_probe")
+
+
+def test_postgres_gateway_role_can_insert_audit_rows(postgres):
+    if not postgres.schema_loaded:
+        pytest.xfail("conf/sql/postgresql.sql not written yet")
+    conn = postgres.connect(as_gateway=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT has_table_privilege(current_user, "
+                        "'llm_audit', 'INSERT')")
+            assert cur.fetchone()[0] is True
+    finally:
+        conn.close()
