@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gwtest.httpd import REPO_ROOT, GatewayServer  # noqa: E402
+from gwtest.jwks import JwksServer  # noqa: E402
 from gwtest.mock_provider import MockProvider  # noqa: E402
 from gwtest.pg import PostgresServer  # noqa: E402
 from gwtest.tokens import TokenMinter  # noqa: E402
@@ -42,6 +43,15 @@ def minter(session_tmp):
     """gwtest.tokens.TokenMinter: RS256 key httpd trusts (kid "dev"), an
     untrusted key, an ES256 key; ``minter.mint(...)`` makes tokens."""
     return TokenMinter(os.path.join(session_tmp, "jwt"))
+
+
+@pytest.fixture(scope="session")
+def jwks(minter):
+    """An https JWKS endpoint with the minter's RS256 and ES256 keys; add
+    ``jwks.httpd_conf()`` to a gateway's conf to verify ES256 tokens."""
+    j = JwksServer(minter).start()
+    yield j
+    j.stop()
 
 
 @pytest.fixture(scope="session")

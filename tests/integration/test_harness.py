@@ -107,6 +107,29 @@ def test_x_api_key_is_not_accepted_by_mod_auth_openidc(plain, mock, minter):
     assert mock.requests == []
 
 
+def test_es256_tokens_verify_through_https_jwks(minter, mock_provider, jwks,
+                                                mock):
+    """ES256 cannot go through OIDCOAuthVerifyCertFiles in 2.4.12 (it
+    crashes httpd); through an https JWKS URI it works, next to the RSA
+    cert file."""
+    from gwtest.httpd import GatewayServer
+    g = GatewayServer(minter, mock=mock_provider, plain_proxy=True,
+                      include_mock_provider=False,
+                      extra_conf=jwks.httpd_conf())
+    try:
+        g.start()
+        c = g.client()
+        assert c.post("/v1/chat/completions", CHAT,
+                      token=minter.mint(key=minter.es256_key)).status == 200
+        assert c.post("/v1/chat/completions", CHAT,
+                      token=minter.mint()).status == 200
+        assert c.post("/v1/chat/completions", CHAT, token=minter.mint(
+            key=minter.es256_key, expired=True)).status == 401
+        assert jwks.fetches >= 1
+    finally:
+        g.destroy()
+
+
 def test_graceful_restart_keeps_serving(plain, mock, minter):
     plain.graceful()
     resp = plain.client().post("/v1/chat/completions", CHAT,
