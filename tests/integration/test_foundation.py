@@ -34,18 +34,13 @@ def fake_aws_access_key_id():
     return "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
 
 
-def audit_rows(postgres, user_agent):
-    """The audit rows of the requests this test sent (found by their unique
-    User-Agent), once the gateway has written them."""
-    if not postgres.schema_loaded:
+def assert_one_audit_row(gateway, user_agent, **expected):
+    """Exactly one audit row for the request sent with this (unique)
+    User-Agent, in the gateway's PostgreSQL, with the expected values."""
+    assert gateway.audit.kind == "pgsql"
+    if not gateway.audit.available:
         pytest.xfail("conf/sql/postgresql.sql not written yet: no audit table")
-    return postgres.wait_for_rows(
-        "SELECT * FROM llm_audit WHERE user_agent = %s ORDER BY id",
-        (user_agent,), count=1, timeout=10)
-
-
-def assert_one_audit_row(postgres, user_agent, **expected):
-    rows = audit_rows(postgres, user_agent)
+    rows = gateway.audit.rows_for_user_agent(user_agent)
     assert len(rows) == 1, "expected exactly one audit row, got %r" % rows
     row = rows[0]
     got = {k: row.get(k) for k in expected}
@@ -61,7 +56,7 @@ def new_user():
 
 @pytest.mark.parametrize("case", ["no_token", "bad_signature", "expired"])
 def test_request_without_valid_token_is_refused(gateway, mock, minter,
-                                                postgres, user_agent, case):
+                                                user_agent, case):
     token = {
         "no_token": None,
         "bad_signature": minter.mint(key=minter.other_key, sub=new_user()),
@@ -72,7 +67,7 @@ def test_request_without_valid_token_is_refused(gateway, mock, minter,
 
     assert resp.status == 401, resp
     assert mock.requests == [], "nothing may reach the provider"
-    row = assert_one_audit_row(postgres, user_agent, decision="deny",
+    row = assert_one_audit_row(gateway, user_agent, decision="deny",
                                http_status=401)
     assert not row["user_name"], "no authenticated user: %r" % row
 
@@ -95,7 +90,7 @@ def assert_forwarded_with_provider_key(gateway, mock, token, sent_body):
 
 
 def test_clean_chat_completion_reaches_provider(gateway, mock, minter,
-                                                postgres, user_agent):
+                                                user_agent):
     user = new_user()
     token = minter.mint(sub=user)
     body = chat_body("Write a haiku about build systems.")
@@ -108,13 +103,13 @@ def test_clean_chat_completion_reaches_provider(gateway, mock, minter,
     assert resp.body == got.response_body
     assert resp.json()["choices"][0]["message"]["content"] == mock.reply_text
     assert resp.header("Content-Type").startswith("application/json")
-    assert_one_audit_row(postgres, user_agent, user_name=user,
+    assert_one_audit_row(gateway, user_agent, user_name=user,
                          model_requested=MODEL, provider=PROVIDER,
                          decision="allow", http_status=200)
 
 
 def test_clean_chat_completion_stream_reaches_provider(gateway, mock, minter,
-                                                       postgres, user_agent):
+                                                       user_agent):
     user = new_user()
     token = minter.mint(sub=user)
     body = chat_body("Explain SSE in one line.", stream=True,
@@ -129,15 +124,14 @@ def test_clean_chat_completion_stream_reaches_provider(gateway, mock, minter,
     assert parse_sse(resp.body) == parse_sse(got.response_body)
     assert resp.body == got.response_body
     assert parse_sse(resp.body)[-1] == (None, "[DONE]")
-    assert_one_audit_row(postgres, user_agent, user_name=user,
+    assert_one_audit_row(gateway, user_agent, user_name=user,
                          model_requested=MODEL, provider=PROVIDER,
                          decision="allow", http_status=200)
 
 
 # -- an obvious secret is blocked before anything goes upstream ---------------
 
-def test_aws_access_key_is_blocked(gateway, mock, minter, postgres,
-                                   user_agent):
+def test_aws_access_key_is_blocked(gateway, mock, minter, user_agent):
     user = new_user()
     key_id = fake_aws_access_key_id()
     content = "Deploy with access key %s please" % key_id
@@ -162,7 +156,7 @@ def test_aws_access_key_is_blocked(gateway, mock, minter, postgres,
     assert finding["length"] == len(key_id)
 
     assert mock.requests == [], "nothing may reach the provider"
-    row = assert_one_audit_row(postgres, user_agent, user_name=user,
+    row = assert_one_audit_row(gateway, user_agent, user_name=user,
                                model_requested=MODEL, provider=PROVIDER,
                                decision="block", http_status=403)
     assert key_id not in repr(row), "the audit row must not hold the value"
