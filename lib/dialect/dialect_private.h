@@ -43,4 +43,20 @@ const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
 /* String member of an object or NULL. */
 const char *llm_dialect_str(json_t *obj, const char *key);
 
+/* A byte buffer from a pool, reused across events: it grows (doubling)
+ * to the largest content seen, never past max. */
+typedef struct llm_dbuf_t {
+    apr_pool_t *p;
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+} llm_dbuf_t;
+
+void llm_dbuf_init(llm_dbuf_t *b, apr_pool_t *p, size_t max);
+/* 0, or -1 when the content would exceed max (nothing appended).  The
+ * content stays NUL-terminated. */
+int llm_dbuf_append(llm_dbuf_t *b, const char *s, size_t n);
+int llm_dbuf_puts(llm_dbuf_t *b, const char *s);
+
 #endif /* LLM_DIALECT_PRIVATE_H */

@@ -1,0 +1,104 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Server-sent events: an incremental parser that takes the stream in
+ * whatever pieces the network delivers, and stream translators between
+ * the Anthropic Messages event stream and OpenAI chat.completion.chunk
+ * streams.  Plain buffers, no buckets: the httpd output filter feeds the
+ * bytes of each bucket it reads and sends on the bytes it gets back.
+ *
+ * Memory stays flat over a stream of any length: buffers are reused
+ * across events and grow only to the largest event seen (up to the cap),
+ * and per-event work uses a scratch pool cleared on every call.
+ */
+
+#ifndef LLM_SSE_H
+#define LLM_SSE_H
+
+#include <stddef.h>
+#include "apr_pools.h"
+#include "llm_types.h"
+#include "llm_usage.h"
+
+/* Default cap on one line or one event's data; a provider's last event
+ * (Responses' response.completed repeats the whole output) can be large. */
+#define LLM_SSE_DEFAULT_MAX_EVENT (8 * 1024 * 1024)
+
+/* One event.  The pointers are valid during the callback only. */
+typedef struct llm_sse_event_t {
+    const char *event;       /* the event: field, NULL if there was none */
+    const char *data;        /* data: lines joined by \n, NUL-terminated */
+    size_t data_len;
+    const char *id;          /* the id: field, NULL if none */
+} llm_sse_event_t;
+
+/* Return non-zero to stop parsing; llm_sse_parser_feed returns it. */
+typedef int (*llm_sse_event_cb)(void *baton, const llm_sse_event_t *ev);
+
+typedef struct llm_sse_parser_t llm_sse_parser_t;
+
+/* max_event 0: LLM_SSE_DEFAULT_MAX_EVENT. */
+llm_sse_parser_t *llm_sse_parser_create(apr_pool_t *p, size_t max_event);
+
+/* Feed bytes (any split: mid-line, mid-\r\n); cb runs for every event
+ * completed by a blank line.  0, the callback's non-zero value, or -1
+ * when a line or an event exceeds the cap (the parser is then spent). */
+int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
+                        llm_sse_event_cb cb, void *baton);
+
+/* The stream ended: an event not yet closed by a blank line is dispatched
+ * if it has data (providers sometimes omit the last blank line). */
+int llm_sse_parser_finish(llm_sse_parser_t *ps, llm_sse_event_cb cb,
+                          void *baton);
+
+/* --- stream translation ---------------------------------------------- */
+
+typedef struct llm_sse_translator_t llm_sse_translator_t;
+
+/* A translator from a provider's stream (from) to the caller's (to):
+ *   Anthropic -> OpenAI: message_start ... message_stop become
+ *     chat.completion.chunk events ending with data: [DONE], with a usage
+ *     chunk when include_usage (the caller's stream_options.include_usage);
+ *   OpenAI -> Anthropic: chunks become message_start, content_block_start,
+ *     content_block_delta, content_block_stop, message_delta, message_stop.
+ * With from == to (or an endpoint without translation, e.g. Responses)
+ * bytes pass through untouched and only usage is read.  model, if not
+ * NULL, replaces the provider's model name in what the caller sees. */
+llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
+                                                llm_family_e from,
+                                                llm_family_e to,
+                                                int include_usage,
+                                                const char *model);
+
+/* Feed upstream bytes; *out / *out_len get the bytes to send on (valid
+ * until the next call; may be empty).  0, or -1 on an event over the cap
+ * (the caller ends the stream; what was sent stays valid SSE). */
+int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
+                      const char **out, size_t *out_len);
+
+/* Upstream ended (EOS): whatever the caller's stream still needs to be
+ * complete ([DONE], content_block_stop, message_delta, message_stop). */
+int llm_sse_translate_finish(llm_sse_translator_t *t, const char **out,
+                             size_t *out_len);
+
+/* Usage read from the stream so far (normalised, llm_usage.h). */
+const llm_usage_t *llm_sse_translator_usage(const llm_sse_translator_t *t);
+
+/* 1 once the stream has ended ([DONE], message_stop or an error event). */
+int llm_sse_translator_done(const llm_sse_translator_t *t);
+
+#endif /* LLM_SSE_H */

@@ -1,0 +1,557 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Stream translation, event by event: Anthropic Messages events <->
+ * OpenAI chat.completion.chunk events.  The caller's stream must always
+ * end well-formed (the SDKs and Claude Code wait for their terminators),
+ * whatever the provider's stream did.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "apr_strings.h"
+#include "apr_tables.h"
+#include "apr_time.h"
+
+#include "llm_sse.h"
+#include "llm_translate.h"
+#include "dialect_private.h"
+
+#define NO_INDEX (-1)
+
+struct llm_sse_translator_t {
+    apr_pool_t *p;
+    llm_sse_parser_t *ps;
+    llm_family_e from;
+    llm_family_e to;
+    int passthrough;
+    int include_usage;
+    const char *model;           /* what the caller is shown */
+    llm_dbuf_t out;
+    llm_usage_t usage;
+    int started;                 /* the caller's stream has its opening */
+    int done;
+    int failed;
+
+    /* Anthropic -> OpenAI */
+    const char *chunk_id;
+    json_int_t created;
+    apr_array_header_t *tool_of_block;  /* int: block index -> call index */
+    int ncalls;
+    const char *finish_reason;
+    int finish_sent;
+
+    /* OpenAI -> Anthropic */
+    int block_open;              /* index of the open block or NO_INDEX */
+    int block_is_tool;
+    int open_call;               /* call index of the open tool block */
+    int nblocks;
+    const char *stop_reason;
+};
+
+llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
+                                                llm_family_e from,
+                                                llm_family_e to,
+                                                int include_usage,
+                                                const char *model)
+{
+    llm_sse_translator_t *t = apr_pcalloc(p, sizeof(*t));
+
+    t->p = p;
+    t->from = from;
+    t->to = to;
+    t->passthrough = (from == to || from == LLM_FAMILY_NONE
+                      || to == LLM_FAMILY_NONE);
+    t->include_usage = include_usage;
+    t->model = model ? apr_pstrdup(p, model) : NULL;
+    t->ps = llm_sse_parser_create(p, 0);
+    /* Output stays small per call (one input piece's worth of events);
+     * the cap only guards against a runaway event. */
+    llm_dbuf_init(&t->out, p, LLM_SSE_DEFAULT_MAX_EVENT * 2);
+    llm_usage_init(&t->usage);
+    t->tool_of_block = apr_array_make(p, 4, sizeof(int));
+    t->block_open = NO_INDEX;
+    t->open_call = NO_INDEX;
+    return t;
+}
+
+const llm_usage_t *llm_sse_translator_usage(const llm_sse_translator_t *t)
+{
+    return &t->usage;
+}
+
+int llm_sse_translator_done(const llm_sse_translator_t *t)
+{
+    return t->done;
+}
+
+/* --- output ---------------------------------------------------------- */
+
+static int emit_raw(llm_sse_translator_t *t, const char *s)
+{
+    return llm_dbuf_puts(&t->out, s);
+}
+
+static int emit_data(llm_sse_translator_t *t, const char *event,
+                     json_t *data)
+{
+    char *s = json_dumps(data, JSON_COMPACT);
+    int rv;
+
+    json_decref(data);
+    if (!s) {
+        return -1;
+    }
+    rv = (event && (emit_raw(t, "event: ") || emit_raw(t, event)
+                    || emit_raw(t, "\n")))
+         || emit_raw(t, "data: ") || emit_raw(t, s) || emit_raw(t, "\n\n");
+    free(s);
+    return rv ? -1 : 0;
+}
+
+/* --- Anthropic -> OpenAI --------------------------------------------- */
+
+static json_t *chunk(llm_sse_translator_t *t, json_t *delta,
+                     const char *finish)
+{
+    return json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:o,s:n,s:s?}]}",
+                     "id", t->chunk_id ? t->chunk_id : "chatcmpl-gateway",
+                     "object", "chat.completion.chunk",
+                     "created", t->created,
+                     "model", t->model ? t->model : "",
+                     "choices", "index", 0, "delta", delta, "logprobs",
+                     "finish_reason", finish);
+}
+
+static int a2o_start(llm_sse_translator_t *t, json_t *message)
+{
+    const char *id = llm_dialect_str(message, "id");
+    const char *model = llm_dialect_str(message, "model");
+
+    if (t->started) {
+        return 0;
+    }
+    t->started = 1;
+    t->chunk_id = apr_pstrcat(t->p, "chatcmpl-", id ? id : "gateway", NULL);
+    t->created = (json_int_t)apr_time_sec(apr_time_now());
+    if (!t->model) {
+        t->model = apr_pstrdup(t->p, model ? model : "");
+    }
+    return emit_data(t, NULL, chunk(t, json_pack("{s:s,s:s}", "role",
+                                                 "assistant", "content", ""),
+                                    NULL));
+}
+
+static int *block_slot(llm_sse_translator_t *t, json_int_t index)
+{
+    int none = NO_INDEX;
+
+    /* Block indices are small and dense; anything else is not ours. */
+    if (index < 0 || index > 4096) {
+        return NULL;
+    }
+    while (t->tool_of_block->nelts <= index) {
+        *(int *)apr_array_push(t->tool_of_block) = none;
+    }
+    return &((int *)t->tool_of_block->elts)[index];
+}
+
+static int a2o_finish(llm_sse_translator_t *t)
+{
+    if (t->done) {
+        return 0;
+    }
+    if (!t->started && a2o_start(t, NULL) != 0) {
+        return -1;
+    }
+    if (!t->finish_sent) {
+        t->finish_sent = 1;
+        if (emit_data(t, NULL, chunk(t, json_object(),
+                                     t->finish_reason ? t->finish_reason
+                                                      : "stop")) != 0) {
+            return -1;
+        }
+    }
+    if (t->include_usage) {
+        json_t *c = chunk(t, json_object(), NULL);
+
+        json_object_set_new(c, "choices", json_array());
+        json_object_set_new(c, "usage", llm_translate_usage_openai(
+                                            &t->usage));
+        if (emit_data(t, NULL, c) != 0) {
+            return -1;
+        }
+    }
+    t->done = 1;
+    return emit_raw(t, "data: [DONE]\n\n");
+}
+
+static int a2o_event(llm_sse_translator_t *t, const char *type, json_t *d)
+{
+    json_t *block, *delta;
+    const char *btype, *dtype, *s;
+    int *slot;
+
+    if (!strcmp(type, "message_start")) {
+        llm_usage_from_event(&t->usage, type, d);
+        return a2o_start(t, json_object_get(d, "message"));
+    }
+    if (!t->started && strcmp(type, "ping") && strcmp(type, "error")
+        && a2o_start(t, NULL) != 0) {
+        return -1;
+    }
+    if (!strcmp(type, "content_block_start")) {
+        block = json_object_get(d, "content_block");
+        btype = llm_dialect_str(block, "type");
+        if (btype && !strcmp(btype, "tool_use")) {
+            slot = block_slot(t, json_integer_value(json_object_get(d,
+                                                                   "index")));
+            if (!slot) {
+                return 0;
+            }
+            *slot = t->ncalls++;
+            return emit_data(t, NULL, chunk(t, json_pack(
+                "{s:[{s:i,s:s*,s:s,s:{s:s*,s:s}}]}", "tool_calls",
+                "index", *slot, "id", llm_dialect_str(block, "id"),
+                "type", "function", "function",
+                "name", llm_dialect_str(block, "name"), "arguments", ""),
+                NULL));
+        }
+        if (btype && !strcmp(btype, "text")) {
+            s = llm_dialect_str(block, "text");
+            if (s && *s) {
+                return emit_data(t, NULL, chunk(t, json_pack("{s:s}",
+                    "content", s), NULL));
+            }
+        }
+        /* thinking blocks stay with the provider's dialect */
+        return 0;
+    }
+    if (!strcmp(type, "content_block_delta")) {
+        delta = json_object_get(d, "delta");
+        dtype = llm_dialect_str(delta, "type");
+        if (!dtype) {
+            return 0;
+        }
+        if (!strcmp(dtype, "text_delta")) {
+            s = llm_dialect_str(delta, "text");
+            return (s && *s) ? emit_data(t, NULL, chunk(t, json_pack("{s:s}",
+                                   "content", s), NULL)) : 0;
+        }
+        if (!strcmp(dtype, "input_json_delta")) {
+            slot = block_slot(t, json_integer_value(json_object_get(d,
+                                                                   "index")));
+            s = llm_dialect_str(delta, "partial_json");
+            if (!slot || *slot == NO_INDEX || !s || !*s) {
+                return 0;
+            }
+            return emit_data(t, NULL, chunk(t, json_pack(
+                "{s:[{s:i,s:{s:s}}]}", "tool_calls", "index", *slot,
+                "function", "arguments", s), NULL));
+        }
+        return 0;
+    }
+    if (!strcmp(type, "message_delta")) {
+        llm_usage_from_event(&t->usage, type, d);
+        s = llm_dialect_str(json_object_get(d, "delta"), "stop_reason");
+        if (s) {
+            t->finish_reason = llm_translate_stop_to_openai(s);
+            t->finish_sent = 1;
+            return emit_data(t, NULL, chunk(t, json_object(),
+                                            t->finish_reason));
+        }
+        return 0;
+    }
+    if (!strcmp(type, "message_stop")) {
+        return a2o_finish(t);
+    }
+    if (!strcmp(type, "ping")) {
+        /* A comment keeps idle timeouts between caller and gateway from
+         * firing while the model thinks; clients ignore it. */
+        return emit_raw(t, ": ping\n\n");
+    }
+    if (!strcmp(type, "error")) {
+        json_t *e = json_object_get(d, "error");
+        const char *msg = llm_dialect_str(e, "message");
+
+        t->done = 1;
+        return emit_data(t, NULL, json_pack("{s:{s:s,s:s,s:n,s:n}}", "error",
+                         "message", msg ? msg : "provider stream error",
+                         "type", llm_dialect_str(e, "type")
+                                 ? llm_dialect_str(e, "type") : "api_error",
+                         "param", "code"))
+               || emit_raw(t, "data: [DONE]\n\n");
+    }
+    /* content_block_stop and events of later API versions: nothing to say
+     * in the chunk dialect. */
+    return 0;
+}
+
+/* --- OpenAI -> Anthropic --------------------------------------------- */
+
+static int o2a_start(llm_sse_translator_t *t, json_t *c)
+{
+    const char *id = llm_dialect_str(c, "id");
+    const char *model = llm_dialect_str(c, "model");
+
+    if (t->started) {
+        return 0;
+    }
+    t->started = 1;
+    if (!t->model) {
+        t->model = apr_pstrdup(t->p, model ? model : "");
+    }
+    /* Input tokens are known only at the end of an OpenAI stream; the
+     * final message_delta carries them. */
+    return emit_data(t, "message_start", json_pack(
+        "{s:s,s:{s:s,s:s,s:s,s:s,s:[],s:n,s:n,s:{s:i,s:i}}}",
+        "type", "message_start", "message",
+        "id", apr_pstrcat(t->p, "msg_", id ? id : "gateway", NULL),
+        "type", "message", "role", "assistant", "model", t->model,
+        "content", "stop_reason", "stop_sequence", "usage",
+        "input_tokens", 0, "output_tokens", 0));
+}
+
+static int o2a_close_block(llm_sse_translator_t *t)
+{
+    int idx = t->block_open;
+
+    if (idx == NO_INDEX) {
+        return 0;
+    }
+    t->block_open = NO_INDEX;
+    t->open_call = NO_INDEX;
+    return emit_data(t, "content_block_stop", json_pack("{s:s,s:i}",
+                     "type", "content_block_stop", "index", idx));
+}
+
+static int o2a_open_block(llm_sse_translator_t *t, json_t *block, int tool,
+                          int call)
+{
+    if (o2a_close_block(t) != 0) {
+        json_decref(block);
+        return -1;
+    }
+    t->block_open = t->nblocks++;
+    t->block_is_tool = tool;
+    t->open_call = call;
+    return emit_data(t, "content_block_start", json_pack("{s:s,s:i,s:o}",
+                     "type", "content_block_start", "index", t->block_open,
+                     "content_block", block));
+}
+
+static int o2a_finish(llm_sse_translator_t *t)
+{
+    json_t *usage;
+
+    if (t->done) {
+        return 0;
+    }
+    if (!t->started && o2a_start(t, NULL) != 0) {
+        return -1;
+    }
+    /* Claude Code ends with an empty answer unless it sees a block
+     * closed; give an empty reply an empty text block. */
+    if (t->nblocks == 0
+        && o2a_open_block(t, json_pack("{s:s,s:s}", "type", "text", "text",
+                                       ""), 0, NO_INDEX) != 0) {
+        return -1;
+    }
+    if (o2a_close_block(t) != 0) {
+        return -1;
+    }
+    usage = llm_translate_usage_anthropic(&t->usage);
+    t->done = 1;
+    return emit_data(t, "message_delta", json_pack(
+               "{s:s,s:{s:s,s:n},s:o}", "type", "message_delta", "delta",
+               "stop_reason", t->stop_reason ? t->stop_reason : "end_turn",
+               "stop_sequence", "usage", usage))
+           || emit_data(t, "message_stop", json_pack("{s:s}", "type",
+                                                     "message_stop"));
+}
+
+static int o2a_chunk(llm_sse_translator_t *t, json_t *c)
+{
+    json_t *choice, *delta, *calls, *call, *fn, *e;
+    const char *s, *args, *fr;
+    size_t i;
+    int idx;
+    char gen_id[32];
+
+    e = json_object_get(c, "error");
+    if (e) {
+        s = llm_dialect_str(e, "message");
+        t->done = 1;
+        return emit_data(t, "error", json_pack("{s:s,s:{s:s,s:s}}",
+                         "type", "error", "error", "type", "api_error",
+                         "message", s ? s : "provider stream error"));
+    }
+    if (o2a_start(t, c) != 0) {
+        return -1;
+    }
+    llm_usage_from_event(&t->usage, NULL, c);
+    choice = json_array_get(json_object_get(c, "choices"), 0);
+    if (!choice) {
+        return 0;
+    }
+    delta = json_object_get(choice, "delta");
+    s = llm_dialect_str(delta, "content");
+    if (s && *s) {
+        if ((t->block_open == NO_INDEX || t->block_is_tool)
+            && o2a_open_block(t, json_pack("{s:s,s:s}", "type", "text",
+                                           "text", ""), 0, NO_INDEX) != 0) {
+            return -1;
+        }
+        if (emit_data(t, "content_block_delta", json_pack(
+                "{s:s,s:i,s:{s:s,s:s}}", "type", "content_block_delta",
+                "index", t->block_open, "delta", "type", "text_delta",
+                "text", s)) != 0) {
+            return -1;
+        }
+    }
+    calls = json_object_get(delta, "tool_calls");
+    json_array_foreach(calls, i, call) {
+        e = json_object_get(call, "index");
+        idx = json_is_integer(e) ? (int)json_integer_value(e) : 0;
+        fn = json_object_get(call, "function");
+        apr_snprintf(gen_id, sizeof(gen_id), "toolu_gw_%d", idx);
+        /* A call opens with its id (and name); later pieces carry only
+         * the index and more arguments. */
+        if (llm_dialect_str(call, "id") || !t->block_is_tool
+            || t->block_open == NO_INDEX || idx != t->open_call) {
+            if (o2a_open_block(t, json_pack("{s:s,s:s,s:s,s:{}}",
+                    "type", "tool_use",
+                    "id", llm_dialect_str(call, "id")
+                          ? llm_dialect_str(call, "id") : gen_id,
+                    "name", llm_dialect_str(fn, "name")
+                            ? llm_dialect_str(fn, "name") : "",
+                    "input"), 1, idx) != 0) {
+                return -1;
+            }
+        }
+        args = llm_dialect_str(fn, "arguments");
+        if (args && *args
+            && emit_data(t, "content_block_delta", json_pack(
+                   "{s:s,s:i,s:{s:s,s:s}}", "type", "content_block_delta",
+                   "index", t->block_open, "delta", "type",
+                   "input_json_delta", "partial_json", args)) != 0) {
+            return -1;
+        }
+    }
+    fr = llm_dialect_str(choice, "finish_reason");
+    if (fr) {
+        t->stop_reason = llm_translate_stop_to_anthropic(fr);
+        /* Usage may follow in a chunk of its own; the message ends at
+         * [DONE] or at the end of the stream. */
+        return o2a_close_block(t);
+    }
+    return 0;
+}
+
+/* --- the parser's callback ------------------------------------------- */
+
+static int on_event(void *baton, const llm_sse_event_t *ev)
+{
+    llm_sse_translator_t *t = baton;
+    json_t *d;
+    const char *type;
+    int rv = 0;
+
+    if (t->passthrough) {
+        llm_usage_from_event_text(&t->usage, ev->event, ev->data,
+                                  ev->data_len);
+        return 0;
+    }
+    if (t->done) {
+        return 0;
+    }
+    if (t->from == LLM_FAMILY_OPENAI && ev->data_len == 6
+        && !memcmp(ev->data, "[DONE]", 6)) {
+        return o2a_finish(t);
+    }
+    d = json_loadb(ev->data, ev->data_len, 0, NULL);
+    if (!json_is_object(d)) {
+        /* Not JSON: nothing a translated stream could carry. */
+        json_decref(d);
+        return 0;
+    }
+    if (t->from == LLM_FAMILY_ANTHROPIC) {
+        type = llm_dialect_str(d, "type");
+        if (!type) {
+            type = ev->event;
+        }
+        rv = type ? a2o_event(t, type, d) : 0;
+    }
+    else {
+        rv = o2a_chunk(t, d);
+    }
+    json_decref(d);
+    return rv ? -1 : 0;
+}
+
+int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
+                      const char **out, size_t *out_len)
+{
+    int rv;
+
+    t->out.len = 0;
+    if (t->failed) {
+        rv = -1;
+    }
+    else {
+        rv = llm_sse_parser_feed(t->ps, buf, len, on_event, t);
+        if (rv != 0) {
+            t->failed = 1;
+        }
+    }
+    if (t->passthrough) {
+        *out = buf;
+        *out_len = len;
+    }
+    else {
+        *out = t->out.data ? t->out.data : "";
+        *out_len = t->out.len;
+    }
+    return rv ? -1 : 0;
+}
+
+int llm_sse_translate_finish(llm_sse_translator_t *t, const char **out,
+                             size_t *out_len)
+{
+    int rv = 0;
+
+    t->out.len = 0;
+    if (!t->failed) {
+        rv = llm_sse_parser_finish(t->ps, on_event, t);
+    }
+    if (!t->passthrough && !t->done) {
+        /* The provider's stream ended early or failed: close the caller's
+         * stream properly all the same. */
+        if (t->from == LLM_FAMILY_ANTHROPIC) {
+            a2o_finish(t);
+        }
+        else {
+            o2a_finish(t);
+        }
+    }
+    *out = t->out.data ? t->out.data : "";
+    *out_len = t->out.len;
+    return rv ? -1 : 0;
+}
