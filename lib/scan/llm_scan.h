@@ -67,6 +67,16 @@ const char *llm_scan_rules_add_allow(llm_scan_rules_t *rs,
 /* Switch a built-in rule off by rule id or by type. */
 const char *llm_scan_rules_disable(llm_scan_rules_t *rs, const char *rule_or_type);
 
+/* Admin rules from a file (format in docs/scan-engine.md): one rule a
+ * line, "pattern TYPE id PCRE2", "keywords TYPE id w1 w2 ...",
+ * "allow PCRE2", "disable id-or-TYPE", '#' comments.  A built-in TYPE
+ * keeps its category, any other is LLM_CAT_CONTENT.  NULL or an error
+ * naming file and line.  load_line takes one line (modified in place). */
+const char *llm_scan_rules_load_file(llm_scan_rules_t *rs, const char *path,
+                                     apr_pool_t *p);
+const char *llm_scan_rules_load_line(llm_scan_rules_t *rs, char *line,
+                                     apr_pool_t *p);
+
 /* Compile everything added (JIT, prefilter tables).  After this the rule
  * set is immutable and may be shared by threads.  NULL or an error. */
 const char *llm_scan_rules_compile(llm_scan_rules_t *rs);
@@ -80,12 +90,23 @@ const char *llm_scan_rules_compile(llm_scan_rules_t *rs);
 int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
                   apr_pool_t *p, apr_array_header_t *out);
 
+/* A printable, masked form of a found value for logs and the command
+ * line: at most 4 leading characters of long secrets, then '*'s, never the
+ * whole value.  From p. */
+const char *llm_scan_mask(apr_pool_t *p, const char *value, size_t len);
+
 /* Iterate over the rules of a set (built in and admin), for documentation,
  * llm-scan --list-rules and the config-sync test. */
 typedef void llm_scan_rule_visit_fn(void *baton, const char *rule_id,
                                     const char *type, llm_category_e cat);
 void llm_scan_rules_visit(const llm_scan_rules_t *rs,
                           llm_scan_rule_visit_fn *fn, void *baton);
+
+/* The PCRE2 pattern of a rule (built-in pattern rules and admin patterns),
+ * or NULL for rules written in C and for keyword lists.  For --list-rules
+ * and documentation. */
+const char *llm_scan_rule_pattern(const llm_scan_rules_t *rs,
+                                  const char *rule_id);
 
 /* Is type one of the built-in types (or an admin type in this set)? */
 int llm_scan_rules_has_type(const llm_scan_rules_t *rs, const char *type);

@@ -1,0 +1,105 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Allowlists: documented example values and placeholders that have the
+ * shape of a secret but open nothing, and the admin's allow patterns.
+ */
+
+#include <string.h>
+
+#include "scan_private.h"
+
+static int has_ci(const unsigned char *v, size_t n, const char *w)
+{
+    size_t wl = strlen(w), i, k;
+
+    for (i = 0; i + wl <= n; i++) {
+        for (k = 0; k < wl; k++) {
+            if (LLM_LOWER(v[i + k]) != (unsigned char)w[k]) {
+                break;
+            }
+        }
+        if (k == wl) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Words that only appear in values somebody is meant to replace. */
+static const char *const placeholder_words[] = {
+    "your-", "your_", "yourkey", "yoursecret", "yourtoken", "yourpassword",
+    "-here", "_here", "replace", "changeme", "change_me", "change-me",
+    "placeholder", "dummy", "redacted", "example", "sample", "insert",
+    "xxxx", "****", "....", "<", ">", "${", "{{", "%s", "todo", "fixme",
+    "notreal", "not-real", "not_real", "fake", NULL
+};
+
+int llm_scan_is_placeholder(const unsigned char *v, size_t n)
+{
+    size_t i, run = 1;
+    int w;
+
+    if (n == 0) {
+        return 1;
+    }
+    if (n >= 7 && !memcmp(v + n - 7, "EXAMPLE", 7)) {
+        return 1;
+    }
+    for (w = 0; placeholder_words[w]; w++) {
+        if (has_ci(v, n, placeholder_words[w])) {
+            return 1;
+        }
+    }
+    /* one character repeated: aaaaaaaa, 00000000, ******** */
+    for (i = 1; i < n; i++) {
+        if (v[i] == v[i - 1]) {
+            if (++run >= 8) {
+                return 1;
+            }
+        }
+        else {
+            run = 1;
+        }
+    }
+    return 0;
+}
+
+int llm_scan_allowed(const llm_scan_ctx_t *cx, int rule, size_t off,
+                     size_t len)
+{
+    const llm_scan_rules_t *rs = cx->rs;
+    const llm_scan_rule_t *r = LLM_RULE(rs, rule);
+    int i;
+
+    if (r->builtin && r->cat == LLM_CAT_SECRET
+        && !(r->flags & LLM_RF_NO_PLACEHOLDER)
+        && llm_scan_is_placeholder(cx->t + off, len)) {
+        return 1;
+    }
+    for (i = 0; i < rs->allow->nelts; i++) {
+        pcre2_code *code = APR_ARRAY_IDX(rs->allow, i, pcre2_code *);
+        int rc = pcre2_match(code, cx->t + off, len, 0, 0, cx->md, rs->mctx);
+        if (rc >= 0) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(cx->md);
+            if (ov[0] == 0 && ov[1] == len) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,282 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * One scan: run the prefilter (and through it the anchored regexes and the
+ * recognisers), the keyword automaton and the admin patterns, then settle
+ * overlaps.  Every byte of scratch comes from the caller's pool, PCRE2's
+ * match data included, so a scan leaves nothing behind and needs no lock.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan_private.h"
+
+static void *pool_malloc(PCRE2_SIZE size, void *data)
+{
+    return apr_palloc((apr_pool_t *)data, size);
+}
+
+static void pool_free(void *ptr, void *data)
+{
+    /* the pool frees it all at once */
+    (void)ptr;
+    (void)data;
+}
+
+int llm_scan_rule_on(const llm_scan_ctx_t *cx, int rule)
+{
+    return !LLM_RULE(cx->rs, rule)->disabled;
+}
+
+void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len)
+{
+    llm_scan_cand_t *c;
+
+    if (len == 0 || LLM_RULE(cx->rs, rule)->disabled
+        || llm_scan_allowed(cx, rule, off, len)) {
+        return;
+    }
+    c = apr_array_push(cx->cands);
+    c->off = off;
+    c->len = len;
+    c->rule = rule;
+    c->prio = LLM_RULE(cx->rs, rule)->prio;
+}
+
+static int match(llm_scan_ctx_t *cx, const llm_scan_rule_t *r, size_t at)
+{
+    return pcre2_match(r->code, cx->t, cx->len, at, 0, cx->md, cx->rs->mctx);
+}
+
+static const char *const twilio_words[] = { "twilio", NULL };
+
+/* user:password inside base64 */
+static int basic_auth_ok(const unsigned char *v, size_t n)
+{
+    unsigned char buf[300];
+    size_t o, k, colon = 0;
+
+    o = llm_scan_b64_decode(v, n, buf, sizeof(buf));
+    if (o < 3) {
+        return 0;
+    }
+    for (k = 0; k < o; k++) {
+        if (buf[k] < 0x20 || buf[k] > 0x7e) {
+            return 0;
+        }
+        if (buf[k] == ':' && !colon) {
+            colon = k;
+        }
+    }
+    return colon > 0 && colon + 1 < o
+           && !llm_scan_is_placeholder(buf + colon + 1, o - colon - 1);
+}
+
+size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
+{
+    const llm_scan_rule_t *r = LLM_RULE(cx->rs, rule);
+    PCRE2_SIZE *ov;
+    size_t off, len;
+    int rc;
+
+    if (!r->code || ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
+                     && LLM_IS_ALNUM(cx->t[at - 1]))) {
+        return at + 1;
+    }
+    rc = match(cx, r, at);
+    if (rc < 0) {
+        if (rc != PCRE2_ERROR_NOMATCH) {
+            cx->error = 1;
+        }
+        return at + 1;
+    }
+    ov = pcre2_get_ovector_pointer(cx->md);
+    if (rc >= 2 && ov[2] != PCRE2_UNSET) {
+        off = ov[2];
+        len = ov[3] - ov[2];
+    }
+    else {
+        off = ov[0];
+        len = ov[1] - ov[0];
+    }
+    if ((r->flags & LLM_RF_ENTROPY)
+        && !llm_scan_looks_random(cx->t + off, len, 1)) {
+        return ov[1];
+    }
+    if ((r->flags & LLM_RF_CTX_TWILIO)
+        && !llm_scan_context_has(cx->t, cx->len, at > 256 ? at - 256 : 0,
+                                 ov[1] + 256, twilio_words)) {
+        return ov[1];
+    }
+    if ((r->flags & LLM_RF_BASIC_AUTH) && !basic_auth_ok(cx->t + off, len)) {
+        return ov[1];
+    }
+    llm_scan_emit(cx, rule, off, len);
+    return ov[1];
+}
+
+static void run_admin_patterns(llm_scan_ctx_t *cx)
+{
+    const llm_scan_rules_t *rs = cx->rs;
+    int i;
+
+    for (i = LLM_R_NCODE; i < rs->rules->nelts && !cx->error; i++) {
+        const llm_scan_rule_t *r = LLM_RULE(rs, i);
+        size_t at = 0;
+        if (r->builtin || r->disabled || !r->code) {
+            continue;
+        }
+        while (at <= cx->len) {
+            PCRE2_SIZE *ov;
+            int rc = match(cx, r, at);
+            if (rc < 0) {
+                if (rc != PCRE2_ERROR_NOMATCH) {
+                    cx->error = 1;
+                }
+                break;
+            }
+            ov = pcre2_get_ovector_pointer(cx->md);
+            if (rc >= 2 && ov[2] != PCRE2_UNSET) {
+                llm_scan_emit(cx, i, ov[2], ov[3] - ov[2]);
+            }
+            else {
+                llm_scan_emit(cx, i, ov[0], ov[1] - ov[0]);
+            }
+            at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+        }
+    }
+}
+
+static int by_rank(const void *a, const void *b)
+{
+    const llm_scan_cand_t *x = a, *y = b;
+
+    if (x->prio != y->prio) {
+        return y->prio - x->prio;
+    }
+    if (x->len != y->len) {
+        return x->len < y->len ? 1 : -1;
+    }
+    if (x->off != y->off) {
+        return x->off < y->off ? -1 : 1;
+    }
+    return x->rule - y->rule;
+}
+
+/* Keep the best candidates that do not overlap a better one.  kept is
+ * sorted by offset, so each check is a binary search. */
+static int resolve(llm_scan_ctx_t *cx, apr_array_header_t *out)
+{
+    llm_scan_cand_t *c = (llm_scan_cand_t *)cx->cands->elts;
+    int n = cx->cands->nelts, nk = 0, i;
+    llm_scan_cand_t **kept;
+
+    if (n == 0) {
+        return 0;
+    }
+    qsort(c, (size_t)n, sizeof(*c), by_rank);
+    kept = apr_palloc(cx->p, sizeof(*kept) * (size_t)n);
+    for (i = 0; i < n; i++) {
+        int lo = 0, hi = nk;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (kept[mid]->off < c[i].off) {
+                lo = mid + 1;
+            }
+            else {
+                hi = mid;
+            }
+        }
+        /* lo: first kept starting at or after c[i] */
+        if (lo < nk && kept[lo]->off < c[i].off + c[i].len) {
+            continue;
+        }
+        if (lo > 0 && kept[lo - 1]->off + kept[lo - 1]->len > c[i].off) {
+            continue;
+        }
+        memmove(kept + lo + 1, kept + lo, sizeof(*kept) * (size_t)(nk - lo));
+        kept[lo] = &c[i];
+        nk++;
+    }
+    for (i = 0; i < nk; i++) {
+        const llm_scan_rule_t *r = LLM_RULE(cx->rs, kept[i]->rule);
+        llm_scan_match_t *m = apr_array_push(out);
+        m->type = r->type;
+        m->rule = r->id;
+        m->category = r->cat;
+        m->offset = kept[i]->off;
+        m->length = kept[i]->len;
+    }
+    return nk;
+}
+
+int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
+                  apr_pool_t *p, apr_array_header_t *out)
+{
+    llm_scan_ctx_t cx;
+    pcre2_general_context *gctx;
+
+    if (!rs || !rs->compiled || !out || (!text && len)) {
+        return -1;
+    }
+    memset(&cx, 0, sizeof(cx));
+    cx.rs = rs;
+    cx.t = (const unsigned char *)(text ? text : "");
+    cx.len = len;
+    cx.p = p;
+    cx.cands = apr_array_make(p, 16, sizeof(llm_scan_cand_t));
+    gctx = pcre2_general_context_create(pool_malloc, pool_free, p);
+    if (!gctx) {
+        return -1;
+    }
+    cx.md = pcre2_match_data_create(rs->max_ovec, gctx);
+    if (!cx.md) {
+        return -1;
+    }
+    llm_scan_prefilter_run(&cx);
+    if (!cx.error && rs->kw) {
+        llm_scan_kw_run(&cx);
+    }
+    if (!cx.error) {
+        run_admin_patterns(&cx);
+    }
+    if (cx.error) {
+        return -1;
+    }
+    return resolve(&cx, out);
+}
+
+const char *llm_scan_mask(apr_pool_t *p, const char *value, size_t len)
+{
+    /* short values show nothing: four characters of an 8-character
+     * password are half of it */
+    size_t show = len >= 16 ? 4 : 0, stars = len - show, k;
+    char *m;
+
+    if (stars > 12) {
+        stars = 12;
+    }
+    m = apr_palloc(p, show + stars + 1);
+    for (k = 0; k < show; k++) {
+        unsigned char c = (unsigned char)value[k];
+        m[k] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+    }
+    memset(m + show, '*', stars);
+    m[show + stars] = '\0';
+    return m;
+}

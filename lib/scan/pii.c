@@ -1,0 +1,661 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Personal data: numbers (phone, card, SSN, IPv4), e-mail addresses,
+ * IBANs and IPv6 addresses.  Numbers are parsed once into digit groups and
+ * their separators; each kind then checks the grouping it is written in
+ * and its validator.  Code is full of numbers (versions, dates, times,
+ * ports, line numbers, hashes), so a shape alone is never enough: the
+ * grouping must be the one people write, the arithmetic must hold, and
+ * the weak shapes need a word such as "phone" or "SSN" nearby.
+ */
+
+#include <string.h>
+
+#include "scan_private.h"
+
+#define MAXG 8
+
+typedef struct {
+    size_t off[MAXG];
+    size_t len[MAXG];
+    unsigned char sep[MAXG];     /* separator after group i */
+    int n;
+} groups_t;
+
+static const char *const phone_words[] = {
+    "tel", "phone", "mobile", "mob.", "fax", "call", "cell", "whatsapp",
+    "contact", "reach", "ring", "handy", "telefon", "sms", "text me", NULL
+};
+
+static const char *const ssn_words[] = {
+    "ssn", "social security", "soc sec", "ss#", "ss no", "tin", NULL
+};
+
+static const char *const version_words[] = {
+    "version", "ver", "release", "build", "firmware", "rev", "revision",
+    "v", "tag", "driver", "kernel", "patch", "upgrade", "chrome", "firefox",
+    "safari", "android", "ios", "windows", "python", "node", "java", "sdk",
+    "agent", "oid", NULL
+};
+
+static int rb_ok(const unsigned char *t, size_t n, size_t x)
+{
+    return x >= n || !(LLM_IS_ALNUM(t[x]) || t[x] == '_');
+}
+
+static int num(const unsigned char *t, size_t off, size_t len)
+{
+    int v = 0;
+    size_t k;
+
+    for (k = 0; k < len; k++) {
+        v = v * 10 + (t[off + k] - '0');
+    }
+    return v;
+}
+
+/* The word before pos, skipping blanks and an '=', ':' or quote. */
+static int prev_word_in(const unsigned char *t, size_t pos,
+                        const char *const *words)
+{
+    char w[20];
+    size_t k = pos, e, wl = 0;
+
+    while (k > 0 && pos - k < 6
+           && (t[k - 1] == ' ' || t[k - 1] == ':' || t[k - 1] == '='
+               || t[k - 1] == '"' || t[k - 1] == '\'' || t[k - 1] == '\t')) {
+        k--;
+    }
+    e = k;
+    while (k > 0 && e - k < sizeof(w) - 1 && LLM_IS_ALPHA(t[k - 1])) {
+        k--;
+    }
+    for (; k < e; k++) {
+        w[wl++] = (char)LLM_LOWER(t[k]);
+    }
+    w[wl] = '\0';
+    for (k = 0; words[k]; k++) {
+        if (!strcmp(w, words[k])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int ctx_before(const llm_scan_ctx_t *cx, size_t pos, size_t win,
+                      const char *const *words)
+{
+    return llm_scan_context_has(cx->t, cx->len, pos > win ? pos - win : 0,
+                                pos, words);
+}
+
+static size_t gend(const groups_t *g, int i)
+{
+    return g->off[i] + g->len[i];
+}
+
+static int try_ipv4(llm_scan_ctx_t *cx, const groups_t *g, size_t pos)
+{
+    const unsigned char *t = cx->t;
+    unsigned int o[4];
+    int i;
+
+    if (g->n < 4 || (g->n > 4 && g->sep[3] == '.')) {
+        return 0;
+    }
+    for (i = 0; i < 4; i++) {
+        if ((i < 3 && g->sep[i] != '.') || g->len[i] > 3
+            || (g->len[i] > 1 && t[g->off[i]] == '0')) {
+            return 0;
+        }
+        o[i] = (unsigned int)num(t, g->off[i], g->len[i]);
+        if (o[i] > 255) {
+            return 0;
+        }
+    }
+    if (gend(g, 3) < cx->len && t[gend(g, 3)] == '.'
+        && gend(g, 3) + 1 < cx->len && LLM_IS_DIGIT(t[gend(g, 3) + 1])) {
+        return 0;
+    }
+    /* ==1.2.3.4, ~1.2.3.4, pkg@1.2.3.4, "version 1.2.3.4": not addresses */
+    if (pos > 0) {
+        unsigned char c = t[pos - 1];
+        if (c == '~' || c == '^' || c == '@'
+            || (c == '=' && pos > 1 && (t[pos - 2] == '=' || t[pos - 2] == '<'
+                                        || t[pos - 2] == '>' || t[pos - 2] == '~'
+                                        || t[pos - 2] == '!'))) {
+            return 1;
+        }
+    }
+    if (prev_word_in(t, pos, version_words)) {
+        return 1;
+    }
+    if (llm_scan_ipv4_public(o)) {
+        llm_scan_emit(cx, LLM_R_IPV4, pos, gend(g, 3) - pos);
+    }
+    return 1;
+}
+
+static int try_ssn(llm_scan_ctx_t *cx, const groups_t *g)
+{
+    const unsigned char *t = cx->t;
+    size_t at = g->off[0];
+
+    if (g->n >= 3 && g->len[0] == 3 && g->len[1] == 2 && g->len[2] == 4
+        && g->sep[0] == g->sep[1] && (g->sep[0] == '-' || g->sep[0] == ' ')
+        && (g->n == 3 || g->sep[2] == ' ')) {
+        if (g->sep[0] == ' ' && !ctx_before(cx, at, 40, ssn_words)) {
+            return 0;
+        }
+        if (llm_scan_ssn_valid(num(t, g->off[0], 3), num(t, g->off[1], 2),
+                               num(t, g->off[2], 4))) {
+            llm_scan_emit(cx, LLM_R_SSN, at, gend(g, 2) - at);
+        }
+        return 1;
+    }
+    if (g->len[0] == 9 && (g->n == 1 || g->sep[0] == ' ')
+        && ctx_before(cx, at, 32, ssn_words)) {
+        if (llm_scan_ssn_valid(num(t, at, 3), num(t, at + 3, 2),
+                               num(t, at + 5, 4))) {
+            llm_scan_emit(cx, LLM_R_SSN, at, 9);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int card_check(llm_scan_ctx_t *cx, const groups_t *g, int ng)
+{
+    char d[24];
+    size_t nd = 0;
+    int i;
+
+    for (i = 0; i < ng; i++) {
+        if (nd + g->len[i] > 19) {
+            return 0;
+        }
+        memcpy(d + nd, cx->t + g->off[i], g->len[i]);
+        nd += g->len[i];
+    }
+    if (nd < 13 || !llm_scan_card_iin(d, nd) || !llm_scan_luhn(d, nd)) {
+        return 0;
+    }
+    if (!llm_scan_card_is_test(d, nd)) {
+        llm_scan_emit(cx, LLM_R_CARD, g->off[0], gend(g, ng - 1) - g->off[0]);
+    }
+    return 1;
+}
+
+static int try_card(llm_scan_ctx_t *cx, const groups_t *g)
+{
+    static const int shapes[][6] = {
+        {4, 4, 4, 4, 0}, {4, 4, 4, 4, 3, 0}, {4, 6, 5, 0}, {4, 6, 4, 0},
+        {4, 4, 4, 4, 2, 0}, {4, 4, 4, 1, 0}, {0}
+    };
+    int s, i;
+
+    if (g->len[0] >= 13 && g->len[0] <= 19 && (g->n == 1 || g->sep[0] == ' ')) {
+        return card_check(cx, g, 1);
+    }
+    for (s = 0; shapes[s][0]; s++) {
+        for (i = 0; shapes[s][i]; i++) {
+            if (i >= g->n || g->len[i] != (size_t)shapes[s][i]
+                || (i > 0 && g->sep[i - 1] != g->sep[0])
+                || (g->sep[0] != ' ' && g->sep[0] != '-')) {
+                break;
+            }
+        }
+        if (!shapes[s][i] && (g->n == i || g->sep[i - 1] == ' ')
+            && card_check(cx, g, i)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* fictional numbers: NANP 555-0100..0199, Ofcom's drama ranges */
+static int phone_fictional(const char *d, size_t nd)
+{
+    if (nd == 11 && d[0] == '1') {
+        d++;
+        nd--;
+    }
+    if (nd == 10 && !memcmp(d + 3, "5550", 4) && d[7] == '1') {
+        return 1;
+    }
+    if (nd >= 10 && (!memcmp(d, "4420794600", 10) || !memcmp(d, "447700900", 9)
+                     || !memcmp(d, "0207946", 7) || !memcmp(d, "07700900", 8))) {
+        return 1;
+    }
+    return 0;
+}
+
+static int nanp_ok(const unsigned char *t, size_t a, size_t x)
+{
+    return t[a] >= '2' && t[x] >= '2';
+}
+
+static void emit_phone(llm_scan_ctx_t *cx, const groups_t *g, int ng,
+                       size_t from)
+{
+    char d[24];
+    size_t nd = 0;
+    int i;
+
+    for (i = 0; i < ng && nd + g->len[i] <= 20; i++) {
+        memcpy(d + nd, cx->t + g->off[i], g->len[i]);
+        nd += g->len[i];
+    }
+    if (!phone_fictional(d, nd)) {
+        llm_scan_emit(cx, LLM_R_PHONE, from, gend(g, ng - 1) - from);
+    }
+}
+
+static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
+                     int plus, int paren)
+{
+    const unsigned char *t = cx->t;
+    size_t nd = 0;
+    int i, ng = g->n;
+
+    for (i = 0; i < ng; i++) {
+        nd += g->len[i];
+    }
+    if (plus) {
+        /* E.164: +CC and 7..14 more digits, however grouped */
+        for (i = 0; i < ng; i++) {
+            if (g->len[i] > 14) {
+                return 0;
+            }
+        }
+        if (nd >= 8 && nd <= 15 && t[pos] != '0') {
+            emit_phone(cx, g, ng, pos - 1);
+            return 1;
+        }
+        return 0;
+    }
+    if (paren && ng >= 3 && g->len[0] == 3 && g->sep[0] == ')'
+        && g->len[1] == 3 && g->len[2] == 4
+        && (g->sep[1] == '-' || g->sep[1] == '.' || g->sep[1] == ' ')
+        && (ng == 3 || g->sep[2] == ' ')) {
+        if (nanp_ok(t, g->off[0], g->off[1])) {
+            emit_phone(cx, g, 3, pos - 1);
+        }
+        return 1;
+    }
+    /* 415-555-2671, 415.555.2671, 1-415-555-2671 */
+    {
+        int b = (g->len[0] == 1 && t[g->off[0]] == '1' && ng >= 4) ? 1 : 0;
+        if (ng >= b + 3 && g->len[b] == 3 && g->len[b + 1] == 3
+            && g->len[b + 2] == 4 && g->sep[b] == g->sep[b + 1]
+            && (g->sep[b] == '-' || g->sep[b] == '.'
+                || (g->sep[b] == ' ' && ctx_before(cx, pos, 48, phone_words)))
+            && (!b || g->sep[0] == g->sep[1])
+            && (ng == b + 3 || g->sep[b + 2] == ' ')) {
+            if (nanp_ok(t, g->off[b], g->off[b + 1])) {
+                emit_phone(cx, g, b + 3, pos);
+            }
+            return 1;
+        }
+    }
+    /* French style: 01 23 45 67 89 */
+    if (ng >= 5 && t[pos] == '0' && t[pos + 1] != '0') {
+        for (i = 0; i < 5; i++) {
+            if (g->len[i] != 2 || (i < 4 && g->sep[i] != g->sep[0])) {
+                break;
+            }
+        }
+        if (i == 5 && (g->sep[0] == ' ' || g->sep[0] == '.')
+            && (ng == 5 || g->sep[4] == ' ')) {
+            emit_phone(cx, g, 5, pos);
+            return 1;
+        }
+    }
+    /* national numbers (020 7946 0958, 030 12345678, 4155552671) need a
+     * word such as "phone" before them */
+    if (nd >= 10 && nd <= 12 && ng <= 4
+        && (t[pos] == '0' || (ng == 1 && nd == 10))
+        && ctx_before(cx, pos, 48, phone_words)) {
+        for (i = 0; i + 1 < ng; i++) {
+            if (g->sep[i] != ' ' && g->sep[i] != '-') {
+                return 0;
+            }
+        }
+        if (ng == 1 && t[pos] != '0' && !nanp_ok(t, pos, pos + 3)) {
+            return 0;
+        }
+        emit_phone(cx, g, ng, pos);
+        return 1;
+    }
+    return 0;
+}
+
+size_t llm_scan_rec_number(llm_scan_ctx_t *cx, size_t pos)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, k = pos;
+    groups_t g;
+    int plus = 0, paren = 0;
+
+    if (pos > 0) {
+        unsigned char c = t[pos - 1];
+        unsigned char c2 = pos > 1 ? t[pos - 2] : ' ';
+        if (c == '+' && !LLM_IS_ALNUM(c2) && c2 != ')') {
+            plus = 1;
+        }
+        else if (c == '(' && !LLM_IS_ALNUM(c2)) {
+            paren = 1;
+        }
+        else if ((c == '-' || c == '/' || c == ':') && (LLM_IS_ALNUM(c2) || c2 == '_')) {
+            return pos + 1;      /* build-123, a/123, 12:30 */
+        }
+    }
+    g.n = 0;
+    while (g.n < MAXG) {
+        size_t b = k;
+        while (k < n && LLM_IS_DIGIT(t[k]) && k - b < 20) {
+            k++;
+        }
+        g.off[g.n] = b;
+        g.len[g.n] = k - b;
+        g.sep[g.n] = 0;
+        g.n++;
+        if (k + 1 >= n) {
+            break;
+        }
+        if ((t[k] == ' ' || t[k] == '-' || t[k] == '.') && LLM_IS_DIGIT(t[k + 1])) {
+            g.sep[g.n - 1] = t[k];
+            k++;
+            continue;
+        }
+        if (t[k] == ')' && paren && g.n == 1) {
+            g.sep[0] = ')';
+            if (t[k + 1] == ' ' && k + 2 < n && LLM_IS_DIGIT(t[k + 2])) {
+                k += 2;
+                continue;
+            }
+            if (LLM_IS_DIGIT(t[k + 1])) {
+                k++;
+                continue;
+            }
+        }
+        break;
+    }
+    /* short lone numbers are the common case: leave at once */
+    if (g.n == 1 && g.len[0] < 9) {
+        return k;
+    }
+    /* the last group must end the token: 123-45-6789abc is an id */
+    if (!rb_ok(t, n, gend(&g, g.n - 1))) {
+        g.n--;
+        if (g.n == 0) {
+            return k;
+        }
+    }
+    if (try_ipv4(cx, &g, pos) || try_ssn(cx, &g) || try_card(cx, &g)
+        || try_phone(cx, &g, pos, plus, paren)) {
+        return gend(&g, g.n - 1);
+    }
+    return g.n > 1 ? g.off[1] : k;
+}
+
+static int local_char(unsigned char c)
+{
+    return LLM_IS_ALNUM(c) || c == '.' || c == '_' || c == '%' || c == '+'
+           || c == '-' || c == '\'';
+}
+
+static const char *const not_tlds[] = {
+    "test", "invalid", "localhost", "local", "example", "internal", "lan",
+    "home", "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "js",
+    "mjs", "cjs", "ts", "tsx", "jsx", "css", "scss", "less", "json", "yaml",
+    "yml", "md", "py", "rb", "go", "rs", "java", "kt", "swift", "c", "h",
+    "cc", "cpp", "hpp", "txt", "html", "htm", "xml", "lock", "wasm", "map",
+    "zip", "gz", "tgz", "tar", "so", "dll", "exe", "pdf", "mp4", "mp3",
+    "wav", "woff", "woff2", "ttf", "eot", "sh", "toml", "ini", "cfg", "conf",
+    "log", "sql", "proto", "vue", "svelte", "lua", "php", "pl", "dart", NULL
+};
+
+static const char *const not_locals[] = {
+    "git", "noreply", "no-reply", "donotreply", "do-not-reply", NULL
+};
+
+static int word_in(const unsigned char *s, size_t n, const char *const *list)
+{
+    char w[32];
+    size_t k;
+    int i;
+
+    if (n >= sizeof(w)) {
+        return 0;
+    }
+    for (k = 0; k < n; k++) {
+        w[k] = (char)LLM_LOWER(s[k]);
+    }
+    w[n] = '\0';
+    for (i = 0; list[i]; i++) {
+        if (!strcmp(w, list[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+size_t llm_scan_rec_email(llm_scan_ctx_t *cx, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, s = at, k, ls, last_dot = 0;
+    int labels = 0, example = 0;
+
+    while (s > 0 && local_char(t[s - 1]) && at - s < 64) {
+        s--;
+    }
+    while (s < at && (t[s] == '.' || t[s] == '\'' || t[s] == '-')) {
+        s++;
+    }
+    if (s == at || t[at - 1] == '.') {
+        return at + 1;
+    }
+    if (s > 0) {
+        unsigned char c = t[s - 1];
+        if (c == '/' || c == '@'
+            || (c == ':' && !(s >= 7 && llm_scan_context_has(t, n, s - 7, s,
+                                                               (const char *const[]){"mailto:", NULL})))) {
+            return at + 1;       /* URL user info, or not an address */
+        }
+    }
+    k = at + 1;
+    for (;;) {
+        ls = k;
+        while (k < n && (LLM_IS_ALNUM(t[k]) || t[k] == '-') && k - ls < 63) {
+            k++;
+        }
+        if (k == ls) {
+            break;
+        }
+        labels++;
+        if (k - ls == 7 && word_in(t + ls, 7, (const char *const[]){"example", NULL})) {
+            example = 1;
+        }
+        if (k + 1 < n && t[k] == '.' && LLM_IS_ALNUM(t[k + 1])) {
+            last_dot = k;
+            k++;
+            continue;
+        }
+        break;
+    }
+    if (labels < 2 || example) {
+        return k > at + 1 ? k : at + 1;
+    }
+    for (ls = last_dot + 1; ls < k; ls++) {
+        if (!LLM_IS_ALPHA(t[ls])) {
+            return k;
+        }
+    }
+    if (k - last_dot - 1 < 2 || k - last_dot - 1 > 24
+        || word_in(t + last_dot + 1, k - last_dot - 1, not_tlds)
+        || word_in(t + s, at - s, not_locals)
+        || llm_scan_context_has(t, k, at, k, (const char *const[]){"noreply.", NULL})) {
+        return k;
+    }
+    llm_scan_emit(cx, LLM_R_EMAIL, s, k - s);
+    return k;
+}
+
+/* Examples printed in every IBAN document; a real account never has them. */
+static const char *const iban_examples[] = {
+    "DE89370400440532013000", "GB82WEST12345698765432",
+    "GB29NWBK60161331926819", "NL91ABNA0417164300",
+    "FR1420041010050500013M02606", "ES9121000418450200051332",
+    "CH9300762011623852957", "BE68539007547034", "AT611904300234573201",
+    "IT60X0542811101000000123456", NULL
+};
+
+size_t llm_scan_rec_iban(llm_scan_ctx_t *cx, size_t pos)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, k = pos, nb = 0, at[34];
+    char buf[35];
+    int i;
+
+    if (!LLM_IS_UPPER(t[pos]) || pos + 4 > n || !LLM_IS_DIGIT(t[pos + 3])
+        || (pos > 0 && (LLM_IS_ALNUM(t[pos - 1]) || t[pos - 1] == '_'))) {
+        return pos + 2;
+    }
+    while (k < n && nb < 34) {
+        unsigned char c = t[k];
+        if (LLM_IS_UPPER(c) || LLM_IS_DIGIT(c)) {
+            at[nb] = k;
+            buf[nb++] = (char)c;
+            k++;
+        }
+        else if (c == ' ' && nb % 4 == 0 && k + 1 < n
+                 && (LLM_IS_UPPER(t[k + 1]) || LLM_IS_DIGIT(t[k + 1]))) {
+            k++;
+        }
+        else {
+            break;
+        }
+    }
+    buf[nb] = '\0';
+    for (i = 34; i >= 15; i--) {
+        if ((size_t)i <= nb && rb_ok(t, n, at[i - 1] + 1)
+            && (i == (int)nb || t[at[i - 1] + 1] == ' ')
+            && llm_scan_iban_valid(buf, (size_t)i)) {
+            int x;
+            for (x = 0; iban_examples[x]; x++) {
+                if (strlen(iban_examples[x]) == (size_t)i
+                    && !memcmp(iban_examples[x], buf, (size_t)i)) {
+                    return at[i - 1] + 1;
+                }
+            }
+            llm_scan_emit(cx, LLM_R_IBAN, pos, at[i - 1] + 1 - pos);
+            return at[i - 1] + 1;
+        }
+    }
+    return pos + 2;
+}
+
+size_t llm_scan_rec_ipv6(llm_scan_ctx_t *cx, size_t i)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, s = i + 1, e, k;
+    unsigned int g[8], head[8], tail[8];
+    int nh = 0, nt = 0, dbl = 0, j;
+
+    if (i + 2 >= n || !(LLM_IS_HEX(t[i + 2]) || t[i + 2] == ':')) {
+        return i + 1;
+    }
+    while (s > 0 && (LLM_IS_HEX(t[s - 1]) || t[s - 1] == ':') && i + 1 - s < 40) {
+        s--;
+    }
+    if (s > 0 && (LLM_IS_ALNUM(t[s - 1]) || t[s - 1] == '_' || t[s - 1] == '.'
+                  || t[s - 1] == '-')) {
+        return i + 1;
+    }
+    for (e = i + 1; e < n && (LLM_IS_HEX(t[e]) || t[e] == ':') && e - s < 45; e++) {
+    }
+    if (e < n && (LLM_IS_ALNUM(t[e]) || t[e] == '_' || t[e] == '.')) {
+        return e;
+    }
+    /* parse: groups of 1-4 hex, at most one "::" */
+    k = s;
+    if (t[k] == ':') {
+        if (k + 1 < e && t[k + 1] == ':') {
+            dbl = 1;
+            k += 2;
+        }
+        else {
+            return e;
+        }
+    }
+    while (k < e) {
+        unsigned int v = 0;
+        size_t b = k;
+        while (k < e && LLM_IS_HEX(t[k]) && k - b < 5) {
+            v = v * 16 + (unsigned int)(LLM_IS_DIGIT(t[k]) ? t[k] - '0'
+                                        : (t[k] | 32) - 'a' + 10);
+            k++;
+        }
+        if (k == b || k - b > 4) {
+            return e;
+        }
+        if (dbl) {
+            if (nt >= 8) {
+                return e;
+            }
+            tail[nt++] = v;
+        }
+        else {
+            if (nh >= 8) {
+                return e;
+            }
+            head[nh++] = v;
+        }
+        if (k >= e) {
+            break;
+        }
+        if (k + 1 < e && t[k + 1] == ':') {
+            if (dbl) {
+                return e;
+            }
+            dbl = 1;
+            k += 2;
+            continue;
+        }
+        if (++k >= e) {
+            return e;
+        }
+    }
+    if ((!dbl && nh != 8) || (dbl && nh + nt > 7) || nh + nt < 3) {
+        return e;
+    }
+    for (j = 0; j < 8; j++) {
+        g[j] = 0;
+    }
+    for (j = 0; j < nh; j++) {
+        g[j] = head[j];
+    }
+    for (j = 0; j < nt; j++) {
+        g[8 - nt + j] = tail[j];
+    }
+    if (llm_scan_ipv6_public(g)) {
+        llm_scan_emit(cx, LLM_R_IPV6, s, e - s);
+    }
+    return e;
+}

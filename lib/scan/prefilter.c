@@ -1,0 +1,277 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The prefilter: the only code that touches every byte.  Each byte pair
+ * (t[i], t[i+1]) is looked up in a 64 Kbit table; a set bit means that
+ * some literal anchor starts with that pair, or that the pair opens a
+ * number, an e-mail '@', an IBAN or an IPv6 group.  Most text hits no bit
+ * at all, so the cost per byte is one load and one test; the anchors and
+ * recognisers only run at the few positions that can hold a match.
+ */
+
+#include <string.h>
+
+#include "scan_private.h"
+
+/* Names whose assignment may hold a password or a secret; the recogniser
+ * works out the whole name around the anchor. */
+static const char *const assign_words[] = {
+    "pass", "pwd", "secret", "token", "key", "credential", NULL
+};
+
+static unsigned int bucket_of(uint16_t pair)
+{
+    return ((unsigned int)pair * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
+}
+
+static uint16_t fold_pair(unsigned char c0, unsigned char c1)
+{
+    return (uint16_t)(LLM_LOWER(c0) | (LLM_LOWER(c1) << 8));
+}
+
+static void set_pair(llm_scan_rules_t *rs, unsigned char c0, unsigned char c1)
+{
+    unsigned int pr = c0 | ((unsigned int)c1 << 8);
+    rs->pairmap[pr >> 3] |= (uint8_t)(1u << (pr & 7));
+}
+
+static void add_anchor(llm_scan_rules_t *rs, const char *lit, size_t len,
+                       int act, int ci, int rule, int back)
+{
+    llm_scan_anchor_t *a = apr_array_push(rs->anchors);
+    unsigned char c0 = (unsigned char)lit[0], c1 = (unsigned char)lit[1];
+    unsigned int b;
+
+    a->pair = fold_pair(c0, c1);
+    a->act = (uint8_t)act;
+    a->ci = (uint8_t)ci;
+    a->rule = rule;
+    a->back = back;
+    a->lit = lit;
+    a->litlen = len;
+    b = bucket_of(a->pair);
+    a->next = rs->bucket[b];
+    rs->bucket[b] = rs->anchors->nelts - 1;
+    if (ci) {
+        set_pair(rs, LLM_LOWER(c0), LLM_LOWER(c1));
+        set_pair(rs, LLM_IS_LOWER(c0) ? c0 - 32 : c0, LLM_LOWER(c1));
+        set_pair(rs, LLM_LOWER(c0), LLM_IS_LOWER(c1) ? c1 - 32 : c1);
+        set_pair(rs, LLM_IS_LOWER(c0) ? c0 - 32 : c0,
+                 LLM_IS_LOWER(c1) ? c1 - 32 : c1);
+    }
+    else {
+        set_pair(rs, c0, c1);
+    }
+}
+
+static int any_on(const llm_scan_rules_t *rs, int from, int to)
+{
+    int i;
+
+    for (i = from; i <= to; i++) {
+        if (!LLM_RULE(rs, i)->disabled) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
+{
+    int i, c0, c1;
+
+    memset(rs->pairmap, 0, sizeof(rs->pairmap));
+    for (i = 0; i < LLM_SCAN_BUCKETS; i++) {
+        rs->bucket[i] = -1;
+    }
+    rs->anchors->nelts = 0;
+
+    for (i = LLM_R_NCODE; i < rs->rules->nelts; i++) {
+        llm_scan_rule_t *r = LLM_RULE(rs, i);
+        const char *s, *e;
+        if (r->disabled || !r->builtin || !r->anchors) {
+            continue;
+        }
+        for (s = r->anchors; *s; s = *e ? e + 1 : e) {
+            e = strchr(s, '|');
+            if (!e) {
+                e = s + strlen(s);
+            }
+            if (e - s < 2) {
+                return "built-in anchor shorter than two bytes";
+            }
+            add_anchor(rs, s, (size_t)(e - s), LLM_SCAN_ACT_PATTERN,
+                       r->anchor_ci, i, r->back);
+        }
+    }
+    if (any_on(rs, LLM_R_ASSIGN_PASSWORD, LLM_R_GENERIC_ASSIGN)) {
+        for (i = 0; assign_words[i]; i++) {
+            add_anchor(rs, assign_words[i], strlen(assign_words[i]),
+                       LLM_SCAN_ACT_ASSIGN, 1, -1, 0);
+        }
+    }
+    if (any_on(rs, LLM_R_CONN_PASSWORD, LLM_R_CONN_PASSWORD)) {
+        add_anchor(rs, "://", 3, LLM_SCAN_ACT_URL, 0, -1, 0);
+    }
+    if (any_on(rs, LLM_R_PRIVATE_KEY_RSA, LLM_R_PRIVATE_KEY_PGP)) {
+        add_anchor(rs, "-----BEGIN ", 11, LLM_SCAN_ACT_PEM, 0, -1, 0);
+    }
+    if (any_on(rs, LLM_R_JWT, LLM_R_JWT)) {
+        add_anchor(rs, "eyJ", 3, LLM_SCAN_ACT_JWT, 0, -1, 0);
+    }
+
+    rs->want_email = any_on(rs, LLM_R_EMAIL, LLM_R_EMAIL);
+    rs->want_number = any_on(rs, LLM_R_PHONE, LLM_R_IPV4);
+    rs->want_iban = any_on(rs, LLM_R_IBAN, LLM_R_IBAN);
+    rs->want_ipv6 = any_on(rs, LLM_R_IPV6, LLM_R_IPV6);
+    for (c0 = 0; c0 < 256; c0++) {
+        for (c1 = 0; c1 < 256; c1++) {
+            int hit = 0;
+            if (rs->want_email && c1 == '@' && c0 != '@') {
+                hit = 1;
+            }
+            if (rs->want_number && LLM_IS_DIGIT(c1) && !LLM_IS_ALNUM(c0)
+                && c0 != '_' && c0 != '.') {
+                hit = 1;
+            }
+            if (rs->want_iban && LLM_IS_UPPER(c0) && LLM_IS_DIGIT(c1)) {
+                hit = 1;
+            }
+            if (rs->want_ipv6 && c1 == ':' && (LLM_IS_HEX(c0) || c0 == ':')) {
+                hit = 1;
+            }
+            if (hit) {
+                set_pair(rs, (unsigned char)c0, (unsigned char)c1);
+            }
+        }
+    }
+    return NULL;
+}
+
+static int lit_eq(const unsigned char *t, const llm_scan_anchor_t *a)
+{
+    size_t k;
+
+    if (!a->ci) {
+        return !memcmp(t, a->lit, a->litlen);
+    }
+    for (k = 0; k < a->litlen; k++) {
+        if (LLM_LOWER(t[k]) != (unsigned char)a->lit[k]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Everything that may start at i.  Returns the end of what was consumed;
+ * the loop goes on at the last byte of it so that a pair straddling the
+ * end is still seen. */
+static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
+{
+    const llm_scan_rules_t *rs = cx->rs;
+    const unsigned char *t = cx->t;
+    unsigned char c0 = t[i], c1 = t[i + 1];
+    size_t end = i + 1, e;
+    int a;
+
+    if (c1 == '@') {
+        if (rs->want_email && (e = llm_scan_rec_email(cx, i + 1)) > end) {
+            end = e;
+        }
+    }
+    else if (LLM_IS_DIGIT(c1)) {
+        if (rs->want_number && !LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.'
+            && (e = llm_scan_rec_number(cx, i + 1)) > end) {
+            end = e;
+        }
+        if (rs->want_iban && LLM_IS_UPPER(c0) && i > 0
+            && (e = llm_scan_rec_iban(cx, i - 1)) > end) {
+            end = e;
+        }
+    }
+    else if (c1 == ':') {
+        if (rs->want_ipv6 && (e = llm_scan_rec_ipv6(cx, i)) > end) {
+            end = e;
+        }
+    }
+
+    for (a = rs->bucket[bucket_of(fold_pair(c0, c1))]; a >= 0;) {
+        const llm_scan_anchor_t *an =
+            &((const llm_scan_anchor_t *)rs->anchors->elts)[a];
+        a = an->next;
+        if (an->pair != fold_pair(c0, c1) || i + an->litlen > cx->len
+            || !lit_eq(t + i, an)) {
+            continue;
+        }
+        switch (an->act) {
+        case LLM_SCAN_ACT_PATTERN:
+            if ((size_t)an->back > i) {
+                continue;
+            }
+            e = llm_scan_run_pattern(cx, an->rule, i - (size_t)an->back);
+            break;
+        case LLM_SCAN_ACT_ASSIGN:
+            e = llm_scan_rec_assign(cx, i, an->litlen);
+            break;
+        case LLM_SCAN_ACT_URL:
+            e = llm_scan_rec_url(cx, i);
+            break;
+        case LLM_SCAN_ACT_PEM:
+            e = llm_scan_rec_pem(cx, i);
+            break;
+        case LLM_SCAN_ACT_JWT:
+            e = llm_scan_rec_jwt(cx, i);
+            break;
+        default:
+            e = 0;
+        }
+        if (e > end) {
+            end = e;
+        }
+    }
+    return end;
+}
+
+void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
+{
+    const unsigned char *t = cx->t;
+    const uint8_t *map = cx->rs->pairmap;
+    size_t n = cx->len, i = 0;
+
+    if (n < 2) {
+        return;
+    }
+    /* a number at the very start has no byte before it to trigger on */
+    if (cx->rs->want_number && LLM_IS_DIGIT(t[0])) {
+        size_t e = llm_scan_rec_number(cx, 0);
+        i = e > 1 ? e - 1 : 0;
+    }
+    while (i + 1 < n) {
+        unsigned int pr = t[i] | ((unsigned int)t[i + 1] << 8);
+        if (!(map[pr >> 3] & (1u << (pr & 7)))) {
+            i++;
+            continue;
+        }
+        {
+            size_t end = dispatch(cx, i);
+            i = end > i + 2 ? end - 1 : i + 1;
+        }
+        if (cx->error) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The built-in rules.  The first entries are emitted by the recognisers in
+ * C (their order is llm_scan_rule_e); the others are pattern rules: a
+ * literal anchor found by the prefilter, then an anchored PCRE2 regex at
+ * that spot.  Well-known formats that DESIGN.md has no type for (npm, PyPI,
+ * Twilio, SendGrid, GCP, Azure, ...) are GENERIC_SECRET with their own rule
+ * id, so that an admin can still switch them one by one.
+ *
+ * Priorities decide overlaps: a key block beats anything inside it, a
+ * vendor format beats a password or generic assignment holding it, a
+ * connection-string password beats the e-mail-looking "pass@host" part.
+ */
+
+#include <string.h>
+
+#include "scan_private.h"
+
+typedef struct {
+    const char *id;
+    const char *type;
+    llm_category_e cat;
+    int prio;
+    int flags;
+    const char *anchors;
+    int back;
+    const char *pattern;
+} builtin_t;
+
+#define S LLM_CAT_SECRET
+#define P LLM_CAT_PII
+#define BL LLM_RF_BOUND_LEFT
+
+static const builtin_t builtins[] = {
+    /* recognisers (order of llm_scan_rule_e) */
+    { "private-key-rsa",      "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
+    { "private-key-ec",       "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
+    { "private-key-dsa",      "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
+    { "private-key-openssh",  "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
+    { "private-key-pkcs8",    "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
+    { "private-key-pgp",      "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
+    { "jwt",                  "JWT",         S,  90, 0, NULL, 0, NULL },
+    { "connection-string-password", "PASSWORD", S, 70, 0, NULL, 0, NULL },
+    { "password-assignment",  "PASSWORD",    S,  60, 0, NULL, 0, NULL },
+    { "aws-secret-access-key", "AWS_SECRET_KEY", S, 75, 0, NULL, 0, NULL },
+    { "gcp-service-account-key-id", "GENERIC_SECRET", S, 75, 0, NULL, 0, NULL },
+    { "twilio-auth-token",    "GENERIC_SECRET", S, 75, 0, NULL, 0, NULL },
+    { "generic-secret-assignment", "GENERIC_SECRET", S, 40, 0, NULL, 0, NULL },
+    { "email",                "EMAIL",       P,  30, 0, NULL, 0, NULL },
+    { "phone",                "PHONE",       P,  20, 0, NULL, 0, NULL },
+    { "credit-card",          "CREDIT_CARD", P,  50, 0, NULL, 0, NULL },
+    { "iban",                 "IBAN",        P,  50, 0, NULL, 0, NULL },
+    { "us-ssn",               "US_SSN",      P,  50, 0, NULL, 0, NULL },
+    { "ipv4-public",          "IP_ADDRESS",  P,  20, 0, NULL, 0, NULL },
+    { "ipv6-public",          "IP_ADDRESS",  P,  20, 0, NULL, 0, NULL },
+
+    /* pattern rules */
+    { "aws-access-key-id", "AWS_ACCESS_KEY", S, 80, BL,
+      "AKIA|ASIA|ABIA|ACCA", 0,
+      "(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])" },
+    { "github-pat-classic", "GITHUB_TOKEN", S, 80, BL, "ghp_", 0,
+      "ghp_[A-Za-z0-9]{36}(?![A-Za-z0-9])" },
+    { "github-pat-fine-grained", "GITHUB_TOKEN", S, 80, BL, "github_pat_", 0,
+      "github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?![A-Za-z0-9])" },
+    { "github-app-token", "GITHUB_TOKEN", S, 80, BL, "ghs_|ghu_|ghr_", 0,
+      "gh[sur]_[A-Za-z0-9]{36}(?![A-Za-z0-9])" },
+    { "github-oauth-token", "GITHUB_TOKEN", S, 80, BL, "gho_", 0,
+      "gho_[A-Za-z0-9]{36}(?![A-Za-z0-9])" },
+    { "gitlab-token", "GITLAB_TOKEN", S, 80, BL,
+      "glpat-|gldt-|glrt-|glptt-|glcbt-|glft-|glsoat-", 0,
+      "gl(?:pat|dt|rt|ptt|cbt|ft|soat)-[A-Za-z0-9_\\-]{20,200}(?![A-Za-z0-9_\\-])" },
+    { "slack-token", "SLACK_TOKEN", S, 80, BL, "xoxb-|xoxp-|xoxa-|xoxr-|xoxs-|xoxe-|xoxo-", 0,
+      "xox[bpaorse]-(?:[0-9]+-)?[A-Za-z0-9\\-]{10,250}(?![A-Za-z0-9\\-])" },
+    { "slack-app-token", "SLACK_TOKEN", S, 80, BL, "xapp-", 0,
+      "xapp-[0-9]-[A-Za-z0-9\\-]{20,250}(?![A-Za-z0-9\\-])" },
+    { "slack-webhook", "SLACK_TOKEN", S, 80, 0, "hooks.slack.com/", 0,
+      "hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\\-]{20,200}" },
+    { "stripe-live-key", "STRIPE_KEY", S, 80, BL, "sk_live_|rk_live_", 0,
+      "[sr]k_live_[A-Za-z0-9]{20,250}(?![A-Za-z0-9])" },
+    { "stripe-webhook-secret", "STRIPE_KEY", S, 80, BL, "whsec_", 0,
+      "whsec_[A-Za-z0-9+/=]{24,100}(?![A-Za-z0-9])" },
+    { "anthropic-key", "ANTHROPIC_KEY", S, 85, BL, "sk-ant-", 0,
+      "sk-ant-[A-Za-z0-9_\\-]{32,250}(?![A-Za-z0-9_\\-])" },
+    { "openai-project-key", "OPENAI_KEY", S, 82, BL, "sk-proj-|sk-svcacct-|sk-admin-|sk-None-", 0,
+      "sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\\-]{32,250}(?![A-Za-z0-9_\\-])" },
+    { "openai-key", "OPENAI_KEY", S, 80, BL | LLM_RF_ENTROPY, "sk-", 0,
+      "sk-[A-Za-z0-9]{32,100}(?![A-Za-z0-9_\\-])" },
+    { "google-api-key", "GOOGLE_API_KEY", S, 80, BL, "AIza", 0,
+      "AIza[0-9A-Za-z_\\-]{35}(?![A-Za-z0-9_\\-])" },
+    { "npm-token", "GENERIC_SECRET", S, 80, BL, "npm_", 0,
+      "npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])" },
+    { "pypi-token", "GENERIC_SECRET", S, 80, BL, "pypi-AgEIcHlwaS5vcmc", 0,
+      "pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\\-]{50,400}" },
+    { "sendgrid-api-key", "GENERIC_SECRET", S, 80, BL, "SG.", 0,
+      "SG\\.[A-Za-z0-9_\\-]{22}\\.[A-Za-z0-9_\\-]{43}(?![A-Za-z0-9_\\-])" },
+    { "twilio-api-key", "GENERIC_SECRET", S, 80, BL | LLM_RF_ENTROPY,
+      "SK0|SK1|SK2|SK3|SK4|SK5|SK6|SK7|SK8|SK9|SKa|SKb|SKc|SKd|SKe|SKf|SKA|SKB|SKC|SKD|SKE|SKF", 0,
+      "SK[0-9a-fA-F]{32}(?![A-Za-z0-9])" },
+    { "twilio-account-sid", "GENERIC_SECRET", S, 78, BL | LLM_RF_CTX_TWILIO,
+      "AC0|AC1|AC2|AC3|AC4|AC5|AC6|AC7|AC8|AC9|ACa|ACb|ACc|ACd|ACe|ACf", 0,
+      "AC[0-9a-f]{32}(?![A-Za-z0-9])" },
+    { "azure-storage-key", "GENERIC_SECRET", S, 80, 0, "AccountKey=|SharedAccessKey=", 0,
+      "(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,100}={0,2})" },
+    { "azure-client-secret", "GENERIC_SECRET", S, 78, BL, "Q~", 4,
+      "[A-Za-z0-9_.\\-]{3}[0-9]Q~[A-Za-z0-9_.~\\-]{31,34}(?![A-Za-z0-9_.~\\-])" },
+    { "huggingface-token", "GENERIC_SECRET", S, 80, BL | LLM_RF_ENTROPY, "hf_", 0,
+      "hf_[A-Za-z0-9]{34,40}(?![A-Za-z0-9])" },
+    { "digitalocean-token", "GENERIC_SECRET", S, 80, BL, "dop_v1_|doo_v1_", 0,
+      "do[po]_v1_[a-f0-9]{64}(?![A-Za-z0-9])" },
+    { "bearer-token", "GENERIC_SECRET", S, 45, BL | LLM_RF_ENTROPY, "Bearer |bearer ", 0,
+      "[Bb]earer[ \\t]+([A-Za-z0-9._~+/\\-]{20,400}=*)" },
+    { "http-basic-auth", "PASSWORD", S, 65, BL | LLM_RF_BASIC_AUTH, "Basic ", 0,
+      "Basic[ \\t]+([A-Za-z0-9+/]{8,400}={0,2})(?![A-Za-z0-9+/=])" },
+    { NULL, NULL, 0, 0, 0, NULL, 0, NULL }
+};
+
+void llm_scan_builtin_add(llm_scan_rules_t *rs)
+{
+    const builtin_t *b;
+
+    for (b = builtins; b->id; b++) {
+        llm_scan_rule_t *r = apr_array_push(rs->rules);
+        memset(r, 0, sizeof(*r));
+        r->id = b->id;
+        r->type = b->type;
+        r->cat = b->cat;
+        r->prio = b->prio;
+        r->flags = b->flags;
+        r->pattern = b->pattern;
+        r->anchors = b->anchors;
+        r->back = b->back;
+        r->builtin = 1;
+    }
+}
+
+static const char *const builtin_types[] = {
+    "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GITHUB_TOKEN", "GITLAB_TOKEN",
+    "SLACK_TOKEN", "STRIPE_KEY", "OPENAI_KEY", "ANTHROPIC_KEY",
+    "GOOGLE_API_KEY", "PRIVATE_KEY", "JWT", "PASSWORD", "GENERIC_SECRET",
+    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", NULL
+};
+
+int llm_scan_builtin_is_type(const char *type)
+{
+    int i;
+
+    for (i = 0; builtin_types[i]; i++) {
+        if (!strcmp(builtin_types[i], type)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int llm_scan_builtin_category(const char *type)
+{
+    int i;
+
+    if (!type || !llm_scan_builtin_is_type(type)) {
+        return -1;
+    }
+    for (i = 0; builtins[i].id; i++) {
+        if (!strcmp(builtins[i].type, type)) {
+            return builtins[i].cat;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,216 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Internals of the detection engine, shared by its source files only.
+ *
+ * How a scan works: one pass over the text looks up every byte pair in a
+ * 64 Kbit table (prefilter.c).  Only where a pair can start something
+ * interesting does the engine look closer: a literal anchor ("AKIA",
+ * "ghp_", "-----BEGIN", "password" ...) hands the position to a pattern
+ * rule (an anchored, JIT-compiled PCRE2 regex) or to a recogniser written
+ * in C (assignments, numbers, e-mail, URLs, PEM, JWT).  Recognisers and
+ * regexes emit candidates; the engine drops allowed values, sorts and
+ * resolves overlaps by rule priority.
+ */
+
+#ifndef LLM_SCAN_PRIVATE_H
+#define LLM_SCAN_PRIVATE_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
+#include "apr_pools.h"
+#include "apr_tables.h"
+#include "llm_scan.h"
+
+/* What a prefilter hit hands the position to. */
+typedef enum {
+    LLM_SCAN_ACT_PATTERN = 1,   /* a pattern rule: anchored regex */
+    LLM_SCAN_ACT_ASSIGN,        /* name = value: passwords, generic secrets */
+    LLM_SCAN_ACT_URL,           /* scheme://user:pass@host */
+    LLM_SCAN_ACT_PEM,           /* -----BEGIN ... PRIVATE KEY----- */
+    LLM_SCAN_ACT_JWT            /* eyJ...  */
+} llm_scan_act_e;
+
+/* Built-in rules that recognisers (not regexes) emit.  The order is that of
+ * the first entries of the built-in table in rules_builtin.c. */
+typedef enum {
+    LLM_R_PRIVATE_KEY_RSA = 0,
+    LLM_R_PRIVATE_KEY_EC,
+    LLM_R_PRIVATE_KEY_DSA,
+    LLM_R_PRIVATE_KEY_OPENSSH,
+    LLM_R_PRIVATE_KEY_PKCS8,
+    LLM_R_PRIVATE_KEY_PGP,
+    LLM_R_JWT,
+    LLM_R_CONN_PASSWORD,
+    LLM_R_ASSIGN_PASSWORD,
+    LLM_R_AWS_SECRET,
+    LLM_R_GCP_KEY_ID,
+    LLM_R_TWILIO_AUTH,
+    LLM_R_GENERIC_ASSIGN,
+    LLM_R_EMAIL,
+    LLM_R_PHONE,
+    LLM_R_CARD,
+    LLM_R_IBAN,
+    LLM_R_SSN,
+    LLM_R_IPV4,
+    LLM_R_IPV6,
+    LLM_R_NCODE                 /* first pattern rule */
+} llm_scan_rule_e;
+
+/* Rule flags */
+#define LLM_RF_BOUND_LEFT  0x01  /* the byte before must not be [A-Za-z0-9] */
+#define LLM_RF_NO_PLACEHOLDER 0x02 /* skip the placeholder allowlist */
+#define LLM_RF_CTX_TWILIO  0x04  /* needs "twilio" nearby */
+#define LLM_RF_ENTROPY     0x08  /* the value must look random */
+#define LLM_RF_BASIC_AUTH  0x10  /* value must decode to user:password */
+
+typedef struct llm_scan_ctx_t llm_scan_ctx_t;
+
+typedef int llm_scan_validate_fn(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len);
+
+typedef struct llm_scan_rule_t {
+    const char *id;
+    const char *type;
+    llm_category_e cat;
+    int prio;                /* the higher wins an overlap */
+    int flags;
+    const char *pattern;     /* pattern rules; group 1, if set, is the value */
+    const char *anchors;     /* '|' separated literals that start a match */
+    int back;                /* the anchor sits this far into the match */
+    int anchor_ci;           /* anchors are case-insensitive */
+    int builtin;
+    int disabled;
+    int is_keywords;
+    pcre2_code *code;
+} llm_scan_rule_t;
+
+/* One literal anchor of the prefilter. */
+typedef struct llm_scan_anchor_t {
+    uint16_t pair;           /* first two bytes (folded when ci) */
+    uint8_t act;
+    uint8_t ci;
+    int rule;                /* pattern rules: the rule index */
+    int back;
+    const char *lit;
+    size_t litlen;
+    int next;                /* next anchor in the same bucket, -1 */
+} llm_scan_anchor_t;
+
+#define LLM_SCAN_BUCKETS 4096
+
+typedef struct llm_scan_kw_t llm_scan_kw_t;
+
+struct llm_scan_rules_t {
+    apr_pool_t *pool;
+    apr_array_header_t *rules;      /* llm_scan_rule_t */
+    apr_array_header_t *allow;      /* pcre2_code * */
+    apr_array_header_t *disabled;   /* const char *, checked at compile */
+    apr_array_header_t *kwlists;    /* llm_scan_kwlist_t, for keywords.c */
+    int compiled;
+    /* prefilter */
+    uint8_t pairmap[65536 / 8];
+    apr_array_header_t *anchors;    /* llm_scan_anchor_t */
+    int bucket[LLM_SCAN_BUCKETS];
+    int want_email, want_number, want_iban, want_ipv6;
+    llm_scan_kw_t *kw;              /* compiled keyword automaton or NULL */
+    pcre2_match_context *mctx;      /* limits; read-only after compile */
+    uint32_t max_ovec;
+};
+
+/* A candidate before overlap resolution. */
+typedef struct llm_scan_cand_t {
+    size_t off;
+    size_t len;
+    int rule;
+    int prio;
+} llm_scan_cand_t;
+
+struct llm_scan_ctx_t {
+    const llm_scan_rules_t *rs;
+    const unsigned char *t;
+    size_t len;
+    apr_pool_t *p;
+    pcre2_match_data *md;
+    apr_array_header_t *cands;
+    int error;
+};
+
+#define LLM_RULE(rs, i) (&((llm_scan_rule_t *)(rs)->rules->elts)[i])
+
+/* rules_builtin.c */
+void llm_scan_builtin_add(llm_scan_rules_t *rs);
+int llm_scan_builtin_is_type(const char *type);
+
+/* prefilter.c */
+const char *llm_scan_prefilter_build(llm_scan_rules_t *rs);
+void llm_scan_prefilter_run(llm_scan_ctx_t *cx);
+
+/* engine.c */
+void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len);
+int llm_scan_rule_on(const llm_scan_ctx_t *cx, int rule);
+size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at);
+
+/* recognisers: each returns where the main loop resumes (> pos) */
+size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen);
+size_t llm_scan_rec_url(llm_scan_ctx_t *cx, size_t pos);
+size_t llm_scan_rec_pem(llm_scan_ctx_t *cx, size_t pos);
+size_t llm_scan_rec_jwt(llm_scan_ctx_t *cx, size_t pos);
+size_t llm_scan_rec_email(llm_scan_ctx_t *cx, size_t at);
+size_t llm_scan_rec_number(llm_scan_ctx_t *cx, size_t pos);
+size_t llm_scan_rec_iban(llm_scan_ctx_t *cx, size_t pos);
+size_t llm_scan_rec_ipv6(llm_scan_ctx_t *cx, size_t pos);
+
+/* validators.c */
+double llm_scan_entropy(const unsigned char *s, size_t n);
+int llm_scan_luhn(const char *digits, size_t n);
+int llm_scan_card_iin(const char *digits, size_t n);
+int llm_scan_card_is_test(const char *digits, size_t n);
+int llm_scan_iban_valid(const char *iban, size_t n);
+int llm_scan_ssn_valid(int area, int group, int serial);
+int llm_scan_ipv4_public(const unsigned int o[4]);
+int llm_scan_ipv6_public(const unsigned int g[8]);
+size_t llm_scan_b64_decode(const unsigned char *s, size_t n,
+                           unsigned char *out, size_t outmax);
+int llm_scan_looks_random(const unsigned char *v, size_t n, int hexok);
+int llm_scan_context_has(const unsigned char *t, size_t len, size_t from,
+                         size_t to, const char *const *words);
+
+/* allow.c */
+int llm_scan_is_placeholder(const unsigned char *v, size_t n);
+int llm_scan_password_placeholder(const unsigned char *v, size_t n);
+int llm_scan_allowed(const llm_scan_ctx_t *cx, int rule, size_t off,
+                     size_t len);
+
+/* keywords.c */
+const char *llm_scan_kw_compile(llm_scan_rules_t *rs);
+void llm_scan_kw_run(llm_scan_ctx_t *cx);
+const char *llm_scan_kw_add(llm_scan_rules_t *rs, int rule,
+                            const char *const *words, int nwords);
+
+/* Byte classes used everywhere */
+#define LLM_IS_DIGIT(c) ((unsigned)((c) - '0') < 10)
+#define LLM_IS_UPPER(c) ((unsigned)((c) - 'A') < 26)
+#define LLM_IS_LOWER(c) ((unsigned)((c) - 'a') < 26)
+#define LLM_IS_ALPHA(c) (LLM_IS_UPPER(c) || LLM_IS_LOWER(c))
+#define LLM_IS_ALNUM(c) (LLM_IS_ALPHA(c) || LLM_IS_DIGIT(c))
+#define LLM_LOWER(c) (LLM_IS_UPPER(c) ? (c) + 32 : (c))
+#define LLM_IS_HEX(c) (LLM_IS_DIGIT(c) || (unsigned)(((c) | 32) - 'a') < 6)
+
+#endif /* LLM_SCAN_PRIVATE_H */

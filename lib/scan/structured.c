@@ -1,0 +1,226 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Secrets with structure that a regex alone judges badly: passwords inside
+ * URLs, PEM private key blocks (encrypted ones and public material are not
+ * findings), and JWTs (the header must decode to JSON naming an "alg").
+ */
+
+#include <string.h>
+
+#include "scan_private.h"
+
+/* scheme://user:password@host -- the finding is the password only */
+size_t llm_scan_rec_url(llm_scan_ctx_t *cx, size_t pos)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, u = pos + 3, e, at = 0, k;
+
+    if (pos == 0 || !LLM_IS_ALPHA(t[pos - 1])) {
+        return pos + 1;
+    }
+    for (e = u; e < n && e - u < 512; e++) {
+        unsigned char c = t[e];
+        if (c == '/' || c == '?' || c == '#' || c <= ' ' || c == '"'
+            || c == '\'' || c == '<' || c == '>' || c == '`' || c == '\\') {
+            break;
+        }
+        if (c == '@') {
+            at = e;
+        }
+    }
+    if (!at) {
+        return pos + 3;
+    }
+    for (k = u; k < at && t[k] != ':'; k++) {
+    }
+    if (k + 1 < at) {
+        const unsigned char *pw = t + k + 1;
+        size_t pl = at - k - 1;
+        if (pw[0] != '$' && pw[0] != '{' && pw[0] != '<' && pw[0] != '%'
+            && pw[0] != '[' && !llm_scan_password_placeholder(pw, pl)) {
+            llm_scan_emit(cx, LLM_R_CONN_PASSWORD, k + 1, pl);
+        }
+    }
+    return at;
+}
+
+static const unsigned char *find_lit(const unsigned char *t, size_t from,
+                                     size_t to, const char *lit)
+{
+    size_t ll = strlen(lit), i;
+
+    for (i = from; i + ll <= to; i++) {
+        if (t[i] == (unsigned char)lit[0] && !memcmp(t + i, lit, ll)) {
+            return t + i;
+        }
+    }
+    return NULL;
+}
+
+/* An OpenSSH key names its cipher right after "openssh-key-v1\0";
+ * "none" means the key is in the clear. */
+static int openssh_encrypted(const unsigned char *t, size_t from, size_t to)
+{
+    unsigned char b64[96], raw[72];
+    size_t nb = 0, i, o;
+    unsigned int cl;
+
+    for (i = from; i < to && nb < sizeof(b64); i++) {
+        unsigned char c = t[i];
+        if (LLM_IS_ALNUM(c) || c == '+' || c == '/') {
+            b64[nb++] = c;
+        }
+        else if (c == '\\' && i + 1 < to && t[i + 1] == 'n') {
+            i++;
+        }
+        else if (c == '-' && nb == 0) {
+            continue;
+        }
+        else if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+            break;
+        }
+    }
+    o = llm_scan_b64_decode(b64, nb, raw, sizeof(raw));
+    if (o < 19 || memcmp(raw, "openssh-key-v1", 15)) {
+        return 0;
+    }
+    cl = ((unsigned int)raw[15] << 24) | ((unsigned int)raw[16] << 16)
+         | ((unsigned int)raw[17] << 8) | raw[18];
+    return !(cl == 4 && o >= 23 && !memcmp(raw + 19, "none", 4));
+}
+
+static int body_byte(unsigned char c)
+{
+    return LLM_IS_ALNUM(c) || c == '+' || c == '/' || c == '=' || c == '\n'
+           || c == '\r' || c == ' ' || c == '\t' || c == '\\' || c == '"'
+           || c == '-' || c == ':' || c == ',' || c == '|';
+}
+
+size_t llm_scan_rec_pem(llm_scan_ctx_t *cx, size_t pos)
+{
+    const unsigned char *t = cx->t, *d, *end;
+    size_t n = cx->len, l = pos + 11, ll, body, stop;
+    int rule;
+
+    d = find_lit(t, l, l + 64 < n ? l + 64 : n, "-----");
+    if (!d) {
+        return pos + 1;
+    }
+    ll = (size_t)(d - t) - l;
+#define LABEL(s) (ll == sizeof(s) - 1 && !memcmp(t + l, s, ll))
+    if (LABEL("RSA PRIVATE KEY")) {
+        rule = LLM_R_PRIVATE_KEY_RSA;
+    }
+    else if (LABEL("EC PRIVATE KEY")) {
+        rule = LLM_R_PRIVATE_KEY_EC;
+    }
+    else if (LABEL("DSA PRIVATE KEY")) {
+        rule = LLM_R_PRIVATE_KEY_DSA;
+    }
+    else if (LABEL("OPENSSH PRIVATE KEY")) {
+        rule = LLM_R_PRIVATE_KEY_OPENSSH;
+    }
+    else if (LABEL("PGP PRIVATE KEY BLOCK")) {
+        rule = LLM_R_PRIVATE_KEY_PGP;
+    }
+    else if (LABEL("ENCRYPTED PRIVATE KEY")) {
+        return (size_t)(d - t) + 5;   /* PKCS#8 encrypted: a blob */
+    }
+    else if (ll >= 11 && !memcmp(t + l + ll - 11, "PRIVATE KEY", 11)) {
+        rule = LLM_R_PRIVATE_KEY_PKCS8;
+    }
+    else {
+        return (size_t)(d - t) + 5;   /* public keys, certificates, CSRs */
+    }
+#undef LABEL
+    body = (size_t)(d - t) + 5;
+    /* traditional OpenSSL encryption announces itself in a header */
+    if (find_lit(t, body, body + 160 < n ? body + 160 : n, "ENCRYPTED")) {
+        return body;
+    }
+    if (rule == LLM_R_PRIVATE_KEY_OPENSSH
+        && openssh_encrypted(t, body, body + 200 < n ? body + 200 : n)) {
+        return body;
+    }
+    stop = body + 65536 < n ? body + 65536 : n;
+    end = find_lit(t, body, stop, "-----END ");
+    if (end) {
+        const unsigned char *close = find_lit(t, (size_t)(end - t) + 9,
+                                              (size_t)(end - t) + 80 < n
+                                              ? (size_t)(end - t) + 80 : n,
+                                              "-----");
+        stop = close ? (size_t)(close - t) + 5 : (size_t)(end - t) + 9;
+    }
+    else {
+        /* cut off: take the body as far as it goes */
+        size_t k = body;
+        while (k < n && k - body < 16384 && body_byte(t[k])) {
+            k++;
+        }
+        stop = k;
+    }
+    llm_scan_emit(cx, rule, pos, stop - pos);
+    return stop;
+}
+
+static int b64url(unsigned char c)
+{
+    return LLM_IS_ALNUM(c) || c == '-' || c == '_';
+}
+
+/* the token on jwt.io's front page: sub 1234567890, name John Doe */
+static const char jwt_io_payload[] =
+    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIi";
+
+size_t llm_scan_rec_jwt(llm_scan_ctx_t *cx, size_t pos)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, e1, e2, e3, o, k;
+    unsigned char hdr[384];
+
+    if (pos > 0 && (b64url(t[pos - 1]) || t[pos - 1] == '.')) {
+        return pos + 1;
+    }
+    for (e1 = pos; e1 < n && b64url(t[e1]); e1++) {
+    }
+    if (e1 - pos < 10 || e1 >= n || t[e1] != '.') {
+        return pos + 1;
+    }
+    for (e2 = e1 + 1; e2 < n && b64url(t[e2]); e2++) {
+    }
+    if (e2 - e1 - 1 < 10 || e2 >= n || t[e2] != '.') {
+        return pos + 1;
+    }
+    for (e3 = e2 + 1; e3 < n && b64url(t[e3]); e3++) {
+    }
+    if (e3 - e2 - 1 < 16) {
+        return pos + 1;
+    }
+    o = llm_scan_b64_decode(t + pos, e1 - pos, hdr, sizeof(hdr));
+    for (k = 0; k < o && (hdr[k] == ' ' || hdr[k] == '\n'); k++) {
+    }
+    if (k >= o || hdr[k] != '{' || !find_lit(hdr, k, o, "\"alg\"")) {
+        return pos + 1;
+    }
+    if (e2 - e1 - 1 >= sizeof(jwt_io_payload) - 1
+        && !memcmp(t + e1 + 1, jwt_io_payload, sizeof(jwt_io_payload) - 1)) {
+        return e3;
+    }
+    llm_scan_emit(cx, LLM_R_JWT, pos, e3 - pos);
+    return e3;
+}

@@ -1,0 +1,252 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * llm-scan: the gateway's detection engine on the command line, for
+ * pre-commit hooks and CI.  Same built-in rules as the gateway, plus an
+ * admin rule file.  Prints file:line:col: TYPE rule masked-value for each
+ * finding; exits 0 when nothing was found, 1 when something was, 2 on an
+ * error (an unreadable file or a bad rule file wins over findings: the
+ * caller must not take a partial scan for a clean one).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_general.h"
+#include "apr_file_io.h"
+#include "apr_strings.h"
+#include "scan/llm_scan.h"
+
+#define LLM_SCAN_CLI_MAX (512u * 1024u * 1024u)
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: llm-scan [--rules FILE]... [--no-builtins] [--quiet] "
+            "[FILE...]\n"
+            "       llm-scan [--rules FILE]... --list-rules\n"
+            "Scans the files (standard input when none or '-') for secrets,\n"
+            "personal data and admin content rules.  Prints\n"
+            "  file:line:col: TYPE rule-id masked-value\n"
+            "Exit status: 0 nothing found, 1 findings, 2 error.\n");
+}
+
+static const char *cat_name(llm_category_e c)
+{
+    return c == LLM_CAT_SECRET ? "secret" : c == LLM_CAT_PII ? "pii" : "content";
+}
+
+static void list_rule(void *baton, const char *id, const char *type,
+                      llm_category_e cat)
+{
+    const llm_scan_rules_t *rs = baton;
+    const char *pat = llm_scan_rule_pattern(rs, id);
+
+    printf("%-28s %-16s %-8s %s\n", id, type, cat_name(cat),
+           pat ? pat : "(recogniser)");
+}
+
+/* The whole input in memory: findings carry offsets into it. */
+static apr_status_t read_all(apr_file_t *f, apr_pool_t *p, char **buf,
+                             apr_size_t *len)
+{
+    apr_size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    apr_status_t st;
+
+    if (!b) {
+        return APR_ENOMEM;
+    }
+    for (;;) {
+        apr_size_t want = cap - n;
+        st = apr_file_read(f, b + n, &want);
+        n += want;
+        if (st == APR_EOF || (st == APR_SUCCESS && want == 0)) {
+            break;
+        }
+        if (st != APR_SUCCESS) {
+            free(b);
+            return st;
+        }
+        if (n == cap) {
+            char *nb;
+            if (cap >= LLM_SCAN_CLI_MAX) {
+                free(b);
+                return APR_ENOSPC;
+            }
+            nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return APR_ENOMEM;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    *buf = apr_pmemdup(p, b, n ? n : 1);
+    *len = n;
+    free(b);
+    return APR_SUCCESS;
+}
+
+static int scan_one(const llm_scan_rules_t *rs, const char *name,
+                    apr_file_t *f, int quiet, apr_pool_t *p)
+{
+    char *text;
+    apr_size_t len, pos = 0;
+    apr_status_t st;
+    apr_array_header_t *out;
+    int n, i;
+    long line = 1;
+    apr_size_t line_start = 0;
+
+    if ((st = read_all(f, p, &text, &len)) != APR_SUCCESS) {
+        char eb[128];
+        fprintf(stderr, "llm-scan: %s: %s\n", name,
+                apr_strerror(st, eb, sizeof(eb)));
+        return -1;
+    }
+    out = apr_array_make(p, 16, sizeof(llm_scan_match_t));
+    n = llm_scan_text(rs, text, len, p, out);
+    if (n < 0) {
+        fprintf(stderr, "llm-scan: %s: scan failed (match limit?)\n", name);
+        return -1;
+    }
+    for (i = 0; i < out->nelts && !quiet; i++) {
+        const llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+        for (; pos < m->offset; pos++) {
+            if (text[pos] == '\n') {
+                line++;
+                line_start = pos + 1;
+            }
+        }
+        printf("%s:%ld:%lu: %s %s %s\n", name, line,
+               (unsigned long)(m->offset - line_start + 1), m->type, m->rule,
+               llm_scan_mask(p, text + m->offset, m->length));
+    }
+    return n;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *pool;
+    llm_scan_rules_t *rs;
+    const char *err;
+    int i, builtins = 1, list = 0, quiet = 0, nfiles = 0, found = 0, failed = 0;
+    apr_array_header_t *rulefiles, *files;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    rulefiles = apr_array_make(pool, 2, sizeof(const char *));
+    files = apr_array_make(pool, 8, sizeof(const char *));
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--rules") && i + 1 < argc) {
+            APR_ARRAY_PUSH(rulefiles, const char *) = argv[++i];
+        }
+        else if (!strncmp(a, "--rules=", 8)) {
+            APR_ARRAY_PUSH(rulefiles, const char *) = a + 8;
+        }
+        else if (!strcmp(a, "--no-builtins")) {
+            builtins = 0;
+        }
+        else if (!strcmp(a, "--list-rules")) {
+            list = 1;
+        }
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        }
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        else if (!strcmp(a, "--")) {
+            for (i++; i < argc; i++) {
+                APR_ARRAY_PUSH(files, const char *) = argv[i];
+            }
+        }
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "llm-scan: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+        else {
+            APR_ARRAY_PUSH(files, const char *) = a;
+        }
+    }
+
+    rs = llm_scan_rules_create(pool, builtins);
+    for (i = 0; i < rulefiles->nelts; i++) {
+        if ((err = llm_scan_rules_load_file(rs, APR_ARRAY_IDX(rulefiles, i,
+                                                              const char *),
+                                            pool))) {
+            fprintf(stderr, "llm-scan: %s\n", err);
+            return 2;
+        }
+    }
+    if ((err = llm_scan_rules_compile(rs))) {
+        fprintf(stderr, "llm-scan: %s\n", err);
+        return 2;
+    }
+    if (list) {
+        llm_scan_rules_visit(rs, list_rule, rs);
+        return 0;
+    }
+
+    if (files->nelts == 0) {
+        APR_ARRAY_PUSH(files, const char *) = "-";
+    }
+    for (i = 0; i < files->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(files, i, const char *);
+        apr_pool_t *fp;
+        apr_file_t *f;
+        apr_status_t st;
+        int n;
+
+        apr_pool_create(&fp, pool);
+        if (!strcmp(name, "-")) {
+            st = apr_file_open_stdin(&f, fp);
+            name = "<stdin>";
+        }
+        else {
+            st = apr_file_open(&f, name, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                               APR_FPROT_OS_DEFAULT, fp);
+        }
+        if (st != APR_SUCCESS) {
+            char eb[128];
+            fprintf(stderr, "llm-scan: %s: %s\n", name,
+                    apr_strerror(st, eb, sizeof(eb)));
+            failed = 1;
+        }
+        else {
+            n = scan_one(rs, name, f, quiet, fp);
+            if (n < 0) {
+                failed = 1;
+            }
+            else if (n > 0) {
+                found = 1;
+            }
+            nfiles++;
+        }
+        apr_pool_destroy(fp);
+    }
+    fflush(stdout);
+    return failed ? 2 : found ? 1 : 0;
+}
