@@ -1,7 +1,7 @@
 #!/bin/sh
 # Development keys for a local gateway, made once: the RSA key that signs
 # development JWTs and its certificate (mod_auth_openidc verifies tokens
-# with it), mod_auth_openidc's crypto passphrase, and the local mock
+# with it) and the local mock
 # provider's key.  Never use these on a production gateway.
 set -eu
 dir=$1
@@ -12,6 +12,5 @@ if [ ! -s "$dir/dev-jwt.key" ] || [ ! -s "$dir/dev-jwt.crt" ]; then
         -subj "/CN=llm-gateway development token signer" \
         -keyout "$dir/dev-jwt.key" -out "$dir/dev-jwt.crt" >/dev/null 2>&1
 fi
-[ -s "$dir/oidc-passphrase" ] || openssl rand -hex 32 >"$dir/oidc-passphrase"
 [ -s "$dir/mock-provider.key" ] || \
     printf 'mock-provider-key-%s\n' "$(openssl rand -hex 12)" >"$dir/mock-provider.key"

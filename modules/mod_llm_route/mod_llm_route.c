@@ -26,6 +26,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "apr_strings.h"
@@ -94,6 +95,20 @@ static void take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
     req->groups = claim(r, dc->groups_claim ? dc->groups_claim : "groups");
 }
 
+/* mod_auth_openidc checks "exp" but not "nbf": a token issued for later
+ * is not valid yet.  A minute of clock skew is allowed. */
+static int token_not_yet_valid(request_rec *r)
+{
+    const char *nbf = claim(r, "nbf");
+    apr_int64_t t;
+
+    if (!nbf || !r->user) {
+        return 0;
+    }
+    t = apr_atoi64(nbf);
+    return t > apr_time_sec(r->request_time) + 60;
+}
+
 static int refuse(request_rec *r, llm_request_t *req, int status,
                   llm_decision_e decision, const char *type, const char *code,
                   const char *message)
@@ -111,12 +126,20 @@ static int route_fixups(request_rec *r)
     llm_provider_t *pv;
     const char *upstream_model = NULL;
 
-    if (!req || r->main) {
+    /* Internal redirects (ErrorDocument) share r->pool and so the object;
+     * only the request the client sent is routed. */
+    if (!req || r->main || r->prev) {
         return DECLINED;
     }
     dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
     sc = ap_get_module_config(r->server->module_config, &llm_route_module);
     take_identity(r, dc, req);
+    if (token_not_yet_valid(r)) {
+        return refuse(r, req, HTTP_UNAUTHORIZED, LLM_DECISION_DENY,
+                      "authentication_error", "invalid_api_key",
+                      "The gateway did not accept your token (it is not "
+                      "valid yet: nbf is in the future).");
+    }
 
     if (req->endpoint == LLM_EP_NONE) {
         /* Codex tries a WebSocket first; 426 makes it fall back to
@@ -238,6 +261,10 @@ static int route_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "checks every request body before it is routed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
     for (vs = s; vs; vs = vs->next) {
         llm_route_load_keys(pconf, vs,
                             ap_get_module_config(vs->module_config,
@@ -257,6 +284,7 @@ static void route_register_hooks(apr_pool_t *p)
     ap_hook_fixups(route_fixups, after_scan, NULL, APR_HOOK_FIRST);
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, fixups, llm_route_proxy_fixups, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

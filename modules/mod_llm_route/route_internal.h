@@ -59,8 +59,10 @@ int llm_route_proxy_fixups(request_rec *r);
 /* Handlers. */
 int llm_route_models_handler(request_rec *r);
 int llm_route_mock_handler(request_rec *r);
+int llm_route_error_handler(request_rec *r);
 
 #define LLM_MODELS_HANDLER "llm-models"
 #define LLM_MOCK_HANDLER "llm-mock-provider"
+#define LLM_ERROR_HANDLER "llm-error"
 
 #endif /* ROUTE_INTERNAL_H */

@@ -61,7 +61,7 @@ static int scan_fixups(request_rec *r)
     int rc;
 
     if (!req || !has_body(req->endpoint) || r->method_number != M_POST
-        || req->body_read || r->main) {
+        || req->body_read || r->main || r->prev) {
         return DECLINED;
     }
     dc = ap_get_module_config(r->per_dir_config, &llm_scan_module);

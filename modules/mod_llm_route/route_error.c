@@ -1,0 +1,93 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Refusals that httpd itself produces before any gateway code runs -- the
+ * 401 of mod_auth_openidc above all -- reach this handler through
+ * ErrorDocument, which keeps r->pool and so the per-request object: the
+ * caller gets the error in its own dialect, and the audit knows why.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include "route_internal.h"
+
+static const char *bearer_description(request_rec *r)
+{
+    const char *wa = apr_table_get(r->err_headers_out, "WWW-Authenticate");
+    const char *d = wa ? ap_strstr_c(wa, "error_description=\"") : NULL;
+    const char *e;
+
+    if (!d) {
+        return NULL;
+    }
+    d += 19;
+    e = strchr(d, '"');
+    return e ? apr_pstrmemdup(r->pool, d, e - d) : NULL;
+}
+
+int llm_route_error_handler(request_rec *r)
+{
+    llm_request_t *req;
+    const char *st, *why;
+    int status;
+
+    if (!r->handler || strcmp(r->handler, LLM_ERROR_HANDLER)) {
+        return DECLINED;
+    }
+    req = llm_request_get(r, 0);
+    st = apr_table_get(r->subprocess_env, "REDIRECT_STATUS");
+    if (!req || !r->prev || !st) {
+        return HTTP_NOT_FOUND;
+    }
+    status = atoi(st);
+    switch (status) {
+    case HTTP_UNAUTHORIZED:
+        req->decision = LLM_DECISION_DENY;
+        req->reason = "authentication_failed";
+        why = bearer_description(r);
+        return llm_request_send_error(r, status, "authentication_error",
+            "invalid_api_key",
+            apr_pstrcat(r->pool, "The gateway did not accept your token",
+                        why ? " (" : "", why ? why : "", why ? ")" : "",
+                        ". Send a token from the company identity provider "
+                        "as 'Authorization: Bearer <token>' or 'x-api-key'.",
+                        NULL),
+            NULL);
+    case HTTP_FORBIDDEN:
+        req->decision = LLM_DECISION_DENY;
+        req->reason = "forbidden";
+        return llm_request_send_error(r, status, "permission_error",
+            "forbidden", "Your token does not allow access to this gateway.",
+            NULL);
+    default:
+        if (req->decision == LLM_DECISION_NONE) {
+            req->decision = status >= 500 ? LLM_DECISION_ERROR
+                                          : LLM_DECISION_INVALID;
+        }
+        return llm_request_send_error(r, status,
+            status >= 500 ? "api_error" : "invalid_request_error",
+            apr_psprintf(r->pool, "http_%d", status),
+            apr_pstrcat(r->pool, "The gateway answered ",
+                        ap_get_status_line(status), NULL),
+            NULL);
+    }
+}
