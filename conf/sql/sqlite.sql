@@ -1,0 +1,78 @@
+-- Licensed to the Apache Software Foundation (ASF) under the Apache License,
+-- Version 2.0; see the LICENSE file.
+--
+-- mod_llm_audit: the audit table for SQLite (3.24 or later), the embedded
+-- default.  The same columns as postgresql.sql, so one INSERT serves both.
+--
+--   sqlite3 /var/lib/llm-gateway/audit.db < sqlite.sql
+--
+-- httpd's User must be able to write the database file AND its directory
+-- (SQLite creates its journal beside the file).  mod_llm_audit runs this
+-- file itself at startup when LLMAuditSchema points at it.
+--
+-- Retention on SQLite is a DELETE (no partitions); record the checkpoint
+-- first so the verifier accepts the trimmed chains:
+--   INSERT OR IGNORE INTO llm_audit_checkpoint (chain_id, seq, mac, ts, partition)
+--     SELECT chain_id, MAX(seq), mac, ts, 'delete' FROM llm_audit
+--      WHERE ts < '2026-01-01' GROUP BY chain_id;
+--   DELETE FROM llm_audit WHERE ts < '2026-01-01';
+-- (SQLite takes mac and ts from the row that holds MAX(seq).)
+
+PRAGMA journal_mode = WAL;
+
+CREATE TABLE IF NOT EXISTS llm_audit (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts              TEXT NOT NULL,
+    request_id      TEXT NOT NULL,
+    chain_id        TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    prev_mac        TEXT NOT NULL,
+    mac             TEXT NOT NULL,
+    server_name     TEXT,
+    user_name       TEXT,
+    user_groups     TEXT,
+    client_ip       TEXT,
+    user_agent      TEXT,
+    method          TEXT,
+    uri             TEXT,
+    endpoint        TEXT,
+    dialect         TEXT,
+    model_requested TEXT,
+    model_used      TEXT,
+    provider        TEXT,
+    balancer        TEXT,
+    balancer_member TEXT,
+    decision        TEXT NOT NULL,
+    reason          TEXT,
+    findings        TEXT,
+    finding_count   INTEGER,
+    http_status     INTEGER,
+    upstream_status INTEGER,
+    stream          INTEGER,
+    bytes_in        INTEGER,
+    bytes_out       INTEGER,
+    tokens_in       INTEGER,
+    tokens_out      INTEGER,
+    tokens_cached   INTEGER,
+    cost            REAL,
+    latency_us      INTEGER,
+    ttfb_us         INTEGER,
+    body_mode       TEXT,
+    body            TEXT,
+    UNIQUE (request_id, ts)
+);
+
+CREATE INDEX IF NOT EXISTS llm_audit_ts_idx       ON llm_audit (ts);
+CREATE INDEX IF NOT EXISTS llm_audit_user_idx     ON llm_audit (user_name, ts);
+CREATE INDEX IF NOT EXISTS llm_audit_decision_idx ON llm_audit (decision, ts);
+CREATE INDEX IF NOT EXISTS llm_audit_chain_idx    ON llm_audit (chain_id, seq);
+
+CREATE TABLE IF NOT EXISTS llm_audit_checkpoint (
+    chain_id    TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    mac         TEXT NOT NULL,
+    ts          TEXT NOT NULL,
+    partition   TEXT NOT NULL,
+    dropped_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00', 'now')),
+    PRIMARY KEY (chain_id, seq)
+);

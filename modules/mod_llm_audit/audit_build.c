@@ -1,0 +1,304 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The audit record of a finished gateway request, built from the shared
+ * per-request object and what httpd knows about the exchange.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include "mod_llm_audit.h"
+#include "audit_crypt.h"
+#include "dialect/llm_dialect.h"
+
+APLOG_USE_MODULE(llm_audit);
+
+const char *llm_audit_derive_decision(const llm_request_t *req, int status)
+{
+    if (req && req->decision != LLM_DECISION_NONE) {
+        return llm_decision_name(req->decision);
+    }
+    /* Refused before any gateway module decided (mod_auth_openidc's 401,
+     * a Require's 403, httpd's own 400/413): the status says what. */
+    switch (status) {
+    case HTTP_UNAUTHORIZED:
+    case HTTP_FORBIDDEN:
+        return llm_decision_name(LLM_DECISION_DENY);
+    case HTTP_TOO_MANY_REQUESTS:
+        return llm_decision_name(LLM_DECISION_QUOTA);
+    case HTTP_BAD_REQUEST:
+    case HTTP_NOT_FOUND:
+    case HTTP_METHOD_NOT_ALLOWED:
+    case HTTP_LENGTH_REQUIRED:
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+    case HTTP_UNSUPPORTED_MEDIA_TYPE:
+    case HTTP_UNPROCESSABLE_ENTITY:
+        return llm_decision_name(LLM_DECISION_INVALID);
+    default:
+        break;
+    }
+    if (status >= 200 && status < 400) {
+        return llm_decision_name(LLM_DECISION_ALLOW);
+    }
+    return llm_decision_name(LLM_DECISION_ERROR);
+}
+
+static const char *family_name(llm_family_e f)
+{
+    switch (f) {
+    case LLM_FAMILY_OPENAI:    return "openai";
+    case LLM_FAMILY_ANTHROPIC: return "anthropic";
+    case LLM_FAMILY_NONE:      break;
+    }
+    return NULL;
+}
+
+static const char *action_name(int action)
+{
+    switch (action) {
+    case LLM_ACTION_LOG:    return "log";
+    case LLM_ACTION_REDACT: return "redact";
+    case LLM_ACTION_BLOCK:  return "block";
+    }
+    return "none";
+}
+
+/* Findings as the audit keeps them: one entry per (type, rule, location)
+ * with a count, in the order first seen.  Offsets and lengths are left to
+ * the client's error body: across rows they only add noise. */
+static const char *findings_json(apr_pool_t *p, const llm_request_t *req,
+                                 int *count)
+{
+    json_t *arr;
+    char *dump;
+    const char *out;
+    int i, j;
+
+    *count = req->findings ? req->findings->nelts : 0;
+    if (*count == 0) {
+        return "[]";
+    }
+    arr = json_array();
+    for (i = 0; i < req->findings->nelts; i++) {
+        const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i,
+                                                llm_finding_t);
+        json_t *hit = NULL;
+
+        for (j = 0; j < (int)json_array_size(arr); j++) {
+            json_t *e = json_array_get(arr, j);
+
+            if (!strcmp(json_string_value(json_object_get(e, "type")),
+                        f->type ? f->type : "")
+                && !strcmp(json_string_value(json_object_get(e, "rule")),
+                           f->rule ? f->rule : "")
+                && !strcmp(json_string_value(json_object_get(e, "location")),
+                           f->location ? f->location : "")) {
+                hit = e;
+                break;
+            }
+        }
+        if (hit) {
+            json_object_set_new(hit, "count", json_integer(
+                json_integer_value(json_object_get(hit, "count")) + 1));
+            continue;
+        }
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:s}",
+            "type", f->type ? f->type : "",
+            "rule", f->rule ? f->rule : "",
+            "location", f->location ? f->location : "",
+            "count", 1,
+            "action", action_name(f->action)));
+    }
+    dump = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(arr);
+    out = apr_pstrdup(p, dump ? dump : "[]");
+    free(dump);
+    return out;
+}
+
+static const char *request_id(request_rec *r)
+{
+    const char *id = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+    unsigned char rnd[12];
+    int i;
+    char *hex;
+
+    if (id && *id) {
+        return id;
+    }
+    /* Without mod_unique_id the row still needs an id that replay can
+     * recognise: a random one, fixed now and spooled with the record. */
+    if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
+        return apr_psprintf(r->pool, "%" APR_TIME_T_FMT "-%s",
+                            r->request_time, r->log_id ? r->log_id : "x");
+    }
+    hex = apr_palloc(r->pool, sizeof(rnd) * 2 + 1);
+    for (i = 0; i < (int)sizeof(rnd); i++) {
+        apr_snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    }
+    return hex;
+}
+
+static const char *i64(apr_pool_t *p, apr_int64_t n)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, n);
+}
+
+static const char *env_or(request_rec *r, const char *v, const char *env)
+{
+    if (v && *v) {
+        return v;
+    }
+    v = apr_table_get(r->subprocess_env, env);
+    return v && *v ? v : NULL;
+}
+
+static void capture_body(request_rec *r, const llm_request_t *req,
+                         const llm_audit_srv_t *sc, const llm_audit_dir_t *dc,
+                         llm_audit_record_t *rec)
+{
+    int mode = dc->bodies == LLM_AUDIT_BODIES_UNSET ? LLM_AUDIT_BODIES_OFF
+                                                    : dc->bodies;
+    apr_off_t max = dc->body_max == LLM_AUDIT_UNSET
+                    ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max;
+    const char *mode_name, *blob, *err = NULL;
+    apr_size_t len;
+
+    if (mode == LLM_AUDIT_BODIES_OFF || !req->body_read || !req->body) {
+        return;
+    }
+    if (!sc->body_key) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(03010)
+                      "LLMAuditBodies is on but no LLMAuditBodyKeyFile is "
+                      "configured: body not captured");
+        return;
+    }
+    /* req->body is what the provider received.  The body as the client
+     * sent it is that same text unless the gateway rewrote it; a
+     * rewritten original is not kept, so "full" can only promise it
+     * when nothing was redacted, and says so in body_mode. */
+    mode_name = "redacted";
+    if (mode == LLM_AUDIT_BODIES_FULL) {
+        mode_name = req->body_rewritten ? "redacted" : "full";
+    }
+    len = req->body_len;
+    if ((apr_off_t)len > max) {
+        len = (apr_size_t)max;
+        mode_name = apr_pstrcat(r->pool, mode_name, "-truncated", NULL);
+    }
+    blob = llm_audit_encrypt(r->pool, sc->body_key, sc->body_key_len,
+                             rec->v[LLM_AUDIT_F_REQUEST_ID],
+                             req->body, len, &err);
+    if (!blob) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(03011)
+                      "body not captured: %s", err ? err : "encryption failed");
+        return;
+    }
+    rec->v[LLM_AUDIT_F_BODY_MODE] = mode_name;
+    rec->v[LLM_AUDIT_F_BODY] = blob;
+}
+
+llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
+                                    const llm_audit_srv_t *sc,
+                                    const llm_audit_dir_t *dc)
+{
+    llm_audit_record_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    apr_pool_t *p = r->pool;
+    apr_time_t now = apr_time_now();
+    request_rec *last = r;
+    const char *cl, *model_used, *groups;
+    apr_int64_t bytes_in = 0;
+    int nfind;
+    double cost;
+
+    /* What the client got is the last internal redirect's status and
+     * bytes (an ErrorDocument), as %>s and %B log them. */
+    while (last->next) {
+        last = last->next;
+    }
+    rec->v[LLM_AUDIT_F_TS] = llm_audit_time_format(p, r->request_time);
+    rec->v[LLM_AUDIT_F_REQUEST_ID] = request_id(r);
+    rec->v[LLM_AUDIT_F_SERVER_NAME] = r->server->server_hostname;
+    rec->v[LLM_AUDIT_F_USER_NAME] = req->user && *req->user ? req->user
+                                                            : r->user;
+    groups = env_or(r, req->groups, "OIDC_CLAIM_groups");
+    rec->v[LLM_AUDIT_F_USER_GROUPS] = groups;
+    rec->v[LLM_AUDIT_F_CLIENT_IP] = r->useragent_ip;
+    rec->v[LLM_AUDIT_F_USER_AGENT] = apr_table_get(r->headers_in,
+                                                   "User-Agent");
+    rec->v[LLM_AUDIT_F_METHOD] = r->method;
+    rec->v[LLM_AUDIT_F_URI] = r->uri;
+    if (req->endpoint != LLM_EP_NONE) {
+        rec->v[LLM_AUDIT_F_ENDPOINT] = llm_dialect_endpoint_name(
+                                           req->endpoint);
+    }
+    rec->v[LLM_AUDIT_F_DIALECT] = family_name(req->caller_family);
+    rec->v[LLM_AUDIT_F_MODEL_REQUESTED] = req->model_requested;
+    model_used = req->model_used ? req->model_used
+                                 : (req->provider ? req->model_requested
+                                                  : NULL);
+    rec->v[LLM_AUDIT_F_MODEL_USED] = model_used;
+    rec->v[LLM_AUDIT_F_PROVIDER] = req->provider;
+    rec->v[LLM_AUDIT_F_BALANCER] = env_or(r, req->balancer, "BALANCER_NAME");
+    /* mod_proxy_balancer names the member it chose in the environment. */
+    rec->v[LLM_AUDIT_F_BALANCER_MEMBER] = env_or(r, NULL,
+                                                 "BALANCER_WORKER_NAME");
+    rec->v[LLM_AUDIT_F_DECISION] = llm_audit_derive_decision(req,
+                                                             last->status);
+    rec->v[LLM_AUDIT_F_REASON] = req->reason;
+    rec->v[LLM_AUDIT_F_FINDINGS] = findings_json(p, req, &nfind);
+    rec->v[LLM_AUDIT_F_FINDING_COUNT] = i64(p, nfind);
+    rec->v[LLM_AUDIT_F_HTTP_STATUS] = i64(p, last->status);
+    if (req->upstream_status > 0) {
+        rec->v[LLM_AUDIT_F_UPSTREAM_STATUS] = i64(p, req->upstream_status);
+    }
+    rec->v[LLM_AUDIT_F_STREAM] = i64(p, req->stream ? 1 : 0);
+    if (req->body_read) {
+        bytes_in = (apr_int64_t)req->body_len_received;
+    }
+    else if ((cl = apr_table_get(r->headers_in, "Content-Length")) != NULL) {
+        bytes_in = apr_atoi64(cl);
+    }
+    rec->v[LLM_AUDIT_F_BYTES_IN] = i64(p, bytes_in);
+    rec->v[LLM_AUDIT_F_BYTES_OUT] = i64(p, req->bytes_out > 0
+                                           ? (apr_int64_t)req->bytes_out
+                                           : (apr_int64_t)last->bytes_sent);
+    rec->v[LLM_AUDIT_F_TOKENS_IN] = i64(p, req->tokens_in);
+    rec->v[LLM_AUDIT_F_TOKENS_OUT] = i64(p, req->tokens_out);
+    rec->v[LLM_AUDIT_F_TOKENS_CACHED] = i64(p, req->tokens_cached);
+    cost = llm_audit_cost(sc, model_used, req->tokens_in, req->tokens_cached,
+                          req->tokens_out);
+    if (cost >= 0) {
+        rec->v[LLM_AUDIT_F_COST] = apr_psprintf(p, "%.9f", cost);
+    }
+    rec->v[LLM_AUDIT_F_LATENCY_US] = i64(p, now - r->request_time);
+    if (req->first_byte > 0) {
+        rec->v[LLM_AUDIT_F_TTFB_US] = i64(p, req->first_byte
+                                             - r->request_time);
+    }
+    capture_body(r, req, sc, dc, rec);
+    return rec;
+}

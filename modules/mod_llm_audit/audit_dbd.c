@@ -1,0 +1,258 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The audit table through mod_dbd: pooled connections, one prepared INSERT.
+ *
+ * The statement is prepared on each pooled connection the first time the
+ * audit uses it and kept in that connection's own prepared-statement table
+ * under LABEL, rather than registered with ap_dbd_prepare() at config
+ * time: mod_dbd refuses a whole connection when one of its registered
+ * statements cannot be prepared, so a missing table (a first SQLite start,
+ * a database restored after httpd) would cost every module its database.
+ * Preparing late lets LLMAuditSchema create the table first, and keeps a
+ * failure ours: the record goes to the spool.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+#include "apr_dbd.h"
+#include "apr_lib.h"
+#include "apr_optional.h"
+
+#include "mod_llm_audit.h"
+
+APLOG_USE_MODULE(llm_audit);
+
+#define LABEL "llm_audit_insert"
+#define SCHEMA_DONE "llm_audit_schema"
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
+
+void llm_audit_dbd_init(void)
+{
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+}
+
+int llm_audit_dbd_available(void)
+{
+    return dbd_acquire && dbd_open && dbd_close;
+}
+
+ap_dbd_t *llm_audit_dbd_acquire(request_rec *r)
+{
+    return dbd_acquire ? dbd_acquire(r) : NULL;
+}
+
+ap_dbd_t *llm_audit_dbd_open(apr_pool_t *p, server_rec *s)
+{
+    return dbd_open ? dbd_open(p, s) : NULL;
+}
+
+void llm_audit_dbd_close(server_rec *s, ap_dbd_t *dbd)
+{
+    if (dbd_close && dbd) {
+        dbd_close(s, dbd);
+    }
+}
+
+/* Run the schema file's statements, split at semicolons that end a line
+ * outside a $$-quoted body.  Statements that fail are logged and skipped:
+ * CREATE ... IF NOT EXISTS makes them no-ops on an existing schema, and
+ * a role without CREATE still gets to try its INSERT. */
+static void run_schema(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
+                       const char *sql)
+{
+    const char *start = sql, *c;
+    int in_dollar = 0;
+
+    for (c = sql; *c; c++) {
+        if (c[0] == '-' && c[1] == '-') {
+            while (*c && *c != '\n') {
+                c++;
+            }
+            if (!*c) {
+                break;
+            }
+            continue;
+        }
+        if (c[0] == '$' && c[1] == '$') {
+            in_dollar = !in_dollar;
+            c++;
+            continue;
+        }
+        if (*c == ';' && !in_dollar) {
+            char *stmt = apr_pstrmemdup(p, start, (apr_size_t)(c - start));
+            char *q = stmt;
+            int nrows, rv;
+
+            start = c + 1;
+            /* Skip leading blanks and comment lines. */
+            while (*q) {
+                while (apr_isspace(*q)) q++;
+                if (q[0] == '-' && q[1] == '-') {
+                    while (*q && *q != '\n') q++;
+                    continue;
+                }
+                break;
+            }
+            if (!*q) {
+                continue;
+            }
+            rv = apr_dbd_query(dbd->driver, dbd->handle, &nrows, q);
+            if (rv != 0 && strncasecmp(q, "PRAGMA", 6)) {
+                const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
+
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03020)
+                             "LLMAuditSchema statement failed: %.60s...: %s",
+                             q, msg ? msg : "?");
+            }
+        }
+    }
+}
+
+static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
+                                     apr_pool_t *p)
+{
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    apr_dbd_prepared_t *stmt;
+    const char *schema;
+    int rv;
+
+    stmt = dbd->prepared ? apr_hash_get(dbd->prepared, LABEL,
+                                        APR_HASH_KEY_STRING) : NULL;
+    if (stmt) {
+        return stmt;
+    }
+    if (!dbd->prepared) {
+        dbd->prepared = apr_hash_make(dbd->pool);
+    }
+    schema = sc->schema_sql ? apr_table_get(sc->schema_sql,
+                                            apr_dbd_name(dbd->driver))
+                            : NULL;
+    if (schema && !apr_hash_get(dbd->prepared, SCHEMA_DONE,
+                                APR_HASH_KEY_STRING)) {
+        run_schema(s, dbd, p, schema);
+        apr_hash_set(dbd->prepared, SCHEMA_DONE, APR_HASH_KEY_STRING, "");
+    }
+    /* Prepared from the connection's pool: it lives as long as the
+     * connection, like the statements mod_dbd prepares itself. */
+    stmt = NULL;
+    rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
+                         llm_audit_insert_sql(dbd->pool,
+                                              apr_dbd_name(dbd->driver)), LABEL, &stmt);
+    if (rv != 0 || !stmt) {
+        const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
+
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03021)
+                     "cannot prepare the audit INSERT (is the llm_audit "
+                     "table there? see conf/sql/): %s", msg ? msg : "?");
+        return NULL;
+    }
+    apr_hash_set(dbd->prepared, LABEL, APR_HASH_KEY_STRING, stmt);
+    return stmt;
+}
+
+apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
+                                  apr_pool_t *p,
+                                  const llm_audit_record_t *rec)
+{
+    apr_dbd_prepared_t *stmt;
+    const char *values[LLM_AUDIT_NFIELDS];
+    int f, nrows = 0, rv;
+
+    if (!dbd) {
+        return APR_EGENERAL;
+    }
+    stmt = statement(s, dbd, p);
+    if (!stmt) {
+        return APR_EGENERAL;
+    }
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        values[f] = rec->v[f];
+    }
+    rv = apr_dbd_pquery(dbd->driver, p, dbd->handle, &nrows, stmt,
+                        LLM_AUDIT_NFIELDS, values);
+    if (rv != 0) {
+        const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
+
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03022)
+                     "audit INSERT of %s failed: %s",
+                     rec->v[LLM_AUDIT_F_REQUEST_ID], msg ? msg : "?");
+        /* The statement stays: a broken connection takes it along when
+         * mod_dbd's check at the next acquire throws the connection away. */
+        return APR_EGENERAL;
+    }
+    /* nrows 0: the row was there already (a replayed record). */
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} replay_ctx_t;
+
+static apr_status_t replay_one(void *ctxv, apr_pool_t *p, const char *line,
+                               apr_size_t len)
+{
+    replay_ctx_t *ctx = ctxv;
+    llm_audit_record_t rec;
+
+    if (llm_audit_record_from_json(p, line, len, &rec) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s, LLMNO(03023)
+                     "spool holds a line that is not an audit record; "
+                     "moved to the .rejected file");
+        return APR_EINVAL;
+    }
+    return llm_audit_dbd_insert(ctx->s, ctx->dbd, p, &rec);
+}
+
+int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
+                         int nonblock)
+{
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    replay_ctx_t ctx;
+    apr_status_t rv;
+    int done = 0, rejected = 0;
+
+    ctx.s = s;
+    ctx.dbd = dbd;
+    rv = llm_audit_spool_replay(&sc->spool, p, nonblock, replay_one, &ctx,
+                                &done, &rejected);
+    if (rv == APR_EAGAIN) {
+        return 0;
+    }
+    if (done || rejected) {
+        ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_NOTICE
+                                                   : APLOG_WARNING,
+                     rv, s, LLMNO(03024)
+                     "audit spool replay: %d record(s) stored, %d rejected%s",
+                     done, rejected, rv == APR_SUCCESS
+                     ? "; spool emptied" : "; will retry");
+    }
+    if (rv != APR_SUCCESS) {
+        return -1;
+    }
+    return done;
+}

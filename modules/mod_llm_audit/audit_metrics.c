@@ -1,0 +1,640 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Counters in shared memory and their Prometheus exposition
+ * (SetHandler llm-metrics).
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "util_mutex.h"
+#include "apr_strings.h"
+#include "apr_shm.h"
+#include "apr_global_mutex.h"
+#include "apr_hash.h"
+
+#include "mod_llm_audit.h"
+#include "audit_metrics.h"
+
+APLOG_USE_MODULE(llm_audit);
+
+#define MUTEX_TYPE "llm-audit-shm"
+#define SHM_KEY "llm_audit::shm"
+
+const double llm_audit_buckets[LLM_AUDIT_NBUCKETS] = {
+    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
+};
+
+static llm_audit_shm_t *shm;
+static apr_global_mutex_t *mutex;
+static const char *mutex_file;
+
+llm_audit_shm_t *llm_audit_shm(void)
+{
+    return shm;
+}
+
+void llm_audit_shm_lock(void)
+{
+    if (mutex) {
+        apr_global_mutex_lock(mutex);
+    }
+}
+
+void llm_audit_shm_unlock(void)
+{
+    if (mutex) {
+        apr_global_mutex_unlock(mutex);
+    }
+}
+
+apr_status_t llm_audit_metrics_pre_config(apr_pool_t *pconf)
+{
+    return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    apr_pool_t *proc = s->process->pool;
+    apr_shm_t *seg = NULL;
+    apr_status_t rv;
+    void *data = NULL;
+
+    /* httpd reads its configuration twice at startup; the first round
+     * only checks it.  Shared memory and the mutex are made once the
+     * server is about to run. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return APR_SUCCESS;
+    }
+    /* The segment hangs off the process pool, which a graceful restart
+     * keeps: counters carry on where they were. */
+    apr_pool_userdata_get(&data, SHM_KEY, proc);
+    seg = data;
+    if (seg) {
+        llm_audit_shm_t *old = apr_shm_baseaddr_get(seg);
+
+        if (old->magic != LLM_AUDIT_SHM_MAGIC
+            || old->version != LLM_AUDIT_SHM_VERSION
+            || old->size != sizeof(llm_audit_shm_t)) {
+            seg = NULL;      /* another layout (module upgraded): start over */
+        }
+    }
+    if (!seg) {
+        rv = apr_shm_create(&seg, sizeof(llm_audit_shm_t), NULL, proc);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, LLMNO(03050)
+                         "cannot create the audit metrics shared memory "
+                         "(%" APR_SIZE_T_FMT " bytes)",
+                         sizeof(llm_audit_shm_t));
+            return rv;
+        }
+        memset(apr_shm_baseaddr_get(seg), 0, sizeof(llm_audit_shm_t));
+        shm = apr_shm_baseaddr_get(seg);
+        shm->magic = LLM_AUDIT_SHM_MAGIC;
+        shm->version = LLM_AUDIT_SHM_VERSION;
+        shm->size = sizeof(llm_audit_shm_t);
+        shm->created = apr_time_now();
+        shm->db_ok = 1;
+        shm->spool_ok = 1;
+        apr_pool_userdata_set(seg, SHM_KEY, apr_pool_cleanup_null, proc);
+    }
+    shm = apr_shm_baseaddr_get(seg);
+    rv = ap_global_mutex_create(&mutex, &mutex_file, MUTEX_TYPE, NULL, s,
+                                pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, LLMNO(03051)
+                     "cannot create the %s mutex", MUTEX_TYPE);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+void llm_audit_metrics_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&mutex, mutex_file, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMNO(03052)
+                     "cannot attach to the %s mutex: metrics of this "
+                     "process are not counted", MUTEX_TYPE);
+        mutex = NULL;
+        shm = NULL;
+    }
+}
+
+/* Process-local fallbacks before the segment exists (config test). */
+static int local_db_ok = 1, local_spool_ok = 1, local_pending;
+
+void llm_audit_state_db(int ok)
+{
+    if (!shm) {
+        local_db_ok = ok;
+        return;
+    }
+    if (shm->db_ok != ok) {
+        shm->db_ok = ok;
+    }
+    if (ok) {
+        shm->db_last_ok = apr_time_now();
+    }
+    else {
+        shm->db_last_error = apr_time_now();
+    }
+}
+
+int llm_audit_state_db_ok(void)
+{
+    return shm ? shm->db_ok : local_db_ok;
+}
+
+void llm_audit_state_spool(int ok)
+{
+    if (shm) {
+        shm->spool_ok = ok;
+    }
+    else {
+        local_spool_ok = ok;
+    }
+}
+
+int llm_audit_state_spool_ok(void)
+{
+    return shm ? shm->spool_ok : local_spool_ok;
+}
+
+void llm_audit_state_set_pending(int pending)
+{
+    if (shm) {
+        shm->spool_pending = pending;
+    }
+    else {
+        local_pending = pending;
+    }
+}
+
+int llm_audit_state_spool_pending(void)
+{
+    return shm ? shm->spool_pending : local_pending;
+}
+
+void llm_audit_metrics_event(const char *what)
+{
+    apr_uint64_t *c = NULL;
+
+    if (!shm) {
+        return;
+    }
+    if (!strcmp(what, "db_error"))       c = &shm->db_errors;
+    else if (!strcmp(what, "spooled"))   c = &shm->spooled;
+    else if (!strcmp(what, "replayed"))  c = &shm->replayed;
+    else if (!strcmp(what, "lost"))      c = &shm->lost;
+    else if (!strcmp(what, "refused"))   c = &shm->refused;
+    if (c) {
+        llm_audit_shm_lock();
+        (*c)++;
+        llm_audit_shm_unlock();
+    }
+}
+
+static void copy(char *dst, apr_size_t size, const char *src)
+{
+    apr_cpystrn(dst, src ? src : "", size);
+}
+
+static unsigned int hash_of(const char *a, const char *b, const char *c,
+                            int n)
+{
+    unsigned int h = 2166136261u;
+    const char *parts[3];
+    int i;
+
+    parts[0] = a; parts[1] = b; parts[2] = c;
+    for (i = 0; i < 3; i++) {
+        const char *s = parts[i] ? parts[i] : "";
+
+        while (*s) {
+            h = (h ^ (unsigned char)*s++) * 16777619u;
+        }
+        h = (h ^ 0xff) * 16777619u;
+    }
+    return (h ^ (unsigned int)n) * 16777619u;
+}
+
+/* Find or claim the series of these labels; slot 0 collects the rest
+ * once the table is full.  Called with the mutex held. */
+static llm_audit_series_t *series_for(const char *provider, const char *model,
+                                      const char *decision, int status)
+{
+    char p[48], m[96], d[16];
+    unsigned int h, i;
+
+    copy(p, sizeof(p), provider);
+    copy(m, sizeof(m), model);
+    copy(d, sizeof(d), decision);
+    h = hash_of(p, m, d, status);
+    for (i = 0; i < LLM_AUDIT_SERIES_MAX - 1; i++) {
+        llm_audit_series_t *se = &shm->series[1 + (h + i)
+                                               % (LLM_AUDIT_SERIES_MAX - 1)];
+
+        if (!se->used) {
+            se->used = 1;
+            memcpy(se->provider, p, sizeof(p));
+            memcpy(se->model, m, sizeof(m));
+            memcpy(se->decision, d, sizeof(d));
+            se->status = status;
+            return se;
+        }
+        if (se->status == status && !strcmp(se->provider, p)
+            && !strcmp(se->model, m) && !strcmp(se->decision, d)) {
+            return se;
+        }
+    }
+    if (!shm->series[0].used) {
+        shm->series[0].used = 1;
+        copy(shm->series[0].provider, 48, "_other_");
+        copy(shm->series[0].model, 96, "_other_");
+        copy(shm->series[0].decision, 16, "_other_");
+    }
+    return &shm->series[0];
+}
+
+static void observe(apr_uint64_t *buckets, apr_int64_t us)
+{
+    double s = (double)us / 1e6;
+    int b;
+
+    for (b = 0; b < LLM_AUDIT_NBUCKETS; b++) {
+        if (s <= llm_audit_buckets[b]) {
+            break;
+        }
+    }
+    buckets[b]++;          /* cumulated at exposition */
+}
+
+static apr_int64_t num(const char *v)
+{
+    return v ? apr_atoi64(v) : 0;
+}
+
+void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
+                              const llm_audit_record_t *rec)
+{
+    llm_audit_series_t *se;
+    const char *user = rec->v[LLM_AUDIT_F_USER_NAME];
+    const char *model = rec->v[LLM_AUDIT_F_MODEL_USED]
+                        ? rec->v[LLM_AUDIT_F_MODEL_USED]
+                        : rec->v[LLM_AUDIT_F_MODEL_REQUESTED];
+    apr_int64_t lat = num(rec->v[LLM_AUDIT_F_LATENCY_US]);
+    apr_int64_t tin = num(rec->v[LLM_AUDIT_F_TOKENS_IN]);
+    apr_int64_t tout = num(rec->v[LLM_AUDIT_F_TOKENS_OUT]);
+    apr_uint64_t cost = rec->v[LLM_AUDIT_F_COST]
+        ? (apr_uint64_t)(strtod(rec->v[LLM_AUDIT_F_COST], NULL) * 1e9 + 0.5)
+        : 0;
+    apr_int64_t day = apr_time_sec(r->request_time) / 86400;
+    const char *decision = rec->v[LLM_AUDIT_F_DECISION];
+    int i;
+
+    if (!shm) {
+        return;
+    }
+    llm_audit_shm_lock();
+    shm->written++;
+    se = series_for(rec->v[LLM_AUDIT_F_PROVIDER], model, decision,
+                    (int)num(rec->v[LLM_AUDIT_F_HTTP_STATUS]));
+    se->requests++;
+    se->tokens_in += (apr_uint64_t)tin;
+    se->tokens_out += (apr_uint64_t)tout;
+    se->tokens_cached += (apr_uint64_t)num(rec->v[LLM_AUDIT_F_TOKENS_CACHED]);
+    se->cost_nusd += cost;
+    se->bytes_in += (apr_uint64_t)num(rec->v[LLM_AUDIT_F_BYTES_IN]);
+    se->bytes_out += (apr_uint64_t)num(rec->v[LLM_AUDIT_F_BYTES_OUT]);
+    observe(se->latency, lat);
+    se->latency_sum_us += (apr_uint64_t)lat;
+    if (rec->v[LLM_AUDIT_F_TTFB_US]) {
+        apr_int64_t t = num(rec->v[LLM_AUDIT_F_TTFB_US]);
+
+        observe(se->ttfb, t);
+        se->ttfb_sum_us += (apr_uint64_t)t;
+        se->ttfb_count++;
+    }
+    for (i = 0; req->findings && i < req->findings->nelts; i++) {
+        const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i,
+                                                llm_finding_t);
+        int k;
+
+        shm->findings_total++;
+        for (k = 0; k < LLM_AUDIT_TYPES_MAX; k++) {
+            llm_audit_typecount_t *tc = &shm->types[k];
+
+            if (!tc->type[0]) {
+                copy(tc->type, sizeof(tc->type), f->type);
+            }
+            if (!strncmp(tc->type, f->type ? f->type : "",
+                         sizeof(tc->type) - 1)) {
+                tc->count++;
+                break;
+            }
+        }
+    }
+    if (user && *user) {
+        llm_audit_usercount_t *slot = NULL, *oldest = &shm->users[0];
+
+        for (i = 0; i < LLM_AUDIT_USERS_MAX; i++) {
+            llm_audit_usercount_t *u = &shm->users[i];
+
+            if (u->day == day && !strncmp(u->user, user,
+                                          sizeof(u->user) - 1)) {
+                slot = u;
+                break;
+            }
+            if (u->day < oldest->day
+                || (u->day == oldest->day && u->tokens < oldest->tokens)) {
+                oldest = u;
+            }
+        }
+        if (!slot) {
+            /* Yesterday's entries, then today's smallest, make room. */
+            slot = oldest;
+            memset(slot, 0, sizeof(*slot));
+            copy(slot->user, sizeof(slot->user), user);
+            slot->day = day;
+        }
+        slot->tokens += (apr_uint64_t)(tin + tout);
+        slot->requests++;
+        slot->cost_nusd += cost;
+    }
+    if (decision && (!strcmp(decision, "block") || !strcmp(decision, "redact"))) {
+        llm_audit_recent_t *rc = &shm->recent[shm->recent_next
+                                              % LLM_AUDIT_RECENT_MAX];
+        char types[160] = "";
+
+        for (i = 0; req->findings && i < req->findings->nelts; i++) {
+            const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i,
+                                                    llm_finding_t);
+
+            if (!strstr(types, f->type ? f->type : "")) {
+                if (*types) {
+                    apr_cpystrn(types + strlen(types), ",",
+                                sizeof(types) - strlen(types));
+                }
+                apr_cpystrn(types + strlen(types), f->type ? f->type : "",
+                            sizeof(types) - strlen(types));
+            }
+        }
+        rc->t = r->request_time;
+        copy(rc->request_id, sizeof(rc->request_id),
+             rec->v[LLM_AUDIT_F_REQUEST_ID]);
+        copy(rc->user, sizeof(rc->user), user);
+        copy(rc->model, sizeof(rc->model), model);
+        copy(rc->decision, sizeof(rc->decision), decision);
+        memcpy(rc->types, types, sizeof(types));
+        shm->recent_next++;
+    }
+    llm_audit_shm_unlock();
+}
+
+/* ---- Prometheus text exposition ---- */
+
+static const char *esc(apr_pool_t *p, const char *v)
+{
+    const char *c;
+    char *out, *o;
+
+    if (!v) {
+        return "";
+    }
+    if (!strpbrk(v, "\\\"\n")) {
+        return v;
+    }
+    o = out = apr_palloc(p, strlen(v) * 2 + 1);
+    for (c = v; *c; c++) {
+        if (*c == '\\' || *c == '"') {
+            *o++ = '\\';
+            *o++ = *c;
+        }
+        else if (*c == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        }
+        else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct {
+    const char *provider, *model;
+    apr_uint64_t tin, tout, tcached, cost;
+    apr_uint64_t lat[LLM_AUDIT_NBUCKETS + 1], lat_sum, lat_n;
+    apr_uint64_t ttfb[LLM_AUDIT_NBUCKETS + 1], ttfb_sum, ttfb_n;
+} pm_agg_t;
+
+static void histogram(request_rec *r, const char *name, const char *labels,
+                      const apr_uint64_t *b, apr_uint64_t sum_us,
+                      apr_uint64_t n)
+{
+    apr_uint64_t cum = 0;
+    int i;
+
+    for (i = 0; i < LLM_AUDIT_NBUCKETS; i++) {
+        cum += b[i];
+        ap_rprintf(r, "%s_bucket{%s,le=\"%g\"} %" APR_UINT64_T_FMT "\n",
+                   name, labels, llm_audit_buckets[i], cum);
+    }
+    cum += b[LLM_AUDIT_NBUCKETS];
+    ap_rprintf(r, "%s_bucket{%s,le=\"+Inf\"} %" APR_UINT64_T_FMT "\n",
+               name, labels, cum);
+    ap_rprintf(r, "%s_sum{%s} %.6f\n", name, labels, (double)sum_us / 1e6);
+    ap_rprintf(r, "%s_count{%s} %" APR_UINT64_T_FMT "\n", name, labels, n);
+}
+
+int llm_audit_metrics_handler(request_rec *r)
+{
+    llm_audit_shm_t *snap;
+    llm_audit_srv_t *sc = llm_audit_srv(r->server);
+    apr_hash_t *agg = apr_hash_make(r->pool);
+    apr_hash_index_t *hi;
+    apr_off_t spool_bytes = 0;
+    apr_int64_t spool_records = 0;
+    int i, b;
+
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!shm) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    /* Copy under the lock, format without it. */
+    snap = apr_palloc(r->pool, sizeof(*snap));
+    llm_audit_shm_lock();
+    memcpy(snap, shm, sizeof(*snap));
+    llm_audit_shm_unlock();
+    llm_audit_spool_depth(&sc->spool, r->pool, &spool_bytes, &spool_records);
+
+    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only) {
+        return OK;
+    }
+    ap_rputs("# HELP llm_gateway_requests_total Gateway requests by "
+             "provider, model, decision and HTTP status.\n"
+             "# TYPE llm_gateway_requests_total counter\n", r);
+    for (i = 0; i < LLM_AUDIT_SERIES_MAX; i++) {
+        const llm_audit_series_t *se = &snap->series[i];
+        const char *key;
+        pm_agg_t *a;
+
+        if (!se->used) {
+            continue;
+        }
+        ap_rprintf(r, "llm_gateway_requests_total{provider=\"%s\","
+                   "model=\"%s\",decision=\"%s\",status=\"%d\"} %"
+                   APR_UINT64_T_FMT "\n", esc(r->pool, se->provider),
+                   esc(r->pool, se->model), esc(r->pool, se->decision),
+                   se->status, se->requests);
+        key = apr_pstrcat(r->pool, se->provider, "\n", se->model, NULL);
+        a = apr_hash_get(agg, key, APR_HASH_KEY_STRING);
+        if (!a) {
+            a = apr_pcalloc(r->pool, sizeof(*a));
+            a->provider = se->provider;
+            a->model = se->model;
+            apr_hash_set(agg, key, APR_HASH_KEY_STRING, a);
+        }
+        a->tin += se->tokens_in;
+        a->tout += se->tokens_out;
+        a->tcached += se->tokens_cached;
+        a->cost += se->cost_nusd;
+        for (b = 0; b <= LLM_AUDIT_NBUCKETS; b++) {
+            a->lat[b] += se->latency[b];
+            a->ttfb[b] += se->ttfb[b];
+        }
+        a->lat_sum += se->latency_sum_us;
+        a->lat_n += se->requests;
+        a->ttfb_sum += se->ttfb_sum_us;
+        a->ttfb_n += se->ttfb_count;
+    }
+    ap_rputs("# HELP llm_gateway_tokens_total Tokens by provider, model and "
+             "kind (input counts cached input too).\n"
+             "# TYPE llm_gateway_tokens_total counter\n", r);
+    for (hi = apr_hash_first(r->pool, agg); hi; hi = apr_hash_next(hi)) {
+        pm_agg_t *a = apr_hash_this_val(hi);
+        const char *l = apr_psprintf(r->pool, "provider=\"%s\",model=\"%s\"",
+                                     esc(r->pool, a->provider),
+                                     esc(r->pool, a->model));
+
+        ap_rprintf(r, "llm_gateway_tokens_total{%s,kind=\"input\"} %"
+                   APR_UINT64_T_FMT "\n", l, a->tin);
+        ap_rprintf(r, "llm_gateway_tokens_total{%s,kind=\"cached_input\"} %"
+                   APR_UINT64_T_FMT "\n", l, a->tcached);
+        ap_rprintf(r, "llm_gateway_tokens_total{%s,kind=\"output\"} %"
+                   APR_UINT64_T_FMT "\n", l, a->tout);
+    }
+    ap_rputs("# HELP llm_gateway_cost_usd_total Cost from LLMAuditPrice, by "
+             "provider and model.\n"
+             "# TYPE llm_gateway_cost_usd_total counter\n", r);
+    for (hi = apr_hash_first(r->pool, agg); hi; hi = apr_hash_next(hi)) {
+        pm_agg_t *a = apr_hash_this_val(hi);
+
+        ap_rprintf(r, "llm_gateway_cost_usd_total{provider=\"%s\","
+                   "model=\"%s\"} %.9f\n", esc(r->pool, a->provider),
+                   esc(r->pool, a->model), (double)a->cost / 1e9);
+    }
+    ap_rputs("# HELP llm_gateway_request_duration_seconds Total latency, "
+             "request read to log.\n"
+             "# TYPE llm_gateway_request_duration_seconds histogram\n", r);
+    for (hi = apr_hash_first(r->pool, agg); hi; hi = apr_hash_next(hi)) {
+        pm_agg_t *a = apr_hash_this_val(hi);
+
+        histogram(r, "llm_gateway_request_duration_seconds",
+                  apr_psprintf(r->pool, "provider=\"%s\",model=\"%s\"",
+                               esc(r->pool, a->provider),
+                               esc(r->pool, a->model)),
+                  a->lat, a->lat_sum, a->lat_n);
+    }
+    ap_rputs("# HELP llm_gateway_ttfb_seconds Time to the first response "
+             "byte sent to the client.\n"
+             "# TYPE llm_gateway_ttfb_seconds histogram\n", r);
+    for (hi = apr_hash_first(r->pool, agg); hi; hi = apr_hash_next(hi)) {
+        pm_agg_t *a = apr_hash_this_val(hi);
+
+        if (a->ttfb_n) {
+            histogram(r, "llm_gateway_ttfb_seconds",
+                      apr_psprintf(r->pool, "provider=\"%s\",model=\"%s\"",
+                                   esc(r->pool, a->provider),
+                                   esc(r->pool, a->model)),
+                      a->ttfb, a->ttfb_sum, a->ttfb_n);
+        }
+    }
+    ap_rputs("# HELP llm_gateway_findings_total Findings by type (never "
+             "values).\n# TYPE llm_gateway_findings_total counter\n", r);
+    for (i = 0; i < LLM_AUDIT_TYPES_MAX && snap->types[i].type[0]; i++) {
+        ap_rprintf(r, "llm_gateway_findings_total{type=\"%s\"} %"
+                   APR_UINT64_T_FMT "\n", esc(r->pool, snap->types[i].type),
+                   snap->types[i].count);
+    }
+    ap_rprintf(r,
+        "# HELP llm_gateway_audit_records_total Audit records produced.\n"
+        "# TYPE llm_gateway_audit_records_total counter\n"
+        "llm_gateway_audit_records_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_db_errors_total Inserts the database did "
+        "not take.\n"
+        "# TYPE llm_gateway_audit_db_errors_total counter\n"
+        "llm_gateway_audit_db_errors_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_spooled_total Records written to the "
+        "spool.\n"
+        "# TYPE llm_gateway_audit_spooled_total counter\n"
+        "llm_gateway_audit_spooled_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_replays_total Spool replays that stored "
+        "records.\n"
+        "# TYPE llm_gateway_audit_replays_total counter\n"
+        "llm_gateway_audit_replays_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_lost_total Records neither stored nor "
+        "spooled.\n"
+        "# TYPE llm_gateway_audit_lost_total counter\n"
+        "llm_gateway_audit_lost_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_refused_total Requests refused by "
+        "LLMAuditRequired.\n"
+        "# TYPE llm_gateway_audit_refused_total counter\n"
+        "llm_gateway_audit_refused_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_spool_bytes Spool file size.\n"
+        "# TYPE llm_gateway_audit_spool_bytes gauge\n"
+        "llm_gateway_audit_spool_bytes %" APR_OFF_T_FMT "\n"
+        "# HELP llm_gateway_audit_spool_records Records waiting in the "
+        "spool.\n"
+        "# TYPE llm_gateway_audit_spool_records gauge\n"
+        "llm_gateway_audit_spool_records %" APR_INT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_db_up 1 when the last insert succeeded.\n"
+        "# TYPE llm_gateway_audit_db_up gauge\n"
+        "llm_gateway_audit_db_up %d\n",
+        snap->written, snap->db_errors, snap->spooled, snap->replayed,
+        snap->lost, snap->refused, spool_bytes, spool_records,
+        snap->db_ok ? 1 : 0);
+    return OK;
+}

@@ -1,0 +1,100 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The shared-memory layout of mod_llm_audit's counters, read by the
+ * Prometheus handler (audit_metrics.c) and the status page
+ * (audit_status.c).  One anonymous segment, created by the parent on its
+ * process pool so that it outlives graceful restarts, inherited by every
+ * child; writers hold the "llm-audit-shm" global mutex briefly.
+ */
+
+#ifndef LLM_AUDIT_METRICS_H
+#define LLM_AUDIT_METRICS_H
+
+#include "apr_time.h"
+
+#define LLM_AUDIT_SHM_MAGIC 0x4c4c4d41u     /* "LLMA" */
+#define LLM_AUDIT_SHM_VERSION 1
+#define LLM_AUDIT_SERIES_MAX 512
+#define LLM_AUDIT_TYPES_MAX 64
+#define LLM_AUDIT_USERS_MAX 256
+#define LLM_AUDIT_RECENT_MAX 32
+#define LLM_AUDIT_NBUCKETS 12
+
+/* Histogram upper bounds in seconds (the last bucket is +Inf). */
+extern const double llm_audit_buckets[LLM_AUDIT_NBUCKETS];
+
+typedef struct {
+    int used;
+    char provider[48];
+    char model[96];
+    char decision[16];
+    int status;
+    apr_uint64_t requests;
+    apr_uint64_t tokens_in, tokens_out, tokens_cached;
+    apr_uint64_t cost_nusd;                 /* nano-USD */
+    apr_uint64_t bytes_in, bytes_out;
+    apr_uint64_t latency[LLM_AUDIT_NBUCKETS + 1];
+    apr_uint64_t latency_sum_us;
+    apr_uint64_t ttfb[LLM_AUDIT_NBUCKETS + 1];
+    apr_uint64_t ttfb_sum_us, ttfb_count;
+} llm_audit_series_t;
+
+typedef struct {
+    char type[48];
+    apr_uint64_t count;
+} llm_audit_typecount_t;
+
+typedef struct {
+    char user[64];
+    apr_int64_t day;                        /* days since the epoch, UTC */
+    apr_uint64_t tokens, requests;
+    apr_uint64_t cost_nusd;
+} llm_audit_usercount_t;
+
+typedef struct {
+    apr_time_t t;
+    char request_id[40];
+    char user[64];
+    char model[64];
+    char decision[16];
+    char types[160];                        /* finding types, no values */
+} llm_audit_recent_t;
+
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t version;
+    apr_size_t size;
+    apr_time_t created;
+    /* State the request path reads without the mutex. */
+    volatile int db_ok, spool_ok, spool_pending;
+    apr_time_t db_last_ok, db_last_error;
+    apr_uint64_t written, db_errors, spooled, replayed, lost, refused;
+    apr_uint64_t findings_total;
+    llm_audit_series_t series[LLM_AUDIT_SERIES_MAX];
+    llm_audit_typecount_t types[LLM_AUDIT_TYPES_MAX];
+    llm_audit_usercount_t users[LLM_AUDIT_USERS_MAX];
+    llm_audit_recent_t recent[LLM_AUDIT_RECENT_MAX];
+    unsigned int recent_next;
+} llm_audit_shm_t;
+
+/* The segment (NULL before post_config) and its lock/unlock. */
+llm_audit_shm_t *llm_audit_shm(void);
+void llm_audit_shm_lock(void);
+void llm_audit_shm_unlock(void);
+
+#endif /* LLM_AUDIT_METRICS_H */

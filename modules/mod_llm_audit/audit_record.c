@@ -1,0 +1,288 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The audit record's columns and the forms it takes: canonical bytes for
+ * the MAC, a JSON line for the spool, SQL for the writer and the verifier.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "apr_strings.h"
+#include "apr_time.h"
+
+#include "audit_record.h"
+
+typedef struct {
+    const char *name;
+    llm_audit_type_e type;
+} field_def_t;
+
+/* Order matters: it is the column order of the INSERT and of the MAC. */
+static const field_def_t fields[LLM_AUDIT_NFIELDS] = {
+    { "ts",              LLM_AUDIT_T_TIME },
+    { "request_id",      LLM_AUDIT_T_TEXT },
+    { "chain_id",        LLM_AUDIT_T_TEXT },
+    { "seq",             LLM_AUDIT_T_INT },
+    { "prev_mac",        LLM_AUDIT_T_TEXT },
+    { "server_name",     LLM_AUDIT_T_TEXT },
+    { "user_name",       LLM_AUDIT_T_TEXT },
+    { "user_groups",     LLM_AUDIT_T_TEXT },
+    { "client_ip",       LLM_AUDIT_T_TEXT },
+    { "user_agent",      LLM_AUDIT_T_TEXT },
+    { "method",          LLM_AUDIT_T_TEXT },
+    { "uri",             LLM_AUDIT_T_TEXT },
+    { "endpoint",        LLM_AUDIT_T_TEXT },
+    { "dialect",         LLM_AUDIT_T_TEXT },
+    { "model_requested", LLM_AUDIT_T_TEXT },
+    { "model_used",      LLM_AUDIT_T_TEXT },
+    { "provider",        LLM_AUDIT_T_TEXT },
+    { "balancer",        LLM_AUDIT_T_TEXT },
+    { "balancer_member", LLM_AUDIT_T_TEXT },
+    { "decision",        LLM_AUDIT_T_TEXT },
+    { "reason",          LLM_AUDIT_T_TEXT },
+    { "findings",        LLM_AUDIT_T_TEXT },
+    { "finding_count",   LLM_AUDIT_T_INT },
+    { "http_status",     LLM_AUDIT_T_INT },
+    { "upstream_status", LLM_AUDIT_T_INT },
+    { "stream",          LLM_AUDIT_T_INT },
+    { "bytes_in",        LLM_AUDIT_T_INT },
+    { "bytes_out",       LLM_AUDIT_T_INT },
+    { "tokens_in",       LLM_AUDIT_T_INT },
+    { "tokens_out",      LLM_AUDIT_T_INT },
+    { "tokens_cached",   LLM_AUDIT_T_INT },
+    { "cost",            LLM_AUDIT_T_DECIMAL },
+    { "latency_us",      LLM_AUDIT_T_INT },
+    { "ttfb_us",         LLM_AUDIT_T_INT },
+    { "body_mode",       LLM_AUDIT_T_TEXT },
+    { "body",            LLM_AUDIT_T_TEXT },
+    { "mac",             LLM_AUDIT_T_TEXT }
+};
+
+const char *llm_audit_field_name(int f)
+{
+    return (f >= 0 && f < LLM_AUDIT_NFIELDS) ? fields[f].name : NULL;
+}
+
+llm_audit_type_e llm_audit_field_type(int f)
+{
+    return (f >= 0 && f < LLM_AUDIT_NFIELDS) ? fields[f].type
+                                             : LLM_AUDIT_T_TEXT;
+}
+
+int llm_audit_field_index(const char *name)
+{
+    int f;
+
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        if (!strcmp(fields[f].name, name)) {
+            return f;
+        }
+    }
+    return -1;
+}
+
+const char *llm_audit_time_format(apr_pool_t *p, apr_time_t t)
+{
+    apr_time_exp_t tm;
+
+    apr_time_exp_gmt(&tm, t);
+    /* 'Z' rather than '+00': both PostgreSQL and SQLite's date functions
+     * read it, and text comparison on SQLite stays chronological. */
+    return apr_psprintf(p, "%04d-%02d-%02d %02d:%02d:%02d.%06dZ",
+                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_usec);
+}
+
+const char *llm_audit_normalise(apr_pool_t *p, int f, const char *value)
+{
+    char *end;
+
+    if (!value) {
+        return NULL;
+    }
+    switch (llm_audit_field_type(f)) {
+    case LLM_AUDIT_T_INT: {
+        long long n = strtoll(value, &end, 10);
+
+        if (end != value && *end == '\0') {
+            return apr_psprintf(p, "%lld", n);
+        }
+        break;
+    }
+    case LLM_AUDIT_T_DECIMAL: {
+        /* SQLite keeps REAL and prints it its own way; PostgreSQL's
+         * NUMERIC(20,9) prints nine decimals.  Both round-trip through a
+         * double at the precision the column holds. */
+        double d = strtod(value, &end);
+
+        if (end != value && *end == '\0') {
+            return apr_psprintf(p, "%.9f", d);
+        }
+        break;
+    }
+    case LLM_AUDIT_T_TIME:
+    case LLM_AUDIT_T_TEXT:
+        break;
+    }
+    return value;
+}
+
+const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
+                                apr_size_t *len)
+{
+    struct iovec vec[LLM_AUDIT_NFIELDS * 3 + 1];
+    const char *pre[LLM_AUDIT_NFIELDS];
+    int f, n = 0;
+    char *out;
+
+    vec[n].iov_base = (void *)LLM_AUDIT_CANON_VERSION "\n";
+    vec[n++].iov_len = sizeof(LLM_AUDIT_CANON_VERSION);
+    for (f = 0; f < LLM_AUDIT_F_MAC; f++) {
+        const char *v = llm_audit_normalise(p, f, rec->v[f]);
+
+        /* NULL fields are left out entirely (see audit_record.h); the
+         * length prefix keeps a value from posing as the next field. */
+        if (!v) {
+            continue;
+        }
+        pre[f] = apr_psprintf(p, "%s=%" APR_SIZE_T_FMT ":", fields[f].name,
+                              strlen(v));
+        vec[n].iov_base = (void *)pre[f];
+        vec[n++].iov_len = strlen(pre[f]);
+        vec[n].iov_base = (void *)v;
+        vec[n++].iov_len = strlen(v);
+        vec[n].iov_base = (void *)"\n";
+        vec[n++].iov_len = 1;
+    }
+    out = apr_pstrcatv(p, vec, n, len);
+    return out;
+}
+
+char *llm_audit_record_to_json(apr_pool_t *p, const llm_audit_record_t *rec)
+{
+    json_t *obj = json_object();
+    char *dump, *out;
+    int f;
+
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        if (rec->v[f]) {
+            json_object_set_new(obj, fields[f].name,
+                                json_string(rec->v[f]));
+        }
+    }
+    /* JSON_COMPACT without JSON_INDENT never emits a newline: one record
+     * is one line. */
+    dump = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(obj);
+    out = dump ? apr_pstrdup(p, dump) : NULL;
+    free(dump);
+    return out;
+}
+
+apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
+                                        apr_size_t len,
+                                        llm_audit_record_t *rec)
+{
+    json_t *obj;
+    json_error_t err;
+    const char *key;
+    json_t *val;
+
+    memset(rec, 0, sizeof(*rec));
+    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+    if (!obj || !json_is_object(obj)) {
+        json_decref(obj);
+        return APR_EINVAL;
+    }
+    json_object_foreach(obj, key, val) {
+        int f = llm_audit_field_index(key);
+
+        if (f >= 0 && json_is_string(val)) {
+            rec->v[f] = apr_pstrmemdup(p, json_string_value(val),
+                                       json_string_length(val));
+        }
+    }
+    json_decref(obj);
+    if (!rec->v[LLM_AUDIT_F_TS] || !rec->v[LLM_AUDIT_F_REQUEST_ID]
+        || !rec->v[LLM_AUDIT_F_CHAIN_ID] || !rec->v[LLM_AUDIT_F_SEQ]
+        || !rec->v[LLM_AUDIT_F_PREV_MAC] || !rec->v[LLM_AUDIT_F_MAC]
+        || !rec->v[LLM_AUDIT_F_DECISION]) {
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* PostgreSQL's type for a column, for the casts its driver needs:
+ * apr_dbd_pgsql declares every %s parameter as varchar, which PostgreSQL
+ * will not put into a timestamptz, bigint or json column unconverted. */
+static const char *pg_type(int f)
+{
+    if (f == LLM_AUDIT_F_FINDINGS) {
+        return "json";
+    }
+    switch (fields[f].type) {
+    case LLM_AUDIT_T_INT:     return "bigint";
+    case LLM_AUDIT_T_DECIMAL: return "numeric";
+    case LLM_AUDIT_T_TIME:    return "timestamptz";
+    case LLM_AUDIT_T_TEXT:    break;
+    }
+    return NULL;
+}
+
+const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver)
+{
+    const char *cols = "", *vals = "";
+    int pg = driver && !strcmp(driver, "pgsql");
+    int f;
+
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        const char *t = pg ? pg_type(f) : NULL;
+
+        cols = apr_pstrcat(p, cols, f ? ", " : "", fields[f].name, NULL);
+        vals = apr_pstrcat(p, vals, f ? ", " : "",
+                           t ? apr_pstrcat(p, "CAST(%s AS ", t, ")", NULL)
+                             : "%s", NULL);
+    }
+    /* ON CONFLICT ... DO NOTHING: PostgreSQL 9.5+ and SQLite 3.24+ read
+     * the same text, and it needs only the INSERT privilege. */
+    return apr_pstrcat(p, "INSERT INTO llm_audit (", cols, ") VALUES (",
+                       vals, ") ON CONFLICT (request_id, ts) DO NOTHING",
+                       NULL);
+}
+
+const char *llm_audit_select_sql(apr_pool_t *p, const char *driver)
+{
+    const char *cols = "id";
+    int pg = driver && !strcmp(driver, "pgsql");
+    int f;
+
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        const char *expr = fields[f].name;
+
+        if (pg && f == LLM_AUDIT_F_TS) {
+            /* Independent of the session's TimeZone and DateStyle. */
+            expr = "to_char(ts AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD HH24:MI:SS.US') || 'Z'";
+        }
+        cols = apr_pstrcat(p, cols, ", ", expr, NULL);
+    }
+    return apr_pstrcat(p, "SELECT ", cols,
+                       " FROM llm_audit ORDER BY chain_id, seq, id", NULL);
+}

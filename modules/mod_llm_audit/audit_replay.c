@@ -1,0 +1,105 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Spool replay when no traffic comes to trigger it: a mod_watchdog
+ * callback, run by one child (a singleton) every LLMAuditReplayInterval
+ * seconds.  Without mod_watchdog the spool is still replayed by the
+ * first request whose record the database takes.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_core.h"
+#include "mod_watchdog.h"
+#include "apr_optional.h"
+
+#include "mod_llm_audit.h"
+
+APLOG_USE_MODULE(llm_audit);
+
+#define WATCHDOG_NAME "_llm_audit_replay_"
+
+static apr_status_t replay_tick(int state, void *data, apr_pool_t *pool)
+{
+    server_rec *s = data;
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    apr_off_t size = 0;
+    ap_dbd_t *dbd;
+    int n;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING) {
+        return APR_SUCCESS;
+    }
+    if (llm_audit_spool_depth(&sc->spool, pool, &size, NULL) != APR_SUCCESS
+        || size == 0) {
+        return APR_SUCCESS;
+    }
+    llm_audit_state_set_pending(1);
+    dbd = llm_audit_dbd_open(pool, s);
+    if (!dbd) {
+        llm_audit_state_db(0);
+        return APR_SUCCESS;
+    }
+    n = llm_audit_dbd_replay(s, dbd, pool, 1);
+    llm_audit_dbd_close(s, dbd);
+    if (n >= 0) {
+        llm_audit_state_db(1);
+        size = 0;
+        llm_audit_spool_depth(&sc->spool, pool, &size, NULL);
+        llm_audit_state_set_pending(size > 0);
+        if (n > 0) {
+            llm_audit_metrics_event("replayed");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    ap_watchdog_t *wd;
+    apr_status_t rv;
+    int secs;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;
+    }
+    get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!get_instance || !register_cb) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, LLMNO(03060)
+                     "mod_watchdog is not loaded: the audit spool is "
+                     "replayed by the next request the database records");
+        return;
+    }
+    /* In the children (parent 0), one of them at a time (singleton 1):
+     * it needs mod_dbd's per-child connection pool. */
+    rv = get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf);
+    if (rv == APR_SUCCESS) {
+        secs = sc->replay_interval != LLM_AUDIT_UNSET
+               ? sc->replay_interval : LLM_AUDIT_DEFAULT_REPLAY_INTERVAL;
+        rv = register_cb(wd, apr_time_from_sec(secs), s, replay_tick);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, LLMNO(03061)
+                     "cannot register the audit spool replay with "
+                     "mod_watchdog; replay happens on the next request");
+    }
+}

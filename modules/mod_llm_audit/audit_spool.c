@@ -1,0 +1,286 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The spool file: fsynced appends, bounded size, locked replay.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "apr_strings.h"
+#include "apr_portable.h"
+
+#include "audit_spool.h"
+
+static apr_status_t open_locked(const llm_audit_spool_t *sp, int flags,
+                                int nonblock, int *fdp)
+{
+    int fd;
+
+    do {
+        fd = open(sp->path, flags | O_CLOEXEC, 0600);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    while (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) != 0) {
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EWOULDBLOCK) {
+            close(fd);
+            return APR_EAGAIN;
+        }
+        else {
+            apr_status_t rv = APR_FROM_OS_ERROR(errno);
+
+            close(fd);
+            return rv;
+        }
+    }
+    *fdp = fd;
+    return APR_SUCCESS;
+}
+
+static apr_status_t write_all(int fd, const char *buf, apr_size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return APR_FROM_OS_ERROR(errno);
+        }
+        buf += n;
+        len -= (apr_size_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
+                                    apr_pool_t *p, const char *line,
+                                    apr_size_t len)
+{
+    struct stat st;
+    apr_status_t rv;
+    int fd;
+    char *buf;
+
+    rv = open_locked(sp, O_WRONLY | O_CREAT | O_APPEND, 0, &fd);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (fstat(fd, &st) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(fd);
+        return rv;
+    }
+    if (sp->max_size > 0 && (apr_off_t)st.st_size + (apr_off_t)len + 1
+                            > sp->max_size) {
+        close(fd);
+        return APR_ENOSPC;
+    }
+    /* One write(2) of the line and its newline: with O_APPEND nobody's
+     * record can land inside ours even without the lock. */
+    buf = apr_palloc(p, len + 1);
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    rv = write_all(fd, buf, len + 1);
+    if (rv == APR_SUCCESS && fdatasync(fd) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    if (rv != APR_SUCCESS) {
+        /* Leave no half record behind for replay to trip over. */
+        if (ftruncate(fd, st.st_size) != 0) {
+            /* nothing more to do: replay skips torn lines */
+        }
+    }
+    close(fd);
+    return rv;
+}
+
+static apr_status_t read_all(int fd, apr_pool_t *p, char **buf,
+                             apr_size_t *len)
+{
+    struct stat st;
+    apr_size_t got = 0;
+
+    if (fstat(fd, &st) != 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    *buf = apr_palloc(p, (apr_size_t)st.st_size + 1);
+    while (got < (apr_size_t)st.st_size) {
+        ssize_t n = read(fd, *buf + got, (apr_size_t)st.st_size - got);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        got += (apr_size_t)n;
+    }
+    (*buf)[got] = '\0';
+    *len = got;
+    return APR_SUCCESS;
+}
+
+static void reject_line(const llm_audit_spool_t *sp, apr_pool_t *p,
+                        const char *line, apr_size_t len)
+{
+    const char *path = apr_pstrcat(p, sp->path, ".rejected", NULL);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+    if (fd >= 0) {
+        char *buf = apr_palloc(p, len + 1);
+
+        memcpy(buf, line, len);
+        buf[len] = '\n';
+        if (write_all(fd, buf, len + 1) == APR_SUCCESS) {
+            fdatasync(fd);
+        }
+        close(fd);
+    }
+}
+
+apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
+                                    apr_pool_t *p, int nonblock,
+                                    llm_audit_spool_fn_t *fn, void *ctx,
+                                    int *done, int *rejected)
+{
+    apr_status_t rv;
+    apr_pool_t *iter;
+    char *buf = NULL, *line, *end;
+    apr_size_t len = 0;
+    int fd;
+
+    *done = *rejected = 0;
+    rv = open_locked(sp, O_RDWR, nonblock, &fd);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = read_all(fd, p, &buf, &len);
+    if (rv != APR_SUCCESS || len == 0) {
+        close(fd);
+        return rv;
+    }
+    apr_pool_create(&iter, p);
+    for (line = buf; line < buf + len; line = end + 1) {
+        end = memchr(line, '\n', (apr_size_t)(buf + len - line));
+        if (!end) {
+            /* A torn last line: the writer died between write and
+             * fsync's return; nothing was acknowledged for it. */
+            reject_line(sp, iter, line, (apr_size_t)(buf + len - line));
+            (*rejected)++;
+            break;
+        }
+        if (end == line) {
+            continue;
+        }
+        rv = fn(ctx, iter, line, (apr_size_t)(end - line));
+        apr_pool_clear(iter);
+        if (rv == APR_EINVAL) {
+            reject_line(sp, iter, line, (apr_size_t)(end - line));
+            (*rejected)++;
+            rv = APR_SUCCESS;
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        (*done)++;
+    }
+    apr_pool_destroy(iter);
+    /* Empty the spool only when all of it is in the database; otherwise
+     * keep every line: the ones already stored are skipped next time. */
+    if (rv == APR_SUCCESS) {
+        if (ftruncate(fd, 0) != 0 || fsync(fd) != 0) {
+            rv = APR_FROM_OS_ERROR(errno);
+        }
+    }
+    close(fd);
+    return rv;
+}
+
+apr_status_t llm_audit_spool_depth(const llm_audit_spool_t *sp,
+                                   apr_pool_t *p, apr_off_t *size,
+                                   apr_int64_t *records)
+{
+    struct stat st;
+
+    *size = 0;
+    if (records) {
+        *records = 0;
+    }
+    if (stat(sp->path, &st) != 0) {
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    }
+    *size = st.st_size;
+    if (records && st.st_size > 0) {
+        char chunk[65536];
+        ssize_t n;
+        int fd = open(sp->path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+        while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+            const char *c = chunk, *e = chunk + n;
+
+            while ((c = memchr(c, '\n', (apr_size_t)(e - c))) != NULL) {
+                (*records)++;
+                c++;
+            }
+        }
+        close(fd);
+    }
+    return APR_SUCCESS;
+}
+
+int llm_audit_spool_has_room(const llm_audit_spool_t *sp, apr_pool_t *p,
+                             apr_size_t len)
+{
+    struct stat st;
+    const char *dir;
+
+    if (stat(sp->path, &st) == 0) {
+        return access(sp->path, W_OK) == 0
+               && (sp->max_size <= 0
+                   || st.st_size + (apr_off_t)len + 1 <= sp->max_size);
+    }
+    /* Not there yet: can it be created? */
+    dir = apr_pstrdup(p, sp->path);
+    if (strrchr(dir, '/')) {
+        *strrchr(dir, '/') = '\0';
+    }
+    else {
+        dir = ".";
+    }
+    return access(*dir ? dir : "/", W_OK) == 0;
+}

@@ -1,0 +1,71 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The spool, httpd-free: an append-only file of audit records (one JSON
+ * line each, see audit_record.h) kept while the database cannot take
+ * them, and replayed into it when it returns.
+ *
+ * Every append is fsynced before the request's log phase ends; the file
+ * never grows past its configured size.  Processes and threads share it
+ * through flock(), which (unlike fcntl locks) excludes threads of one
+ * process as well.  Replay is idempotent on the database side (ON
+ * CONFLICT DO NOTHING), so the spool is emptied only after every record
+ * in it has been accepted, and a crash mid-replay merely replays again.
+ */
+
+#ifndef LLM_AUDIT_SPOOL_H
+#define LLM_AUDIT_SPOOL_H
+
+#include "apr_pools.h"
+#include "apr_file_io.h"
+
+typedef struct llm_audit_spool_t {
+    const char *path;
+    apr_off_t max_size;
+} llm_audit_spool_t;
+
+/* Append one record line (without newline).  APR_ENOSPC when the spool
+ * would pass max_size; other codes for I/O errors. */
+apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
+                                    apr_pool_t *p, const char *line,
+                                    apr_size_t len);
+
+/* Called by replay for each complete line.  Return APR_SUCCESS when the
+ * record is stored (or was already), APR_EINVAL for a line that can never
+ * be stored (it is moved to path.rejected), anything else to stop. */
+typedef apr_status_t llm_audit_spool_fn_t(void *ctx, apr_pool_t *p,
+                                          const char *line, apr_size_t len);
+
+/* Replay the spool through fn.  With nonblock set, returns APR_EAGAIN at
+ * once when another process or thread is replaying or appending.  On
+ * success the spool is empty; *done / *rejected count the records. */
+apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
+                                    apr_pool_t *p, int nonblock,
+                                    llm_audit_spool_fn_t *fn, void *ctx,
+                                    int *done, int *rejected);
+
+/* Size in bytes (0 when absent) and, when records is not NULL, the number
+ * of complete records. */
+apr_status_t llm_audit_spool_depth(const llm_audit_spool_t *sp,
+                                   apr_pool_t *p, apr_off_t *size,
+                                   apr_int64_t *records);
+
+/* Whether a record of len bytes would fit now. */
+int llm_audit_spool_has_room(const llm_audit_spool_t *sp, apr_pool_t *p,
+                             apr_size_t len);
+
+#endif /* LLM_AUDIT_SPOOL_H */

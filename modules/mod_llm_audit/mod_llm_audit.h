@@ -1,0 +1,144 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_llm_audit's private interface between its glue files: configuration,
+ * per-process state and the functions one file offers the others.
+ */
+
+#ifndef MOD_LLM_AUDIT_H
+#define MOD_LLM_AUDIT_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_thread_mutex.h"
+#include "apr_global_mutex.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+
+#include "llm_gateway.h"
+#include "audit_record.h"
+#include "audit_chain.h"
+#include "audit_spool.h"
+
+#define LLM_AUDIT_UNSET (-1)
+
+/* Defaults of values left unset everywhere. */
+#define LLM_AUDIT_DEFAULT_SPOOL "llm-audit.spool"   /* ServerRoot relative */
+#define LLM_AUDIT_DEFAULT_SPOOL_MAX ((apr_off_t)64 * 1024 * 1024)
+#define LLM_AUDIT_DEFAULT_BODY_MAX ((apr_off_t)1024 * 1024)
+#define LLM_AUDIT_DEFAULT_REPLAY_INTERVAL 5
+
+typedef enum {
+    LLM_AUDIT_BODIES_UNSET = -1,
+    LLM_AUDIT_BODIES_OFF = 0,
+    LLM_AUDIT_BODIES_REDACTED,
+    LLM_AUDIT_BODIES_FULL
+} llm_audit_bodies_e;
+
+/* One LLMAuditPrice line: USD per million tokens. */
+typedef struct llm_audit_price_t {
+    const char *pattern;         /* apr_fnmatch pattern on the model used */
+    double input;
+    double cached_input;
+    double output;
+} llm_audit_price_t;
+
+typedef struct llm_audit_srv_t {
+    const char *key_file;
+    const char *body_key_file;
+    const char *spool_path;
+    apr_off_t spool_max;
+    apr_table_t *schema_files;   /* driver -> SQL file */
+    int replay_interval;         /* seconds, watchdog replay */
+    apr_array_header_t *prices;  /* of llm_audit_price_t, first match wins */
+    int prices_set;
+
+    /* Filled at post_config (main server's copy is the one used). */
+    const unsigned char *key;
+    apr_size_t key_len;
+    const unsigned char *body_key;
+    apr_size_t body_key_len;
+    apr_table_t *schema_sql;     /* driver -> SQL text */
+    llm_audit_spool_t spool;
+} llm_audit_srv_t;
+
+typedef struct llm_audit_dir_t {
+    int enabled;                 /* LLMAudit */
+    int required;                /* LLMAuditRequired */
+    int bodies;                  /* llm_audit_bodies_e */
+    apr_off_t body_max;          /* LLMAuditBodyMax */
+} llm_audit_dir_t;
+
+extern module AP_MODULE_DECLARE_DATA llm_audit_module;
+
+/* mod_llm_audit.c: this process's chain, behind a process-local mutex. */
+llm_audit_srv_t *llm_audit_srv(server_rec *s);
+
+/* audit_config.c */
+extern const command_rec llm_audit_cmds[];
+void *llm_audit_create_srv(apr_pool_t *p, server_rec *s);
+void *llm_audit_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *llm_audit_create_dir(apr_pool_t *p, char *dir);
+void *llm_audit_merge_dir(apr_pool_t *p, void *basev, void *addv);
+/* Cost in USD of usage on model, -1 when no price line matches. */
+double llm_audit_cost(const llm_audit_srv_t *sc, const char *model,
+                      apr_int64_t in, apr_int64_t cached, apr_int64_t out);
+
+/* audit_build.c: the record of a finished request. */
+llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
+                                    const llm_audit_srv_t *sc,
+                                    const llm_audit_dir_t *dc);
+const char *llm_audit_derive_decision(const llm_request_t *req, int status);
+
+/* audit_dbd.c */
+typedef ap_dbd_t *llm_audit_acquire_fn(request_rec *r);
+void llm_audit_dbd_init(void);
+int llm_audit_dbd_available(void);
+/* Store rec through dbd; APR_SUCCESS also when it was there already. */
+apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
+                                  apr_pool_t *p,
+                                  const llm_audit_record_t *rec);
+ap_dbd_t *llm_audit_dbd_acquire(request_rec *r);
+ap_dbd_t *llm_audit_dbd_open(apr_pool_t *p, server_rec *s);
+void llm_audit_dbd_close(server_rec *s, ap_dbd_t *dbd);
+/* Replay the spool into dbd; returns records stored or -1. */
+int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
+                         int nonblock);
+
+/* audit_replay.c: periodic spool replay from a mod_watchdog thread. */
+void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);
+
+/* audit_crypt.c (httpd-free) is declared in audit_crypt.h. */
+
+/* audit_metrics.c */
+apr_status_t llm_audit_metrics_pre_config(apr_pool_t *pconf);
+apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s);
+void llm_audit_metrics_child_init(apr_pool_t *p, server_rec *s);
+void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
+                              const llm_audit_record_t *rec);
+/* Shared state the request path reads: */
+void llm_audit_state_db(int ok);           /* an insert succeeded/failed */
+int llm_audit_state_db_ok(void);
+void llm_audit_state_spool(int ok);        /* a spool append worked/failed */
+int llm_audit_state_spool_ok(void);
+void llm_audit_state_set_pending(int pending);
+int llm_audit_state_spool_pending(void);
+void llm_audit_metrics_event(const char *what);  /* counters by name */
+int llm_audit_metrics_handler(request_rec *r);
+int llm_audit_status_handler(request_rec *r);
+
+#endif /* MOD_LLM_AUDIT_H */
