@@ -19,6 +19,7 @@
  * strings (and keys) the unit was built from.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
@@ -116,6 +117,50 @@ static int rename_key(json_t *obj, const char *old, size_t old_len,
     return 0;
 }
 
+static int edit_cmp(const void *a, const void *b)
+{
+    const llm_edit_t *x = a, *y = b;
+
+    if (x->offset != y->offset) {
+        return x->offset < y->offset ? -1 : 1;
+    }
+    /* the longer first, so that it absorbs the shorter */
+    if (x->length != y->length) {
+        return x->length > y->length ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Sorted, with overlapping edits merged: two rules often match the same
+ * value (a key that is also high-entropy), and a redaction must not fail
+ * for it.  The union of the ranges gets the replacement of the edit that
+ * starts first. */
+static llm_edit_t *normalise(apr_pool_t *p, const llm_edit_t *edits,
+                             int nedits, int *nout)
+{
+    llm_edit_t *e = apr_pmemdup(p, edits, sizeof(*e) * (size_t)nedits);
+    int i, n = 0;
+    size_t end;
+
+    qsort(e, (size_t)nedits, sizeof(*e), edit_cmp);
+    for (i = 0; i < nedits; i++) {
+        if (n > 0) {
+            end = e[n - 1].offset + e[n - 1].length;
+            if (e[i].offset < end
+                || (e[i].offset == e[n - 1].offset && e[i].length == 0)) {
+                if (e[i].offset + e[i].length > end) {
+                    e[n - 1].length = e[i].offset + e[i].length
+                                      - e[n - 1].offset;
+                }
+                continue;
+            }
+        }
+        e[n++] = e[i];
+    }
+    *nout = n;
+    return e;
+}
+
 int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
                          const llm_edit_t *edits, int nedits)
 {
@@ -134,15 +179,21 @@ int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
     /* Validate everything before the first change: half a redaction is
      * worse than none, since the caller would forward it. */
     for (j = 0; j < nedits; j++) {
-        if (edits[j].offset < prev_end || edits[j].offset > u->len
+        if (edits[j].offset > u->len
             || edits[j].length > u->len - edits[j].offset
             || !edits[j].replacement) {
             return -1;
         }
-        prev_end = edits[j].offset + edits[j].length;
     }
     if (nedits == 0 || u->pieces->nelts == 0) {
         return 0;
+    }
+    edits = normalise(p, edits, nedits, &nedits);
+    for (j = 0; j < nedits; j++) {
+        if (edits[j].offset < prev_end) {
+            return -1;
+        }
+        prev_end = edits[j].offset + edits[j].length;
     }
     pcs = (const llm_piece_t *)u->pieces->elts;
     outs = apr_pcalloc(p, sizeof(char *) * u->pieces->nelts);

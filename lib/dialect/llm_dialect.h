@@ -94,7 +94,11 @@ typedef struct llm_edit_t {
 
 /* Apply non-overlapping edits (sorted by offset) to the JSON strings behind
  * a unit; a range that spans pieces puts the replacement in the first piece
- * and removes the rest of the range from the others.  0 or -1. */
+ * and removes the rest of the range from the others.  0 or -1.
+ * (Added: edits in any order are sorted, and overlapping ones merged: the
+ * union is replaced by the replacement of the edit starting first.  -1,
+ * with nothing changed, for a range outside the text, a cut through a
+ * UTF-8 character, or a key renamed onto another key of its object.) */
 int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
                          const llm_edit_t *edits, int nedits);
 

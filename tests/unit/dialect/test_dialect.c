@@ -529,7 +529,7 @@ START_TEST(edits_validated_before_change)
     apr_array_header_t *units = llm_dialect_units(tp, j,
                                                   LLM_EP_OPENAI_COMPLETIONS);
     const llm_unit_t *u = tu_unit_with(units, "prompt", NULL);
-    llm_edit_t bad[2] = { { 6, 5, "X" }, { 2, 1, "Y" } };
+    llm_edit_t bad[2] = { { 6, 5, "X" }, { 12, 0, "Y" } };
     llm_edit_t past[1] = { { 8, 9, "X" } };
     llm_edit_t ins[2] = { { 0, 0, ">" }, { 11, 0, "<" } };
 
@@ -541,6 +541,23 @@ START_TEST(edits_validated_before_change)
     ck_assert_str_eq(json_string_value(json_object_get(j, "prompt")),
                      ">hello world<");
     ck_assert_int_eq(llm_unit_apply_edits(tp, u, NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(edits_unsorted_and_overlapping)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"prompt\":"
+                         "\"a token=SECRETVALUE1 and b@c.example\"}");
+    apr_array_header_t *units = llm_dialect_units(tp, j,
+                                                  LLM_EP_OPENAI_COMPLETIONS);
+    const llm_unit_t *u = tu_unit_with(units, "prompt", NULL);
+    /* two rules on the same value, out of order, and a later email */
+    llm_edit_t e[3] = { { 25, 11, "[E]" }, { 8, 12, "[S2]" },
+                        { 2, 18, "[S1]" } };
+
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, e, 3), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "prompt")),
+                     "a [S1] and [E]");
 }
 END_TEST
 
@@ -652,6 +669,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, locate_maps_offsets);
     tcase_add_test(tc, edits_within_and_across_pieces);
     tcase_add_test(tc, edits_validated_before_change);
+    tcase_add_test(tc, edits_unsorted_and_overlapping);
     tcase_add_test(tc, edits_keep_utf8_whole);
     tcase_add_test(tc, edits_rename_keys_in_place);
     tcase_add_test(tc, error_bodies);
