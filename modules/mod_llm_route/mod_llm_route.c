@@ -215,6 +215,7 @@ static int route_fixups(request_rec *r)
                                    req->model_requested));
     }
     llm_route_to_proxy(r, req, pv, upstream_model);
+    llm_route_watch_response(r, req);
     return OK;
 }
 
@@ -285,6 +286,7 @@ static void route_register_hooks(apr_pool_t *p)
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    llm_route_register_response_filter();
     APR_OPTIONAL_HOOK(proxy, fixups, llm_route_proxy_fixups, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -16,8 +16,8 @@
 
 /*
  * The body the provider receives.  Same-dialect requests under their own
- * model name pass through byte for byte; only a rename or a translation
- * re-serialises the JSON.
+ * model name pass through byte for byte (or as mod_llm_scan redacted
+ * them); only a rename or a translation re-serialises the JSON.
  */
 
 #include <string.h>
@@ -27,6 +27,7 @@
 #include "http_log.h"
 
 #include "dialect/llm_dialect.h"
+#include "dialect/llm_translate.h"
 #include "route_internal.h"
 
 APLOG_USE_MODULE(llm_route);
@@ -36,24 +37,35 @@ int llm_route_prepare_body(request_rec *r, llm_request_t *req,
                            const char *upstream_model)
 {
     json_t *root = req->json;
-    int changed = 0;
     apr_size_t len;
     const char *body;
 
     if (pv->family != req->caller_family) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMNO(02010)
-                      "model %s needs translation to provider %s's dialect, "
-                      "which this build does not do yet",
-                      req->model_requested, pv->name);
-        return HTTP_BAD_REQUEST;
-    }
-    if (strcmp(upstream_model, req->model_requested)) {
+        llm_translate_opts_t opts;
+        const char *err = NULL;
+
+        memset(&opts, 0, sizeof(opts));
+        root = pv->family == LLM_FAMILY_ANTHROPIC
+                   ? llm_translate_chat_to_anthropic(r->pool, req->json,
+                                                     &opts, &err)
+                   : llm_translate_anthropic_to_chat(r->pool, req->json,
+                                                     &opts, &err);
+        if (!root) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMNO(02010)
+                          "request for %s not translatable for provider "
+                          "%s: %s", req->model_requested, pv->name,
+                          err ? err : "unknown shape");
+            return HTTP_BAD_REQUEST;
+        }
         json_object_set_new(root, "model", json_string(upstream_model));
-        changed = 1;
     }
-    if (changed) {
-        body = llm_json_dump(r->pool, root, &len);
-        llm_request_set_body(r, req, body, len);
+    else if (strcmp(upstream_model, req->model_requested)) {
+        json_object_set_new(root, "model", json_string(upstream_model));
     }
+    else {
+        return OK;
+    }
+    body = llm_json_dump(r->pool, root, &len);
+    llm_request_set_body(r, req, body, len);
     return OK;
 }

@@ -56,6 +56,11 @@ int llm_route_prepare_body(request_rec *r, llm_request_t *req,
  * is changed, so the caller's token never goes upstream. */
 int llm_route_proxy_fixups(request_rec *r);
 
+/* The output filter that reads usage and translates answers. */
+#define LLM_RESPONSE_FILTER "LLM_RESPONSE"
+void llm_route_watch_response(request_rec *r, llm_request_t *req);
+void llm_route_register_response_filter(void);
+
 /* Handlers. */
 int llm_route_models_handler(request_rec *r);
 int llm_route_mock_handler(request_rec *r);
