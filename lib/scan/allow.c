@@ -65,8 +65,9 @@ int llm_scan_is_placeholder(const unsigned char *v, size_t n)
             return 1;
         }
     }
-    /* one character repeated: aaaaaaaa, 00000000, ******** */
-    for (i = 1; i < n; i++) {
+    /* one character repeated: aaaaaaaa, 00000000, ********; long encoded
+     * values (keys, certificates) have runs of A or 0 of their own */
+    for (i = 1; i < n && n <= 64; i++) {
         if (v[i] == v[i - 1]) {
             if (++run >= 8) {
                 return 1;

@@ -146,6 +146,9 @@ static name_kind_e classify_name(const unsigned char *nm, size_t n)
     }
     low[cur] = joined[jl] = '\0';
 
+    if (contains(joined, jl, "privatekeyid")) {
+        return NAME_GCP_KEY_ID;
+    }
     for (i = 0; i < nseg; i++) {
         const char *s = low + seg_off[i];
         size_t l = seg_len[i];
@@ -162,9 +165,6 @@ static name_kind_e classify_name(const unsigned char *nm, size_t n)
             || (l > 6 && !memcmp(s, "secret", 6))) {
             gen = 1;
         }
-    }
-    if (contains(joined, jl, "privatekeyid")) {
-        return NAME_GCP_KEY_ID;
     }
     if (contains(joined, jl, "twilio")
         && (contains(joined, jl, "token") || contains(joined, jl, "auth"))) {
@@ -469,6 +469,7 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
         unsigned char c = t[q];
         if (c <= ' ' || c == '"' || c == '\'' || c == '`' || c == '\\'
             || c == ';' || c == ',' || c == '&' || c == ')' || c == '}'
+            || c == '(' || c == '['
             || c == ']' || c == '<' || c == '>' || (c == '#' && q > k)) {
             break;
         }

@@ -116,18 +116,20 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     }
     if ((r->flags & LLM_RF_ENTROPY)
         && !llm_scan_looks_random(cx->t + off, len, 1)) {
-        return ov[1];
+        return at + 1;
     }
     if ((r->flags & LLM_RF_CTX_TWILIO)
         && !llm_scan_context_has(cx->t, cx->len, at > 256 ? at - 256 : 0,
                                  ov[1] + 256, twilio_words)) {
-        return ov[1];
+        return at + 1;
     }
     if ((r->flags & LLM_RF_BASIC_AUTH) && !basic_auth_ok(cx->t + off, len)) {
-        return ov[1];
+        return at + 1;
     }
     llm_scan_emit(cx, rule, off, len);
-    return ov[1];
+    /* go on right after the anchor: a wider rule (Bearer ...) may hold a
+     * more specific one (a JWT) that overlap resolution will prefer */
+    return at + 1;
 }
 
 static void run_admin_patterns(llm_scan_ctx_t *cx)

@@ -48,13 +48,13 @@ typedef struct {
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
-    { "private-key-rsa",      "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
-    { "private-key-ec",       "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
-    { "private-key-dsa",      "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
-    { "private-key-openssh",  "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
-    { "private-key-pkcs8",    "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
-    { "private-key-pgp",      "PRIVATE_KEY", S, 100, 0, NULL, 0, NULL },
-    { "jwt",                  "JWT",         S,  90, 0, NULL, 0, NULL },
+    { "private-key-rsa",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-ec",       "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-dsa",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-openssh",  "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-pkcs8",    "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-pgp",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "jwt",                  "JWT",         S,  90, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "connection-string-password", "PASSWORD", S, 70, 0, NULL, 0, NULL },
     { "password-assignment",  "PASSWORD",    S,  60, 0, NULL, 0, NULL },
     { "aws-secret-access-key", "AWS_SECRET_KEY", S, 75, 0, NULL, 0, NULL },

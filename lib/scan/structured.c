@@ -44,7 +44,7 @@ size_t llm_scan_rec_url(llm_scan_ctx_t *cx, size_t pos)
         }
     }
     if (!at) {
-        return pos + 3;
+        return u;
     }
     for (k = u; k < at && t[k] != ':'; k++) {
     }
@@ -56,7 +56,8 @@ size_t llm_scan_rec_url(llm_scan_ctx_t *cx, size_t pos)
             llm_scan_emit(cx, LLM_R_CONN_PASSWORD, k + 1, pl);
         }
     }
-    return at;
+    /* the user part may itself be a token (https://ghp_...@github.com) */
+    return u;
 }
 
 static const unsigned char *find_lit(const unsigned char *t, size_t from,
@@ -173,6 +174,19 @@ size_t llm_scan_rec_pem(llm_scan_ctx_t *cx, size_t pos)
             k++;
         }
         stop = k;
+    }
+    /* "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END" in docs has no key */
+    {
+        size_t k, run = 0, best = 0;
+        for (k = body; k < stop && best < 16; k++) {
+            run = (LLM_IS_ALNUM(t[k]) || t[k] == '+' || t[k] == '/') ? run + 1 : 0;
+            if (run > best) {
+                best = run;
+            }
+        }
+        if (best < 16) {
+            return stop;
+        }
     }
     llm_scan_emit(cx, rule, pos, stop - pos);
     return stop;

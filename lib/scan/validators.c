@@ -382,6 +382,16 @@ int llm_scan_looks_random(const unsigned char *v, size_t n, int hexok)
     }
     h = llm_scan_entropy(v, n);
     need = n < 20 ? 3.3 : (n < 32 ? 3.5 : 3.6);
+    {
+        /* hex carries 4 bits a character at most, base64 6 */
+        int allhex = 1;
+        for (i = 0; i < n && allhex; i++) {
+            allhex = LLM_IS_HEX(v[i]);
+        }
+        if (allhex) {
+            need = 3.0;
+        }
+    }
     return h >= need;
 }
 

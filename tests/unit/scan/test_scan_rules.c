@@ -1,0 +1,576 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * One test per built-in rule: values it must find (and exactly which bytes
+ * it reports, since redaction replaces those), and the look-alikes it must
+ * leave alone.  All secrets here are random strings of the right shape.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_general.h"
+#include "scan/llm_scan.h"
+
+static apr_pool_t *pool;
+static llm_scan_rules_t *rules;
+
+static apr_array_header_t *scan(const char *text)
+{
+    apr_array_header_t *out = apr_array_make(pool, 8, sizeof(llm_scan_match_t));
+    int n = llm_scan_text(rules, text, strlen(text), pool, out);
+    ck_assert_int_ge(n, 0);
+    ck_assert_int_eq(n, out->nelts);
+    return out;
+}
+
+static char *describe(const char *text, apr_array_header_t *out)
+{
+    static char buf[2048];
+    size_t o = 0;
+    int i;
+
+    buf[0] = '\0';
+    for (i = 0; i < out->nelts && o < sizeof(buf) - 200; i++) {
+        llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, " [%s %s '%.*s']",
+                              m->type, m->rule,
+                              (int)(m->length > 80 ? 80 : m->length),
+                              text + m->offset);
+    }
+    return buf;
+}
+
+/* text must yield a finding of rule whose value is exactly value */
+static void has(const char *text, const char *rule, const char *value)
+{
+    apr_array_header_t *out = scan(text);
+    size_t vl = strlen(value);
+    int i;
+
+    for (i = 0; i < out->nelts; i++) {
+        llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+        if (!strcmp(m->rule, rule) && m->length == vl
+            && !memcmp(text + m->offset, value, vl)) {
+            return;
+        }
+    }
+    ck_abort_msg("no %s '%s' in '%s'; got:%s", rule, value, text,
+                 describe(text, out));
+}
+
+/* text must yield no finding of type (any finding when type is NULL) */
+static void none(const char *text, const char *type)
+{
+    apr_array_header_t *out = scan(text);
+    int i;
+
+    for (i = 0; i < out->nelts; i++) {
+        llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+        if (!type || !strcmp(m->type, type)) {
+            ck_abort_msg("unexpected finding in '%s':%s", text,
+                         describe(text, out));
+        }
+    }
+}
+
+START_TEST(aws_access_key_id)
+{
+    has("aws_access_key_id = AKIAZ3MJQW7XK4RTLP2B\n", "aws-access-key-id",
+        "AKIAZ3MJQW7XK4RTLP2B");
+    has("\"AccessKeyId\": \"ASIAY34FZKBOKMUTVV7A\"", "aws-access-key-id",
+        "ASIAY34FZKBOKMUTVV7A");
+    none("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", NULL);
+    none("id XAKIAZ3MJQW7XK4RTLP2B and AKIAZ3MJQW7XK4RTLP2 short", NULL);
+    none("AKIAZ3MJQW7XK4RTLP2BQ is too long", NULL);
+}
+END_TEST
+
+START_TEST(aws_secret_access_key)
+{
+    has("aws_secret_access_key = 9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j",
+        "aws-secret-access-key", "9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j");
+    has("export AWS_SECRET_ACCESS_KEY=\"tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB\"",
+        "aws-secret-access-key", "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB");
+    none("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL);
+    none("aws_secret_access_key = os.environ['AWS_SECRET_ACCESS_KEY']", NULL);
+    none("aws_secret_access_key = ${AWS_SECRET}", NULL);
+}
+END_TEST
+
+START_TEST(github_tokens)
+{
+    has("token: ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d", "github-pat-classic",
+        "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d");
+    has("git clone https://gho_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR@github.com/a/b",
+        "github-oauth-token", "gho_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR");
+    has("GH=ghs_IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7", "github-app-token",
+        "ghs_IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7");
+    has("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",
+        "github-pat-fine-grained",
+        "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");
+    none("ghp_ is the prefix of classic tokens; ghp_short123", NULL);
+    none("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL);
+}
+END_TEST
+
+START_TEST(gitlab_token)
+{
+    has("PRIVATE-TOKEN: glpat-WDtkwtDDb_xHKas1VOqg", "gitlab-token",
+        "glpat-WDtkwtDDb_xHKas1VOqg");
+    none("tokens look like glpat-<20 chars>", NULL);
+}
+END_TEST
+
+START_TEST(slack)
+{
+    has("SLACK_BOT_TOKEN=xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD",
+        "slack-token", "xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD");
+    has("xoxp-77412154728-03852808414-852538885393-7c76fb008f86bebb2737f6a6f0fb23c6",
+        "slack-token",
+        "xoxp-77412154728-03852808414-852538885393-7c76fb008f86bebb2737f6a6f0fb23c6");
+    has("url = \"https://hooks.slack.com/services/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\"",
+        "slack-webhook", "hooks.slack.com/services/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");
+    none("xoxb-your-token-here", NULL);
+    none("see https://hooks.slack.com/services/ for webhooks", NULL);
+}
+END_TEST
+
+START_TEST(stripe)
+{
+    has("stripe.api_key = 'sk_live_03nbqnsGpWLuqIA1id6Vw5DQ'", "stripe-live-key",
+        "sk_live_03nbqnsGpWLuqIA1id6Vw5DQ");
+    has("rk_live_L05HA064GiIjHGb3CXlMaXZj", "stripe-live-key",
+        "rk_live_L05HA064GiIjHGb3CXlMaXZj");
+    /* test-mode keys move no money: not findings */
+    none("STRIPE_KEY=sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "STRIPE_KEY");
+    none("pk_live_03nbqnsGpWLuqIA1id6Vw5DQ is publishable", "STRIPE_KEY");
+}
+END_TEST
+
+START_TEST(openai)
+{
+    has("OPENAI_API_KEY=sk-proj-m5di4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY_uCu3ZR1zTOl",
+        "openai-project-key", "sk-proj-m5di4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY_uCu3ZR1zTOl");
+    has("key 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", "openai-key",
+        "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");
+    none("pip install scikit-learn; task-runner; sk-learn", NULL);
+    none("OPENAI_API_KEY=sk-...", NULL);
+}
+END_TEST
+
+START_TEST(anthropic)
+{
+    has("ANTHROPIC_API_KEY=sk-ant-api03-HZt-PlJhx2jIclHkCiHp6bR1IqfEouHgxzNNAL5wIScGebcy8F5n3-YNBDRzrZSgqbjG3uhkWKFLf6xuI5aHUQPFeNBTxAA",
+        "anthropic-key",
+        "sk-ant-api03-HZt-PlJhx2jIclHkCiHp6bR1IqfEouHgxzNNAL5wIScGebcy8F5n3-YNBDRzrZSgqbjG3uhkWKFLf6xuI5aHUQPFeNBTxAA");
+    none("keys start with sk-ant-api03-", NULL);
+}
+END_TEST
+
+START_TEST(google_api_key)
+{
+    has("const KEY = \"AIzaaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkd\";", "google-api-key",
+        "AIzaaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkd");
+    none("AIzaaQWk8JzFalHlsZfYc too short", NULL);
+}
+END_TEST
+
+START_TEST(vendor_generic)
+{
+    has("//registry.npmjs.org/:_authToken=npm_ciOx9gy1CJdObOIRpFqaDZeV7G5IfQHeVVEq",
+        "npm-token", "npm_ciOx9gy1CJdObOIRpFqaDZeV7G5IfQHeVVEq");
+    has("password = pypi-AgEIcHlwaS5vcmcjHEAD6-Wj9KfzjsQGMrb9h_ImB_LK777pzNk8cL6j5IXAAjlsHUqJoUD-_Yd",
+        "pypi-token",
+        "pypi-AgEIcHlwaS5vcmcjHEAD6-Wj9KfzjsQGMrb9h_ImB_LK777pzNk8cL6j5IXAAjlsHUqJoUD-_Yd");
+    has("SENDGRID=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",
+        "sendgrid-api-key", "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");
+    has("api key SK9fc35526f7eaed46725a2a7b860dcd6c", "twilio-api-key",
+        "SK9fc35526f7eaed46725a2a7b860dcd6c");
+    has("twilio sid AC8a1f8b46287cced9041dff02cee73744", "twilio-account-sid",
+        "AC8a1f8b46287cced9041dff02cee73744");
+    none("hash AC8a1f8b46287cced9041dff02cee73744", NULL);
+    has("TWILIO_AUTH_TOKEN=3e210471948d33296c87009e8a7f770d", "twilio-auth-token",
+        "3e210471948d33296c87009e8a7f770d");
+    has("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==;EndpointSuffix=core.windows.net",
+        "azure-storage-key",
+        "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==");
+    has("AZURE_CLIENT_SECRET=8Mj8Q~YgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1p",
+        "azure-client-secret", "8Mj8Q~YgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1p");
+    has("\"private_key_id\": \"c1c1e21862ab8a18a8902073fec8df4f50947aae\",",
+        "gcp-service-account-key-id", "c1c1e21862ab8a18a8902073fec8df4f50947aae");
+    has("HF_TOKEN=hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX", "huggingface-token",
+        "hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX");
+}
+END_TEST
+
+START_TEST(private_keys)
+{
+    const char *rsa = "-----BEGIN RSA PRIVATE KEY-----\n"
+        "MIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi6YUeVgTJ0B3ZbMpnXoY0k+Q8h\n"
+        "-----END RSA PRIVATE KEY-----";
+    const char *ossh = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+        "-----END OPENSSH PRIVATE KEY-----\n";
+    const char *ossh_enc = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        "b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABD3\n"
+        "-----END OPENSSH PRIVATE KEY-----\n";
+    char buf[1024];
+
+    snprintf(buf, sizeof(buf), "key:\n%s\nend", rsa);
+    has(buf, "private-key-rsa", rsa);
+    has(ossh, "private-key-openssh",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+        "-----END OPENSSH PRIVATE KEY-----");
+    has("\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n\"",
+        "private-key-pkcs8",
+        "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----");
+    has("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg3Xq9Lw2Pz8mN4vR7tY1uC5oA6sD0fG\n-----END EC PRIVATE KEY-----",
+        "private-key-ec",
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg3Xq9Lw2Pz8mN4vR7tY1uC5oA6sD0fG\n-----END EC PRIVATE KEY-----");
+    has("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3xk2sBCADH8Lq0Zm9wT4rV\n-----END PGP PRIVATE KEY BLOCK-----",
+        "private-key-pgp",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3xk2sBCADH8Lq0Zm9wT4rV\n-----END PGP PRIVATE KEY BLOCK-----");
+    /* cut off by a tool's line limit: still a finding */
+    has("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQ", "private-key-rsa",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQ");
+    none(ossh_enc, NULL);
+    none("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----", NULL);
+    none("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIE\n-----END RSA PRIVATE KEY-----", NULL);
+    none("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----", NULL);
+    none("-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa\n-----END CERTIFICATE-----", NULL);
+}
+END_TEST
+
+START_TEST(jwt)
+{
+    const char *tok = "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAidS04MjMxIiwgImlhdCI6IDE3MTcwMDAwMDAsICJyb2xlIjogImFkbWluIn0.PiYGFDm7ena8D5VfLDpgyyjVw5HanSBeVRsfAGeAbP0";
+    char buf[512];
+
+    snprintf(buf, sizeof(buf), "Authorization: Bearer %s", tok);
+    has(buf, "jwt", tok);
+    /* no "alg" in the header: not a JWT */
+    none("x eyJ0eXAiOiAieCIsICJmb28iOiAiYmFyIn0.eyJzdWIiOiAidS04MjMxIiwgImlhdCI6IDE3MTcwMDAwMDAsICJyb2xlIjogImFkbWluIn0.VxNjAe-9i0mYtluYI0KN1gNT11cUzYZAa3u2olZU6uq", "JWT");
+    /* jwt.io's sample */
+    none("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", NULL);
+}
+END_TEST
+
+START_TEST(connection_string_password)
+{
+    has("DATABASE_URL=postgres://app:S3cr3tPw@db.prod.internal:5432/app",
+        "connection-string-password", "S3cr3tPw");
+    has("mongodb+srv://admin:Zq7rT2mW9x@cluster0.ab1cd.mongodb.net/test",
+        "connection-string-password", "Zq7rT2mW9x");
+    has("REDIS_URL=redis://:hx8Pq2Lm@cache:6379/0", "connection-string-password",
+        "hx8Pq2Lm");
+    has("mysql://root:Tr0ub4dor3@127.0.0.1/shop", "connection-string-password",
+        "Tr0ub4dor3");
+    none("postgres://user:password@localhost/db", NULL);
+    none("postgres://app:${DB_PASS}@db/app and https://user@github.com/x", NULL);
+    none("redis://localhost:6379", NULL);
+}
+END_TEST
+
+START_TEST(password_assignment)
+{
+    has("DB_PASSWORD=hunter2rocks\n", "password-assignment", "hunter2rocks");
+    has("  password: \"Wq8!zP2m#Lr5\"\n", "password-assignment", "Wq8!zP2m#Lr5");
+    has("{\"password\": \"c0rrect-h0rse\"}", "password-assignment", "c0rrect-h0rse");
+    has("spring.datasource.password=Sup3rS3cret!", "password-assignment",
+        "Sup3rS3cret!");
+    has("<password>n0tTheDefault</password>", "password-assignment", "n0tTheDefault");
+    has("define('DB_PASSWORD', 'wp-9fK2mQx');", "password-assignment", "wp-9fK2mQx");
+    has("Server=db;User Id=sa;Password=Yukon900;", "password-assignment", "Yukon900");
+    has("{\\\"password\\\": \\\"esc4ped!pw\\\"}", "password-assignment", "esc4ped!pw");
+    none("password=${DB_PASS}", NULL);
+    none("password: <password>", NULL);
+    none("password = os.environ[\"DB_PASSWORD\"]", NULL);
+    none("password = getpass.getpass()", NULL);
+    none("DB_PASSWORD=changeme", NULL);
+    none("password: ****", NULL);
+    none("password=", NULL);
+    none("password = \"\"", NULL);
+    none("password: string;", NULL);
+    none("const { password } = req.body; user.password = password;", NULL);
+    none("if (password == other) return;", NULL);
+    none("PASSWORD_MIN_LENGTH = 12", NULL);
+    none("password_hash = \"$2b$12$abcdefghijklmnopqrstuv\"", NULL);
+    none("Reset your password: click the link below", NULL);
+    none("compass = 'north-by-northwest'", NULL);
+    none("password: process.env.DB_PASSWORD", NULL);
+    none("password: ${{ secrets.DB_PASSWORD }}", NULL);
+    none("password=xxx", NULL);
+}
+END_TEST
+
+START_TEST(generic_secret)
+{
+    has("API_KEY=xYYMfGmzWkpAePcEJIukB4geqNfngAFT", "generic-secret-assignment",
+        "xYYMfGmzWkpAePcEJIukB4geqNfngAFT");
+    has("client_secret: 'CloiADN5RpVI2XQWhX1ssrKrxqVqmCplppjs46Lm'",
+        "generic-secret-assignment", "CloiADN5RpVI2XQWhX1ssrKrxqVqmCplppjs46Lm");
+    has("\"accessToken\": \"bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt\"",
+        "generic-secret-assignment", "bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt");
+    has("X-Api-Key: 7c76fb008f86bebb2737f6a6f0fb23c6", "generic-secret-assignment",
+        "7c76fb008f86bebb2737f6a6f0fb23c6");
+    none("api_key = \"your-api-key-here\"", NULL);
+    none("idempotency_key = \"3f1c9a7e-52b4-4c1d-9e8f-0a6b2d4c8e10\"", NULL);
+    none("cache_key = \"d41d8cd98f00b204e9800998ecf8427e\"", NULL);
+    none("SECRET_KEY = 'my_super_secret_key_2024'", NULL);
+    none("max_tokens: 4096", NULL);
+    none("token_url = \"https://oauth2.googleapis.com/token\"", NULL);
+    none("public_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqkR9k2s\"", NULL);
+    none("api_key = settings.OPENAI_API_KEY", NULL);
+    none("key_id = \"a1b2c3d4e5f6a7b8c9d0e1f2\"", NULL);
+    none("api_key=api_key", NULL);
+    none("tokenizer = AutoTokenizer.from_pretrained(\"bert-base-uncased\")", NULL);
+}
+END_TEST
+
+START_TEST(bearer_and_basic)
+{
+    has("curl -H \"Authorization: Bearer bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt\"",
+        "bearer-token", "bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt");
+    has("Authorization: Basic ZGVwbG95OldxOCF6UDJtI0xyNQ==", "http-basic-auth",
+        "ZGVwbG95OldxOCF6UDJtI0xyNQ==");
+    none("Authorization: Bearer <token>", NULL);
+    none("Authorization: Bearer $TOKEN", NULL);
+    none("Basic authentication is described in RFC 7617", NULL);
+}
+END_TEST
+
+START_TEST(email)
+{
+    has("Author: John Smith <john.smith@acme-corp.com>", "email",
+        "john.smith@acme-corp.com");
+    has("mailto:jane.doe+news@mail.example-shop.de", "email",
+        "jane.doe+news@mail.example-shop.de");
+    none("contact user@example.com or admin@example.org or a@b.example", NULL);
+    none("git@github.com:org/repo.git", NULL);
+    none("@app.route('/x') and @types/node and lodash@4.17.21", NULL);
+    none("logo@2x.png and foo@localhost and bob@server.test", NULL);
+    none("https://user@gitlab.com/x", NULL);
+    none("noreply@github.com", NULL);
+}
+END_TEST
+
+START_TEST(phone)
+{
+    has("call me at +1 415 867 5309 tomorrow", "phone", "+1 415 867 5309");
+    has("Tel: (212) 418-2390", "phone", "(212) 418-2390");
+    has("office 415-867-5309.", "phone", "415-867-5309");
+    has("+44 20 7123 4567", "phone", "+44 20 7123 4567");
+    has("+4915112345678", "phone", "+4915112345678");
+    has("appelez le 01 42 68 53 07", "phone", "01 42 68 53 07");
+    has("phone: 030 12345678", "phone", "030 12345678");
+    none("(212) 555-0147 is fictional, so is 555-0199", NULL);
+    none("version 1.2.3, date 2024-01-15, time 12:30:45", NULL);
+    none("ports 8080 8443 9090, line 1234567", NULL);
+    none("sha 3f2a9b81234567890c and id 2024-0115-7781", NULL);
+    none("timestamp 1717000000123 and 2024-01-15T10:11:12.123Z", NULL);
+    none("+44 20 7946 0958 is for drama", NULL);
+}
+END_TEST
+
+START_TEST(credit_card)
+{
+    has("card 4787 7893 2879 2170 exp 12/27", "credit-card", "4787 7893 2879 2170");
+    has("5142-1809-6792-9082", "credit-card", "5142-1809-6792-9082");
+    has("amex 373834701746811", "credit-card", "373834701746811");
+    has("pan=6011453840191618;", "credit-card", "6011453840191618");
+    none("4242 4242 4242 4242 and 4111 1111 1111 1111 and 5555 5555 5555 4444", NULL);
+    none("card ending ****1234, masked 4787 **** **** 2170", NULL);
+    none("4787 7893 2879 2171 fails Luhn", NULL);
+    none("order 1234567890123456", NULL);
+}
+END_TEST
+
+START_TEST(iban)
+{
+    has("IBAN: DE44 5001 0517 5407 3249 31", "iban", "DE44 5001 0517 5407 3249 31");
+    has("iban=GB46NWBK07728378326616", "iban", "GB46NWBK07728378326616");
+    has("FR1863049403269910237409546 BIC XYZ", "iban", "FR1863049403269910237409546");
+    none("DE89 3704 0044 0532 0130 00 is the documentation example", NULL);
+    none("DE45 5001 0517 5407 3249 31 fails mod 97", NULL);
+    none("HTTP2 and AB12 are not IBANs", NULL);
+}
+END_TEST
+
+START_TEST(us_ssn)
+{
+    has("SSN: 536-22-1947", "us-ssn", "536-22-1947");
+    has("social security number 536221947", "us-ssn", "536221947");
+    none("ssn 078-05-1120 and 219-09-9999", NULL);
+    none("666-12-3456 900-12-3456 000-12-3456 536-00-1947 536-22-0000", NULL);
+    none("random 536221947 without context", NULL);
+}
+END_TEST
+
+START_TEST(ip_address)
+{
+    has("server at 34.117.59.81:443", "ipv4-public", "34.117.59.81");
+    has("client=2607:f8b0:4005:80a::200e", "ipv6-public", "2607:f8b0:4005:80a::200e");
+    none("10.0.0.1 192.168.1.20 172.16.5.4 127.0.0.1 169.254.1.1 100.64.0.1", NULL);
+    none("192.0.2.10 198.51.100.7 203.0.113.99 224.0.0.251 255.255.255.0", NULL);
+    none("dns 8.8.8.8 8.8.4.4 1.1.1.1 9.9.9.9 208.67.222.222", NULL);
+    none("version 4.2.1.10 and requests==2.31.0.1 and v1.2.3.4", NULL);
+    none("2001:db8::1 and ::1 and fe80::1 and std::vector and 12:34:56", NULL);
+    none("mac 00:1a:2b:3c:4d:5e and oid 1.3.6.1.4.1.311", NULL);
+}
+END_TEST
+
+START_TEST(admin_rules)
+{
+    apr_pool_t *p;
+    llm_scan_rules_t *rs;
+    apr_array_header_t *out;
+    const char *words[] = { "Project Falcon", "acme-internal", "Globex" };
+    const char *text = "Ask about project falcon at acme-internal; not Globexx.";
+    llm_scan_match_t *m;
+
+    apr_pool_create(&p, pool);
+    rs = llm_scan_rules_create(p, 1);
+    ck_assert_ptr_null(llm_scan_rules_add_keywords(rs, "CODENAME", "codenames",
+                                                   words, 3, LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_add_pattern(rs, "TICKET", "jira",
+                                                  "\\bOPS-[0-9]{3,6}\\b",
+                                                  LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_add_allow(rs, "ops-bot@acme-corp\\.com"));
+    ck_assert_ptr_nonnull(llm_scan_rules_add_pattern(rs, "bad", "x", "a",
+                                                     LLM_CAT_CONTENT));
+    ck_assert_ptr_nonnull(llm_scan_rules_add_pattern(rs, "BAD", "y", "(",
+                                                     LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_disable(rs, "PHONE"));
+    ck_assert_ptr_nonnull(llm_scan_rules_disable(rs, "no-such-rule"));
+    ck_assert_ptr_null(llm_scan_rules_compile(rs));
+    ck_assert(llm_scan_rules_has_type(rs, "CODENAME"));
+    ck_assert(llm_scan_rules_has_type(rs, "EMAIL"));
+    ck_assert(!llm_scan_rules_has_type(rs, "NOPE"));
+
+    out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    ck_assert_int_eq(llm_scan_text(rs, text, strlen(text), p, out), 2);
+    m = &APR_ARRAY_IDX(out, 0, llm_scan_match_t);
+    ck_assert_str_eq(m->type, "CODENAME");
+    ck_assert_int_eq(m->offset, 10);
+    ck_assert_int_eq(m->length, 14);
+    ck_assert_int_eq(m->category, LLM_CAT_CONTENT);
+
+    out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    text = "see OPS-1234, mail ops-bot@acme-corp.com, call +1 415 867 5309";
+    ck_assert_int_eq(llm_scan_text(rs, text, strlen(text), p, out), 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(out, 0, llm_scan_match_t).rule, "jira");
+    apr_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(overlaps_and_order)
+{
+    const char *t = "postgres://bob:Zq7rT2mW9x@db.acme-corp.com/x "
+                    "api_key=\"ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d\"";
+    apr_array_header_t *out = scan(t);
+    int i;
+
+    ck_assert_int_eq(out->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(out, 0, llm_scan_match_t).type, "PASSWORD");
+    ck_assert_str_eq(APR_ARRAY_IDX(out, 1, llm_scan_match_t).type, "GITHUB_TOKEN");
+    for (i = 1; i < out->nelts; i++) {
+        ck_assert(APR_ARRAY_IDX(out, i - 1, llm_scan_match_t).offset
+                  < APR_ARRAY_IDX(out, i, llm_scan_match_t).offset);
+    }
+    ck_assert_int_eq(llm_scan_builtin_category("EMAIL"), LLM_CAT_PII);
+    ck_assert_int_eq(llm_scan_builtin_category("JWT"), LLM_CAT_SECRET);
+    ck_assert_int_eq(llm_scan_builtin_category("NOPE"), -1);
+}
+END_TEST
+
+START_TEST(agent_text_shapes)
+{
+    /* a file read with line numbers, a diff's removed line, a log line */
+    has("    12\tDB_PASSWORD=hunter2rocks\n    13\tDEBUG=1\n",
+        "password-assignment", "hunter2rocks");
+    has("-aws_secret_access_key = 9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j\n"
+        "+aws_secret_access_key = ${AWS_SECRET}\n",
+        "aws-secret-access-key", "9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j");
+    has("2024-05-01T10:00:00Z INFO login ok user=jane.doe@acme-corp.com ip=34.117.59.81",
+        "ipv4-public", "34.117.59.81");
+    has("  File \"app.py\", line 42, in connect\n    conn = psycopg2.connect(\"postgresql://svc:Rk9xLw2Pq@10.0.0.5/app\")",
+        "connection-string-password", "Rk9xLw2Pq");
+    none("", NULL);
+    none("x", NULL);
+}
+END_TEST
+
+static Suite *scan_suite(void)
+{
+    Suite *s = suite_create("scan-rules");
+    TCase *tc = tcase_create("rules");
+
+    tcase_add_test(tc, aws_access_key_id);
+    tcase_add_test(tc, aws_secret_access_key);
+    tcase_add_test(tc, github_tokens);
+    tcase_add_test(tc, gitlab_token);
+    tcase_add_test(tc, slack);
+    tcase_add_test(tc, stripe);
+    tcase_add_test(tc, openai);
+    tcase_add_test(tc, anthropic);
+    tcase_add_test(tc, google_api_key);
+    tcase_add_test(tc, vendor_generic);
+    tcase_add_test(tc, private_keys);
+    tcase_add_test(tc, jwt);
+    tcase_add_test(tc, connection_string_password);
+    tcase_add_test(tc, password_assignment);
+    tcase_add_test(tc, generic_secret);
+    tcase_add_test(tc, bearer_and_basic);
+    tcase_add_test(tc, email);
+    tcase_add_test(tc, phone);
+    tcase_add_test(tc, credit_card);
+    tcase_add_test(tc, iban);
+    tcase_add_test(tc, us_ssn);
+    tcase_add_test(tc, ip_address);
+    tcase_add_test(tc, admin_rules);
+    tcase_add_test(tc, overlaps_and_order);
+    tcase_add_test(tc, agent_text_shapes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, const char *const *argv)
+{
+    SRunner *sr;
+    int failed;
+    const char *err;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&pool, NULL);
+    rules = llm_scan_rules_create(pool, 1);
+    if ((err = llm_scan_rules_compile(rules))) {
+        fprintf(stderr, "compile: %s\n", err);
+        return 1;
+    }
+    sr = srunner_create(scan_suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
