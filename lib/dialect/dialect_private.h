@@ -40,6 +40,23 @@ const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
 const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
                                    size_t index);
 
+/* jansson 2.14 added keys with lengths (and so keys holding NUL); older
+ * releases (RHEL 8 ships 2.11) have C-string keys only, and there every
+ * key is what strlen() says. */
+#include <string.h>
+#if JANSSON_VERSION_HEX >= 0x020e00
+#define llm_json_iter_key_len(it) json_object_iter_key_len(it)
+#define llm_json_object_getn(o, k, n) json_object_getn((o), (k), (n))
+#define llm_json_object_setn(o, k, n, v) json_object_setn((o), (k), (n), (v))
+#define llm_json_object_deln(o, k, n) json_object_deln((o), (k), (n))
+#else
+#define llm_json_iter_key_len(it) strlen(json_object_iter_key(it))
+/* the key passed is NUL-terminated at n in every caller */
+#define llm_json_object_getn(o, k, n) json_object_get((o), (k))
+#define llm_json_object_setn(o, k, n, v) json_object_set((o), (k), (v))
+#define llm_json_object_deln(o, k, n) json_object_del((o), (k))
+#endif
+
 /* String member of an object or NULL. */
 const char *llm_dialect_str(json_t *obj, const char *key);
 

@@ -25,6 +25,7 @@
 #include "apr_strings.h"
 
 #include "llm_dialect.h"
+#include "dialect_private.h"
 
 /* The piece an offset falls in; the end of the text belongs to the last
  * piece, so that an insertion at the very end has a home. */
@@ -65,6 +66,11 @@ const llm_piece_t *llm_unit_locate(const llm_unit_t *u, size_t offset,
     return pc;
 }
 
+/* Objects up to this size are rebuilt to keep a renamed key in its place;
+ * larger ones get the renamed member at the end, since rebuilding for
+ * every key of a huge object would be quadratic. */
+#define RENAME_IN_PLACE_MAX 256
+
 /* Rename a key where it stands: jansson appends new keys at the end, so
  * the object is rebuilt in its order (prompt caches and humans reading
  * the forwarded body both prefer it unchanged). */
@@ -81,13 +87,21 @@ static int rename_key(json_t *obj, const char *old, size_t old_len,
     if (old_len == nkey_len && !memcmp(old, nkey, old_len)) {
         return 0;
     }
+    if (json_object_size(obj) > RENAME_IN_PLACE_MAX) {
+        v = llm_json_object_getn(obj, old, old_len);
+        if (!v || llm_json_object_getn(obj, nkey, nkey_len)
+            || llm_json_object_setn(obj, nkey, nkey_len, v) != 0) {
+            return -1;
+        }
+        return llm_json_object_deln(obj, old, old_len);
+    }
     copy = json_object();
     if (!copy) {
         return -1;
     }
     for (it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
         k = json_object_iter_key(it);
-        klen = json_object_iter_key_len(it);
+        klen = llm_json_iter_key_len(it);
         v = json_object_iter_value(it);
         if (klen == nkey_len && !memcmp(k, nkey, klen)) {
             /* Two keys would collapse into one: refuse, the caller blocks. */
@@ -99,7 +113,7 @@ static int rename_key(json_t *obj, const char *old, size_t old_len,
             k = nkey;
             klen = nkey_len;
         }
-        if (json_object_setn(copy, k, klen, v) != 0) {
+        if (llm_json_object_setn(copy, k, klen, v) != 0) {
             json_decref(copy);
             return -1;
         }

@@ -86,7 +86,8 @@ llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
 
 /* Feed upstream bytes; *out / *out_len get the bytes to send on (valid
  * until the next call; may be empty).  0, or -1 on an event over the cap
- * (the caller ends the stream; what was sent stays valid SSE). */
+ * (the caller ends the stream; what was sent stays valid SSE).  A
+ * pass-through translator always returns 0 and *out is buf itself. */
 int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
                       const char **out, size_t *out_len);
 

@@ -522,13 +522,14 @@ int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
         }
     }
     if (t->passthrough) {
+        /* The bytes go on as they came; an event too large to read only
+         * ends the reading of usage. */
         *out = buf;
         *out_len = len;
+        return 0;
     }
-    else {
-        *out = t->out.data ? t->out.data : "";
-        *out_len = t->out.len;
-    }
+    *out = t->out.data ? t->out.data : "";
+    *out_len = t->out.len;
     return rv ? -1 : 0;
 }
 
@@ -553,5 +554,5 @@ int llm_sse_translate_finish(llm_sse_translator_t *t, const char **out,
     }
     *out = t->out.data ? t->out.data : "";
     *out_len = t->out.len;
-    return rv ? -1 : 0;
+    return (rv && !t->passthrough) ? -1 : 0;
 }

@@ -43,6 +43,13 @@ static void walk_free(walk_t *w, json_t *node, const char *path);
 static void walk_proto(walk_t *w, json_t *node, const char *path,
                        const char *key);
 
+/* Numbers, booleans and nulls hold no text: no path is built for them
+ * (an embedding request can carry thousands of token ids). */
+static int has_text(json_t *v)
+{
+    return json_is_string(v) || json_is_array(v) || json_is_object(v);
+}
+
 static void unit_begin(walk_t *w)
 {
     w->open = apr_array_make(w->p, 4, sizeof(llm_piece_t));
@@ -143,14 +150,16 @@ static void walk_free(walk_t *w, json_t *node, const char *path)
     }
     else if (json_is_array(node)) {
         json_array_foreach(node, i, v) {
-            walk_free(w, v, llm_dialect_path_index(w->p, path, i));
+            if (has_text(v)) {
+                walk_free(w, v, llm_dialect_path_index(w->p, path, i));
+            }
         }
     }
     else if (json_is_object(node)) {
         for (i = 0, it = json_object_iter(node); it;
              i++, it = json_object_iter_next(node, it)) {
             key = json_object_iter_key(it);
-            key_len = json_object_iter_key_len(it);
+            key_len = llm_json_iter_key_len(it);
             v = json_object_iter_value(it);
             kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
             unit_single_key(w, kpath, node, key, key_len);
@@ -303,7 +312,7 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
             walk_proto_object(w, v, llm_dialect_path_index(w->p, path, i),
                               NULL, 1);
         }
-        else {
+        else if (has_text(v)) {
             walk_proto(w, v, llm_dialect_path_index(w->p, path, i), NULL);
         }
     }
@@ -370,7 +379,7 @@ apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
     for (i = 0, it = json_object_iter(root); it;
          i++, it = json_object_iter_next(root, it)) {
         key = json_object_iter_key(it);
-        key_len = json_object_iter_key_len(it);
+        key_len = llm_json_iter_key_len(it);
         v = json_object_iter_value(it);
         kpath = llm_dialect_path_key(p, "", key, key_len, i);
         if (key_len == strlen(key) && is_known_root(key)) {

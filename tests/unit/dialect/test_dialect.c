@@ -598,6 +598,35 @@ START_TEST(edits_rename_keys_in_place)
 }
 END_TEST
 
+START_TEST(edits_rename_keys_of_large_objects)
+{
+    char *body = apr_pstrdup(tp, "{\"model\":\"m\",\"max_tokens\":5,"
+                             "\"messages\":[{\"role\":\"user\",\"content\":"
+                             "[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":"
+                             "\"n\",\"input\":{");
+    apr_array_header_t *units;
+    const llm_unit_t *u;
+    json_t *j, *input;
+    llm_edit_t e[1] = { { 0, 11, "[REDACTED_EMAIL_1]" } };
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        body = apr_psprintf(tp, "%s\"k%d\":%d,", body, i, i);
+    }
+    body = apr_pstrcat(tp, body, "\"x@y.example\":1}}]}]}", NULL);
+    j = tu_parse(body);
+    units = llm_dialect_units(tp, j, LLM_EP_ANTHROPIC_MESSAGES);
+    u = tu_unit_with(units, "messages[0].content[0].input.{#300}#key", NULL);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, e, 1), 0);
+    input = json_object_get(json_array_get(json_object_get(json_array_get(
+        json_object_get(j, "messages"), 0), "content"), 0), "input");
+    ck_assert_int_eq(json_object_size(input), 301);
+    ck_assert_ptr_nonnull(json_object_get(input, "[REDACTED_EMAIL_1]"));
+    ck_assert_ptr_null(json_object_get(input, "x@y.example"));
+}
+END_TEST
+
 /* --- error bodies ---------------------------------------------------- */
 
 START_TEST(error_bodies)
@@ -672,6 +701,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, edits_unsorted_and_overlapping);
     tcase_add_test(tc, edits_keep_utf8_whole);
     tcase_add_test(tc, edits_rename_keys_in_place);
+    tcase_add_test(tc, edits_rename_keys_of_large_objects);
     tcase_add_test(tc, error_bodies);
     suite_add_tcase(s, tc);
     return s;

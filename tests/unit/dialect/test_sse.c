@@ -463,6 +463,29 @@ START_TEST(passthrough_reads_usage)
 }
 END_TEST
 
+START_TEST(passthrough_survives_huge_events)
+{
+    llm_sse_translator_t *t = llm_sse_translator_create(tp,
+        LLM_FAMILY_ANTHROPIC, LLM_FAMILY_ANTHROPIC, 0, NULL);
+    size_t n = LLM_SSE_DEFAULT_MAX_EVENT + 10, olen;
+    char *big = apr_palloc(tp, n);
+    const char *out;
+
+    memset(big, 'a', n);
+    memcpy(big, "data: ", 6);
+    ck_assert_int_eq(llm_sse_translate(t, big, n, &out, &olen), 0);
+    ck_assert_ptr_eq(out, big);
+    ck_assert_uint_eq(olen, n);
+    ck_assert_int_eq(llm_sse_translate(t, "\n\n", 2, &out, &olen), 0);
+    ck_assert_int_eq(llm_sse_translate_finish(t, &out, &olen), 0);
+
+    /* translating, the same event is an error the caller must act on */
+    t = llm_sse_translator_create(tp, LLM_FAMILY_ANTHROPIC,
+                                  LLM_FAMILY_OPENAI, 0, NULL);
+    ck_assert_int_eq(llm_sse_translate(t, big, n, &out, &olen), -1);
+}
+END_TEST
+
 /* The recorded provider streams, read at test time when present. */
 START_TEST(fixture_streams)
 {
@@ -551,6 +574,7 @@ int main(void)
     tcase_add_test(tc, openai_to_anthropic_empty_and_truncated);
     tcase_add_test(tc, openai_error_chunk);
     tcase_add_test(tc, passthrough_reads_usage);
+    tcase_add_test(tc, passthrough_survives_huge_events);
     tcase_add_test(tc, fixture_streams);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
