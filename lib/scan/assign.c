@@ -82,7 +82,8 @@ static int in_list(const char *s, size_t n, const char *const *list)
     int i;
 
     for (i = 0; list[i]; i++) {
-        if (strlen(list[i]) == n && !memcmp(list[i], s, n)) {
+        if (list[i][0] == s[0] && strlen(list[i]) == n
+            && !memcmp(list[i], s, n)) {
             return 1;
         }
     }
@@ -549,8 +550,10 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     while (ns < pos && !LLM_IS_ALNUM(t[ns])) {
         ns++;
     }
-    kind = classify_name(t + ns, e - ns);
-    if (kind == NAME_NONE || !find_value(t, n, s, e, &v)) {
+    /* most mentions of "key" or "token" assign nothing: look for the
+     * operator and value before working out what the name means */
+    if (!find_value(t, n, s, e, &v)
+        || (kind = classify_name(t + ns, e - ns)) == NAME_NONE) {
         return e;
     }
     val = t + v.off;

@@ -142,10 +142,7 @@ static int try_ipv4(llm_scan_ctx_t *cx, const groups_t *g, size_t pos)
             return 1;
         }
     }
-    if (prev_word_in(t, pos, version_words)) {
-        return 1;
-    }
-    if (llm_scan_ipv4_public(o)) {
+    if (llm_scan_ipv4_public(o) && !prev_word_in(t, pos, version_words)) {
         llm_scan_emit(cx, LLM_R_IPV4, pos, gend(g, 3) - pos);
     }
     return 1;
@@ -420,7 +417,13 @@ size_t llm_scan_rec_number(llm_scan_ctx_t *cx, size_t pos)
         || try_phone(cx, &g, pos, plus, paren)) {
         return gend(&g, g.n - 1);
     }
-    return g.n > 1 ? g.off[1] : k;
+    /* a match may start at the next word, not inside 2024-05-01 */
+    for (k = 1; k < (size_t)g.n; k++) {
+        if (g.sep[k - 1] == ' ') {
+            return g.off[k];
+        }
+    }
+    return gend(&g, g.n - 1);
 }
 
 static int local_char(unsigned char c)
@@ -580,24 +583,19 @@ size_t llm_scan_rec_iban(llm_scan_ctx_t *cx, size_t pos)
     return pos + 2;
 }
 
-size_t llm_scan_rec_ipv6(llm_scan_ctx_t *cx, size_t i)
+/* s: the first digit of what may be a global address, 2xxx: or 3xxx: */
+size_t llm_scan_rec_ipv6(llm_scan_ctx_t *cx, size_t s)
 {
     const unsigned char *t = cx->t;
-    size_t n = cx->len, s = i + 1, e, k;
+    size_t n = cx->len, e, k;
     unsigned int g[8], head[8], tail[8];
     int nh = 0, nt = 0, dbl = 0, j;
 
-    if (i + 2 >= n || !(LLM_IS_HEX(t[i + 2]) || t[i + 2] == ':')) {
-        return i + 1;
+    if (s + 5 >= n || !LLM_IS_HEX(t[s + 1]) || !LLM_IS_HEX(t[s + 2])
+        || !LLM_IS_HEX(t[s + 3]) || t[s + 4] != ':') {
+        return s + 1;
     }
-    while (s > 0 && (LLM_IS_HEX(t[s - 1]) || t[s - 1] == ':') && i + 1 - s < 40) {
-        s--;
-    }
-    if (s > 0 && (LLM_IS_ALNUM(t[s - 1]) || t[s - 1] == '_' || t[s - 1] == '.'
-                  || t[s - 1] == '-')) {
-        return i + 1;
-    }
-    for (e = i + 1; e < n && (LLM_IS_HEX(t[e]) || t[e] == ':') && e - s < 45; e++) {
+    for (e = s; e < n && (LLM_IS_HEX(t[e]) || t[e] == ':') && e - s < 45; e++) {
     }
     if (e < n && (LLM_IS_ALNUM(t[e]) || t[e] == '_' || t[e] == '.')) {
         return e;

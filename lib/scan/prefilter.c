@@ -28,10 +28,43 @@
 #include "scan_private.h"
 
 /* Names whose assignment may hold a password or a secret; the recogniser
- * works out the whole name around the anchor. */
-static const char *const assign_words[] = {
-    "pass", "pwd", "secret", "token", "key", "credential", NULL
+ * works out the whole name around the anchor.  Each word is looked up by
+ * its rarest pair ("cr" of secret, "ok" of token), not its first. */
+static const struct { const char *w; int pairoff; } assign_words[] = {
+    { "pass", 0 }, { "pwd", 0 }, { "secret", 2 }, { "token", 1 },
+    { "key", 1 }, { "credential", 0 }, { NULL, 0 }
 };
+
+/* Which pair of a literal to look up: one that mixes a letter or digit
+ * with punctuation, or has a capital or a digit, is rarer in text than a
+ * pair of lower-case letters. */
+static int pick_pair(const char *lit, size_t len)
+{
+    size_t k;
+    int best = -100, at = 0;
+
+    for (k = 0; k + 1 < len; k++) {
+        unsigned char a = (unsigned char)lit[k], b = (unsigned char)lit[k + 1];
+        int sc = 0;
+        if ((LLM_IS_ALNUM(a) != LLM_IS_ALNUM(b)) && a != ' ' && b != ' ') {
+            sc += 2;
+        }
+        if (LLM_IS_UPPER(a) || LLM_IS_UPPER(b)) {
+            sc += 1;
+        }
+        if (LLM_IS_DIGIT(a) || LLM_IS_DIGIT(b)) {
+            sc += 1;
+        }
+        if (a == ' ' || b == ' ') {
+            sc -= 3;
+        }
+        if (sc > best) {
+            best = sc;
+            at = (int)k;
+        }
+    }
+    return at;
+}
 
 static unsigned int bucket_of(uint16_t pair)
 {
@@ -49,11 +82,19 @@ static void set_pair(llm_scan_rules_t *rs, unsigned char c0, unsigned char c1)
     rs->pairmap[pr >> 3] |= (uint8_t)(1u << (pr & 7));
 }
 
+static void set_lit(llm_scan_rules_t *rs, unsigned char c0, unsigned char c1)
+{
+    unsigned int pr = c0 | ((unsigned int)c1 << 8);
+    rs->litmap[pr >> 3] |= (uint8_t)(1u << (pr & 7));
+    set_pair(rs, c0, c1);
+}
+
 static void add_anchor(llm_scan_rules_t *rs, const char *lit, size_t len,
-                       int act, int ci, int rule, int back)
+                       int act, int ci, int rule, int back, int pairoff)
 {
     llm_scan_anchor_t *a = apr_array_push(rs->anchors);
-    unsigned char c0 = (unsigned char)lit[0], c1 = (unsigned char)lit[1];
+    unsigned char c0 = (unsigned char)lit[pairoff];
+    unsigned char c1 = (unsigned char)lit[pairoff + 1];
     unsigned int b;
 
     a->pair = fold_pair(c0, c1);
@@ -61,20 +102,21 @@ static void add_anchor(llm_scan_rules_t *rs, const char *lit, size_t len,
     a->ci = (uint8_t)ci;
     a->rule = rule;
     a->back = back;
+    a->pairoff = pairoff;
     a->lit = lit;
     a->litlen = len;
     b = bucket_of(a->pair);
     a->next = rs->bucket[b];
     rs->bucket[b] = rs->anchors->nelts - 1;
     if (ci) {
-        set_pair(rs, LLM_LOWER(c0), LLM_LOWER(c1));
-        set_pair(rs, LLM_IS_LOWER(c0) ? c0 - 32 : c0, LLM_LOWER(c1));
-        set_pair(rs, LLM_LOWER(c0), LLM_IS_LOWER(c1) ? c1 - 32 : c1);
-        set_pair(rs, LLM_IS_LOWER(c0) ? c0 - 32 : c0,
-                 LLM_IS_LOWER(c1) ? c1 - 32 : c1);
+        set_lit(rs, LLM_LOWER(c0), LLM_LOWER(c1));
+        set_lit(rs, LLM_IS_LOWER(c0) ? c0 - 32 : c0, LLM_LOWER(c1));
+        set_lit(rs, LLM_LOWER(c0), LLM_IS_LOWER(c1) ? c1 - 32 : c1);
+        set_lit(rs, LLM_IS_LOWER(c0) ? c0 - 32 : c0,
+                LLM_IS_LOWER(c1) ? c1 - 32 : c1);
     }
     else {
-        set_pair(rs, c0, c1);
+        set_lit(rs, c0, c1);
     }
 }
 
@@ -95,6 +137,7 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
     int i, c0, c1;
 
     memset(rs->pairmap, 0, sizeof(rs->pairmap));
+    memset(rs->litmap, 0, sizeof(rs->litmap));
     for (i = 0; i < LLM_SCAN_BUCKETS; i++) {
         rs->bucket[i] = -1;
     }
@@ -115,23 +158,23 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
                 return "built-in anchor shorter than two bytes";
             }
             add_anchor(rs, s, (size_t)(e - s), LLM_SCAN_ACT_PATTERN,
-                       r->anchor_ci, i, r->back);
+                       r->anchor_ci, i, r->back, pick_pair(s, (size_t)(e - s)));
         }
     }
     if (any_on(rs, LLM_R_ASSIGN_PASSWORD, LLM_R_GENERIC_ASSIGN)) {
-        for (i = 0; assign_words[i]; i++) {
-            add_anchor(rs, assign_words[i], strlen(assign_words[i]),
-                       LLM_SCAN_ACT_ASSIGN, 1, -1, 0);
+        for (i = 0; assign_words[i].w; i++) {
+            add_anchor(rs, assign_words[i].w, strlen(assign_words[i].w),
+                       LLM_SCAN_ACT_ASSIGN, 1, -1, 0, assign_words[i].pairoff);
         }
     }
     if (any_on(rs, LLM_R_CONN_PASSWORD, LLM_R_CONN_PASSWORD)) {
-        add_anchor(rs, "://", 3, LLM_SCAN_ACT_URL, 0, -1, 0);
+        add_anchor(rs, "://", 3, LLM_SCAN_ACT_URL, 0, -1, 0, 0);
     }
     if (any_on(rs, LLM_R_PRIVATE_KEY_RSA, LLM_R_PRIVATE_KEY_PGP)) {
-        add_anchor(rs, "-----BEGIN ", 11, LLM_SCAN_ACT_PEM, 0, -1, 0);
+        add_anchor(rs, "-----BEGIN ", 11, LLM_SCAN_ACT_PEM, 0, -1, 0, 4);
     }
     if (any_on(rs, LLM_R_JWT, LLM_R_JWT)) {
-        add_anchor(rs, "eyJ", 3, LLM_SCAN_ACT_JWT, 0, -1, 0);
+        add_anchor(rs, "eyJ", 3, LLM_SCAN_ACT_JWT, 0, -1, 0, 1);
     }
 
     rs->want_email = any_on(rs, LLM_R_EMAIL, LLM_R_EMAIL);
@@ -144,20 +187,22 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
             if (rs->want_email && c1 == '@' && c0 != '@') {
                 hit = 1;
             }
-            if (rs->want_number && LLM_IS_DIGIT(c1) && !LLM_IS_ALNUM(c0)
-                && c0 != '_' && c0 != '.') {
+            /* a number starts after a blank or punctuation, not inside
+             * x86_64, v1.2 or 2024-05-01 */
+            if ((rs->want_number || rs->want_ipv6) && LLM_IS_DIGIT(c1)
+                && !LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.' && c0 != '-') {
                 hit = 1;
             }
             if (rs->want_iban && LLM_IS_UPPER(c0) && LLM_IS_DIGIT(c1)) {
-                hit = 1;
-            }
-            if (rs->want_ipv6 && c1 == ':' && (LLM_IS_HEX(c0) || c0 == ':')) {
                 hit = 1;
             }
             if (hit) {
                 set_pair(rs, (unsigned char)c0, (unsigned char)c1);
             }
         }
+    }
+    for (c0 = 0; c0 < 65536; c0++) {
+        rs->pairbyte[c0] = (uint8_t)((rs->pairmap[c0 >> 3] >> (c0 & 7)) & 1);
     }
     return NULL;
 }
@@ -185,6 +230,7 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
     const llm_scan_rules_t *rs = cx->rs;
     const unsigned char *t = cx->t;
     unsigned char c0 = t[i], c1 = t[i + 1];
+    unsigned int pr = c0 | ((unsigned int)c1 << 8);
     size_t end = i + 1, e;
     int a;
 
@@ -194,47 +240,54 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
         }
     }
     else if (LLM_IS_DIGIT(c1)) {
-        if (rs->want_number && !LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.'
-            && (e = llm_scan_rec_number(cx, i + 1)) > end) {
-            end = e;
+        if (!LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.' && c0 != '-') {
+            /* public IPv6 addresses start with a group 2xxx or 3xxx */
+            if (rs->want_ipv6 && (c1 == '2' || c1 == '3') && i + 6 < cx->len
+                && t[i + 5] == ':' && (e = llm_scan_rec_ipv6(cx, i + 1)) > end) {
+                end = e;
+            }
+            else if (rs->want_number && (e = llm_scan_rec_number(cx, i + 1)) > end) {
+                end = e;
+            }
         }
         if (rs->want_iban && LLM_IS_UPPER(c0) && i > 0
             && (e = llm_scan_rec_iban(cx, i - 1)) > end) {
             end = e;
         }
     }
-    else if (c1 == ':') {
-        if (rs->want_ipv6 && (e = llm_scan_rec_ipv6(cx, i)) > end) {
-            end = e;
-        }
+    if (!(rs->litmap[pr >> 3] & (1u << (pr & 7)))) {
+        return end;
     }
-
     for (a = rs->bucket[bucket_of(fold_pair(c0, c1))]; a >= 0;) {
         const llm_scan_anchor_t *an =
             &((const llm_scan_anchor_t *)rs->anchors->elts)[a];
+        size_t st;
         a = an->next;
-        if (an->pair != fold_pair(c0, c1) || i + an->litlen > cx->len
-            || !lit_eq(t + i, an)) {
+        if (an->pair != fold_pair(c0, c1) || i < (size_t)an->pairoff) {
+            continue;
+        }
+        st = i - (size_t)an->pairoff;
+        if (st + an->litlen > cx->len || !lit_eq(t + st, an)) {
             continue;
         }
         switch (an->act) {
         case LLM_SCAN_ACT_PATTERN:
-            if ((size_t)an->back > i) {
+            if ((size_t)an->back > st) {
                 continue;
             }
-            e = llm_scan_run_pattern(cx, an->rule, i - (size_t)an->back);
+            e = llm_scan_run_pattern(cx, an->rule, st - (size_t)an->back);
             break;
         case LLM_SCAN_ACT_ASSIGN:
-            e = llm_scan_rec_assign(cx, i, an->litlen);
+            e = llm_scan_rec_assign(cx, st, an->litlen);
             break;
         case LLM_SCAN_ACT_URL:
-            e = llm_scan_rec_url(cx, i);
+            e = llm_scan_rec_url(cx, st);
             break;
         case LLM_SCAN_ACT_PEM:
-            e = llm_scan_rec_pem(cx, i);
+            e = llm_scan_rec_pem(cx, st);
             break;
         case LLM_SCAN_ACT_JWT:
-            e = llm_scan_rec_jwt(cx, i);
+            e = llm_scan_rec_jwt(cx, st);
             break;
         default:
             e = 0;
@@ -246,30 +299,87 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
     return end;
 }
 
+static int map_bit(const uint8_t *map, unsigned int pr)
+{
+    return (map[pr >> 3] >> (pr & 7)) & 1;
+}
+
 void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
 {
     const unsigned char *t = cx->t;
     const uint8_t *map = cx->rs->pairmap;
+    const uint8_t *lit = cx->rs->litmap;
+    const uint8_t *pb = cx->rs->pairbyte;
     size_t n = cx->len, i = 0;
 
     if (n < 2) {
         return;
     }
     /* a number at the very start has no byte before it to trigger on */
-    if (cx->rs->want_number && LLM_IS_DIGIT(t[0])) {
-        size_t e = llm_scan_rec_number(cx, 0);
+    if (LLM_IS_DIGIT(t[0])) {
+        size_t e = 0;
+        if (cx->rs->want_ipv6 && n > 5 && t[4] == ':') {
+            e = llm_scan_rec_ipv6(cx, 0);
+        }
+        else if (cx->rs->want_number) {
+            e = llm_scan_rec_number(cx, 0);
+        }
         i = e > 1 ? e - 1 : 0;
     }
     while (i + 1 < n) {
-        unsigned int pr = t[i] | ((unsigned int)t[i + 1] << 8);
-        if (!(map[pr >> 3] & (1u << (pr & 7)))) {
+        unsigned int pr;
+        size_t end;
+
+        /* eight pairs from one load, one branch: most blocks hit nothing */
+        while (i + 9 <= n) {
+            uint64_t w;
+            unsigned int m;
+            memcpy(&w, t + i, 8);
+            m = pb[w & 0xffff]
+                | (unsigned int)pb[(w >> 8) & 0xffff] << 1
+                | (unsigned int)pb[(w >> 16) & 0xffff] << 2
+                | (unsigned int)pb[(w >> 24) & 0xffff] << 3
+                | (unsigned int)pb[(w >> 32) & 0xffff] << 4
+                | (unsigned int)pb[(w >> 40) & 0xffff] << 5
+                | (unsigned int)pb[(w >> 48) & 0xffff] << 6
+                | (unsigned int)pb[(w >> 56) | ((unsigned int)t[i + 8] << 8)] << 7;
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                break;
+            }
+            i += 8;
+        }
+        if (i + 1 >= n) {
+            break;
+        }
+        pr = t[i] | ((unsigned int)t[i + 1] << 8);
+        if (!map_bit(map, pr)) {
             i++;
             continue;
         }
-        {
-            size_t end = dispatch(cx, i);
-            i = end > i + 2 ? end - 1 : i + 1;
+        /* the common hit: a short number in JSON or a log line; leave it
+         * without a call when it cannot be anything */
+        if (LLM_IS_DIGIT(t[i + 1]) && !map_bit(lit, pr) && !LLM_IS_UPPER(t[i])
+            && t[i] != '+' && t[i] != '(') {
+            size_t j = i + 1;
+            while (j < n && LLM_IS_DIGIT(t[j])) {
+                j++;
+            }
+            /* 12:30 or a/123: inside something else */
+            if ((t[i] == ':' || t[i] == '/') && i > 0 && LLM_IS_ALNUM(t[i - 1])) {
+                i = j;
+                continue;
+            }
+            if (j - i - 1 < 9
+                && (j >= n || !(t[j] == ' ' || t[j] == '-' || t[j] == '.'
+                                || t[j] == ')'
+                                || (t[j] == ':' && j - i - 1 == 4)))) {
+                i = j;
+                continue;
+            }
         }
+        end = dispatch(cx, i);
+        i = end > i + 2 ? end - 1 : i + 1;
         if (cx->error) {
             return;
         }

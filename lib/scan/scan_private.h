@@ -107,7 +107,8 @@ typedef struct llm_scan_anchor_t {
     uint8_t act;
     uint8_t ci;
     int rule;                /* pattern rules: the rule index */
-    int back;
+    int back;                /* regex start is this far before the literal */
+    int pairoff;             /* the pair looked up sits here in lit */
     const char *lit;
     size_t litlen;
     int next;                /* next anchor in the same bucket, -1 */
@@ -126,6 +127,8 @@ struct llm_scan_rules_t {
     int compiled;
     /* prefilter */
     uint8_t pairmap[65536 / 8];
+    uint8_t pairbyte[65536];        /* the same, a byte a pair: faster */
+    uint8_t litmap[65536 / 8];      /* pairs of literal anchors only */
     apr_array_header_t *anchors;    /* llm_scan_anchor_t */
     int bucket[LLM_SCAN_BUCKETS];
     int want_email, want_number, want_iban, want_ipv6;
