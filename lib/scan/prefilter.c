@@ -299,6 +299,48 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
     return end;
 }
 
+/* Can the number starting at s (its first digit run ends at j) be a
+ * phone, card, SSN or IP address?  Judged from the first two digit runs
+ * only, so that dates, times, decimals and counts, the bulk of the
+ * numbers in logs and JSON, cost no call. */
+static int number_worth(const unsigned char *t, size_t n, size_t s, size_t j)
+{
+    size_t l1 = j - s, l2 = 0, k;
+    unsigned char sep, after;
+
+    if (l1 >= 9) {
+        return 1;
+    }
+    if (j + 1 >= n) {
+        return 0;
+    }
+    sep = t[j];
+    if (sep == ':') {
+        return l1 == 4 && (t[s] == '2' || t[s] == '3');
+    }
+    if (sep != ' ' && sep != '-' && sep != '.') {
+        return 0;
+    }
+    for (k = j + 1; k < n && LLM_IS_DIGIT(t[k]); k++) {
+    }
+    l2 = k - j - 1;
+    after = k < n ? t[k] : 0;
+    if (l2 == 0) {
+        return 0;
+    }
+    if (sep == '.') {
+        return after == '.' && l1 <= 3 && l2 <= 3;
+    }
+    if (t[s] == '0' && l1 >= 2 && l1 <= 5) {
+        return 1;                       /* national phone numbers */
+    }
+    if ((l1 == 3 && (l2 == 2 || l2 == 3)) || (l1 == 4 && (l2 == 4 || l2 == 6))
+        || (l1 == 1 && l2 == 3)) {
+        return 1;
+    }
+    return sep == ' ' && ((l1 == 2 && l2 == 2) || l2 >= 9 || l1 + l2 >= 9);
+}
+
 static int map_bit(const uint8_t *map, unsigned int pr)
 {
     return (map[pr >> 3] >> (pr & 7)) & 1;
@@ -370,10 +412,7 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
                 i = j;
                 continue;
             }
-            if (j - i - 1 < 9
-                && (j >= n || !(t[j] == ' ' || t[j] == '-' || t[j] == '.'
-                                || t[j] == ')'
-                                || (t[j] == ':' && j - i - 1 == 4)))) {
+            if (!number_worth(t, n, i + 1, j)) {
                 i = j;
                 continue;
             }
