@@ -60,6 +60,31 @@ const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
 /* String member of an object or NULL. */
 const char *llm_dialect_str(json_t *obj, const char *key);
 
+/* Shared by the translation files (translate_request.c). */
+/* Text of a content value (a string, or the text parts of an array joined
+ * by sep); NULL when it holds anything but text. */
+char *llm_translate_content_text(apr_pool_t *p, json_t *content,
+                                 const char *sep);
+/* {"type":"text","text":text} */
+json_t *llm_translate_text_block(const char *text);
+/* Append an Anthropic message (blocks stolen), merged into the previous
+ * one when the role repeats. */
+void llm_translate_push_message(json_t *msgs, const char *role,
+                                json_t *blocks);
+/* An Anthropic image source for a URL (data: URLs become base64). */
+json_t *llm_translate_image_source(apr_pool_t *p, const char *url);
+/* Tool-call arguments text -> an input object (never NULL). */
+json_t *llm_translate_tool_input(const char *args);
+/* The schema (a new reference), or an empty object schema. */
+json_t *llm_translate_schema_or_empty(json_t *schema);
+
+/* A Responses API response object (output and usage stolen; NULL output:
+ * an empty array, NULL usage: null).  status "incomplete" adds the
+ * max_output_tokens reason. */
+json_t *llm_translate_response_object(const char *id, const char *model,
+                                      const char *status, json_t *output,
+                                      json_t *usage, long long created);
+
 /* A byte buffer from a pool, reused across events: it grows (doubling)
  * to the largest content seen, never past max. */
 typedef struct llm_dbuf_t {

@@ -84,6 +84,18 @@ llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
                                                 int include_usage,
                                                 const char *model);
 
+/* The translator a caller's endpoint needs for a provider's family:
+ * chat.completions on Anthropic -> chunks, messages on OpenAI -> Anthropic
+ * events, responses on Anthropic -> Responses API events
+ * (response.created, response.output_item.added, deltas,
+ * response.output_item.done, response.completed: what Codex CLI needs);
+ * anything else passes through, read for usage only. */
+llm_sse_translator_t *llm_sse_translator_create_for(apr_pool_t *p,
+                                                    llm_endpoint_e caller,
+                                                    llm_family_e provider,
+                                                    int include_usage,
+                                                    const char *model);
+
 /* Feed upstream bytes; *out / *out_len get the bytes to send on (valid
  * until the next call; may be empty).  0, or -1 on an event over the cap
  * (the caller ends the stream; what was sent stays valid SSE).  A

@@ -61,6 +61,17 @@ json_t *llm_translate_anthropic_response_to_chat(apr_pool_t *p,
 json_t *llm_translate_chat_response_to_anthropic(apr_pool_t *p,
                                                  json_t *completion);
 
+/* The OpenAI Responses API (Codex CLI) on an Anthropic model: the request
+ * (instructions, input messages, function_call / function_call_output
+ * items, function tools; OpenAI's reasoning items and hosted tools are
+ * left out; previous_response_id is refused: there is no stored state),
+ * and the Anthropic message back as a response object. */
+json_t *llm_translate_responses_to_anthropic(apr_pool_t *p, json_t *req,
+                                             const llm_translate_opts_t *opts,
+                                             const char **err);
+json_t *llm_translate_anthropic_response_to_responses(apr_pool_t *p,
+                                                      json_t *message);
+
 /* Stop reasons: end_turn/stop_sequence -> stop, max_tokens -> length,
  * tool_use -> tool_calls, refusal -> content_filter; and back.  Unknown or
  * NULL reasons map to "stop" / "end_turn". */
@@ -71,6 +82,7 @@ const char *llm_translate_stop_to_anthropic(const char *finish_reason);
  * new references for the caller. */
 json_t *llm_translate_usage_openai(const llm_usage_t *u);
 json_t *llm_translate_usage_anthropic(const llm_usage_t *u);
+json_t *llm_translate_usage_responses(const llm_usage_t *u);
 
 /* An upstream error body (any bytes: JSON of either family, HTML from a
  * proxy, nothing) rewritten as an error body of family `to`, keeping the

@@ -33,52 +33,17 @@
 #include "llm_sse.h"
 #include "llm_translate.h"
 #include "dialect_private.h"
+#include "sse_private.h"
 
-#define NO_INDEX (-1)
-
-struct llm_sse_translator_t {
-    apr_pool_t *p;
-    llm_sse_parser_t *ps;
-    llm_family_e from;
-    llm_family_e to;
-    int passthrough;
-    int include_usage;
-    const char *model;           /* what the caller is shown */
-    llm_dbuf_t out;
-    llm_usage_t usage;
-    int started;                 /* the caller's stream has its opening */
-    int done;
-    int failed;
-
-    /* Anthropic -> OpenAI */
-    const char *chunk_id;
-    json_int_t created;
-    apr_array_header_t *tool_of_block;  /* int: block index -> call index */
-    int ncalls;
-    const char *finish_reason;
-    int finish_sent;
-
-    /* OpenAI -> Anthropic */
-    int block_open;              /* index of the open block or NO_INDEX */
-    int block_is_tool;
-    int open_call;               /* call index of the open tool block */
-    int nblocks;
-    const char *stop_reason;
-};
-
-llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
-                                                llm_family_e from,
-                                                llm_family_e to,
-                                                int include_usage,
-                                                const char *model)
+static llm_sse_translator_t *translator_new(apr_pool_t *p,
+                                            llm_sse_mode_e mode,
+                                            int include_usage,
+                                            const char *model)
 {
     llm_sse_translator_t *t = apr_pcalloc(p, sizeof(*t));
 
     t->p = p;
-    t->from = from;
-    t->to = to;
-    t->passthrough = (from == to || from == LLM_FAMILY_NONE
-                      || to == LLM_FAMILY_NONE);
+    t->mode = mode;
     t->include_usage = include_usage;
     t->model = model ? apr_pstrdup(p, model) : NULL;
     t->ps = llm_sse_parser_create(p, 0);
@@ -89,7 +54,47 @@ llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
     t->tool_of_block = apr_array_make(p, 4, sizeof(int));
     t->block_open = NO_INDEX;
     t->open_call = NO_INDEX;
+    if (mode == LLM_SSE_A2R) {
+        llm_sse_a2r_init(t);
+    }
     return t;
+}
+
+llm_sse_translator_t *llm_sse_translator_create(apr_pool_t *p,
+                                                llm_family_e from,
+                                                llm_family_e to,
+                                                int include_usage,
+                                                const char *model)
+{
+    llm_sse_mode_e mode = LLM_SSE_PASS;
+
+    if (from == LLM_FAMILY_ANTHROPIC && to == LLM_FAMILY_OPENAI) {
+        mode = LLM_SSE_A2O;
+    }
+    else if (from == LLM_FAMILY_OPENAI && to == LLM_FAMILY_ANTHROPIC) {
+        mode = LLM_SSE_O2A;
+    }
+    return translator_new(p, mode, include_usage, model);
+}
+
+llm_sse_translator_t *llm_sse_translator_create_for(apr_pool_t *p,
+                                                    llm_endpoint_e caller,
+                                                    llm_family_e provider,
+                                                    int include_usage,
+                                                    const char *model)
+{
+    if (caller == LLM_EP_OPENAI_RESPONSES
+        && provider == LLM_FAMILY_ANTHROPIC) {
+        return translator_new(p, LLM_SSE_A2R, include_usage, model);
+    }
+    if (caller == LLM_EP_OPENAI_RESPONSES) {
+        return translator_new(p, LLM_SSE_PASS, include_usage, model);
+    }
+    return llm_sse_translator_create(p, provider,
+                                     caller == LLM_EP_ANTHROPIC_MESSAGES
+                                     ? LLM_FAMILY_ANTHROPIC
+                                     : LLM_FAMILY_OPENAI,
+                                     include_usage, model);
 }
 
 const llm_usage_t *llm_sse_translator_usage(const llm_sse_translator_t *t)
@@ -109,8 +114,8 @@ static int emit_raw(llm_sse_translator_t *t, const char *s)
     return llm_dbuf_puts(&t->out, s);
 }
 
-static int emit_data(llm_sse_translator_t *t, const char *event,
-                     json_t *data)
+int llm_sse_emit_data(llm_sse_translator_t *t, const char *event,
+                      json_t *data)
 {
     char *s = json_dumps(data, JSON_COMPACT);
     int rv;
@@ -124,6 +129,13 @@ static int emit_data(llm_sse_translator_t *t, const char *event,
          || emit_raw(t, "data: ") || emit_raw(t, s) || emit_raw(t, "\n\n");
     free(s);
     return rv ? -1 : 0;
+}
+
+/* The short name for this file's many events. */
+static int emit_data(llm_sse_translator_t *t, const char *event,
+                     json_t *data)
+{
+    return llm_sse_emit_data(t, event, data);
 }
 
 /* --- Anthropic -> OpenAI --------------------------------------------- */
@@ -474,7 +486,7 @@ static int on_event(void *baton, const llm_sse_event_t *ev)
     const char *type;
     int rv = 0;
 
-    if (t->passthrough) {
+    if (t->mode == LLM_SSE_PASS) {
         llm_usage_from_event_text(&t->usage, ev->event, ev->data,
                                   ev->data_len);
         return 0;
@@ -482,7 +494,7 @@ static int on_event(void *baton, const llm_sse_event_t *ev)
     if (t->done) {
         return 0;
     }
-    if (t->from == LLM_FAMILY_OPENAI && ev->data_len == 6
+    if (t->mode == LLM_SSE_O2A && ev->data_len == 6
         && !memcmp(ev->data, "[DONE]", 6)) {
         return o2a_finish(t);
     }
@@ -492,12 +504,15 @@ static int on_event(void *baton, const llm_sse_event_t *ev)
         json_decref(d);
         return 0;
     }
-    if (t->from == LLM_FAMILY_ANTHROPIC) {
+    if (t->mode == LLM_SSE_A2O || t->mode == LLM_SSE_A2R) {
         type = llm_dialect_str(d, "type");
         if (!type) {
             type = ev->event;
         }
-        rv = type ? a2o_event(t, type, d) : 0;
+        if (type) {
+            rv = t->mode == LLM_SSE_A2O ? a2o_event(t, type, d)
+                                        : llm_sse_a2r_event(t, type, d);
+        }
     }
     else {
         rv = o2a_chunk(t, d);
@@ -521,7 +536,7 @@ int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
             t->failed = 1;
         }
     }
-    if (t->passthrough) {
+    if (t->mode == LLM_SSE_PASS) {
         /* The bytes go on as they came; an event too large to read only
          * ends the reading of usage. */
         *out = buf;
@@ -542,17 +557,24 @@ int llm_sse_translate_finish(llm_sse_translator_t *t, const char **out,
     if (!t->failed) {
         rv = llm_sse_parser_finish(t->ps, on_event, t);
     }
-    if (!t->passthrough && !t->done) {
+    if (!t->done) {
         /* The provider's stream ended early or failed: close the caller's
          * stream properly all the same. */
-        if (t->from == LLM_FAMILY_ANTHROPIC) {
+        switch (t->mode) {
+        case LLM_SSE_A2O:
             a2o_finish(t);
-        }
-        else {
+            break;
+        case LLM_SSE_O2A:
             o2a_finish(t);
+            break;
+        case LLM_SSE_A2R:
+            llm_sse_a2r_finish(t);
+            break;
+        default:
+            break;
         }
     }
     *out = t->out.data ? t->out.data : "";
     *out_len = t->out.len;
-    return (rv && !t->passthrough) ? -1 : 0;
+    return (rv && t->mode != LLM_SSE_PASS) ? -1 : 0;
 }

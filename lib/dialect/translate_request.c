@@ -27,7 +27,8 @@
 
 /* Text of a content value: a string, or the text parts of an array
  * joined by sep.  NULL when there is non-text content. */
-static char *content_text(apr_pool_t *p, json_t *content, const char *sep)
+char *llm_translate_content_text(apr_pool_t *p, json_t *content,
+                                 const char *sep)
 {
     size_t i;
     json_t *part;
@@ -55,7 +56,7 @@ static char *content_text(apr_pool_t *p, json_t *content, const char *sep)
     return out ? out : apr_pstrdup(p, "");
 }
 
-static json_t *text_block(const char *text)
+json_t *llm_translate_text_block(const char *text)
 {
     return json_pack("{s:s,s:s}", "type", "text", "text", text);
 }
@@ -63,7 +64,8 @@ static json_t *text_block(const char *text)
 /* Append one Anthropic message, merging into the previous one when the
  * role repeats (Anthropic wants the tool results of one turn in one user
  * message, and alternation is the safe shape). */
-static void push_message(json_t *msgs, const char *role, json_t *blocks)
+void llm_translate_push_message(json_t *msgs, const char *role,
+                                json_t *blocks)
 {
     size_t n = json_array_size(msgs);
     json_t *last = n ? json_array_get(msgs, n - 1) : NULL;
@@ -83,7 +85,7 @@ static void push_message(json_t *msgs, const char *role, json_t *blocks)
 }
 
 /* data:image/png;base64,AAAA -> Anthropic base64 source */
-static json_t *image_source(apr_pool_t *p, const char *url)
+json_t *llm_translate_image_source(apr_pool_t *p, const char *url)
 {
     const char *comma, *semi;
 
@@ -106,7 +108,7 @@ static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
     if (json_is_string(content)) {
         if (json_string_length(content)) {
             json_array_append_new(blocks,
-                                  text_block(json_string_value(content)));
+                llm_translate_text_block(json_string_value(content)));
         }
         return blocks;
     }
@@ -115,7 +117,7 @@ static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
         text = llm_dialect_str(part, "text");
         if (text && (!type || !strcmp(type, "text"))) {
             if (*text) {
-                json_array_append_new(blocks, text_block(text));
+                json_array_append_new(blocks, llm_translate_text_block(text));
             }
             continue;
         }
@@ -125,7 +127,8 @@ static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
                                      : llm_dialect_str(iu, "url");
             if (url) {
                 json_array_append_new(blocks, json_pack("{s:s,s:o}",
-                    "type", "image", "source", image_source(p, url)));
+                    "type", "image",
+                    "source", llm_translate_image_source(p, url)));
                 continue;
             }
         }
@@ -137,7 +140,7 @@ static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
     return blocks;
 }
 
-static json_t *tool_input(const char *args)
+json_t *llm_translate_tool_input(const char *args)
 {
     json_t *in = args ? json_loads(args, 0, NULL) : NULL;
 
@@ -154,7 +157,7 @@ static json_t *tool_input(const char *args)
     return in;
 }
 
-static json_t *schema_or_empty(json_t *schema)
+json_t *llm_translate_schema_or_empty(json_t *schema)
 {
     return json_is_object(schema) ? json_incref(schema)
         : json_pack("{s:s,s:{}}", "type", "object", "properties");
@@ -172,7 +175,8 @@ static json_t *chat_tools_to_anthropic(json_t *tools, json_t *functions)
                 "name", llm_dialect_str(f, "name"),
                 "description", llm_dialect_str(f, "description"),
                 "input_schema",
-                schema_or_empty(json_object_get(f, "parameters"))));
+                llm_translate_schema_or_empty(
+                    json_object_get(f, "parameters"))));
         }
     }
     /* the legacy "functions" list */
@@ -181,7 +185,7 @@ static json_t *chat_tools_to_anthropic(json_t *tools, json_t *functions)
             "name", llm_dialect_str(f, "name"),
             "description", llm_dialect_str(f, "description"),
             "input_schema",
-            schema_or_empty(json_object_get(f, "parameters"))));
+            llm_translate_schema_or_empty(json_object_get(f, "parameters"))));
     }
     return out;
 }
@@ -257,30 +261,30 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
         if (!strcmp(role, "system") || !strcmp(role, "developer")) {
             /* Anthropic has one system prompt: every system message goes
              * there, in order. */
-            text = content_text(p, v, "\n");
+            text = llm_translate_content_text(p, v, "\n");
             if (!text) {
                 *err = "system messages may hold text only";
                 goto fail;
             }
             if (*text) {
-                json_array_append_new(system, text_block(text));
+                json_array_append_new(system, llm_translate_text_block(text));
             }
         }
         else if (!strcmp(role, "user")) {
             if (!(blocks = user_blocks(p, v, err))) {
                 goto fail;
             }
-            push_message(msgs, "user", blocks);
+            llm_translate_push_message(msgs, "user", blocks);
         }
         else if (!strcmp(role, "assistant")) {
-            text = content_text(p, v, "");
+            text = llm_translate_content_text(p, v, "");
             if (!text) {
                 *err = "assistant messages may hold text only";
                 goto fail;
             }
             blocks = json_array();
             if (*text) {
-                json_array_append_new(blocks, text_block(text));
+                json_array_append_new(blocks, llm_translate_text_block(text));
             }
             tc = json_object_get(m, "tool_calls");
             json_array_foreach(tc, j, call) {
@@ -288,19 +292,21 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
                 json_array_append_new(blocks, json_pack("{s:s,s:s*,s:s*,s:o}",
                     "type", "tool_use", "id", llm_dialect_str(call, "id"),
                     "name", llm_dialect_str(fn, "name"),
-                    "input", tool_input(llm_dialect_str(fn, "arguments"))));
+                    "input", llm_translate_tool_input(
+                                 llm_dialect_str(fn, "arguments"))));
             }
             fn = json_object_get(m, "function_call");
             if (json_is_object(fn)) {
                 json_array_append_new(blocks, json_pack("{s:s,s:s*,s:s*,s:o}",
                     "type", "tool_use", "id", llm_dialect_str(fn, "name"),
                     "name", llm_dialect_str(fn, "name"),
-                    "input", tool_input(llm_dialect_str(fn, "arguments"))));
+                    "input", llm_translate_tool_input(
+                                 llm_dialect_str(fn, "arguments"))));
             }
-            push_message(msgs, "assistant", blocks);
+            llm_translate_push_message(msgs, "assistant", blocks);
         }
         else if (!strcmp(role, "tool") || !strcmp(role, "function")) {
-            text = content_text(p, v, "");
+            text = llm_translate_content_text(p, v, "");
             if (!text) {
                 *err = "tool results may hold text only";
                 goto fail;
@@ -311,7 +317,7 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
                 "tool_use_id", llm_dialect_str(m, !strcmp(role, "tool")
                                                   ? "tool_call_id" : "name"),
                 "content", text));
-            push_message(msgs, "user", blocks);
+            llm_translate_push_message(msgs, "user", blocks);
         }
         else {
             *err = apr_psprintf(p, "messages[%" APR_SIZE_T_FMT "]: role "
@@ -388,7 +394,7 @@ fail:
 /* Anthropic tool_result content: a string or text blocks. */
 static char *tool_result_text(apr_pool_t *p, json_t *content)
 {
-    return content_text(p, content, "\n");
+    return llm_translate_content_text(p, content, "\n");
 }
 
 /* Anthropic image block -> OpenAI image_url part */
@@ -511,7 +517,7 @@ static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
         if (!nontext) {
             /* Plain text travels as a string: what every OpenAI-compatible
              * server understands. */
-            text = content_text(p, parts, "");
+            text = llm_translate_content_text(p, parts, "");
             json_array_append_new(out, json_pack("{s:s,s:s}", "role", role,
                                                  "content", text));
         }
@@ -547,7 +553,7 @@ json_t *llm_translate_anthropic_to_chat(apr_pool_t *p, json_t *msg,
 
     v = json_object_get(msg, "system");
     if (v) {
-        text = content_text(p, v, "\n");
+        text = llm_translate_content_text(p, v, "\n");
         if (!text) {
             *err = "\"system\" may hold text blocks only";
             goto fail;
@@ -602,7 +608,8 @@ json_t *llm_translate_anthropic_to_chat(apr_pool_t *p, json_t *msg,
                 "name", llm_dialect_str(t, "name"),
                 "description", llm_dialect_str(t, "description"),
                 "parameters",
-                schema_or_empty(json_object_get(t, "input_schema"))));
+                llm_translate_schema_or_empty(
+                    json_object_get(t, "input_schema"))));
         }
         if (json_array_size(v)) {
             json_object_set(out, "tools", v);

@@ -122,6 +122,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     streams(p, body, len, step, LLM_FAMILY_ANTHROPIC, LLM_FAMILY_OPENAI);
     streams(p, body, len, step, LLM_FAMILY_OPENAI, LLM_FAMILY_ANTHROPIC);
     streams(p, body, len, step, LLM_FAMILY_OPENAI, LLM_FAMILY_OPENAI);
+    {
+        llm_sse_translator_t *t = llm_sse_translator_create_for(p,
+            LLM_EP_OPENAI_RESPONSES, LLM_FAMILY_ANTHROPIC, 0, "m");
+        const char *out;
+        size_t olen, pos = 0, n;
+
+        while (pos < len) {
+            n = len - pos < step ? len - pos : step;
+            if (llm_sse_translate(t, body + pos, n, &out, &olen) != 0) {
+                break;
+            }
+            pos += n;
+        }
+        llm_sse_translate_finish(t, &out, &olen);
+    }
     llm_translate_error_body(p, body, len, LLM_FAMILY_ANTHROPIC, 429);
     llm_translate_error_body(p, body, len, LLM_FAMILY_OPENAI, 503);
 
@@ -139,6 +154,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             llm_json_dump(p, tr, NULL);
         }
         tr = llm_translate_anthropic_to_chat(p, root, &opts, &err);
+        if (tr) {
+            llm_json_dump(p, tr, NULL);
+        }
+        tr = llm_translate_responses_to_anthropic(p, root, NULL, &err);
+        if (tr) {
+            llm_json_dump(p, tr, NULL);
+        }
+        tr = llm_translate_anthropic_response_to_responses(p, root);
         if (tr) {
             llm_json_dump(p, tr, NULL);
         }

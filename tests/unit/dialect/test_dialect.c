@@ -631,7 +631,8 @@ END_TEST
 
 START_TEST(error_bodies)
 {
-    const char *f = "[{\"type\":\"AWS_ACCESS_KEY\",\"rule\":\"aws-access-key-id\","
+    const char *f = "[{\"type\":\"AWS_ACCESS_KEY\","
+                    "\"rule\":\"aws-access-key-id\","
                     "\"location\":\"messages[0].content\",\"offset\":3,"
                     "\"length\":20}]";
     char *b;
@@ -641,14 +642,16 @@ START_TEST(error_bodies)
                                "Remove it", f);
     ck_assert_str_eq(b, "{\"error\":{\"message\":\"Remove it\",\"type\":"
                      "\"sensitive_data_detected\",\"code\":\"aws_access_key\","
-                     "\"param\":null,\"findings\":[{\"type\":\"AWS_ACCESS_KEY\","
+                     "\"param\":null,\"findings\":[{"
+                     "\"type\":\"AWS_ACCESS_KEY\","
                      "\"rule\":\"aws-access-key-id\",\"location\":"
                      "\"messages[0].content\",\"offset\":3,\"length\":20}]}}");
     b = llm_dialect_error_body(tp, LLM_FAMILY_ANTHROPIC, 403,
                                "sensitive_data_detected",
                                "sensitive_data_detected", "Remove it", f);
     ck_assert_str_eq(b, "{\"type\":\"error\",\"error\":{\"type\":"
-                     "\"permission_error\",\"code\":\"sensitive_data_detected\","
+                     "\"permission_error\","
+                     "\"code\":\"sensitive_data_detected\","
                      "\"message\":\"Remove it\",\"findings\":[{\"type\":"
                      "\"AWS_ACCESS_KEY\",\"rule\":\"aws-access-key-id\","
                      "\"location\":\"messages[0].content\",\"offset\":3,"
@@ -656,7 +659,8 @@ START_TEST(error_bodies)
     b = llm_dialect_error_body(tp, LLM_FAMILY_OPENAI, 400,
                                "invalid_request_error", NULL, "bad", NULL);
     ck_assert_str_eq(b, "{\"error\":{\"message\":\"bad\",\"type\":"
-                     "\"invalid_request_error\",\"code\":null,\"param\":null}}");
+                     "\"invalid_request_error\",\"code\":null,"
+                     "\"param\":null}}");
     b = llm_dialect_error_body(tp, LLM_FAMILY_ANTHROPIC, 429,
                                "rate_limit_exceeded", "quota", "slow", NULL);
     ck_assert_msg(strstr(b, "\"rate_limit_error\"") != NULL, "%s", b);

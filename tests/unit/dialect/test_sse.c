@@ -307,6 +307,112 @@ START_TEST(anthropic_error_event)
 }
 END_TEST
 
+START_TEST(anthropic_to_responses_stream)
+{
+    static const char *const want[] = {
+        "response.created", "response.in_progress",
+        "response.output_item.added", "response.content_part.added",
+        "response.output_text.delta", "response.output_text.delta",
+        "response.output_text.done", "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done", "response.completed"
+    };
+    size_t steps[] = { 1, 9, 4096 };
+    size_t k;
+    int i;
+    llm_sse_translator_t *t;
+    char *out;
+    events_t *e;
+    json_t *d, *r;
+
+    for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+        t = llm_sse_translator_create_for(tp, LLM_EP_OPENAI_RESPONSES,
+                                          LLM_FAMILY_ANTHROPIC, 0, NULL);
+        out = translate_all(t, anthropic_stream, steps[k], 1);
+        e = parse_all(out, strlen(out), 0);
+        ck_assert_int_eq(e->names->nelts, 15);
+        for (i = 0; i < 15; i++) {
+            ck_assert_str_eq(NAME(e, i), want[i]);
+            d = tu_parse(DATA(e, i));
+            ck_assert_str_eq(tu_str(d, "type"), want[i]);
+            ck_assert_int_eq(json_integer_value(json_object_get(d,
+                             "sequence_number")), i);
+        }
+        d = tu_parse(DATA(e, 2));
+        ck_assert_str_eq(tu_str(json_object_get(d, "item"), "type"),
+                         "message");
+        d = tu_parse(DATA(e, 6));
+        ck_assert_str_eq(tu_str(d, "text"), "Checking now.");
+        d = tu_parse(DATA(e, 9));
+        ck_assert_str_eq(tu_dump(json_object_get(d, "item")),
+            "{\"id\":\"fc_toolu_z\",\"type\":\"function_call\","
+            "\"status\":\"in_progress\",\"arguments\":\"\",\"call_id\":"
+            "\"toolu_z\",\"name\":\"ls\"}");
+        d = tu_parse(DATA(e, 12));
+        ck_assert_str_eq(tu_str(d, "arguments"), "{\"dir\":\"/tmp\"}");
+        d = tu_parse(DATA(e, 14));
+        r = json_object_get(d, "response");
+        ck_assert_str_eq(tu_str(r, "id"), "resp_msg_t1");
+        ck_assert_str_eq(tu_str(r, "status"), "completed");
+        ck_assert_str_eq(tu_str(r, "model"), "claude-q");
+        ck_assert_int_eq(json_array_size(json_object_get(r, "output")), 2);
+        ck_assert_str_eq(tu_str(json_array_get(json_object_get(r, "output"),
+                                               1), "arguments"),
+                         "{\"dir\":\"/tmp\"}");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+                         r, "usage"), "input_tokens")), 40);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+                         r, "usage"), "output_tokens")), 17);
+    }
+}
+END_TEST
+
+START_TEST(anthropic_to_responses_error)
+{
+    llm_sse_translator_t *t = llm_sse_translator_create_for(tp,
+        LLM_EP_OPENAI_RESPONSES, LLM_FAMILY_ANTHROPIC, 0, "shown");
+    const char *in = "event: error\ndata: {\"type\":\"error\",\"error\":{"
+                     "\"type\":\"overloaded_error\",\"message\":\"Busy\"}}\n\n";
+    char *out = translate_all(t, in, 7, 1);
+    events_t *e = parse_all(out, strlen(out), 0);
+    json_t *r;
+
+    ck_assert_int_eq(e->names->nelts, 3);
+    ck_assert_str_eq(NAME(e, 2), "response.failed");
+    r = json_object_get(tu_parse(DATA(e, 2)), "response");
+    ck_assert_str_eq(tu_str(r, "status"), "failed");
+    ck_assert_str_eq(tu_str(json_object_get(r, "error"), "message"), "Busy");
+}
+END_TEST
+
+START_TEST(create_for_picks_the_translation)
+{
+    const char *in = "data: {\"x\":1}\n\n", *out;
+    size_t olen;
+    llm_sse_translator_t *t;
+
+    /* Responses caller on an OpenAI provider: untouched */
+    t = llm_sse_translator_create_for(tp, LLM_EP_OPENAI_RESPONSES,
+                                      LLM_FAMILY_OPENAI, 0, NULL);
+    ck_assert_int_eq(llm_sse_translate(t, in, strlen(in), &out, &olen), 0);
+    ck_assert_ptr_eq(out, in);
+    /* Anthropic caller on an Anthropic provider: untouched */
+    t = llm_sse_translator_create_for(tp, LLM_EP_ANTHROPIC_MESSAGES,
+                                      LLM_FAMILY_ANTHROPIC, 0, NULL);
+    ck_assert_int_eq(llm_sse_translate(t, in, strlen(in), &out, &olen), 0);
+    ck_assert_ptr_eq(out, in);
+    /* chat caller on Anthropic: translated */
+    t = llm_sse_translator_create_for(tp, LLM_EP_OPENAI_CHAT,
+                                      LLM_FAMILY_ANTHROPIC, 0, NULL);
+    ck_assert_int_eq(llm_sse_translate(t, in, strlen(in), &out, &olen), 0);
+    ck_assert_ptr_ne(out, in);
+}
+END_TEST
+
 static const char *openai_stream =
     "data: {\"id\":\"chatcmpl-o1\",\"object\":\"chat.completion.chunk\","
     "\"created\":1,\"model\":\"gpt-q\",\"choices\":[{\"index\":0,\"delta\":{"
@@ -535,6 +641,15 @@ START_TEST(fixture_streams)
             ck_assert_int_ge(e->names->nelts, 3);
             if (anthropic) {
                 ck_assert_str_eq(DATA(e, e->names->nelts - 1), "[DONE]");
+                t = llm_sse_translator_create_for(tp,
+                    LLM_EP_OPENAI_RESPONSES, LLM_FAMILY_ANTHROPIC, 0, NULL);
+                out = translate_all(t, text, 11, 1);
+                e = parse_all(out, strlen(out), 0);
+                ck_assert_str_eq(NAME(e, 0), "response.created");
+                ck_assert_str_eq(NAME(e, e->names->nelts - 1),
+                                 "response.completed");
+                ck_assert_msg(strstr(out, "event: response.output_item.done")
+                              != NULL, "%s", name);
             }
             else {
                 ck_assert_str_eq(NAME(e, e->names->nelts - 1),
@@ -570,6 +685,9 @@ int main(void)
     tcase_add_test(tc, anthropic_to_openai_stream);
     tcase_add_test(tc, anthropic_to_openai_no_usage_and_truncated);
     tcase_add_test(tc, anthropic_error_event);
+    tcase_add_test(tc, anthropic_to_responses_stream);
+    tcase_add_test(tc, anthropic_to_responses_error);
+    tcase_add_test(tc, create_for_picks_the_translation);
     tcase_add_test(tc, openai_to_anthropic_stream);
     tcase_add_test(tc, openai_to_anthropic_empty_and_truncated);
     tcase_add_test(tc, openai_error_chunk);

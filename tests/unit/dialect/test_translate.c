@@ -137,9 +137,11 @@ static const char *chat_request =
     "{\"type\":\"image_url\",\"image_url\":{\"url\":"
     "\"data:image/png;base64,QUJD\"}}]},"
     "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
-    "{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","
+    "{\"id\":\"call_a\",\"type\":\"function\",\"function\":{"
+    "\"name\":\"lookup\","
     "\"arguments\":\"{\\\"q\\\":\\\"x\\\"}\"}},"
-    "{\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","
+    "{\"id\":\"call_b\",\"type\":\"function\",\"function\":{"
+    "\"name\":\"lookup\","
     "\"arguments\":\"{\\\"q\\\":\\\"y\\\"}\"}}]},"
     "{\"role\":\"tool\",\"tool_call_id\":\"call_a\",\"content\":\"rx\"},"
     "{\"role\":\"tool\",\"tool_call_id\":\"call_b\",\"content\":\"ry\"},"
@@ -352,6 +354,103 @@ START_TEST(chat_response_to_anthropic)
 }
 END_TEST
 
+START_TEST(responses_to_anthropic_request)
+{
+    const char *err = NULL;
+    json_t *out = llm_translate_responses_to_anthropic(tp, tu_parse(
+        "{\"model\":\"claude-r\",\"instructions\":\"Be exact.\","
+        "\"input\":["
+        "{\"type\":\"message\",\"role\":\"developer\",\"content\":["
+        "{\"type\":\"input_text\",\"text\":\"Rules.\"}]},"
+        "{\"type\":\"message\",\"role\":\"user\",\"content\":["
+        "{\"type\":\"input_text\",\"text\":\"list files\"}]},"
+        "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[],"
+        "\"encrypted_content\":\"opaque\"},"
+        "{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":"
+        "\"call_1\",\"name\":\"exec\",\"arguments\":"
+        "\"{\\\"cmd\\\":\\\"ls\\\"}\",\"status\":\"completed\"},"
+        "{\"type\":\"function_call_output\",\"call_id\":\"call_1\","
+        "\"output\":\"a.txt\"}],"
+        "\"tools\":[{\"type\":\"function\",\"name\":\"exec\","
+        "\"description\":\"Runs\",\"strict\":false,\"parameters\":{"
+        "\"type\":\"object\"}},{\"type\":\"web_search\"},"
+        "{\"type\":\"namespace\",\"name\":\"ns\",\"tools\":[]}],"
+        "\"tool_choice\":\"auto\",\"parallel_tool_calls\":true,"
+        "\"reasoning\":{\"summary\":\"auto\"},\"store\":false,"
+        "\"stream\":true,\"max_output_tokens\":2000}"), NULL, &err);
+
+    ck_assert_msg(out != NULL, "%s", err);
+    ck_assert_str_eq(tu_dump(out),
+        "{\"model\":\"claude-r\","
+        "\"system\":[{\"type\":\"text\",\"text\":\"Be exact.\"},"
+        "{\"type\":\"text\",\"text\":\"Rules.\"}],"
+        "\"messages\":["
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"list files\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\","
+        "\"id\":\"call_1\",\"name\":\"exec\",\"input\":{\"cmd\":"
+        "\"ls\"}}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+        "\"tool_use_id\":\"call_1\",\"content\":\"a.txt\"}]}],"
+        "\"max_tokens\":2000,\"stream\":true,"
+        "\"tools\":[{\"name\":\"exec\",\"description\":\"Runs\","
+        "\"input_schema\":{\"type\":\"object\"}}],"
+        "\"tool_choice\":{\"type\":\"auto\"}}");
+    ck_assert_ptr_null(llm_dialect_check(tp, out, LLM_EP_ANTHROPIC_MESSAGES));
+
+    out = llm_translate_responses_to_anthropic(tp, tu_parse(
+        "{\"model\":\"c\",\"input\":\"hi\"}"), NULL, &err);
+    ck_assert_str_eq(tu_dump(json_object_get(out, "messages")),
+        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"hi\"}]}]");
+    ck_assert_ptr_null(llm_translate_responses_to_anthropic(tp, tu_parse(
+        "{\"model\":\"c\",\"input\":\"hi\",\"previous_response_id\":"
+        "\"resp_1\"}"), NULL, &err));
+    ck_assert_ptr_null(llm_translate_responses_to_anthropic(tp, tu_parse(
+        "{\"model\":\"c\",\"input\":[{\"content\":\"x\"}]}"), NULL,
+        &err));
+    ck_assert_ptr_null(llm_translate_responses_to_anthropic(tp, tu_parse(
+        "{\"model\":\"c\",\"input\":[{\"type\":\"local_shell_call\"}]}"),
+        NULL, &err));
+    ck_assert_ptr_nonnull(strstr(err, "local_shell_call"));
+}
+END_TEST
+
+START_TEST(anthropic_response_to_responses)
+{
+    json_t *out = llm_translate_anthropic_response_to_responses(tp, tu_parse(
+        "{\"id\":\"msg_7\",\"type\":\"message\",\"role\":\"assistant\","
+        "\"model\":\"claude-r\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"Running.\"},{\"type\":\"tool_use\",\"id\":\"toolu_4\",\"name\":"
+        "\"exec\",\"input\":{\"cmd\":\"ls\"}}],\"stop_reason\":"
+        "\"tool_use\",\"usage\":{\"input_tokens\":5,"
+        "\"cache_read_input_tokens\":7,\"output_tokens\":2}}"));
+    json_t *output = json_object_get(out, "output");
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(tu_str(out, "id"), "resp_msg_7");
+    ck_assert_str_eq(tu_str(out, "object"), "response");
+    ck_assert_str_eq(tu_str(out, "status"), "completed");
+    ck_assert_str_eq(tu_dump(output),
+        "[{\"id\":\"msg_msg_7\",\"type\":\"message\",\"status\":"
+        "\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":"
+        "\"output_text\",\"text\":\"Running.\",\"annotations\":[]}]},"
+        "{\"id\":\"fc_toolu_4\",\"type\":\"function_call\",\"status\":"
+        "\"completed\",\"arguments\":\"{\\\"cmd\\\":\\\"ls\\\"}\","
+        "\"call_id\":\"toolu_4\",\"name\":\"exec\"}]");
+    ck_assert_str_eq(tu_dump(json_object_get(out, "usage")),
+        "{\"input_tokens\":12,\"input_tokens_details\":{\"cached_tokens\":"
+        "7},\"output_tokens\":2,\"output_tokens_details\":{"
+        "\"reasoning_tokens\":0},\"total_tokens\":14}");
+
+    out = llm_translate_anthropic_response_to_responses(tp, tu_parse(
+        "{\"id\":\"m\",\"content\":[],\"stop_reason\":\"max_tokens\"}"));
+    ck_assert_str_eq(tu_str(out, "status"), "incomplete");
+    ck_assert_str_eq(tu_str(json_object_get(out, "incomplete_details"),
+                            "reason"), "max_output_tokens");
+}
+END_TEST
+
 START_TEST(stop_reasons)
 {
     ck_assert_str_eq(llm_translate_stop_to_openai("end_turn"), "stop");
@@ -414,6 +513,8 @@ int main(void)
     tcase_add_test(tc, round_trip_keeps_the_conversation);
     tcase_add_test(tc, anthropic_response_to_chat);
     tcase_add_test(tc, chat_response_to_anthropic);
+    tcase_add_test(tc, responses_to_anthropic_request);
+    tcase_add_test(tc, anthropic_response_to_responses);
     tcase_add_test(tc, stop_reasons);
     tcase_add_test(tc, error_bodies_translated);
     suite_add_tcase(s, tc);

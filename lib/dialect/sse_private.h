@@ -1,0 +1,91 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The stream translator's state, shared by sse_translate.c (chat chunks
+ * <-> Anthropic events) and sse_responses.c (Anthropic events ->
+ * Responses API events).  Not part of the library's API.
+ */
+
+#ifndef LLM_SSE_PRIVATE_H
+#define LLM_SSE_PRIVATE_H
+
+#include <jansson.h>
+#include "apr_tables.h"
+
+#include "llm_sse.h"
+#include "dialect_private.h"
+
+#define NO_INDEX (-1)
+
+typedef enum {
+    LLM_SSE_PASS = 0,            /* same dialect: bytes untouched */
+    LLM_SSE_A2O,                 /* Anthropic events -> chat chunks */
+    LLM_SSE_O2A,                 /* chat chunks -> Anthropic events */
+    LLM_SSE_A2R                  /* Anthropic events -> Responses events */
+} llm_sse_mode_e;
+
+struct llm_sse_translator_t {
+    apr_pool_t *p;
+    llm_sse_parser_t *ps;
+    llm_sse_mode_e mode;
+    int include_usage;
+    const char *model;           /* what the caller is shown */
+    llm_dbuf_t out;
+    llm_usage_t usage;
+    int started;                 /* the caller's stream has its opening */
+    int done;
+    int failed;
+    json_int_t created;
+
+    /* Anthropic -> OpenAI */
+    const char *chunk_id;
+    apr_array_header_t *tool_of_block;  /* int: block index -> call index */
+    int ncalls;
+    const char *finish_reason;
+    int finish_sent;
+
+    /* OpenAI -> Anthropic */
+    int block_open;              /* index of the open block or NO_INDEX */
+    int block_is_tool;
+    int open_call;               /* call index of the open tool block */
+    int nblocks;
+    const char *stop_reason;
+
+    /* Anthropic -> Responses */
+    const char *resp_id;
+    long seq;                    /* sequence_number of the next event */
+    json_t *items;               /* finished output items, for completed */
+    int item_open;               /* output_index of the open item */
+    int item_block;              /* Anthropic block index it came from */
+    int item_is_tool;
+    llm_dbuf_t item_id;
+    llm_dbuf_t call_id;
+    llm_dbuf_t name;
+    llm_dbuf_t acc;              /* the open item's text or arguments */
+};
+
+/* "event: name\ndata: json\n\n" (no event line when name is NULL); data
+ * is stolen.  0 or -1. */
+int llm_sse_emit_data(llm_sse_translator_t *t, const char *event,
+                      json_t *data);
+
+/* Anthropic -> Responses (sse_responses.c) */
+void llm_sse_a2r_init(llm_sse_translator_t *t);
+int llm_sse_a2r_event(llm_sse_translator_t *t, const char *type, json_t *d);
+int llm_sse_a2r_finish(llm_sse_translator_t *t);
+
+#endif /* LLM_SSE_PRIVATE_H */
