@@ -123,4 +123,10 @@ int llm_request_send_error(request_rec *r, int status, const char *type,
                            const char *code, const char *message,
                            const char *findings_json);
 
+/* Optional function of mod_llm_route: fill req->provider and
+ * req->model_used for req->model_requested without routing, so that a
+ * request refused before routing (blocked by mod_llm_scan) is still
+ * audited with the provider it was meant for.  Found at post_config. */
+APR_DECLARE_OPTIONAL_FN(void, llm_route_annotate, (request_rec *r));
+
 #endif /* LLM_GATEWAY_H */

@@ -109,6 +109,42 @@ static int token_not_yet_valid(request_rec *r)
     return t > apr_time_sec(r->request_time) + 60;
 }
 
+/* Runs before mod_llm_scan, so that every refusal after authentication
+ * is audited with who asked. */
+static int route_identity_fixups(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+
+    if (!req || r->main || r->prev) {
+        return DECLINED;
+    }
+    take_identity(r, ap_get_module_config(r->per_dir_config,
+                                          &llm_route_module), req);
+    return DECLINED;
+}
+
+static void llm_route_annotate(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+    const char *upstream = NULL;
+    llm_provider_t *pv;
+
+    if (!req || !req->model_requested) {
+        return;
+    }
+    pv = llm_route_select(r, ap_get_module_config(r->per_dir_config,
+                                                  &llm_route_module),
+                          ap_get_module_config(r->server->module_config,
+                                               &llm_route_module),
+                          req->model_requested, &upstream);
+    if (pv) {
+        req->provider = pv->name;
+        req->provider_family = pv->family;
+        req->balancer = pv->balancer;
+        req->model_used = upstream;
+    }
+}
+
 static int refuse(request_rec *r, llm_request_t *req, int status,
                   llm_decision_e decision, const char *type, const char *code,
                   const char *message)
@@ -133,7 +169,6 @@ static int route_fixups(request_rec *r)
     }
     dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
     sc = ap_get_module_config(r->server->module_config, &llm_route_module);
-    take_identity(r, dc, req);
     if (token_not_yet_valid(r)) {
         return refuse(r, req, HTTP_UNAUTHORIZED, LLM_DECISION_DENY,
                       "authentication_error", "invalid_api_key",
@@ -282,7 +317,12 @@ static void route_register_hooks(apr_pool_t *p)
     ap_hook_post_config(route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_header_parser(route_header_parser, NULL, NULL, APR_HOOK_FIRST);
     /* FIRST so that mod_proxy's own fixup canonicalises our proxy: URL. */
+    /* REALLY_FIRST puts it before mod_llm_scan without a second ordering
+     * constraint between the two modules, which apr_hook would find
+     * circular. */
+    ap_hook_fixups(route_identity_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(route_fixups, after_scan, NULL, APR_HOOK_FIRST);
+    APR_REGISTER_OPTIONAL_FN(llm_route_annotate);
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);

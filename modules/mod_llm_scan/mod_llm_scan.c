@@ -37,6 +37,10 @@
 
 module AP_MODULE_DECLARE_DATA llm_scan_module;
 
+/* mod_llm_route's, found at post_config: names the provider of a request
+ * this module refuses, for the audit row. */
+static APR_OPTIONAL_FN_TYPE(llm_route_annotate) *route_annotate;
+
 static int invalid(request_rec *r, llm_request_t *req, int status,
                    const char *code, const char *message)
 {
@@ -89,6 +93,9 @@ static int scan_fixups(request_rec *r)
     }
     req->model_requested = llm_dialect_model(req->json);
     req->stream = llm_dialect_is_stream(req->json);
+    if (route_annotate) {
+        route_annotate(r);
+    }
 
     if (dc->enabled == 0) {
         decision = LLM_DECISION_ALLOW;
@@ -130,7 +137,8 @@ static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     server_rec *vs;
 
-    if (!ap_find_linked_module("mod_llm_route.c")) {
+    route_annotate = APR_RETRIEVE_OPTIONAL_FN(llm_route_annotate);
+    if (!ap_find_linked_module("mod_llm_route.c") || !route_annotate) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(01004)
                      "mod_llm_scan needs mod_llm_route: add "
                      "'LoadModule llm_route_module .../mod_llm_route.so'");
@@ -156,12 +164,10 @@ static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void scan_register_hooks(apr_pool_t *p)
 {
-    static const char *const after_me[] = { "mod_llm_route.c", NULL };
-
     ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* FIRST, and before mod_llm_route, which routes on the parsed body and
-     * hands the request to mod_proxy. */
-    ap_hook_fixups(scan_fixups, NULL, after_me, APR_HOOK_FIRST);
+    /* FIRST; mod_llm_route, which routes on the parsed body, names this
+     * module as its predecessor (naming each other would be a cycle). */
+    ap_hook_fixups(scan_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_register_input_filter(LLM_BODY_REPLAY_FILTER, llm_scan_replay_filter,
                              NULL, AP_FTYPE_RESOURCE);
 }
