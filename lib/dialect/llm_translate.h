@@ -46,6 +46,25 @@ typedef struct llm_translate_opts_t {
     int openai_max_completion_tokens;
 } llm_translate_opts_t;
 
+/* The glue's entry points.  The provider endpoint a caller's endpoint is
+ * sent to for a provider family (chat or responses on Anthropic ->
+ * messages, messages on OpenAI -> chat.completions; the caller's own when
+ * no translation is needed; LLM_EP_NONE when there is no equivalent:
+ * embeddings, completions on Anthropic, count_tokens on OpenAI). */
+llm_endpoint_e llm_translate_target_endpoint(llm_endpoint_e caller,
+                                             llm_family_e provider);
+/* The request body for the provider: body itself when no translation is
+ * needed, a new body (owned by p) when translated, NULL and *err (for a
+ * 400) when it cannot be. */
+json_t *llm_translate_request_for(apr_pool_t *p, llm_endpoint_e caller,
+                                  llm_family_e provider, json_t *body,
+                                  const llm_translate_opts_t *opts,
+                                  const char **err);
+/* A non-stream answer for the caller: body itself when no translation is
+ * needed, NULL when the provider's body is not an answer (send a 502). */
+json_t *llm_translate_response_for(apr_pool_t *p, llm_endpoint_e caller,
+                                   llm_family_e provider, json_t *body);
+
 /* Requests.  opts may be NULL.  NULL and *err (for a 400) on failure. */
 json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
                                         const llm_translate_opts_t *opts,

@@ -451,6 +451,55 @@ START_TEST(anthropic_response_to_responses)
 }
 END_TEST
 
+START_TEST(translation_for_endpoint_and_provider)
+{
+    const char *err = NULL;
+    json_t *chat = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":"
+                            "\"user\",\"content\":\"hi\"}]}");
+    json_t *out;
+
+    ck_assert_int_eq(llm_translate_target_endpoint(LLM_EP_OPENAI_CHAT,
+                     LLM_FAMILY_ANTHROPIC), LLM_EP_ANTHROPIC_MESSAGES);
+    ck_assert_int_eq(llm_translate_target_endpoint(LLM_EP_OPENAI_RESPONSES,
+                     LLM_FAMILY_ANTHROPIC), LLM_EP_ANTHROPIC_MESSAGES);
+    ck_assert_int_eq(llm_translate_target_endpoint(LLM_EP_ANTHROPIC_MESSAGES,
+                     LLM_FAMILY_OPENAI), LLM_EP_OPENAI_CHAT);
+    ck_assert_int_eq(llm_translate_target_endpoint(LLM_EP_OPENAI_CHAT,
+                     LLM_FAMILY_OPENAI), LLM_EP_OPENAI_CHAT);
+    ck_assert_int_eq(llm_translate_target_endpoint(LLM_EP_OPENAI_EMBEDDINGS,
+                     LLM_FAMILY_ANTHROPIC), LLM_EP_NONE);
+    ck_assert_int_eq(llm_translate_target_endpoint(
+                     LLM_EP_ANTHROPIC_COUNT_TOKENS, LLM_FAMILY_OPENAI),
+                     LLM_EP_NONE);
+
+    /* same family: the very same body */
+    ck_assert_ptr_eq(llm_translate_request_for(tp, LLM_EP_OPENAI_CHAT,
+                     LLM_FAMILY_OPENAI, chat, NULL, &err), chat);
+    out = llm_translate_request_for(tp, LLM_EP_OPENAI_CHAT,
+                                    LLM_FAMILY_ANTHROPIC, chat, NULL, &err);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(json_object_get(out, "max_tokens"));
+    ck_assert_ptr_null(llm_translate_request_for(tp,
+                       LLM_EP_OPENAI_EMBEDDINGS, LLM_FAMILY_ANTHROPIC,
+                       tu_parse("{\"model\":\"e\",\"input\":\"x\"}"),
+                       NULL, &err));
+    ck_assert_ptr_nonnull(err);
+
+    out = tu_parse("{\"id\":\"m1\",\"type\":\"message\",\"model\":\"c\","
+                   "\"content\":[{\"type\":\"text\",\"text\":\"ok\"}],"
+                   "\"stop_reason\":\"end_turn\"}");
+    ck_assert_str_eq(tu_str(llm_translate_response_for(tp,
+                     LLM_EP_OPENAI_CHAT, LLM_FAMILY_ANTHROPIC, out),
+                     "object"), "chat.completion");
+    ck_assert_str_eq(tu_str(llm_translate_response_for(tp,
+                     LLM_EP_OPENAI_RESPONSES, LLM_FAMILY_ANTHROPIC, out),
+                     "object"), "response");
+    ck_assert_ptr_eq(llm_translate_response_for(tp,
+                     LLM_EP_ANTHROPIC_MESSAGES, LLM_FAMILY_ANTHROPIC, out),
+                     out);
+}
+END_TEST
+
 START_TEST(stop_reasons)
 {
     ck_assert_str_eq(llm_translate_stop_to_openai("end_turn"), "stop");
@@ -515,6 +564,7 @@ int main(void)
     tcase_add_test(tc, chat_response_to_anthropic);
     tcase_add_test(tc, responses_to_anthropic_request);
     tcase_add_test(tc, anthropic_response_to_responses);
+    tcase_add_test(tc, translation_for_endpoint_and_provider);
     tcase_add_test(tc, stop_reasons);
     tcase_add_test(tc, error_bodies_translated);
     suite_add_tcase(s, tc);

@@ -1,0 +1,94 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Which translation a caller's endpoint needs for a provider's family:
+ * one place for the glue to ask, so that the modules never pick the
+ * direction themselves.
+ */
+
+#include "llm_translate.h"
+#include "dialect_private.h"
+
+llm_endpoint_e llm_translate_target_endpoint(llm_endpoint_e caller,
+                                             llm_family_e provider)
+{
+    switch (caller) {
+    case LLM_EP_OPENAI_CHAT:
+    case LLM_EP_OPENAI_RESPONSES:
+        return provider == LLM_FAMILY_ANTHROPIC ? LLM_EP_ANTHROPIC_MESSAGES
+                                                : caller;
+    case LLM_EP_ANTHROPIC_MESSAGES:
+        return provider == LLM_FAMILY_OPENAI ? LLM_EP_OPENAI_CHAT : caller;
+    case LLM_EP_OPENAI_EMBEDDINGS:
+    case LLM_EP_OPENAI_COMPLETIONS:
+        return provider == LLM_FAMILY_ANTHROPIC ? LLM_EP_NONE : caller;
+    case LLM_EP_ANTHROPIC_COUNT_TOKENS:
+        return provider == LLM_FAMILY_OPENAI ? LLM_EP_NONE : caller;
+    default:
+        return caller;
+    }
+}
+
+json_t *llm_translate_request_for(apr_pool_t *p, llm_endpoint_e caller,
+                                  llm_family_e provider, json_t *body,
+                                  const llm_translate_opts_t *opts,
+                                  const char **err)
+{
+    llm_endpoint_e target = llm_translate_target_endpoint(caller, provider);
+    const char *dummy;
+
+    if (!err) {
+        err = &dummy;
+    }
+    *err = NULL;
+    if (target == caller) {
+        return body;
+    }
+    switch (target) {
+    case LLM_EP_ANTHROPIC_MESSAGES:
+        return caller == LLM_EP_OPENAI_RESPONSES
+               ? llm_translate_responses_to_anthropic(p, body, opts, err)
+               : llm_translate_chat_to_anthropic(p, body, opts, err);
+    case LLM_EP_OPENAI_CHAT:
+        return llm_translate_anthropic_to_chat(p, body, opts, err);
+    default:
+        *err = provider == LLM_FAMILY_ANTHROPIC
+               ? "this endpoint has no equivalent for Anthropic models"
+               : "this endpoint has no equivalent for OpenAI models";
+        return NULL;
+    }
+}
+
+json_t *llm_translate_response_for(apr_pool_t *p, llm_endpoint_e caller,
+                                   llm_family_e provider, json_t *body)
+{
+    llm_endpoint_e target = llm_translate_target_endpoint(caller, provider);
+
+    if (target == caller) {
+        return body;
+    }
+    switch (caller) {
+    case LLM_EP_OPENAI_CHAT:
+        return llm_translate_anthropic_response_to_chat(p, body);
+    case LLM_EP_OPENAI_RESPONSES:
+        return llm_translate_anthropic_response_to_responses(p, body);
+    case LLM_EP_ANTHROPIC_MESSAGES:
+        return llm_translate_chat_response_to_anthropic(p, body);
+    default:
+        return NULL;
+    }
+}
