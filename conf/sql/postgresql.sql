@@ -161,5 +161,6 @@ SELECT llm_audit_ensure_partitions(3);
 --   CREATE ROLE llm_auditor LOGIN PASSWORD '...';   -- llm-audit-verify, reports
 --   GRANT SELECT ON llm_audit, llm_audit_checkpoint TO llm_auditor;
 --
--- INSERT ... ON CONFLICT DO NOTHING (spool replay) needs INSERT only: the
+-- INSERT ... ON CONFLICT DO NOTHING (spool replay; no conflict target) needs
+-- INSERT only: the
 -- gateway can neither read, change nor delete audit rows.

@@ -119,10 +119,10 @@ const char *llm_audit_normalise(apr_pool_t *p, int f, const char *value)
     }
     switch (llm_audit_field_type(f)) {
     case LLM_AUDIT_T_INT: {
-        long long n = strtoll(value, &end, 10);
+        apr_int64_t n = apr_strtoi64(value, &end, 10);
 
         if (end != value && *end == '\0') {
-            return apr_psprintf(p, "%lld", n);
+            return apr_psprintf(p, "%" APR_INT64_T_FMT, n);
         }
         break;
     }
@@ -260,11 +260,13 @@ const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver)
                            t ? apr_pstrcat(p, "CAST(%s AS ", t, ")", NULL)
                              : "%s", NULL);
     }
-    /* ON CONFLICT ... DO NOTHING: PostgreSQL 9.5+ and SQLite 3.24+ read
-     * the same text, and it needs only the INSERT privilege. */
+    /* ON CONFLICT DO NOTHING: PostgreSQL 9.5+ and SQLite 3.24+ read the
+     * same text.  No conflict target: naming (request_id, ts) would make
+     * PostgreSQL ask for SELECT on them, and the gateway's role has
+     * INSERT only.  The only unique key a replayed row can hit is
+     * (request_id, ts): the id is the database's. */
     return apr_pstrcat(p, "INSERT INTO llm_audit (", cols, ") VALUES (",
-                       vals, ") ON CONFLICT (request_id, ts) DO NOTHING",
-                       NULL);
+                       vals, ") ON CONFLICT DO NOTHING", NULL);
 }
 
 const char *llm_audit_select_sql(apr_pool_t *p, const char *driver)
