@@ -190,6 +190,8 @@ static const char *const ref_prefixes[] = {
     NULL
 };
 
+static const char *const aws_words[] = { "akia", "asia", "aws", NULL };
+
 static const char *const type_words[] = {
     "string", "str", "int", "integer", "number", "bool", "boolean", "any",
     "none", "null", "nil", "undefined", "true", "false", "object", "bytes",
@@ -349,7 +351,7 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
 {
     size_t k = e, q;
     unsigned char oq = 0;
-    int esc = 0;
+    int esc = 0, query;
 
     memset(v, 0, sizeof(*v));
     /* closing quote of a quoted name, or the ] of config['password'] */
@@ -466,12 +468,14 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
         return 0;
     }
     /* header style: Authorization-like names carry a scheme word first */
+    /* '&' ends a value only in a query string: .env passwords have them */
+    query = s > 0 && (t[s - 1] == '?' || t[s - 1] == '&');
     for (q = k; q < n; q++) {
         unsigned char c = t[q];
         if (c <= ' ' || c == '"' || c == '\'' || c == '`' || c == '\\'
-            || c == ';' || c == ',' || c == '&' || c == ')' || c == '}'
-            || c == '(' || c == '['
-            || c == ']' || c == '<' || c == '>' || (c == '#' && q > k)) {
+            || c == ';' || c == ',' || (c == '&' && query) || c == ')'
+            || c == '}' || c == '(' || c == '[' || c == ']' || c == '<'
+            || c == '>') {
             break;
         }
         if (q - k > 512) {
@@ -586,6 +590,14 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     }
     if (kind == NAME_TWILIO && v.len == 32 && all_of(val, v.len, 1)) {
         llm_scan_emit(cx, LLM_R_TWILIO_AUTH, v.off, v.len);
+        return e;
+    }
+    /* terraform's secret_key = "...": an AWS secret when an AWS key id or
+     * the word aws is near */
+    if (kind == NAME_GENERIC && v.len == 40 && all_of(val, v.len, 0)
+        && llm_scan_context_has(t, n, v.off > 400 ? v.off - 400 : 0,
+                                v.off + v.len + 400, aws_words)) {
+        llm_scan_emit(cx, LLM_R_AWS_SECRET, v.off, v.len);
         return e;
     }
     if (llm_scan_looks_random(val, v.len, 1) && !is_dotted_ident(val, v.len)) {

@@ -228,11 +228,16 @@ static int try_card(llm_scan_ctx_t *cx, const groups_t *g)
 /* fictional numbers: NANP 555-0100..0199, Ofcom's drama ranges */
 static int phone_fictional(const char *d, size_t nd)
 {
-    if (nd == 11 && d[0] == '1') {
+    if ((nd == 11 || nd == 8) && d[0] == '1') {
         d++;
         nd--;
     }
     if (nd == 10 && !memcmp(d + 3, "5550", 4) && d[7] == '1') {
+        return 1;
+    }
+    /* 555-01xx without an area code; 500 is where test numbers live */
+    if ((nd == 7 && !memcmp(d, "5550", 4) && d[4] == '1')
+        || (nd == 10 && !memcmp(d, "500", 3))) {
         return 1;
     }
     if (nd >= 10 && (!memcmp(d, "442079460", 9) || !memcmp(d, "447700900", 9)

@@ -311,6 +311,10 @@ static int number_worth(const unsigned char *t, size_t n, size_t s, size_t j)
     if (l1 >= 9) {
         return 1;
     }
+    /* 2a00:1450:...: a global IPv6 address whose first group has letters */
+    if ((t[s] == '2' || t[s] == '3') && s + 5 < n && t[s + 4] == ':') {
+        return 1;
+    }
     if (j + 1 >= n) {
         return 0;
     }

@@ -1,0 +1,244 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The corpus test: scans every file of tests/corpus/files with the default
+ * rules and compares with tests/corpus/expected.tsv (file, TYPE, exact
+ * value).  A finding that is not labelled is a false positive; a label
+ * with no finding is a miss.  Fails when any type's recall is below
+ * LLM_CORPUS_MIN_RECALL or the false positives exceed LLM_CORPUS_MAX_FP:
+ * tighten them as the engine improves, never loosen them to let a change
+ * in.
+ *
+ *   corpus_test [corpus-dir]     (default: $srcdir/tests/corpus)
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_general.h"
+#include "apr_file_io.h"
+#include "apr_strings.h"
+#include "scan/llm_scan.h"
+
+#define LLM_CORPUS_MIN_RECALL 1.0   /* per type */
+#define LLM_CORPUS_MAX_FP 0         /* over the whole corpus */
+
+typedef struct {
+    const char *file;
+    const char *type;
+    const char *value;
+    int hit;
+} label_t;
+
+static char *unescape(apr_pool_t *p, const char *s)
+{
+    char *o = apr_palloc(p, strlen(s) + 1), *d = o;
+
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) {
+            s++;
+            *d++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+        }
+        else {
+            *d++ = *s;
+        }
+    }
+    *d = '\0';
+    return o;
+}
+
+static char *slurp(apr_pool_t *p, const char *path, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf;
+
+    if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                      APR_FPROT_OS_DEFAULT, p) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return NULL;
+    }
+    buf = apr_palloc(p, (apr_size_t)fi.size + 1);
+    *len = (apr_size_t)fi.size;
+    if (*len && apr_file_read_full(f, buf, *len, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    buf[*len] = '\0';
+    apr_file_close(f);
+    return buf;
+}
+
+typedef struct {
+    const char *type;
+    int want, hit, fp;
+} tally_t;
+
+static tally_t *tally_of(apr_array_header_t *t, const char *type)
+{
+    int i;
+    tally_t *x;
+
+    for (i = 0; i < t->nelts; i++) {
+        x = &APR_ARRAY_IDX(t, i, tally_t);
+        if (!strcmp(x->type, type)) {
+            return x;
+        }
+    }
+    x = apr_array_push(t);
+    memset(x, 0, sizeof(*x));
+    x->type = type;
+    return x;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *pool;
+    const char *dir, *err;
+    char *manifest, *line, *save;
+    apr_size_t mlen;
+    apr_array_header_t *labels, *tallies;
+    llm_scan_rules_t *rs;
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    int i, files = 0, fp = 0, missed = 0, failed = 0;
+    apr_size_t bytes = 0;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&pool, NULL);
+    if (argc > 1) {
+        dir = argv[1];
+    }
+    else {
+        dir = apr_pstrcat(pool, getenv("srcdir") ? getenv("srcdir") : ".",
+                          "/tests/corpus", NULL);
+    }
+    manifest = slurp(pool, apr_pstrcat(pool, dir, "/expected.tsv", NULL), &mlen);
+    if (!manifest) {
+        fprintf(stderr, "corpus: cannot read %s/expected.tsv\n", dir);
+        return 2;
+    }
+    labels = apr_array_make(pool, 128, sizeof(label_t));
+    tallies = apr_array_make(pool, 32, sizeof(tally_t));
+    for (line = apr_strtok(manifest, "\n", &save); line;
+         line = apr_strtok(NULL, "\n", &save)) {
+        char *f, *t, *v;
+        label_t *l;
+        if (line[0] == '#' || !line[0]) {
+            continue;
+        }
+        f = line;
+        t = strchr(f, '\t');
+        v = t ? strchr(t + 1, '\t') : NULL;
+        if (!t || !v) {
+            fprintf(stderr, "corpus: bad manifest line: %s\n", line);
+            return 2;
+        }
+        *t++ = '\0';
+        *v++ = '\0';
+        l = apr_array_push(labels);
+        l->file = f;
+        l->type = t;
+        l->value = unescape(pool, v);
+        l->hit = 0;
+        tally_of(tallies, t)->want++;
+    }
+
+    rs = llm_scan_rules_create(pool, 1);
+    if ((err = llm_scan_rules_compile(rs))) {
+        fprintf(stderr, "corpus: %s\n", err);
+        return 2;
+    }
+    if (apr_dir_open(&d, apr_pstrcat(pool, dir, "/files", NULL), pool)
+        != APR_SUCCESS) {
+        fprintf(stderr, "corpus: cannot open %s/files\n", dir);
+        return 2;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+        apr_pool_t *fp_pool;
+        apr_size_t len;
+        char *text;
+        apr_array_header_t *out;
+        int j;
+
+        if (fi.filetype != APR_REG || fi.name[0] == '.') {
+            continue;
+        }
+        apr_pool_create(&fp_pool, pool);
+        text = slurp(fp_pool, apr_pstrcat(fp_pool, dir, "/files/", fi.name, NULL), &len);
+        if (!text) {
+            fprintf(stderr, "corpus: cannot read %s\n", fi.name);
+            return 2;
+        }
+        files++;
+        bytes += len;
+        out = apr_array_make(fp_pool, 16, sizeof(llm_scan_match_t));
+        if (llm_scan_text(rs, text, len, fp_pool, out) < 0) {
+            fprintf(stderr, "corpus: %s: scan failed\n", fi.name);
+            return 2;
+        }
+        for (j = 0; j < out->nelts; j++) {
+            llm_scan_match_t *m = &APR_ARRAY_IDX(out, j, llm_scan_match_t);
+            int ok = 0;
+            for (i = 0; i < labels->nelts && !ok; i++) {
+                label_t *l = &APR_ARRAY_IDX(labels, i, label_t);
+                if (!l->hit && !strcmp(l->file, fi.name) && !strcmp(l->type, m->type)
+                    && strlen(l->value) == m->length
+                    && !memcmp(l->value, text + m->offset, m->length)) {
+                    l->hit = ok = 1;
+                    tally_of(tallies, m->type)->hit++;
+                }
+            }
+            if (!ok) {
+                fp++;
+                tally_of(tallies, apr_pstrdup(pool, m->type))->fp++;
+                printf("FALSE POSITIVE %s: %s %s at %lu: '%.*s'\n", fi.name,
+                       m->type, m->rule, (unsigned long)m->offset,
+                       (int)(m->length > 100 ? 100 : m->length), text + m->offset);
+            }
+        }
+        apr_pool_destroy(fp_pool);
+    }
+    apr_dir_close(d);
+
+    for (i = 0; i < labels->nelts; i++) {
+        label_t *l = &APR_ARRAY_IDX(labels, i, label_t);
+        if (!l->hit) {
+            missed++;
+            printf("MISSED %s: %s '%.100s'\n", l->file, l->type, l->value);
+        }
+    }
+    printf("\n%-16s %6s %6s %8s %4s\n", "type", "labels", "found", "recall", "fp");
+    for (i = 0; i < tallies->nelts; i++) {
+        tally_t *x = &APR_ARRAY_IDX(tallies, i, tally_t);
+        double rec = x->want ? (double)x->hit / x->want : 1.0;
+        printf("%-16s %6d %6d %7.1f%% %4d\n", x->type, x->want, x->hit,
+               100.0 * rec, x->fp);
+        if (rec < LLM_CORPUS_MIN_RECALL) {
+            failed = 1;
+        }
+    }
+    printf("%d files, %lu bytes, %d labels, %d missed, %d false positives "
+           "(ceiling %d)\n", files, (unsigned long)bytes, labels->nelts, missed,
+           fp, LLM_CORPUS_MAX_FP);
+    if (fp > LLM_CORPUS_MAX_FP) {
+        failed = 1;
+    }
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return failed ? 1 : 0;
+}

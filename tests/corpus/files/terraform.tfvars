@@ -1,0 +1,6 @@
+region            = "eu-west-1"
+access_key        = "AKIAFYVQIEVGWUCFTATY"
+secret_key        = "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"
+instance_type     = "t3.medium"
+allowed_cidr      = "81.169.145.94/32"
+vpc_cidr          = "10.20.0.0/16"

@@ -1,0 +1,590 @@
+#!/usr/bin/env python3
+# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+#
+# Writes the labelled corpus: tests/corpus/files/* and tests/corpus/expected.tsv
+# (file, TYPE, exact value).  A file with no line in expected.tsv must yield
+# no finding at all: those are the hard negatives.  Secrets are random
+# strings of the right shape (fixed seed, so the files are stable); PII
+# values are invented and pass their validators.
+#
+#   python3 tests/corpus/make_corpus.py      (from the top of the tree)
+
+import base64, json, os, random, string
+
+random.seed(20240501)
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "files")
+AL = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+labels = []
+cur = None
+
+
+def r(n, al=AL):
+    return "".join(random.choice(al) for _ in range(n))
+
+
+def P(typ, value):
+    labels.append((cur, typ, value))
+    return value
+
+
+def luhn_ok(s):
+    t = 0
+    for i, c in enumerate(reversed(s)):
+        d = int(c)
+        if i % 2:
+            d *= 2
+            d -= 9 if d > 9 else 0
+        t += d
+    return t % 10 == 0
+
+
+def card(prefix, n):
+    while True:
+        s = prefix + "".join(random.choice("0123456789") for _ in range(n - len(prefix) - 1))
+        for c in "0123456789":
+            if luhn_ok(s + c):
+                return s + c
+
+
+def iban(cc, bban):
+    x = bban + cc + "00"
+    n = int("".join(str(int(c, 36)) for c in x))
+    return "%s%02d%s" % (cc, 98 - n % 97, bban)
+
+
+def group4(s):
+    return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
+
+
+def b64url(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+def jwt(payload):
+    return b64url({"alg": "RS256", "typ": "JWT", "kid": r(8)}) + "." + b64url(payload) + "." + r(86, AL + "-_")
+
+
+def aws_id():
+    return "AKIA" + r(16, string.ascii_uppercase + "234567")
+
+
+def aws_secret():
+    return r(40, AL + "+/")
+
+
+def pem_body(lines=8):
+    return "\n".join(r(64, AL + "+/") for _ in range(lines))
+
+
+FILES = {}
+
+
+def add(name, text):
+    FILES[name] = text
+
+
+# --- code ---------------------------------------------------------------
+cur = "settings_prod.py"
+add(cur, f'''"""Django settings for shop (production)."""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "{P("GENERIC_SECRET", r(50, AL + "!@#%^&*(-_=+)")[:0] + r(50))}"
+DEBUG = False
+ALLOWED_HOSTS = ["shop.acme-corp.com", "10.0.3.17"]
+
+DATABASES = {{
+    "default": {{
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "shop",
+        "USER": "shop_app",
+        "PASSWORD": "{P("PASSWORD", "Xk9#mP2vLq7!")}",
+        "HOST": "db-primary.internal",
+        "PORT": "5432",
+    }},
+    "replica": {{
+        "PASSWORD": os.environ["REPLICA_DB_PASSWORD"],
+        "HOST": os.getenv("REPLICA_HOST", "localhost"),
+    }},
+}}
+
+AWS_ACCESS_KEY_ID = "{P("AWS_ACCESS_KEY", aws_id())}"
+AWS_SECRET_ACCESS_KEY = "{P("AWS_SECRET_KEY", aws_secret())}"
+AWS_STORAGE_BUCKET_NAME = "shop-media-prod"
+EMAIL_HOST_USER = "{P("EMAIL", "billing.robot@acme-corp.com")}"
+EMAIL_HOST_PASSWORD = get_secret("smtp-password")
+CACHE_KEY_PREFIX = "shop:v3"
+SESSION_COOKIE_AGE = 1209600
+''')
+
+cur = "payments.js"
+add(cur, f'''// payments service
+const Stripe = require('stripe');
+const stripe = Stripe('{P("STRIPE_KEY", "sk_live_" + r(99))}');
+const testStripe = Stripe('sk_test_{r(99)}');
+const openai = new OpenAI({{ apiKey: process.env.OPENAI_API_KEY }});
+const fallback = new OpenAI({{ apiKey: "{P("OPENAI_KEY", "sk-proj-" + r(64, AL + "-_") + "T3BlbkFJ" + r(20))}" }});
+
+// maintainer: Jane Roe <{P("EMAIL", "jane.roe@globex-payments.io")}>
+export async function charge(customer, amount) {{
+  const token = await getToken(customer.id);
+  const apiKey = config.apiKey;
+  const password = req.body.password;
+  if (amount > 100000) throw new Error('amount too large');
+  return stripe.charges.create({{ amount, currency: 'eur', customer: customer.id }});
+}}
+''')
+
+cur = "client.go"
+add(cur, f'''package client
+
+import (
+\t"context"
+\t"fmt"
+\t"os"
+)
+
+// Version of the client, see CHANGELOG.md for 1.14.2 -> 1.15.0.
+const Version = "1.15.0"
+
+var requestID = "3f1c9a7e-52b4-4c1d-9e8f-0a6b2d4c8e10"
+var commit = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+var digest = "sha256:3b4f2a1c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
+
+type Config struct {{
+\tPassword string `json:"password"`
+\tAPIKey   string `json:"api_key"`
+\tToken    string
+}}
+
+func New(ctx context.Context) (*Client, error) {{
+\tkey := os.Getenv("GITLAB_TOKEN")
+\tif key == "" {{
+\t\treturn nil, fmt.Errorf("GITLAB_TOKEN is not set (expected glpat-...)")
+\t}}
+\tpassword := os.Getenv("DB_PASSWORD")
+\t_ = password
+\treturn &Client{{token: key, retries: 3, timeout: 30}}, nil
+}}
+
+// @deprecated use NewWithOptions
+func Legacy() {{}}
+''')
+
+cur = "decorators_and_scopes.ts"
+add(cur, '''import { Injectable } from '@angular/core';
+import type { Node } from '@types/node';
+import lodash from 'lodash@4.17.21';
+
+@Injectable({ providedIn: 'root' })
+export class TokenService {
+  private readonly tokenKey = 'auth_token';
+  private readonly maxTokens = 4096;
+  constructor(private http: HttpClient) {}
+
+  @HostListener('window:keydown', ['$event'])
+  onKey(e: KeyboardEvent) { this.keyDown = e.key; }
+
+  getToken(): string | null { return localStorage.getItem(this.tokenKey); }
+  setPassword(password: string) { this.password = password; }
+}
+// see https://github.com/org/repo/issues/1234 and git@github.com:org/repo.git
+// contact: team@example.com, docs at https://docs.example.org/#/setup
+''')
+
+# --- env and config -------------------------------------------------------
+cur = "production.env"
+add(cur, f'''# production environment -- DO NOT COMMIT
+NODE_ENV=production
+PORT=8080
+DATABASE_URL=postgres://app:{P("PASSWORD", "q7Vt2Lx9Rb4Z")}@db.prod.internal:5432/app
+REDIS_URL=redis://:{P("PASSWORD", "w8Kp3Nm6Yz")}@cache.prod.internal:6379/0
+DB_PASSWORD={P("PASSWORD", "Tr0ub4dor&3x")}
+SLACK_BOT_TOKEN={P("SLACK_TOKEN", "xoxb-" + r(11, string.digits) + "-" + r(13, string.digits) + "-" + r(24))}
+SLACK_WEBHOOK=https://{P("SLACK_TOKEN", "hooks.slack.com/services/T" + r(8, string.ascii_uppercase + string.digits) + "/B" + r(10, string.ascii_uppercase + string.digits) + "/" + r(24))}
+SENDGRID_API_KEY={P("GENERIC_SECRET", "SG." + r(22, AL + "-_") + "." + r(43, AL + "-_"))}
+GITHUB_TOKEN={P("GITHUB_TOKEN", "ghp_" + r(36))}
+ANTHROPIC_API_KEY={P("ANTHROPIC_KEY", "sk-ant-api03-" + r(93, AL + "-_") + "AA")}
+GOOGLE_MAPS_KEY={P("GOOGLE_API_KEY", "AIza" + r(35, AL + "-_"))}
+JWT_SIGNING_SECRET={P("GENERIC_SECRET", r(48))}
+FEATURE_FLAGS=checkout_v2,new_search
+LOG_LEVEL=info
+''')
+
+cur = "example.env"
+add(cur, '''# copy to .env and fill in
+DATABASE_URL=postgres://user:password@localhost:5432/app
+REDIS_URL=redis://localhost:6379/0
+DB_PASSWORD=
+SLACK_BOT_TOKEN=xoxb-your-token-here
+OPENAI_API_KEY=sk-...
+ANTHROPIC_API_KEY=<your-anthropic-key>
+AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+STRIPE_SECRET_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX
+JWT_SIGNING_SECRET=${JWT_SECRET}
+API_TOKEN=changeme
+SMTP_PASSWORD=********
+''')
+
+cur = "app-config.yaml"
+add(cur, f'''server:
+  port: 8443
+  tls: true
+database:
+  host: db.internal
+  user: svc_reporting
+  password: {P("PASSWORD", "mQ4!vZ8@pL2s")}
+  pool_size: 20
+  password_min_length: 12
+cache:
+  password: ${{REDIS_PASSWORD}}
+integrations:
+  datadog:
+    api_key: {P("GENERIC_SECRET", r(32, HEX))}
+  sentry:
+    dsn_token: "{P("GENERIC_SECRET", r(40))}"
+  vault:
+    token_path: /var/run/secrets/vault-token
+    token_ttl: 3600
+notify:
+  email: {P("EMAIL", "oncall.platform@acme-corp.com")}
+''')
+
+cur = "docker-compose.yml"
+add(cur, f'''version: "3.9"
+services:
+  db:
+    image: postgres:16.2
+    environment:
+      POSTGRES_USER: postgres
+      POSTGRES_PASSWORD: example
+  app:
+    image: registry.acme-corp.com/shop/app:1.42.0
+    environment:
+      - DB_PASSWORD={P("PASSWORD", "pG7#xV3!nR")}
+      - API_KEY=${{API_KEY}}
+    ports:
+      - "8080:8080"
+      - "9090:9090"
+''')
+
+cur = "service-account.json"
+sa_key = "-----BEGIN PRIVATE KEY-----\\n" + "\\n".join(r(64, AL + "+/") for _ in range(6)) + "\\n-----END PRIVATE KEY-----"
+add(cur, f'''{{
+  "type": "service_account",
+  "project_id": "acme-analytics-prod",
+  "private_key_id": "{P("GENERIC_SECRET", r(40, HEX))}",
+  "private_key": "{P("PRIVATE_KEY", sa_key)}\\n",
+  "client_email": "{P("EMAIL", "etl-runner@acme-analytics-prod.iam.gserviceaccount.com")}",
+  "client_id": "{r(21, string.digits)}",
+  "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+  "token_uri": "https://oauth2.googleapis.com/token"
+}}
+''')
+
+cur = "appsettings.Production.json"
+add(cur, f'''{{
+  "ConnectionStrings": {{
+    "Storage": "DefaultEndpointsProtocol=https;AccountName=acmeprod;AccountKey={P("GENERIC_SECRET", base64.b64encode(bytes(random.getrandbits(8) for _ in range(64))).decode())};EndpointSuffix=core.windows.net",
+    "Sql": "Server=tcp:acme.database.windows.net,1433;Database=shop;User ID=shopadmin;Password={P("PASSWORD", "Wz5%kT9qLm")};Encrypt=True;"
+  }},
+  "AzureAd": {{
+    "TenantId": "{r(8, HEX)}-{r(4, HEX)}-{r(4, HEX)}-{r(4, HEX)}-{r(12, HEX)}",
+    "ClientId": "{r(8, HEX)}-{r(4, HEX)}-{r(4, HEX)}-{r(4, HEX)}-{r(12, HEX)}",
+    "ClientSecret": "{P("GENERIC_SECRET", r(3) + "8Q~" + r(34, AL + "_.-"))}"
+  }},
+  "Logging": {{ "LogLevel": {{ "Default": "Information" }} }}
+}}
+''')
+
+cur = "k8s-secret.yaml"
+add(cur, f'''apiVersion: v1
+kind: Secret
+metadata:
+  name: shop-db
+type: Opaque
+data:
+  username: c2hvcF9hcHA=
+  password: {P("PASSWORD", base64.b64encode(b"Kq8!rT2vXz").decode())}
+---
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          env:
+            - name: DB_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: shop-db
+                  key: password
+''')
+
+cur = "terraform.tfvars"
+add(cur, f'''region            = "eu-west-1"
+access_key        = "{P("AWS_ACCESS_KEY", aws_id())}"
+secret_key        = "{P("AWS_SECRET_KEY", aws_secret())}"
+instance_type     = "t3.medium"
+allowed_cidr      = "{P("IP_ADDRESS", "81.169.145.94")}/32"
+vpc_cidr          = "10.20.0.0/16"
+''')
+
+cur = "npmrc-and-pypirc.txt"
+add(cur, f'''# ~/.npmrc
+//registry.npmjs.org/:_authToken={P("GENERIC_SECRET", "npm_" + r(36))}
+@acme:registry=https://npm.acme-corp.com/
+# ~/.pypirc
+[pypi]
+username = __token__
+password = {P("GENERIC_SECRET", "pypi-AgEIcHlwaS5vcmc" + r(120, AL + "-_"))}
+''')
+
+cur = "settings.xml"
+add(cur, f'''<?xml version="1.0" encoding="UTF-8"?>
+<settings>
+  <servers>
+    <server>
+      <id>acme-releases</id>
+      <username>deployer</username>
+      <password>{P("PASSWORD", "nX4$wQ9mKv")}</password>
+    </server>
+    <server>
+      <id>acme-snapshots</id>
+      <password>${{env.NEXUS_PASSWORD}}</password>
+    </server>
+  </servers>
+</settings>
+''')
+
+# --- agent-shaped text -------------------------------------------------------
+cur = "read_id_rsa.txt"
+rsa_lines = [r(64, AL + "+/") for _ in range(10)]
+numbered = "\n".join("%6d\t%s" % (i + 2, l) for i, l in enumerate(rsa_lines))
+key_text = "     1\t-----BEGIN RSA PRIVATE KEY-----\n" + numbered + "\n    12\t-----END RSA PRIVATE KEY-----"
+P("PRIVATE_KEY", key_text[len("     1\t"):])
+add(cur, key_text + "\n")
+
+cur = "remove-secrets.diff"
+old_tok = "ghp_" + r(36)
+old_aws = aws_secret()
+add(cur, f'''diff --git a/deploy/config.py b/deploy/config.py
+index 3f2a9b1..8c4d2e7 100644
+--- a/deploy/config.py
++++ b/deploy/config.py
+@@ -10,9 +10,9 @@ import os
+ REGION = "eu-central-1"
+-GITHUB_TOKEN = "{P("GITHUB_TOKEN", old_tok)}"
+-aws_secret_access_key = "{P("AWS_SECRET_KEY", old_aws)}"
++GITHUB_TOKEN = os.environ["GITHUB_TOKEN"]
++aws_secret_access_key = os.environ["AWS_SECRET_ACCESS_KEY"]
+ RETRIES = 3
+ TIMEOUT = 30.0
+''')
+
+cur = "app.log"
+tok = jwt({"sub": "u-" + r(6, string.digits), "email": "x@acme-corp.com", "exp": 1717003600})
+add(cur, f'''2024-05-01T10:00:00.123Z INFO  [main] starting shop-api version 3.14.2 build 2024.05.01.1 on :8080
+2024-05-01T10:00:01.007Z INFO  [http] GET /healthz 200 0.4ms peer=10.0.3.17:51522
+2024-05-01T10:00:02.311Z INFO  [http] POST /login 200 12ms user={P("EMAIL", "k.tanaka@acme-corp.com")} peer={P("IP_ADDRESS", "93.184.216.34")}:44321
+2024-05-01T10:00:02.315Z DEBUG [auth] Authorization: Bearer {P("JWT", tok)}
+2024-05-01T10:00:03.001Z WARN  [pay] card ****4242 declined, retry 1/3 (latency 233 ms)
+2024-05-01T10:00:04.900Z INFO  [dns] resolver 8.8.8.8 ok, fallback 1.1.1.1 ok, upstream 192.168.1.1
+2024-05-01T10:00:05.117Z INFO  [http] GET /api/v1/orders?page=2&limit=50 200 8ms peer={P("IP_ADDRESS", "2a00:1450:4001:82a::200e")}
+2024-05-01T10:00:06.450Z ERROR [db] timeout after 30000ms connecting to 10.0.4.21:5432 (attempt 3/5)
+2024-05-01T10:00:07.000Z INFO  [gc] pause 12.5ms heap 512MB->348MB pid=48213 tid=48230
+''')
+
+cur = "StackTrace.java.txt"
+add(cur, f'''Exception in thread "main" org.postgresql.util.PSQLException: Connection to db.internal:5432 refused.
+\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:319)
+\tat org.postgresql.Driver.connect(Driver.java:270)
+\tat java.sql/java.sql.DriverManager.getConnection(DriverManager.java:681)
+\tat com.acme.shop.Db.open(Db.java:42)
+Caused by: java.net.ConnectException: jdbc:postgresql://db.internal:5432/shop?user=shop&password={P("PASSWORD", "Hx7!mQ2pZr")}&ssl=true
+\t... 12 more
+Spring Boot v3.2.5, JVM 21.0.3+9-LTS, pid 48213
+''')
+
+cur = "traceback.py.txt"
+add(cur, f'''Traceback (most recent call last):
+  File "/srv/app/etl/load.py", line 88, in <module>
+    main()
+  File "/srv/app/etl/load.py", line 61, in main
+    conn = psycopg2.connect("postgresql://etl:{P("PASSWORD", "Lq9@wX4vTz")}@10.0.5.12:5432/warehouse")
+  File "/usr/lib/python3.11/site-packages/psycopg2/__init__.py", line 122, in connect
+    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)
+psycopg2.OperationalError: connection to server at "10.0.5.12", port 5432 failed: timeout expired
+''')
+
+cur = "chat_support.txt"
+cc1 = card("4", 16)
+cc2 = card("5", 16)
+ib1 = iban("DE", "".join(random.choice("0123456789") for _ in range(18)))
+ib2 = iban("FR", "".join(random.choice("0123456789") for _ in range(23)))
+add(cur, f'''User: Hi, I need help with a refund. My card is {P("CREDIT_CARD", group4(cc1))} and the
+charge was on 2024-04-28 for 129.99 EUR. You can reach me at {P("PHONE", "+49 151 2345 6789")}
+or by mail at {P("EMAIL", "m.schneider84@web-mail.de")}.
+Assistant: Thanks! For a bank transfer instead, please confirm your IBAN.
+User: It's {P("IBAN", group4(ib1))}. My wife's account is {P("IBAN", ib2)}.
+User: Also my old card {P("CREDIT_CARD", "-".join(cc2[i:i+4] for i in range(0, 16, 4)))} should be removed.
+User: For the US account the SSN on file is {P("US_SSN", "536-22-1947")}, phone {P("PHONE", "(646) 872-4410")}.
+Assistant: Noted. Order #4512 will be refunded within 5-7 business days.
+''')
+
+cur = "chat_negatives.txt"
+add(cur, '''User: How should I store an API key in a Python app? Is an .env file with
+API_KEY=... fine, or should I use a secrets manager?
+Assistant: Prefer a secrets manager. Never hard-code the password; read it with
+os.environ["DB_PASSWORD"] and rotate keys every 90 days. A token such as
+ghp_... or sk-... must never be committed. Use placeholders like <password> or
+${DB_PASSWORD} in docs, and example addresses such as alice@example.com.
+User: The test card 4242 4242 4242 4242 works, and 4111 1111 1111 1111 too. The
+docs also mention (555) 010-0199, 555-0123 and the IBAN DE89 3704 0044 0532 0130 00.
+Assistant: Those are all documented test values. Your build 2.4.1.7 fixed it.
+Reset your password: click the link below. The secret is to retry with backoff.
+''')
+
+cur = "numbers_negatives.txt"
+add(cur, '''release 1.2.3.4 and v10.2.0.1; requests==2.31.0.1; node>=18.19.1
+date 2024-05-01 time 23:59:59.999 tz +02:00 epoch 1714557600 ms 1714557600123
+ports: 80, 443, 8080, 8443, 9090 and range 30000-32767
+line 12345, col 67, offsets 1024 2048 4096 8192 16384
+sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 md5 d41d8cd98f00b204e9800998ecf8427e
+uuid 123e4567-e89b-12d3-a456-426614174000 mac 00:1a:2b:3c:4d:5e
+floats [0.125, 3.14159, 2.71828, 1.41421] matrix 1 2 3 4 5 6 7 8 9
+ipv4 private 10.1.2.3 172.16.0.1 192.168.0.10 127.0.0.1 169.254.169.254 100.64.1.1
+docs 192.0.2.1 198.51.100.2 203.0.113.3 2001:db8::1 fe80::1 ::1 224.0.0.1
+hex 0x7fffffff 0xdeadbeef 0123456789abcdef
+order 1234567890123456, invoice 2024-0001-7781, isbn 978-3-16-148410-0
+''')
+
+cur = "test_fixtures.py"
+add(cur, '''import pytest
+
+STRIPE_TEST_CARDS = ["4242424242424242", "4000056655665556", "5555555555554444",
+                     "378282246310005", "6011111111111117", "3056930009020004"]
+AWS_EXAMPLE = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+JWT_IO = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+STRIPE_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+FAKE_PHONE = "+1 555 0100"
+SSN_SAMPLE = "078-05-1120"
+
+@pytest.fixture
+def user():
+    return {"email": "user@example.com", "password": "${TEST_PASSWORD}",
+            "api_key": "your-api-key-here", "token": "xxxxxxxxxxxxxxxxxxxxxxxx"}
+''')
+
+cur = "public_material.pem"
+add(cur, f'''-----BEGIN PUBLIC KEY-----
+{pem_body(4)}
+-----END PUBLIC KEY-----
+-----BEGIN CERTIFICATE-----
+{pem_body(6)}
+-----END CERTIFICATE-----
+ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{r(43)} deploy@ci
+-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+{pem_body(3)}
+-----END PGP PUBLIC KEY BLOCK-----
+''')
+
+cur = "encrypted_keys.pem"
+add(cur, f'''-----BEGIN ENCRYPTED PRIVATE KEY-----
+{pem_body(5)}
+-----END ENCRYPTED PRIVATE KEY-----
+-----BEGIN RSA PRIVATE KEY-----
+Proc-Type: 4,ENCRYPTED
+DEK-Info: AES-256-CBC,{r(32, HEX.upper())}
+
+{pem_body(5)}
+-----END RSA PRIVATE KEY-----
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABD{r(21)}
+{pem_body(3)}
+-----END OPENSSH PRIVATE KEY-----
+''')
+
+cur = "keys_plain.pem"
+ossh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" + pem_body(4) + "\n-----END OPENSSH PRIVATE KEY-----"
+ec = "-----BEGIN EC PRIVATE KEY-----\n" + pem_body(3) + "\n-----END EC PRIVATE KEY-----"
+pgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + pem_body(6) + "\n-----END PGP PRIVATE KEY BLOCK-----"
+add(cur, P("PRIVATE_KEY", ossh) + "\n" + P("PRIVATE_KEY", ec) + "\n" + P("PRIVATE_KEY", pgp) + "\n")
+
+cur = "curl_commands.sh"
+add(cur, f'''#!/bin/sh
+curl -s -H "Authorization: Bearer {P("GENERIC_SECRET", r(44, AL + "-._"))}" https://api.acme-corp.com/v2/items
+curl -s -H "Authorization: Basic {P("PASSWORD", base64.b64encode(b"ci-bot:Pz8!qW3e").decode())}" https://nexus.acme-corp.com/
+curl -X POST -H 'Content-type: application/json' --data '{{"text":"deployed"}}' https://{P("SLACK_TOKEN", "hooks.slack.com/services/T" + r(8, string.ascii_uppercase + string.digits) + "/B" + r(8, string.ascii_uppercase + string.digits) + "/" + r(24))}
+curl -H "PRIVATE-TOKEN: {P("GITLAB_TOKEN", "glpat-" + r(20, AL + "-_"))}" https://gitlab.acme-corp.com/api/v4/projects
+curl -H "Authorization: Bearer $TOKEN" https://api.example.com/
+export HF_TOKEN={P("GENERIC_SECRET", "hf_" + r(34))}
+''')
+
+cur = "twilio_notify.py"
+add(cur, f'''from twilio.rest import Client
+
+account_sid = "{P("GENERIC_SECRET", "AC" + r(32, HEX))}"
+twilio_auth_token = "{P("GENERIC_SECRET", r(32, HEX))}"
+api_key_sid = "{P("GENERIC_SECRET", "SK" + r(32, HEX))}"
+client = Client(account_sid, twilio_auth_token)
+client.messages.create(to="{P("PHONE", "+14155238886")}", from_="+15005550006", body="deploy done")
+''')
+
+cur = "nginx-geo.conf"
+add(cur, f'''# allow office and VPN
+allow {P("IP_ADDRESS", "185.199.108.153")};
+allow {P("IP_ADDRESS", "2606:50c0:8000::153")};
+allow 10.8.0.0/16;
+allow 2001:db8:1234::/48;
+deny  all;
+resolver 9.9.9.9 208.67.222.222 [2620:fe::fe] valid=300s;
+listen [::]:443 ssl http2;
+''')
+
+cur = "mixed_json_tool_result.json"
+add(cur, json.dumps({
+    "tool_use_id": "toolu_01A09q90qw90lq917835lq9",
+    "content": "cat ~/.aws/credentials\n[default]\naws_access_key_id = " + P("AWS_ACCESS_KEY", aws_id())
+    + "\naws_secret_access_key = " + P("AWS_SECRET_KEY", aws_secret()) + "\nregion = us-east-1\n",
+    "is_error": False}, indent=2) + "\n")
+
+cur = "jwt_and_tokens.md"
+t2 = jwt({"sub": "svc-deployer", "scope": "repo:write", "iat": 1716000000})
+add(cur, f'''## Debugging auth
+
+The gateway rejected this token: `{P("JWT", t2)}`
+
+A fine-grained PAT looked like `{P("GITHUB_TOKEN", "github_pat_" + r(22) + "_" + r(59))}` and an app
+installation token `{P("GITHUB_TOKEN", "ghs_" + r(36))}`.
+Slack user token: {P("SLACK_TOKEN", "xoxp-" + r(11, string.digits) + "-" + r(11, string.digits) + "-" + r(12, string.digits) + "-" + r(32, HEX))}.
+Stripe restricted key {P("STRIPE_KEY", "rk_live_" + r(24))} and webhook secret {P("STRIPE_KEY", "whsec_" + r(32))}.
+Legacy OpenAI key {P("OPENAI_KEY", "sk-" + r(20) + "T3BlbkFJ" + r(20))}.
+''')
+
+cur = "contacts.csv"
+ib3 = iban("GB", "NWBK" + "".join(random.choice("0123456789") for _ in range(14)))
+ib4 = iban("NL", "ABNA" + "".join(random.choice("0123456789") for _ in range(10)))
+cc3 = card("37", 15)
+add(cur, f'''name,email,phone,iban,card
+Ana Lima,{P("EMAIL", "ana.lima@correio-exemplo.com.br")},{P("PHONE", "+55 11 98765 4321")},,
+Tom Baker,{P("EMAIL", "tom.baker@bakerandsons.co.uk")},{P("PHONE", "+44 20 7123 4567")},{P("IBAN", ib3)},
+Eva de Vries,{P("EMAIL", "eva@devries-design.nl")},{P("PHONE", "+31 6 12345678")},{P("IBAN", ib4)},
+Marc Dubois,,{P("PHONE", "01 42 68 53 07")},,{P("CREDIT_CARD", cc3)}
+Test User,test@example.com,555-0100,,4111111111111111
+''')
+
+for name, text in FILES.items():
+    with open(os.path.join(OUT, name), "w") as f:
+        f.write(text)
+with open(os.path.join(HERE, "expected.tsv"), "w") as f:
+    f.write("# file\tTYPE\tvalue (exact; \\n and \\t escaped)\n")
+    for fn, typ, v in labels:
+        f.write("%s\t%s\t%s\n" % (fn, typ, v.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")))
+print("%d files, %d labelled findings" % (len(FILES), len(labels)))
