@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include "apr_pools.h"
+#include "llm_translate.h"
 
 /* Nesting deeper than this is refused by llm_json_parse(): every walker in
  * this library recurses, and httpd threads may run on small stacks. */
@@ -73,10 +74,28 @@ void llm_translate_push_message(json_t *msgs, const char *role,
                                 json_t *blocks);
 /* An Anthropic image source for a URL (data: URLs become base64). */
 json_t *llm_translate_image_source(apr_pool_t *p, const char *url);
+/* OpenAI content (a string, or chat / Responses parts: text, input_text,
+ * output_text, image_url, input_image) -> Anthropic blocks; NULL and *err
+ * naming where.content[i] for a part Anthropic has no equivalent of. */
+json_t *llm_translate_parts_to_blocks(apr_pool_t *p, json_t *content,
+                                      const char *where, const char **err);
 /* Tool-call arguments text -> an input object (never NULL). */
 json_t *llm_translate_tool_input(const char *args);
 /* The schema (a new reference), or an empty object schema. */
 json_t *llm_translate_schema_or_empty(json_t *schema);
+
+/* Anthropic tool_choice from an OpenAI one (chat or Responses form:
+ * "auto", "none", "required", {"function":{"name"}} or {"name"}) and
+ * parallel_tool_calls; NULL when neither says anything. */
+json_t *llm_translate_tool_choice_to_anthropic(json_t *tc, json_t *parallel);
+/* max_tokens (the value given, else the default), temperature (capped at
+ * Anthropic's 1), top_p and stream from an OpenAI request into out. */
+void llm_translate_sampling_to_anthropic(json_t *out, json_t *req,
+                                         json_t *max_tokens,
+                                         const llm_translate_opts_t *opts);
+/* An OpenAI assistant message (text joined, tool_use -> tool_calls) from
+ * Anthropic content blocks; thinking blocks are dropped. */
+json_t *llm_translate_assistant_to_chat(apr_pool_t *p, json_t *content);
 
 /* A Responses API response object (output and usage stolen; NULL output:
  * an empty array, NULL usage: null).  status "incomplete" adds the

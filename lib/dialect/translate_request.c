@@ -98,8 +98,8 @@ json_t *llm_translate_image_source(apr_pool_t *p, const char *url)
     return json_pack("{s:s,s:s}", "type", "url", "url", url);
 }
 
-/* OpenAI content (string or parts) -> Anthropic blocks */
-static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
+json_t *llm_translate_parts_to_blocks(apr_pool_t *p, json_t *content,
+                                      const char *where, const char **err)
 {
     json_t *blocks = json_array(), *part, *iu;
     const char *type, *text, *url;
@@ -115,13 +115,17 @@ static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
     json_array_foreach(content, i, part) {
         type = llm_dialect_str(part, "type");
         text = llm_dialect_str(part, "text");
-        if (text && (!type || !strcmp(type, "text"))) {
+        /* chat's "text", Responses' "input_text" / "output_text" */
+        if (text && (!type || !strcmp(type, "text")
+                     || !strcmp(type, "input_text")
+                     || !strcmp(type, "output_text"))) {
             if (*text) {
                 json_array_append_new(blocks, llm_translate_text_block(text));
             }
             continue;
         }
-        if (type && !strcmp(type, "image_url")) {
+        if (type && (!strcmp(type, "image_url")
+                     || !strcmp(type, "input_image"))) {
             iu = json_object_get(part, "image_url");
             url = json_is_string(iu) ? json_string_value(iu)
                                      : llm_dialect_str(iu, "url");
@@ -132,8 +136,13 @@ static json_t *user_blocks(apr_pool_t *p, json_t *content, const char **err)
                 continue;
             }
         }
-        *err = apr_psprintf(p, "content part type \"%s\" cannot be sent to "
-                            "an Anthropic model", type ? type : "?");
+        if (type && !strcmp(type, "refusal")) {
+            /* an earlier answer's refusal: nothing for the model to read */
+            continue;
+        }
+        *err = apr_psprintf(p, "%s.content[%" APR_SIZE_T_FMT "]: content "
+                            "type \"%s\" cannot be sent to an Anthropic "
+                            "model", where, i, type ? type : "?");
         json_decref(blocks);
         return NULL;
     }
@@ -190,7 +199,7 @@ static json_t *chat_tools_to_anthropic(json_t *tools, json_t *functions)
     return out;
 }
 
-static json_t *chat_tool_choice(json_t *tc, json_t *parallel)
+json_t *llm_translate_tool_choice_to_anthropic(json_t *tc, json_t *parallel)
 {
     json_t *out = NULL;
     const char *s = json_is_string(tc) ? json_string_value(tc) : NULL;
@@ -224,6 +233,35 @@ static json_t *chat_tool_choice(json_t *tc, json_t *parallel)
     return out;
 }
 
+void llm_translate_sampling_to_anthropic(json_t *out, json_t *req,
+                                         json_t *max_tokens,
+                                         const llm_translate_opts_t *opts)
+{
+    json_int_t n = json_is_integer(max_tokens)
+                   ? json_integer_value(max_tokens) : 0;
+    json_t *v;
+
+    if (n <= 0) {
+        n = (opts && opts->default_max_tokens > 0)
+            ? opts->default_max_tokens : LLM_TRANSLATE_DEFAULT_MAX_TOKENS;
+    }
+    json_object_set_new(out, "max_tokens", json_integer(n));
+    v = json_object_get(req, "temperature");
+    if (json_is_number(v)) {
+        /* OpenAI's scale runs to 2, Anthropic's to 1. */
+        json_object_set_new(out, "temperature", json_real(
+            json_number_value(v) > 1.0 ? 1.0 : json_number_value(v)));
+    }
+    v = json_object_get(req, "top_p");
+    if (json_is_number(v)) {
+        json_object_set(out, "top_p", v);
+    }
+    v = json_object_get(req, "stream");
+    if (json_is_boolean(v)) {
+        json_object_set(out, "stream", v);
+    }
+}
+
 json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
                                         const llm_translate_opts_t *opts,
                                         const char **err)
@@ -231,7 +269,6 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
     json_t *out, *msgs, *system, *m, *blocks, *v, *tc, *call, *fn;
     const char *role, *text, *dummy;
     size_t i, j;
-    long max_tokens;
 
     if (!err) {
         err = &dummy;
@@ -271,7 +308,9 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
             }
         }
         else if (!strcmp(role, "user")) {
-            if (!(blocks = user_blocks(p, v, err))) {
+            if (!(blocks = llm_translate_parts_to_blocks(p, v,
+                      apr_psprintf(p, "messages[%" APR_SIZE_T_FMT "]", i),
+                      err))) {
                 goto fail;
             }
             llm_translate_push_message(msgs, "user", blocks);
@@ -332,27 +371,9 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
     json_object_set(out, "messages", msgs);
 
     v = json_object_get(chat, "max_completion_tokens");
-    if (!json_is_integer(v)) {
-        v = json_object_get(chat, "max_tokens");
-    }
-    max_tokens = json_is_integer(v) ? (long)json_integer_value(v) : 0;
-    if (max_tokens <= 0) {
-        max_tokens = (opts && opts->default_max_tokens > 0)
-                     ? opts->default_max_tokens
-                     : LLM_TRANSLATE_DEFAULT_MAX_TOKENS;
-    }
-    json_object_set_new(out, "max_tokens", json_integer(max_tokens));
-
-    v = json_object_get(chat, "temperature");
-    if (json_is_number(v)) {
-        /* OpenAI's scale runs to 2, Anthropic's to 1. */
-        json_object_set_new(out, "temperature", json_real(
-            json_number_value(v) > 1.0 ? 1.0 : json_number_value(v)));
-    }
-    v = json_object_get(chat, "top_p");
-    if (json_is_number(v)) {
-        json_object_set(out, "top_p", v);
-    }
+    llm_translate_sampling_to_anthropic(out, chat, json_is_integer(v) ? v
+                                        : json_object_get(chat, "max_tokens"),
+                                        opts);
     v = json_object_get(chat, "stop");
     if (json_is_string(v)) {
         json_object_set_new(out, "stop_sequences", json_pack("[O]", v));
@@ -360,18 +381,15 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
     else if (json_is_array(v) && json_array_size(v)) {
         json_object_set(out, "stop_sequences", v);
     }
-    v = json_object_get(chat, "stream");
-    if (json_is_boolean(v)) {
-        json_object_set(out, "stream", v);
-    }
     if (json_array_size(json_object_get(chat, "tools"))
         || json_array_size(json_object_get(chat, "functions"))) {
         json_object_set_new(out, "tools", chat_tools_to_anthropic(
             json_object_get(chat, "tools"),
             json_object_get(chat, "functions")));
     }
-    v = chat_tool_choice(json_object_get(chat, "tool_choice"),
-                         json_object_get(chat, "parallel_tool_calls"));
+    v = llm_translate_tool_choice_to_anthropic(
+            json_object_get(chat, "tool_choice"),
+            json_object_get(chat, "parallel_tool_calls"));
     if (v) {
         json_object_set_new(out, "tool_choice", v);
     }
@@ -389,6 +407,44 @@ fail:
     json_decref(system);
     json_decref(out);
     return NULL;
+}
+
+json_t *llm_translate_assistant_to_chat(apr_pool_t *p, json_t *content)
+{
+    json_t *calls = json_array(), *b, *msg, *in;
+    const char *type, *text;
+    char *args, *joined = NULL;
+    size_t i;
+
+    json_array_foreach(content, i, b) {
+        type = llm_dialect_str(b, "type");
+        if (!type) {
+            continue;
+        }
+        if (!strcmp(type, "text")) {
+            text = llm_dialect_str(b, "text");
+            joined = apr_pstrcat(p, joined ? joined : "",
+                                 text ? text : "", NULL);
+        }
+        else if (!strcmp(type, "tool_use")) {
+            in = json_object_get(b, "input");
+            args = in ? json_dumps(in, JSON_COMPACT) : NULL;
+            json_array_append_new(calls, json_pack(
+                "{s:s*,s:s,s:{s:s*,s:s}}", "id", llm_dialect_str(b, "id"),
+                "type", "function", "function",
+                "name", llm_dialect_str(b, "name"),
+                "arguments", args ? args : "{}"));
+            free(args);
+        }
+        /* thinking and redacted_thinking blocks are the provider's own;
+         * an OpenAI model has no use for them. */
+    }
+    msg = json_pack("{s:s,s:s?}", "role", "assistant", "content", joined);
+    if (json_array_size(calls)) {
+        json_object_set(msg, "tool_calls", calls);
+    }
+    json_decref(calls);
+    return msg;
 }
 
 /* Anthropic tool_result content: a string or text blocks. */
@@ -423,9 +479,8 @@ static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
                                      size_t idx, const char **err)
 {
     const char *role = llm_dialect_str(m, "role");
-    json_t *content = json_object_get(m, "content"), *b, *parts, *calls, *in;
+    json_t *content = json_object_get(m, "content"), *b, *parts, *in;
     const char *type, *text;
-    char *args, *joined = NULL;
     size_t i;
     int nontext = 0;
 
@@ -443,36 +498,8 @@ static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
         return -1;
     }
     if (!strcmp(role, "assistant")) {
-        calls = json_array();
-        json_array_foreach(content, i, b) {
-            type = llm_dialect_str(b, "type");
-            if (!type) {
-                continue;
-            }
-            if (!strcmp(type, "text")) {
-                text = llm_dialect_str(b, "text");
-                joined = apr_pstrcat(p, joined ? joined : "",
-                                     text ? text : "", NULL);
-            }
-            else if (!strcmp(type, "tool_use")) {
-                in = json_object_get(b, "input");
-                args = in ? json_dumps(in, JSON_COMPACT) : NULL;
-                json_array_append_new(calls, json_pack(
-                    "{s:s*,s:s,s:{s:s*,s:s}}", "id", llm_dialect_str(b, "id"),
-                    "type", "function", "function",
-                    "name", llm_dialect_str(b, "name"),
-                    "arguments", args ? args : "{}"));
-                free(args);
-            }
-            /* thinking and redacted_thinking blocks are the provider's
-             * own; an OpenAI model has no use for them. */
-        }
-        b = json_pack("{s:s,s:s?}", "role", "assistant", "content", joined);
-        if (json_array_size(calls)) {
-            json_object_set(b, "tool_calls", calls);
-        }
-        json_decref(calls);
-        json_array_append_new(out, b);
+        json_array_append_new(out, llm_translate_assistant_to_chat(p,
+                                                                   content));
         return 0;
     }
 

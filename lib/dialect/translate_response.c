@@ -96,43 +96,14 @@ json_t *llm_translate_usage_anthropic(const llm_usage_t *u)
 json_t *llm_translate_anthropic_response_to_chat(apr_pool_t *p,
                                                  json_t *message)
 {
-    json_t *content = json_object_get(message, "content"), *b, *calls, *msg,
-           *out, *in;
-    const char *type, *text, *id;
-    char *joined = NULL, *args;
-    size_t i;
+    json_t *content = json_object_get(message, "content"), *msg, *out;
+    const char *id;
     llm_usage_t u;
 
     if (!json_is_object(message) || !json_is_array(content)) {
         return NULL;
     }
-    calls = json_array();
-    json_array_foreach(content, i, b) {
-        type = llm_dialect_str(b, "type");
-        if (!type) {
-            continue;
-        }
-        if (!strcmp(type, "text")) {
-            text = llm_dialect_str(b, "text");
-            joined = apr_pstrcat(p, joined ? joined : "", text ? text : "",
-                                 NULL);
-        }
-        else if (!strcmp(type, "tool_use")) {
-            in = json_object_get(b, "input");
-            args = in ? json_dumps(in, JSON_COMPACT) : NULL;
-            json_array_append_new(calls, json_pack(
-                "{s:s*,s:s,s:{s:s*,s:s}}", "id", llm_dialect_str(b, "id"),
-                "type", "function", "function",
-                "name", llm_dialect_str(b, "name"),
-                "arguments", args ? args : "{}"));
-            free(args);
-        }
-    }
-    msg = json_pack("{s:s,s:s?}", "role", "assistant", "content", joined);
-    if (json_array_size(calls)) {
-        json_object_set(msg, "tool_calls", calls);
-    }
-    json_decref(calls);
+    msg = llm_translate_assistant_to_chat(p, content);
     llm_usage_init(&u);
     llm_usage_from_body(&u, message);
     id = llm_dialect_str(message, "id");

@@ -63,55 +63,6 @@ json_t *llm_translate_response_object(const char *id, const char *model,
     return r;
 }
 
-/* Responses content (string or parts) -> Anthropic blocks */
-static json_t *parts_to_blocks(apr_pool_t *p, json_t *content, size_t idx,
-                               const char **err)
-{
-    json_t *blocks = json_array(), *part, *iu;
-    const char *type, *text, *url;
-    size_t i;
-
-    if (json_is_string(content)) {
-        if (json_string_length(content)) {
-            json_array_append_new(blocks, llm_translate_text_block(
-                                              json_string_value(content)));
-        }
-        return blocks;
-    }
-    json_array_foreach(content, i, part) {
-        type = llm_dialect_str(part, "type");
-        text = llm_dialect_str(part, "text");
-        if (text && (!type || !strcmp(type, "input_text")
-                     || !strcmp(type, "output_text")
-                     || !strcmp(type, "text"))) {
-            if (*text) {
-                json_array_append_new(blocks, llm_translate_text_block(text));
-            }
-            continue;
-        }
-        if (type && !strcmp(type, "input_image")) {
-            iu = json_object_get(part, "image_url");
-            url = json_is_string(iu) ? json_string_value(iu)
-                                     : llm_dialect_str(iu, "url");
-            if (url) {
-                json_array_append_new(blocks, json_pack("{s:s,s:o}",
-                    "type", "image",
-                    "source", llm_translate_image_source(p, url)));
-                continue;
-            }
-        }
-        if (type && !strcmp(type, "refusal")) {
-            continue;
-        }
-        *err = apr_psprintf(p, "input[%" APR_SIZE_T_FMT "]: content type "
-                            "\"%s\" cannot be sent to an Anthropic model",
-                            idx, type ? type : "?");
-        json_decref(blocks);
-        return NULL;
-    }
-    return blocks;
-}
-
 static json_t *responses_tools(json_t *tools)
 {
     json_t *out = json_array(), *t;
@@ -141,7 +92,6 @@ json_t *llm_translate_responses_to_anthropic(apr_pool_t *p, json_t *req,
     json_t *out, *msgs, *system, *input, *item, *blocks, *v, *tools;
     const char *type, *role, *text, *dummy, *s;
     size_t i;
-    long max_tokens;
 
     if (!err) {
         err = &dummy;
@@ -169,7 +119,7 @@ json_t *llm_translate_responses_to_anthropic(apr_pool_t *p, json_t *req,
     }
 
     if (json_is_string(input)) {
-        blocks = parts_to_blocks(p, input, 0, err);
+        blocks = llm_translate_parts_to_blocks(p, input, "input", err);
         llm_translate_push_message(msgs, "user", blocks);
     }
     json_array_foreach(json_is_array(input) ? input : NULL, i, item) {
@@ -184,9 +134,10 @@ json_t *llm_translate_responses_to_anthropic(apr_pool_t *p, json_t *req,
             if (!role) {
                 continue;
             }
-            if (!(blocks = parts_to_blocks(p, json_object_get(item,
-                                                             "content"),
-                                           i, err))) {
+            if (!(blocks = llm_translate_parts_to_blocks(p,
+                      json_object_get(item, "content"),
+                      apr_psprintf(p, "input[%" APR_SIZE_T_FMT "]", i),
+                      err))) {
                 goto fail;
             }
             if (!strcmp(role, "system") || !strcmp(role, "developer")) {
@@ -239,49 +190,19 @@ json_t *llm_translate_responses_to_anthropic(apr_pool_t *p, json_t *req,
     }
     json_object_set(out, "messages", msgs);
 
-    v = json_object_get(req, "max_output_tokens");
-    max_tokens = json_is_integer(v) ? (long)json_integer_value(v) : 0;
-    if (max_tokens <= 0) {
-        max_tokens = (opts && opts->default_max_tokens > 0)
-                     ? opts->default_max_tokens
-                     : LLM_TRANSLATE_DEFAULT_MAX_TOKENS;
-    }
-    json_object_set_new(out, "max_tokens", json_integer(max_tokens));
-    v = json_object_get(req, "temperature");
-    if (json_is_number(v)) {
-        json_object_set_new(out, "temperature", json_real(
-            json_number_value(v) > 1.0 ? 1.0 : json_number_value(v)));
-    }
-    v = json_object_get(req, "top_p");
-    if (json_is_number(v)) {
-        json_object_set(out, "top_p", v);
-    }
-    v = json_object_get(req, "stream");
-    if (json_is_boolean(v)) {
-        json_object_set(out, "stream", v);
-    }
+    llm_translate_sampling_to_anthropic(out, req,
+                                        json_object_get(req,
+                                                        "max_output_tokens"),
+                                        opts);
     tools = responses_tools(json_object_get(req, "tools"));
     if (json_array_size(tools)) {
         json_object_set(out, "tools", tools);
-        v = json_object_get(req, "tool_choice");
-        s = json_is_string(v) ? json_string_value(v) : NULL;
-        if (s && !strcmp(s, "required")) {
-            v = json_pack("{s:s}", "type", "any");
+        v = llm_translate_tool_choice_to_anthropic(
+                json_object_get(req, "tool_choice"),
+                json_object_get(req, "parallel_tool_calls"));
+        if (v) {
+            json_object_set_new(out, "tool_choice", v);
         }
-        else if (s && !strcmp(s, "none")) {
-            v = json_pack("{s:s}", "type", "none");
-        }
-        else if (llm_dialect_str(v, "name")) {
-            v = json_pack("{s:s,s:s}", "type", "tool", "name",
-                          llm_dialect_str(v, "name"));
-        }
-        else {
-            v = json_pack("{s:s}", "type", "auto");
-        }
-        if (json_is_false(json_object_get(req, "parallel_tool_calls"))) {
-            json_object_set_new(v, "disable_parallel_tool_use", json_true());
-        }
-        json_object_set_new(out, "tool_choice", v);
     }
     json_decref(tools);
     json_decref(msgs);

@@ -22,11 +22,8 @@
  */
 
 #include <stdlib.h>
-#include <dirent.h>
 
 #include "test_util.h"
-
-#define DEFAULT_FIXTURES "/work/shared/fixtures/clients"
 
 static int nchecked;
 
@@ -124,42 +121,16 @@ static void walk_one(const char *file)
     json_decref(rec);
 }
 
+static void walk_cb(const char *path, const char *name, void *baton)
+{
+    walk_one(path);
+}
+
 START_TEST(fixtures_walk)
 {
-    const char *dir = getenv("LLM_FIXTURES_DIR");
-    DIR *top, *sub;
-    struct dirent *de, *fe;
-    const char *subdir, *name;
-    size_t n;
-
-    if (!dir) {
-        dir = DEFAULT_FIXTURES;
+    if (tu_for_each_fixture(".json", walk_cb, NULL) >= 0) {
+        ck_assert_int_gt(nchecked, 10);
     }
-    top = opendir(dir);
-    if (!top) {
-        fprintf(stderr, "fixtures not found at %s: skipped\n", dir);
-        return;
-    }
-    while ((de = readdir(top)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        subdir = apr_pstrcat(tp, dir, "/", de->d_name, NULL);
-        sub = opendir(subdir);
-        if (!sub) {
-            continue;
-        }
-        while ((fe = readdir(sub)) != NULL) {
-            name = fe->d_name;
-            n = strlen(name);
-            if (n > 5 && !strcmp(name + n - 5, ".json")) {
-                walk_one(apr_pstrcat(tp, subdir, "/", name, NULL));
-            }
-        }
-        closedir(sub);
-    }
-    closedir(top);
-    ck_assert_int_gt(nchecked, 10);
 }
 END_TEST
 
@@ -167,18 +138,10 @@ int main(void)
 {
     Suite *s = suite_create("dialect-fixtures");
     TCase *tc = tcase_create("fixtures");
-    SRunner *sr;
-    int failed;
 
-    apr_initialize();
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, fixtures_walk);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

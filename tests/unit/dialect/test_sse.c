@@ -20,7 +20,6 @@
  */
 
 #include <stdlib.h>
-#include <dirent.h>
 
 #include "test_util.h"
 #include "llm_sse.h"
@@ -593,80 +592,55 @@ START_TEST(passthrough_survives_huge_events)
 END_TEST
 
 /* The recorded provider streams, read at test time when present. */
-START_TEST(fixture_streams)
+static void stream_cb(const char *path, const char *name, void *baton)
 {
-    const char *dir = getenv("LLM_FIXTURES_DIR");
-    DIR *top, *sub;
-    struct dirent *de, *fe;
-    const char *subdir, *name;
-    char *text, *out;
-    size_t n, len;
-    int translated = 0, anthropic;
+    int *translated = baton, anthropic;
+    size_t len;
+    char *text = tu_slurp(path, &len), *out;
     llm_sse_translator_t *t;
     events_t *e;
 
-    if (!dir) {
-        dir = "/work/shared/fixtures/clients";
+    ck_assert_ptr_nonnull(text);
+    if (strstr(text, "event: response.")) {
+        return;   /* Responses streams pass through */
     }
-    if (!(top = opendir(dir))) {
-        fprintf(stderr, "fixtures not found at %s: skipped\n", dir);
-        return;
+    anthropic = strstr(text, "event: message_start") != NULL;
+    t = llm_sse_translator_create(tp,
+        anthropic ? LLM_FAMILY_ANTHROPIC : LLM_FAMILY_OPENAI,
+        anthropic ? LLM_FAMILY_OPENAI : LLM_FAMILY_ANTHROPIC, 1, NULL);
+    out = translate_all(t, text, 13, 1);
+    e = parse_all(out, strlen(out), 0);
+    ck_assert_int_ge(e->names->nelts, 3);
+    if (strstr(text, "\"usage\":{")) {
+        ck_assert_msg(llm_sse_translator_usage(t)->seen == 1,
+                      "no usage from %s", name);
     }
-    while ((de = readdir(top)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        subdir = apr_pstrcat(tp, dir, "/", de->d_name, NULL);
-        if (!(sub = opendir(subdir))) {
-            continue;
-        }
-        while ((fe = readdir(sub)) != NULL) {
-            name = fe->d_name;
-            n = strlen(name);
-            if (n < 4 || strcmp(name + n - 4, ".sse")) {
-                continue;
-            }
-            text = tu_slurp(apr_pstrcat(tp, subdir, "/", name, NULL), &len);
-            ck_assert_ptr_nonnull(text);
-            if (strstr(text, "event: response.")) {
-                continue;   /* Responses streams pass through */
-            }
-            anthropic = strstr(text, "event: message_start") != NULL;
-            t = llm_sse_translator_create(tp,
-                anthropic ? LLM_FAMILY_ANTHROPIC : LLM_FAMILY_OPENAI,
-                anthropic ? LLM_FAMILY_OPENAI : LLM_FAMILY_ANTHROPIC, 1,
-                NULL);
-            out = translate_all(t, text, 13, 1);
-            e = parse_all(out, strlen(out), 0);
-            ck_assert_int_ge(e->names->nelts, 3);
-            if (anthropic) {
-                ck_assert_str_eq(DATA(e, e->names->nelts - 1), "[DONE]");
-                t = llm_sse_translator_create_for(tp,
-                    LLM_EP_OPENAI_RESPONSES, LLM_FAMILY_ANTHROPIC, 0, NULL);
-                out = translate_all(t, text, 11, 1);
-                e = parse_all(out, strlen(out), 0);
-                ck_assert_str_eq(NAME(e, 0), "response.created");
-                ck_assert_str_eq(NAME(e, e->names->nelts - 1),
-                                 "response.completed");
-                ck_assert_msg(strstr(out, "event: response.output_item.done")
-                              != NULL, "%s", name);
-            }
-            else {
-                ck_assert_str_eq(NAME(e, e->names->nelts - 1),
-                                 "message_stop");
-                ck_assert_msg(strstr(out, "event: content_block_stop")
-                              != NULL, "%s", name);
-            }
-            if (strstr(text, "\"usage\":{")) {
-                ck_assert_msg(llm_sse_translator_usage(t)->seen == 1,
-                              "no usage from %s", name);
-            }
-            translated++;
-        }
-        closedir(sub);
+    if (anthropic) {
+        ck_assert_str_eq(DATA(e, e->names->nelts - 1), "[DONE]");
+        t = llm_sse_translator_create_for(tp, LLM_EP_OPENAI_RESPONSES,
+                                          LLM_FAMILY_ANTHROPIC, 0, NULL);
+        out = translate_all(t, text, 11, 1);
+        e = parse_all(out, strlen(out), 0);
+        ck_assert_str_eq(NAME(e, 0), "response.created");
+        ck_assert_str_eq(NAME(e, e->names->nelts - 1), "response.completed");
+        ck_assert_msg(strstr(out, "event: response.output_item.done") != NULL,
+                      "%s", name);
     }
-    closedir(top);
-    ck_assert_int_gt(translated, 3);
+    else {
+        ck_assert_str_eq(NAME(e, e->names->nelts - 1), "message_stop");
+        ck_assert_msg(strstr(out, "event: content_block_stop") != NULL,
+                      "%s", name);
+    }
+    (*translated)++;
+}
+
+START_TEST(fixture_streams)
+{
+    int translated = 0;
+
+    if (tu_for_each_fixture(".sse", stream_cb, &translated) >= 0) {
+        ck_assert_int_gt(translated, 3);
+    }
 }
 END_TEST
 
@@ -674,10 +648,7 @@ int main(void)
 {
     Suite *s = suite_create("sse");
     TCase *tc = tcase_create("sse");
-    SRunner *sr;
-    int failed;
 
-    apr_initialize();
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_test(tc, parser_any_split);
     tcase_add_test(tc, parser_cap);
@@ -695,10 +666,5 @@ int main(void)
     tcase_add_test(tc, passthrough_survives_huge_events);
     tcase_add_test(tc, fixture_streams);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -179,7 +179,7 @@ START_TEST(chat_to_anthropic_request)
         "\"ry\"},"
         "{\"type\":\"text\",\"text\":\"thanks\"}]}],"
         "\"max_tokens\":300,\"temperature\":1.0,\"top_p\":0.90000000000000002,"
-        "\"stop_sequences\":[\"END\"],\"stream\":true,"
+        "\"stream\":true,\"stop_sequences\":[\"END\"],"
         "\"tools\":[{\"name\":\"lookup\",\"description\":\"Looks up\","
         "\"input_schema\":{\"type\":\"object\",\"properties\":{\"q\":{"
         "\"type\":\"string\"}}}}],"
@@ -547,10 +547,7 @@ int main(void)
 {
     Suite *s = suite_create("translate");
     TCase *tc = tcase_create("translate");
-    SRunner *sr;
-    int failed;
 
-    apr_initialize();
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_test(tc, usage_openai_chat_body);
     tcase_add_test(tc, usage_anthropic_body);
@@ -568,10 +565,5 @@ int main(void)
     tcase_add_test(tc, stop_reasons);
     tcase_add_test(tc, error_bodies_translated);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 
 #include "test_util.h"
 
@@ -116,4 +117,59 @@ char *tu_slurp(const char *path, size_t *len)
         *len = (size_t)n;
     }
     return buf;
+}
+
+int tu_run(Suite *s)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int tu_for_each_fixture(const char *suffix,
+                        void (*fn)(const char *path, const char *name,
+                                   void *baton),
+                        void *baton)
+{
+    const char *dir = getenv("LLM_FIXTURES_DIR");
+    DIR *top, *sub;
+    struct dirent *de, *fe;
+    const char *subdir;
+    size_t n, sn = strlen(suffix);
+    int count = 0;
+
+    if (!dir) {
+        dir = "/work/shared/fixtures/clients";
+    }
+    if (!(top = opendir(dir))) {
+        fprintf(stderr, "fixtures not found at %s: skipped\n", dir);
+        return -1;
+    }
+    while ((de = readdir(top)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        subdir = apr_pstrcat(tp, dir, "/", de->d_name, NULL);
+        if (!(sub = opendir(subdir))) {
+            continue;
+        }
+        while ((fe = readdir(sub)) != NULL) {
+            n = strlen(fe->d_name);
+            if (n > sn && !strcmp(fe->d_name + n - sn, suffix)) {
+                fn(apr_pstrcat(tp, subdir, "/", fe->d_name, NULL),
+                   apr_pstrdup(tp, fe->d_name), baton);
+                count++;
+            }
+        }
+        closedir(sub);
+    }
+    closedir(top);
+    return count;
 }
