@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 db=$1
 user=$2
 if [ ! -s "$db" ]; then
-    sqlite3 "$db" <"$top/conf/sql/sqlite.sql"
+    sqlite3 "$db" <"$top/conf/sql/sqlite.sql" >/dev/null
 fi
 if [ "$(id -u)" -eq 0 ]; then
     chown "$user" "$db" "$(dirname "$db")"
