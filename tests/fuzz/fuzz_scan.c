@@ -1,0 +1,103 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * libFuzzer target for llm_scan_text: any bytes, the default rules plus an
+ * admin keyword list, pattern and allow pattern.  Besides the sanitizers'
+ * findings it checks the contract: matches inside the buffer, sorted by
+ * offset, never overlapping, never empty.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_general.h"
+#include "scan/llm_scan.h"
+
+static apr_pool_t *root;
+static llm_scan_rules_t *rules;
+
+static void teardown(void)
+{
+    /* the pool cleanup frees the compiled regexes: no leak at exit */
+    apr_pool_destroy(root);
+    apr_terminate();
+}
+
+static void setup(void)
+{
+    static const char *const words[] = { "falcon", "acme internal", "globex" };
+    const char *err;
+
+    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&root, NULL)) {
+        abort();
+    }
+    rules = llm_scan_rules_create(root, 1);
+    if (llm_scan_rules_add_keywords(rules, "CODENAME", "codenames", words, 3,
+                                    LLM_CAT_CONTENT)
+        || llm_scan_rules_add_pattern(rules, "TICKET", "tickets",
+                                      "\\bOPS-([0-9]{3,6})\\b", LLM_CAT_CONTENT)
+        || llm_scan_rules_add_allow(rules, "ops-bot@acme-corp\\.com")
+        || (err = llm_scan_rules_compile(rules))) {
+        abort();
+    }
+    atexit(teardown);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p;
+    apr_array_header_t *out;
+    char *copy;
+    int n, i;
+
+    if (!rules) {
+        setup();
+    }
+    apr_pool_create(&p, root);
+    /* a private copy, exactly size bytes: ASan sees any read past it */
+    copy = malloc(size ? size : 1);
+    if (size) {
+        memcpy(copy, data, size);
+    }
+    out = apr_array_make(p, 8, sizeof(llm_scan_match_t));
+    n = llm_scan_text(rules, copy, size, p, out);
+    if (n >= 0) {
+        if (n != out->nelts) {
+            abort();
+        }
+        for (i = 0; i < out->nelts; i++) {
+            const llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+            if (!m->length || m->offset + m->length > size || !m->type
+                || !m->rule) {
+                abort();
+            }
+            if (i > 0) {
+                const llm_scan_match_t *pm =
+                    &APR_ARRAY_IDX(out, i - 1, llm_scan_match_t);
+                if (pm->offset + pm->length > m->offset) {
+                    abort();
+                }
+            }
+        }
+    }
+    free(copy);
+    apr_pool_destroy(p);
+    return 0;
+}
