@@ -447,12 +447,6 @@ json_t *llm_translate_assistant_to_chat(apr_pool_t *p, json_t *content)
     return msg;
 }
 
-/* Anthropic tool_result content: a string or text blocks. */
-static char *tool_result_text(apr_pool_t *p, json_t *content)
-{
-    return llm_translate_content_text(p, content, "\n");
-}
-
 /* Anthropic image block -> OpenAI image_url part */
 static json_t *image_part(apr_pool_t *p, json_t *block)
 {
@@ -475,13 +469,46 @@ static json_t *image_part(apr_pool_t *p, json_t *block)
                : NULL;
 }
 
+/* Anthropic tool_result content (a string or blocks) -> the text of an
+ * OpenAI tool message.  OpenAI tool messages hold text only: images a tool
+ * returned (a screenshot, an image file read) go to images, for the user
+ * message that follows.  NULL for other block types. */
+static char *tool_result_text(apr_pool_t *p, json_t *content,
+                              json_t *images)
+{
+    json_t *b, *img;
+    const char *type, *t;
+    char *text = NULL;
+    size_t i;
+
+    if (!json_is_array(content)) {
+        return llm_translate_content_text(p, content, "\n");
+    }
+    json_array_foreach(content, i, b) {
+        type = llm_dialect_str(b, "type");
+        t = llm_dialect_str(b, "text");
+        if (t && (!type || !strcmp(type, "text"))) {
+            text = text ? apr_pstrcat(p, text, "\n", t, NULL)
+                        : apr_pstrdup(p, t);
+        }
+        else if (type && !strcmp(type, "image")
+                 && (img = image_part(p, b)) != NULL) {
+            json_array_append_new(images, img);
+        }
+        else {
+            return NULL;
+        }
+    }
+    return text ? text : apr_pstrdup(p, "");
+}
+
 static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
                                      size_t idx, const char **err)
 {
     const char *role = llm_dialect_str(m, "role");
     json_t *content = json_object_get(m, "content"), *b, *parts, *in;
     const char *type, *text;
-    size_t i;
+    size_t i, n;
     int nontext = 0;
 
     if (!role) {
@@ -510,11 +537,16 @@ static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
     json_array_foreach(content, i, b) {
         type = llm_dialect_str(b, "type");
         if (type && !strcmp(type, "tool_result")) {
-            text = tool_result_text(p, json_object_get(b, "content"));
+            n = json_array_size(parts);
+            text = tool_result_text(p, json_object_get(b, "content"), parts);
+            if (json_array_size(parts) > n) {
+                nontext = 1;
+            }
             if (!text) {
                 *err = apr_psprintf(p, "messages[%" APR_SIZE_T_FMT "]."
                                     "content[%" APR_SIZE_T_FMT "]: tool "
-                                    "results may hold text only", idx, i);
+                                    "results may hold text and images only",
+                                    idx, i);
                 json_decref(parts);
                 return -1;
             }

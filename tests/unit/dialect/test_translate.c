@@ -271,6 +271,32 @@ START_TEST(anthropic_to_chat_request)
 }
 END_TEST
 
+START_TEST(anthropic_tool_result_images_to_chat)
+{
+    const char *err = NULL;
+    json_t *out = llm_translate_anthropic_to_chat(tp, tu_parse(
+        "{\"model\":\"g\",\"max_tokens\":9,\"messages\":["
+        "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+        "\"tool_use_id\":\"t1\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"shot:\"},{\"type\":\"image\",\"source\":{\"type\":"
+        "\"base64\",\"media_type\":\"image/png\",\"data\":\"QUJD\"}}]}]}]}"),
+        NULL, &err);
+
+    ck_assert_msg(out != NULL, "%s", err);
+    /* the text stays with the tool, the image follows as user content */
+    ck_assert_str_eq(tu_dump(json_object_get(out, "messages")),
+        "[{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":"
+        "\"shot:\"},{\"role\":\"user\",\"content\":[{\"type\":"
+        "\"image_url\",\"image_url\":{\"url\":"
+        "\"data:image/png;base64,QUJD\"}}]}]");
+    ck_assert_ptr_null(llm_translate_anthropic_to_chat(tp, tu_parse(
+        "{\"model\":\"g\",\"max_tokens\":9,\"messages\":["
+        "{\"role\":\"user\",\"content\":[{\"type\":\"document\","
+        "\"source\":{}}]}]}"), NULL, &err));
+    ck_assert_ptr_nonnull(strstr(err, "document"));
+}
+END_TEST
+
 START_TEST(round_trip_keeps_the_conversation)
 {
     const char *err = NULL;
@@ -556,6 +582,7 @@ int main(void)
     tcase_add_test(tc, chat_to_anthropic_request);
     tcase_add_test(tc, chat_to_anthropic_defaults_and_refusals);
     tcase_add_test(tc, anthropic_to_chat_request);
+    tcase_add_test(tc, anthropic_tool_result_images_to_chat);
     tcase_add_test(tc, round_trip_keeps_the_conversation);
     tcase_add_test(tc, anthropic_response_to_chat);
     tcase_add_test(tc, chat_response_to_anthropic);
