@@ -235,15 +235,26 @@ static int is_binary(json_t *obj, const char *parent_key, const char *key,
 static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
                               const char *parent_key, int skip_text)
 {
-    size_t i;
+    size_t i, key_len;
     const char *key, *kpath;
     json_t *v;
+    void *it;
 
-    i = 0;
-    json_object_foreach(obj, key, v) {
+    for (i = 0, it = json_object_iter(obj); it;
+         i++, it = json_object_iter_next(obj, it)) {
+        key = json_object_iter_key(it);
+        key_len = llm_json_iter_key_len(it);
+        v = json_object_iter_value(it);
+        if (key_len != strlen(key)) {
+            /* "role\u0000x" is not "role": no field of the dialect, so
+             * free-form, key and all. */
+            kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
+            unit_single_key(w, kpath, obj, key, key_len);
+            walk_free(w, v, kpath);
+            continue;
+        }
         if ((skip_text && !strcmp(key, "text"))
             || !strcmp(key, "cache_control")) {
-            i++;
             continue;
         }
         if (json_is_string(v)) {
@@ -261,7 +272,6 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
                 walk_proto(w, v, kpath, key);
             }
         }
-        i++;
     }
 }
 

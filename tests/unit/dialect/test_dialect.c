@@ -440,6 +440,21 @@ START_TEST(units_responses)
 }
 END_TEST
 
+START_TEST(keys_with_nul_are_refused)
+{
+    /* "role\u0000x" must never pass for "role": jansson refuses such
+     * keys, so the body is a 400 (units.c treats them as free-form
+     * should a later jansson accept them). */
+    const char *body = "{\"model\":\"m\",\"messages\":[{\"role\":"
+                       "\"user\",\"content\":\"hi\",\"role\\u0000x\":"
+                       "\"hidden-value\"}]}";
+    const char *err = NULL;
+
+    ck_assert_ptr_null(llm_json_parse(tp, body, strlen(body), &err));
+    ck_assert_ptr_nonnull(err);
+}
+END_TEST
+
 START_TEST(units_embeddings_and_completions)
 {
     json_t *j = tu_parse("{\"model\":\"e\",\"input\":[\"one\",\"two\"],"
@@ -698,6 +713,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, units_anthropic_paths);
     tcase_add_test(tc, units_openai_chat);
     tcase_add_test(tc, units_responses);
+    tcase_add_test(tc, keys_with_nul_are_refused);
     tcase_add_test(tc, units_embeddings_and_completions);
     tcase_add_test(tc, locate_maps_offsets);
     tcase_add_test(tc, edits_within_and_across_pieces);
