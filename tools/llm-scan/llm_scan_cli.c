@@ -58,7 +58,7 @@ static void list_rule(void *baton, const char *id, const char *type,
     const char *pat = llm_scan_rule_pattern(rs, id);
 
     printf("%-28s %-16s %-8s %s\n", id, type, cat_name(cat),
-           pat ? pat : "(recogniser)");
+           pat ? pat : "-");
 }
 
 /* The whole input in memory: findings carry offsets into it. */
