@@ -38,6 +38,13 @@ APLOG_USE_MODULE(llm_audit);
 
 const char *llm_audit_derive_decision(const llm_request_t *req, int status)
 {
+    /* Forwarded, but the exchange failed (the provider's 5xx, or mod_proxy's
+     * own 502/503/504): the client got an error, not an answer. */
+    if (req && (req->decision == LLM_DECISION_ALLOW
+                || req->decision == LLM_DECISION_REDACT)
+        && status >= 500) {
+        return llm_decision_name(LLM_DECISION_ERROR);
+    }
     if (req && req->decision != LLM_DECISION_NONE) {
         return llm_decision_name(req->decision);
     }
@@ -269,6 +276,11 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     rec->v[LLM_AUDIT_F_DECISION] = llm_audit_derive_decision(req,
                                                              last->status);
     rec->v[LLM_AUDIT_F_REASON] = req->reason;
+    if (!req->reason && last->status >= 500
+        && (req->decision == LLM_DECISION_ALLOW
+            || req->decision == LLM_DECISION_REDACT)) {
+        rec->v[LLM_AUDIT_F_REASON] = "upstream_error";
+    }
     rec->v[LLM_AUDIT_F_FINDINGS] = findings_json(p, req, &nfind);
     rec->v[LLM_AUDIT_F_FINDING_COUNT] = i64(p, nfind);
     rec->v[LLM_AUDIT_F_HTTP_STATUS] = i64(p, last->status);

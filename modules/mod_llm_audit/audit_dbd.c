@@ -65,6 +65,24 @@ ap_dbd_t *llm_audit_dbd_acquire(request_rec *r)
     return dbd_acquire ? dbd_acquire(r) : NULL;
 }
 
+int llm_audit_dbd_ping(request_rec *r)
+{
+    ap_dbd_t *dbd = llm_audit_dbd_acquire(r);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    /* A pooled connection can look fine until used: ask the database.
+     * SELECT 1 needs no privilege on any table. */
+    if (!dbd || apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res,
+                               "SELECT 1", 1) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        /* drain */
+    }
+    return 1;
+}
+
 ap_dbd_t *llm_audit_dbd_open(apr_pool_t *p, server_rec *s)
 {
     return dbd_open ? dbd_open(p, s) : NULL;

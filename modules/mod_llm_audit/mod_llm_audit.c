@@ -35,6 +35,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_filter.h"
 #include "ap_mpm.h"
 #include "apr_strings.h"
 #include "apr_network_io.h"
@@ -48,6 +49,12 @@
  * lock is shared between processes on the request path; the threads of
  * one process take turns at `chain_mutex` only to number and MAC their
  * record, never across the database call. */
+#define TTFB_FILTER "LLM_AUDIT_TTFB"
+
+/* Spool space a record without a body needs, generously: a typical one
+ * is about 1.5 KB of JSON. */
+#define LLM_AUDIT_RECORD_RESERVE 3072
+
 static llm_audit_chain_t *chain;
 static apr_thread_mutex_t *chain_mutex;
 static apr_time_t last_probe;
@@ -335,14 +342,23 @@ static int log_transaction(request_rec *r)
 /* Whether a record of this request could be kept: the database took the
  * last one, or the spool has room, or (at most once a second) the
  * database answers again. */
-static int can_record(request_rec *r, llm_audit_srv_t *sc)
+static int can_record(request_rec *r, llm_audit_srv_t *sc,
+                      const llm_audit_dir_t *dc)
 {
+    apr_size_t need = LLM_AUDIT_RECORD_RESERVE;
     apr_time_t now;
 
     if (llm_audit_state_db_ok()) {
         return 1;
     }
-    if (llm_audit_spool_has_room(&sc->spool, r->pool, 64 * 1024)) {
+    /* Room for this request's record: its columns, plus its captured
+     * body, encrypted and base64-encoded, when bodies are kept here. */
+    if (dc->bodies > LLM_AUDIT_BODIES_OFF) {
+        need += (apr_size_t)(dc->body_max == LLM_AUDIT_UNSET
+                             ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max)
+                / 3 * 4 + 64;
+    }
+    if (llm_audit_spool_has_room(&sc->spool, r->pool, need)) {
         return 1;
     }
     now = apr_time_now();
@@ -350,7 +366,7 @@ static int can_record(request_rec *r, llm_audit_srv_t *sc)
         return 0;
     }
     last_probe = now;
-    if (llm_audit_dbd_acquire(r)) {
+    if (llm_audit_dbd_ping(r)) {
         llm_audit_state_db(1);
         return 1;
     }
@@ -371,7 +387,7 @@ static int fixups(request_rec *r)
     if (dc->required != 1 || dc->enabled == 0) {
         return DECLINED;
     }
-    if (can_record(r, llm_audit_srv(r->server))) {
+    if (can_record(r, llm_audit_srv(r->server), dc)) {
         return DECLINED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(03040)
@@ -386,6 +402,35 @@ static int fixups(request_rec *r)
                                   "The gateway cannot record requests right "
                                   "now and is configured not to serve "
                                   "unrecorded ones; retry later.", NULL);
+}
+
+/* Time to first byte: note when the first response data passes on its
+ * way to the client, then step aside.  mod_llm_route may have noted it
+ * already (its stream translation sees it first); that value stands. */
+static apr_status_t ttfb_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (!APR_BUCKET_IS_METADATA(b) && b->length != 0) {
+            llm_request_t *req = llm_request_get(f->r, 0);
+
+            if (req && !req->first_byte) {
+                req->first_byte = apr_time_now();
+            }
+            ap_remove_output_filter(f);
+            break;
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void insert_filter(request_rec *r)
+{
+    if (llm_request_get(r, 0)) {
+        ap_add_output_filter(TTFB_FILTER, NULL, r, r->connection);
+    }
 }
 
 static int handler(request_rec *r)
@@ -413,6 +458,10 @@ static void register_hooks(apr_pool_t *p)
      * provider: nothing may go upstream unrecorded. */
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(TTFB_FILTER, ttfb_filter, NULL,
+                              AP_FTYPE_PROTOCOL);
     ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

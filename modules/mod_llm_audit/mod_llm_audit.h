@@ -113,6 +113,8 @@ apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
                                   apr_pool_t *p,
                                   const llm_audit_record_t *rec);
 ap_dbd_t *llm_audit_dbd_acquire(request_rec *r);
+/* Whether the database answers a trivial query now. */
+int llm_audit_dbd_ping(request_rec *r);
 ap_dbd_t *llm_audit_dbd_open(apr_pool_t *p, server_rec *s);
 void llm_audit_dbd_close(server_rec *s, ap_dbd_t *dbd);
 /* Replay the spool into dbd; returns records stored or -1. */

@@ -427,9 +427,16 @@ def test_retention_drops_old_partition_and_chain_still_verifies(gw, audit_pg):
             [r[c] for c in cols])
     assert_verified(gw)
 
-    dropped = audit_pg.query("SELECT llm_audit_drop_before("
-                             "'2024-02-01 00:00:00+00') AS p")
-    assert [d["p"] for d in dropped] == ["llm_audit_202401"]
+    conn = audit_pg.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT llm_audit_drop_before("
+                        "'2024-02-01 00:00:00+00')")
+            dropped = [r[0] for r in cur.fetchall()]
+        conn.commit()
+    finally:
+        conn.close()
+    assert dropped == ["llm_audit_202401"]
     left = audit_pg.query("SELECT seq FROM llm_audit WHERE chain_id = %s "
                           "ORDER BY seq", (chain,))
     assert [r["seq"] for r in left] == [4, 5, 6]
