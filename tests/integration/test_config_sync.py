@@ -11,7 +11,7 @@ import re
 import pytest
 
 TOP = pathlib.Path(__file__).resolve().parents[2]
-DECL = re.compile(r'AP_INIT_[A-Z0-9]+\(\s*"(LLM[A-Za-z]+)"')
+DECL = re.compile(r'AP_INIT_[A-Z0-9_]+\(\s*"(LLM[A-Za-z]+)"')
 USE = re.compile(r'^\s*#?\s*(LLM[A-Za-z]+)\b', re.M)
 
 
