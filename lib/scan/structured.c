@@ -159,7 +159,20 @@ size_t llm_scan_rec_pem(llm_scan_ctx_t *cx, size_t pos)
         return body;
     }
     stop = body + 65536 < n ? body + 65536 : n;
-    end = find_lit(t, body, stop, "-----END ");
+    /* many BEGIN lines and no END must not make the scan quadratic: what
+     * an earlier search saw without an END is not searched again */
+    if (cx->pem_end_to > body && cx->pem_no_end <= body) {
+        end = cx->pem_end_to >= stop ? NULL
+              : find_lit(t, cx->pem_end_to - 8 > body ? cx->pem_end_to - 8 : body,
+                         stop, "-----END ");
+    }
+    else {
+        end = find_lit(t, body, stop, "-----END ");
+    }
+    if (!end) {
+        cx->pem_no_end = body;
+        cx->pem_end_to = stop;
+    }
     if (end) {
         const unsigned char *close = find_lit(t, (size_t)(end - t) + 9,
                                               (size_t)(end - t) + 80 < n

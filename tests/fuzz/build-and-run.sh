@@ -9,7 +9,7 @@
 # "skipped") when clang's libFuzzer is not installed.
 #
 #   tests/fuzz/build-and-run.sh [runs]          (default 20000, < 60 s)
-#   FUZZ_SECONDS=600 tests/fuzz/build-and-run.sh 0   (a longer session)
+#   FUZZ_SECONDS=600 tests/fuzz/build-and-run.sh -1  (a longer session)
 
 set -eu
 
