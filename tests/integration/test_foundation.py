@@ -188,3 +188,22 @@ def test_config_check_rejects_bad_directive_value(gateway_factory, line,
     assert directive in out, out                 # which directive
     assert value in out, out                     # which value is wrong
     assert "Syntax OK" not in out
+
+
+# -- the embedded default ------------------------------------------------------
+
+def test_embedded_sqlite_default_records_the_request(gateway_factory, mock,
+                                                     minter, user_agent):
+    """Without PostgreSQL the sample's own default (SQLite through mod_dbd's
+    sqlite3 driver, 50-audit.conf) records the same row."""
+    g = gateway_factory.make(pg=None)
+    assert g.audit.kind == "sqlite3"
+    user = new_user()
+    resp = g.client().post(CHAT_PATH, chat_body("hello"),
+                           token=minter.mint(sub=user),
+                           headers={"User-Agent": user_agent})
+    assert resp.status == 200, resp
+    rows = g.audit.rows_for_user_agent(user_agent)
+    assert [(r["user_name"], r["model_requested"], r["provider"],
+             r["decision"], r["http_status"]) for r in rows] == [
+        (user, MODEL, PROVIDER, "allow", 200)]

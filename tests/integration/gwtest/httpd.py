@@ -33,7 +33,7 @@ import time
 
 from .audit import PgAudit, SqliteAudit, init_sqlite
 from .client import GatewayClient
-from .ports import LOOPBACK, free_port, wait_for_port
+from .ports import LOOPBACK, free_port, wait_for_http
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
                                          "..", "..", ".."))
@@ -364,7 +364,7 @@ class GatewayServer:
             stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
             start_new_session=True, cwd=self.base_dir)
         stderr.close()
-        ok = wait_for_port(self.port, timeout,
+        ok = wait_for_http(self.port, timeout,
                            alive=lambda: self.proc.poll() is None)
         if not ok:
             rc = self.proc.poll()

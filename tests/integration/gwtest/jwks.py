@@ -16,6 +16,7 @@ import base64
 import datetime
 import json
 import os
+import shutil
 import ssl
 import tempfile
 import threading
@@ -123,3 +124,4 @@ class JwksServer:
     def stop(self):
         self._server.shutdown()
         self._server.server_close()
+        shutil.rmtree(self._dir, ignore_errors=True)

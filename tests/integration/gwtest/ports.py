@@ -7,6 +7,7 @@ server binding; the servers retry nothing, so a rare clash shows up as a
 start-up failure with a clear message rather than a flaky assertion.
 """
 
+import http.client
 import socket
 import time
 
@@ -42,4 +43,26 @@ def wait_for_port(port, timeout=15.0, host=LOOPBACK, alive=None):
         if alive is not None and not alive():
             return False
         time.sleep(0.05)
+    return False
+
+
+def wait_for_http(port, timeout=15.0, host=LOOPBACK, alive=None):
+    """Wait until an HTTP request to host:port gets any answer.
+
+    httpd's parent binds the port before its children exist; a connect
+    succeeds then, but nothing answers until a child runs.  Waiting for an
+    answer means the server really serves when this returns True."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            return False
+        conn = http.client.HTTPConnection(host, port, timeout=1.0)
+        try:
+            conn.request("GET", "/__gwtest-ready")
+            conn.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.05)
+        finally:
+            conn.close()
     return False
