@@ -35,7 +35,9 @@
 
 #include "llm_gateway.h"
 #include "dialect/llm_dialect.h"
+#include "dialect/llm_translate.h"
 #include "route_internal.h"
+#include "route_access.h"
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -215,6 +217,15 @@ static int route_fixups(request_rec *r)
                       "invalid_request_error", "model_missing",
                       "The request names no model.");
     }
+    /* Issue 5: model access per group (route_access.c), before routing. */
+    if (!llm_route_model_allowed(r, dc, req, req->model_requested)) {
+        return refuse(r, req, HTTP_FORBIDDEN, LLM_DECISION_DENY,
+                      "permission_error", "model_not_allowed",
+                      apr_psprintf(r->pool, "You may not use the model '%s' "
+                                   "through this gateway (GET /v1/models "
+                                   "lists the models your groups allow).",
+                                   req->model_requested));
+    }
     pv = llm_route_select(r, dc, sc, req->model_requested, &upstream_model);
     if (!pv) {
         return refuse(r, req, HTTP_NOT_FOUND, LLM_DECISION_INVALID,
@@ -232,9 +243,9 @@ static int route_fixups(request_rec *r)
                       "The provider of this model is not configured on the "
                       "gateway.");
     }
-    if (pv->family != req->caller_family
-        && req->endpoint != LLM_EP_OPENAI_CHAT
-        && req->endpoint != LLM_EP_ANTHROPIC_MESSAGES) {
+    req->provider_endpoint = llm_translate_target_endpoint(req->endpoint,
+                                                           pv->family);
+    if (req->provider_endpoint == LLM_EP_NONE) {
         return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
                       "invalid_request_error", "endpoint_not_supported",
                       apr_psprintf(r->pool, "The model '%s' is served by a "

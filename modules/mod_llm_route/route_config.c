@@ -26,6 +26,7 @@
 
 #include "llm_gateway.h"
 #include "route_config.h"
+#include "route_access.h"
 
 extern module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -59,6 +60,7 @@ void *llm_route_create_dir_conf(apr_pool_t *p, char *dir)
     dc->routes = apr_array_make(p, 4, sizeof(llm_model_route_t));
     dc->aliases = apr_table_make(p, 4);
     dc->promote_api_key = LLM_ROUTE_UNSET;
+    dc->model_access = apr_array_make(p, 2, sizeof(llm_route_access_t));
     return dc;
 }
 
@@ -78,6 +80,8 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->user_claim = add->user_claim ? add->user_claim : base->user_claim;
     dc->groups_claim = add->groups_claim ? add->groups_claim
                                          : base->groups_claim;
+    dc->model_access = llm_route_merge_access(p, base->model_access,
+                                              add->model_access);
     return dc;
 }
 
@@ -277,5 +281,9 @@ const command_rec llm_route_cmds[] = {
     AP_INIT_TAKE1("LLMRouteGroupsClaim", set_claim, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "claim holding the caller's groups (default groups)"),
+    AP_INIT_RAW_ARGS("LLMRouteAllowModels", llm_route_cmd_allow_models, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "group|user:NAME|* pattern [pattern ...]: models these "
+                     "callers may use (!pattern excludes)"),
     { NULL }
 };

@@ -68,6 +68,8 @@ typedef struct llm_route_dir_conf_t {
     int promote_api_key;         /* LLMRouteApiKeyHeader On|Off */
     const char *user_claim;      /* LLMRouteUserClaim */
     const char *groups_claim;    /* LLMRouteGroupsClaim */
+    /* LLMRouteAllowModels, of llm_route_access_t (route_access.h) */
+    apr_array_header_t *model_access;
 } llm_route_dir_conf_t;
 
 extern const command_rec llm_route_cmds[];

@@ -32,6 +32,7 @@
 #include "apr_strings.h"
 
 #include "route_internal.h"
+#include "route_access.h"
 
 static void add_model(apr_hash_t *seen, json_t *data, llm_family_e family,
                       const char *id, const char *owner)
@@ -73,13 +74,17 @@ int llm_route_models_handler(request_rec *r)
     arr = apr_table_elts(dc->aliases);
     te = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
-        add_model(seen, data, req->caller_family, te[i].key, "gateway");
+        /* Only what the caller may use (LLMRouteAllowModels). */
+        if (llm_route_model_allowed(r, dc, req, te[i].key)) {
+            add_model(seen, data, req->caller_family, te[i].key, "gateway");
+        }
     }
     for (i = 0; i < dc->routes->nelts; i++) {
         const llm_model_route_t *mr =
             &APR_ARRAY_IDX(dc->routes, i, llm_model_route_t);
 
-        if (!apr_fnmatch_test(mr->pattern)) {
+        if (!apr_fnmatch_test(mr->pattern)
+            && llm_route_model_allowed(r, dc, req, mr->pattern)) {
             add_model(seen, data, req->caller_family, mr->pattern,
                       mr->provider_name);
         }

@@ -1,0 +1,199 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Model access per group.  Admins write one line per group:
+ *
+ *     LLMRouteAllowModels developers  gpt-4o* claude-sonnet-* claude-haiku-*
+ *     LLMRouteAllowModels ml-research *  !*-preview
+ *     LLMRouteAllowModels user:ci-bot gpt-4o-mini
+ *
+ * A caller may use a model when at least one line that applies to it (its
+ * group, its user name, or "*") grants the model and that same line does
+ * not take it back with a '!' pattern.  Lines add up: grants are never
+ * taken away by another group's line, so being in one more group can only
+ * give more.  Without any line every model is allowed, as before the
+ * directive existed.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_fnmatch.h"
+#include "apr_strings.h"
+
+#include "route_internal.h"
+#include "route_access.h"
+
+int llm_route_in_group(const char *groups, const char *group)
+{
+    apr_size_t glen = strlen(group);
+    const char *p = groups;
+
+    if (!groups || !glen) {
+        return 0;
+    }
+    while (*p) {
+        const char *e = strchr(p, ',');
+        apr_size_t n = e ? (apr_size_t)(e - p) : strlen(p);
+
+        if (n == glen && !strncmp(p, group, n)) {
+            return 1;
+        }
+        if (!e) {
+            break;
+        }
+        p = e + 1;
+    }
+    return 0;
+}
+
+const char *llm_route_cmd_allow_models(cmd_parms *cmd, void *dcv,
+                                       const char *args)
+{
+    llm_route_dir_conf_t *dc = dcv;
+    const char *who = ap_getword_conf(cmd->pool, &args);
+    llm_route_access_t *rule;
+
+    if (!*who || !*args) {
+        return "LLMRouteAllowModels: usage: LLMRouteAllowModels "
+               "group|user:NAME|* pattern [pattern ...] (shell wildcards; "
+               "!pattern excludes)";
+    }
+    if (!strncmp(who, "user:", 5) && !who[5]) {
+        return "LLMRouteAllowModels: 'user:' needs a user name";
+    }
+    if (strchr(who, ',')) {
+        return apr_psprintf(cmd->pool, "LLMRouteAllowModels: '%s' is not one "
+                            "group name (groups reach the gateway joined "
+                            "with ',', so a name cannot contain one)", who);
+    }
+    rule = apr_array_push(dc->model_access);
+    rule->who = who;
+    rule->patterns = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    while (*args) {
+        const char *pat = ap_getword_conf(cmd->pool, &args);
+        const char *body = *pat == '!' ? pat + 1 : pat;
+
+        if (!*body) {
+            return apr_psprintf(cmd->pool, "LLMRouteAllowModels %s: empty "
+                                "model pattern '%s'", who, pat);
+        }
+        /* apr_fnmatch reports malformed brackets only as "no match";
+         * refuse them here so a typo cannot silently deny a model. */
+        if (strchr(body, '[') && !strchr(strchr(body, '['), ']')) {
+            return apr_psprintf(cmd->pool, "LLMRouteAllowModels %s: pattern "
+                                "'%s' has an unclosed '['", who, pat);
+        }
+        APR_ARRAY_PUSH(rule->patterns, const char *) = pat;
+    }
+    return NULL;
+}
+
+apr_array_header_t *llm_route_merge_access(apr_pool_t *p,
+                                           const apr_array_header_t *base,
+                                           const apr_array_header_t *add)
+{
+    apr_array_header_t *out;
+    int i, j;
+
+    if (!add->nelts) {
+        return (apr_array_header_t *)base;
+    }
+    out = apr_array_copy(p, add);
+    for (i = 0; i < base->nelts; i++) {
+        const llm_route_access_t *b =
+            &APR_ARRAY_IDX(base, i, llm_route_access_t);
+        int overridden = 0;
+
+        for (j = 0; j < add->nelts && !overridden; j++) {
+            overridden = !strcmp(APR_ARRAY_IDX(add, j,
+                                               llm_route_access_t).who,
+                                 b->who);
+        }
+        if (!overridden) {
+            *(llm_route_access_t *)apr_array_push(out) = *b;
+        }
+    }
+    return out;
+}
+
+static int rule_applies(const llm_route_access_t *rule,
+                        const llm_request_t *req)
+{
+    if (!strcmp(rule->who, "*")) {
+        return 1;
+    }
+    if (!strncmp(rule->who, "user:", 5)) {
+        return req->user && !strcmp(req->user, rule->who + 5);
+    }
+    return llm_route_in_group(req->groups, rule->who);
+}
+
+static int rule_grants(const llm_route_access_t *rule, const char *model)
+{
+    int granted = 0, i;
+
+    for (i = 0; i < rule->patterns->nelts; i++) {
+        const char *pat = APR_ARRAY_IDX(rule->patterns, i, const char *);
+
+        if (*pat == '!') {
+            if (apr_fnmatch(pat + 1, model, 0) == APR_SUCCESS) {
+                return 0;
+            }
+        }
+        else if (!granted && apr_fnmatch(pat, model, 0) == APR_SUCCESS) {
+            granted = 1;
+        }
+    }
+    return granted;
+}
+
+static int granted(const llm_route_dir_conf_t *dc, const llm_request_t *req,
+                   const char *model)
+{
+    int i;
+
+    for (i = 0; i < dc->model_access->nelts; i++) {
+        const llm_route_access_t *rule =
+            &APR_ARRAY_IDX(dc->model_access, i, llm_route_access_t);
+
+        if (rule_applies(rule, req) && rule_grants(rule, model)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int llm_route_model_allowed(request_rec *r, const llm_route_dir_conf_t *dc,
+                            const llm_request_t *req, const char *model)
+{
+    const char *target;
+
+    if (!dc->model_access || !dc->model_access->nelts) {
+        return 1;
+    }
+    if (!model) {
+        return 0;
+    }
+    if (granted(dc, req, model)) {
+        return 1;
+    }
+    /* An alias is a name for a model: granting the model grants it. */
+    target = apr_table_get(dc->aliases, model);
+    return target && granted(dc, req, target);
+}

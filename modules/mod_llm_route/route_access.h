@@ -1,0 +1,61 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Which models a caller may use (LLMRouteAllowModels), decided from the
+ * groups in the caller's token before anything is routed, and applied to
+ * the model list as well.
+ */
+
+#ifndef ROUTE_ACCESS_H
+#define ROUTE_ACCESS_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include "llm_gateway.h"
+#include "route_config.h"
+
+/* One LLMRouteAllowModels line: who ("*", a group, or "user:NAME") and
+ * the fnmatch patterns it grants; a pattern starting with '!' takes a
+ * model back out of this line's grant. */
+typedef struct llm_route_access_t {
+    const char *who;
+    apr_array_header_t *patterns;   /* of const char * */
+} llm_route_access_t;
+
+/* LLMRouteAllowModels who pattern [pattern ...] */
+const char *llm_route_cmd_allow_models(cmd_parms *cmd, void *dcv,
+                                       const char *args);
+
+/* The lines of add for a given "who" replace the inherited lines for that
+ * "who"; the others are inherited. */
+apr_array_header_t *llm_route_merge_access(apr_pool_t *p,
+                                           const apr_array_header_t *base,
+                                           const apr_array_header_t *add);
+
+/* Non-zero when the caller (req->user, req->groups) may use model -- the
+ * name asked for, or the model an alias of that name stands for.  With no
+ * LLMRouteAllowModels in effect every model is allowed. */
+int llm_route_model_allowed(request_rec *r, const llm_route_dir_conf_t *dc,
+                            const llm_request_t *req, const char *model);
+
+/* Non-zero when group is one of the comma separated names in groups
+ * (OIDCClaimDelimiter joins array claims with ","). */
+int llm_route_in_group(const char *groups, const char *group);
+
+#endif /* ROUTE_ACCESS_H */
