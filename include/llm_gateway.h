@@ -64,6 +64,7 @@ typedef struct llm_request_t {
     llm_endpoint_e endpoint;     /* which gateway endpoint was called */
     llm_family_e caller_family;  /* dialect family the caller speaks */
     llm_family_e provider_family;/* dialect family of the chosen provider */
+    llm_endpoint_e provider_endpoint; /* endpoint called at the provider */
 
     /* The request body as read by mod_llm_scan; after redaction or
      * translation it is the body the provider receives. */

@@ -35,6 +35,7 @@
 
 #include "llm_gateway.h"
 #include "dialect/llm_dialect.h"
+#include "dialect/llm_translate.h"
 #include "route_internal.h"
 #include "route_access.h"
 
@@ -242,9 +243,9 @@ static int route_fixups(request_rec *r)
                       "The provider of this model is not configured on the "
                       "gateway.");
     }
-    if (pv->family != req->caller_family
-        && req->endpoint != LLM_EP_OPENAI_CHAT
-        && req->endpoint != LLM_EP_ANTHROPIC_MESSAGES) {
+    req->provider_endpoint = llm_translate_target_endpoint(req->endpoint,
+                                                           pv->family);
+    if (req->provider_endpoint == LLM_EP_NONE) {
         return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
                       "invalid_request_error", "endpoint_not_supported",
                       apr_psprintf(r->pool, "The model '%s' is served by a "

@@ -45,11 +45,8 @@ int llm_route_prepare_body(request_rec *r, llm_request_t *req,
         const char *err = NULL;
 
         memset(&opts, 0, sizeof(opts));
-        root = pv->family == LLM_FAMILY_ANTHROPIC
-                   ? llm_translate_chat_to_anthropic(r->pool, req->json,
-                                                     &opts, &err)
-                   : llm_translate_anthropic_to_chat(r->pool, req->json,
-                                                     &opts, &err);
+        root = llm_translate_request_for(r->pool, req->endpoint, pv->family,
+                                         req->json, &opts, &err);
         if (!root) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMNO(02010)
                           "request for %s not translatable for provider "

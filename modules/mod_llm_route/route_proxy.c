@@ -29,8 +29,8 @@
 
 #include "route_internal.h"
 
-/* The provider's path for the caller's endpoint: the same endpoint when
- * the families match, the family's chat endpoint when translating. */
+/* The provider's path for the endpoint the request is sent to (the
+ * caller's own, or its equivalent in the provider's dialect). */
 static const char *provider_path(request_rec *r, const llm_request_t *req,
                                  const llm_provider_t *pv,
                                  const char *upstream_model,
@@ -38,14 +38,12 @@ static const char *provider_path(request_rec *r, const llm_request_t *req,
 {
     const char *sub;
 
-    switch (req->endpoint) {
+    switch (req->provider_endpoint) {
     case LLM_EP_OPENAI_CHAT:
-        sub = pv->family == LLM_FAMILY_ANTHROPIC ? "/messages"
-                                                 : "/chat/completions";
+        sub = "/chat/completions";
         break;
     case LLM_EP_ANTHROPIC_MESSAGES:
-        sub = pv->family == LLM_FAMILY_OPENAI ? "/chat/completions"
-                                              : "/messages";
+        sub = "/messages";
         break;
     case LLM_EP_ANTHROPIC_COUNT_TOKENS:
         sub = "/messages/count_tokens";

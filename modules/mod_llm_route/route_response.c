@@ -109,9 +109,8 @@ static void start(request_rec *r, response_ctx_t *ctx)
             include_usage = json_is_true(json_object_get(so,
                                                          "include_usage"));
         }
-        ctx->sse = llm_sse_translator_create(r->pool,
-            ctx->translate ? req->provider_family : req->caller_family,
-            req->caller_family, include_usage,
+        ctx->sse = llm_sse_translator_create_for(r->pool, req->endpoint,
+            req->provider_family, include_usage,
             ctx->translate ? req->model_requested : NULL);
     }
     if (ctx->translate) {
@@ -147,10 +146,8 @@ static void finish_body(request_rec *r, response_ctx_t *ctx,
         llm_usage_from_body(&u, body);
         take_usage(req, &u);
         if (ctx->translate) {
-            out = req->caller_family == LLM_FAMILY_OPENAI
-                      ? llm_translate_anthropic_response_to_chat(r->pool, body)
-                      : llm_translate_chat_response_to_anthropic(r->pool,
-                                                                 body);
+            out = llm_translate_response_for(r->pool, req->endpoint,
+                                             req->provider_family, body);
             if (out) {
                 if (req->model_requested) {
                     json_object_set_new(out, "model",
