@@ -1,0 +1,136 @@
+"""The official ``openai`` npm SDK (7.x, pinned in tests/clients) against the
+gateway, with the mock provider behind it: chat and responses, streamed and
+not, embeddings with the SDK's default base64 encoding, the model list, and
+an OpenAI-dialect client on an Anthropic model.  Each test asserts what the
+SDK handed its caller and what the provider received (the provider's key,
+never the caller's token)."""
+
+import base64
+import json
+import struct
+
+import pytest
+
+from client_helpers import (assert_provider_credentials, clients_installed,  # noqa: F401
+                            run_sdk)
+
+REPLY = "Bonjour from the mock, through the gateway."
+
+
+@pytest.fixture
+def token(minter):
+    return minter.mint(sub="sdk-user", groups=["developers"])
+
+
+def call(gateway, token, scenario, model, **kw):
+    run = run_sdk(gateway, token, scenario, model, **kw)
+    assert run.returncode == 0, run
+    return run.json()
+
+
+def only_request(mock, route):
+    reqs = mock.wait_for_requests(1)
+    assert len(reqs) == 1, mock.summary()
+    assert reqs[0].route == route, mock.summary()
+    return reqs[0]
+
+
+def test_chat_non_stream(gateway, mock, token, clients_installed):
+    mock.reply_text = REPLY
+    out = call(gateway, token, "openai-chat", "gpt-4o-mini",
+               prompt="Say bonjour.")
+    assert out["text"] == REPLY
+    assert out["finish"] == "stop"
+    assert out["object"] == "chat.completion"
+    assert out["usage"]["prompt_tokens"] > 0
+    rec = only_request(mock, "/v1/chat/completions")
+    assert_provider_credentials(rec, gateway, token, "openai")
+    body = rec.json()
+    assert body["model"] == "gpt-4o-mini"
+    assert body["messages"] == [{"role": "user", "content": "Say bonjour."}]
+
+
+def test_chat_stream_with_usage(gateway, mock, token, clients_installed):
+    mock.reply_text = REPLY
+    out = call(gateway, token, "openai-chat-stream", "gpt-4o-mini")
+    assert out["text"] == REPLY
+    assert out["finish"] == "stop"
+    assert out["usage"] and out["usage"]["completion_tokens"] > 0
+    rec = only_request(mock, "/v1/chat/completions")
+    assert_provider_credentials(rec, gateway, token, "openai")
+    assert rec.json()["stream"] is True
+    assert rec.json()["stream_options"] == {"include_usage": True}
+
+
+def test_responses_non_stream(gateway, mock, token, clients_installed):
+    mock.reply_text = REPLY
+    out = call(gateway, token, "openai-responses", "gpt-4o-mini")
+    assert out["text"] == REPLY
+    assert out["status"] == "completed"
+    rec = only_request(mock, "/v1/responses")
+    assert_provider_credentials(rec, gateway, token, "openai")
+
+
+def test_responses_stream(gateway, mock, token, clients_installed):
+    mock.reply_text = REPLY
+    out = call(gateway, token, "openai-responses-stream", "gpt-4o-mini")
+    assert out["text"] == REPLY
+    assert out["status"] == "completed"
+    assert out["types"][0] == "response.created"
+    assert out["types"][-1] == "response.completed"
+    assert "response.output_item.added" in out["types"]
+    assert "response.output_item.done" in out["types"]
+    rec = only_request(mock, "/v1/responses")
+    assert_provider_credentials(rec, gateway, token, "openai")
+
+
+def test_embeddings_default_base64(gateway, mock, token, clients_installed):
+    out = call(gateway, token, "openai-embeddings", "text-embedding-3-small",
+               prompt="embed me")
+    rec = only_request(mock, "/v1/embeddings")
+    assert_provider_credentials(rec, gateway, token, "openai")
+    # The SDK asks for base64 and decodes it: the floats it returns are the
+    # ones the provider encoded.
+    assert rec.json()["encoding_format"] == "base64"
+    sent = json.loads(rec.response_body)["data"][0]["embedding"]
+    raw = base64.b64decode(sent)
+    floats = list(struct.unpack("<%df" % (len(raw) // 4), raw))
+    assert out["dims"] == len(floats)
+    assert out["embedding"] == pytest.approx(floats)
+
+
+def test_models_list(gateway, mock, token, clients_installed):
+    out = call(gateway, token, "openai-models", "unused")
+    assert isinstance(out["ids"], list)
+    # Answered by the gateway from its routing table, not by a provider.
+    assert mock.requests == []
+
+
+@pytest.mark.parametrize("scenario", ["openai-chat", "openai-chat-stream"])
+def test_chat_on_anthropic_model(gateway, mock, token, clients_installed,
+                                 scenario):
+    """An OpenAI-dialect client, a model an Anthropic provider serves: the
+    gateway translates the request, the answer and the stream."""
+    mock.reply_text = REPLY
+    out = call(gateway, token, scenario, "claude-sonnet-4-6")
+    assert out["text"] == REPLY
+    assert out["finish"] == "stop"
+    assert out["usage"]["prompt_tokens"] > 0
+    assert out["usage"]["completion_tokens"] > 0
+    rec = only_request(mock, "/v1/messages")
+    assert_provider_credentials(rec, gateway, token, "anthropic")
+    body = rec.json()
+    assert body["model"] == "claude-sonnet-4-6"
+    assert body["max_tokens"] > 0
+    assert body["messages"][0]["role"] == "user"
+
+
+def test_error_reaches_sdk_as_api_error(gateway, mock, token,
+                                        clients_installed):
+    """A provider's 429 reaches the SDK as its RateLimitError."""
+    mock.rate_limit_next(retry_after=3)
+    run = run_sdk(gateway, token, "openai-chat", "gpt-4o-mini")
+    assert run.returncode == 1, run
+    out = run.json()
+    assert out["status"] == 429, out
+    assert out["name"] == "RateLimitError", out
