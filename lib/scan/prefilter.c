@@ -350,13 +350,34 @@ static int map_bit(const uint8_t *map, unsigned int pr)
     return (map[pr >> 3] >> (pr & 7)) & 1;
 }
 
+/* The common hit is a short number in JSON or a log line.  Returns where
+ * to go on when the hit at p can be dropped without a call, else 0. */
+static size_t quick_skip(const unsigned char *t, size_t n, const uint8_t *lit,
+                         size_t p)
+{
+    unsigned char c0 = t[p], c1 = t[p + 1];
+    size_t j;
+
+    if (!LLM_IS_DIGIT(c1) || map_bit(lit, c0 | ((unsigned int)c1 << 8))
+        || LLM_IS_UPPER(c0) || c0 == '+' || c0 == '(') {
+        return 0;
+    }
+    for (j = p + 1; j < n && LLM_IS_DIGIT(t[j]); j++) {
+    }
+    /* 12:30 or a/123: inside something else */
+    if ((c0 == ':' || c0 == '/') && p > 0 && LLM_IS_ALNUM(t[p - 1])) {
+        return j;
+    }
+    return number_worth(t, n, p + 1, j) ? 0 : j;
+}
+
 void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
 {
     const unsigned char *t = cx->t;
     const uint8_t *map = cx->rs->pairmap;
     const uint8_t *lit = cx->rs->litmap;
     const uint8_t *pb = cx->rs->pairbyte;
-    size_t n = cx->len, i = 0;
+    size_t n = cx->len, i = 0, end, q;
 
     if (n < 2) {
         return;
@@ -372,59 +393,54 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
         }
         i = e > 1 ? e - 1 : 0;
     }
-    while (i + 1 < n) {
-        unsigned int pr;
-        size_t end;
+    /* eight pairs from one load, one branch: most blocks hit nothing, and
+     * the hits of a block are taken one by one without reloading it */
+    while (i + 9 <= n) {
+        uint64_t w;
+        unsigned int m;
+        size_t base = i, next = i + 8;
 
-        /* eight pairs from one load, one branch: most blocks hit nothing */
-        while (i + 9 <= n) {
-            uint64_t w;
-            unsigned int m;
-            memcpy(&w, t + i, 8);
-            m = pb[w & 0xffff]
-                | (unsigned int)pb[(w >> 8) & 0xffff] << 1
-                | (unsigned int)pb[(w >> 16) & 0xffff] << 2
-                | (unsigned int)pb[(w >> 24) & 0xffff] << 3
-                | (unsigned int)pb[(w >> 32) & 0xffff] << 4
-                | (unsigned int)pb[(w >> 40) & 0xffff] << 5
-                | (unsigned int)pb[(w >> 48) & 0xffff] << 6
-                | (unsigned int)pb[(w >> 56) | ((unsigned int)t[i + 8] << 8)] << 7;
-            if (m) {
-                i += (size_t)__builtin_ctz(m);
-                break;
+        memcpy(&w, t + i, 8);
+        m = pb[w & 0xffff]
+            | (unsigned int)pb[(w >> 8) & 0xffff] << 1
+            | (unsigned int)pb[(w >> 16) & 0xffff] << 2
+            | (unsigned int)pb[(w >> 24) & 0xffff] << 3
+            | (unsigned int)pb[(w >> 32) & 0xffff] << 4
+            | (unsigned int)pb[(w >> 40) & 0xffff] << 5
+            | (unsigned int)pb[(w >> 48) & 0xffff] << 6
+            | (unsigned int)pb[(w >> 56) | ((unsigned int)t[i + 8] << 8)] << 7;
+        while (m) {
+            size_t p = base + (size_t)__builtin_ctz(m);
+            if ((q = quick_skip(t, n, lit, p))) {
+                if (q >= base + 8) {
+                    next = q;
+                    break;
+                }
+                m &= ~((1u << (q - base)) - 1u);
+                continue;
             }
-            i += 8;
-        }
-        if (i + 1 >= n) {
+            end = dispatch(cx, p);
+            if (cx->error) {
+                return;
+            }
+            next = end > p + 2 ? end - 1 : p + 1;
             break;
         }
-        pr = t[i] | ((unsigned int)t[i + 1] << 8);
-        if (!map_bit(map, pr)) {
+        i = next;
+    }
+    while (i + 1 < n) {
+        if (!map_bit(map, t[i] | ((unsigned int)t[i + 1] << 8))) {
             i++;
             continue;
         }
-        /* the common hit: a short number in JSON or a log line; leave it
-         * without a call when it cannot be anything */
-        if (LLM_IS_DIGIT(t[i + 1]) && !map_bit(lit, pr) && !LLM_IS_UPPER(t[i])
-            && t[i] != '+' && t[i] != '(') {
-            size_t j = i + 1;
-            while (j < n && LLM_IS_DIGIT(t[j])) {
-                j++;
-            }
-            /* 12:30 or a/123: inside something else */
-            if ((t[i] == ':' || t[i] == '/') && i > 0 && LLM_IS_ALNUM(t[i - 1])) {
-                i = j;
-                continue;
-            }
-            if (!number_worth(t, n, i + 1, j)) {
-                i = j;
-                continue;
-            }
+        if ((q = quick_skip(t, n, lit, i))) {
+            i = q;
+            continue;
         }
         end = dispatch(cx, i);
-        i = end > i + 2 ? end - 1 : i + 1;
         if (cx->error) {
             return;
         }
+        i = end > i + 2 ? end - 1 : i + 1;
     }
 }
