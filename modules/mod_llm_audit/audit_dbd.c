@@ -43,6 +43,7 @@ APLOG_USE_MODULE(llm_audit);
 
 #define LABEL "llm_audit_insert"
 #define SCHEMA_DONE "llm_audit_schema"
+#define GENERATION "llm_audit_generation"
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
@@ -156,7 +157,7 @@ static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
     llm_audit_srv_t *sc = llm_audit_srv(s);
     apr_dbd_prepared_t *stmt;
     const char *schema;
-    int rv;
+    int rv, *gen;
 
     stmt = dbd->prepared ? apr_hash_get(dbd->prepared, LABEL,
                                         APR_HASH_KEY_STRING) : NULL;
@@ -175,11 +176,20 @@ static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
         apr_hash_set(dbd->prepared, SCHEMA_DONE, APR_HASH_KEY_STRING, "");
     }
     /* Prepared from the connection's pool: it lives as long as the
-     * connection, like the statements mod_dbd prepares itself. */
+     * connection, like the statements mod_dbd prepares itself.  Each
+     * re-preparation on one connection takes a new name: PostgreSQL
+     * keeps the old one until the connection ends. */
+    gen = apr_hash_get(dbd->prepared, GENERATION, APR_HASH_KEY_STRING);
+    if (!gen) {
+        gen = apr_pcalloc(dbd->pool, sizeof(*gen));
+        apr_hash_set(dbd->prepared, GENERATION, APR_HASH_KEY_STRING, gen);
+    }
     stmt = NULL;
     rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
                          llm_audit_insert_sql(dbd->pool,
-                                              apr_dbd_name(dbd->driver)), LABEL, &stmt);
+                                              apr_dbd_name(dbd->driver)),
+                         apr_psprintf(dbd->pool, "%s_%d", LABEL, ++*gen),
+                         &stmt);
     if (rv != 0 || !stmt) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
 
@@ -218,8 +228,10 @@ apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03022)
                      "audit INSERT of %s failed: %s",
                      rec->v[LLM_AUDIT_F_REQUEST_ID], msg ? msg : "?");
-        /* The statement stays: a broken connection takes it along when
-         * mod_dbd's check at the next acquire throws the connection away. */
+        /* Prepare afresh next time: SQLite's statement is dead after a
+         * schema change, PostgreSQL's plan may be stale.  A broken
+         * connection is mod_dbd's to throw away at the next acquire. */
+        apr_hash_set(dbd->prepared, LABEL, APR_HASH_KEY_STRING, NULL);
         return APR_EGENERAL;
     }
     /* nrows 0: the row was there already (a replayed record). */

@@ -160,7 +160,8 @@ def test_required_refuses_with_503_when_nothing_can_record(
             r["decision"] == "error" and r["reason"] == "audit_unavailable"
             and r["http_status"] == 503), r
     assert len(set(r["request_id"] for r in rows)) == len(rows)
+    # (the "db back" polling may have been refused once or twice more)
     assert ah.metric_sum(ah.metrics(g),
-                         "llm_gateway_audit_refused_total") == refused
+                         "llm_gateway_audit_refused_total") >= refused
     rc, out = ah.verify(g)
     assert rc == 0 or "GAP" in out, out
