@@ -148,24 +148,29 @@ def claude_env(gateway_url, token, token_as, home):
     return env
 
 
-def run_claude(gateway, token, prompt, token_as="auth_token", args=(),
-               timeout=120, workdir_files=None):
-    """``claude -p PROMPT`` through the gateway; returns a ClientRun
-    (``.home`` is removed afterwards; ``workdir_files`` {name: text} are
-    put in its working directory)."""
+def claude_home():
+    """A throw-away HOME for Claude Code with a ``work`` directory, its
+    working directory (the caller removes it)."""
     home = tempfile.mkdtemp(prefix="llmgw-claude-")
+    os.makedirs(os.path.join(home, "work"))
+    return home
+
+
+def run_claude(gateway, token, prompt, token_as="auth_token", args=(),
+               timeout=120, home=None):
+    """``claude -p PROMPT`` through the gateway, in ``home``/work (a fresh
+    throw-away HOME unless given); returns a ClientRun."""
+    own = home is None
+    home = home or claude_home()
     try:
-        work = os.path.join(home, "work")
-        os.makedirs(work)
-        for name, text in (workdir_files or {}).items():
-            with open(os.path.join(work, name), "w") as f:
-                f.write(text)
         env = claude_env(gateway.url, token, token_as, home)
         proc, elapsed = _run([os.path.join(NODE_BIN, "claude"), "-p", prompt]
-                             + list(args), env, work, timeout)
+                             + list(args), env, os.path.join(home, "work"),
+                             timeout)
         return ClientRun(proc, elapsed, home)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if own:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 CODEX_CONFIG = """\
