@@ -382,6 +382,26 @@ def field_text(value, placement):
     return prefix + value + "\nThanks.", len(prefix), len(value)
 
 
+# A <Location> that is a second gateway root with its own scan policy.
+LOCATION = """\
+<Location {path}>
+    LLMGateway On
+    AuthType oauth20
+    <RequireAll>
+        Require valid-user
+        Require claim iss:${{LLM_GW_JWT_ISSUER}}
+        Require claim aud:${{LLM_GW_JWT_AUDIENCE}}
+{require}
+    </RequireAll>
+{body}
+</Location>
+"""
+
+
+def location(path, body, require=""):
+    return LOCATION.format(path=path, body=body, require=require)
+
+
 # -- requests -------------------------------------------------------------
 
 def dumps(body):

@@ -12,25 +12,7 @@ import pytest
 import scan_helpers as sh
 from gwtest.httpd import GatewayServer
 
-# A <Location> that is a second gateway root with its own scan policy.
-LOCATION = """\
-<Location {path}>
-    LLMGateway On
-    AuthType oauth20
-    <RequireAll>
-        Require valid-user
-        Require claim iss:${{LLM_GW_JWT_ISSUER}}
-        Require claim aud:${{LLM_GW_JWT_AUDIENCE}}
-{require}
-    </RequireAll>
-{body}
-</Location>
-"""
-
-
-def location(path, body, require=""):
-    return LOCATION.format(path=path, body=body, require=require)
-
+location = sh.location
 
 ALLOWED_AWS_PREFIX = "AKIATESTFIXTURE"       # + 5 base32 characters
 
