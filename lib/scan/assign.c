@@ -73,7 +73,8 @@ static const char *const not_secret[] = {
     "bypass", "compass", "surpass", "trespass", "encompass", "overpass",
     "passenger", "passport", "passage", "passive", "passthrough", "less",
     "at", "until", "encrypted", "kms", "vault", "ssm", "secretref",
-    "valuefrom", "mount",
+    "valuefrom", "mount", "list", "map", "err", "fn", "func", "function",
+    "class", "impl", "manager", "info", "debug", "analysis", "concept",
     NULL
 };
 
@@ -379,7 +380,9 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
         while (k < n && t[k] != '<' && t[k] != '\n' && k - b < 256) {
             k++;
         }
-        if (k >= n || t[k] != '<') {
+        /* only with its closing tag: <password>x</password> */
+        if (k + 3 + (e - s) > n || t[k + 1] != '/'
+            || memcmp(t + k + 2, t + s, e - s) || t[k + 2 + (e - s)] != '>') {
             return 0;
         }
         v->off = b;
@@ -515,6 +518,11 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
         if (is_dotted_ident(s, n)) {
             return 0;
         }
+        /* code: a->b, std::vector<T>, 0x00010000 */
+        if (v->after == '>' || v->after == '<' || contains((const char *)s, n, "::")
+            || (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
+            return 0;
+        }
         /* password = user_input; { password: pwd } -- code, not config */
         if (is_plain_ident(s, n) && !has_digit(s, n)
             && (v->spaced || v->after == ',' || v->after == ';'
@@ -523,10 +531,19 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
         }
     }
     else {
+        int spaces = 0;
         for (k = 0; k < n; k++) {
             if (s[k] == '{' || s[k] == '%') {
                 return 0;        /* f"{x}", "%s", templates */
             }
+            if (s[k] == '"' || s[k] == '\'' || (s[k] == '\\' && k + 1 < n
+                                                  && s[k + 1] == 'n')) {
+                return 0;        /* a sentence, not a secret */
+            }
+            spaces += s[k] == ' ';
+        }
+        if (spaces > 3) {
+            return 0;
         }
     }
     return 1;

@@ -46,6 +46,11 @@ static const char *const ssn_words[] = {
     "ssn", "social security", "soc sec", "ss#", "ss no", "tin", NULL
 };
 
+static const char *const ip_words[] = {
+    "ip", "addr", "host", "server", "peer", "client", "remote", "gateway",
+    "dns", "nameserver", "proxy", "upstream", "listen", "bind", "inet", NULL
+};
+
 static const char *const version_words[] = {
     "version", "ver", "release", "build", "firmware", "rev", "revision",
     "v", "tag", "driver", "kernel", "patch", "upgrade", "chrome", "firefox",
@@ -97,6 +102,30 @@ static int prev_word_in(const unsigned char *t, size_t pos,
     return 0;
 }
 
+/* A whole word of words (lower case) in the win bytes before pos. */
+static int word_before(const unsigned char *t, size_t pos, size_t win,
+                       const char *const *words)
+{
+    size_t from = pos > win ? pos - win : 0, i, k, wl;
+    int w;
+
+    for (w = 0; words[w]; w++) {
+        wl = strlen(words[w]);
+        for (i = from; i + wl <= pos; i++) {
+            if ((i > 0 && LLM_IS_ALPHA(t[i - 1]))
+                || (i + wl < pos && LLM_IS_ALPHA(t[i + wl]))) {
+                continue;
+            }
+            for (k = 0; k < wl && LLM_LOWER(t[i + k]) == (unsigned char)words[w][k]; k++) {
+            }
+            if (k == wl) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int ctx_before(const llm_scan_ctx_t *cx, size_t pos, size_t win,
                       const char *const *words)
 {
@@ -132,13 +161,27 @@ static int try_ipv4(llm_scan_ctx_t *cx, const groups_t *g, size_t pos)
         && gend(g, 3) + 1 < cx->len && LLM_IS_DIGIT(t[gend(g, 3) + 1])) {
         return 0;
     }
-    /* ==1.2.3.4, ~1.2.3.4, pkg@1.2.3.4, "version 1.2.3.4": not addresses */
+    /* ==1.2.3.4, ~1.2.3.4, pkg@1.2.3.4, "version 1.2.3.4": not addresses;
+     * nor section numbers: [23.2.2.1], (26.5.1.3) */
     if (pos > 0) {
         unsigned char c = t[pos - 1];
+        if (c == '[' || (c == '(' && o[1] < 10 && o[2] < 10 && o[3] < 10)) {
+            return 1;
+        }
         if (c == '~' || c == '^' || c == '@'
             || (c == '=' && pos > 1 && (t[pos - 2] == '=' || t[pos - 2] == '<'
                                         || t[pos - 2] == '>' || t[pos - 2] == '~'
                                         || t[pos - 2] == '!'))) {
+            return 1;
+        }
+    }
+    /* 22.2.1.1, 9.4.2.251, OIDs 2.5.4.3: section numbers and object ids
+     * look like small addresses.  A random address rarely has two of its
+     * last three parts under 10; such a one needs a sign of an address. */
+    if ((o[1] < 10) + (o[2] < 10) + (o[3] < 10) >= 2 || (o[0] <= 2 && o[1] < 10)) {
+        unsigned char c = pos > 0 ? t[pos - 1] : ' ';
+        if (c != '=' && c != '@' && c != '/'
+            && !word_before(t, pos, 24, ip_words)) {
             return 1;
         }
     }
@@ -279,11 +322,18 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
         nd += g->len[i];
     }
     if (plus) {
-        /* E.164: +CC and 7..14 more digits, however grouped */
+        /* E.164: +CC and 7..14 more digits, grouped as people write them:
+         * no one-digit groups after the country code, one kind of
+         * separator */
         for (i = 0; i < ng; i++) {
-            if (g->len[i] > 14) {
+            if (g->len[i] > 14 || (i > 1 && g->len[i] < 2)
+                || (i > 0 && i + 1 < ng && g->sep[i] != g->sep[i - 1]
+                    && g->sep[i - 1] != ' ')) {
                 return 0;
             }
+        }
+        if (ng > 1 && g->len[0] > 3) {
+            return 0;
         }
         if (nd >= 8 && nd <= 15 && t[pos] != '0') {
             emit_phone(cx, g, ng, pos - 1);
@@ -357,8 +407,11 @@ size_t llm_scan_rec_number(llm_scan_ctx_t *cx, size_t pos)
     if (pos > 0) {
         unsigned char c = t[pos - 1];
         unsigned char c2 = pos > 1 ? t[pos - 2] : ' ';
-        if (c == '+' && !LLM_IS_ALNUM(c2) && c2 != ')') {
+        if (c == '+' && !LLM_IS_ALNUM(c2) && c2 != ')' && c2 != '+') {
             plus = 1;
+        }
+        else if (c == '+') {
+            return pos + 1;      /* C++14, a+1 */
         }
         else if (c == '(' && !LLM_IS_ALNUM(c2)) {
             paren = 1;

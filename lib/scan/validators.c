@@ -248,7 +248,9 @@ int llm_scan_ipv4_public(const unsigned int o[4])
         || (a == 9 && b == 9 && c == 9 && o[3] == 9)
         || (a == 149 && b == 112 && c == 112 && o[3] == 112)
         || (a == 208 && b == 67 && (c == 222 || c == 220) && (o[3] == 222 || o[3] == 220))
-        || (a == 1 && b == 2 && c == 3 && o[3] == 4)) {
+        || (a == 1 && b == 2 && c == 3 && o[3] == 4)
+        || (a == 123 && b == 45 && c == 67 && o[3] == 89)
+        || (a == 12 && b == 34 && c == 56 && o[3] == 78)) {
         return 0;
     }
     return 1;
@@ -259,8 +261,8 @@ int llm_scan_ipv6_public(const unsigned int g[8])
     if (g[0] < 0x2000 || g[0] > 0x3fff) {
         return 0;          /* only global unicast 2000::/3 */
     }
-    if (g[0] == 0x2001 && g[1] == 0x0db8) {
-        return 0;          /* documentation */
+    if (g[0] == 0x2001 && (g[1] == 0x0db8 || g[1] < 0x0200)) {
+        return 0;          /* documentation; IANA special purpose 2001::/23 */
     }
     if (g[0] == 0x3fff && g[1] < 0x1000) {
         return 0;          /* documentation (RFC 9637) */
