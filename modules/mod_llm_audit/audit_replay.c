@@ -34,26 +34,22 @@ APLOG_USE_MODULE(llm_audit);
 
 #define WATCHDOG_NAME "_llm_audit_replay_"
 
-static apr_status_t replay_tick(int state, void *data, apr_pool_t *pool)
+static void replay_once(server_rec *s, apr_pool_t *pool)
 {
-    server_rec *s = data;
     llm_audit_srv_t *sc = llm_audit_srv(s);
     apr_off_t size = 0;
     ap_dbd_t *dbd;
     int n;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING) {
-        return APR_SUCCESS;
-    }
     if (llm_audit_spool_depth(&sc->spool, pool, &size, NULL) != APR_SUCCESS
         || size == 0) {
-        return APR_SUCCESS;
+        return;
     }
     llm_audit_state_set_pending(1);
     dbd = llm_audit_dbd_open(pool, s);
     if (!dbd) {
         llm_audit_state_db(0);
-        return APR_SUCCESS;
+        return;
     }
     n = llm_audit_dbd_replay(s, dbd, pool, 1);
     llm_audit_dbd_close(s, dbd);
@@ -66,6 +62,22 @@ static apr_status_t replay_tick(int state, void *data, apr_pool_t *pool)
             llm_audit_metrics_event("replayed");
         }
     }
+}
+
+static apr_status_t replay_tick(int state, void *data, apr_pool_t *pool)
+{
+    apr_pool_t *tick;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING) {
+        return APR_SUCCESS;
+    }
+    /* The watchdog's pool lives as long as the child: each tick works in
+     * its own sub-pool (the spool is read whole into it). */
+    if (apr_pool_create(&tick, pool) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    replay_once(data, tick);
+    apr_pool_destroy(tick);
     return APR_SUCCESS;
 }
 

@@ -1,0 +1,535 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Unit tests for mod_llm_audit's httpd-free parts: the record's canonical
+ * bytes and JSON form, the MAC chain, key files, the spool and the body
+ * encryption.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <check.h>
+
+#include "apr_general.h"
+#include "apr_strings.h"
+#include "apr_file_io.h"
+
+#include "audit_record.h"
+#include "audit_chain.h"
+#include "audit_spool.h"
+#include "audit_crypt.h"
+
+static apr_pool_t *pool;
+static char tmpdir[256];
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/llm-audit-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) {
+        /* best effort */
+    }
+    apr_pool_destroy(pool);
+}
+
+static const unsigned char test_key[32] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+};
+
+static void sample(llm_audit_record_t *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->v[LLM_AUDIT_F_TS] = "2026-01-02 03:04:05.000006Z";
+    rec->v[LLM_AUDIT_F_REQUEST_ID] = "req-1";
+    rec->v[LLM_AUDIT_F_USER_NAME] = "alice";
+    rec->v[LLM_AUDIT_F_DECISION] = "allow";
+    rec->v[LLM_AUDIT_F_FINDINGS] = "[]";
+    rec->v[LLM_AUDIT_F_HTTP_STATUS] = "200";
+    rec->v[LLM_AUDIT_F_COST] = "0.000001230";
+}
+
+/* -- record ------------------------------------------------------------ */
+
+START_TEST(canonical_names_fields_and_skips_nulls)
+{
+    llm_audit_record_t rec;
+    apr_size_t len;
+    const char *c;
+
+    sample(&rec);
+    c = llm_audit_canonical(pool, &rec, &len);
+    ck_assert_uint_eq(len, strlen(c));
+    ck_assert_str_eq(c, "llm-audit-v1\n"
+                     "ts=27:2026-01-02 03:04:05.000006Z\n"
+                     "request_id=5:req-1\n"
+                     "user_name=5:alice\n"
+                     "decision=5:allow\n"
+                     "findings=2:[]\n"
+                     "http_status=3:200\n"
+                     "cost=11:0.000001230\n");
+    /* NULL and "" are different rows. */
+    rec.v[LLM_AUDIT_F_REASON] = "";
+    ck_assert_ptr_nonnull(strstr(llm_audit_canonical(pool, &rec, &len),
+                                 "reason=0:\n"));
+}
+END_TEST
+
+START_TEST(canonical_normalises_database_text)
+{
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_HTTP_STATUS,
+                                         "0200"), "200");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ,
+                                         "9007199254740993"),
+                     "9007199254740993");
+    /* SQLite's REAL comes back in its own notation. */
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_COST, "1.23e-06"),
+                     "0.000001230");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_COST,
+                                         "0.000001230"), "0.000001230");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_USER_NAME, "007"),
+                     "007");
+    ck_assert_ptr_null(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, NULL));
+}
+END_TEST
+
+START_TEST(length_prefix_stops_field_smuggling)
+{
+    llm_audit_record_t a, b;
+    apr_size_t la, lb;
+
+    sample(&a);
+    sample(&b);
+    a.v[LLM_AUDIT_F_USER_NAME] = "alice\ndecision=5:block";
+    b.v[LLM_AUDIT_F_USER_NAME] = "alice";
+    b.v[LLM_AUDIT_F_DECISION] = "block";
+    ck_assert_str_ne(llm_audit_canonical(pool, &a, &la),
+                     llm_audit_canonical(pool, &b, &lb));
+}
+END_TEST
+
+START_TEST(json_round_trip)
+{
+    llm_audit_record_t rec, back;
+    char *line;
+    int f;
+
+    sample(&rec);
+    rec.v[LLM_AUDIT_F_CHAIN_ID] = "h:1:2";
+    rec.v[LLM_AUDIT_F_SEQ] = "7";
+    rec.v[LLM_AUDIT_F_PREV_MAC] = LLM_AUDIT_MAC_ZERO;
+    rec.v[LLM_AUDIT_F_MAC] = LLM_AUDIT_MAC_ZERO;
+    rec.v[LLM_AUDIT_F_USER_AGENT] = "agent \"quoted\"\n\xc3\xa9";
+    line = llm_audit_record_to_json(pool, &rec);
+    ck_assert_ptr_nonnull(line);
+    ck_assert_ptr_null(strchr(line, '\n'));
+    ck_assert_int_eq(llm_audit_record_from_json(pool, line, strlen(line),
+                                                &back), APR_SUCCESS);
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        if (rec.v[f]) {
+            ck_assert_str_eq(back.v[f], rec.v[f]);
+        }
+        else {
+            ck_assert_ptr_null(back.v[f]);
+        }
+    }
+    /* A torn line is not a record. */
+    ck_assert_int_eq(llm_audit_record_from_json(pool, line, strlen(line) / 2,
+                                                &back), APR_EINVAL);
+    ck_assert_int_eq(llm_audit_record_from_json(pool, "{}", 2, &back),
+                     APR_EINVAL);
+}
+END_TEST
+
+START_TEST(insert_sql_per_driver)
+{
+    const char *sq = llm_audit_insert_sql(pool, "sqlite3");
+    const char *pg = llm_audit_insert_sql(pool, "pgsql");
+    const char *c;
+    int n = 0;
+
+    for (c = sq; (c = strstr(c, "%s")) != NULL; c += 2) {
+        n++;
+    }
+    ck_assert_int_eq(n, LLM_AUDIT_NFIELDS);
+    ck_assert_ptr_null(strstr(sq, "CAST"));
+    ck_assert_ptr_nonnull(strstr(pg, "CAST(%s AS timestamptz)"));
+    ck_assert_ptr_nonnull(strstr(pg, "CAST(%s AS json)"));
+    /* No conflict target: it would need SELECT on PostgreSQL. */
+    ck_assert_ptr_nonnull(strstr(sq, ") ON CONFLICT DO NOTHING"));
+    ck_assert_ptr_nonnull(strstr(llm_audit_select_sql(pool, "pgsql"),
+                                 "AT TIME ZONE 'UTC'"));
+}
+END_TEST
+
+START_TEST(time_format)
+{
+    apr_time_t t = apr_time_from_sec(1767323045) + 6;   /* 2026-01-02 */
+
+    ck_assert_str_eq(llm_audit_time_format(pool, t),
+                     "2026-01-02 03:04:05.000006Z");
+}
+END_TEST
+
+/* -- chain --------------------------------------------------------------- */
+
+START_TEST(mac_known_answer)
+{
+    /* The same value tests/integration/audit_helpers.py computes: two
+     * independent readings of the format agree. */
+    llm_audit_record_t rec;
+    char mac[LLM_AUDIT_MAC_HEX_LEN + 1];
+
+    sample(&rec);
+    rec.v[LLM_AUDIT_F_CHAIN_ID] = "host:1:2";
+    rec.v[LLM_AUDIT_F_SEQ] = "1";
+    rec.v[LLM_AUDIT_F_PREV_MAC] = LLM_AUDIT_MAC_ZERO;
+    llm_audit_record_mac(pool, test_key, sizeof(test_key), &rec, mac);
+    ck_assert_str_eq(mac, "44aeff1635c4f7f583bdc2250dfa96e8"
+                          "ea38fcfb998d91b3862677332abe955d");
+}
+END_TEST
+
+START_TEST(chain_links_rows)
+{
+    llm_audit_chain_t *ch = llm_audit_chain_create(pool, "h:1:2", test_key,
+                                                   sizeof(test_key));
+    llm_audit_record_t r[3];
+    char mac[LLM_AUDIT_MAC_HEX_LEN + 1];
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        sample(&r[i]);
+        llm_audit_chain_seal(ch, pool, &r[i]);
+    }
+    ck_assert_str_eq(r[0].v[LLM_AUDIT_F_SEQ], "1");
+    ck_assert_str_eq(r[2].v[LLM_AUDIT_F_SEQ], "3");
+    ck_assert_str_eq(r[0].v[LLM_AUDIT_F_PREV_MAC], LLM_AUDIT_MAC_ZERO);
+    ck_assert_str_eq(r[1].v[LLM_AUDIT_F_PREV_MAC], r[0].v[LLM_AUDIT_F_MAC]);
+    ck_assert_str_eq(r[2].v[LLM_AUDIT_F_PREV_MAC], r[1].v[LLM_AUDIT_F_MAC]);
+    /* Same content, different place: different MAC. */
+    ck_assert_str_ne(r[1].v[LLM_AUDIT_F_MAC], r[2].v[LLM_AUDIT_F_MAC]);
+    /* Any edit shows. */
+    r[1].v[LLM_AUDIT_F_DECISION] = "block";
+    llm_audit_record_mac(pool, test_key, sizeof(test_key), &r[1], mac);
+    ck_assert_str_ne(mac, r[1].v[LLM_AUDIT_F_MAC]);
+    r[1].v[LLM_AUDIT_F_DECISION] = "allow";
+    r[1].v[LLM_AUDIT_F_HTTP_STATUS] = "201";
+    llm_audit_record_mac(pool, test_key, sizeof(test_key), &r[1], mac);
+    ck_assert_str_ne(mac, r[1].v[LLM_AUDIT_F_MAC]);
+    /* Another key: another MAC. */
+    r[1].v[LLM_AUDIT_F_HTTP_STATUS] = "200";
+    llm_audit_record_mac(pool, (const unsigned char *)"another key of "
+                         "thirty-two bytes", 32, &r[1], mac);
+    ck_assert_str_ne(mac, r[1].v[LLM_AUDIT_F_MAC]);
+}
+END_TEST
+
+static const char *write_file(const char *name, const char *text,
+                              apr_size_t len)
+{
+    const char *path = apr_pstrcat(pool, tmpdir, "/", name, NULL);
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+START_TEST(key_files)
+{
+    const unsigned char *key;
+    apr_size_t len;
+    const char *err, *path;
+
+    path = write_file("hex.key", "000102030405060708090a0b0c0d0e0f"
+                      "101112131415161718191a1b1c1d1e1f\n", 65);
+    err = llm_audit_key_read(pool, path, 32, &key, &len);
+    ck_assert_ptr_null(err);
+    ck_assert_uint_eq(len, 32);
+    ck_assert_mem_eq(key, test_key, 32);
+
+    path = write_file("short.key", "too short\n", 10);
+    err = llm_audit_key_read(pool, path, 32, &key, &len);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "openssl rand -hex 32"));
+
+    path = write_file("raw.key", "0123456789012345678901234567890123456789",
+                      40);
+    ck_assert_ptr_null(llm_audit_key_read(pool, path, 32, &key, &len));
+    ck_assert_uint_eq(len, 40);
+
+    err = llm_audit_key_read(pool, "/nonexistent/k", 32, &key, &len);
+    ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+}
+END_TEST
+
+/* -- spool ------------------------------------------------------------------ */
+
+typedef struct {
+    int calls, fail_at;
+    char seen[16][64];
+} replay_t;
+
+static apr_status_t collect(void *ctxv, apr_pool_t *p, const char *line,
+                            apr_size_t len)
+{
+    replay_t *ctx = ctxv;
+
+    if (ctx->calls == ctx->fail_at) {
+        return APR_EGENERAL;
+    }
+    if (len > 0 && line[0] == '!') {
+        return APR_EINVAL;
+    }
+    apr_cpystrn(ctx->seen[ctx->calls % 16], line,
+                len + 1 < 64 ? len + 1 : 64);
+    ctx->calls++;
+    return APR_SUCCESS;
+}
+
+static apr_off_t file_size(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+START_TEST(spool_append_depth_replay)
+{
+    llm_audit_spool_t sp;
+    apr_off_t size;
+    apr_int64_t n;
+    replay_t ctx;
+    int done, rejected;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 1024;
+    ck_assert_int_eq(llm_audit_spool_depth(&sp, pool, &size, &n),
+                     APR_SUCCESS);
+    ck_assert_int_eq(size, 0);
+    ck_assert(llm_audit_spool_has_room(&sp, pool, 100));
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, "one", 3),
+                     APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, "two", 3),
+                     APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, "three", 5),
+                     APR_SUCCESS);
+    llm_audit_spool_depth(&sp, pool, &size, &n);
+    ck_assert_int_eq(size, 14);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(file_size(sp.path), 14);
+    ck_assert_int_eq(fcntl(0, F_GETFD) >= 0, 1);
+
+    /* Stopped half way: the file keeps everything (stored lines are
+     * skipped by the database next time). */
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.fail_at = 1;
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, &ctx,
+                                            &done, &rejected), APR_EGENERAL);
+    ck_assert_int_eq(done, 1);
+    ck_assert_int_eq(file_size(sp.path), 14);
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.fail_at = -1;
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, &ctx,
+                                            &done, &rejected), APR_SUCCESS);
+    ck_assert_int_eq(done, 3);
+    ck_assert_int_eq(rejected, 0);
+    ck_assert_str_eq(ctx.seen[0], "one");
+    ck_assert_str_eq(ctx.seen[2], "three");
+    ck_assert_int_eq(file_size(sp.path), 0);
+}
+END_TEST
+
+START_TEST(spool_is_bounded)
+{
+    llm_audit_spool_t sp;
+    char line[100];
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/small.spool", NULL);
+    sp.max_size = 250;
+    memset(line, 'x', sizeof(line));
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, line, 100),
+                     APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, line, 100),
+                     APR_SUCCESS);
+    ck_assert(!llm_audit_spool_has_room(&sp, pool, 100));
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, line, 100),
+                     APR_ENOSPC);
+    ck_assert_int_eq(file_size(sp.path), 202);
+    /* Unwritable place: an error, not a crash. */
+    sp.path = "/nonexistent-dir/x.spool";
+    ck_assert_int_ne(llm_audit_spool_append(&sp, pool, line, 10),
+                     APR_SUCCESS);
+    ck_assert(!llm_audit_spool_has_room(&sp, pool, 10));
+}
+END_TEST
+
+START_TEST(spool_rejects_torn_and_bad_lines)
+{
+    llm_audit_spool_t sp;
+    replay_t ctx;
+    int done, rejected;
+    const char *rej;
+
+    sp.path = write_file("torn.spool", "good1\n!bad\ngood2\nhalf-writ", 26);
+    sp.max_size = 0;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.fail_at = -1;
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, &ctx,
+                                            &done, &rejected), APR_SUCCESS);
+    ck_assert_int_eq(done, 2);
+    ck_assert_int_eq(rejected, 2);
+    ck_assert_int_eq(file_size(sp.path), 0);
+    rej = apr_pstrcat(pool, sp.path, ".rejected", NULL);
+    ck_assert_int_eq(file_size(rej), 15);    /* "!bad\nhalf-writ\n" */
+}
+END_TEST
+
+START_TEST(spool_replay_nonblocking_when_busy)
+{
+    llm_audit_spool_t sp;
+    replay_t ctx;
+    int done, rejected, fd;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/busy.spool", NULL);
+    sp.max_size = 0;
+    ck_assert_int_eq(llm_audit_spool_append(&sp, pool, "x", 1), APR_SUCCESS);
+    fd = open(sp.path, O_RDONLY);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.fail_at = -1;
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 1, collect, &ctx,
+                                            &done, &rejected), APR_EAGAIN);
+    ck_assert_int_eq(ctx.calls, 0);
+    close(fd);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 1, collect, &ctx,
+                                            &done, &rejected), APR_SUCCESS);
+    ck_assert_int_eq(done, 1);
+}
+END_TEST
+
+/* -- body crypto ---------------------------------------------------------------- */
+
+START_TEST(crypt_round_trip_and_failures)
+{
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    const char *blob, *blob2, *out, *err = NULL;
+    apr_size_t len;
+    char *bad;
+
+    blob = llm_audit_encrypt(pool, test_key, 32, "req-1", body,
+                             strlen(body), &err);
+    ck_assert_ptr_nonnull(blob);
+    ck_assert_int_eq(strncmp(blob, "v1:", 3), 0);
+    ck_assert_ptr_null(strstr(blob, "hi"));
+    out = llm_audit_decrypt(pool, test_key, 32, "req-1", blob, &len, &err);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_uint_eq(len, strlen(body));
+    ck_assert_str_eq(out, body);
+    /* A fresh nonce every time. */
+    blob2 = llm_audit_encrypt(pool, test_key, 32, "req-1", body,
+                              strlen(body), &err);
+    ck_assert_str_ne(blob, blob2);
+    /* Wrong row, wrong key, altered text, not a blob. */
+    ck_assert_ptr_null(llm_audit_decrypt(pool, test_key, 32, "req-2", blob,
+                                         &len, &err));
+    ck_assert_ptr_nonnull(strstr(err, "authentication failed"));
+    ck_assert_ptr_null(llm_audit_decrypt(pool, (const unsigned char *)
+                                         "another key of thirty-two bytes",
+                                         32, "req-1", blob, &len, &err));
+    bad = apr_pstrdup(pool, blob);
+    bad[10] = bad[10] == 'A' ? 'B' : 'A';
+    ck_assert_ptr_null(llm_audit_decrypt(pool, test_key, 32, "req-1", bad,
+                                         &len, &err));
+    ck_assert_ptr_null(llm_audit_decrypt(pool, test_key, 32, "req-1",
+                                         "plain text", &len, &err));
+    ck_assert_ptr_null(llm_audit_encrypt(pool, test_key, 16, "r", "x", 1,
+                                         &err));
+    /* Empty body. */
+    blob = llm_audit_encrypt(pool, test_key, 32, "r", "", 0, &err);
+    out = llm_audit_decrypt(pool, test_key, 32, "r", blob, &len, &err);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+static Suite *audit_suite(void)
+{
+    Suite *s = suite_create("audit");
+    TCase *tc;
+
+    tc = tcase_create("record");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, canonical_names_fields_and_skips_nulls);
+    tcase_add_test(tc, canonical_normalises_database_text);
+    tcase_add_test(tc, length_prefix_stops_field_smuggling);
+    tcase_add_test(tc, json_round_trip);
+    tcase_add_test(tc, insert_sql_per_driver);
+    tcase_add_test(tc, time_format);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("chain");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, mac_known_answer);
+    tcase_add_test(tc, chain_links_rows);
+    tcase_add_test(tc, key_files);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("spool");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, spool_append_depth_replay);
+    tcase_add_test(tc, spool_is_bounded);
+    tcase_add_test(tc, spool_rejects_torn_and_bad_lines);
+    tcase_add_test(tc, spool_replay_nonblocking_when_busy);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("crypt");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, crypt_round_trip_and_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(audit_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
