@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "apr_general.h"
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
 #include "scan/llm_scan.h"
 
 static apr_pool_t *pool;
@@ -318,6 +320,14 @@ START_TEST(password_assignment)
     none("password: process.env.DB_PASSWORD", NULL);
     none("password: ${{ secrets.DB_PASSWORD }}", NULL);
     none("password=xxx", NULL);
+    /* code that only talks about passes and passwords */
+    none("Pass *ResultPass = Resolver->findImplPass(PI);", NULL);
+    none("using LinkGraphPassFunction = std::function<Error(LinkGraph &)>;", NULL);
+    none("VKI_CAM_PASS_ERR_RECOVER    = 0x00010000,", NULL);
+    none("#error \"Do not include <PassSupport.h>; include <Pass.h> instead\"", NULL);
+    none("'pass': 'The \"pass\" statement\\n',", NULL);
+    has("passphrase = \"correct horse battery staple\"", "password-assignment",
+        "correct horse battery staple");
 }
 END_TEST
 
@@ -387,6 +397,7 @@ START_TEST(phone)
     none("sha 3f2a9b81234567890c and id 2024-0115-7781", NULL);
     none("timestamp 1717000000123 and 2024-01-15T10:11:12.123Z", NULL);
     none("+44 20 7946 0958 is for drama", NULL);
+    none("// C++14 20.8.2.2.4 and a+12345678", NULL);
 }
 END_TEST
 
@@ -434,6 +445,13 @@ START_TEST(ip_address)
     none("version 4.2.1.10 and requests==2.31.0.1 and v1.2.3.4", NULL);
     none("2001:db8::1 and ::1 and fe80::1 and std::vector and 12:34:56", NULL);
     none("mac 00:1a:2b:3c:4d:5e and oid 1.3.6.1.4.1.311", NULL);
+    /* section numbers of standards and object ids */
+    none("// 22.2.1.1  Template class ctype; see CDC spec 5.2.3.3 and [23.2.2.1]", NULL);
+    none("#define OID_COMMON_NAME \"2.5.4.3\" /* 30.3.3.3 aFrames */", NULL);
+    none("convert IP addr string (123.45.67.89) and IPv6Network('2001:1::1/128')", NULL);
+    /* ...but small addresses with a sign of an address are found */
+    has("server ip 20.1.4.5 refused", "ipv4-public", "20.1.4.5");
+    has("peer=2a00:1450:4001:82a::200e", "ipv6-public", "2a00:1450:4001:82a::200e");
 }
 END_TEST
 
@@ -518,6 +536,83 @@ START_TEST(agent_text_shapes)
 }
 END_TEST
 
+typedef struct {
+    const char *text;
+    int expect;
+    int bad;
+} thread_job_t;
+
+static void *APR_THREAD_FUNC scan_thread(apr_thread_t *th, void *data)
+{
+    thread_job_t *job = data;
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create_unmanaged(&p);
+    for (i = 0; i < 200; i++) {
+        apr_array_header_t *out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+        if (llm_scan_text(rules, job->text, strlen(job->text), p, out) != job->expect) {
+            job->bad++;
+        }
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(th, APR_SUCCESS);
+    return NULL;
+}
+
+/* One compiled rule set, many threads at once: the gateway's situation */
+START_TEST(shared_by_threads)
+{
+    apr_thread_t *th[4];
+    thread_job_t job[4] = {
+        { "key ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d mail a.b@acme-corp.com", 2, 0 },
+        { "DB_PASSWORD=hunter2rocks +1 415 867 5309", 2, 0 },
+        { "nothing here at all, version 1.2.3", 0, 0 },
+        { "card 4787 7893 2879 2170 ssn 536-22-1947 ip 34.117.59.81", 3, 0 },
+    };
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, scan_thread, &job[i], pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < 4; i++) {
+        apr_thread_join(&rv, th[i]);
+        ck_assert_int_eq(job[i].bad, 0);
+    }
+}
+END_TEST
+
+START_TEST(many_keywords)
+{
+    apr_pool_t *p;
+    llm_scan_rules_t *rs;
+    apr_array_header_t *out;
+    const char **words;
+    char *text;
+    int i;
+
+    apr_pool_create(&p, pool);
+    words = apr_palloc(p, sizeof(char *) * 10000);
+    for (i = 0; i < 10000; i++) {
+        words[i] = apr_psprintf(p, "customer%05dname", i);
+    }
+    rs = llm_scan_rules_create(p, 0);
+    ck_assert_ptr_null(llm_scan_rules_add_keywords(rs, "CUSTOMER", "customers",
+                                                   words, 10000, LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_compile(rs));
+    text = "Ticket from Customer00042Name and customer09999name, "
+           "not xcustomer00001name or customer00001names.";
+    out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    ck_assert_int_eq(llm_scan_text(rs, text, strlen(text), p, out), 2);
+    ck_assert_int_eq(APR_ARRAY_IDX(out, 0, llm_scan_match_t).offset, 12);
+    ck_assert_int_eq(APR_ARRAY_IDX(out, 1, llm_scan_match_t).length, 17);
+    apr_pool_destroy(p);
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -548,6 +643,8 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, admin_rules);
     tcase_add_test(tc, overlaps_and_order);
     tcase_add_test(tc, agent_text_shapes);
+    tcase_add_test(tc, shared_by_threads);
+    tcase_add_test(tc, many_keywords);
     suite_add_tcase(s, tc);
     return s;
 }
