@@ -324,6 +324,19 @@ static int token_chars(const unsigned char *v, size_t n)
     return 1;
 }
 
+/* WordPress salts and the like: long, quoted, any printable but blanks */
+static int printable_word(const unsigned char *v, size_t n)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        if (v[k] <= ' ' || v[k] > '~' || v[k] == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int all_of(const unsigned char *v, size_t n, int hex_only)
 {
     size_t k;
@@ -590,7 +603,9 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     }
 
     /* secrets: one token, no references, no paths or URLs */
-    if (v.len < 16 || v.len > 512 || !token_chars(val, v.len)
+    if (v.len < 16 || v.len > 512
+        || !(token_chars(val, v.len) || (v.quoted && v.len >= 32
+                                         && printable_word(val, v.len)))
         || is_ref(val, v.len) || val[0] == '/' || val[0] == '-'
         || (!v.quoted && (v.after == '(' || v.after == '['))
         || contains((const char *)val, v.len, "://")

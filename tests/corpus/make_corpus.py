@@ -580,6 +580,104 @@ Marc Dubois,,{P("PHONE", "01 42 68 53 07")},,{P("CREDIT_CARD", cc3)}
 Test User,test@example.com,555-0100,,4111111111111111
 ''')
 
+
+# --- more hard negatives and agent shapes ---------------------------------
+cur = "go.sum"
+add(cur, "\n".join("%s v%d.%d.%d h1:%s=" % (m, random.randint(0, 2), random.randint(0, 30), random.randint(0, 20),
+                                            base64.b64encode(bytes(random.getrandbits(8) for _ in range(32))).decode().rstrip("="))
+                    for m in ["github.com/pkg/errors", "golang.org/x/net", "github.com/stretchr/testify",
+                              "google.golang.org/grpc", "github.com/google/uuid"]) + "\n")
+
+cur = "package-lock-excerpt.json"
+add(cur, json.dumps({"name": "shop-web", "lockfileVersion": 3, "packages": {
+    "node_modules/%s" % n: {"version": "%d.%d.%d" % (random.randint(0, 9), random.randint(0, 30), random.randint(0, 9)),
+                            "resolved": "https://registry.npmjs.org/%s/-/%s-1.0.0.tgz" % (n, n.split("/")[-1]),
+                            "integrity": "sha512-" + base64.b64encode(bytes(random.getrandbits(8) for _ in range(64))).decode()}
+    for n in ["@types/node", "@angular/core", "lodash", "react-dom", "@babel/core"]}}, indent=2) + "\n")
+
+cur = "ci-workflow.yml"
+add(cur, """name: deploy
+on: [push]
+jobs:
+  deploy:
+    runs-on: ubuntu-22.04
+    env:
+      AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}
+      AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}
+      DB_PASSWORD: ${{ secrets.DB_PASSWORD }}
+      NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4.0.2
+        with:
+          node-version: 20.11.1
+      - run: echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > ~/.npmrc
+      - run: npm ci && npm test -- --coverage --maxWorkers=2
+""")
+
+cur = "ansible-vault.yml"
+add(cur, "db_password: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n" +
+    "\n".join("          " + r(80, HEX) for _ in range(5)) + "\napi_token: \"{{ vault_api_token }}\"\n")
+
+cur = "logo.svg"
+add(cur, '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 80" width="240" height="80">\n'
+    '<path d="M12.5 40.25 L 45.75 12.125 C 60.5 4.75, 80.25 4.75, 95 12.125 L 128.25 40.25 Z" fill="#3a7bd5"/>\n'
+    '<circle cx="200" cy="40" r="28.5" stroke="#00d2ff" stroke-width="4.25"/>\n'
+    '<text x="10" y="75" font-family="Helvetica" font-size="12">v2.14.3 build 20240501.1742</text>\n</svg>\n'
+    '<img src="data:image/png;base64,' + base64.b64encode(bytes(random.getrandbits(8) for _ in range(300))).decode() + '">\n')
+
+cur = "metrics.csv"
+rows = ["ts,host,cpu,mem_mb,p99_ms,requests,errors"]
+for k in range(40):
+    rows.append("2024-05-01T10:%02d:00Z,web-%02d,%.2f,%d,%.1f,%d,%d" % (k, k % 7, random.random() * 100,
+                random.randint(200, 8000), random.random() * 900, random.randint(1000, 999999), random.randint(0, 50)))
+add(cur, "\n".join(rows) + "\n")
+
+cur = "minified.js"
+add(cur, "!function(e,t){\"object\"==typeof exports?module.exports=t():e.lib=t()}(this,function(){var e={key:\"k\",token:null,"
+    "pass:!0,secret:void 0};function t(e,t){return e.key===t.key&&e.token===t.token}var n=[1,2,3,4,5,6,7,8,9,10,1234567,"
+    "89012345,6789012],r=Math.floor(1e3*Math.random()),o=\"0123456789abcdef\";return{v:\"4.17.21\",eq:t,n:n,r:r,h:o,"
+    "k:function(e){return e.apiKey||e.api_key||e.password}}});\n")
+
+cur = "git-log.txt"
+add(cur, f"""commit {r(40, HEX)}
+Author: Priya Natarajan <{P("EMAIL", "priya.natarajan@acme-corp.com")}>
+Date:   Wed May 1 10:12:44 2024 +0200
+
+    Rotate the staging key (see OPS-1234), bump deps to 2.31.0
+
+commit {r(40, HEX)}
+Author: dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>
+Date:   Tue Apr 30 08:00:01 2024 +0000
+
+    Bump requests from 2.31.0 to 2.32.0
+""")
+
+cur = "wp-config.php"
+add(cur, f"""<?php
+define( 'DB_NAME', 'wordpress' );
+define( 'DB_USER', 'wp_admin' );
+define( 'DB_PASSWORD', '{P("PASSWORD", "r9!Zq4@Lm2#x")}' );
+define( 'DB_HOST', 'localhost' );
+define( 'AUTH_KEY',         '{P("GENERIC_SECRET", r(64, AL + "!@#%^*()-_[]{{}}<>~+=,.;:/?|"))}' );
+define( 'SECURE_AUTH_KEY',  'put your unique phrase here' );
+$table_prefix = 'wp_';
+""")
+
+cur = "Dockerfile"
+add(cur, f"""FROM python:3.12.3-slim
+ENV PIP_NO_CACHE_DIR=1 \\
+    APP_ENV=production \\
+    SENTRY_TOKEN={P("GENERIC_SECRET", r(40))}
+ARG BUILD_NUMBER=1742
+RUN pip install --no-cache-dir -r requirements.txt && useradd -u 10001 app
+EXPOSE 8080
+""")
+
+cur = "tool_result_escaped.json"
+inner = "DATABASE_URL=postgres://svc:" + P("PASSWORD", "Vb6@pQ9zLx") + "@db:5432/app\\nSTRIPE_KEY=" + P("STRIPE_KEY", "sk_live_" + r(24)) + "\\n"
+add(cur, '{"type":"tool_result","tool_use_id":"toolu_01XyZ","content":"' + inner + '"}\n')
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)
