@@ -236,3 +236,40 @@ def assert_provider_credentials(rec, gateway, token, family):
         assert rec.header("authorization") == "Bearer " + gateway.openai_key, \
             rec.headers
         assert rec.header("x-api-key") is None, rec.headers
+
+
+# -- gateways with their own provider configuration (test_route_*.py) --------
+
+def gateway_with_providers(factory, providers_conf, extra_conf="", **kwargs):
+    """A gateway whose llm-gateway.d/20-test-providers.conf is
+    ``providers_conf``, formatted with {okey} / {akey} (the provider key
+    files), {mock} (host:port of the suite's mock provider) and {dead}
+    (host:port where nothing listens)."""
+    from gwtest.ports import LOOPBACK, free_port
+    g = factory.make(start=False, extra_conf=extra_conf, **kwargs)
+    g.gateway_d["20-test-providers.conf"] = providers_conf.format(
+        okey=g.openai_key_file, akey=g.anthropic_key_file,
+        mock="%s:%d" % (LOOPBACK, g.mock.port),
+        dead="%s:%d" % (LOOPBACK, free_port()))
+    g.start()
+    return g
+
+
+def openai_error(resp):
+    """The OpenAI error object of a response, asserting the shape."""
+    body = resp.json()
+    assert set(body) == {"error"}, body
+    err = body["error"]
+    assert isinstance(err.get("message"), str) and err["message"], body
+    assert "type" in err, body
+    return err
+
+
+def anthropic_error(resp):
+    """The Anthropic error object of a response, asserting the shape."""
+    body = resp.json()
+    assert body.get("type") == "error", body
+    err = body["error"]
+    assert isinstance(err.get("message"), str) and err["message"], body
+    assert isinstance(err.get("type"), str), body
+    return err
