@@ -65,9 +65,14 @@ class SqliteAudit(_AuditStore):
         return os.path.exists(self.path)
 
     def query(self, sql, params=None):
-        # Read-only: never take a write lock the gateway would wait on.
-        conn = sqlite3.connect("file:%s?mode=ro" % self.path, uri=True,
-                               timeout=5)
+        # Read-only: never take a write lock the gateway would wait on, and
+        # never create the -wal/-shm files ourselves: created by root they
+        # would lock the httpd children (www-data) out of the database.
+        # No -wal file means no writer has it open and everything is in the
+        # main file, which "immutable" reads without creating anything.
+        mode = "ro" if os.path.exists(self.path + "-wal") else "ro&immutable=1"
+        conn = sqlite3.connect("file:%s?mode=%s" % (self.path, mode),
+                               uri=True, timeout=5)
         try:
             conn.row_factory = sqlite3.Row
             cur = conn.execute(sql.replace("%s", "?"), params or ())
