@@ -359,6 +359,18 @@ typedef struct {
     unsigned char after; /* byte right after an unquoted value */
 } value_t;
 
+static int all_upper(const unsigned char *v, size_t n)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        if (LLM_IS_LOWER(v[k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* After the name at [s, e): operator and value.  0 if there is none. */
 static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
                       value_t *v)
@@ -425,8 +437,9 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
             k++;
         }
     }
-    else if (t[k] == ',' && oq) {
-        /* define('DB_PASSWORD', 'x'), setenv("TOKEN", "x") */
+    else if (t[k] == ',' && oq && (memchr(t + s, '_', e - s) || all_upper(t + s, e - s))) {
+        /* define('DB_PASSWORD', 'x'), setenv("TOKEN", "x"); not
+         * scrypt('password', 'salt'), where the first argument is a value */
         size_t b = s;
         while (b > 0 && (t[b - 1] == '"' || t[b - 1] == '\'' || t[b - 1] == '\\')) {
             b--;
@@ -519,6 +532,11 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
 
     if (n < 4 || n > 200 || is_ref(s, n) || lower_eq_list(s, n, type_words)
         || llm_scan_password_placeholder(s, n)) {
+        return 0;
+    }
+    /* PWD=/home/x is the working directory; paths are not passwords */
+    if (s[0] == '/' || s[0] == '~' || (s[0] == '.' && n > 1 && s[1] == '/')
+        || (n > 2 && LLM_IS_ALPHA(s[0]) && s[1] == ':' && s[2] == '\\')) {
         return 0;
     }
     if (n == nl && !memcmp(s, nm, n)) {

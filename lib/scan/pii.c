@@ -51,11 +51,15 @@ static const char *const ip_words[] = {
     "dns", "nameserver", "proxy", "upstream", "listen", "bind", "inet", NULL
 };
 
+/* words near a dotted quad that make it a version, not an address */
 static const char *const version_words[] = {
-    "version", "ver", "release", "build", "firmware", "rev", "revision",
-    "v", "tag", "driver", "kernel", "patch", "upgrade", "chrome", "firefox",
-    "safari", "android", "ios", "windows", "python", "node", "java", "sdk",
-    "agent", "oid", NULL
+    "version", "versions", "ver", "release", "released", "build", "firmware",
+    "rev", "revision", "v", "v8", "tag", "driver", "kernel", "patch",
+    "upgrade", "upgraded", "upgrading", "update", "updated", "updating",
+    "bump", "bumped", "roll", "rolled", "downgrade", "chrome", "chromium",
+    "firefox", "safari", "android", "ios", "windows", "python", "node",
+    "nodejs", "java", "jdk", "sdk", "agent", "oid", "engine", "changelog",
+    NULL
 };
 
 static int rb_ok(const unsigned char *t, size_t n, size_t x)
@@ -72,34 +76,6 @@ static int num(const unsigned char *t, size_t off, size_t len)
         v = v * 10 + (t[off + k] - '0');
     }
     return v;
-}
-
-/* The word before pos, skipping blanks and an '=', ':' or quote. */
-static int prev_word_in(const unsigned char *t, size_t pos,
-                        const char *const *words)
-{
-    char w[20];
-    size_t k = pos, e, wl = 0;
-
-    while (k > 0 && pos - k < 6
-           && (t[k - 1] == ' ' || t[k - 1] == ':' || t[k - 1] == '='
-               || t[k - 1] == '"' || t[k - 1] == '\'' || t[k - 1] == '\t')) {
-        k--;
-    }
-    e = k;
-    while (k > 0 && e - k < sizeof(w) - 1 && LLM_IS_ALPHA(t[k - 1])) {
-        k--;
-    }
-    for (; k < e; k++) {
-        w[wl++] = (char)LLM_LOWER(t[k]);
-    }
-    w[wl] = '\0';
-    for (k = 0; words[k]; k++) {
-        if (!strcmp(w, words[k])) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /* A whole word of words (lower case) in the win bytes before pos. */
@@ -185,7 +161,12 @@ static int try_ipv4(llm_scan_ctx_t *cx, const groups_t *g, size_t pos)
             return 1;
         }
     }
-    if (llm_scan_ipv4_public(o) && !prev_word_in(t, pos, version_words)) {
+    /* 12.4.254.14-node.11, 1.2.3.4-beta */
+    if (gend(g, 3) + 1 < cx->len && t[gend(g, 3)] == '-'
+        && LLM_IS_ALPHA(t[gend(g, 3) + 1])) {
+        return 1;
+    }
+    if (llm_scan_ipv4_public(o) && !word_before(t, pos, 40, version_words)) {
         llm_scan_emit(cx, LLM_R_IPV4, pos, gend(g, 3) - pos);
     }
     return 1;
@@ -316,7 +297,7 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
 {
     const unsigned char *t = cx->t;
     size_t nd = 0;
-    int i, ng = g->n;
+    int i, k, zeros, ng = g->n;
 
     for (i = 0; i < ng; i++) {
         nd += g->len[i];
@@ -372,8 +353,12 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
                 break;
             }
         }
-        if (i == 5 && (g->sep[0] == ' ' || g->sep[0] == '.')
-            && (ng == 5 || g->sep[4] == ' ')) {
+        /* hex dumps: 01 02 03 04 05; a number has one leading 0 pair */
+        for (k = 1, zeros = 0; k < 5 && i == 5; k++) {
+            zeros += t[g->off[k]] == '0';
+        }
+        if (i == 5 && zeros < 2 && (g->sep[0] == ' ' || g->sep[0] == '.')
+            && (ng == 5 || (g->sep[4] == ' ' && g->len[5] != 2))) {
             emit_phone(cx, g, 5, pos);
             return 1;
         }

@@ -24,6 +24,19 @@
 
 #include "scan_private.h"
 
+/* https://abc:xyz@example.com: documentation, not a credential */
+static int example_host(const unsigned char *t, size_t h, size_t e)
+{
+    size_t k;
+
+    for (k = h; k + 7 <= e; k++) {
+        if (!memcmp(t + k, "example", 7) && (k == h || t[k - 1] == '.')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* scheme://user:password@host -- the finding is the password only */
 size_t llm_scan_rec_url(llm_scan_ctx_t *cx, size_t pos)
 {
@@ -48,11 +61,12 @@ size_t llm_scan_rec_url(llm_scan_ctx_t *cx, size_t pos)
     }
     for (k = u; k < at && t[k] != ':'; k++) {
     }
-    if (k + 1 < at) {
+    if (k + 3 < at) {
         const unsigned char *pw = t + k + 1;
         size_t pl = at - k - 1;
         if (pw[0] != '$' && pw[0] != '{' && pw[0] != '<' && pw[0] != '%'
-            && pw[0] != '[' && !llm_scan_password_placeholder(pw, pl)) {
+            && pw[0] != '[' && !llm_scan_password_placeholder(pw, pl)
+            && !example_host(t, at + 1, e)) {
             llm_scan_emit(cx, LLM_R_CONN_PASSWORD, k + 1, pl);
         }
     }

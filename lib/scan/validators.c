@@ -240,6 +240,10 @@ int llm_scan_ipv4_public(const unsigned int o[4])
         || (a == 203 && b == 0 && c == 113)) {     /* TEST-NET-3 */
         return 0;
     }
+    /* 123.123.123.123, 4.4.4.4: made up */
+    if (a == b && b == c && c == o[3]) {
+        return 0;
+    }
     /* public resolvers everybody writes in configs, and the placeholder */
     if ((a == 8 && b == 8 && c == 8 && (o[3] == 8))
         || (a == 8 && b == 8 && c == 4 && o[3] == 4)
