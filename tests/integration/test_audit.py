@@ -169,6 +169,37 @@ def test_blocked_request_row_has_findings_but_no_value(gw, mock, minter,
     assert secret not in gw.error_log_text()
 
 
+def test_redacted_request_is_recorded_as_redact(gw, mock, minter,
+                                                user_agent):
+    email = "jane.doe.%s@gmail.com" % uuid.uuid4().hex[:6]
+    tok = minter.mint(sub="redact-user")
+    resp = gw.client().post(CHAT, chat("write to %s please" % email),
+                            token=tok, headers={"User-Agent": user_agent})
+    assert resp.status == 200, resp
+    assert email.encode() not in mock.last_request().body
+    row = one_row(gw, user_agent)
+    assert row["decision"] == "redact"
+    assert any(f["type"] == "EMAIL" and f["action"] == "redact"
+               for f in row["findings"]), row["findings"]
+    assert email not in json.dumps(row, default=str)
+
+
+def test_over_quota_is_recorded_as_quota(minter, mock, gateway_factory,
+                                         audit_pg, user_agent):
+    g = gateway_factory.make(pg=audit_pg, gateway_d={
+        "61-tight-quota.conf": "<Location /v1>\n    LLMRouteQuota user requests/minute 1\n</Location>\n"})
+    tok = minter.mint(sub="quota-" + uuid.uuid4().hex[:6])
+    c = g.client()
+    assert c.post(CHAT, chat(), token=tok, headers={
+        "User-Agent": user_agent + "/1"}).status == 200
+    r = c.post(CHAT, chat(), token=tok, headers={
+        "User-Agent": user_agent + "/2"})
+    assert r.status == 429, r
+    row = one_row(g, user_agent + "/2")
+    assert row["decision"] == "quota" and row["http_status"] == 429
+    assert row["user_name"].startswith("quota-")
+
+
 def test_malformed_request_is_recorded_as_invalid(gw, mock, minter,
                                                   user_agent):
     tok = minter.mint(sub="carol")
@@ -497,6 +528,18 @@ def test_body_capture_is_encrypted_and_decryptable(minter, mock,
     rc, out, err = ah.decrypt(g, key_path, row["request_id"])
     assert rc == 0, err
     assert out.rstrip(b"\n") == body
+    # "redacted" keeps what the provider got: the email is replaced there.
+    email = "kim.%s@gmail.com" % uuid.uuid4().hex[:6]
+    body2 = chat("mail " + email)
+    resp = g.client().post(CHAT, body2, token=minter.mint(sub="gina"),
+                           headers={"User-Agent": user_agent + "/pii"})
+    assert resp.status == 200
+    row2 = one_row(g, user_agent + "/pii")
+    assert row2["decision"] == "redact"
+    assert row2["body_mode"] == "redacted", "the original is not kept"
+    rc, out2, err = ah.decrypt(g, key_path, row2["request_id"])
+    assert rc == 0, err
+    assert email.encode() not in out2 and b"mail " in out2
     # Associated data: the body does not decrypt under another request id.
     import subprocess
     proc = subprocess.run([ah.find_tool("llm-audit-decrypt"), "-k", key_path,
