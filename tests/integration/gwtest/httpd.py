@@ -22,6 +22,7 @@ binary comes from ``apxs -q SBINDIR``/``PROGNAME``; httpd's own modules from
 (default ``<repo>/build/stage-modules``).
 """
 
+import atexit
 import grp
 import os
 import pwd
@@ -364,6 +365,9 @@ class GatewayServer:
             stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
             start_new_session=True, cwd=self.base_dir)
         stderr.close()
+        # A script (or a crashed session) that forgets stop() must not leave
+        # httpd running on a shared machine: it dies with this process.
+        atexit.register(self.stop)
         ok = wait_for_http(self.port, timeout,
                            alive=lambda: self.proc.poll() is None)
         if not ok:

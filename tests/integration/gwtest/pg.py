@@ -14,6 +14,7 @@ Two roles matter:
   httpd's mod_dbd connects as, through ``dbd_params``.
 """
 
+import atexit
 import glob
 import os
 import pwd
@@ -129,6 +130,8 @@ class PostgresServer:
                    self.log_file, "-o", opts, "-w", "-t", str(timeout),
                    "start"], timeout=timeout + 10)
         self.running = True
+        # Dies with the Python process that started it (see GatewayServer).
+        atexit.register(self.stop, "immediate")
 
     def stop(self, mode="fast"):
         """Stop the server.  mode: smart, fast (default) or immediate."""
