@@ -401,7 +401,8 @@ size_t llm_scan_rec_number(llm_scan_ctx_t *cx, size_t pos)
         else if (c == '(' && !LLM_IS_ALNUM(c2)) {
             paren = 1;
         }
-        else if ((c == '-' || c == '/' || c == ':') && (LLM_IS_ALNUM(c2) || c2 == '_')) {
+        else if (((c == '-' || c == '/') && (LLM_IS_ALNUM(c2) || c2 == '_'))
+                 || (c == ':' && LLM_IS_DIGIT(c2))) {
             return pos + 1;      /* build-123, a/123, 12:30 */
         }
     }

@@ -190,7 +190,14 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
             /* a number starts after a blank or punctuation, not inside
              * x86_64, v1.2 or 2024-05-01 */
             if ((rs->want_number || rs->want_ipv6) && LLM_IS_DIGIT(c1)
-                && !LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.' && c0 != '-') {
+                && !LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.' && c0 != '-'
+                && c0 != ':') {
+                hit = 1;
+            }
+            /* after a colon only when a word precedes it (ssn:536-..,
+             * ip:34.1.2.3), never inside a time such as 10:00:02: the
+             * pair is (letter, ':') */
+            if (rs->want_number && LLM_IS_ALPHA(c0) && c1 == ':') {
                 hit = 1;
             }
             if (rs->want_iban && LLM_IS_UPPER(c0) && LLM_IS_DIGIT(c1)) {
@@ -236,6 +243,13 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
 
     if (c1 == '@') {
         if (rs->want_email && (e = llm_scan_rec_email(cx, i + 1)) > end) {
+            end = e;
+        }
+    }
+    else if (c1 == ':') {
+        if (rs->want_number && LLM_IS_ALPHA(c0) && i + 2 < cx->len
+            && LLM_IS_DIGIT(t[i + 2])
+            && (e = llm_scan_rec_number(cx, i + 2)) > end) {
             end = e;
         }
     }
@@ -358,11 +372,36 @@ static size_t quick_skip(const unsigned char *t, size_t n, const uint8_t *lit,
     unsigned char c0 = t[p], c1 = t[p + 1];
     size_t j;
 
-    if (!LLM_IS_DIGIT(c1) || map_bit(lit, c0 | ((unsigned int)c1 << 8))
-        || LLM_IS_UPPER(c0) || c0 == '+' || c0 == '(') {
+    if (map_bit(lit, c0 | ((unsigned int)c1 << 8))) {
         return 0;
     }
-    for (j = p + 1; j < n && LLM_IS_DIGIT(t[j]); j++) {
+    if (c1 == ':') {
+        /* word: -- only a number right after it matters */
+        if (p + 2 >= n || !LLM_IS_DIGIT(t[p + 2])) {
+            return p + 1;
+        }
+        return 0;
+    }
+    if (!LLM_IS_DIGIT(c1) || LLM_IS_UPPER(c0) || c0 == '+' || c0 == '(') {
+        return 0;
+    }
+    if (p + 9 < n) {
+        /* the digit run in one go: a byte is a digit when (b ^ '0') < 10 */
+        uint64_t w, x, nd;
+        memcpy(&w, t + p + 1, 8);
+        x = w ^ 0x3030303030303030ULL;
+        nd = ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
+        if (nd) {
+            j = p + 1 + (size_t)(__builtin_ctzll(nd) >> 3);
+        }
+        else {
+            for (j = p + 9; j < n && LLM_IS_DIGIT(t[j]); j++) {
+            }
+        }
+    }
+    else {
+        for (j = p + 1; j < n && LLM_IS_DIGIT(t[j]); j++) {
+        }
     }
     /* 12:30 or a/123: inside something else */
     if ((c0 == ':' || c0 == '/') && p > 0 && LLM_IS_ALNUM(t[p - 1])) {
