@@ -38,6 +38,7 @@
 #include "dialect/llm_translate.h"
 #include "route_internal.h"
 #include "route_access.h"
+#include "route_quota.h"
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -163,6 +164,7 @@ static int route_fixups(request_rec *r)
     llm_route_server_conf_t *sc;
     llm_provider_t *pv;
     const char *upstream_model = NULL;
+    int rv;
 
     /* Internal redirects (ErrorDocument) share r->pool and so the object;
      * only the request the client sent is routed. */
@@ -260,6 +262,11 @@ static int route_fixups(request_rec *r)
                                    "translated for the provider of '%s'.",
                                    req->model_requested));
     }
+    /* Issue 5: quotas (route_quota.c), the last check before the
+     * provider: a request refused earlier is not counted. */
+    if ((rv = llm_route_quota_check(r, dc, req)) != OK) {
+        return rv;
+    }
     llm_route_to_proxy(r, req, pv, upstream_model);
     llm_route_watch_response(r, req);
     return OK;
@@ -338,6 +345,7 @@ static void route_register_hooks(apr_pool_t *p)
     ap_hook_handler(llm_route_mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
     llm_route_register_response_filter();
+    llm_route_quota_register_hooks(p);
     APR_OPTIONAL_HOOK(proxy, fixups, llm_route_proxy_fixups, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

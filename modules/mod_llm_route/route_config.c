@@ -27,6 +27,7 @@
 #include "llm_gateway.h"
 #include "route_config.h"
 #include "route_access.h"
+#include "route_quota.h"
 
 extern module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -48,6 +49,9 @@ void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->providers = apr_array_append(p, add->providers, base->providers);
     sc->provider_refs = apr_array_append(p, base->provider_refs,
                                          add->provider_refs);
+    /* One counter table per node: its size is the main server's. */
+    sc->quota_slots = base->quota_slots;
+    sc->quota_used = base->quota_used || add->quota_used;
     return sc;
 }
 
@@ -61,6 +65,7 @@ void *llm_route_create_dir_conf(apr_pool_t *p, char *dir)
     dc->aliases = apr_table_make(p, 4);
     dc->promote_api_key = LLM_ROUTE_UNSET;
     dc->model_access = apr_array_make(p, 2, sizeof(llm_route_access_t));
+    dc->quotas = apr_array_make(p, 2, sizeof(llm_quota_rule_t));
     return dc;
 }
 
@@ -82,6 +87,7 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                          : base->groups_claim;
     dc->model_access = llm_route_merge_access(p, base->model_access,
                                               add->model_access);
+    dc->quotas = llm_route_merge_quotas(p, base->quotas, add->quotas);
     return dc;
 }
 
@@ -285,5 +291,13 @@ const command_rec llm_route_cmds[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "group|user:NAME|* pattern [pattern ...]: models these "
                      "callers may use (!pattern excludes)"),
+    AP_INIT_TAKE3("LLMRouteQuota", llm_route_cmd_quota, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "user|user:NAME|group:NAME requests|tokens/minute|hour|day|"
+                  "month LIMIT|unlimited"),
+    AP_INIT_TAKE1("LLMRouteQuotaSlots", llm_route_cmd_quota_slots, NULL,
+                  RSRC_CONF,
+                  "counters the node's shared quota table holds (default "
+                  "16384)"),
     { NULL }
 };

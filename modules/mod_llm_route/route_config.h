@@ -58,6 +58,8 @@ typedef struct llm_route_server_conf_t {
     /* provider names used by LLMRouteModel anywhere in this server, so
      * that check_config (which runs at apachectl -t) can find typos. */
     apr_array_header_t *provider_refs;   /* of const char * */
+    int quota_slots;             /* LLMRouteQuotaSlots (main server only) */
+    int quota_used;              /* an LLMRouteQuota line in this server */
 } llm_route_server_conf_t;
 
 typedef struct llm_route_dir_conf_t {
@@ -70,6 +72,8 @@ typedef struct llm_route_dir_conf_t {
     const char *groups_claim;    /* LLMRouteGroupsClaim */
     /* LLMRouteAllowModels, of llm_route_access_t (route_access.h) */
     apr_array_header_t *model_access;
+    /* LLMRouteQuota, of llm_quota_rule_t (route_quota.h) */
+    apr_array_header_t *quotas;
 } llm_route_dir_conf_t;
 
 extern const command_rec llm_route_cmds[];

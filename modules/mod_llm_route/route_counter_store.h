@@ -1,0 +1,86 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The counter store behind quotas: named counters that live for a window,
+ * changed a batch at a time.  The quota policy (route_quota.c) speaks only
+ * this interface; route_counter_shm.c implements it in shared memory for
+ * the httpd processes of one node.  A fleet of gateway nodes sharing
+ * counters needs another implementation of the same three calls against
+ * Redis (docs/identity.md, "Counters for a fleet"): a reserve is one Lua
+ * script (check every counter, then INCRBY them all, PEXPIREAT each new
+ * one), an add is a pipeline of INCRBY + PEXPIREAT NX, and nothing in the
+ * policy code changes.
+ */
+
+#ifndef ROUTE_COUNTER_STORE_H
+#define ROUTE_COUNTER_STORE_H
+
+#include "httpd.h"
+#include "apr.h"
+#include "apr_errno.h"
+#include "apr_time.h"
+
+/* Keys longer than this are stored by a digest of the key. */
+#define LLM_COUNTER_KEY_MAX 111
+
+/* One counter of a batch. */
+typedef struct llm_counter_op_t {
+    const char *key;         /* in: the counter's name */
+    apr_int64_t amount;      /* in: added (negative: given back) */
+    apr_int64_t limit;       /* in: reserve: value + amount may not pass
+                              * it; < 0: no limit */
+    apr_time_t expires;      /* in: when a counter created now ends (the
+                              * end of its window) */
+    apr_int64_t value;       /* out: the value after the call */
+    apr_time_t reset;        /* out: when the counter's window ends */
+    int over;                /* out: reserve: this counter refused */
+    int unavailable;         /* out: the store had no room for it */
+} llm_counter_op_t;
+
+typedef struct llm_counter_store_t llm_counter_store_t;
+
+typedef struct llm_counter_store_vt_t {
+    const char *name;
+    /* All or nothing: when every counter can take its amount within its
+     * limit, add them all and return APR_SUCCESS; otherwise add nothing,
+     * mark the counters that refused (->over) and return APR_EGENERAL.
+     * The values out are read under the same lock as the check. */
+    apr_status_t (*reserve)(llm_counter_store_t *st, llm_counter_op_t *ops,
+                            int n, apr_time_t now);
+    /* Add every amount without a limit (corrections after the answer);
+     * no counter goes below zero.  amount 0 reads the counter. */
+    apr_status_t (*add)(llm_counter_store_t *st, llm_counter_op_t *ops,
+                        int n, apr_time_t now);
+} llm_counter_store_vt_t;
+
+struct llm_counter_store_t {
+    const llm_counter_store_vt_t *vt;
+    void *ctx;
+};
+
+/* The node's shared-memory store (route_counter_shm.c).  Created once per
+ * httpd parent with nslots counters, kept across graceful restarts. */
+apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
+                                    apr_pool_t *pconf, server_rec *s,
+                                    int nslots);
+apr_status_t llm_counter_shm_child_init(llm_counter_store_t *st,
+                                        apr_pool_t *pchild);
+/* The mutex type for httpd's Mutex directive: "llm-route-quota". */
+#define LLM_COUNTER_MUTEX_TYPE "llm-route-quota"
+apr_status_t llm_counter_shm_register_mutex(apr_pool_t *pconf);
+
+#endif /* ROUTE_COUNTER_STORE_H */

@@ -1,0 +1,85 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Quotas per user and per group: requests and tokens per minute or hour,
+ * token budgets per day or month (UTC), counted across every httpd
+ * process of the node in the counter store (route_counter_store.h).
+ */
+
+#ifndef ROUTE_QUOTA_H
+#define ROUTE_QUOTA_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include "llm_gateway.h"
+#include "route_config.h"
+
+typedef enum {
+    LLM_QUOTA_EACH_USER = 0,     /* "user": every caller its own counter */
+    LLM_QUOTA_ONE_USER,          /* "user:NAME": that caller, overriding */
+    LLM_QUOTA_GROUP              /* "group:NAME": the members together */
+} llm_quota_who_e;
+
+typedef enum {
+    LLM_QUOTA_REQUESTS = 0,
+    LLM_QUOTA_TOKENS
+} llm_quota_unit_e;
+
+typedef enum {
+    LLM_QUOTA_MINUTE = 0,        /* windows start at the first request */
+    LLM_QUOTA_HOUR,
+    LLM_QUOTA_DAY,               /* calendar windows, UTC */
+    LLM_QUOTA_MONTH
+} llm_quota_period_e;
+
+/* One LLMRouteQuota line. */
+typedef struct llm_quota_rule_t {
+    llm_quota_who_e who;
+    const char *name;            /* user or group name; NULL for "user" */
+    llm_quota_unit_e unit;
+    llm_quota_period_e period;
+    apr_int64_t limit;           /* -1: unlimited (lifts an inherited one) */
+} llm_quota_rule_t;
+
+#define LLM_QUOTA_DEFAULT_SLOTS 16384
+
+/* LLMRouteQuota who unit/period limit */
+const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
+                                const char *what, const char *limit);
+/* LLMRouteQuotaSlots n (global) */
+const char *llm_route_cmd_quota_slots(cmd_parms *cmd, void *dcv,
+                                      const char *n);
+
+/* A context's line for (who, unit, period) replaces the inherited one. */
+apr_array_header_t *llm_route_merge_quotas(apr_pool_t *p,
+                                           const apr_array_header_t *base,
+                                           const apr_array_header_t *add);
+
+/* The last check before a request goes to its provider: OK when within
+ * every quota (the request is counted), else the 429 has been sent and
+ * its status is returned for route_fixups to return. */
+int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
+                          llm_request_t *req);
+
+/* pre_config (mutex type), post_config (shared memory), child_init,
+ * log_transaction (counting real usage) and the output filter that puts
+ * the remaining figures on answers. */
+void llm_route_quota_register_hooks(apr_pool_t *p);
+
+#endif /* ROUTE_QUOTA_H */
