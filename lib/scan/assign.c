@@ -193,6 +193,11 @@ static const char *const ref_prefixes[] = {
 
 static const char *const aws_words[] = { "akia", "asia", "aws", NULL };
 
+static const char *const strong_words[] = {
+    "secret", "token", "apikey", "api_key", "api-key", "auth", "private",
+    "access", "signing", "session", "credential", "master", NULL
+};
+
 static const char *const type_words[] = {
     "string", "str", "int", "integer", "number", "bool", "boolean", "any",
     "none", "null", "nil", "undefined", "true", "false", "object", "bytes",
@@ -648,6 +653,12 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
         && llm_scan_context_has(t, n, v.off > 400 ? v.off - 400 : 0,
                                 v.off + v.len + 400, aws_words)) {
         llm_scan_emit(cx, LLM_R_AWS_SECRET, v.off, v.len);
+        return e;
+    }
+    /* 40 or 64 hex digits is what a git commit or a SHA-256 looks like: a
+     * secret only when the name says so more than "key" does */
+    if ((v.len == 40 || v.len == 64) && all_of(val, v.len, 1)
+        && !llm_scan_context_has(t, n, ns, e, strong_words)) {
         return e;
     }
     if (llm_scan_looks_random(val, v.len, 1) && !is_dotted_ident(val, v.len)) {

@@ -352,6 +352,13 @@ START_TEST(generic_secret)
     none("key_id = \"a1b2c3d4e5f6a7b8c9d0e1f2\"", NULL);
     none("api_key=api_key", NULL);
     none("tokenizer = AutoTokenizer.from_pretrained(\"bert-base-uncased\")", NULL);
+    /* a commit or a SHA-256 under a plain "key" is a hash ... */
+    none("\"key\": \"9fceb02d0ae598e95dc970b74767f19372d61af8\"", NULL);
+    none("key = \"3b4f2a1c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a\"", NULL);
+    /* ... under a secret name it is the secret (secrets.token_hex(32)) */
+    has("SECRET_KEY = \"3b4f2a1c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a\"",
+        "generic-secret-assignment",
+        "3b4f2a1c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a");
 }
 END_TEST
 
@@ -531,6 +538,9 @@ START_TEST(agent_text_shapes)
         "ipv4-public", "34.117.59.81");
     has("  File \"app.py\", line 42, in connect\n    conn = psycopg2.connect(\"postgresql://svc:Rk9xLw2Pq@10.0.0.5/app\")",
         "connection-string-password", "Rk9xLw2Pq");
+    /* Claude Code's Read tool: "     2→content" */
+    has("     1\u2192# config\n     2\u2192DB_PASSWORD=hunter2rocks\n",
+        "password-assignment", "hunter2rocks");
     none("", NULL);
     none("x", NULL);
 }
