@@ -68,17 +68,14 @@ llm_scan_rules_t *llm_scan_rules_create(apr_pool_t *p, int builtins)
     rs->disabled = apr_array_make(p, 4, sizeof(const char *));
     rs->kwlists = NULL;
     rs->anchors = apr_array_make(p, 256, sizeof(llm_scan_anchor_t));
-    if (builtins) {
-        llm_scan_builtin_add(rs);
-    }
-    else {
-        /* keep the recogniser rule indexes valid, but switched off */
+    llm_scan_builtin_add(rs);
+    if (!builtins) {
+        /* present but off: recogniser indexes stay valid, and disabling a
+         * built-in rule by name is still accepted (a no-op) */
         int i;
-        llm_scan_builtin_add(rs);
         for (i = 0; i < rs->rules->nelts; i++) {
             LLM_RULE(rs, i)->disabled = 1;
         }
-        rs->rules->nelts = LLM_R_NCODE;
     }
     apr_pool_cleanup_register(p, rs, rules_cleanup, apr_pool_cleanup_null);
     return rs;

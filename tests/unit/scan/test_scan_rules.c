@@ -503,6 +503,19 @@ START_TEST(admin_rules)
     ck_assert_int_eq(llm_scan_text(rs, text, strlen(text), p, out), 1);
     ck_assert_str_eq(APR_ARRAY_IDX(out, 0, llm_scan_match_t).rule, "jira");
     apr_pool_destroy(p);
+
+    /* without the built-in rules: disabling one is accepted, none runs */
+    apr_pool_create(&p, pool);
+    rs = llm_scan_rules_create(p, 0);
+    ck_assert_ptr_null(llm_scan_rules_disable(rs, "github-pat-classic"));
+    ck_assert_ptr_null(llm_scan_rules_disable(rs, "EMAIL"));
+    ck_assert_ptr_null(llm_scan_rules_add_pattern(rs, "TICKET", "jira",
+                                                  "OPS-[0-9]+", LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_compile(rs));
+    text = "OPS-12 ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d a.b@acme-corp.com";
+    out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    ck_assert_int_eq(llm_scan_text(rs, text, strlen(text), p, out), 1);
+    apr_pool_destroy(p);
 }
 END_TEST
 
