@@ -23,6 +23,9 @@ POLICY = "\n".join([
     'LLMScanPattern INTERNAL_TOKEN internal-token "\\bitk_[0-9a-f]{32}\\b" '
     'secret',
     'LLMScanKeywords CUSTOMER customer-names Initech Hooli "Globex Industries"',
+    "# an extra pattern for a built-in type: it is that type (PII)",
+    'LLMScanPattern PHONE internal-extension "\\bext\\.[0-9]{4}\\b"',
+    'LLMScanPattern EMAIL legacy-mailbox "\\bmbx:[a-z]{3,12}/[0-9]{3}\\b" pii',
     'LLMScanAllow "%s[A-Z2-7]{5}"' % ALLOWED_AWS_PREFIX,
     'LLMScanAllow "qa-bot-[0-9]+@[a-z0-9-]+\\.io"',
     "",
@@ -310,6 +313,46 @@ def test_keyword_and_pattern_near_misses_pass(pgw, mock, token, user_agent,
     resp = sh.post(pgw, token, sh.CHAT, raw, user_agent)
     assert resp.status == 200, resp
     assert sh.forwarded(mock).body == raw
+
+
+@pytest.mark.parametrize("text,ftype,rule,placeholder", [
+    # category given on the directive
+    ("forward to mbx:jsmith/042 please", "EMAIL", "legacy-mailbox",
+     "[REDACTED_EMAIL_1]"),
+    # category left out: a built-in type keeps its own (PII -> redact), as
+    # the rule-file format (docs/scan-engine.md) has it
+    ("call me on ext.4711 please", "PHONE", "internal-extension",
+     "[REDACTED_PHONE_1]"),
+])
+def test_admin_pattern_of_builtin_type_follows_that_type(pgw, mock, token,
+                                                         user_agent, text,
+                                                         ftype, rule,
+                                                         placeholder):
+    value = text.split()[-2]
+    resp = sh.post(pgw, token, sh.CHAT, chat(text), user_agent)
+    assert resp.status == 200, resp
+    assert sh.forwarded(mock).json() == chat(text.replace(value, placeholder))
+    row = sh.assert_audit(pgw, user_agent, "redact", types=[ftype],
+                          actions={ftype: "redact"})
+    assert {f["rule"] for f in sh.findings_of(row)} == {rule}
+
+
+def test_builtin_rules_off_keeps_admin_rules(gateway_factory, mock, minter,
+                                             user_agent):
+    g = gateway_factory.make(gateway_d={"40-scan-admin-only.conf":
+                                        "LLMScanBuiltinRules Off\n"
+                                        'LLMScanKeywords CUSTOMER c-names '
+                                        'Initech\n'})
+    tok = minter.mint(sub="scan-admin-only")
+    aws = sh.aws_access_key_id()
+    raw = sh.dumps(chat("key " + aws))
+    resp = sh.post(g, tok, sh.CHAT, raw, user_agent)
+    assert resp.status == 200, resp
+    assert sh.forwarded(mock).body == raw
+    mock.reset()
+    resp = sh.post(g, tok, sh.CHAT, chat("Initech renewal"), user_agent + "-2")
+    sh.assert_blocked(resp, "openai", "CUSTOMER", mock,
+                      kind="policy_violation")
 
 
 def test_allow_pattern_lets_matching_values_through(pgw, mock, token,
