@@ -206,3 +206,30 @@ def test_unparseable_body_is_400(gateway, mock, token, user_agent, raw):
     assert resp.status == 400, resp
     assert resp.json()["error"]["type"] == "invalid_request_error"
     assert mock.requests == []
+
+
+# -- the value never reaches a log ----------------------------------------------
+
+def test_values_never_in_error_or_access_log_at_trace(gateway_factory, mock,
+                                                      minter, user_agent):
+    g = gateway_factory.make(log_level="trace8 llm_scan:trace8 "
+                                       "llm_route:trace8 llm_audit:trace8")
+    tok = minter.mint(sub="scan-logs")
+    aws, gh, e, card = (sh.aws_access_key_id(), sh.github_token(),
+                        sh.email(), sh.credit_card())
+    # blocked, redacted, logged-only (400 with a secret in broken JSON)
+    sh.post(g, tok, sh.CHAT, chat("key %s mail %s" % (aws, e)), user_agent)
+    resp = sh.post(g, tok, sh.MESSAGES, sh._anthropic(
+        [{"role": "user", "content": "card " + card}]), user_agent)
+    assert resp.status == 200, resp
+    sh.post(g, tok, sh.CHAT, ('{"model":"gpt-4o-mini","messages":[{"role":'
+                              '"user","content":"%s" x' % gh).encode(),
+            user_agent)
+    # rows are written in log_transaction, the last log lines with them
+    g.audit.wait_for_rows("SELECT * FROM llm_audit WHERE user_agent = %s",
+                          (user_agent,), count=3, timeout=10)
+    logs = g.error_log_text() + g.access_log_text()
+    assert "LLM01003" in logs or "finding" in logs, "no scan log line at all"
+    for v in (aws, gh, e, card):
+        assert v not in logs, "a value reached the logs"
+        assert v[4:14] not in logs

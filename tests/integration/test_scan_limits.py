@@ -386,3 +386,70 @@ def test_chunked_pii_redacted(lgw, mock, token, user_agent):
     assert got.json() == {"model": sh.EMBED_MODEL,
                           "input": "card [REDACTED_CREDIT_CARD_1]"}
     assert got.header("content-length") == str(len(got.body))
+
+
+@pytest.mark.parametrize("enc", ["GZIP", "Gzip", "identity"])
+def test_content_encoding_names_are_case_insensitive(lgw, mock, token,
+                                                     user_agent, enc):
+    aws = sh.aws_access_key_id()
+    raw = sh.dumps(chat("key " + aws))
+    data = raw if enc == "identity" else gzip.compress(raw)
+    resp = sh.post(lgw, token, sh.CHAT, data, user_agent,
+                   headers={"Content-Encoding": enc})
+    sh.assert_blocked(resp, "openai", "AWS_ACCESS_KEY", mock, values=[aws])
+
+
+# -- bodies that never arrive whole ------------------------------------------
+
+def _send_partial(gw, token, head_extra, payload, user_agent):
+    """Send a request head and part of its body, then close our side: the
+    gateway sees the body end early."""
+    head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n"
+            "User-Agent: %s\r\n%s\r\n" % (gw.port, token, user_agent,
+                                          head_extra))
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    try:
+        s.sendall(head.encode() + payload)
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            try:
+                d = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not d:
+                break
+            data += d
+    finally:
+        s.close()
+    return data
+
+
+def test_truncated_body_is_not_forwarded(lgw, mock, token, user_agent):
+    aws = sh.aws_access_key_id()
+    raw = sh.dumps(chat("x" * 5000 + " key " + aws))
+    data = _send_partial(lgw, token, "Content-Length: %d\r\n" % len(raw),
+                         raw[:2000], user_agent)
+    assert not data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert mock.requests == [], mock.summary()
+
+
+def test_malformed_chunking_is_400_and_not_forwarded(lgw, mock, token,
+                                                     user_agent):
+    raw = sh.dumps(chat("hello"))
+    bad = b"zz\r\n" + raw + b"\r\n0\r\n\r\n"
+    data = _send_partial(lgw, token, "Transfer-Encoding: chunked\r\n", bad,
+                         user_agent)
+    assert data.startswith(b"HTTP/1.1 400"), data[:200]
+    assert mock.requests == [], mock.summary()
+
+
+def test_chunked_body_cut_before_last_chunk_is_not_forwarded(lgw, mock, token,
+                                                             user_agent):
+    raw = sh.dumps(chat("hello " * 100))
+    part = b"%x\r\n%s\r\n" % (len(raw[:200]), raw[:200])
+    data = _send_partial(lgw, token, "Transfer-Encoding: chunked\r\n", part,
+                         user_agent)
+    assert not data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert mock.requests == [], mock.summary()

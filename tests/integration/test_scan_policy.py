@@ -437,3 +437,52 @@ def test_config_check_accepts_the_policy(gateway_factory):
                              gateway_d={"40-scan-policy.conf": POLICY})
     rc, out = g.check_config()
     assert rc == 0, out
+
+
+# -- virtual hosts: rules per server, merged with the main server's -----------
+
+def test_virtual_host_adds_its_own_rules(gateway_factory, mock, minter,
+                                         user_agent):
+    g = gateway_factory.make(start=False, gateway_d={
+        "40-scan-main.conf": "LLMScanKeywords CUSTOMER main-customers "
+                             "Initech\n"})
+    g.extra_conf = (
+        "<VirtualHost 127.0.0.1:{port}>\n"
+        "    ServerName 127.0.0.1\n"
+        "</VirtualHost>\n"
+        "<VirtualHost 127.0.0.1:{port}>\n"
+        "    ServerName strict.gateway.test\n"
+        "    LLMScanKeywords PROJECT strict-projects Bluebird\n"
+        "    LLMScanDisable EMAIL\n"
+        "</VirtualHost>\n").format(port=g.port)
+    g.start()
+    tok = minter.mint(sub="scan-vhost")
+    strict = {"Host": "strict.gateway.test"}
+
+    # the vhost's own keyword list
+    resp = sh.post(g, tok, sh.CHAT, chat("Bluebird launch plan"), user_agent,
+                   headers=strict)
+    sh.assert_blocked(resp, "openai", "PROJECT", mock,
+                      kind="policy_violation")
+    # the main server's list applies there too
+    resp = sh.post(g, tok, sh.CHAT, chat("Initech renewal"),
+                   user_agent + "-2", headers=strict)
+    sh.assert_blocked(resp, "openai", "CUSTOMER", mock,
+                      kind="policy_violation")
+    # EMAIL is off in the vhost only
+    e = sh.email()
+    raw = sh.dumps(chat("mail " + e))
+    resp = sh.post(g, tok, sh.CHAT, raw, user_agent + "-3", headers=strict)
+    assert resp.status == 200, resp
+    assert sh.forwarded(mock).body == raw
+
+    # the default host knows neither the vhost's list nor its disable
+    mock.reset()
+    raw = sh.dumps(chat("Bluebird launch plan"))
+    resp = sh.post(g, tok, sh.CHAT, raw, user_agent + "-4")
+    assert resp.status == 200, resp
+    assert sh.forwarded(mock).body == raw
+    mock.reset()
+    resp = sh.post(g, tok, sh.CHAT, chat("mail " + e), user_agent + "-5")
+    assert resp.status == 200, resp
+    assert sh.forwarded(mock).json() == chat("mail [REDACTED_EMAIL_1]")
