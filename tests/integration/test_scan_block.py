@@ -202,3 +202,127 @@ def test_secret_in_diff_removed_line_and_numbered_file_read(gateway, mock,
                       values=[aws, pw], location="messages[0].content[0].text")
     sh.assert_blocked(resp, "anthropic", "PASSWORD", mock, values=[aws, pw],
                       location="messages[2].content[0].content")
+
+
+# -- more fields a provider reads ------------------------------------------------
+
+def _more_fields():
+    """(name, path, family, body-builder(text), location)"""
+    return [
+        ("chat.legacy_functions", sh.CHAT, "openai", lambda t: {
+            "model": sh.GPT, "messages": [{"role": "user", "content": "x"}],
+            "functions": [{"name": "f", "description": t,
+                           "parameters": {"type": "object"}}]},
+         "functions[0].description"),
+        ("chat.legacy_function_call", sh.CHAT, "openai", lambda t: {
+            "model": sh.GPT, "messages": [
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "content": None,
+                 "function_call": {"name": "f", "arguments": t}},
+                {"role": "function", "name": "f", "content": "ok"}]},
+         "messages[1].function_call.arguments"),
+        ("chat.developer_role", sh.CHAT, "openai", lambda t: {
+            "model": sh.GPT, "messages": [
+                {"role": "developer", "content": [{"type": "text",
+                                                   "text": t}]},
+                {"role": "user", "content": "x"}]},
+         "messages[0].content[0].text"),
+        ("chat.tool_parameter_description", sh.CHAT, "openai", lambda t: {
+            "model": sh.GPT, "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {
+                "name": "f", "parameters": {"type": "object", "properties": {
+                    "q": {"type": "string", "description": t}}}}}]},
+         "tools[0].function.parameters.properties.q.description"),
+        ("chat.response_format_schema", sh.CHAT, "openai", lambda t: {
+            "model": sh.GPT, "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {
+                "name": "out", "schema": {"type": "object",
+                                          "description": t}}}},
+         "response_format.json_schema.schema.description"),
+        ("chat.assistant_prefill", sh.CHAT, "openai", lambda t: {
+            "model": sh.GPT, "messages": [
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "content": t}]},
+         "messages[1].content"),
+        ("completions.prompt_array", sh.COMPLETIONS, "openai", lambda t: {
+            "model": sh.INSTRUCT, "prompt": ["first", t]},
+         "prompt[1]"),
+        ("completions.suffix", sh.COMPLETIONS, "openai", lambda t: {
+            "model": sh.INSTRUCT, "prompt": "def f():", "suffix": t},
+         "suffix"),
+        ("responses.developer_message", sh.RESPONSES, "openai", lambda t: {
+            "model": sh.GPT, "input": [
+                {"type": "message", "role": "developer", "content": t},
+                {"role": "user", "content": "go"}]},
+         "input[0].content"),
+        ("responses.tool_definition", sh.RESPONSES, "openai", lambda t: {
+            "model": sh.GPT, "input": "go", "tools": [
+                {"type": "function", "name": "f", "description": t,
+                 "parameters": {"type": "object"}}]},
+         "tools[0].description"),
+        ("responses.assistant_output_text", sh.RESPONSES, "openai",
+         lambda t: {"model": sh.GPT, "input": [
+             {"role": "user", "content": "x"},
+             {"type": "message", "role": "assistant", "content": [
+                 {"type": "output_text", "text": t}]}]},
+         "input[1].content[0].text"),
+        ("responses.reasoning_summary", sh.RESPONSES, "openai", lambda t: {
+            "model": sh.GPT, "input": [
+                {"role": "user", "content": "x"},
+                {"type": "reasoning", "id": "rs_1", "summary": [
+                    {"type": "summary_text", "text": t}]}]},
+         "input[1].summary[0].text"),
+        ("messages.thinking", sh.MESSAGES, "anthropic", lambda t: sh._anthropic([
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": t, "signature": "c2ln"},
+                {"type": "text", "text": "ok"}]},
+            {"role": "user", "content": "go on"}]),
+         "messages[1].content[0].thinking"),
+        ("messages.text_document", sh.MESSAGES, "anthropic", lambda t: sh._anthropic([
+            {"role": "user", "content": [
+                {"type": "document", "source": {
+                    "type": "text", "media_type": "text/plain", "data": t}},
+                {"type": "text", "text": "summarise"}]}]),
+         "messages[0].content[0].source.data"),
+        ("messages.tool_result_mixed", sh.MESSAGES, "anthropic", lambda t: sh._anthropic([
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu_m", "name": "shot",
+                 "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_m", "content": [
+                    {"type": "image", "source": {
+                        "type": "base64", "media_type": "image/png",
+                        "data": "iVBORw0KGgo="}},
+                    {"type": "text", "text": t}]}]}]),
+         "messages[2].content[0].content[1].text"),
+        ("messages.tool_use_nested_input", sh.MESSAGES, "anthropic", lambda t: sh._anthropic([
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu_n", "name": "write",
+                 "input": {"files": [{"path": "a.env", "content": t}]}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_n",
+                 "content": "ok"}]}]),
+         "messages[1].content[0].input.files[0].content"),
+        ("messages.metadata_user_id", sh.MESSAGES, "anthropic", lambda t: sh._anthropic(
+            [{"role": "user", "content": "x"}], metadata={"user_id": t}),
+         "metadata.user_id"),
+        ("messages.count_tokens_system", "/v1/messages/count_tokens",
+         "anthropic", lambda t: {"model": sh.CLAUDE, "system": t,
+                                 "messages": [{"role": "user",
+                                               "content": "x"}]},
+         "system"),
+    ]
+
+
+@pytest.mark.parametrize("case", _more_fields(), ids=lambda c: c[0])
+def test_secret_in_more_fields_is_blocked(gateway, mock, token, user_agent,
+                                          case):
+    name, path, family, build, loc = case
+    aws = sh.aws_access_key_id()
+    text = "creds: " + aws + " end"
+    resp = sh.post(gateway, token, path, build(text), user_agent)
+    sh.assert_blocked(resp, family, "AWS_ACCESS_KEY", mock, values=[aws],
+                      location=loc, offset=len("creds: "))
