@@ -75,6 +75,7 @@ static const char *const not_secret[] = {
     "at", "until", "encrypted", "kms", "vault", "ssm", "secretref",
     "valuefrom", "mount", "list", "map", "err", "fn", "func", "function",
     "class", "impl", "manager", "info", "debug", "analysis", "concept",
+    "time", "invalid", "wrong", "bad", "incorrect", "mismatch", "count",
     NULL
 };
 
@@ -203,6 +204,7 @@ static const char *const type_words[] = {
     "none", "null", "nil", "undefined", "true", "false", "object", "bytes",
     "char", "text", "varchar", "secretstr", "optional", "required", "yes",
     "no", "on", "off", "unknown", "void", "redacted", "hidden", "masked",
+    "fail", "failed", "passed", "ok", "success", "skip", "skipped",
     NULL
 };
 
@@ -261,7 +263,7 @@ static int is_ref(const unsigned char *v, size_t n)
     unsigned char c = v[0];
 
     if (c == '$' || c == '%' || c == '{' || c == '<' || c == '!' || c == '*'
-        || c == '&' || c == '@' || c == '(' || c == '[') {
+        || c == '&' || c == '@' || c == '(' || c == '[' || c == ':') {
         return 1;
     }
     return lower_prefix_list(v, n, ref_prefixes);
@@ -301,6 +303,21 @@ static int has_digit(const unsigned char *v, size_t n)
         }
     }
     return 0;
+}
+
+static const char *const pass_words[] = { "pass", "pwd", NULL };
+
+/* 1.302103, 1219328376.07815, 42 */
+static int is_number(const unsigned char *v, size_t n)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        if (!LLM_IS_DIGIT(v[k]) && v[k] != '.') {
+            return 0;
+        }
+    }
+    return n > 0 && v[0] != '.' && memchr(v, '.', n) != NULL;
 }
 
 static int is_plain_ident(const unsigned char *v, size_t n)
@@ -361,6 +378,7 @@ typedef struct {
     int op;              /* '=', ':', '>', ',' */
     int spaced;          /* whitespace before the operator */
     int prose_after;     /* more words follow an unquoted value */
+    int blank_after_op;
     unsigned char after; /* byte right after an unquoted value */
 } value_t;
 
@@ -461,9 +479,11 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
     else {
         return 0;
     }
+    q = k;
     while (k < n && (t[k] == ' ' || t[k] == '\t')) {
         k++;
     }
+    v->blank_after_op = k > q;
     if (k >= n) {
         return 0;
     }
@@ -547,7 +567,20 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
     if (n == nl && !memcmp(s, nm, n)) {
         return 0;                /* { password: password } */
     }
+    /* CHALLENGE_PASSWORD: "challengePassword": a name, not a value */
+    if (!has_digit(s, n) && llm_scan_context_has(s, n, 0, n, pass_words)) {
+        return 0;
+    }
+    /* 1.302103, 28P01-like codes are caught by the name; plain numbers with
+     * dots are versions or times */
+    if (is_number(s, n)) {
+        return 0;
+    }
     if (!v->quoted) {
+        /* "passwd:gecos": YAML and headers put a blank after the colon */
+        if (v->op == ':' && !v->blank_after_op) {
+            return 0;
+        }
         if (v->after == '(' || v->after == '[' || v->prose_after) {
             return 0;            /* a call, an index, or a sentence */
         }
@@ -600,6 +633,10 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
         e++;
     }
     if (e - s >= MAX_NAME) {
+        return e;
+    }
+    /* Test2::Event::Pass => ...: a module path, not a setting */
+    if (s >= 2 && t[s - 1] == ':' && t[s - 2] == ':') {
         return e;
     }
     /* --password, .password, $password: the marks are not the name */

@@ -59,6 +59,7 @@ static const char *const version_words[] = {
     "bump", "bumped", "roll", "rolled", "downgrade", "chrome", "chromium",
     "firefox", "safari", "android", "ios", "windows", "python", "node",
     "nodejs", "java", "jdk", "sdk", "agent", "oid", "engine", "changelog",
+    "section", "chapter", "clause", "rfc", "part", "figure", "table", "step",
     NULL
 };
 
@@ -172,12 +173,32 @@ static int try_ipv4(llm_scan_ctx_t *cx, const groups_t *g, size_t pos)
     return 1;
 }
 
+/* 111-22-3333 and 123-45-xxxx: the examples of every form and manual */
+static int ssn_example(const unsigned char *t, const groups_t *g)
+{
+    int i;
+    size_t k;
+
+    if (!memcmp(t + g->off[0], "123", 3) && !memcmp(t + g->off[1], "45", 2)) {
+        return 1;
+    }
+    for (i = 0; i < 3; i++) {
+        for (k = 1; k < g->len[i]; k++) {
+            if (t[g->off[i] + k] != t[g->off[i]]) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 static int try_ssn(llm_scan_ctx_t *cx, const groups_t *g)
 {
     const unsigned char *t = cx->t;
     size_t at = g->off[0];
 
     if (g->n >= 3 && g->len[0] == 3 && g->len[1] == 2 && g->len[2] == 4
+        && !ssn_example(t, g)
         && g->sep[0] == g->sep[1] && (g->sep[0] == '-' || g->sep[0] == ' ')
         && (g->n == 3 || g->sep[2] == ' ')) {
         if (g->sep[0] == ' ' && !ctx_before(cx, at, 40, ssn_words)) {
@@ -200,6 +221,35 @@ static int try_ssn(llm_scan_ctx_t *cx, const groups_t *g)
     return 0;
 }
 
+/* A group of 3-6 hex digits (with a digit) right before or after the
+ * number: a table of code points or a hex dump, not a card. */
+static int in_table(const llm_scan_ctx_t *cx, size_t from, size_t to)
+{
+    const unsigned char *t = cx->t;
+    size_t k, a;
+    int digit;
+
+    if (from >= 3 && t[from - 1] == ' ') {
+        for (a = from - 1, digit = 0; a > 0 && from - a <= 7 && LLM_IS_HEX(t[a - 1]); a--) {
+            digit |= LLM_IS_DIGIT(t[a - 1]);
+        }
+        k = from - 1 - a;
+        if (k >= 3 && k <= 6 && digit && (a == 0 || !LLM_IS_ALNUM(t[a - 1]))) {
+            return 1;
+        }
+    }
+    if (to + 3 < cx->len && t[to] == ' ') {
+        for (a = to + 1, digit = 0; a < cx->len && a - to <= 7 && LLM_IS_HEX(t[a]); a++) {
+            digit |= LLM_IS_DIGIT(t[a]);
+        }
+        k = a - to - 1;
+        if (k >= 3 && k <= 6 && digit && (a >= cx->len || !LLM_IS_ALNUM(t[a]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int card_check(llm_scan_ctx_t *cx, const groups_t *g, int ng)
 {
     char d[24];
@@ -215,6 +265,10 @@ static int card_check(llm_scan_ctx_t *cx, const groups_t *g, int ng)
     }
     if (nd < 13 || !llm_scan_card_iin(d, nd) || !llm_scan_luhn(d, nd)) {
         return 0;
+    }
+    if (ng > 1 && g->sep[0] == ' '
+        && in_table(cx, g->off[0], gend(g, ng - 1))) {
+        return 1;
     }
     if (!llm_scan_card_is_test(d, nd)) {
         llm_scan_emit(cx, LLM_R_CARD, g->off[0], gend(g, ng - 1) - g->off[0]);
@@ -257,6 +311,10 @@ static int phone_fictional(const char *d, size_t nd)
         nd--;
     }
     if (nd == 10 && !memcmp(d + 3, "5550", 4) && d[7] == '1') {
+        return 1;
+    }
+    /* 555-1212 is directory assistance, in every example */
+    if (nd >= 7 && !memcmp(d + nd - 7, "5551212", 7)) {
         return 1;
     }
     /* 555-01xx without an area code; 500 is where test numbers live */

@@ -320,6 +320,10 @@ START_TEST(password_assignment)
     none("password: process.env.DB_PASSWORD", NULL);
     none("password: ${{ secrets.DB_PASSWORD }}", NULL);
     none("password=xxx", NULL);
+    none("'Test2::Event::Pass'    => '1.302103',", NULL);
+    none("AttributeOID.CHALLENGE_PASSWORD: \"challengePassword\",", NULL);
+    none("INVALID_PASSWORD = '28P01'\nlast_pass_time => '1219328376.07815'", NULL);
+    none("\"passwd:gecos\", :type passphrase: :py:data:`bytes`", NULL);
     /* code that only talks about passes and passwords */
     none("Pass *ResultPass = Resolver->findImplPass(PI);", NULL);
     none("using LinkGraphPassFunction = std::function<Error(LinkGraph &)>;", NULL);
@@ -371,6 +375,9 @@ START_TEST(bearer_and_basic)
     none("Authorization: Bearer <token>", NULL);
     none("Authorization: Bearer $TOKEN", NULL);
     none("Basic authentication is described in RFC 7617", NULL);
+    /* RFC 6749 and 5849 examples */
+    none("\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\", oauth_token=\"ad180jjd733klru7\"", NULL);
+    none("Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", NULL);
 }
 END_TEST
 
@@ -404,6 +411,7 @@ START_TEST(phone)
     none("sha 3f2a9b81234567890c and id 2024-0115-7781", NULL);
     none("timestamp 1717000000123 and 2024-01-15T10:11:12.123Z", NULL);
     none("+44 20 7946 0958 is for drama", NULL);
+    none("tel:+1-816-555-1212 and <Buffer 01 02 03 04 05>", NULL);
     none("// C++14 20.8.2.2.4 and a+12345678", NULL);
 }
 END_TEST
@@ -418,6 +426,9 @@ START_TEST(credit_card)
     none("card ending ****1234, masked 4787 **** **** 2170", NULL);
     none("4787 7893 2879 2171 fails Luhn", NULL);
     none("order 1234567890123456", NULL);
+    /* code point tables and hex dumps have runs of 4-digit groups */
+    none("7819 781A 781B 781C 2542F 25430 4100 7944 7945 7946", NULL);
+    none("6BDB 77DB 6786 7266 8305 8306 65C4 7F5E 515E 8EDE", NULL);
 }
 END_TEST
 
@@ -439,6 +450,7 @@ START_TEST(us_ssn)
     none("ssn 078-05-1120 and 219-09-9999", NULL);
     none("666-12-3456 900-12-3456 000-12-3456 536-00-1947 536-22-0000", NULL);
     none("random 536221947 without context", NULL);
+    none("ssn : 111-22-3333 and 123-45-9999", NULL);
 }
 END_TEST
 
@@ -450,6 +462,8 @@ START_TEST(ip_address)
     none("192.0.2.10 198.51.100.7 203.0.113.99 224.0.0.251 255.255.255.0", NULL);
     none("dns 8.8.8.8 8.8.4.4 1.1.1.1 9.9.9.9 208.67.222.222", NULL);
     none("version 4.2.1.10 and requests==2.31.0.1 and v1.2.3.4", NULL);
+    none("upgrade V8 to 4.2.77.18; HTML5 Working Draft Section 4.10.22.7", NULL);
+    none("v8: '12.4.254.14-node.11'", NULL);
     none("2001:db8::1 and ::1 and fe80::1 and std::vector and 12:34:56", NULL);
     none("mac 00:1a:2b:3c:4d:5e and oid 1.3.6.1.4.1.311", NULL);
     /* section numbers of standards and object ids */
