@@ -267,7 +267,10 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
         && old->hdr->version == LLM_SHM_VERSION
         && old->hdr->slot_size == sizeof(shm_slot_t)
         && old->hdr->nslots == (apr_uint32_t)nslots) {
-        /* A graceful restart: same table, same lock. */
+        /* A graceful restart: same table, same lock.  The function table
+         * is this (reloaded) module's: the old pointer went with the old
+         * copy of the module. */
+        old->store.vt = &shm_vt;
         *st = &old->store;
         return APR_SUCCESS;
     }
@@ -310,9 +313,11 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
             return rv;
         }
     }
-    ss->store.vt = &shm_vt;
+    ss->store.vt = &shm_vt;    /* renewed at every restart, see above */
     ss->store.ctx = ss;
-    apr_pool_userdata_setn(ss, LLM_SHM_USERDATA, NULL, gp);
+    /* _set, not _setn: the key must be copied, because the literal lives
+     * in this module, which is unloaded at the next restart. */
+    apr_pool_userdata_set(ss, LLM_SHM_USERDATA, apr_pool_cleanup_null, gp);
     *st = &ss->store;
     return APR_SUCCESS;
 }
