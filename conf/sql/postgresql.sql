@@ -152,15 +152,5 @@ $$;
 
 SELECT llm_audit_ensure_partitions(3);
 
--- Roles (run as a superuser or the owner; adjust names and passwords):
---
---   CREATE ROLE llm_gateway LOGIN PASSWORD '...';   -- httpd's DBDParams
---   GRANT INSERT ON llm_audit TO llm_gateway;
---   GRANT USAGE ON SEQUENCE llm_audit_id_seq TO llm_gateway;
---
---   CREATE ROLE llm_auditor LOGIN PASSWORD '...';   -- llm-audit-verify, reports
---   GRANT SELECT ON llm_audit, llm_audit_checkpoint TO llm_auditor;
---
--- INSERT ... ON CONFLICT DO NOTHING (spool replay; no conflict target) needs
--- INSERT only: the
--- gateway can neither read, change nor delete audit rows.
+-- Roles: see postgresql-grants.sql (the gateway gets INSERT only, the
+-- auditors SELECT only) and docs/audit.md, "Databases, schema and grants".

@@ -28,12 +28,14 @@ MESSAGES = "/v1/messages"
 PG_SCHEMA = os.path.join(ah.REPO_ROOT, "conf", "sql", "postgresql.sql")
 
 
+PG_GRANTS = os.path.join(ah.REPO_ROOT, "conf", "sql", "postgresql-grants.sql")
+
+
 def least_privilege(pg):
-    """The grant docs/audit.md documents: INSERT (and the id sequence)."""
-    pg.execute("GRANT USAGE ON SCHEMA public TO {u};"
-               "GRANT INSERT ON llm_audit TO {u};"
-               "GRANT USAGE ON SEQUENCE llm_audit_id_seq TO {u};"
-               .format(u=pg.gateway_user))
+    """conf/sql/postgresql-grants.sql as shipped: INSERT for the gateway,
+    SELECT for the auditor role."""
+    pg.execute("CREATE ROLE llm_auditor LOGIN")
+    pg.load_schema_file(PG_GRANTS)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,12 @@ def gw(minter, mock_provider, audit_pg):
         yield g
     finally:
         g.destroy()
+
+
+def same_key(gw):
+    """A policy file giving another gateway gw's MAC key: gateways that
+    share an audit table share the key (or verify with -k for each)."""
+    return {"55-audit-key.conf": 'LLMAuditKeyFile "%s"\n' % ah.key_file(gw)}
 
 
 def chat(content="hello", model="gpt-4o-mini", **extra):
@@ -184,10 +192,10 @@ def test_redacted_request_is_recorded_as_redact(gw, mock, minter,
     assert email not in json.dumps(row, default=str)
 
 
-def test_over_quota_is_recorded_as_quota(minter, mock, gateway_factory,
+def test_over_quota_is_recorded_as_quota(gw, minter, mock, gateway_factory,
                                          audit_pg, user_agent):
-    g = gateway_factory.make(pg=audit_pg, gateway_d={
-        "61-tight-quota.conf": "<Location /v1>\n    LLMRouteQuota user requests/minute 1\n</Location>\n"})
+    g = gateway_factory.make(pg=audit_pg, gateway_d=dict(same_key(gw), **{
+        "61-tight-quota.conf": "<Location /v1>\n    LLMRouteQuota user requests/minute 1\n</Location>\n"}))
     tok = minter.mint(sub="quota-" + uuid.uuid4().hex[:6])
     c = g.client()
     assert c.post(CHAT, chat(), token=tok, headers={
@@ -283,6 +291,25 @@ def test_verify_accepts_untouched_chains(gw, mock, minter):
     out = assert_verified(gw)
     rc, verbose = ah.verify(gw, "-v")
     assert rc == 0 and "chain " in verbose
+
+
+def test_verify_takes_several_keys(gw, mock, minter, gateway_factory,
+                                   audit_pg, tmp_path):
+    """Another gateway with its own key writes to the same table: its rows
+    fail under gw's key alone and verify when both keys are given."""
+    other = gateway_factory.make(pg=audit_pg)
+    ua = "gwtest/otherkey/" + uuid.uuid4().hex
+    assert other.client().post(CHAT, chat(), token=minter.mint(sub="o"),
+                               headers={"User-Agent": ua}).status == 200
+    rows = other.audit.rows_for_user_agent(ua)
+    assert len(rows) == 1
+    rc, out = ah.verify(gw)
+    assert rc == 1 and "EDITED" in out, out
+    rc, out = ah.verify(gw, "-k", ah.key_file(other))
+    assert rc == 0, out
+    audit_pg.execute("DELETE FROM llm_audit WHERE chain_id = %s",
+                     (rows[0]["chain_id"],))
+    assert_verified(gw)
 
 
 def test_python_mac_matches_module(gw, mock, minter, audit_pg):
@@ -485,6 +512,26 @@ def test_retention_drops_old_partition_and_chain_still_verifies(gw, audit_pg):
     assert_verified(gw)
 
 
+def test_verify_as_the_read_only_auditor(gw, audit_pg):
+    import subprocess
+    pg = audit_pg
+    proc = subprocess.run(
+        [ah.find_tool("llm-audit-verify"), "-d", "pgsql", "-p",
+         "host=%s port=%d dbname=%s user=llm_auditor" % (
+             pg.socket_dir, pg.port, pg.dbname), "-k", ah.key_file(gw)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0 and "all chains intact" in out, out
+    import psycopg2
+    conn = psycopg2.connect(host=pg.socket_dir, port=pg.port,
+                            dbname=pg.dbname, user="llm_auditor")
+    try:
+        with conn.cursor() as cur, pytest.raises(psycopg2.Error):
+            cur.execute("DELETE FROM llm_audit")
+    finally:
+        conn.close()
+
+
 def test_gateway_role_cannot_read_change_or_delete(audit_pg):
     import psycopg2
     for sql in ("SELECT * FROM llm_audit",
@@ -504,13 +551,13 @@ def test_gateway_role_cannot_read_change_or_delete(audit_pg):
 BODY_KEY = "c0ffee" * 10 + "c0ff"
 
 
-def test_body_capture_is_encrypted_and_decryptable(minter, mock,
+def test_body_capture_is_encrypted_and_decryptable(gw, minter, mock,
                                                    gateway_factory, audit_pg,
                                                    user_agent):
-    g = gateway_factory.make(pg=audit_pg, start=False, gateway_d={
-        "60-audit-bodies.conf":
+    g = gateway_factory.make(pg=audit_pg, start=False, gateway_d=dict(
+        same_key(gw), **{"60-audit-bodies.conf":
             'LLMAuditBodyKeyFile "${LLM_GW_DATA}/keys/audit-body.key"\n'
-            "<Location /v1>\n    LLMAuditBodies full\n</Location>\n"})
+            "<Location /v1>\n    LLMAuditBodies full\n</Location>\n"}))
     g.build()
     key_path = os.path.join(g.keys_dir, "audit-body.key")
     with open(key_path, "w") as f:

@@ -28,10 +28,9 @@ def own_pg():
     try:
         pg.init()
         pg.load_schema_file(PG_SCHEMA)
-        pg.execute("GRANT USAGE ON SCHEMA public TO {u};"
-                   "GRANT INSERT ON llm_audit TO {u};"
-                   "GRANT USAGE ON SEQUENCE llm_audit_id_seq TO {u};"
-                   .format(u=pg.gateway_user))
+        pg.execute("CREATE ROLE llm_auditor LOGIN")
+        pg.load_schema_file(os.path.join(ah.REPO_ROOT, "conf", "sql",
+                                         "postgresql-grants.sql"))
         yield pg
     finally:
         pg.destroy()

@@ -49,13 +49,21 @@
 static const char *prog = "llm-audit-verify";
 static int problems;
 
+/* The keys to try (-k may repeat: rotated keys, several gateways). */
+typedef struct {
+    const unsigned char *key;
+    apr_size_t len;
+} key_t_;
+static apr_array_header_t *keys;
+
 static void usage(void)
 {
     fprintf(stderr,
         "usage: %s -d DRIVER -p PARAMS -k KEYFILE [-v]\n"
         "  -d, --driver   pgsql or sqlite3 (as DBDriver)\n"
         "  -p, --params   apr_dbd parameters (as DBDParams)\n"
-        "  -k, --key      the LLMAuditKeyFile of the gateways that wrote\n"
+        "  -k, --key      the LLMAuditKeyFile of the gateways that wrote;\n"
+        "                 repeat for rotated keys (a chain keeps one key)\n"
         "  -v, --verbose  also list every chain and where it starts/ends\n"
         "Exit: 0 intact, 1 problems found, 2 could not check.\n", prog);
 }
@@ -110,20 +118,41 @@ static apr_hash_t *load_checkpoints(apr_pool_t *p, llm_audit_db_t *db)
     return cps;
 }
 
-static void verify_chain(apr_pool_t *p, const unsigned char *key,
-                         apr_size_t key_len, apr_hash_t *cps,
+/* The MAC of rec under the chain's key; the chain's first row picks the
+ * key (*which), later rows must use the same one. */
+static int mac_ok(apr_pool_t *p, const llm_audit_record_t *rec, int *which)
+{
+    char mac[LLM_AUDIT_MAC_HEX_LEN + 1];
+    const char *want = rec->v[LLM_AUDIT_F_MAC] ? rec->v[LLM_AUDIT_F_MAC] : "";
+    int i;
+
+    for (i = 0; i < keys->nelts; i++) {
+        const key_t_ *k = &APR_ARRAY_IDX(keys, i, key_t_);
+
+        if (*which >= 0 && i != *which) {
+            continue;
+        }
+        llm_audit_record_mac(p, k->key, k->len, rec, mac);
+        if (!strcmp(mac, want)) {
+            *which = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void verify_chain(apr_pool_t *p, apr_hash_t *cps,
                          apr_array_header_t *rows, int from, int to,
                          int verbose)
 {
     apr_hash_t *by_mac = apr_hash_make(p);
     seen_t prev = { NULL, 0, NULL };
     const char *chain = NULL;
-    int i, f;
+    int i, f, which = -1;
 
     for (i = from; i < to; i++) {
         const char **v = APR_ARRAY_IDX(rows, i, const char **);
         llm_audit_record_t rec;
-        char mac[LLM_AUDIT_MAC_HEX_LEN + 1];
         seen_t *cur = apr_palloc(p, sizeof(*cur));
         const char *prev_mac;
 
@@ -138,8 +167,7 @@ static void verify_chain(apr_pool_t *p, const unsigned char *key,
         prev_mac = rec.v[LLM_AUDIT_F_PREV_MAC] ? rec.v[LLM_AUDIT_F_PREV_MAC]
                                                : "";
 
-        llm_audit_record_mac(p, key, key_len, &rec, mac);
-        if (strcmp(mac, cur->mac)) {
+        if (!mac_ok(p, &rec, &which)) {
             problem("EDITED", "id=%s chain=%s seq=%" APR_INT64_T_FMT
                     ": the row's MAC does not match its content "
                     "(request_id %s)", cur->id, chain, cur->seq,
@@ -222,9 +250,7 @@ int main(int argc, const char *const *argv)
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
-    const char *driver = NULL, *params = NULL, *keyfile = NULL, *arg, *err;
-    const unsigned char *key;
-    apr_size_t key_len;
+    const char *driver = NULL, *params = NULL, *arg, *err;
     apr_pool_t *p;
     apr_getopt_t *opt;
     apr_status_t rv;
@@ -236,24 +262,30 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&p, NULL);
+    keys = apr_array_make(p, 2, sizeof(key_t_));
     apr_getopt_init(&opt, p, argc, argv);
     while ((rv = apr_getopt_long(opt, opts, &c, &arg)) == APR_SUCCESS) {
         switch (c) {
         case 'd': driver = arg; break;
         case 'p': params = arg; break;
-        case 'k': keyfile = arg; break;
+        case 'k': {
+            key_t_ *k = apr_array_push(keys);
+
+            err = llm_audit_key_read(p, arg, LLM_AUDIT_KEY_MIN, &k->key,
+                                     &k->len);
+            if (err) {
+                fprintf(stderr, "%s: %s\n", prog, err);
+                return 2;
+            }
+            break;
+        }
         case 'v': verbose = 1; break;
         default: usage(); return c == 'h' ? 0 : 2;
         }
     }
-    if (rv != APR_EOF || !driver || !params || !keyfile
+    if (rv != APR_EOF || !driver || !params || keys->nelts == 0
         || opt->ind != argc) {
         usage();
-        return 2;
-    }
-    err = llm_audit_key_read(p, keyfile, LLM_AUDIT_KEY_MIN, &key, &key_len);
-    if (err) {
-        fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
     }
     db = llm_audit_tool_open(p, prog, driver, params);
@@ -282,7 +314,7 @@ int main(int argc, const char *const *argv)
             && !strcmp(ca, b[1 + LLM_AUDIT_F_CHAIN_ID])) {
             continue;
         }
-        verify_chain(p, key, key_len, cps, rows, start, i, verbose);
+        verify_chain(p, cps, rows, start, i, verbose);
         nchains++;
         start = i;
     }
