@@ -258,15 +258,38 @@ int llm_scan_password_placeholder(const unsigned char *v, size_t n)
     return llm_scan_is_placeholder(v, n) || lower_eq_list(v, n, pw_placeholders);
 }
 
-static int is_ref(const unsigned char *v, size_t n)
+/* Inside quotes only template marks start a reference; unquoted, YAML's
+ * !tag, *alias and &anchor, and code's (, [ and : do too. */
+static int is_ref(const unsigned char *v, size_t n, int quoted)
 {
     unsigned char c = v[0];
 
-    if (c == '$' || c == '%' || c == '{' || c == '<' || c == '!' || c == '*'
-        || c == '&' || c == '@' || c == '(' || c == '[' || c == ':') {
+    if (c == '$' || c == '{' || c == '<'
+        || (c == '%' && n > 1 && (v[1] == '(' || v[1] == '{' || LLM_IS_ALPHA(v[1])))) {
+        return 1;
+    }
+    if (!quoted && (c == '!' || c == '*' || c == '&' || c == '@' || c == '('
+                    || c == '[' || c == ':' || c == '%')) {
         return 1;
     }
     return lower_prefix_list(v, n, ref_prefixes);
+}
+
+/* f"{user}", "%(pw)s", "%s": templates, not values */
+static int is_template(const unsigned char *s, size_t n)
+{
+    size_t k;
+
+    for (k = 0; k + 1 < n; k++) {
+        if ((s[k] == '{' && (LLM_IS_ALPHA(s[k + 1]) || s[k + 1] == '_'
+                             || s[k + 1] == '{' || s[k + 1] == '}')
+             && memchr(s + k, '}', n - k))
+            || (s[k] == '%' && (s[k + 1] == 's' || s[k + 1] == 'd'
+                                || s[k + 1] == '(' || s[k + 1] == '{'))) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* a.b.c made of identifiers: a property path, not a value */
@@ -555,7 +578,7 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
     const unsigned char *s = t + v->off;
     size_t n = v->len, k;
 
-    if (n < 4 || n > 200 || is_ref(s, n) || lower_eq_list(s, n, type_words)
+    if (n < 4 || n > 200 || is_ref(s, n, v->quoted) || lower_eq_list(s, n, type_words)
         || llm_scan_password_placeholder(s, n)) {
         return 0;
     }
@@ -584,8 +607,8 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
         if (v->after == '(' || v->after == '[' || v->prose_after) {
             return 0;            /* a call, an index, or a sentence */
         }
-        if (is_dotted_ident(s, n)) {
-            return 0;
+        if (is_dotted_ident(s, n) && !has_digit(s, n)) {
+            return 0;            /* settings.DB_PASSWORD, not k2rL6.klv */
         }
         /* code: a->b, std::vector<T>, 0x00010000 */
         if (v->after == '>' || v->after == '<' || contains((const char *)s, n, "::")
@@ -601,10 +624,10 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
     }
     else {
         int spaces = 0;
+        if (is_template(s, n)) {
+            return 0;
+        }
         for (k = 0; k < n; k++) {
-            if (s[k] == '{' || s[k] == '%') {
-                return 0;        /* f"{x}", "%s", templates */
-            }
             if (s[k] == '"' || s[k] == '\'' || (s[k] == '\\' && k + 1 < n
                                                   && s[k + 1] == 'n')) {
                 return 0;        /* a sentence, not a secret */
@@ -666,7 +689,7 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     if (v.len < 16 || v.len > 512
         || !(token_chars(val, v.len) || (v.quoted && v.len >= 32
                                          && printable_word(val, v.len)))
-        || is_ref(val, v.len) || val[0] == '/' || val[0] == '-'
+        || is_ref(val, v.len, v.quoted) || val[0] == '/' || val[0] == '-'
         || (!v.quoted && (v.after == '(' || v.after == '['))
         || contains((const char *)val, v.len, "://")
         || llm_scan_is_placeholder(val, v.len)) {
