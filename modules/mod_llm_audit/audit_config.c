@@ -21,6 +21,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -151,7 +152,16 @@ static const char *set_file(cmd_parms *cmd, void *dummy, const char *arg)
     }
     switch ((int)(apr_uintptr_t)cmd->info) {
     case 0: sc->key_file = path; break;
-    case 1: sc->body_key_file = path; break;
+    case 1:
+        /* Unlike the MAC key it is never created for you: checked now so
+         * that apachectl -t reports it. */
+        if (access(path, R_OK) != 0) {
+            return apr_psprintf(cmd->pool, "LLMAuditBodyKeyFile: cannot read "
+                                "%s (create it with: openssl rand -hex 32 > "
+                                "%s; chmod 600 %s)", path, path, path);
+        }
+        sc->body_key_file = path;
+        break;
     case 2: sc->spool_path = path; break;
     }
     return NULL;

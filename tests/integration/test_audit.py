@@ -677,6 +677,8 @@ def test_status_page_shows_blocks_without_values(gw, mock, minter):
     ("LLMAuditSchema oracle /etc/hosts", "driver 'oracle' is not"),
     ("LLMAuditSchema sqlite3 /nonexistent.sql", "is not a readable file"),
     ("LLMAuditReplayInterval 0", "LLMAuditReplayInterval: '0'"),
+    ("LLMAuditBodyKeyFile /nonexistent/body.key",
+     "LLMAuditBodyKeyFile: cannot read /nonexistent/body.key"),
     ("<Location /x>\nLLMAuditKeyFile /tmp/k\n</Location>",
      "not allowed in <Location>"),
 ])
