@@ -49,6 +49,9 @@ static const char *const placeholder_words[] = {
     "notreal", "not-real", "not_real", "fake", NULL
 };
 
+/* the first characters of placeholder_words */
+static const char placeholder_first[] = "y-_rcpdeisx*.<>$%{tfn";
+
 int llm_scan_is_placeholder(const unsigned char *v, size_t n)
 {
     size_t i, run = 1;
@@ -60,9 +63,17 @@ int llm_scan_is_placeholder(const unsigned char *v, size_t n)
     if (n >= 7 && !memcmp(v + n - 7, "EXAMPLE", 7)) {
         return 1;
     }
-    for (w = 0; placeholder_words[w]; w++) {
-        if (has_ci(v, n, placeholder_words[w])) {
-            return 1;
+    /* one pass: only where a word could start are the words compared */
+    for (i = 0; i < n; i++) {
+        unsigned char c = LLM_LOWER(v[i]);
+        if (!strchr(placeholder_first, c) || !c) {
+            continue;
+        }
+        for (w = 0; placeholder_words[w]; w++) {
+            if ((unsigned char)placeholder_words[w][0] == c
+                && has_ci(v + i, n - i < 16 ? n - i : 16, placeholder_words[w])) {
+                return 1;
+            }
         }
     }
     /* one character repeated: aaaaaaaa, 00000000, ********; long encoded
