@@ -81,9 +81,11 @@ void llm_route_to_proxy(request_rec *r, llm_request_t *req,
     choice->provider = pv;
     ap_set_module_config(r->request_config, &llm_route_module, choice);
 
+    /* mod_proxy's canon handler escapes the path and appends r->args, as
+     * for mod_rewrite's [P]: a '?' in the filename would be sent as %3F. */
     r->filename = apr_pstrcat(r->pool, "proxy:", pv->balancer, pv->prefix,
-                              path, args && *args ? "?" : "",
-                              args ? args : "", NULL);
+                              path, NULL);
+    r->args = args && *args ? (char *)args : NULL;
     r->proxyreq = PROXYREQ_REVERSE;
     r->handler = "proxy-server";
     /* Streams must reach the client event by event. */
