@@ -155,6 +155,12 @@ const char *llm_dialect_check(apr_pool_t *p, json_t *root, llm_endpoint_e ep)
     if (!json_is_object(root)) {
         return "the request body must be a JSON object";
     }
+    /* The gateway decides buffering and translation on it: a "stream"
+     * that is not a boolean would be read one way here, another upstream. */
+    if (json_object_get(root, "stream")
+        && !json_is_boolean(json_object_get(root, "stream"))) {
+        return "\"stream\" must be true or false";
+    }
     switch (ep) {
     case LLM_EP_OPENAI_CHAT:
         if ((msg = need_model(p, root)) != NULL
