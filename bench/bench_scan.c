@@ -22,8 +22,9 @@
  *   - a plain byte-touching pass over the same strings (the floor),
  *   - llm_scan_text with the full default rule set,
  *   - their ratio,
- *   - parse + extract + scan of request bodies, once the dialect code offers
- *     it (see bench_parse_extract_scan below: the hook for it).
+ *   - parse + extract + scan of whole request bodies is measured by
+ *     bench/pipeline/bench_pipeline (lib/dialect's JSON parse and unit
+ *     extraction feeding this engine), built from the same tree.
  *
  *   bench_scan [MB] [rounds] [dump-file]
  *   (default 8 MB, 5 rounds; best round wins; dump-file gets the corpus)
@@ -255,23 +256,6 @@ typedef struct {
     size_t len;
 } piece_t;
 
-/* Hook for the JSON side (lib/dialect): parse each request body, extract
- * the provider-visible strings and scan them.  Returns MB/s, or a negative
- * number while the dialect library offers no extraction entry point to
- * call from here.  To wire it: build bodies around the pieces (e.g. an
- * Anthropic messages request holding them as tool results), call the
- * dialect's parse + extract, then llm_scan_text on every string. */
-static double bench_parse_extract_scan(const llm_scan_rules_t *rs,
-                                       const piece_t *pc, int npc,
-                                       apr_pool_t *p)
-{
-    (void)rs;
-    (void)pc;
-    (void)npc;
-    (void)p;
-    return -1.0;
-}
-
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *pool, *sp;
@@ -281,7 +265,7 @@ int main(int argc, const char *const *argv)
     piece_t *pc;
     int npc = 0, cap = 1024, r, i, rounds;
     size_t target, total = 0, off, findings = 0;
-    double best_plain = 1e9, best_scan = 1e9, mbps_plain, mbps_scan, pe;
+    double best_plain = 1e9, best_scan = 1e9, mbps_plain, mbps_scan;
     volatile unsigned long sink = 0;
 
     apr_app_initialize(&argc, &argv, NULL);
@@ -383,13 +367,7 @@ int main(int argc, const char *const *argv)
     printf("plain byte pass:        %8.1f MB/s\n", mbps_plain);
     printf("llm_scan_text (default): %8.1f MB/s\n", mbps_scan);
     printf("ratio scan/plain:        %8.3f\n", mbps_scan / mbps_plain);
-    pe = bench_parse_extract_scan(rs, pc, npc, sp);
-    if (pe < 0) {
-        printf("parse+extract+scan:     (not wired yet: bench_parse_extract_scan)\n");
-    }
-    else {
-        printf("parse+extract+scan:     %8.1f MB/s\n", pe);
-    }
+    printf("parse+extract+scan:      see bench/pipeline/bench_pipeline\n");
     free(pc);
     free(corpus.buf);
     apr_pool_destroy(pool);
