@@ -604,8 +604,11 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
         if (v->op == ':' && !v->blank_after_op) {
             return 0;
         }
-        if (v->after == '(' || v->after == '[' || v->prose_after) {
-            return 0;            /* a call, an index, or a sentence */
+        /* words after the value: a sentence after "Password:", but a
+         * command after a shell's PGPASSWORD=x psql ... */
+        if (v->after == '(' || v->after == '['
+            || (v->prose_after && (v->op != '=' || v->spaced))) {
+            return 0;
         }
         if (is_dotted_ident(s, n) && !has_digit(s, n)) {
             return 0;            /* settings.DB_PASSWORD, not k2rL6.klv */

@@ -579,7 +579,8 @@ size_t llm_scan_rec_email(llm_scan_ctx_t *cx, size_t at)
     while (s > 0 && local_char(t[s - 1]) && at - s < 64) {
         s--;
     }
-    while (s < at && (t[s] == '.' || t[s] == '\'' || t[s] == '-')) {
+    /* +@decorator on a diff line, -'x': the marks are not a local part */
+    while (s < at && !LLM_IS_ALNUM(t[s])) {
         s++;
     }
     if (s == at || t[at - 1] == '.') {

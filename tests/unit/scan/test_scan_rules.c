@@ -565,6 +565,13 @@ START_TEST(agent_text_shapes)
         "ipv4-public", "34.117.59.81");
     has("  File \"app.py\", line 42, in connect\n    conn = psycopg2.connect(\"postgresql://svc:Rk9xLw2Pq@10.0.0.5/app\")",
         "connection-string-password", "Rk9xLw2Pq");
+    /* shell commands in a Bash tool call */
+    has("PGPASSWORD=Xk9mP2vLq7 psql -h db.internal -U app orders",
+        "password-assignment", "Xk9mP2vLq7");
+    has("MYSQL_PWD=Xk9mP2vLq7 mysqldump --all-databases > dump.sql",
+        "password-assignment", "Xk9mP2vLq7");
+    /* decorators on diff lines */
+    none("+@app.route(\"/health\")\n+@pytest.fixture\n-@dataclass(frozen=True)\n+@Override", NULL);
     /* Claude Code's Read tool: "     2→content" */
     has("     1\u2192# config\n     2\u2192DB_PASSWORD=hunter2rocks\n",
         "password-assignment", "hunter2rocks");
