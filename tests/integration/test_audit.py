@@ -4,16 +4,20 @@ show every kind of tampering, retention that drops whole partitions without
 breaking the kept chains, the least-privilege grant, body capture, metrics
 and the status page, and configuration errors caught by apachectl -t.
 
-The outage tests (database stopped mid-run) are in test_audit_outage.py,
-the SQLite default in test_audit_sqlite.py.  This module runs its own
-PostgreSQL: it tampers with the audit table and must not disturb the
-session's shared one.
+The rows and the chain are checked on both databases: the ``gw`` fixture
+runs every such test against PostgreSQL and against the SQLite default
+(one code path).  Partition retention, grants and the extra gateways are
+PostgreSQL's.  The outage tests (database stopped mid-run) are in
+test_audit_outage.py, more SQLite cases in test_audit_sqlite.py.  This
+module runs its own PostgreSQL: it tampers with the audit table and must
+not disturb the session's shared one.
 """
 
 import datetime
 import json
 import os
 import secrets
+import sqlite3
 import uuid
 
 import pytest
@@ -50,14 +54,43 @@ def audit_pg():
         pg.destroy()
 
 
-@pytest.fixture(scope="module")
-def gw(minter, mock_provider, audit_pg):
-    g = GatewayServer(minter, mock=mock_provider, pg=audit_pg)
+@pytest.fixture(scope="module", params=["pgsql", "sqlite3"])
+def gw(request, minter, mock_provider, audit_pg):
+    pg = audit_pg if request.param == "pgsql" else None
+    g = GatewayServer(minter, mock=mock_provider, pg=pg)
     try:
         g.start()
         yield g
     finally:
         g.destroy()
+
+
+PG_ONLY = pytest.mark.parametrize("gw", ["pgsql"], indirect=True)
+
+
+def db_exec(g, sql, params=None):
+    """Write to the gateway's audit table as its owner (the tamperer)."""
+    if g.pg is not None:
+        g.pg.execute(sql, params)
+        return
+    conn = sqlite3.connect(g.sqlite_path, timeout=10)
+    try:
+        conn.execute(sql.replace("%s", "?"), params or ())
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def findings_of(row):
+    f = row["findings"]
+    return json.loads(f) if isinstance(f, str) else f
+
+
+def as_datetime(ts):
+    if isinstance(ts, str):
+        return datetime.datetime.strptime(
+            ts, "%Y-%m-%d %H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return ts
 
 
 def same_key(gw):
@@ -124,10 +157,10 @@ def test_allowed_request_row_is_complete(gw, mock, minter, user_agent):
     assert row["bytes_in"] == len(chat("hello there"))
     assert row["bytes_out"] > 0
     assert row["latency_us"] > 0
-    assert row["findings"] == [] and row["finding_count"] == 0
+    assert findings_of(row) == [] and row["finding_count"] == 0
     # The request id is mod_unique_id's, as in the access log.
     assert row["request_id"] in gw.access_log_text()
-    ts = row["ts"]
+    ts = as_datetime(row["ts"])
     now = datetime.datetime.now(datetime.timezone.utc)
     assert abs((now - ts).total_seconds()) < 60
 
@@ -167,9 +200,9 @@ def test_blocked_request_row_has_findings_but_no_value(gw, mock, minter,
     assert row["decision"] == "block"
     assert row["http_status"] == 403
     assert row["finding_count"] >= 1
-    types = {f["type"] for f in row["findings"]}
+    types = {f["type"] for f in findings_of(row)}
     assert "AWS_ACCESS_KEY" in types, row["findings"]
-    f = row["findings"][0]
+    f = findings_of(row)[0]
     assert set(f) >= {"type", "rule", "location", "count"}, f
     assert f["location"].startswith("messages[0]"), f
     # Never the value: not in the row, not in the error log.
@@ -188,10 +221,11 @@ def test_redacted_request_is_recorded_as_redact(gw, mock, minter,
     row = one_row(gw, user_agent)
     assert row["decision"] == "redact"
     assert any(f["type"] == "EMAIL" and f["action"] == "redact"
-               for f in row["findings"]), row["findings"]
+               for f in findings_of(row)), row["findings"]
     assert email not in json.dumps(row, default=str)
 
 
+@PG_ONLY
 def test_over_quota_is_recorded_as_quota(gw, minter, mock, gateway_factory,
                                          audit_pg, user_agent):
     g = gateway_factory.make(pg=audit_pg, gateway_d=dict(same_key(gw), **{
@@ -279,11 +313,10 @@ def seed(g, minter, n=6):
     return rows
 
 
-def longest_chain_rows(pg):
-    chain = pg.query("SELECT chain_id FROM llm_audit GROUP BY chain_id "
-                     "ORDER BY count(*) DESC LIMIT 1")[0]["chain_id"]
-    return pg.query("SELECT * FROM llm_audit WHERE chain_id = %s "
-                    "ORDER BY seq", (chain,))
+def longest_chain_rows(g):
+    chain = g.audit.query("SELECT chain_id FROM llm_audit GROUP BY chain_id "
+                          "ORDER BY count(*) DESC LIMIT 1")[0]["chain_id"]
+    return raw_rows(g, "chain_id = %s ORDER BY seq", (chain,))
 
 
 def test_verify_accepts_untouched_chains(gw, mock, minter):
@@ -293,6 +326,7 @@ def test_verify_accepts_untouched_chains(gw, mock, minter):
     assert rc == 0 and "chain " in verbose
 
 
+@PG_ONLY
 def test_verify_takes_several_keys(gw, mock, minter, gateway_factory,
                                    audit_pg, tmp_path):
     """Another gateway with its own key writes to the same table: its rows
@@ -312,150 +346,150 @@ def test_verify_takes_several_keys(gw, mock, minter, gateway_factory,
     assert_verified(gw)
 
 
-def test_python_mac_matches_module(gw, mock, minter, audit_pg):
+def test_python_mac_matches_module(gw, mock, minter):
     """A second reading of the format: the MAC recomputed here from the
-    row's columns (ts as the database stores it) equals the module's."""
+    row's columns, as the database returns them, equals the module's."""
     seed(gw, minter, 2)
     key = ah.read_key(gw)
-    rows = audit_pg.query(
-        "SELECT *, findings::text AS findings FROM llm_audit "
-        "ORDER BY id DESC LIMIT 2")
+    rows = raw_rows(gw, "1 = 1 ORDER BY id DESC LIMIT 2")
+    assert len(rows) == 2
     for row in rows:
         assert ah.row_mac(key, row) == row["mac"], row
 
 
-def test_verify_detects_an_edited_row(gw, mock, minter, audit_pg):
+def test_verify_detects_an_edited_row(gw, mock, minter):
     seed(gw, minter)
-    rows = longest_chain_rows(audit_pg)
+    rows = longest_chain_rows(gw)
     victim = rows[len(rows) // 2]
-    audit_pg.execute("UPDATE llm_audit SET decision = 'allow', "
+    db_exec(gw, "UPDATE llm_audit SET decision = 'allow', "
                      "model_used = 'gpt-4o' WHERE id = %s", (victim["id"],))
     try:
         rc, out = ah.verify(gw)
         assert rc == 1, out
         assert "EDITED" in out and "id=%d " % victim["id"] in out, out
     finally:
-        audit_pg.execute("UPDATE llm_audit SET decision = %s, model_used = "
+        db_exec(gw, "UPDATE llm_audit SET decision = %s, model_used = "
                          "%s WHERE id = %s", (victim["decision"],
                                               victim["model_used"],
                                               victim["id"]))
     assert_verified(gw)
 
 
-def test_verify_detects_an_edited_number(gw, mock, minter, audit_pg):
+def test_verify_detects_an_edited_number(gw, mock, minter):
     seed(gw, minter)
-    victim = longest_chain_rows(audit_pg)[2]
-    audit_pg.execute("UPDATE llm_audit SET tokens_out = tokens_out + 1000 "
+    victim = longest_chain_rows(gw)[2]
+    db_exec(gw, "UPDATE llm_audit SET tokens_out = tokens_out + 1000 "
                      "WHERE id = %s", (victim["id"],))
     try:
         rc, out = ah.verify(gw)
         assert rc == 1 and "EDITED" in out and "id=%d " % victim["id"] in out
     finally:
-        audit_pg.execute("UPDATE llm_audit SET tokens_out = %s WHERE id = %s",
+        db_exec(gw, "UPDATE llm_audit SET tokens_out = %s WHERE id = %s",
                          (victim["tokens_out"], victim["id"]))
     assert_verified(gw)
 
 
-def test_verify_detects_an_edited_time(gw, mock, minter, audit_pg):
+def test_verify_detects_an_edited_time(gw, mock, minter):
     seed(gw, minter)
-    victim = longest_chain_rows(audit_pg)[1]
-    audit_pg.execute("UPDATE llm_audit SET ts = ts - interval '1 second' "
-                     "WHERE id = %s", (victim["id"],))
+    victim = longest_chain_rows(gw)[1]
+    earlier = as_datetime(victim["ts"]) - datetime.timedelta(seconds=1)
+    db_exec(gw, "UPDATE llm_audit SET ts = %s WHERE id = %s",
+            (ah.fmt_time(earlier), victim["id"]))
     try:
         rc, out = ah.verify(gw)
         assert rc == 1 and "EDITED" in out and "id=%d " % victim["id"] in out
     finally:
-        audit_pg.execute("UPDATE llm_audit SET ts = %s WHERE id = %s",
-                         (victim["ts"], victim["id"]))
+        db_exec(gw, "UPDATE llm_audit SET ts = %s WHERE id = %s",
+                (victim["ts"], victim["id"]))
     assert_verified(gw)
 
 
-def reinsert(pg, row):
-    cols = [c for c in row if c != "findings"] + ["findings"]
-    vals = [row[c] for c in cols[:-1]] + [json.dumps(row["findings"],
-                                                     separators=(",", ":"))]
-    pg.execute("INSERT INTO llm_audit (%s) VALUES (%s)" % (
-        ", ".join(cols), ", ".join(["%s"] * len(cols))), vals)
+def reinsert(g, row):
+    cols = list(row)
+    db_exec(g, "INSERT INTO llm_audit (%s) VALUES (%s)" % (
+        ", ".join(cols), ", ".join(["%s"] * len(cols))),
+        [row[c] for c in cols])
 
 
-def raw_rows(pg, where, params):
-    """Rows with findings as the exact stored text, for reinsertion."""
-    rows = pg.query("SELECT *, findings::text AS findings_text FROM "
-                    "llm_audit WHERE " + where, params)
+def raw_rows(g, where, params=None):
+    """Rows as stored (findings as its exact text), for reinsertion."""
+    if g.pg is None:
+        return g.audit.query("SELECT * FROM llm_audit WHERE " + where,
+                             params)
+    rows = g.pg.query("SELECT *, findings::text AS findings_text FROM "
+                      "llm_audit WHERE " + where, params)
     for r in rows:
-        r["findings"] = json.loads(r.pop("findings_text"))
+        r["findings"] = r.pop("findings_text")
     return rows
 
 
-def test_verify_detects_a_deleted_row(gw, mock, minter, audit_pg):
+def test_verify_detects_a_deleted_row(gw, mock, minter):
     seed(gw, minter)
-    rows = longest_chain_rows(audit_pg)
-    victim = raw_rows(audit_pg, "id = %s", (rows[2]["id"],))[0]
-    audit_pg.execute("DELETE FROM llm_audit WHERE id = %s", (victim["id"],))
+    victim = longest_chain_rows(gw)[2]
+    db_exec(gw, "DELETE FROM llm_audit WHERE id = %s", (victim["id"],))
     try:
         rc, out = ah.verify(gw)
         assert rc == 1, out
         assert "GAP" in out and "seq %d..%d missing" % (victim["seq"],
                                                         victim["seq"]) in out
     finally:
-        reinsert(audit_pg, victim)
+        reinsert(gw, victim)
     assert_verified(gw)
 
 
-def test_verify_detects_deleted_chain_head(gw, mock, minter, audit_pg):
+def test_verify_detects_deleted_chain_head(gw, mock, minter):
     seed(gw, minter)
-    rows = longest_chain_rows(audit_pg)
-    head = raw_rows(audit_pg, "chain_id = %s AND seq = 1",
-                    (rows[0]["chain_id"],))[0]
-    audit_pg.execute("DELETE FROM llm_audit WHERE id = %s", (head["id"],))
+    head = longest_chain_rows(gw)[0]
+    assert head["seq"] == 1
+    db_exec(gw, "DELETE FROM llm_audit WHERE id = %s", (head["id"],))
     try:
         rc, out = ah.verify(gw)
         assert rc == 1 and "HEAD" in out, out
     finally:
-        reinsert(audit_pg, head)
+        reinsert(gw, head)
     assert_verified(gw)
 
 
-def test_verify_detects_reordered_rows(gw, mock, minter, audit_pg):
+def test_verify_detects_reordered_rows(gw, mock, minter):
     """Swap the places (seq) of two rows: both fail their MAC and the
     rows after them no longer follow."""
     seed(gw, minter)
-    rows = longest_chain_rows(audit_pg)
+    rows = longest_chain_rows(gw)
     a, b = rows[1], rows[2]
     swap = ("UPDATE llm_audit SET seq = CASE id WHEN %s THEN %s ELSE %s END "
             "WHERE id IN (%s, %s)")
-    audit_pg.execute(swap, (a["id"], b["seq"], a["seq"], a["id"], b["id"]))
+    db_exec(gw, swap, (a["id"], b["seq"], a["seq"], a["id"], b["id"]))
     try:
         rc, out = ah.verify(gw)
         assert rc == 1, out
         assert "id=%d " % a["id"] in out and "id=%d " % b["id"] in out, out
         assert "REORDERED" in out, out
     finally:
-        audit_pg.execute(swap, (a["id"], a["seq"], b["seq"], a["id"],
-                                b["id"]))
+        db_exec(gw, swap, (a["id"], a["seq"], b["seq"], a["id"], b["id"]))
     assert_verified(gw)
 
 
-def test_verify_detects_a_forged_row(gw, mock, minter, audit_pg):
+def test_verify_detects_a_forged_row(gw, mock, minter):
     """A DBA without the key cannot add a row that verifies."""
     seed(gw, minter)
-    rows = raw_rows(audit_pg, "TRUE ORDER BY id DESC LIMIT 1", None)
+    rows = raw_rows(gw, "1 = 1 ORDER BY id DESC LIMIT 1")
     forged = dict(rows[0])
     del forged["id"]
     forged["request_id"] = "forged-" + uuid.uuid4().hex
     forged["seq"] = forged["seq"] + 1000
-    reinsert(audit_pg, forged)
+    reinsert(gw, forged)
     try:
         rc, out = ah.verify(gw)
         assert rc == 1 and ("GAP" in out or "EDITED" in out), out
     finally:
-        audit_pg.execute("DELETE FROM llm_audit WHERE request_id = %s",
-                         (forged["request_id"],))
+        db_exec(gw, "DELETE FROM llm_audit WHERE request_id = %s",
+                (forged["request_id"],))
     assert_verified(gw)
 
 
 # -- retention -----------------------------------------------------------------
 
+@PG_ONLY
 def test_retention_drops_old_partition_and_chain_still_verifies(gw, audit_pg):
     """Rows of one writer spanning an old month and this one; dropping the
     old month leaves a chain that starts at seq > 1, accepted because the
@@ -512,6 +546,7 @@ def test_retention_drops_old_partition_and_chain_still_verifies(gw, audit_pg):
     assert_verified(gw)
 
 
+@PG_ONLY
 def test_verify_as_the_read_only_auditor(gw, audit_pg):
     import subprocess
     pg = audit_pg
@@ -551,6 +586,7 @@ def test_gateway_role_cannot_read_change_or_delete(audit_pg):
 BODY_KEY = "c0ffee" * 10 + "c0ff"
 
 
+@PG_ONLY
 def test_body_capture_is_encrypted_and_decryptable(gw, minter, mock,
                                                    gateway_factory, audit_pg,
                                                    user_agent):
