@@ -43,12 +43,15 @@ ZERO_MAC = "0" * 64
 
 
 def find_tool(name):
-    """The built tool: $LLM_GW_AUDIT_TOOLS_DIR, then the usual build dirs,
-    then PATH.  Missing tools make the tests error, never skip."""
+    """The built tool: $LLM_GW_AUDIT_TOOLS_DIR, $LLM_GW_BUILD_DIR/tools/
+    llm-audit (scripts/test-all), <repo>/build/tools/llm-audit, then PATH.  Missing tools make the tests error, never skip."""
     candidates = []
     env = os.environ.get("LLM_GW_AUDIT_TOOLS_DIR")
     if env:
         candidates.append(os.path.join(env, name))
+    build = os.environ.get("LLM_GW_BUILD_DIR")
+    if build:
+        candidates.append(os.path.join(build, "tools", "llm-audit", name))
     for build in ("build", "."):
         candidates.append(os.path.join(REPO_ROOT, build, "tools",
                                        "llm-audit", name))
