@@ -172,6 +172,22 @@ int llm_audit_state_db_ok(void)
     return shm ? shm->db_ok : local_db_ok;
 }
 
+int llm_audit_state_db_retry_due(void)
+{
+    apr_time_t now = apr_time_now();
+
+    if (!shm) {
+        return 1;
+    }
+    if (now - shm->db_last_error < apr_time_from_sec(1)) {
+        return 0;
+    }
+    /* Claim this second's attempt; a racing thread may claim it too,
+     * which costs one extra try, not correctness. */
+    shm->db_last_error = now;
+    return 1;
+}
+
 void llm_audit_state_spool(int ok)
 {
     if (shm) {

@@ -259,10 +259,20 @@ static void child_init(apr_pool_t *p, server_rec *s)
 static void store(request_rec *r, llm_audit_srv_t *sc,
                   const llm_audit_record_t *rec)
 {
-    ap_dbd_t *dbd = llm_audit_dbd_acquire(r);
+    ap_dbd_t *dbd = NULL;
     const char *line;
     apr_status_t rv;
+    int tried = 0;
 
+    /* While the database is down, try it at most once a second across
+     * all processes and spool the rest at once: an unreachable host can
+     * hold a connect for its whole timeout, and every worker waiting on
+     * it is a worker not serving.  The watchdog replay and
+     * LLMAuditRequired's probe notice the return as well. */
+    if (llm_audit_state_db_ok() || llm_audit_state_db_retry_due()) {
+        tried = 1;
+        dbd = llm_audit_dbd_acquire(r);
+    }
     if (dbd && llm_audit_dbd_insert(r->server, dbd, r->pool, rec)
                == APR_SUCCESS) {
         llm_audit_state_db(1);
@@ -284,8 +294,10 @@ static void store(request_rec *r, llm_audit_srv_t *sc,
         }
         return;
     }
-    llm_audit_state_db(0);
-    llm_audit_metrics_event("db_error");
+    if (tried) {
+        llm_audit_state_db(0);
+        llm_audit_metrics_event("db_error");
+    }
     line = llm_audit_record_to_json(r->pool, rec);
     rv = line ? llm_audit_spool_append(&sc->spool, r->pool, line,
                                        strlen(line))

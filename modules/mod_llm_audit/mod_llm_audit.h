@@ -135,6 +135,9 @@ void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
 /* Shared state the request path reads: */
 void llm_audit_state_db(int ok);           /* an insert succeeded/failed */
 int llm_audit_state_db_ok(void);
+/* While down: whether this caller may try the database now (once a
+ * second across processes). */
+int llm_audit_state_db_retry_due(void);
 void llm_audit_state_spool(int ok);        /* a spool append worked/failed */
 int llm_audit_state_spool_ok(void);
 void llm_audit_state_set_pending(int pending);
