@@ -658,12 +658,16 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     while (e < n && is_ident(t[e]) && e - s < MAX_NAME) {
         e++;
     }
-    if (e - s >= MAX_NAME) {
-        return e;
+    /* go on right after the word, not after the name: the name may hold a
+     * token of its own (key-<32 hex> is a Mailgun key); a name with two
+     * words (SECRET_KEY) is judged once */
+    if (e - s >= MAX_NAME || s < cx->assign_done) {
+        return pos + litlen;
     }
+    cx->assign_done = e;
     /* Test2::Event::Pass => ...: a module path, not a setting */
     if (s >= 2 && t[s - 1] == ':' && t[s - 2] == ':') {
-        return e;
+        return pos + litlen;
     }
     /* --password, .password, $password: the marks are not the name */
     ns = s;
@@ -674,18 +678,18 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
      * operator and value before working out what the name means */
     if (!find_value(t, n, s, e, &v)
         || (kind = classify_name(t + ns, e - ns)) == NAME_NONE) {
-        return e;
+        return pos + litlen;
     }
     val = t + v.off;
     if (v.len == 0) {
-        return e;
+        return pos + litlen;
     }
 
     if (kind == NAME_PASSWORD) {
         if (password_value_ok(t + ns, e - ns, t, &v)) {
             llm_scan_emit(cx, LLM_R_ASSIGN_PASSWORD, v.off, v.len);
         }
-        return e;
+        return pos + litlen;
     }
 
     /* secrets: one token, no references, no paths or URLs */
@@ -696,19 +700,19 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
         || (!v.quoted && (v.after == '(' || v.after == '['))
         || contains((const char *)val, v.len, "://")
         || llm_scan_is_placeholder(val, v.len)) {
-        return e;
+        return pos + litlen;
     }
     if (kind == NAME_AWS_SECRET && v.len == 40 && all_of(val, v.len, 0)) {
         llm_scan_emit(cx, LLM_R_AWS_SECRET, v.off, v.len);
-        return e;
+        return pos + litlen;
     }
     if (kind == NAME_GCP_KEY_ID && v.len == 40 && all_of(val, v.len, 1)) {
         llm_scan_emit(cx, LLM_R_GCP_KEY_ID, v.off, v.len);
-        return e;
+        return pos + litlen;
     }
     if (kind == NAME_TWILIO && v.len == 32 && all_of(val, v.len, 1)) {
         llm_scan_emit(cx, LLM_R_TWILIO_AUTH, v.off, v.len);
-        return e;
+        return pos + litlen;
     }
     /* terraform's secret_key = "...": an AWS secret when an AWS key id or
      * the word aws is near */
@@ -716,16 +720,16 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
         && llm_scan_context_has(t, n, v.off > 400 ? v.off - 400 : 0,
                                 v.off + v.len + 400, aws_words)) {
         llm_scan_emit(cx, LLM_R_AWS_SECRET, v.off, v.len);
-        return e;
+        return pos + litlen;
     }
     /* 40 or 64 hex digits is what a git commit or a SHA-256 looks like: a
      * secret only when the name says so more than "key" does */
     if ((v.len == 40 || v.len == 64) && all_of(val, v.len, 1)
         && !llm_scan_context_has(t, n, ns, e, strong_words)) {
-        return e;
+        return pos + litlen;
     }
     if (llm_scan_looks_random(val, v.len, 1) && !is_dotted_ident(val, v.len)) {
         llm_scan_emit(cx, LLM_R_GENERIC_ASSIGN, v.off, v.len);
     }
-    return e;
+    return pos + litlen;
 }

@@ -657,6 +657,151 @@ START_TEST(many_keywords)
 }
 END_TEST
 
+
+/* One positive case per built-in rule: every_rule_has_a_case fails when a
+ * rule is added without one.  The value is what the match must cover. */
+static const struct {
+    const char *rule, *text, *value;
+} rule_cases[] = {
+    { "private-key-rsa", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuv\n-----END RSA PRIVATE KEY-----",
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuv\n-----END RSA PRIVATE KEY-----" },
+    { "private-key-ec", "x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg3Xq9Lw2Pz8mN4vR7\n-----END EC PRIVATE KEY-----",
+      "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg3Xq9Lw2Pz8mN4vR7\n-----END EC PRIVATE KEY-----" },
+    { "private-key-dsa", "-----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQD3f9Xq2Lw\n-----END DSA PRIVATE KEY-----",
+      "-----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQD3f9Xq2Lw\n-----END DSA PRIVATE KEY-----" },
+    { "private-key-openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----",
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----" },
+    { "private-key-pkcs8", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----",
+      "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----" },
+    { "private-key-pgp", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3xk2sBCADH8Lq0Zm9wT4rV\n-----END PGP PRIVATE KEY BLOCK-----",
+      "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3xk2sBCADH8Lq0Zm9wT4rV\n-----END PGP PRIVATE KEY BLOCK-----" },
+    { "jwt", "t=eyJhbGciOiAiSFMyNTYifQ.eyJzdWIiOiAidS04MjMxIn0.PiYGFDm7ena8D5VfLDpgyyjVw5",
+      "eyJhbGciOiAiSFMyNTYifQ.eyJzdWIiOiAidS04MjMxIn0.PiYGFDm7ena8D5VfLDpgyyjVw5" },
+    { "connection-string-password", "amqp://svc:Rk9xLw2Pq@mq.internal:5672/", "Rk9xLw2Pq" },
+    { "password-assignment", "DB_PASSWORD=hunter2rocks", "hunter2rocks" },
+    { "aws-secret-access-key", "aws_secret_access_key=9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j",
+      "9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j" },
+    { "gcp-service-account-key-id", "\"private_key_id\": \"c1c1e21862ab8a18a8902073fec8df4f50947aae\"",
+      "c1c1e21862ab8a18a8902073fec8df4f50947aae" },
+    { "twilio-auth-token", "TWILIO_AUTH_TOKEN=3e210471948d33296c87009e8a7f770d",
+      "3e210471948d33296c87009e8a7f770d" },
+    { "generic-secret-assignment", "API_KEY=xYYMfGmzWkpAePcEJIukB4geqNfngAFT",
+      "xYYMfGmzWkpAePcEJIukB4geqNfngAFT" },
+    { "email", "to jane.doe@acme-corp.com", "jane.doe@acme-corp.com" },
+    { "phone", "call +1 415 867 5309", "+1 415 867 5309" },
+    { "credit-card", "card 4787 7893 2879 2170", "4787 7893 2879 2170" },
+    { "iban", "IBAN DE44 5001 0517 5407 3249 31", "DE44 5001 0517 5407 3249 31" },
+    { "us-ssn", "SSN 536-22-1947", "536-22-1947" },
+    { "ipv4-public", "from 34.117.59.81", "34.117.59.81" },
+    { "ipv6-public", "from 2607:f8b0:4005:80a::200e", "2607:f8b0:4005:80a::200e" },
+    { "aws-access-key-id", "AKIAZ3MJQW7XK4RTLP2B", "AKIAZ3MJQW7XK4RTLP2B" },
+    { "github-pat-classic", "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d",
+      "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d" },
+    { "github-pat-fine-grained",
+      "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",
+      "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" },
+    { "github-app-token", "ghu_IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7",
+      "ghu_IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7" },
+    { "github-oauth-token", "gho_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR",
+      "gho_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR" },
+    { "gitlab-token", "glpat-WDtkwtDDb_xHKas1VOqg", "glpat-WDtkwtDDb_xHKas1VOqg" },
+    { "slack-token", "xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD",
+      "xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD" },
+    { "slack-app-token", "xapp-1-A05B7KQ2M9Z-6091234567890-4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e",
+      "xapp-1-A05B7KQ2M9Z-6091234567890-4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e" },
+    { "slack-webhook", "https://hooks.slack.com/services/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",
+      "hooks.slack.com/services/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" },
+    { "stripe-live-key", "sk_live_03nbqnsGpWLuqIA1id6Vw5DQ", "sk_live_03nbqnsGpWLuqIA1id6Vw5DQ" },
+    { "stripe-webhook-secret", "whsec_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZ",
+      "whsec_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZ" },
+    { "anthropic-key", "sk-ant-api03-HZt-PlJhx2jIclHkCiHp6bR1IqfEouHgxzNNAL5wIScGebcy8F5n3",
+      "sk-ant-api03-HZt-PlJhx2jIclHkCiHp6bR1IqfEouHgxzNNAL5wIScGebcy8F5n3" },
+    { "openai-project-key", "sk-proj-m5di4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY_uCu3ZR1zTOl",
+      "sk-proj-m5di4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY_uCu3ZR1zTOl" },
+    { "openai-key", "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",
+      "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" },
+    { "google-api-key", "AIzaaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkd",
+      "AIzaaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkd" },
+    { "npm-token", "npm_ciOx9gy1CJdObOIRpFqaDZeV7G5IfQHeVVEq",
+      "npm_ciOx9gy1CJdObOIRpFqaDZeV7G5IfQHeVVEq" },
+    { "pypi-token", "pypi-AgEIcHlwaS5vcmcjHEAD6-Wj9KfzjsQGMrb9h_ImB_LK777pzNk8cL6j5IXAAjlsHUqJoUD-_Yd",
+      "pypi-AgEIcHlwaS5vcmcjHEAD6-Wj9KfzjsQGMrb9h_ImB_LK777pzNk8cL6j5IXAAjlsHUqJoUD-_Yd" },
+    { "sendgrid-api-key", "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",
+      "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" },
+    { "twilio-api-key", "SK9fc35526f7eaed46725a2a7b860dcd6c", "SK9fc35526f7eaed46725a2a7b860dcd6c" },
+    { "twilio-account-sid", "Twilio AC8a1f8b46287cced9041dff02cee73744",
+      "AC8a1f8b46287cced9041dff02cee73744" },
+    { "azure-storage-key", "AccountKey=tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==;",
+      "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==" },
+    { "azure-client-secret", "8Mj8Q~YgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1p",
+      "8Mj8Q~YgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1p" },
+    { "huggingface-token", "hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX", "hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX" },
+    { "digitalocean-token", "dop_v1_c1c1e21862ab8a18a8902073fec8df4f50947aaec1c1e21862ab8a18a8902073",
+      "dop_v1_c1c1e21862ab8a18a8902073fec8df4f50947aaec1c1e21862ab8a18a8902073" },
+    { "shopify-token", "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", "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" },
+    { "square-token", "sq0csp-sNaWQrZzhB4GZqT8hqt0pmpsLww0sAO_DGpUxjKbgRB",
+      "sq0csp-sNaWQrZzhB4GZqT8hqt0pmpsLww0sAO_DGpUxjKbgRB" },
+    { "atlassian-token",
+      "ATATT3xFfGF0WZRZX1VlxeVZ4DNCNnOBFXL4k41GiLP9qG3L0uKW4yWRzSaTLyvH1D0SZaozaNv4AH17KzcnNjeh1MVLymYZwH6Qqq5X1wUGAJ7Wx98vjE6boQ",
+      "ATATT3xFfGF0WZRZX1VlxeVZ4DNCNnOBFXL4k41GiLP9qG3L0uKW4yWRzSaTLyvH1D0SZaozaNv4AH17KzcnNjeh1MVLymYZwH6Qqq5X1wUGAJ7Wx98vjE6boQ" },
+    { "databricks-token", "dapia1c095409993fd21b5aaa1c87409cd75", "dapia1c095409993fd21b5aaa1c87409cd75" },
+    { "vault-token", "VAULT_TOKEN=hvs.HAdnpPqk1KgBaK8b1mi59lOt", "hvs.HAdnpPqk1KgBaK8b1mi59lOt" },
+    { "mailgun-key", "key-185d401ce257ad4f2b57f63d654f7585", "key-185d401ce257ad4f2b57f63d654f7585" },
+    { "mailchimp-key", "2777dc278aaf6301d1a619588096b35b-us13", "2777dc278aaf6301d1a619588096b35b-us13" },
+    { "postman-key", "PMAK-4986e10b742c0bac74200567-a820d3d2bfdc8ab3872178a38976ee082c",
+      "PMAK-4986e10b742c0bac74200567-a820d3d2bfdc8ab3872178a38976ee082c" },
+    { "age-secret-key", "AGE-SECRET-KEY-18PJLUM50XJEDY3AL49PR9G6VMPP85DDXQMJTGJT6XNT6CXY3NS238ZYS7E",
+      "AGE-SECRET-KEY-18PJLUM50XJEDY3AL49PR9G6VMPP85DDXQMJTGJT6XNT6CXY3NS238ZYS7E" },
+    { "grafana-token", "glsa_i4sMEn23XGt1CqGqOlDsjmvGiZGoNwMH_27d40ac2",
+      "glsa_i4sMEn23XGt1CqGqOlDsjmvGiZGoNwMH_27d40ac2" },
+    { "sentry-token", "sntrys_aBfBDgfam37fXptmhjUqTtl0JRPmfNhub91ntzvGcCP9qEINwnwicSuS6J8R",
+      "sntrys_aBfBDgfam37fXptmhjUqTtl0JRPmfNhub91ntzvGcCP9qEINwnwicSuS6J8R" },
+    { "linear-key", "lin_api_6o2nZZOHMBTE9kMwJlUH2ZItbbMLwjiBceIu9RJs",
+      "lin_api_6o2nZZOHMBTE9kMwJlUH2ZItbbMLwjiBceIu9RJs" },
+    { "doppler-token", "dp.pt.1xlJvS9XSgUJscQ6vBmOkclOfEzB3IIyxLP17yqg6nX",
+      "dp.pt.1xlJvS9XSgUJscQ6vBmOkclOfEzB3IIyxLP17yqg6nX" },
+    { "bearer-token", "Authorization: Bearer bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt",
+      "bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt" },
+    { "http-basic-auth", "Authorization: Basic ZGVwbG95OldxOCF6UDJtI0xyNQ==",
+      "ZGVwbG95OldxOCF6UDJtI0xyNQ==" },
+    { NULL, NULL, NULL }
+};
+
+static void rule_has_case(void *baton, const char *rule_id, const char *type,
+                          llm_category_e cat)
+{
+    int i;
+
+    (void)baton;
+    (void)type;
+    (void)cat;
+    for (i = 0; rule_cases[i].rule; i++) {
+        if (!strcmp(rule_cases[i].rule, rule_id)) {
+            return;
+        }
+    }
+    ck_abort_msg("built-in rule %s has no case in rule_cases", rule_id);
+}
+
+START_TEST(every_rule_has_a_case)
+{
+    int i;
+
+    llm_scan_rules_visit(rules, rule_has_case, NULL);
+    for (i = 0; rule_cases[i].rule; i++) {
+        has(rule_cases[i].text, rule_cases[i].rule, rule_cases[i].value);
+    }
+}
+END_TEST
+
+START_TEST(more_vendor_negatives)
+{
+    none("locale en-us and key-value store; dapi is an API", NULL);
+    none("hvs.short and sq0atp-x and PMAK-abc", NULL);
+    none("the glc_ prefix; lin_api_ keys; AGE-SECRET-KEY-1 starts an age key", NULL);
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -688,6 +833,8 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, overlaps_and_order);
     tcase_add_test(tc, agent_text_shapes);
     tcase_add_test(tc, shared_by_threads);
+    tcase_add_test(tc, every_rule_has_a_case);
+    tcase_add_test(tc, more_vendor_negatives);
     tcase_add_test(tc, many_keywords);
     suite_add_tcase(s, tc);
     return s;
