@@ -132,10 +132,20 @@ static llm_audit_srv_t *srv_of(cmd_parms *cmd)
                                 &llm_audit_module);
 }
 
+/* The chain, the spool and its replay belong to the whole server (one
+ * chain per process, one spool file): their directives are refused in a
+ * virtual host rather than silently ignored there. */
+static const char *check_global(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
 static const char *set_file(cmd_parms *cmd, void *dummy, const char *arg)
 {
     llm_audit_srv_t *sc = srv_of(cmd);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *err = (int)(apr_uintptr_t)cmd->info == 1
+                      ? ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT)
+                      : check_global(cmd);
     const char *path;
 
     if (err) {
@@ -173,7 +183,7 @@ static const char *set_schema(cmd_parms *cmd, void *dummy, const char *driver,
                               const char *arg)
 {
     llm_audit_srv_t *sc = srv_of(cmd);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *err = check_global(cmd);
     const char *path;
     apr_finfo_t fi;
 
@@ -201,7 +211,7 @@ static const char *set_schema(cmd_parms *cmd, void *dummy, const char *driver,
 static const char *set_spool_max(cmd_parms *cmd, void *dummy,
                                  const char *arg)
 {
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *err = check_global(cmd);
 
     return err ? err : parse_size(cmd, arg, 4096, &srv_of(cmd)->spool_max);
 }
@@ -209,7 +219,7 @@ static const char *set_spool_max(cmd_parms *cmd, void *dummy,
 static const char *set_replay_interval(cmd_parms *cmd, void *dummy,
                                        const char *arg)
 {
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *err = check_global(cmd);
     char *end;
     long n;
 

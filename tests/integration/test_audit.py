@@ -716,7 +716,9 @@ def test_status_page_shows_blocks_without_values(gw, mock, minter):
     ("LLMAuditBodyKeyFile /nonexistent/body.key",
      "LLMAuditBodyKeyFile: cannot read /nonexistent/body.key"),
     ("<Location /x>\nLLMAuditKeyFile /tmp/k\n</Location>",
-     "not allowed in <Location>"),
+     "LLMAuditKeyFile not allowed in <Location>"),
+    ("<VirtualHost 127.0.0.1:1>\nLLMAuditSpool /tmp/s\n</VirtualHost>",
+     "LLMAuditSpool cannot occur within <VirtualHost> section"),
 ])
 def test_bad_directive_values_fail_config_test(minter, gateway_factory,
                                                audit_pg, conf, message):
