@@ -424,7 +424,7 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
     /* national numbers (020 7946 0958, 030 12345678, 4155552671) need a
      * word such as "phone" before them */
     if (nd >= 10 && nd <= 12 && ng <= 4
-        && (t[pos] == '0' || (ng == 1 && nd == 10))
+        && (t[pos] == '0' || (ng == 1 && nd == 10 && nanp_ok(t, pos, pos + 3)))
         && ctx_before(cx, pos, 48, phone_words)) {
         for (i = 0; i + 1 < ng; i++) {
             if (g->sep[i] != ' ' && g->sep[i] != '-') {
