@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""Throughput, latency and CPU per request of the gateway against plain
+httpd mod_proxy, measured in one run with wrk (docs/route-benchmark.md).
+
+    sudo /usr/bin/python3 bench/gateway/bench.py [--duration 10] \
+        [--concurrency 16,64] [--modes plain,stream] \
+        [--targets direct,plain,plain_auth,gateway] [--json out.json]
+
+Targets, all in front of the same C mock upstream (bench/gateway/mock_sse.c,
+one epoll thread):
+  direct      wrk -> mock
+  plain       wrk -> httpd mod_proxy_balancer -> mock (no auth)
+  plain_auth  the same plus mod_auth_openidc verifying the JWT
+  gateway     the full gateway from the sample conf: mod_auth_openidc, scan
+              (sample policy, all built-in rules), route, quotas, audit
+              (embedded SQLite; gateway_pg: PostgreSQL)
+All httpd use conf/httpd-standalone.conf's MPM settings and access log.
+
+Per run: requests/s, latency p50/p90/p99 (wrk --latency), errors, and the
+server's CPU time per request: utime+stime of its processes from
+/proc/<pid>/stat (plus the parent's reaped children) over the run divided
+by the requests; the mock's CPU is shown too, to see it is not the limit.
+Needs root (httpd switches to www-data), wrk, a C compiler, the built
+modules (LLM_GW_MODULES_DIR or build/stage-modules).
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+WORDS = ("the function returns a list of parsed records and the caller "
+         "checks each field before writing it to the cache layer while the "
+         "scheduler retries failed jobs with exponential backoff so that "
+         "transient network errors do not surface to users").split()
+
+
+def chat_body(stream, size=4096, seed=1):
+    """A ~4 KB chat request: a system prompt and a user message of plain
+    engineering prose (no secrets: nothing for the scanner to block)."""
+    rnd = random.Random(seed)
+    text = []
+    n = 0
+    while n < size - 400:
+        w = rnd.choice(WORDS)
+        text.append(w)
+        n += len(w) + 1
+    body = {"model": "gpt-4o-mini",
+            "messages": [
+                {"role": "system",
+                 "content": "You are a careful coding assistant. Answer "
+                            "briefly and cite file names."},
+                {"role": "user", "content": " ".join(text)}]}
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return json.dumps(body).encode()
+
+
+def run_wrk(url, body_file, token, conc, duration, threads=2):
+    env = dict(os.environ, BENCH_BODY=body_file, BENCH_TOKEN=token or "")
+    cmd = ["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % duration,
+           "--timeout", "10s", "-s", os.path.join(HERE, "post.lua"), url]
+    out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("BENCHJSON "):
+            return json.loads(line[len("BENCHJSON "):]), " ".join(cmd)
+    raise RuntimeError("wrk gave no figures:\n" + out)
+
+
+def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
+            duration):
+    pids = pids_fn()
+    cpu0 = benchlib.cpu_seconds(pids, parent)
+    mcpu0 = benchlib.cpu_seconds(mock.pids)
+    t0 = time.monotonic()
+    res, cmd = run_wrk(url, body_file, token, conc, duration)
+    wall = time.monotonic() - t0
+    pids = pids_fn()
+    cpu1 = benchlib.cpu_seconds(pids, parent)
+    mcpu1 = benchlib.cpu_seconds(mock.pids)
+    n = max(res["requests"], 1)
+    errors = (res["err_connect"] + res["err_read"] + res["err_write"] +
+              res["err_status"] + res["err_timeout"])
+    return {
+        "target": target, "concurrency": conc,
+        "rps": res["requests"] / (res["duration_us"] / 1e6),
+        "p50_ms": res["p50_us"] / 1000.0, "p90_ms": res["p90_us"] / 1000.0,
+        "p99_ms": res["p99_us"] / 1000.0, "requests": res["requests"],
+        "errors": errors, "wrk": res,
+        "cpu_us_per_req": (cpu1 - cpu0) * 1e6 / n,
+        "mock_cpu_us_per_req": (mcpu1 - mcpu0) * 1e6 / n,
+        "server_cpu_util": (cpu1 - cpu0) / wall,
+        "command": cmd,
+    }
+
+
+def mpm_conf(spec):
+    """--mpm 'A 1;B 2' -> an <IfModule mpm_event_module> block."""
+    lines = [l.strip() for l in spec.split(";") if l.strip()]
+    if not lines:
+        return ""
+    return ("<IfModule mpm_event_module>\n%s\n</IfModule>"
+            % "\n".join("    " + l for l in lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--concurrency", default="16,64")
+    ap.add_argument("--modes", default="plain,stream")
+    ap.add_argument("--targets", default="direct,plain,plain_auth,gateway")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the whole matrix; the median run is kept")
+    ap.add_argument("--mpm", default="",
+                    help="MPM directives appended after the sample's, e.g. "
+                         "'StartServers 16;MinSpareThreads 256' (';' "
+                         "separates lines)")
+    ap.add_argument("--json", help="write all runs here")
+    args = ap.parse_args()
+
+    concs = [int(c) for c in args.concurrency.split(",")]
+    modes = args.modes.split(",")
+    targets = args.targets.split(",")
+    work = tempfile.mkdtemp(prefix="llmgw-bench-")
+    os.chmod(work, 0o755)
+    mock = benchlib.CMock(work).start()
+    servers, token = benchlib.make_servers(
+        [t for t in targets if t != "direct"], mock.port, work,
+        extra_conf=mpm_conf(args.mpm))
+    bodies = {}
+    for mode in modes:
+        path = os.path.join(work, "body-%s.json" % mode)
+        with open(path, "wb") as f:
+            f.write(chat_body(mode == "stream"))
+        bodies[mode] = path
+
+    def endpoint(t):
+        if t == "direct":
+            return (mock.url + "/v1/chat/completions", lambda: mock.pids,
+                    None, None)
+        s = servers[t]
+        return (s.url + "/v1/chat/completions",
+                lambda s=s: benchlib.httpd_pids(s), s.proc.pid,
+                None if t == "plain" else token)
+
+    print("# CPU: %s, %d cores; load average before: %s"
+          % (benchlib.cpu_model(), os.cpu_count(),
+             " ".join(benchlib.load_average())), flush=True)
+    runs = []
+    try:
+        # Warm up every server (children, connection pools, caches).
+        for t in targets:
+            url, pids_fn, parent, tok = endpoint(t)
+            for mode in modes:
+                run_wrk(url, bodies[mode], tok, max(concs), args.warmup)
+        for rnd in range(args.rounds):
+            for mode in modes:
+                for conc in concs:
+                    for t in targets:
+                        url, pids_fn, parent, tok = endpoint(t)
+                        r = measure(t, url, pids_fn, parent, mock,
+                                    bodies[mode], tok, conc, args.duration)
+                        r["mode"] = mode
+                        r["round"] = rnd
+                        runs.append(r)
+                        print("%-6s c=%-3d %-10s %8.0f req/s  p50 %6.2f ms  "
+                              "p99 %6.2f ms  cpu %6.0f us/req  mock %4.0f "
+                              "us/req  errors %d"
+                              % (mode, conc, t, r["rps"], r["p50_ms"],
+                                 r["p99_ms"], r["cpu_us_per_req"],
+                                 r["mock_cpu_us_per_req"], r["errors"]),
+                              flush=True)
+    finally:
+        benchlib.stop_servers(servers)
+        mock.stop()
+
+    summary = summarize(runs, targets, modes, concs)
+    print(summary)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu": benchlib.cpu_model(), "runs": runs}, f,
+                      indent=1)
+
+
+def median_run(runs):
+    runs = sorted(runs, key=lambda r: r["rps"])
+    return runs[len(runs) // 2]
+
+
+def summarize(runs, targets, modes, concs):
+    lines = ["", "| mode | c | target | req/s | p50 ms | p99 ms | "
+             "server CPU us/req | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    pick = {}
+    for mode in modes:
+        for conc in concs:
+            for t in targets:
+                sel = [r for r in runs if r["mode"] == mode and
+                       r["concurrency"] == conc and r["target"] == t]
+                if not sel:
+                    continue
+                r = median_run(sel)
+                pick[(mode, conc, t)] = r
+                lines.append("| %s | %d | %s | %.0f | %.2f | %.2f | %s | %d |"
+                             % (mode, conc, t, r["rps"], r["p50_ms"],
+                                r["p99_ms"],
+                                "%.0f" % r["cpu_us_per_req"]
+                                if t != "direct" else
+                                "(mock %.0f)" % r["mock_cpu_us_per_req"],
+                                r["errors"]))
+    lines += ["", "| mode | c | compared | CPU/req ratio (<= 1.5) | "
+              "added p50 ms (< 1) | throughput ratio (>= 0.70) |",
+              "|---|---|---|---|---|---|"]
+    for mode in modes:
+        for conc in concs:
+            base = pick.get((mode, conc, "plain"))
+            for t in ("plain_auth", "gateway", "gateway_pg"):
+                r = pick.get((mode, conc, t))
+                if not base or not r:
+                    continue
+                lines.append("| %s | %d | %s / plain | %.2f | %+.2f | %.2f |"
+                             % (mode, conc, t,
+                                r["cpu_us_per_req"] / base["cpu_us_per_req"],
+                                r["p50_ms"] - base["p50_ms"],
+                                r["rps"] / base["rps"]))
+            pa = pick.get((mode, conc, "plain_auth"))
+            for t in ("gateway", "gateway_pg"):
+                r = pick.get((mode, conc, t))
+                if pa and r:
+                    lines.append("| %s | %d | %s / plain_auth | %.2f | %+.2f "
+                                 "| %.2f |"
+                                 % (mode, conc, t,
+                                    r["cpu_us_per_req"] / pa["cpu_us_per_req"],
+                                    r["p50_ms"] - pa["p50_ms"],
+                                    r["rps"] / pa["rps"]))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Shared pieces of the gateway benchmarks (bench.py, streams.py): the C
+mock upstream, the three httpd set-ups, CPU and memory of a server's
+processes from /proc.
+
+The httpd set-ups reuse the integration harness (tests/integration/gwtest):
+the same ServerRoot layout, the project's sample configuration
+(conf/httpd-standalone.conf with its MPM settings, conf/llm-gateway.conf and
+llm-gateway.d/), the same JWT keys.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+from gwtest.httpd import GatewayServer  # noqa: E402
+from gwtest.ports import LOOPBACK, free_port, wait_for_port  # noqa: E402
+from gwtest.tokens import TokenMinter  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# -- the upstream ------------------------------------------------------------
+
+class CMock:
+    """bench/gateway/mock_sse.c, compiled into a temp dir and started."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.binary = os.path.join(workdir, "mock_sse")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        cc = shutil.which("cc") or shutil.which("gcc")
+        subprocess.run([cc, "-O2", "-Wall", "-o", self.binary,
+                        os.path.join(HERE, "mock_sse.c")], check=True)
+        self.proc = subprocess.Popen([self.binary, str(self.port)],
+                                     stderr=subprocess.DEVNULL)
+        if not wait_for_port(self.port, 5):
+            raise RuntimeError("mock_sse did not start")
+        return self
+
+    @property
+    def pids(self):
+        return [self.proc.pid]
+
+    @property
+    def url(self):
+        return "http://%s:%d" % (LOOPBACK, self.port)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+class MockRef:
+    """What GatewayServer needs of a mock: its port."""
+
+    def __init__(self, port):
+        self.port = port
+
+
+# -- the servers ---------------------------------------------------------------
+
+PLAIN_NOAUTH_CONF = """\
+# Benchmark baseline: plain mod_proxy_balancer, no authentication, no
+# gateway modules.
+LoadModule proxy_module ${{LLM_GW_HTTPD_MODULES}}/mod_proxy.so
+LoadModule proxy_http_module ${{LLM_GW_HTTPD_MODULES}}/mod_proxy_http.so
+LoadModule slotmem_shm_module ${{LLM_GW_HTTPD_MODULES}}/mod_slotmem_shm.so
+LoadModule proxy_balancer_module ${{LLM_GW_HTTPD_MODULES}}/mod_proxy_balancer.so
+LoadModule lbmethod_byrequests_module ${{LLM_GW_HTTPD_MODULES}}/mod_lbmethod_byrequests.so
+LoadModule headers_module ${{LLM_GW_HTTPD_MODULES}}/mod_headers.so
+
+<Proxy balancer://plain>
+    BalancerMember http://{host}:{port} timeout=30
+</Proxy>
+<Location /v1>
+    Require all granted
+    RequestHeader set Authorization "Bearer {key}"
+    ProxyPass balancer://plain/v1
+</Location>
+"""
+
+
+class PlainNoAuth(GatewayServer):
+    """Plain httpd mod_proxy_balancer with the sample's MPM settings and
+    logging, no authentication, no gateway modules."""
+
+    def build(self):
+        super().build()
+        with open(os.path.join(self.conf_root, "llm-gateway.conf"), "w") as f:
+            f.write(PLAIN_NOAUTH_CONF.format(host=LOOPBACK, port=self.mock.port,
+                                             key=self.openai_key))
+        return self
+
+
+# The sample's per-user quotas (1200 requests/minute) would stop a
+# benchmark's one user within seconds: same directives, limits out of reach,
+# so that the quota bookkeeping is still paid for.
+BENCH_QUOTAS = """\
+LLMRouteQuota user requests/minute 1000000000
+LLMRouteQuota user tokens/minute   1000000000000
+LLMRouteQuota user tokens/day      1000000000000
+"""
+
+
+# Switches for the breakdown variants (gateway-noscan-noaudit, ...).
+OFF = {"noscan": "LLMScan Off", "noaudit": "LLMAudit Off"}
+
+
+# gateway-wal: the embedded SQLite audit in WAL mode without an fsync per
+# row (what the sample could set; see docs/route-benchmark.md).
+SQLITE_WAL = """\
+DBDInitSQL "PRAGMA journal_mode=WAL"
+DBDInitSQL "PRAGMA synchronous=NORMAL"
+DBDInitSQL "PRAGMA busy_timeout=5000"
+"""
+
+
+def make_servers(kinds, mock_port, workdir, extra_conf=""):
+    """{kind: started server} for kinds among plain, plain_auth, gateway,
+    gateway_pg (audit in a PostgreSQL of its own)."""
+    minter = TokenMinter(os.path.join(workdir, "jwt"))
+    servers = {}
+    ref = MockRef(mock_port)
+    for kind in kinds:
+        base = tempfile.mkdtemp(prefix="llmgw-bench-%s-" % kind, dir=workdir)
+        os.chmod(base, 0o755)
+        if kind == "plain":
+            s = PlainNoAuth(minter, mock=ref, plain_proxy=True, base_dir=base,
+                            extra_conf=extra_conf)
+        elif kind == "plain_auth":
+            s = GatewayServer(minter, mock=ref, plain_proxy=True,
+                              base_dir=base, extra_conf=extra_conf)
+        elif kind.startswith("gateway") and kind != "gateway_pg":
+            # gateway, or gateway-noscan / gateway-noaudit / ... to see
+            # what each part costs.
+            off = kind.split("-")[1:]
+            gd = {"60-quotas.conf": BENCH_QUOTAS}
+            if "wal" in off:
+                off.remove("wal")
+                gd["91-bench-wal.conf"] = SQLITE_WAL
+            if off:
+                gd["99-bench-off.conf"] = "<Location /v1>\n%s</Location>\n" % (
+                    "".join("    %s\n" % OFF[o] for o in off))
+            s = GatewayServer(minter, mock=ref, pg=None, base_dir=base,
+                              include_mock_provider=False, gateway_d=gd,
+                              extra_conf=extra_conf)
+        elif kind == "gateway_pg":
+            from gwtest.pg import PostgresServer
+            pg = PostgresServer()
+            pg.init()
+            pg.load_schema_file(os.path.join(REPO, "conf", "sql",
+                                             "postgresql.sql"))
+            pg.grant_gateway()
+            s = GatewayServer(minter, mock=ref, pg=pg, base_dir=base,
+                              include_mock_provider=False,
+                              gateway_d={"60-quotas.conf": BENCH_QUOTAS},
+                              extra_conf=extra_conf)
+            s.bench_pg = pg
+        else:
+            raise ValueError(kind)
+        s.start()
+        servers[kind] = s
+    token = minter.mint(sub="bench-user", groups=["developers"],
+                        lifetime=6 * 3600)
+    return servers, token
+
+
+def stop_servers(servers):
+    for s in servers.values():
+        s.stop()
+        pg = getattr(s, "bench_pg", None)
+        if pg is not None:
+            pg.destroy()
+
+
+def httpd_pids(server):
+    """The httpd parent and its children (one process group)."""
+    pgid = server.proc.pid
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(d))
+    return pids
+
+
+# -- CPU and memory ------------------------------------------------------------
+
+def cpu_seconds(pids, parent=None):
+    """utime+stime of the processes, plus the reaped children's
+    (cutime+cstime) of ``parent`` so that processes that ended during a
+    run still count."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        # fields[0] is field 3 (state): utime=14, stime=15, cutime=16,
+        # cstime=17 in proc(5) numbering.
+        total += int(fields[11]) + int(fields[12])
+        if pid == parent:
+            total += int(fields[13]) + int(fields[14])
+    return total / CLK_TCK
+
+
+def rss_bytes(pids):
+    """(sum of RSS, sum of PSS) over the processes, in bytes."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/statm" % pid) as f:
+                rss += int(f.read().split()[1]) * PAGE
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return rss, pss
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], stdout=subprocess.PIPE, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[:3]
+
+
+def wait(seconds):
+    time.sleep(seconds)
