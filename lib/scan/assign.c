@@ -401,7 +401,7 @@ typedef struct {
     int op;              /* '=', ':', '>', ',' */
     int spaced;          /* whitespace before the operator */
     int prose_after;     /* more words follow an unquoted value */
-    int blank_after_op;
+    int blank_after_op;  /* "a: b", not "a:b" */
     unsigned char after; /* byte right after an unquoted value */
 } value_t;
 
@@ -452,7 +452,7 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
             k++;
         }
         /* only with its closing tag: <password>x</password> */
-        if (k + 3 + (e - s) > n || t[k + 1] != '/'
+        if (k + 3 + (e - s) > n || t[k] != '<' || t[k + 1] != '/'
             || memcmp(t + k + 2, t + s, e - s) || t[k + 2 + (e - s)] != '>') {
             return 0;
         }
