@@ -139,7 +139,7 @@ static void run_admin_patterns(llm_scan_ctx_t *cx)
 
     for (i = LLM_R_NCODE; i < rs->rules->nelts && !cx->error; i++) {
         const llm_scan_rule_t *r = LLM_RULE(rs, i);
-        size_t at = 0;
+        size_t at = 0, next;
         if (r->builtin || r->disabled || !r->code) {
             continue;
         }
@@ -153,13 +153,16 @@ static void run_admin_patterns(llm_scan_ctx_t *cx)
                 break;
             }
             ov = pcre2_get_ovector_pointer(cx->md);
+            /* the allow check in emit reuses the match data: take what is
+             * needed from the ovector first */
+            next = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
             if (rc >= 2 && ov[2] != PCRE2_UNSET) {
                 llm_scan_emit(cx, i, ov[2], ov[3] - ov[2]);
             }
             else {
                 llm_scan_emit(cx, i, ov[0], ov[1] - ov[0]);
             }
-            at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+            at = next;
         }
     }
 }

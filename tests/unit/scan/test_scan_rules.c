@@ -518,6 +518,19 @@ START_TEST(admin_rules)
     ck_assert_str_eq(APR_ARRAY_IDX(out, 0, llm_scan_match_t).rule, "jira");
     apr_pool_destroy(p);
 
+    /* an allowed match of an admin pattern must not restart the search */
+    apr_pool_create(&p, pool);
+    rs = llm_scan_rules_create(p, 0);
+    ck_assert_ptr_null(llm_scan_rules_add_pattern(rs, "TICKET", "jira",
+                                                  "OPS-[0-9]+", LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_add_allow(rs, "OPS-1234"));
+    ck_assert_ptr_null(llm_scan_rules_compile(rs));
+    text = "a long enough prefix to put the ticket further on: OPS-1234 and OPS-77";
+    out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    ck_assert_int_eq(llm_scan_text(rs, text, strlen(text), p, out), 1);
+    ck_assert_int_eq(APR_ARRAY_IDX(out, 0, llm_scan_match_t).length, 6);
+    apr_pool_destroy(p);
+
     /* without the built-in rules: disabling one is accepted, none runs */
     apr_pool_create(&p, pool);
     rs = llm_scan_rules_create(p, 0);
