@@ -326,3 +326,15 @@ def test_secret_in_more_fields_is_blocked(gateway, mock, token, user_agent,
     resp = sh.post(gateway, token, path, build(text), user_agent)
     sh.assert_blocked(resp, family, "AWS_ACCESS_KEY", mock, values=[aws],
                       location=loc, offset=len("creds: "))
+
+
+def test_offsets_are_bytes_of_the_decoded_utf8(gateway, mock, token,
+                                               user_agent):
+    """docs/dialect.md: offsets are byte offsets in the decoded UTF-8."""
+    aws = sh.aws_access_key_id()
+    prefix = "Grüße, voilà — 鍵: "
+    resp = sh.post(gateway, token, sh.CHAT, sh.PLACEMENT_BY_NAME[
+        "chat.user_content"].body(prefix + aws), user_agent)
+    sh.assert_blocked(resp, "openai", "AWS_ACCESS_KEY", mock, values=[aws],
+                      location="messages[1].content",
+                      offset=len(prefix.encode("utf-8")), length=len(aws))

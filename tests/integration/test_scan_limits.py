@@ -453,3 +453,68 @@ def test_chunked_body_cut_before_last_chunk_is_not_forwarded(lgw, mock, token,
                          user_agent)
     assert not data.startswith(b"HTTP/1.1 200"), data[:200]
     assert mock.requests == [], mock.summary()
+
+
+# -- keep-alive: a refusal never desynchronises the connection ----------------
+
+def _pipelined(gw, payload):
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=15)
+    try:
+        s.sendall(payload)
+        data = b""
+        while True:
+            try:
+                d = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not d:
+                break
+            data += d
+    finally:
+        s.close()
+    return data
+
+
+def _req(gw, token, path, body, user_agent, extra=""):
+    return (("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n"
+             "User-Agent: %s\r\nContent-Length: %d\r\n%s\r\n")
+            % (path, gw.port, token, user_agent, len(body), extra)).encode() \
+        + body
+
+
+def _statuses(data):
+    import re
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) [A-Z]", data)]
+
+
+def test_block_then_clean_request_on_one_connection(lgw, mock, token,
+                                                    user_agent):
+    aws = sh.aws_access_key_id()
+    clean = sh.dumps(chat("hello"))
+    data = _pipelined(lgw, _req(lgw, token, sh.CHAT, sh.dumps(chat(
+        "key " + aws)), user_agent) + _req(lgw, token, sh.CHAT, clean,
+                                           user_agent, "Connection: close\r\n"))
+    assert _statuses(data) == [403, 200], data[:600]
+    assert [r.body for r in mock.requests] == [clean]
+
+
+@pytest.mark.parametrize("first", ["415", "413"])
+def test_refusal_with_unread_body_closes_the_connection(lgw, mock, token,
+                                                        user_agent, first):
+    """The refused body is never read; its bytes must not be taken for the
+    next request (here they are a whole smuggled request)."""
+    smuggled = _req(lgw, token, sh.CHAT, sh.dumps(chat("smuggled")),
+                    user_agent)
+    if first == "415":
+        body = smuggled
+        head = _req(lgw, token, "/noinflate/v1/chat/completions", body,
+                    user_agent, "Content-Encoding: gzip\r\n")
+    else:
+        body = smuggled + b" " * (SMALL + 10 - len(smuggled))
+        head = _req(lgw, token, "/small/v1/chat/completions", body,
+                    user_agent)
+    data = _pipelined(lgw, head)
+    assert _statuses(data)[:1] == [int(first)], data[:600]
+    assert _statuses(data) == [int(first)], data[:600]
+    assert mock.requests == [], mock.summary()

@@ -486,3 +486,37 @@ def test_virtual_host_adds_its_own_rules(gateway_factory, mock, minter,
     resp = sh.post(g, tok, sh.CHAT, chat("mail " + e), user_agent + "-5")
     assert resp.status == 200, resp
     assert sh.forwarded(mock).json() == chat("mail [REDACTED_EMAIL_1]")
+
+
+@pytest.mark.parametrize("line,needle", [
+    ("LLMScanAction EMIAL block", "EMIAL"),            # typo of EMAIL
+    ("LLMScanAction aws-acces-key-id log", "aws-acces-key-id"),
+])
+def test_config_check_rejects_action_for_unknown_type_or_rule(
+        gateway_factory, line, needle):
+    """A typo would silently leave the default action in place (here:
+    e-mail addresses only redacted where the admin asked for a block)."""
+    g = gateway_factory.make(start=False,
+                             gateway_d={"99-bad-scan.conf": line + "\n"})
+    rc, out = g.check_config()
+    assert rc != 0, out
+    assert needle in out and "LLMScanAction" in out, out
+
+
+def test_secret_redact_inside_function_arguments_keeps_them_json(
+        pgw, mock, token, user_agent):
+    pem = sh.private_key_pem()
+    args = json.dumps({"path": "deploy/id_rsa", "content": pem})
+    body = {"model": sh.GPT, "messages": [
+        {"role": "user", "content": "write the key file"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_w", "type": "function", "function": {
+                "name": "write_file", "arguments": args}}]},
+        {"role": "tool", "tool_call_id": "call_w", "content": "written"}]}
+    resp = sh.post(pgw, token, "/redact/v1/chat/completions", body,
+                   user_agent)
+    assert resp.status == 200, resp
+    got = sh.forwarded(mock).json()
+    new_args = got["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(new_args) == {"path": "deploy/id_rsa",
+                                    "content": "[REDACTED_PRIVATE_KEY_1]"}
