@@ -52,6 +52,7 @@ static void setup(void)
         || llm_scan_rules_add_pattern(rules, "TICKET", "tickets",
                                       "\\bOPS-([0-9]{3,6})\\b", LLM_CAT_CONTENT)
         || llm_scan_rules_add_allow(rules, "ops-bot@acme-corp\\.com")
+        || llm_scan_rules_add_allow(rules, "1234")
         || (err = llm_scan_rules_compile(rules))) {
         abort();
     }
