@@ -126,7 +126,7 @@ void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* audit_crypt.c (httpd-free) is declared in audit_crypt.h. */
 
-/* audit_metrics.c */
+/* audit_metrics.c (shared counters) and audit_prometheus.c (exposition) */
 apr_status_t llm_audit_metrics_pre_config(apr_pool_t *pconf);
 apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s);
 void llm_audit_metrics_child_init(apr_pool_t *p, server_rec *s);
