@@ -520,3 +520,19 @@ def test_secret_redact_inside_function_arguments_keeps_them_json(
     new_args = got["messages"][1]["tool_calls"][0]["function"]["arguments"]
     assert json.loads(new_args) == {"path": "deploy/id_rsa",
                                     "content": "[REDACTED_PRIVATE_KEY_1]"}
+
+
+@pytest.mark.parametrize("lines,needle", [
+    (['LLMScanPattern PROJECT proj "PRJ-[0-9]{3}"',
+      'LLMScanPattern PROJECT proj "PRX-[0-9]{3}"'], "proj"),
+    (['LLMScanKeywords CUSTOMER email Initech'], "email"),   # built-in id
+])
+def test_config_check_rejects_duplicate_rule_ids(gateway_factory, lines,
+                                                  needle):
+    """A rule id that is already taken: apachectl -t must say so, not
+    pass the file and leave httpd unable to start."""
+    g = gateway_factory.make(start=False, gateway_d={
+        "99-bad-scan.conf": "\n".join(lines) + "\n"})
+    rc, out = g.check_config()
+    assert rc != 0, out
+    assert needle in out and "already" in out, out
