@@ -233,3 +233,54 @@ def test_values_never_in_error_or_access_log_at_trace(gateway_factory, mock,
     for v in (aws, gh, e, card):
         assert v not in logs, "a value reached the logs"
         assert v[4:14] not in logs
+
+
+# -- nothing unscanned goes upstream ------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [
+    ("PUT", "/v1/chat/completions"),
+    ("PATCH", "/v1/messages"),
+    ("POST", "/v1/files"),
+    ("POST", "/v1/batches"),
+    ("POST", "/v1/chat/completions/extra"),
+])
+def test_unscanned_requests_do_not_reach_the_provider(gateway, mock, token,
+                                                      user_agent, method,
+                                                      path):
+    aws = sh.aws_access_key_id()
+    body = sh.dumps(chat("key " + aws))
+    resp = gateway.client().request(method, path, body, token=token,
+                                    headers={"User-Agent": user_agent})
+    assert resp.status >= 400, resp
+    assert mock.requests == [], mock.summary()
+
+
+def test_secret_in_query_string_does_not_reach_the_provider(gateway, mock,
+                                                            token,
+                                                            user_agent):
+    """The provider reads the query string too (Anthropic clients send
+    ?beta=true)."""
+    aws = sh.aws_access_key_id()
+    resp = sh.post(gateway, token, sh.MESSAGES + "?beta=true&note=" + aws,
+                   sh._anthropic([{"role": "user", "content": "hi"}]),
+                   user_agent)
+    for r in mock.requests:
+        assert aws not in r.path, "secret forwarded in the query: %s" % r.path
+    if resp.status == 200:
+        assert mock.requests, resp
+
+
+def test_secret_in_a_client_header_does_not_reach_the_provider(
+        gateway, mock, token, user_agent):
+    """Headers the client adds (x-stainless-*, anthropic-beta, a
+    tool's own) are forwarded to the provider: a secret in one must be
+    found (or the header not forwarded), like any other string the
+    provider reads."""
+    aws = sh.aws_access_key_id()
+    resp = sh.post(gateway, token, sh.CHAT, chat("hi"), user_agent,
+                   headers={"X-Debug-Context": "deploy key " + aws})
+    for r in mock.requests:
+        leaked = [k for k, v in r.headers if aws in v]
+        assert not leaked, "secret forwarded in header(s) %s" % leaked
+    if resp.status == 200:
+        assert mock.requests, resp
