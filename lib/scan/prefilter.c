@@ -364,6 +364,17 @@ static int map_bit(const uint8_t *map, unsigned int pr)
     return (map[pr >> 3] >> (pr & 7)) & 1;
 }
 
+/* t[0] | t[1] << 8, one unaligned load on the machines we run on */
+static unsigned int pair_at(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = (uint16_t)((v >> 8) | (v << 8));
+#endif
+    return v;
+}
+
 /* The common hit is a short number in JSON or a log line.  Returns where
  * to go on when the hit at p can be dropped without a call, else 0. */
 static size_t quick_skip(const unsigned char *t, size_t n, const uint8_t *lit,
@@ -435,19 +446,17 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
     /* eight pairs from one load, one branch: most blocks hit nothing, and
      * the hits of a block are taken one by one without reloading it */
     while (i + 9 <= n) {
-        uint64_t w;
         unsigned int m;
         size_t base = i, next = i + 8;
 
-        memcpy(&w, t + i, 8);
-        m = pb[w & 0xffff]
-            | (unsigned int)pb[(w >> 8) & 0xffff] << 1
-            | (unsigned int)pb[(w >> 16) & 0xffff] << 2
-            | (unsigned int)pb[(w >> 24) & 0xffff] << 3
-            | (unsigned int)pb[(w >> 32) & 0xffff] << 4
-            | (unsigned int)pb[(w >> 40) & 0xffff] << 5
-            | (unsigned int)pb[(w >> 48) & 0xffff] << 6
-            | (unsigned int)pb[(w >> 56) | ((unsigned int)t[i + 8] << 8)] << 7;
+        m = pb[pair_at(t + i)]
+            | (unsigned int)pb[pair_at(t + i + 1)] << 1
+            | (unsigned int)pb[pair_at(t + i + 2)] << 2
+            | (unsigned int)pb[pair_at(t + i + 3)] << 3
+            | (unsigned int)pb[pair_at(t + i + 4)] << 4
+            | (unsigned int)pb[pair_at(t + i + 5)] << 5
+            | (unsigned int)pb[pair_at(t + i + 6)] << 6
+            | (unsigned int)pb[pair_at(t + i + 7)] << 7;
         while (m) {
             size_t p = base + (size_t)__builtin_ctz(m);
             if ((q = quick_skip(t, n, lit, p))) {
