@@ -405,23 +405,23 @@ int llm_scan_looks_random(const unsigned char *v, size_t n, int hexok)
 int llm_scan_context_has(const unsigned char *t, size_t len, size_t from,
                          size_t to, const char *const *words)
 {
-    size_t i;
+    size_t i, k, wl;
     int w;
 
     if (to > len) {
         to = len;
     }
-    for (w = 0; words[w]; w++) {
-        size_t wl = strlen(words[w]);
-        if (to < from + wl) {
-            continue;
-        }
-        for (i = from; i + wl <= to; i++) {
-            size_t k;
-            for (k = 0; k < wl; k++) {
-                if (LLM_LOWER(t[i + k]) != (unsigned char)words[w][k]) {
-                    break;
-                }
+    for (i = from; i < to; i++) {
+        unsigned char c = LLM_LOWER(t[i]);
+        for (w = 0; words[w]; w++) {
+            if ((unsigned char)words[w][0] != c) {
+                continue;
+            }
+            wl = strlen(words[w]);
+            if (i + wl > to) {
+                continue;
+            }
+            for (k = 1; k < wl && LLM_LOWER(t[i + k]) == (unsigned char)words[w][k]; k++) {
             }
             if (k == wl) {
                 return 1;

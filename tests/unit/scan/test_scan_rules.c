@@ -807,6 +807,34 @@ START_TEST(every_rule_has_a_case)
 }
 END_TEST
 
+/* Every placeholder word turns a token-shaped value into a non-finding;
+ * keeps allow.c's list and its first-character switch in step. */
+START_TEST(placeholder_words)
+{
+    static const char *const words[] = {
+        "your-", "your_", "yourkey", "-here", "_here", "replace", "changeme",
+        "change_me", "change-me", "placeholder", "dummy", "redacted",
+        "example", "sample", "insert", "xxxx", "todo", "fixme", "notreal",
+        "not-real", "not_real", "fake", NULL
+    };
+    char buf[256];
+    int i;
+
+    for (i = 0; words[i]; i++) {
+        snprintf(buf, sizeof(buf), "API_KEY=\"Ab3dE9xYz1%sQw8rT5uVk2\"", words[i]);
+        none(buf, NULL);
+        snprintf(buf, sizeof(buf), "ghp_%sAb3dE9xYz1Qw8rT5uVk2Lm4Np6Rs8Tu0Wx2Yz4Ab6Cd8",
+                 words[i]);
+        buf[40] = '\0';
+        if (strspn(buf + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == 36) {
+            none(buf, NULL);
+        }
+    }
+    has("API_KEY=\"Ab3dE9xYz1Qw8rT5uVk2Lm4Np6\"", "generic-secret-assignment",
+        "Ab3dE9xYz1Qw8rT5uVk2Lm4Np6");
+}
+END_TEST
+
 START_TEST(more_vendor_negatives)
 {
     none("locale en-us and key-value store; dapi is an API", NULL);
@@ -848,6 +876,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, shared_by_threads);
     tcase_add_test(tc, every_rule_has_a_case);
     tcase_add_test(tc, more_vendor_negatives);
+    tcase_add_test(tc, placeholder_words);
     tcase_add_test(tc, many_keywords);
     suite_add_tcase(s, tc);
     return s;
