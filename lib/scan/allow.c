@@ -23,21 +23,16 @@
 
 #include "scan_private.h"
 
-static int has_ci(const unsigned char *v, size_t n, const char *w)
+static int starts_ci(const unsigned char *v, size_t n, const char *w)
 {
-    size_t wl = strlen(w), i, k;
+    size_t k;
 
-    for (i = 0; i + wl <= n; i++) {
-        for (k = 0; k < wl; k++) {
-            if (LLM_LOWER(v[i + k]) != (unsigned char)w[k]) {
-                break;
-            }
-        }
-        if (k == wl) {
-            return 1;
+    for (k = 0; w[k]; k++) {
+        if (k >= n || LLM_LOWER(v[k]) != (unsigned char)w[k]) {
+            return 0;
         }
     }
-    return 0;
+    return 1;
 }
 
 /* Words that only appear in values somebody is meant to replace. */
@@ -82,7 +77,7 @@ int llm_scan_is_placeholder(const unsigned char *v, size_t n)
         }
         for (w = 0; placeholder_words[w]; w++) {
             if ((unsigned char)placeholder_words[w][0] == c
-                && has_ci(v + i, n - i < 16 ? n - i : 16, placeholder_words[w])) {
+                && starts_ci(v + i, n - i, placeholder_words[w])) {
                 return 1;
             }
         }

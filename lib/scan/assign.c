@@ -674,9 +674,13 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     while (ns < pos && !LLM_IS_ALNUM(t[ns])) {
         ns++;
     }
-    /* most mentions of "key" or "token" assign nothing: look for the
-     * operator and value before working out what the name means */
-    if (!find_value(t, n, s, e, &v)
+    /* most mentions of "key" or "token" assign nothing, or assign code
+     * (self.token.get(...)): judge the value's shape before working out
+     * what the name means */
+    if (!find_value(t, n, s, e, &v) || v.len < 4
+        || (!v.quoted && (v.after == '(' || v.after == '['
+                          || (is_dotted_ident(t + v.off, v.len)
+                              && !has_digit(t + v.off, v.len))))
         || (kind = classify_name(t + ns, e - ns)) == NAME_NONE) {
         return pos + litlen;
     }
@@ -715,10 +719,10 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
         return pos + litlen;
     }
     /* terraform's secret_key = "...": an AWS secret when an AWS key id or
-     * the word aws is near */
+     * the word aws is near (256 bytes: the same provider block) */
     if (kind == NAME_GENERIC && v.len == 40 && all_of(val, v.len, 0)
-        && llm_scan_context_has(t, n, v.off > 400 ? v.off - 400 : 0,
-                                v.off + v.len + 400, aws_words)) {
+        && llm_scan_context_has(t, n, v.off > 256 ? v.off - 256 : 0,
+                                v.off + v.len + 256, aws_words)) {
         llm_scan_emit(cx, LLM_R_AWS_SECRET, v.off, v.len);
         return pos + litlen;
     }
