@@ -347,6 +347,12 @@ static int number_worth(const unsigned char *t, size_t n, size_t s, size_t j)
         return 0;
     }
     if (sep == '.') {
+        /* 10.x, 127.x, 192.168.x: private, the bulk of addresses in logs */
+        if ((l1 == 2 && t[s] == '1' && t[s + 1] == '0')
+            || (l1 == 3 && !memcmp(t + s, "127", 3))
+            || (l1 == 3 && l2 == 3 && !memcmp(t + s, "192.168", 7))) {
+            return 0;
+        }
         return after == '.' && l1 <= 3 && l2 <= 3;
     }
     if (t[s] == '0' && l1 >= 2 && l1 <= 5) {
