@@ -285,6 +285,5 @@ const char *llm_audit_select_sql(apr_pool_t *p, const char *driver)
         }
         cols = apr_pstrcat(p, cols, ", ", expr, NULL);
     }
-    return apr_pstrcat(p, "SELECT ", cols,
-                       " FROM llm_audit ORDER BY chain_id, seq, id", NULL);
+    return apr_pstrcat(p, "SELECT ", cols, " FROM llm_audit", NULL);
 }

@@ -125,7 +125,8 @@ apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
  * idempotent on (request_id, ts). */
 const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver);
 
-/* The SELECT the verifier runs, per driver name ("pgsql", "sqlite3"). */
+/* The verifier's SELECT of id and every column, per driver name ("pgsql",
+ * "sqlite3"); the caller adds WHERE, ORDER BY and LIMIT. */
 const char *llm_audit_select_sql(apr_pool_t *p, const char *driver);
 
 #endif /* LLM_AUDIT_RECORD_H */

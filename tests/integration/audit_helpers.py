@@ -91,9 +91,14 @@ def db_args(gateway):
 
 
 def verify(gateway, *extra):
+    """Small pages by default, so that every check also crosses page
+    boundaries inside and between chains; pass --page-size to override."""
+    extra = list(extra)
+    if "--page-size" not in extra and "-s" not in extra:
+        extra += ["--page-size", "3"]
     proc = subprocess.run(
         [find_tool("llm-audit-verify")] + db_args(gateway)
-        + ["-k", key_file(gateway)] + list(extra),
+        + ["-k", key_file(gateway)] + extra,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
     return proc.returncode, proc.stdout.decode(errors="replace")
 

@@ -59,12 +59,13 @@ static apr_array_header_t *keys;
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: %s -d DRIVER -p PARAMS -k KEYFILE [-v]\n"
+        "usage: %s -d DRIVER -p PARAMS -k KEYFILE [-k KEYFILE...] [-v] [-s N]\n"
         "  -d, --driver   pgsql or sqlite3 (as DBDriver)\n"
         "  -p, --params   apr_dbd parameters (as DBDParams)\n"
         "  -k, --key      the LLMAuditKeyFile of the gateways that wrote;\n"
         "                 repeat for rotated keys (a chain keeps one key)\n"
         "  -v, --verbose  also list every chain and where it starts/ends\n"
+        "  -s, --page-size N  rows per query (default 10000)\n"
         "Exit: 0 intact, 1 problems found, 2 could not check.\n", prog);
 }
 
@@ -141,103 +142,122 @@ static int mac_ok(apr_pool_t *p, const llm_audit_record_t *rec, int *which)
     return 0;
 }
 
-static void verify_chain(apr_pool_t *p, apr_hash_t *cps,
-                         apr_array_header_t *rows, int from, int to,
-                         int verbose)
+/* One chain's state while its rows stream past, page after page. */
+typedef struct {
+    apr_pool_t *pool;            /* cleared when the next chain starts */
+    const char *chain;
+    apr_hash_t *by_mac;          /* mac -> seen_t, to name reorderings */
+    seen_t prev;
+    int which;                   /* index of the chain's key, -1 unknown */
+    apr_int64_t rows;
+} chain_state_t;
+
+static void chain_end(chain_state_t *st, int verbose)
 {
-    apr_hash_t *by_mac = apr_hash_make(p);
-    seen_t prev = { NULL, 0, NULL };
-    const char *chain = NULL;
-    int i, f, which = -1;
+    if (verbose && st->chain) {
+        printf("chain %s: %" APR_INT64_T_FMT " row(s), last seq %"
+               APR_INT64_T_FMT " (id=%s)\n", st->chain, st->rows,
+               st->prev.seq, st->prev.id);
+    }
+    apr_pool_clear(st->pool);
+    st->chain = NULL;
+    st->by_mac = apr_hash_make(st->pool);
+    st->prev.id = NULL;
+    st->prev.seq = 0;
+    st->prev.mac = NULL;
+    st->which = -1;
+    st->rows = 0;
+}
 
-    for (i = from; i < to; i++) {
-        const char **v = APR_ARRAY_IDX(rows, i, const char **);
-        llm_audit_record_t rec;
-        seen_t *cur = apr_palloc(p, sizeof(*cur));
-        const char *prev_mac;
+/* Check one row (values from the page pool p) against its chain. */
+static void check_row(chain_state_t *st, apr_pool_t *p, apr_hash_t *cps,
+                      const char **v, int verbose)
+{
+    llm_audit_record_t rec;
+    seen_t *cur;
+    const char *prev_mac, *chain;
+    int f;
 
-        for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
-            rec.v[f] = v[f + 1];
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        rec.v[f] = v[f + 1];
+    }
+    chain = rec.v[LLM_AUDIT_F_CHAIN_ID] ? rec.v[LLM_AUDIT_F_CHAIN_ID] : "";
+    if (!st->chain || strcmp(st->chain, chain)) {
+        chain_end(st, verbose);
+        st->chain = apr_pstrdup(st->pool, chain);
+    }
+    st->rows++;
+    cur = apr_palloc(st->pool, sizeof(*cur));
+    cur->id = apr_pstrdup(st->pool, v[0] ? v[0] : "?");
+    cur->seq = apr_atoi64(rec.v[LLM_AUDIT_F_SEQ] ? rec.v[LLM_AUDIT_F_SEQ]
+                                                 : "0");
+    cur->mac = apr_pstrdup(st->pool, rec.v[LLM_AUDIT_F_MAC]
+                                     ? rec.v[LLM_AUDIT_F_MAC] : "");
+    prev_mac = rec.v[LLM_AUDIT_F_PREV_MAC] ? rec.v[LLM_AUDIT_F_PREV_MAC] : "";
+
+    if (!mac_ok(p, &rec, &st->which)) {
+        problem("EDITED", "id=%s chain=%s seq=%" APR_INT64_T_FMT
+                ": the row's MAC does not match its content "
+                "(request_id %s)", cur->id, chain, cur->seq,
+                rec.v[LLM_AUDIT_F_REQUEST_ID]
+                ? rec.v[LLM_AUDIT_F_REQUEST_ID] : "?");
+    }
+    if (!st->prev.id) {
+        if (cur->seq == 1) {
+            if (strcmp(prev_mac, LLM_AUDIT_MAC_ZERO)) {
+                problem("LINK", "id=%s chain=%s seq=1: the first row of a "
+                        "chain must have a zero prev_mac", cur->id, chain);
+            }
         }
-        chain = rec.v[LLM_AUDIT_F_CHAIN_ID];
-        cur->id = v[0];
-        cur->seq = apr_atoi64(rec.v[LLM_AUDIT_F_SEQ]
-                              ? rec.v[LLM_AUDIT_F_SEQ] : "0");
-        cur->mac = rec.v[LLM_AUDIT_F_MAC] ? rec.v[LLM_AUDIT_F_MAC] : "";
-        prev_mac = rec.v[LLM_AUDIT_F_PREV_MAC] ? rec.v[LLM_AUDIT_F_PREV_MAC]
-                                               : "";
+        else {
+            apr_hash_t *h = apr_hash_get(cps, chain, APR_HASH_KEY_STRING);
+            const char *cp = h ? apr_hash_get(h,
+                apr_psprintf(p, "%" APR_INT64_T_FMT, cur->seq - 1),
+                APR_HASH_KEY_STRING) : NULL;
 
-        if (!mac_ok(p, &rec, &which)) {
-            problem("EDITED", "id=%s chain=%s seq=%" APR_INT64_T_FMT
-                    ": the row's MAC does not match its content "
-                    "(request_id %s)", cur->id, chain, cur->seq,
-                    rec.v[LLM_AUDIT_F_REQUEST_ID]
-                    ? rec.v[LLM_AUDIT_F_REQUEST_ID] : "?");
-        }
-        if (!prev.id) {
-            if (cur->seq == 1) {
-                if (strcmp(prev_mac, LLM_AUDIT_MAC_ZERO)) {
-                    problem("LINK", "id=%s chain=%s seq=1: the first row "
-                            "of a chain must have a zero prev_mac", cur->id,
-                            chain);
+            if (cp && !strcmp(cp, prev_mac)) {
+                if (verbose) {
+                    printf("chain %s starts at seq %" APR_INT64_T_FMT
+                           " (id=%s) after a retention checkpoint\n",
+                           chain, cur->seq, cur->id);
                 }
             }
             else {
-                apr_hash_t *h = apr_hash_get(cps, chain,
-                                             APR_HASH_KEY_STRING);
-                const char *cp = h ? apr_hash_get(h,
-                    apr_psprintf(p, "%" APR_INT64_T_FMT, cur->seq - 1),
-                    APR_HASH_KEY_STRING) : NULL;
-
-                if (cp && !strcmp(cp, prev_mac)) {
-                    if (verbose) {
-                        printf("chain %s starts at seq %" APR_INT64_T_FMT
-                               " (id=%s) after a retention checkpoint\n",
-                               chain, cur->seq, cur->id);
-                    }
-                }
-                else {
-                    problem("HEAD", "id=%s chain=%s: the chain starts at "
-                            "seq %" APR_INT64_T_FMT " with no retention "
-                            "checkpoint: seq 1..%" APR_INT64_T_FMT
-                            " deleted", cur->id, chain, cur->seq,
-                            cur->seq - 1);
-                }
+                problem("HEAD", "id=%s chain=%s: the chain starts at seq %"
+                        APR_INT64_T_FMT " with no retention checkpoint: "
+                        "seq 1..%" APR_INT64_T_FMT " deleted", cur->id,
+                        chain, cur->seq, cur->seq - 1);
             }
         }
-        else if (cur->seq == prev.seq) {
-            problem("DUPLICATE", "id=%s and id=%s chain=%s: both claim seq %"
-                    APR_INT64_T_FMT, prev.id, cur->id, chain, cur->seq);
-        }
-        else if (cur->seq > prev.seq + 1) {
-            problem("GAP", "chain=%s: seq %" APR_INT64_T_FMT "..%"
-                    APR_INT64_T_FMT " missing between id=%s and id=%s",
-                    chain, prev.seq + 1, cur->seq - 1, prev.id, cur->id);
-        }
-        else if (strcmp(prev_mac, prev.mac)) {
-            seen_t *from_row = apr_hash_get(by_mac, prev_mac,
-                                            APR_HASH_KEY_STRING);
-
-            if (from_row) {
-                problem("REORDERED", "id=%s chain=%s seq=%" APR_INT64_T_FMT
-                        ": it follows id=%s (seq %" APR_INT64_T_FMT
-                        "), not id=%s", cur->id, chain, cur->seq,
-                        from_row->id, from_row->seq, prev.id);
-            }
-            else {
-                problem("LINK", "id=%s chain=%s seq=%" APR_INT64_T_FMT
-                        ": prev_mac is not the mac of id=%s (seq %"
-                        APR_INT64_T_FMT "): rows replaced or removed",
-                        cur->id, chain, cur->seq, prev.id, prev.seq);
-            }
-        }
-        apr_hash_set(by_mac, cur->mac, APR_HASH_KEY_STRING, cur);
-        prev = *cur;
     }
-    if (verbose && chain) {
-        printf("chain %s: %d row(s), last seq %" APR_INT64_T_FMT
-               " (id=%s)\n", chain, to - from, prev.seq, prev.id);
+    else if (cur->seq == st->prev.seq) {
+        problem("DUPLICATE", "id=%s and id=%s chain=%s: both claim seq %"
+                APR_INT64_T_FMT, st->prev.id, cur->id, chain, cur->seq);
     }
+    else if (cur->seq > st->prev.seq + 1) {
+        problem("GAP", "chain=%s: seq %" APR_INT64_T_FMT "..%"
+                APR_INT64_T_FMT " missing between id=%s and id=%s", chain,
+                st->prev.seq + 1, cur->seq - 1, st->prev.id, cur->id);
+    }
+    else if (strcmp(prev_mac, st->prev.mac)) {
+        seen_t *from_row = apr_hash_get(st->by_mac, prev_mac,
+                                        APR_HASH_KEY_STRING);
+
+        if (from_row) {
+            problem("REORDERED", "id=%s chain=%s seq=%" APR_INT64_T_FMT
+                    ": it follows id=%s (seq %" APR_INT64_T_FMT "), not "
+                    "id=%s", cur->id, chain, cur->seq, from_row->id,
+                    from_row->seq, st->prev.id);
+        }
+        else {
+            problem("LINK", "id=%s chain=%s seq=%" APR_INT64_T_FMT
+                    ": prev_mac is not the mac of id=%s (seq %"
+                    APR_INT64_T_FMT "): rows replaced or removed", cur->id,
+                    chain, cur->seq, st->prev.id, st->prev.seq);
+        }
+    }
+    apr_hash_set(st->by_mac, cur->mac, APR_HASH_KEY_STRING, cur);
+    st->prev = *cur;
 }
 
 int main(int argc, const char *const *argv)
@@ -247,6 +267,7 @@ int main(int argc, const char *const *argv)
         { "params", 'p', 1, "apr_dbd parameters" },
         { "key", 'k', 1, "MAC key file" },
         { "verbose", 'v', 0, "list chains" },
+        { "page-size", 's', 1, "rows per query" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
@@ -257,7 +278,12 @@ int main(int argc, const char *const *argv)
     llm_audit_db_t *db;
     apr_array_header_t *rows;
     apr_hash_t *cps;
-    int verbose = 0, ncols, i, start, nchains = 0, c;
+    apr_pool_t *page;
+    chain_state_t st;
+    const char *base, *after_chain = NULL, *after_id = NULL;
+    apr_int64_t after_seq = 0, nrows = 0;
+    int verbose = 0, ncols, i, nchains = 0, c, after = 0;
+    int page_size = 10000;
 
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
@@ -280,6 +306,13 @@ int main(int argc, const char *const *argv)
             break;
         }
         case 'v': verbose = 1; break;
+        case 's':
+            page_size = atoi(arg);
+            if (page_size < 1) {
+                usage();
+                return 2;
+            }
+            break;
         default: usage(); return c == 'h' ? 0 : 2;
         }
     }
@@ -293,37 +326,66 @@ int main(int argc, const char *const *argv)
         return 2;
     }
     cps = load_checkpoints(p, db);
-    rows = llm_audit_tool_select(p, prog, db,
-                                 llm_audit_select_sql(p, driver), 0, &ncols);
-    if (!rows) {
-        return 2;
-    }
-    if (ncols != LLM_AUDIT_NFIELDS + 1) {
-        fprintf(stderr, "%s: expected %d columns, the query gave %d\n", prog,
-                LLM_AUDIT_NFIELDS + 1, ncols);
-        return 2;
-    }
-    /* Rows come ordered by chain, seq, id: check one chain at a time. */
-    for (start = 0, i = 1; i <= rows->nelts; i++) {
-        const char **a = APR_ARRAY_IDX(rows, start, const char **);
-        const char **b = i < rows->nelts
-                         ? APR_ARRAY_IDX(rows, i, const char **) : NULL;
-        const char *ca = a[1 + LLM_AUDIT_F_CHAIN_ID];
+    /* Keyset pages in (chain_id, seq, id) order: memory stays bounded by
+     * the page and the reorder index of one chain, however big the table. */
+    apr_pool_create(&page, p);
+    apr_pool_create(&st.pool, p);
+    st.chain = NULL;
+    chain_end(&st, 0);
+    base = llm_audit_select_sql(p, driver);
+    for (;;) {
+        const char *sql = apr_pstrcat(page, base, after
+            ? apr_psprintf(page, " WHERE (chain_id, seq, id) > ('%s', %"
+                           APR_INT64_T_FMT ", %s)",
+                           apr_dbd_escape(db->driver, page, after_chain,
+                                          db->handle), after_seq, after_id)
+            : "", apr_psprintf(page, " ORDER BY chain_id, seq, id LIMIT %d",
+                               page_size), NULL);
 
-        if (b && ca && b[1 + LLM_AUDIT_F_CHAIN_ID]
-            && !strcmp(ca, b[1 + LLM_AUDIT_F_CHAIN_ID])) {
-            continue;
+        rows = llm_audit_tool_select(page, prog, db, sql, 0, &ncols);
+        if (!rows) {
+            return 2;
         }
-        verify_chain(p, cps, rows, start, i, verbose);
-        nchains++;
-        start = i;
+        if (rows->nelts == 0) {
+            break;
+        }
+        if (ncols != LLM_AUDIT_NFIELDS + 1) {
+            fprintf(stderr, "%s: expected %d columns, the query gave %d\n",
+                    prog, LLM_AUDIT_NFIELDS + 1, ncols);
+            return 2;
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            const char **v = APR_ARRAY_IDX(rows, i, const char **);
+
+            if (!st.chain || !v[1 + LLM_AUDIT_F_CHAIN_ID]
+                || strcmp(st.chain, v[1 + LLM_AUDIT_F_CHAIN_ID])) {
+                nchains++;
+            }
+            check_row(&st, page, cps, v, verbose);
+            nrows++;
+        }
+        {
+            const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,
+                                              const char **);
+
+            after = 1;
+            after_chain = apr_pstrdup(p, last[1 + LLM_AUDIT_F_CHAIN_ID]
+                                         ? last[1 + LLM_AUDIT_F_CHAIN_ID]
+                                         : "");
+            after_seq = apr_atoi64(last[1 + LLM_AUDIT_F_SEQ]
+                                   ? last[1 + LLM_AUDIT_F_SEQ] : "0");
+            after_id = apr_pstrdup(p, last[0] ? last[0] : "0");
+        }
+        if (rows->nelts < page_size) {
+            break;
+        }
+        apr_pool_clear(page);
     }
-    if (rows->nelts == 0) {
-        nchains = 0;
-    }
-    printf("%s: %d row(s) in %d chain(s): %s\n", prog, rows->nelts, nchains,
-           problems ? apr_psprintf(p, "%d problem(s)", problems)
-                    : "all chains intact");
+    chain_end(&st, verbose);
+    printf("%s: %" APR_INT64_T_FMT " row(s) in %d chain(s): %s\n", prog,
+           nrows, nchains, problems ? apr_psprintf(p, "%d problem(s)",
+                                                   problems)
+                                    : "all chains intact");
     apr_dbd_close(db->driver, db->handle);
     return problems ? 1 : 0;
 }
