@@ -383,8 +383,11 @@ static unsigned int pair_at(const unsigned char *p)
 
 /* The common hit is a short number in JSON or a log line.  Returns where
  * to go on when the hit at p can be dropped without a call, else 0. */
-static size_t quick_skip(const unsigned char *t, size_t n, const uint8_t *lit,
-                         size_t p)
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline size_t quick_skip(const unsigned char *t, size_t n,
+                                const uint8_t *lit, size_t p)
 {
     unsigned char c0 = t[p], c1 = t[p + 1];
     size_t j;
