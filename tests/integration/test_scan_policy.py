@@ -28,6 +28,8 @@ POLICY = "\n".join([
     'LLMScanPattern EMAIL legacy-mailbox "\\bmbx:[a-z]{3,12}/[0-9]{3}\\b" pii',
     'LLMScanAllow "%s[A-Z2-7]{5}"' % ALLOWED_AWS_PREFIX,
     'LLMScanAllow "qa-bot-[0-9]+@[a-z0-9-]+\\.io"',
+    "# contractors may use every model (40-model-access.conf names others)",
+    "LLMRouteAllowModels contractors *",
     "",
     "# Embeddings of the ticket archive: e-mail addresses only recorded",
     "<Location /v1/embeddings>",
@@ -536,3 +538,52 @@ def test_config_check_rejects_duplicate_rule_ids(gateway_factory, lines,
     rc, out = g.check_config()
     assert rc != 0, out
     assert needle in out and "already" in out, out
+
+
+# -- the inner context wins ------------------------------------------------------
+
+def test_inner_location_action_overrides_the_outer_one(gateway_factory, mock,
+                                                       minter, user_agent):
+    """httpd merging: a nested <Location> (or a <Location> under a
+    server-wide setting) overrides the same key set outside it."""
+    g = gateway_factory.make(gateway_d={"40-scan-nested.conf": (
+        "LLMScanAction pii block\n"
+        "<Location /v1>\n"
+        "    LLMScanAction EMAIL block\n"
+        "</Location>\n"
+        "<Location /v1/embeddings>\n"
+        "    LLMScanAction EMAIL log\n"
+        "    LLMScanAction pii redact\n"
+        "</Location>\n")})
+    tok = minter.mint(sub="scan-nested")
+    e, ph = sh.email(), sh.phone()
+    body = {"model": sh.EMBED_MODEL, "input": "mail %s phone %s" % (e, ph)}
+    resp = sh.post(g, tok, sh.EMBEDDINGS, body, user_agent)
+    assert resp.status == 200, resp
+    assert sh.forwarded(mock).json() == {
+        "model": sh.EMBED_MODEL,
+        "input": "mail %s phone [REDACTED_PHONE_1]" % e}
+    # outside the inner location the outer settings hold
+    mock.reset()
+    resp = sh.post(g, tok, sh.COMPLETIONS, {"model": sh.INSTRUCT,
+                                            "prompt": "phone " + ph},
+                   user_agent + "-2")
+    sh.assert_blocked(resp, "openai", "PHONE", mock, values=[ph])
+
+
+def test_stricter_inner_location_is_not_ignored(gateway_factory, mock,
+                                                minter, user_agent):
+    """The fail-open side of the same merge: a server-wide 'pii log' must
+    not override a stricter '<Location>' for contractors."""
+    g = gateway_factory.make(gateway_d={"40-scan-strict.conf": (
+        "LLMScanAction pii log\n"
+        "LLMRouteAllowModels contractors *\n" +
+        sh.location("/contractors/v1", "    LLMScanAction pii block",
+                    require="        Require claim groups:contractors"))})
+    tok = minter.mint(sub="ext-1", groups=["contractors"])
+    e = sh.email()
+    resp = sh.post(g, tok, "/contractors/v1/chat/completions",
+                   {"model": sh.GPT, "messages": [
+                       {"role": "user", "content": "mail " + e}]},
+                   user_agent)
+    sh.assert_blocked(resp, "openai", "EMAIL", mock, values=[e])
