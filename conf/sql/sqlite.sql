@@ -10,13 +10,8 @@
 -- (SQLite creates its journal beside the file).  mod_llm_audit runs this
 -- file itself at startup when LLMAuditSchema points at it.
 --
--- Retention on SQLite is a DELETE (no partitions); record the checkpoint
--- first so the verifier accepts the trimmed chains:
---   INSERT OR IGNORE INTO llm_audit_checkpoint (chain_id, seq, mac, ts, partition)
---     SELECT chain_id, MAX(seq), mac, ts, 'delete' FROM llm_audit
---      WHERE ts < '2026-01-01' GROUP BY chain_id;
---   DELETE FROM llm_audit WHERE ts < '2026-01-01';
--- (SQLite takes mac and ts from the row that holds MAX(seq).)
+-- Retention on SQLite is a DELETE (no partitions): sqlite-retention.sql
+-- records the checkpoints the verifier needs, then deletes.
 
 PRAGMA journal_mode = WAL;
 

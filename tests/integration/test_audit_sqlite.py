@@ -134,3 +134,59 @@ def test_sqlite_unwritable_then_back_replays_once(sq, mock, minter,
         assert len(sq.audit.rows_for_user_agent(user_agent + "/%d" % i)) == 1
     rc, out = ah.verify(sq)
     assert rc == 0, out
+
+
+def test_sqlite_retention_keeps_chains_verifiable(sq):
+    """conf/sql/sqlite-retention.sql as shipped: old rows go, the kept part
+    of each chain still verifies; without the checkpoint it would not."""
+    import datetime
+    key = ah.read_key(sq)
+    old = datetime.datetime(2024, 3, 1, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    chain = "sqlite-retention:1:%d" % int(now.timestamp())
+    rows = []
+    for i, ts in enumerate([old] * 4 + [now] * 2):
+        rows.append({"ts": ah.fmt_time(ts + datetime.timedelta(seconds=i)),
+                     "request_id": "sr-%s-%d" % (uuid.uuid4().hex[:6], i),
+                     "decision": "allow", "findings": "[]",
+                     "finding_count": 0, "http_status": 200,
+                     "cost": "0.000000500"})
+    ah.make_chain(key, chain, rows)
+    conn = sqlite3.connect(sq.sqlite_path, timeout=10)
+    try:
+        for r in rows:
+            cols = list(r)
+            conn.execute("INSERT INTO llm_audit (%s) VALUES (%s)" % (
+                ", ".join(cols), ", ".join("?" * len(cols))),
+                [r[c] for c in cols])
+        conn.commit()
+    finally:
+        conn.close()
+    rc, out = ah.verify(sq)
+    assert rc == 0, out
+
+    with open(os.path.join(ah.REPO_ROOT, "conf", "sql",
+                           "sqlite-retention.sql")) as f:
+        script = f.read()
+    conn = sqlite3.connect(sq.sqlite_path, timeout=10, isolation_level=None)
+    try:
+        for stmt in [s for s in script.split(";\n")
+                     if s.strip() and not all(
+                         l.startswith("--") or not l.strip()
+                         for l in s.strip().splitlines())]:
+            conn.execute(stmt, {"cutoff": "2025-01-01 00:00:00.000000Z"}
+                         if ":cutoff" in stmt else {})
+    finally:
+        conn.close()
+    left = sq.audit.query("SELECT seq FROM llm_audit WHERE chain_id = %s "
+                          "ORDER BY seq", (chain,))
+    assert [r["seq"] for r in left] == [5, 6]
+    rc, out = ah.verify(sq)
+    assert rc == 0, out
+    conn = sqlite3.connect(sq.sqlite_path, timeout=10)
+    conn.execute("DELETE FROM llm_audit_checkpoint WHERE chain_id = ?",
+                 (chain,))
+    conn.commit()
+    conn.close()
+    rc, out = ah.verify(sq)
+    assert rc == 1 and "HEAD" in out and chain in out, out
