@@ -207,6 +207,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "before it, with DBDriver and DBDParams");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (!ap_find_linked_module("mod_unique_id.c")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03009)
+                     "mod_unique_id is not loaded: audit rows get random "
+                     "request ids that the access log does not show");
+    }
     for (vs = s; vs; vs = vs->next) {
         if ((rv = load_server(pconf, ptemp, vs, main_sc)) != OK) {
             return rv;
