@@ -37,6 +37,8 @@ void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s)
 
     sc->providers = apr_array_make(p, 4, sizeof(llm_provider_t));
     sc->provider_refs = apr_array_make(p, 4, sizeof(const char *));
+    sc->quota_restore = LLM_ROUTE_UNSET;
+    sc->quota_budget_groups = apr_hash_make(p);
     return sc;
 }
 
@@ -52,6 +54,11 @@ void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     /* One counter table per node: its size is the main server's. */
     sc->quota_slots = base->quota_slots;
     sc->quota_used = base->quota_used || add->quota_used;
+    sc->quota_restore = base->quota_restore;
+    /* Budget kinds are gathered from every server at the rebuild; each
+     * keeps its own. */
+    sc->quota_budget_user = add->quota_budget_user;
+    sc->quota_budget_groups = add->quota_budget_groups;
     return sc;
 }
 
@@ -299,5 +306,9 @@ const command_rec llm_route_cmds[] = {
                   RSRC_CONF,
                   "counters the node's shared quota table holds (default "
                   "16384)"),
+    AP_INIT_FLAG("LLMRouteQuotaRestore", llm_route_cmd_quota_restore, NULL,
+                 RSRC_CONF,
+                 "On|Off: after a fresh start, rebuild day and month quota "
+                 "counters from the audit table (default Off)"),
     { NULL }
 };

@@ -22,6 +22,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_tables.h"
+#include "apr_hash.h"
 
 #include "llm_types.h"
 
@@ -60,6 +61,11 @@ typedef struct llm_route_server_conf_t {
     apr_array_header_t *provider_refs;   /* of const char * */
     int quota_slots;             /* LLMRouteQuotaSlots (main server only) */
     int quota_used;              /* an LLMRouteQuota line in this server */
+    int quota_restore;           /* LLMRouteQuotaRestore (main server only) */
+    /* day and month counters LLMRouteQuota lines use, for the rebuild:
+     * per user (LLM_QUOTA_BUDGET_BIT mask) and per group (name -> int *) */
+    int quota_budget_user;
+    apr_hash_t *quota_budget_groups;
 } llm_route_server_conf_t;
 
 typedef struct llm_route_dir_conf_t {

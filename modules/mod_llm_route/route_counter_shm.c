@@ -50,9 +50,12 @@
 APLOG_USE_MODULE(llm_route);
 
 #define LLM_SHM_MAGIC   0x4c4c4d51u     /* "LLMQ" */
-#define LLM_SHM_VERSION 1
+#define LLM_SHM_VERSION 2
 #define LLM_SHM_PROBES  64
-#define LLM_SHM_USERDATA "llm_route::counter_shm"
+/* The version is in the key: a newer module after a graceful restart
+ * never reads an older module's structures; it starts a table of its own
+ * (with its own lock) and the old generation finishes on the old one. */
+#define LLM_SHM_USERDATA "llm_route::counter_shm/2"
 
 typedef struct {
     char key[LLM_COUNTER_KEY_MAX + 1];
@@ -65,7 +68,13 @@ typedef struct {
     apr_uint32_t version;
     apr_uint32_t nslots;
     apr_uint32_t slot_size;
+    apr_uint32_t restore;        /* RESTORE_* */
+    apr_time_t created;
 } shm_header_t;
+
+#define RESTORE_NONE    0
+#define RESTORE_WANTED  1
+#define RESTORE_RUNNING 2
 
 /* Kept in the process pool's userdata: found again after a restart. */
 typedef struct {
@@ -219,8 +228,35 @@ static apr_status_t shm_add(llm_counter_store_t *st, llm_counter_op_t *ops,
     return APR_SUCCESS;
 }
 
+static int shm_restore_claim(llm_counter_store_t *st, apr_time_t *since)
+{
+    shm_store_t *ss = st->ctx;
+    int mine = 0;
+
+    if (ss->hdr->restore != RESTORE_WANTED || lock(ss) != APR_SUCCESS) {
+        return 0;
+    }
+    if (ss->hdr->restore == RESTORE_WANTED) {
+        ss->hdr->restore = RESTORE_RUNNING;
+        *since = ss->hdr->created;
+        mine = 1;
+    }
+    apr_global_mutex_unlock(ss->mutex);
+    return mine;
+}
+
+static void shm_restore_done(llm_counter_store_t *st, int ok)
+{
+    shm_store_t *ss = st->ctx;
+
+    if (lock(ss) == APR_SUCCESS) {
+        ss->hdr->restore = ok ? RESTORE_NONE : RESTORE_WANTED;
+        apr_global_mutex_unlock(ss->mutex);
+    }
+}
+
 static const llm_counter_store_vt_t shm_vt = {
-    "shm", shm_reserve, shm_add
+    "shm", shm_reserve, shm_add, shm_restore_claim, shm_restore_done
 };
 
 apr_status_t llm_counter_shm_register_mutex(apr_pool_t *pconf)
@@ -255,7 +291,7 @@ static void carry_over(shm_store_t *to, const shm_store_t *from,
 
 apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
                                     apr_pool_t *pconf, server_rec *s,
-                                    int nslots)
+                                    int nslots, int restore)
 {
     apr_pool_t *gp = s->process->pool;
     shm_store_t *old = NULL, *ss;
@@ -263,10 +299,7 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
     apr_status_t rv;
 
     apr_pool_userdata_get((void **)&old, LLM_SHM_USERDATA, gp);
-    if (old && old->hdr->magic == LLM_SHM_MAGIC
-        && old->hdr->version == LLM_SHM_VERSION
-        && old->hdr->slot_size == sizeof(shm_slot_t)
-        && old->hdr->nslots == (apr_uint32_t)nslots) {
+    if (old && old->hdr->nslots == (apr_uint32_t)nslots) {
         /* A graceful restart: same table, same lock.  The function table
          * is this (reloaded) module's: the old pointer went with the old
          * copy of the module. */
@@ -291,6 +324,10 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
     ss->hdr->version = LLM_SHM_VERSION;
     ss->hdr->nslots = (apr_uint32_t)nslots;
     ss->hdr->slot_size = sizeof(shm_slot_t);
+    ss->hdr->created = apr_time_now();
+    /* Only an empty table needs the history: a resized one carries its
+     * counts over. */
+    ss->hdr->restore = restore && !old ? RESTORE_WANTED : RESTORE_NONE;
     ss->slots = (shm_slot_t *)(ss->hdr + 1);
     if (old) {
         /* Another size: the old lock keeps serving both tables' users,

@@ -65,6 +65,12 @@ typedef struct llm_counter_store_vt_t {
      * no counter goes below zero.  amount 0 reads the counter. */
     apr_status_t (*add)(llm_counter_store_t *st, llm_counter_op_t *ops,
                         int n, apr_time_t now);
+    /* Rebuilding budgets after a fresh start: returns 1 to exactly one
+     * caller while a rebuild is wanted, with *since the moment the store
+     * was created (usage from then on is counted live); that caller ends
+     * with restore_done, ok 0 to let a later claim try again. */
+    int (*restore_claim)(llm_counter_store_t *st, apr_time_t *since);
+    void (*restore_done)(llm_counter_store_t *st, int ok);
 } llm_counter_store_vt_t;
 
 struct llm_counter_store_t {
@@ -73,10 +79,11 @@ struct llm_counter_store_t {
 };
 
 /* The node's shared-memory store (route_counter_shm.c).  Created once per
- * httpd parent with nslots counters, kept across graceful restarts. */
+ * httpd parent with nslots counters, kept across graceful restarts; a
+ * store created empty wants a rebuild when restore is non-zero. */
 apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
                                     apr_pool_t *pconf, server_rec *s,
-                                    int nslots);
+                                    int nslots, int restore);
 apr_status_t llm_counter_shm_child_init(llm_counter_store_t *st,
                                         apr_pool_t *pchild);
 /* The mutex type for httpd's Mutex directive: "llm-route-quota". */

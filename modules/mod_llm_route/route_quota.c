@@ -182,6 +182,38 @@ const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
     }
     *(llm_quota_rule_t *)apr_array_push(dc->quotas) = rule;
     sc->quota_used = 1;
+    if (rule.period >= LLM_QUOTA_DAY) {
+        /* What a rebuild from the audit table has to fill. */
+        int bit = LLM_QUOTA_BUDGET_BIT(rule.unit, rule.period);
+
+        if (rule.who == LLM_QUOTA_GROUP) {
+            int *mask = apr_hash_get(sc->quota_budget_groups, rule.name,
+                                     APR_HASH_KEY_STRING);
+
+            if (!mask) {
+                mask = apr_pcalloc(cmd->pool, sizeof(*mask));
+                apr_hash_set(sc->quota_budget_groups, rule.name,
+                             APR_HASH_KEY_STRING, mask);
+            }
+            *mask |= bit;
+        }
+        else {
+            sc->quota_budget_user |= bit;
+        }
+    }
+    return NULL;
+}
+
+const char *llm_route_cmd_quota_restore(cmd_parms *cmd, void *dcv, int on)
+{
+    llm_route_server_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    sc->quota_restore = on;
     return NULL;
 }
 
@@ -302,12 +334,25 @@ static const llm_quota_rule_t *user_rule(const apr_array_header_t *rules,
     return each;
 }
 
+const char *llm_route_quota_key(apr_pool_t *p, const char *kind,
+                                const char *name, llm_quota_unit_e unit,
+                                llm_quota_period_e period, apr_time_t now,
+                                apr_time_t *expires)
+{
+    const char *suffix;
+
+    *expires = window_end(p, period, now, &suffix);
+    /* \x1f cannot come from a claim a person types. */
+    return apr_pstrcat(p, kind, "\x1f", name, "\x1f", unit_names[unit], "/",
+                       period_names[period], *suffix ? "\x1f" : "", suffix,
+                       NULL);
+}
+
 static void add_op(request_rec *r, quota_state_t *st,
                    const llm_quota_rule_t *q, const char *kind,
                    const char *name, apr_int64_t amount, apr_time_t now)
 {
     llm_counter_op_t *op;
-    const char *suffix;
 
     if (st->n == LLM_QUOTA_MAX_OPS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02120)
@@ -317,11 +362,8 @@ static void add_op(request_rec *r, quota_state_t *st,
     }
     op = &st->ops[st->n];
     memset(op, 0, sizeof(*op));
-    op->expires = window_end(r->pool, q->period, now, &suffix);
-    /* \x1f cannot come from a claim a person types. */
-    op->key = apr_pstrcat(r->pool, kind, "\x1f", name, "\x1f",
-                          unit_names[q->unit], "/", period_names[q->period],
-                          *suffix ? "\x1f" : "", suffix, NULL);
+    op->key = llm_route_quota_key(r->pool, kind, name, q->unit, q->period,
+                                  now, &op->expires);
     op->amount = amount;
     op->limit = q->limit;
     st->rules[st->n] = q;
@@ -651,9 +693,13 @@ static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (llm_counter_shm_attach(&quota_store, pconf, s,
                                sc->quota_slots > 0 ? sc->quota_slots
-                                   : LLM_QUOTA_DEFAULT_SLOTS)
+                                   : LLM_QUOTA_DEFAULT_SLOTS,
+                               sc->quota_restore == 1)
         != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (sc->quota_restore == 1) {
+        llm_route_quota_restore_setup(pconf, s, quota_store);
     }
     return OK;
 }

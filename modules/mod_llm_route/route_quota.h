@@ -65,6 +65,20 @@ const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
 /* LLMRouteQuotaSlots n (global) */
 const char *llm_route_cmd_quota_slots(cmd_parms *cmd, void *dcv,
                                       const char *n);
+/* LLMRouteQuotaRestore On|Off (global) */
+const char *llm_route_cmd_quota_restore(cmd_parms *cmd, void *dcv, int on);
+
+/* Bits of the day and month counters some LLMRouteQuota line uses (for
+ * the rebuild from the audit table): 1 << (unit * 2 + period - DAY). */
+#define LLM_QUOTA_BUDGET_BIT(unit, period) \
+    (1 << ((unit) * 2 + (period) - LLM_QUOTA_DAY))
+
+/* The counter's name, and in *expires the end of the window a counter
+ * created at now would have.  kind: "u" (a user) or "g" (a group). */
+const char *llm_route_quota_key(apr_pool_t *p, const char *kind,
+                                const char *name, llm_quota_unit_e unit,
+                                llm_quota_period_e period, apr_time_t now,
+                                apr_time_t *expires);
 
 /* A context's line for (who, unit, period) replaces the inherited one. */
 apr_array_header_t *llm_route_merge_quotas(apr_pool_t *p,
@@ -81,5 +95,12 @@ int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
  * log_transaction (counting real usage) and the output filter that puts
  * the remaining figures on answers. */
 void llm_route_quota_register_hooks(apr_pool_t *p);
+
+/* route_quota_restore.c: rebuild day and month counters from the audit
+ * table once after a fresh start, in a mod_watchdog callback of one
+ * child (mod_dbd's connections live in the children). */
+struct llm_counter_store_t;
+void llm_route_quota_restore_setup(apr_pool_t *pconf, server_rec *s,
+                                   struct llm_counter_store_t *store);
 
 #endif /* ROUTE_QUOTA_H */

@@ -307,6 +307,9 @@ def test_anthropic_dialect_headers(gw, mock, minter):
     ("<VirtualHost *:9>\nLLMRouteQuotaSlots 5000\n</VirtualHost>",
      "LLMRouteQuotaSlots"),
     ("LLMRouteQuotaSlots 10", "10"),
+    ("<VirtualHost *:9>\nLLMRouteQuotaRestore On\n</VirtualHost>",
+     "LLMRouteQuotaRestore"),
+    ("LLMRouteQuotaRestore maybe", "LLMRouteQuotaRestore"),
 ])
 def test_config_check_rejects_bad_lines(gateway_factory, line, value):
     g = gateway_factory.make(start=False,
