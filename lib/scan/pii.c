@@ -389,7 +389,7 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
         }
         return 1;
     }
-    /* 415-555-2671, 415.555.2671, 1-415-555-2671 */
+    /* 212-555-0123, 212.555.0123, 1-212-555-0123 */
     {
         int b = (g->len[0] == 1 && t[g->off[0]] == '1' && ng >= 4) ? 1 : 0;
         if (ng >= b + 3 && g->len[b] == 3 && g->len[b + 1] == 3
@@ -404,7 +404,7 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
             return 1;
         }
     }
-    /* French style: 01 23 45 67 89 */
+    /* French style: five pairs of digits, the first 0 and 1-9 */
     if (ng >= 5 && t[pos] == '0' && t[pos + 1] != '0') {
         for (i = 0; i < 5; i++) {
             if (g->len[i] != 2 || (i < 4 && g->sep[i] != g->sep[0])) {
@@ -530,8 +530,8 @@ size_t llm_scan_rec_number(llm_scan_ctx_t *cx, size_t pos)
 
 static int local_char(unsigned char c)
 {
-    return LLM_IS_ALNUM(c) || c == '.' || c == '_' || c == '%' || c == '+'
-           || c == '-' || c == '\'';
+    return LLM_IS_ALNUM(c) || c == '.' || c == '_' || c == '+' || c == '-'
+           || c == '\'';
 }
 
 static const char *const not_tlds[] = {
@@ -588,6 +588,11 @@ size_t llm_scan_rec_email(llm_scan_ctx_t *cx, size_t at)
     }
     if (s > 0) {
         unsigned char c = t[s - 1];
+        /* "%s@acme.com", "{user}@acme.com": a template */
+        if (c == '%' || c == '}' || c == '{'
+            || (s > 1 && t[s - 2] == '%' && c == 's')) {
+            return at + 1;
+        }
         if (c == '/' || c == '@'
             || (c == ':' && !(s >= 7 && llm_scan_context_has(t, n, s - 7, s,
                                                                (const char *const[]){"mailto:", NULL})))) {

@@ -195,7 +195,7 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
                 hit = 1;
             }
             /* after a colon only when a word precedes it (ssn:536-..,
-             * ip:34.1.2.3), never inside a time such as 10:00:02: the
+             * ip:203.0.113.7), never inside a time such as 10:00:02: the
              * pair is (letter, ':') */
             if (rs->want_number && LLM_IS_ALPHA(c0) && c1 == ':') {
                 hit = 1;

@@ -38,10 +38,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: llm-scan [--rules FILE]... [--no-builtins] [--quiet] "
-            "[FILE...]\n"
+            "[FILE|DIR...]\n"
             "       llm-scan [--rules FILE]... --list-rules\n"
-            "Scans the files (standard input when none or '-') for secrets,\n"
-            "personal data and admin content rules.  Prints\n"
+            "Scans the files (directories recursively, binaries and .git left\n"
+            "out; standard input when none or '-') for secrets, personal data\n"
+            "and admin content rules.  Prints\n"
             "  file:line:col: TYPE rule-id masked-value\n"
             "Exit status: 0 nothing found, 1 findings, 2 error.\n");
 }
@@ -105,7 +106,7 @@ static apr_status_t read_all(apr_file_t *f, apr_pool_t *p, char **buf,
 }
 
 static int scan_one(const llm_scan_rules_t *rs, const char *name,
-                    apr_file_t *f, int quiet, apr_pool_t *p)
+                    apr_file_t *f, int quiet, int walked, apr_pool_t *p)
 {
     char *text;
     apr_size_t len, pos = 0;
@@ -120,6 +121,11 @@ static int scan_one(const llm_scan_rules_t *rs, const char *name,
         fprintf(stderr, "llm-scan: %s: %s\n", name,
                 apr_strerror(st, eb, sizeof(eb)));
         return -1;
+    }
+    /* found while walking a directory: binaries are skipped, as git does
+     * (a NUL in the first 8000 bytes); a file named by hand is scanned */
+    if (walked && memchr(text, '\0', len < 8000 ? len : 8000)) {
+        return 0;
     }
     out = apr_array_make(p, 16, sizeof(llm_scan_match_t));
     n = llm_scan_text(rs, text, len, p, out);
@@ -142,13 +148,94 @@ static int scan_one(const llm_scan_rules_t *rs, const char *name,
     return n;
 }
 
+typedef struct {
+    const llm_scan_rules_t *rs;
+    int quiet;
+    int found;
+    int failed;
+} cli_t;
+
+static void report_error(const char *name, apr_status_t st)
+{
+    char eb[128];
+    fprintf(stderr, "llm-scan: %s: %s\n", name, apr_strerror(st, eb, sizeof(eb)));
+}
+
+/* A file, standard input ("-"), or a directory walked recursively
+ * (version control directories left out). */
+static void scan_path(cli_t *cli, const char *name, int walked, apr_pool_t *parent)
+{
+    apr_pool_t *p;
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t st;
+    int n;
+
+    apr_pool_create(&p, parent);
+    if (!strcmp(name, "-")) {
+        if ((st = apr_file_open_stdin(&f, p)) != APR_SUCCESS) {
+            report_error("<stdin>", st);
+            cli->failed = 1;
+        }
+        else if ((n = scan_one(cli->rs, "<stdin>", f, cli->quiet, 0, p)) < 0) {
+            cli->failed = 1;
+        }
+        else if (n > 0) {
+            cli->found = 1;
+        }
+        apr_pool_destroy(p);
+        return;
+    }
+    if ((st = apr_stat(&fi, name, APR_FINFO_TYPE, p)) != APR_SUCCESS) {
+        report_error(name, st);
+        cli->failed = 1;
+    }
+    else if (fi.filetype == APR_DIR) {
+        apr_dir_t *d;
+        if ((st = apr_dir_open(&d, name, p)) != APR_SUCCESS) {
+            report_error(name, st);
+            cli->failed = 1;
+        }
+        else {
+            apr_finfo_t de;
+            while (apr_dir_read(&de, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+                if (!strcmp(de.name, ".") || !strcmp(de.name, "..")
+                    || !strcmp(de.name, ".git") || !strcmp(de.name, ".hg")
+                    || !strcmp(de.name, ".svn")) {
+                    continue;
+                }
+                if (de.filetype == APR_DIR || de.filetype == APR_REG) {
+                    scan_path(cli, apr_pstrcat(p, name,
+                                               name[strlen(name) - 1] == '/'
+                                               ? "" : "/", de.name, NULL),
+                              1, p);
+                }
+            }
+            apr_dir_close(d);
+        }
+    }
+    else if ((st = apr_file_open(&f, name, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                                 APR_FPROT_OS_DEFAULT, p)) != APR_SUCCESS) {
+        report_error(name, st);
+        cli->failed = 1;
+    }
+    else if ((n = scan_one(cli->rs, name, f, cli->quiet, walked, p)) < 0) {
+        cli->failed = 1;
+    }
+    else if (n > 0) {
+        cli->found = 1;
+    }
+    apr_pool_destroy(p);
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *pool;
     llm_scan_rules_t *rs;
     const char *err;
-    int i, builtins = 1, list = 0, quiet = 0, nfiles = 0, found = 0, failed = 0;
+    int i, builtins = 1, list = 0, quiet = 0;
     apr_array_header_t *rulefiles, *files;
+    cli_t cli;
 
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
@@ -213,40 +300,12 @@ int main(int argc, const char *const *argv)
     if (files->nelts == 0) {
         APR_ARRAY_PUSH(files, const char *) = "-";
     }
+    cli.rs = rs;
+    cli.quiet = quiet;
+    cli.found = cli.failed = 0;
     for (i = 0; i < files->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(files, i, const char *);
-        apr_pool_t *fp;
-        apr_file_t *f;
-        apr_status_t st;
-        int n;
-
-        apr_pool_create(&fp, pool);
-        if (!strcmp(name, "-")) {
-            st = apr_file_open_stdin(&f, fp);
-            name = "<stdin>";
-        }
-        else {
-            st = apr_file_open(&f, name, APR_FOPEN_READ | APR_FOPEN_BINARY,
-                               APR_FPROT_OS_DEFAULT, fp);
-        }
-        if (st != APR_SUCCESS) {
-            char eb[128];
-            fprintf(stderr, "llm-scan: %s: %s\n", name,
-                    apr_strerror(st, eb, sizeof(eb)));
-            failed = 1;
-        }
-        else {
-            n = scan_one(rs, name, f, quiet, fp);
-            if (n < 0) {
-                failed = 1;
-            }
-            else if (n > 0) {
-                found = 1;
-            }
-            nfiles++;
-        }
-        apr_pool_destroy(fp);
+        scan_path(&cli, APR_ARRAY_IDX(files, i, const char *), 0, pool);
     }
     fflush(stdout);
-    return failed ? 2 : found ? 1 : 0;
+    return cli.failed ? 2 : cli.found ? 1 : 0;
 }

@@ -59,5 +59,13 @@ for r in aws-access-key-id jwt password-assignment email credit-card iban us-ssn
     grep -q "^$r " "$tmp/out" || { echo "FAIL: --list-rules lacks $r"; fail=1; }
 done
 
+mkdir -p "$tmp/tree/sub" "$tmp/tree/.git"
+cp "$tmp/a.txt" "$tmp/tree/sub/a.txt"
+cp "$tmp/a.txt" "$tmp/tree/.git/config"
+printf 'ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d\0binary' > "$tmp/tree/blob.bin"
+"$bin" "$tmp/tree" > "$tmp/out" 2>&1; check "directory walk" 1 $?
+[ "$(wc -l < "$tmp/out")" -eq 2 ] && grep -q "^$tmp/tree/sub/a.txt:2:6: GITHUB_TOKEN" "$tmp/out" \
+    || { echo "FAIL: directory walk output: $(cat "$tmp/out")"; fail=1; }
+
 "$bin" --bogus > /dev/null 2>&1; check "unknown option" 2 $?
 exit $fail
