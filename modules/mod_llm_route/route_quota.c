@@ -546,7 +546,8 @@ int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
     quota_state_t *st;
     apr_time_t now = apr_time_now();
     apr_int64_t est = 0;
-    apr_interval_time_t wait = 0;
+    apr_interval_time_t wait = -1;
+    apr_int64_t secs;
     const llm_quota_rule_t *hit = NULL;
     const llm_counter_op_t *hit_op = NULL;
     apr_status_t rv;
@@ -586,17 +587,26 @@ int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
          * control, so the request goes on uncounted. */
         return OK;
     }
+    /* The caller may retry when every refusing window has ended. */
     for (i = 0; i < st->n; i++) {
-        if (st->ops[i].over && st->ops[i].reset - now >= wait) {
+        if (st->ops[i].over && st->ops[i].reset - now > wait) {
             wait = st->ops[i].reset - now;
             hit = st->rules[i];
             hit_op = &st->ops[i];
         }
     }
+    if (!hit) {
+        return OK;
+    }
+    if (wait < 0) {
+        wait = 0;
+    }
     set_headers(r, r->headers_out, st, req->caller_family, now);
+    /* Whole seconds, rounded up, and never 0: a client told 0 retries
+     * at once, into the same refusal. */
+    secs = (wait + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC;
     apr_table_setn(r->headers_out, "Retry-After",
-                   apr_off_t_toa(r->pool, (wait + APR_USEC_PER_SEC - 1)
-                                          / APR_USEC_PER_SEC));
+                   apr_off_t_toa(r->pool, secs > 0 ? secs : 1));
     req->decision = LLM_DECISION_QUOTA;
     req->reason = hit->period >= LLM_QUOTA_DAY ? "budget_exceeded"
                                                : "rate_limit_exceeded";
