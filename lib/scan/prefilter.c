@@ -402,7 +402,16 @@ static inline size_t quick_skip(const unsigned char *t, size_t n,
         }
         return 0;
     }
-    if (!LLM_IS_DIGIT(c1) || LLM_IS_UPPER(c0) || c0 == '+' || c0 == '(') {
+    if (LLM_IS_UPPER(c0) && LLM_IS_DIGIT(c1)) {
+        /* the 2nd letter and 1st check digit of an IBAN: DE44, after a
+         * word boundary; in base64 and identifiers, almost never */
+        if (p >= 1 && LLM_IS_UPPER(t[p - 1]) && p + 2 < n && LLM_IS_DIGIT(t[p + 2])
+            && (p < 2 || !(LLM_IS_ALNUM(t[p - 2]) || t[p - 2] == '_'))) {
+            return 0;
+        }
+        return p + 1;
+    }
+    if (!LLM_IS_DIGIT(c1) || c0 == '+' || c0 == '(') {
         return 0;
     }
     if (p + 9 < n) {
