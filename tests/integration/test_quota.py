@@ -44,19 +44,25 @@ LLMRouteQuota user:monthly     tokens/month    120
 LLMRouteQuota group:ci-bots    requests/minute 3
 LLMRouteQuota user:vip         requests/minute unlimited
 LLMRouteQuota user:anthro      requests/minute 2
+LLMRouteQuota user:tokhammer   tokens/minute   {tokhammer}
 """
 
 
 @pytest.fixture(scope="module")
 def gw(minter, mock_provider, postgres):
     g = GatewayServer(minter, mock=mock_provider, pg=postgres,
-                      gateway_d={"60-quotas.conf": QUOTAS},
+                      gateway_d={"60-quotas.conf": QUOTAS.format(
+                          tokhammer=TOKHAMMER_LIMIT)},
                       extra_conf=SPREAD)
     try:
         g.start()
         yield g
     finally:
         g.destroy()
+
+
+def hammer_body():
+    return chat("tokens " * 100, stream=True)
 
 
 def chat(content="hi", **extra):
@@ -75,6 +81,10 @@ def anthropic(content="hi"):
 def estimate(body):
     """The gateway's estimate of a body's input tokens (bytes / 4)."""
     return (len(body) + 3) // 4
+
+
+# Room for exactly 10 of hammer_body()'s estimates, not 11.
+TOKHAMMER_LIMIT = 10 * estimate(hammer_body()) + estimate(hammer_body()) // 2
 
 
 def seconds(duration):
@@ -142,6 +152,37 @@ def test_requests_per_minute_exact_under_concurrency(gw, mock, minter,
     # Another user is not affected.
     other = gw.client().post(CHAT, chat(), token=minter.mint(sub="bystander"))
     assert other.status == 200, other
+
+
+def test_tokens_per_minute_exact_under_concurrency(gw, mock, minter):
+    """30 streams at once whose estimates fit 10 times into the limit:
+    exactly 10 are let through.  (Streams without a usage event keep their
+    estimate after the answer, so the count does not move under the test.)"""
+    token = minter.mint(sub="tokhammer")
+    n = 30
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def one(i):
+        c = gw.client(timeout=60)
+        barrier.wait()
+        results[i] = c.post(CHAT, hammer_body(), token=token)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    statuses = [r.status for r in results]
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(429) == 20, statuses
+    refused = [r for r in results if r.status == 429][0]
+    assert refused.json()["error"]["type"] == "tokens"
+    assert refused.header("x-ratelimit-limit-tokens") == str(TOKHAMMER_LIMIT)
+    remaining = sorted(int(r.header("x-ratelimit-remaining-tokens"))
+                       for r in results if r.status == 200)
+    e = estimate(hammer_body())
+    assert remaining == [TOKHAMMER_LIMIT - k * e for k in range(10, 0, -1)]
 
 
 def test_tokens_per_minute_counts_real_usage(gw, mock, minter):
