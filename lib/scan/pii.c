@@ -579,6 +579,10 @@ size_t llm_scan_rec_email(llm_scan_ctx_t *cx, size_t at)
     while (s > 0 && local_char(t[s - 1]) && at - s < 64) {
         s--;
     }
+    /* \n+@decorator in JSON text: the escape is not part of the address */
+    if (s > 0 && t[s - 1] == '\\' && (t[s] == 'n' || t[s] == 't' || t[s] == 'r')) {
+        s++;
+    }
     /* +@decorator on a diff line, -'x': the marks are not a local part */
     while (s < at && !LLM_IS_ALNUM(t[s])) {
         s++;

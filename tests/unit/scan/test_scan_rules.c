@@ -393,6 +393,9 @@ START_TEST(email)
     none("logo@2x.png and foo@localhost and bob@server.test", NULL);
     none("https://user@gitlab.com/x", NULL);
     none("noreply@github.com", NULL);
+    /* JSON text as sent: escapes before a decorator on a diff line */
+    none("b/src/app.py\\n+@app.route(\\\"/health\\\")\\n", NULL);
+    has("to:\\njane.doe@acme-corp.com", "email", "jane.doe@acme-corp.com");
 }
 END_TEST
 
