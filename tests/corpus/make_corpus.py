@@ -678,6 +678,13 @@ cur = "tool_result_escaped.json"
 inner = "DATABASE_URL=postgres://svc:" + P("PASSWORD", "Vb6@pQ9zLx") + "@db:5432/app\\nSTRIPE_KEY=" + P("STRIPE_KEY", "sk_live_" + r(24)) + "\\n"
 add(cur, '{"type":"tool_result","tool_use_id":"toolu_01XyZ","content":"' + inner + '"}\n')
 
+
+cur = "diff_in_json.json"
+diff = ("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,4 +1,6 @@\n"
+        "+@app.route(\"/health\")\n+def health():\n-@pytest.fixture(scope='module')\n"
+        "+@dataclass(frozen=True)\n # reviewed-by: " + P("EMAIL", "wei.chen@acme-corp.com") + "\n")
+add(cur, json.dumps({"type": "tool_result", "tool_use_id": "toolu_02", "content": diff}) + "\n")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)
