@@ -91,12 +91,13 @@ int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
                   apr_pool_t *p, apr_array_header_t *out);
 
 /* A printable, masked form of a found value for logs and the command
- * line: at most 4 leading characters of long secrets, then '*'s, never the
- * whole value.  From p. */
+ * line: the first 4 characters of a value of 16 or more, nothing of a
+ * shorter one, then at most 12 '*'s; never the whole value.  From p. */
 const char *llm_scan_mask(apr_pool_t *p, const char *value, size_t len);
 
-/* Iterate over the rules of a set (built in and admin), for documentation,
- * llm-scan --list-rules and the config-sync test. */
+/* Iterate over the rules of a set (built in and admin; switched-off ones
+ * left out), for documentation, llm-scan --list-rules and the config-sync
+ * test. */
 typedef void llm_scan_rule_visit_fn(void *baton, const char *rule_id,
                                     const char *type, llm_category_e cat);
 void llm_scan_rules_visit(const llm_scan_rules_t *rs,
