@@ -84,7 +84,7 @@ static int basic_auth_ok(const unsigned char *v, size_t n)
         }
     }
     return colon > 0 && colon + 1 < o
-           && !llm_scan_is_placeholder(buf + colon + 1, o - colon - 1);
+           && !llm_scan_password_placeholder(buf + colon + 1, o - colon - 1);
 }
 
 size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)

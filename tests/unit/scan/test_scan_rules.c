@@ -375,6 +375,9 @@ START_TEST(bearer_and_basic)
     none("Authorization: Bearer <token>", NULL);
     none("Authorization: Bearer $TOKEN", NULL);
     none("Basic authentication is described in RFC 7617", NULL);
+    /* user:password, admin:changeme */
+    none("Authorization: Basic dXNlcjpwYXNzd29yZA==", NULL);
+    none("Authorization: Basic YWRtaW46Y2hhbmdlbWU=", NULL);
     /* RFC 6749 and 5849 examples */
     none("\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\", oauth_token=\"ad180jjd733klru7\"", NULL);
     none("Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", NULL);
