@@ -61,7 +61,7 @@ static const char *esc(apr_pool_t *p, const char *v)
 
 typedef struct {
     const char *provider, *model;
-    apr_uint64_t tin, tout, tcached, cost;
+    apr_uint64_t tin, tout, tcached, cost, bin, bout;
     apr_uint64_t lat[LLM_AUDIT_NBUCKETS + 1], lat_sum, lat_n;
     apr_uint64_t ttfb[LLM_AUDIT_NBUCKETS + 1], ttfb_sum, ttfb_n;
 } pm_agg_t;
@@ -142,6 +142,8 @@ int llm_audit_metrics_handler(request_rec *r)
         a->tout += se->tokens_out;
         a->tcached += se->tokens_cached;
         a->cost += se->cost_nusd;
+        a->bin += se->bytes_in;
+        a->bout += se->bytes_out;
         for (b = 0; b <= LLM_AUDIT_NBUCKETS; b++) {
             a->lat[b] += se->latency[b];
             a->ttfb[b] += se->ttfb[b];
@@ -176,6 +178,20 @@ int llm_audit_metrics_handler(request_rec *r)
         ap_rprintf(r, "llm_gateway_cost_usd_total{provider=\"%s\","
                    "model=\"%s\"} %.9f\n", esc(r->pool, a->provider),
                    esc(r->pool, a->model), (double)a->cost / 1e9);
+    }
+    ap_rputs("# HELP llm_gateway_bytes_total Request and response body "
+             "bytes by provider and model.\n"
+             "# TYPE llm_gateway_bytes_total counter\n", r);
+    for (hi = apr_hash_first(r->pool, agg); hi; hi = apr_hash_next(hi)) {
+        pm_agg_t *a = apr_hash_this_val(hi);
+        const char *l = apr_psprintf(r->pool, "provider=\"%s\",model=\"%s\"",
+                                     esc(r->pool, a->provider),
+                                     esc(r->pool, a->model));
+
+        ap_rprintf(r, "llm_gateway_bytes_total{%s,direction=\"in\"} %"
+                   APR_UINT64_T_FMT "\n", l, a->bin);
+        ap_rprintf(r, "llm_gateway_bytes_total{%s,direction=\"out\"} %"
+                   APR_UINT64_T_FMT "\n", l, a->bout);
     }
     ap_rputs("# HELP llm_gateway_request_duration_seconds Total latency, "
              "request read to log.\n"

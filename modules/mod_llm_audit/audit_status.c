@@ -136,7 +136,8 @@ int llm_audit_status_handler(request_rec *r)
                sc->spool.max_size, snap->lost, snap->refused);
     ap_rputs("<h2>Requests</h2><table><tr><th>provider</th><th>model</th>"
              "<th>decision</th><th>status</th><th>requests</th>"
-             "<th>tokens in/cached/out</th><th>cost USD</th></tr>\n", r);
+             "<th>tokens in/cached/out</th><th>cost USD</th>"
+             "<th>avg latency ms</th><th>avg TTFB ms</th></tr>\n", r);
     for (i = 0; i < LLM_AUDIT_SERIES_MAX; i++) {
         const llm_audit_series_t *se = &snap->series[i];
 
@@ -144,10 +145,18 @@ int llm_audit_status_handler(request_rec *r)
             ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%d</td>"
                        "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                        " / %" APR_UINT64_T_FMT " / %" APR_UINT64_T_FMT
-                       "</td><td>%.4f</td></tr>\n", esc(r, se->provider),
-                       esc(r, se->model), esc(r, se->decision), se->status,
-                       se->requests, se->tokens_in, se->tokens_cached,
-                       se->tokens_out, (double)se->cost_nusd / 1e9);
+                       "</td><td>%.4f</td><td>%.1f</td><td>%s</td></tr>\n",
+                       esc(r, se->provider), esc(r, se->model),
+                       esc(r, se->decision), se->status, se->requests,
+                       se->tokens_in, se->tokens_cached, se->tokens_out,
+                       (double)se->cost_nusd / 1e9,
+                       se->requests ? (double)se->latency_sum_us / 1e3
+                                      / (double)se->requests : 0.0,
+                       se->ttfb_count
+                       ? apr_psprintf(r->pool, "%.1f",
+                                      (double)se->ttfb_sum_us / 1e3
+                                      / (double)se->ttfb_count)
+                       : "-");
         }
     }
     ap_rputs("</table>\n<h2>Findings by type</h2><table>"

@@ -664,6 +664,8 @@ def test_metrics_count_what_was_sent(gw, mock, minter):
                  model="gpt-4o-mini", kind="output") > 0
     assert delta("llm_gateway_request_duration_seconds_count",
                  provider="testopenai", model="gpt-4o-mini") >= 3
+    assert delta("llm_gateway_bytes_total", provider="testopenai",
+                 model="gpt-4o-mini", direction="out") > 0
     assert delta("llm_gateway_audit_records_total") == 5
     assert ah.metric_sum(after, "llm_gateway_audit_db_up") == 1
     assert ah.metric_sum(after, "llm_gateway_audit_spool_records") == 0
