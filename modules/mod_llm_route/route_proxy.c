@@ -29,6 +29,35 @@
 
 #include "route_internal.h"
 
+/* Query parameters the providers' APIs define for these endpoints.  The
+ * rest is not forwarded: the provider would read it, and it is not part
+ * of the body the gateway scanned. */
+static int provider_param(const char *name, apr_size_t len)
+{
+    return len == 4 && !strncmp(name, "beta", 4);
+}
+
+static const char *provider_args(request_rec *r)
+{
+    apr_array_header_t *kept;
+    char *args, *pair, *state;
+
+    if (!r->args || !*r->args) {
+        return NULL;
+    }
+    kept = apr_array_make(r->pool, 2, sizeof(char *));
+    args = apr_pstrdup(r->pool, r->args);
+    for (pair = apr_strtok(args, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        const char *eq = strchr(pair, '=');
+
+        if (provider_param(pair, eq ? (apr_size_t)(eq - pair) : strlen(pair))) {
+            APR_ARRAY_PUSH(kept, char *) = pair;
+        }
+    }
+    return kept->nelts ? apr_array_pstrcat(r->pool, kept, '&') : NULL;
+}
+
 /* The provider's path for the endpoint the request is sent to (the
  * caller's own, or its equivalent in the provider's dialect). */
 static const char *provider_path(request_rec *r, const llm_request_t *req,
@@ -61,7 +90,7 @@ static const char *provider_path(request_rec *r, const llm_request_t *req,
         sub = "";
         break;
     }
-    *args = pv->family == req->caller_family ? r->args : NULL;
+    *args = pv->family == req->caller_family ? provider_args(r) : NULL;
     if (pv->type == LLM_PROVIDER_AZURE) {
         /* Azure names the deployment in the path and wants its version. */
         *args = apr_pstrcat(r->pool, "api-version=", pv->api_version, NULL);
@@ -96,6 +125,34 @@ void llm_route_to_proxy(request_rec *r, llm_request_t *req,
     req->balancer = pv->balancer;
 }
 
+static const char *const provider_headers[] = {
+    "Content-Type", "Content-Length", "Transfer-Encoding", "Accept",
+    "User-Agent", "anthropic-version", "anthropic-beta", "OpenAI-Beta",
+    NULL
+};
+
+/* r->headers_in is mod_proxy's copy for the upstream request here; it is
+ * rebuilt in place because mod_proxy keeps using the same table. */
+static void keep_provider_headers(request_rec *r)
+{
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *te;
+    apr_table_t *orig = apr_table_copy(r->pool, r->headers_in);
+    int i, j;
+
+    apr_table_clear(r->headers_in);
+    arr = apr_table_elts(orig);
+    te = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        for (j = 0; provider_headers[j]; j++) {
+            if (te[i].key && !strcasecmp(te[i].key, provider_headers[j])) {
+                apr_table_addn(r->headers_in, te[i].key, te[i].val);
+                break;
+            }
+        }
+    }
+}
+
 int llm_route_proxy_fixups(request_rec *r)
 {
     llm_route_choice_t *choice;
@@ -108,12 +165,11 @@ int llm_route_proxy_fixups(request_rec *r)
     if (!choice || !(pv = choice->provider)) {
         return OK;
     }
-    /* Whatever the caller sent as credentials was for the gateway. */
-    apr_table_unset(r->headers_in, "Authorization");
-    apr_table_unset(r->headers_in, "x-api-key");
-    apr_table_unset(r->headers_in, "api-key");
-    apr_table_unset(r->headers_in, "Proxy-Authorization");
-    apr_table_unset(r->headers_in, "Cookie");
+    /* Only the headers the providers' APIs define go upstream: the
+     * caller's credentials were for the gateway, and any other header is
+     * text the provider would read that the gateway has not scanned.
+     * Accept-Encoding goes too: usage and translation read the answer. */
+    keep_provider_headers(r);
 
     switch (pv->type) {
     case LLM_PROVIDER_ANTHROPIC:

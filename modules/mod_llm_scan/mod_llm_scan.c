@@ -132,11 +132,33 @@ static int scan_fixups(request_rec *r)
     return OK;
 }
 
-static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp, server_rec *s)
+/* The rule sets are built when the configuration is checked, which also
+ * happens at apachectl -t: a duplicate rule id or an action for a rule
+ * that does not exist is reported there, not at the next restart. */
+static int scan_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *vs;
 
+    for (vs = s; vs; vs = vs->next) {
+        llm_scan_server_conf_t *sc =
+            ap_get_module_config(vs->module_config, &llm_scan_module);
+        const char *err;
+
+        if ((err = llm_scan_build_rules(pconf, sc)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
+                         LLMNO(01005) "mod_llm_scan rules of %s:%u: %s",
+                         vs->server_hostname ? vs->server_hostname : "*",
+                         vs->port, err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
     route_annotate = APR_RETRIEVE_OPTIONAL_FN(llm_route_annotate);
     if (!ap_find_linked_module("mod_llm_route.c") || !route_annotate) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(01004)
@@ -144,26 +166,12 @@ static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "'LoadModule llm_route_module .../mod_llm_route.so'");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    for (vs = s; vs; vs = vs->next) {
-        llm_scan_server_conf_t *sc =
-            ap_get_module_config(vs->module_config, &llm_scan_module);
-        const char *err;
-
-        if (sc->rules) {
-            continue;
-        }
-        if ((err = llm_scan_build_rules(pconf, sc)) != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, LLMNO(01005)
-                         "scan rules for %s:%u could not be built: %s",
-                         vs->server_hostname, vs->port, err);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
     return OK;
 }
 
 static void scan_register_hooks(apr_pool_t *p)
 {
+    ap_hook_check_config(scan_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* FIRST; mod_llm_route, which routes on the parsed body, names this
      * module as its predecessor (naming each other would be a cycle). */

@@ -26,6 +26,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "llm_gateway.h"
@@ -38,6 +39,7 @@ void *llm_scan_create_server_conf(apr_pool_t *p, server_rec *s)
     llm_scan_server_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->specs = apr_array_make(p, 4, sizeof(llm_scan_rule_spec_t));
+    sc->action_refs = apr_array_make(p, 4, sizeof(const char *));
     sc->builtins = LLM_SCAN_UNSET;
     return sc;
 }
@@ -48,6 +50,7 @@ void *llm_scan_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     llm_scan_server_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->specs = apr_array_append(p, base->specs, add->specs);
+    sc->action_refs = apr_array_append(p, base->action_refs, add->action_refs);
     sc->builtins = add->builtins != LLM_SCAN_UNSET ? add->builtins
                                                    : base->builtins;
     sc->rules = NULL;
@@ -74,7 +77,9 @@ void *llm_scan_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->max_body = add->max_body != LLM_SCAN_UNSET ? add->max_body
                                                    : base->max_body;
     dc->inflate = add->inflate != LLM_SCAN_UNSET ? add->inflate : base->inflate;
-    dc->actions = apr_table_overlay(p, base->actions, add->actions);
+    /* apr_table_get returns the first entry: the inner context's own
+     * actions must come first to win. */
+    dc->actions = apr_table_overlay(p, add->actions, base->actions);
     return dc;
 }
 
@@ -123,6 +128,15 @@ static int parse_category(const char *s, llm_category_e *cat)
     return 1;
 }
 
+/* An admin rule for a built-in type (another PHONE format, say) is handled
+ * like that type; a type of the admin's own is content. */
+static llm_category_e default_category(const char *type)
+{
+    int cat = llm_scan_builtin_category(type);
+
+    return cat < 0 ? LLM_CAT_CONTENT : (llm_category_e)cat;
+}
+
 static llm_scan_server_conf_t *server_conf(cmd_parms *cmd)
 {
     return ap_get_module_config(cmd->server->module_config, &llm_scan_module);
@@ -164,6 +178,9 @@ static const char *set_action(cmd_parms *cmd, void *dcv, const char *what,
                             cmd->cmd->name, what);
     }
     apr_table_set(dc->actions, what, apr_pstrdup(cmd->pool, action));
+    if (strncmp(what, "category:", 9)) {
+        APR_ARRAY_PUSH(server_conf(cmd)->action_refs, const char *) = what;
+    }
     return NULL;
 }
 
@@ -209,6 +226,9 @@ static const char *add_pattern(cmd_parms *cmd, void *dcv, const char *args)
     if (*catname && !parse_category(catname, &cat)) {
         return apr_psprintf(cmd->pool, "LLMScanPattern: category '%s' is not "
                             "one of secret, pii, content", catname);
+    }
+    if (!*catname) {
+        cat = default_category(type);
     }
     if (*args) {
         return "LLMScanPattern: too many arguments (quote the pattern)";
@@ -261,7 +281,7 @@ static const char *add_keywords(cmd_parms *cmd, void *dcv, const char *args)
     spec->rule_id = id;
     spec->words = (const char *const *)words->elts;
     spec->nwords = words->nelts;
-    spec->category = LLM_CAT_CONTENT;
+    spec->category = default_category(type);
     return NULL;
 }
 
@@ -304,6 +324,37 @@ static const char *set_builtins(cmd_parms *cmd, void *dcv, int on)
     return NULL;
 }
 
+static void note_rule(void *baton, const char *rule_id, const char *type,
+                      llm_category_e cat)
+{
+    apr_hash_t *known = baton;
+
+    apr_hash_set(known, rule_id, APR_HASH_KEY_STRING, rule_id);
+    apr_hash_set(known, type, APR_HASH_KEY_STRING, type);
+}
+
+/* LLMScanAction names a rule or type that must exist once every rule is
+ * known: a typo would otherwise silently leave the default in force. */
+static const char *check_action_refs(apr_pool_t *p,
+                                     const llm_scan_server_conf_t *sc)
+{
+    apr_hash_t *known = apr_hash_make(p);
+    int i;
+
+    llm_scan_rules_visit(sc->rules, note_rule, known);
+    for (i = 0; i < sc->action_refs->nelts; i++) {
+        const char *what = APR_ARRAY_IDX(sc->action_refs, i, const char *);
+
+        if (!apr_hash_get(known, what, APR_HASH_KEY_STRING)) {
+            return apr_psprintf(p, "LLMScanAction %s: no rule or type of "
+                                "that name (see llm-scan --list-rules, or "
+                                "define it with LLMScanPattern or "
+                                "LLMScanKeywords)", what);
+        }
+    }
+    return NULL;
+}
+
 const char *llm_scan_build_rules(apr_pool_t *p, llm_scan_server_conf_t *sc)
 {
     llm_scan_rules_t *rs = llm_scan_rules_create(p, sc->builtins != 0);
@@ -339,7 +390,7 @@ const char *llm_scan_build_rules(apr_pool_t *p, llm_scan_server_conf_t *sc)
         return err;
     }
     sc->rules = rs;
-    return NULL;
+    return check_action_refs(p, sc);
 }
 
 static llm_action_e action_from(const char *s)

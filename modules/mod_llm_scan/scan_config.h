@@ -44,6 +44,8 @@ typedef struct llm_scan_rule_spec_t {
 
 typedef struct llm_scan_server_conf_t {
     apr_array_header_t *specs;       /* of llm_scan_rule_spec_t */
+    apr_array_header_t *action_refs; /* rule ids and types LLMScanAction
+                                        names, checked once rules are built */
     int builtins;                    /* LLMScanBuiltinRules */
     llm_scan_rules_t *rules;         /* compiled in post_config */
 } llm_scan_server_conf_t;
