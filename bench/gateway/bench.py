@@ -226,7 +226,8 @@ def summarize(runs, targets, modes, concs):
     for mode in modes:
         for conc in concs:
             base = pick.get((mode, conc, "plain"))
-            for t in ("plain_auth", "gateway", "gateway_pg"):
+            for t in [t for t in targets if t.startswith(("plain_auth",
+                                                          "gateway"))]:
                 r = pick.get((mode, conc, t))
                 if not base or not r:
                     continue
@@ -236,7 +237,7 @@ def summarize(runs, targets, modes, concs):
                                 r["p50_ms"] - base["p50_ms"],
                                 r["rps"] / base["rps"]))
             pa = pick.get((mode, conc, "plain_auth"))
-            for t in ("gateway", "gateway_pg"):
+            for t in [t for t in targets if t.startswith("gateway")]:
                 r = pick.get((mode, conc, t))
                 if pa and r:
                     lines.append("| %s | %d | %s / plain_auth | %.2f | %+.2f "

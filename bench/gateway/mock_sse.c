@@ -24,10 +24,14 @@
  *
  * Any POST gets a chat.completion (non-stream) or, when the body holds
  * "stream":true, an SSE stream of chat.completion.chunk events ending in
- * [DONE], sent chunked, one event per chunk.  Request headers pace a
- * stream (the long-streams benchmark):
- *   x-mock-interval-ms: N   N ms between events (default 0: all at once)
- *   x-mock-events: N        number of content events (default 16)
+ * [DONE], sent chunked, one event per chunk.  Two numbers pace a stream
+ * (the long-streams benchmark), read from the body -- anywhere, e.g. in
+ * "metadata" -- since the gateway forwards only the providers' own
+ * headers, or from request headers when talking to the mock directly:
+ *   "mock_interval_ms": N / x-mock-interval-ms: N
+ *                           N ms between events (default 0: all at once)
+ *   "mock_events": N / x-mock-events: N
+ *                           number of content events (default 16)
  * The first event always goes out at once, so a client's time to first
  * token through a proxy minus the same direct is what the proxy adds.
  */
@@ -200,6 +204,23 @@ static const char *find_header(const char *head, size_t len, const char *name)
     return NULL;
 }
 
+/* The number after "key" in a JSON body (quotes around it allowed). */
+static const char *body_number(const char *body, size_t blen,
+                               const char *key)
+{
+    const char *p = memmem(body, blen, key, strlen(key));
+    const char *end = body + blen;
+
+    if (!p) {
+        return NULL;
+    }
+    p += strlen(key);
+    while (p < end && (*p == '"' || *p == ':' || *p == ' ')) {
+        p++;
+    }
+    return p < end && *p >= '0' && *p <= '9' ? p : NULL;
+}
+
 static void respond(conn_t *c, const char *head, size_t hlen,
                     const char *body, size_t blen)
 {
@@ -227,11 +248,17 @@ static void respond(conn_t *c, const char *head, size_t hlen,
         static const char sh[] = "HTTP/1.1 200 OK\r\nContent-Type: "
             "text/event-stream\r\nCache-Control: no-cache\r\n"
             "Transfer-Encoding: chunked\r\n\r\n";
-        const char *iv = find_header(head, hlen, "x-mock-interval-ms");
-        const char *ne = find_header(head, hlen, "x-mock-events");
+        const char *iv = body_number(body, blen, "\"mock_interval_ms\"");
+        const char *ne = body_number(body, blen, "\"mock_events\"");
         int events = ne ? atoi(ne) : 16;
         int i;
 
+        if (!iv) {
+            iv = find_header(head, hlen, "x-mock-interval-ms");
+        }
+        if (!ne) {
+            ne = find_header(head, hlen, "x-mock-events");
+        }
         out_append(c, sh, sizeof(sh) - 1);
         event_chunk(c, "{\"role\":\"assistant\",\"content\":\"\"}");
         c->interval_ms = iv ? atoi(iv) : 0;

@@ -92,6 +92,15 @@ async def one_stream(host, port, request, timeout):
             "error": proto.error}
 
 
+def paced_body(interval_ms, events):
+    """The benchmark's streamed chat body, asking the mock (through the
+    gateway, which forwards the body as sent) for paced events."""
+    body = json.loads(chat_body(True))
+    body["metadata"] = {"mock_interval_ms": str(interval_ms),
+                        "mock_events": str(events)}
+    return json.dumps(body).encode()
+
+
 def build_request(host, port, body, token, interval_ms, events):
     head = ["POST /v1/chat/completions HTTP/1.1",
             "Host: %s:%d" % (host, port),
@@ -165,7 +174,7 @@ def main():
     servers, token = benchlib.make_servers(
         [t for t in targets if t != "direct"], mock.port, work,
         extra_conf=mpm_conf(args.mpm))
-    body = chat_body(True)
+    body = paced_body(args.interval_ms, events)
     out = []
     print("# CPU: %s, %d cores; load average %s; %d events per stream, one "
           "every %d ms" % (benchlib.cpu_model(), os.cpu_count(),
@@ -192,11 +201,20 @@ def main():
                     mem["processes"] = len(pids)
                     return mem
 
+                parent = None if t == "direct" else servers[t].proc.pid
+                srv_pids = mock.pids if t == "direct" else pids_fn()
+                cpu0 = benchlib.cpu_seconds(srv_pids, parent)
+                me0 = resource.getrusage(resource.RUSAGE_SELF)
                 t0 = time.monotonic()
                 results, _ = asyncio.run(run_streams(
                     host, port, request, n, args.ramp,
                     args.seconds + 60, sample))
                 wall = time.monotonic() - t0
+                srv_pids = mock.pids if t == "direct" else pids_fn()
+                cpu = benchlib.cpu_seconds(srv_pids, parent) - cpu0
+                me1 = resource.getrusage(resource.RUSAGE_SELF)
+                client_cpu = (me1.ru_utime + me1.ru_stime -
+                              me0.ru_utime - me0.ru_stime)
                 ok = [r for r in results if r.get("status") == 200 and
                       r.get("complete")]
                 ttfts = [r["ttft"] for r in results if r.get("ttft")]
@@ -220,16 +238,22 @@ def main():
                     "pss_per_stream_mb": mem.get("pss", 0) / 2**20 / n,
                     "idle_rss_mb": idle_rss / 2**20,
                     "processes": mem.get("processes", 0),
+                    "server_cpu_s": cpu,
+                    "server_cpu_us_per_event": cpu * 1e6 / max(1, sum(
+                        r.get("events", 0) for r in results)),
+                    "client_cpu_s": client_cpu,
                 }
                 out.append(row)
                 print("%-8s %5d streams: ok %5d errors %4d  TTFT p50 %6.1f "
                       "p99 %6.1f max %6.1f ms  RSS %7.1f MB (%.3f MB/stream, "
-                      "%.3f added; PSS %.3f) in %d processes %s"
+                      "%.3f added; PSS %.3f) in %d processes; server CPU "
+                      "%.1f s (%.1f us/event), client CPU %.1f s %s"
                       % (t, n, row["ok"], row["errors"], row["ttft_p50_ms"],
                          row["ttft_p99_ms"], row["ttft_max_ms"],
                          row["rss_total_mb"], row["rss_per_stream_mb"],
                          row["rss_added_per_stream_mb"],
                          row["pss_per_stream_mb"], row["processes"],
+                         cpu, row["server_cpu_us_per_event"], client_cpu,
                          row["error_kinds"] or ""), flush=True)
                 time.sleep(3)
     finally:
