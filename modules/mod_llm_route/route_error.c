@@ -59,6 +59,12 @@ int llm_route_error_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     }
     status = atoi(st);
+    /* mod_proxy_http answers a provider that never replies with 502 and
+     * leaves this note: for the caller it is a timeout. */
+    if (status == HTTP_BAD_GATEWAY
+        && apr_table_get(r->prev->notes, "proxy_timedout")) {
+        status = HTTP_GATEWAY_TIME_OUT;
+    }
     switch (status) {
     case HTTP_UNAUTHORIZED:
         req->decision = LLM_DECISION_DENY;
@@ -77,6 +83,19 @@ int llm_route_error_handler(request_rec *r)
         req->reason = "forbidden";
         return llm_request_send_error(r, status, "permission_error",
             "forbidden", "Your token does not allow access to this gateway.",
+            NULL);
+    case HTTP_GATEWAY_TIME_OUT:
+        req->decision = LLM_DECISION_ERROR;
+        req->reason = "upstream_timeout";
+        return llm_request_send_error(r, status, "api_error", "timeout",
+            "The provider did not answer in time.", NULL);
+    case HTTP_BAD_GATEWAY:
+    case HTTP_SERVICE_UNAVAILABLE:
+        req->decision = LLM_DECISION_ERROR;
+        req->reason = "upstream_unavailable";
+        return llm_request_send_error(r, status, "api_error",
+            "provider_unavailable",
+            "No provider for this model could be reached; try again later.",
             NULL);
     default:
         if (req->decision == LLM_DECISION_NONE) {
