@@ -772,3 +772,33 @@ def test_concurrent_requests_one_row_each_chains_intact(gw, mock, minter):
     uas = [r["user_agent"] for r in rows]
     assert len(uas) == 200 and len(set(uas)) == 200, len(uas)
     assert_verified(gw)
+
+
+def test_schema_directive_creates_the_postgresql_table(minter, mock,
+                                                       gateway_factory,
+                                                       user_agent):
+    """LLMAuditSchema pgsql runs conf/sql/postgresql.sql (functions and
+    all) on a database that has no table yet, for a role allowed to."""
+    pg = PostgresServer()
+    try:
+        pg.init()
+        pg.execute("GRANT ALL ON SCHEMA public TO %s" % pg.gateway_user)
+        g = gateway_factory.make(pg=pg, gateway_d={
+            "56-schema.conf":
+                'LLMAuditSchema pgsql "${LLM_GW_SQL}/postgresql.sql"\n'})
+        assert g.client().post(CHAT, chat(), token=minter.mint(sub="s"),
+                               headers={"User-Agent": user_agent}
+                               ).status == 200
+        import time
+        deadline = time.time() + 15
+        while not pg.table_exists("llm_audit") and time.time() < deadline:
+            time.sleep(0.2)
+        rows = pg.wait_for_rows("SELECT * FROM llm_audit WHERE user_agent "
+                                "= %s", (user_agent,), timeout=15)
+        assert len(rows) == 1 and rows[0]["decision"] == "allow"
+        assert pg.query("SELECT count(*) AS n FROM pg_inherits WHERE "
+                        "inhparent = 'llm_audit'::regclass")[0]["n"] >= 4
+        g.stop()
+        assert "LLM03020" not in g.error_log_text(), g.error_log_tail(20)
+    finally:
+        pg.destroy()
