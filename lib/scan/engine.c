@@ -183,51 +183,86 @@ static int by_rank(const void *a, const void *b)
     return x->rule - y->rule;
 }
 
-/* Keep the best candidates that do not overlap a better one.  kept is
- * sorted by offset, so each check is a binary search. */
+static int by_offset(const void *a, const void *b)
+{
+    const llm_scan_cand_t *x = a, *y = b;
+
+    if (x->off != y->off) {
+        return x->off < y->off ? -1 : 1;
+    }
+    return by_rank(a, b);
+}
+
+static int by_offset_ptr(const void *a, const void *b)
+{
+    return by_offset(*(const llm_scan_cand_t *const *)a,
+                     *(const llm_scan_cand_t *const *)b);
+}
+
+static void push_match(llm_scan_ctx_t *cx, apr_array_header_t *out,
+                       const llm_scan_cand_t *c)
+{
+    const llm_scan_rule_t *r = LLM_RULE(cx->rs, c->rule);
+    llm_scan_match_t *m = apr_array_push(out);
+
+    m->type = r->type;
+    m->rule = r->id;
+    m->category = r->cat;
+    m->offset = c->off;
+    m->length = c->len;
+}
+
+/* Overlapping candidates form clusters; in each, the best candidates that
+ * do not overlap a better one are kept.  Clusters are nearly always one
+ * candidate, so the whole is O(n log n) however many findings there are. */
 static int resolve(llm_scan_ctx_t *cx, apr_array_header_t *out)
 {
     llm_scan_cand_t *c = (llm_scan_cand_t *)cx->cands->elts;
-    int n = cx->cands->nelts, nk = 0, i;
-    llm_scan_cand_t **kept;
+    int n = cx->cands->nelts, i = 0, kept_total = 0;
+    llm_scan_cand_t **kept = NULL;
 
     if (n == 0) {
         return 0;
     }
-    qsort(c, (size_t)n, sizeof(*c), by_rank);
-    kept = apr_palloc(cx->p, sizeof(*kept) * (size_t)n);
-    for (i = 0; i < n; i++) {
-        int lo = 0, hi = nk;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (kept[mid]->off < c[i].off) {
-                lo = mid + 1;
+    qsort(c, (size_t)n, sizeof(*c), by_offset);
+    while (i < n) {
+        int j = i + 1, nk = 0, x;
+        size_t end = c[i].off + c[i].len;
+
+        while (j < n && c[j].off < end) {
+            if (c[j].off + c[j].len > end) {
+                end = c[j].off + c[j].len;
             }
-            else {
-                hi = mid;
-            }
+            j++;
         }
-        /* lo: first kept starting at or after c[i] */
-        if (lo < nk && kept[lo]->off < c[i].off + c[i].len) {
+        if (j - i == 1) {
+            push_match(cx, out, &c[i]);
+            kept_total++;
+            i = j;
             continue;
         }
-        if (lo > 0 && kept[lo - 1]->off + kept[lo - 1]->len > c[i].off) {
-            continue;
+        if (!kept) {
+            kept = apr_palloc(cx->p, sizeof(*kept) * (size_t)n);
         }
-        memmove(kept + lo + 1, kept + lo, sizeof(*kept) * (size_t)(nk - lo));
-        kept[lo] = &c[i];
-        nk++;
+        qsort(c + i, (size_t)(j - i), sizeof(*c), by_rank);
+        for (x = i; x < j; x++) {
+            int k, ok = 1;
+            for (k = 0; k < nk && ok; k++) {
+                ok = c[x].off + c[x].len <= kept[k]->off
+                     || kept[k]->off + kept[k]->len <= c[x].off;
+            }
+            if (ok) {
+                kept[nk++] = &c[x];
+            }
+        }
+        qsort(kept, (size_t)nk, sizeof(*kept), by_offset_ptr);
+        for (x = 0; x < nk; x++) {
+            push_match(cx, out, kept[x]);
+        }
+        kept_total += nk;
+        i = j;
     }
-    for (i = 0; i < nk; i++) {
-        const llm_scan_rule_t *r = LLM_RULE(cx->rs, kept[i]->rule);
-        llm_scan_match_t *m = apr_array_push(out);
-        m->type = r->type;
-        m->rule = r->id;
-        m->category = r->cat;
-        m->offset = kept[i]->off;
-        m->length = kept[i]->len;
-    }
-    return nk;
+    return kept_total;
 }
 
 int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,

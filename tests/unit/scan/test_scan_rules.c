@@ -566,6 +566,20 @@ START_TEST(overlaps_and_order)
         ck_assert(APR_ARRAY_IDX(out, i - 1, llm_scan_match_t).offset
                   < APR_ARRAY_IDX(out, i, llm_scan_match_t).offset);
     }
+    {
+        /* many findings: all kept, in order (resolution is not quadratic) */
+        char *big = apr_palloc(pool, 40 * 5000 + 1), *w = big;
+        apr_array_header_t *o2;
+        for (i = 0; i < 5000; i++) {
+            w += sprintf(w, "u%d@acme-corp.com ", i);
+        }
+        o2 = apr_array_make(pool, 16, sizeof(llm_scan_match_t));
+        ck_assert_int_eq(llm_scan_text(rules, big, strlen(big), pool, o2), 5000);
+        for (i = 1; i < o2->nelts; i++) {
+            ck_assert(APR_ARRAY_IDX(o2, i - 1, llm_scan_match_t).offset
+                      < APR_ARRAY_IDX(o2, i, llm_scan_match_t).offset);
+        }
+    }
     ck_assert_int_eq(llm_scan_builtin_category("EMAIL"), LLM_CAT_PII);
     ck_assert_int_eq(llm_scan_builtin_category("JWT"), LLM_CAT_SECRET);
     ck_assert_int_eq(llm_scan_builtin_category("NOPE"), -1);
