@@ -418,9 +418,10 @@ static int all_upper(const unsigned char *v, size_t n)
 }
 
 /* After the name at [s, e): operator and value.  0 if there is none. */
-static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
-                      value_t *v)
+static int find_value(llm_scan_ctx_t *cx, size_t s, size_t e, value_t *v)
 {
+    const unsigned char *t = cx->t;
+    size_t n = cx->len;
     size_t k = e, q;
     unsigned char oq = 0;
     int esc = 0, query;
@@ -547,7 +548,13 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
     /* header style: Authorization-like names carry a scheme word first */
     /* '&' ends a value only in a query string: .env passwords have them */
     query = s > 0 && (t[s - 1] == '?' || t[s - 1] == '&');
-    for (q = k; q < n; q++) {
+    /* password=password=...: what an earlier scan crossed holds no end of
+     * a value, so it is not crossed again (no quadratic scanning) */
+    q = k;
+    if (!query && cx->unq_from <= k && k < cx->unq_to) {
+        q = cx->unq_to;
+    }
+    for (; q < n; q++) {
         unsigned char c = t[q];
         if (c <= ' ' || c == '"' || c == '\'' || c == '`' || c == '\\'
             || c == ';' || c == ',' || (c == '&' && query) || c == ')'
@@ -556,6 +563,10 @@ static int find_value(const unsigned char *t, size_t n, size_t s, size_t e,
             break;
         }
         if (q - k > 512) {
+            if (!query) {
+                cx->unq_from = k;
+                cx->unq_to = q;
+            }
             return 0;
         }
     }
@@ -677,7 +688,7 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
     /* most mentions of "key" or "token" assign nothing, or assign code
      * (self.token.get(...)): judge the value's shape before working out
      * what the name means */
-    if (!find_value(t, n, s, e, &v) || v.len < 4
+    if (!find_value(cx, s, e, &v) || v.len < 4
         || (!v.quoted && (v.after == '(' || v.after == '['
                           || (is_dotted_ident(t + v.off, v.len)
                               && !has_digit(t + v.off, v.len))))

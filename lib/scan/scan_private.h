@@ -153,6 +153,7 @@ struct llm_scan_ctx_t {
     pcre2_match_data *md;
     apr_array_header_t *cands;
     size_t assign_done;      /* names before here were judged already */
+    size_t unq_from, unq_to; /* no end of an unquoted value in there */
     size_t pem_no_end;       /* no "-----END " between here and pem_end_to */
     size_t pem_end_to;
     int error;
