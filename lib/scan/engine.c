@@ -38,11 +38,6 @@ static void pool_free(void *ptr, void *data)
     (void)data;
 }
 
-int llm_scan_rule_on(const llm_scan_ctx_t *cx, int rule)
-{
-    return !LLM_RULE(cx->rs, rule)->disabled;
-}
-
 void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len)
 {
     llm_scan_cand_t *c;

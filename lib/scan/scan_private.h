@@ -18,7 +18,7 @@
  * Internals of the detection engine, shared by its source files only.
  *
  * How a scan works: one pass over the text looks up every byte pair in a
- * 64 Kbit table (prefilter.c).  Only where a pair can start something
+ * table of one byte a pair (prefilter.c).  Only where a pair can start something
  * interesting does the engine look closer: a literal anchor ("AKIA",
  * "ghp_", "-----BEGIN", "password" ...) hands the position to a pattern
  * rule (an anchored, JIT-compiled PCRE2 regex) or to a recogniser written
@@ -171,7 +171,6 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx);
 
 /* engine.c */
 void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len);
-int llm_scan_rule_on(const llm_scan_ctx_t *cx, int rule);
 size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at);
 
 /* recognisers: each returns where the main loop resumes (> pos) */
