@@ -238,7 +238,7 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     request_rec *last = r;
     const char *cl, *model_used, *groups;
     apr_int64_t bytes_in = 0;
-    int nfind;
+    int nfind, f;
     double cost;
 
     /* What the client got is the last internal redirect's status and
@@ -312,5 +312,12 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
                                              - r->request_time);
     }
     capture_body(r, req, sc, dc, rec);
+    /* Caller-controlled text (user agent, URI, model names, claims) may
+     * be anything; the database takes UTF-8 only. */
+    for (f = 0; f < LLM_AUDIT_F_MAC; f++) {
+        if (llm_audit_field_type(f) == LLM_AUDIT_T_TEXT) {
+            rec->v[f] = llm_audit_utf8(p, rec->v[f]);
+        }
+    }
     return rec;
 }

@@ -66,22 +66,26 @@ ap_dbd_t *llm_audit_dbd_acquire(request_rec *r)
     return dbd_acquire ? dbd_acquire(r) : NULL;
 }
 
-int llm_audit_dbd_ping(request_rec *r)
+/* Whether the database answers on this connection.  A pooled connection
+ * can look fine until used; SELECT 1 needs no privilege on any table. */
+static int alive(ap_dbd_t *dbd, apr_pool_t *p)
 {
-    ap_dbd_t *dbd = llm_audit_dbd_acquire(r);
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
 
-    /* A pooled connection can look fine until used: ask the database.
-     * SELECT 1 needs no privilege on any table. */
-    if (!dbd || apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res,
+    if (!dbd || apr_dbd_select(dbd->driver, p, dbd->handle, &res,
                                "SELECT 1", 1) != 0) {
         return 0;
     }
-    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+    while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
         /* drain */
     }
     return 1;
+}
+
+int llm_audit_dbd_ping(request_rec *r)
+{
+    return alive(llm_audit_dbd_acquire(r), r->pool);
 }
 
 ap_dbd_t *llm_audit_dbd_open(apr_pool_t *p, server_rec *s)
@@ -255,7 +259,20 @@ static apr_status_t replay_one(void *ctxv, apr_pool_t *p, const char *line,
                      "moved to the .rejected file");
         return APR_EINVAL;
     }
-    return llm_audit_dbd_insert(ctx->s, ctx->dbd, p, &rec);
+    if (llm_audit_dbd_insert(ctx->s, ctx->dbd, p, &rec) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    /* The database answers but will not take this record (a value it
+     * rejects, a schema older than the record): set it aside rather than
+     * let it hold up every record behind it. */
+    if (alive(ctx->dbd, p)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s, LLMNO(03025)
+                     "the database refuses spooled record %s: moved to the "
+                     ".rejected file beside the spool",
+                     rec.v[LLM_AUDIT_F_REQUEST_ID]);
+        return APR_EINVAL;
+    }
+    return APR_EGENERAL;
 }
 
 int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
@@ -272,6 +289,11 @@ int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
                                 &done, &rejected);
     if (rv == APR_EAGAIN) {
         return 0;
+    }
+    if (rv != APR_SUCCESS && !done && !rejected) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, LLMNO(03026)
+                     "cannot replay the audit spool %s", sc->spool.path);
+        return -1;
     }
     if (done || rejected) {
         ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_NOTICE

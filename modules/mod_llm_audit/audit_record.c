@@ -144,6 +144,83 @@ const char *llm_audit_normalise(apr_pool_t *p, int f, const char *value)
     return value;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static apr_size_t utf8_len(const unsigned char *s, apr_size_t n)
+{
+    apr_size_t len, i;
+    unsigned int cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* No overlong forms, surrogates or code points past U+10FFFF. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)
+        || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+        return 0;
+    }
+    return len;
+}
+
+const char *llm_audit_utf8(apr_pool_t *p, const char *value)
+{
+    const unsigned char *s = (const unsigned char *)value;
+    apr_size_t n, i, k;
+    char *out;
+
+    if (!value) {
+        return NULL;
+    }
+    n = strlen(value);
+    for (i = 0; i < n; i += k) {
+        if ((k = utf8_len(s + i, n - i)) == 0) {
+            break;
+        }
+    }
+    if (i == n) {
+        return value;
+    }
+    /* PostgreSQL refuses invalid UTF-8 in text: a header a client sent
+     * in Latin-1 would otherwise keep the row out of the table (and its
+     * spool line out forever).  Each stray byte becomes '?'. */
+    out = apr_palloc(p, n + 1);
+    for (i = 0; i < n; i += k) {
+        k = utf8_len(s + i, n - i);
+        if (k == 0) {
+            out[i] = '?';
+            k = 1;
+        }
+        else {
+            memcpy(out + i, s + i, k);
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
                                 apr_size_t *len)
 {

@@ -99,6 +99,11 @@ llm_audit_type_e llm_audit_field_type(int f);
 /* Field index of a column name, -1 when unknown. */
 int llm_audit_field_index(const char *name);
 
+/* value itself when it is valid UTF-8, else a copy with each invalid
+ * byte replaced by '?'.  Every text column goes through it before the
+ * record is sealed. */
+const char *llm_audit_utf8(apr_pool_t *p, const char *value);
+
 /* Format apr_time_t t the way the ts column is compared. */
 const char *llm_audit_time_format(apr_pool_t *p, apr_time_t t);
 

@@ -242,6 +242,18 @@ def test_over_quota_is_recorded_as_quota(gw, minter, mock, gateway_factory,
     assert row["user_name"].startswith("quota-")
 
 
+def test_latin1_header_still_gets_its_row(gw, mock, minter, user_agent):
+    """A User-Agent in Latin-1 (not UTF-8) must not keep the row out of
+    PostgreSQL: stray bytes become '?'."""
+    ua = user_agent + "/caf\xe9"            # sent as the byte 0xE9
+    resp = gw.client().post(CHAT, chat(), token=minter.mint(sub="latin1"),
+                            headers={"User-Agent": ua})
+    assert resp.status == 200
+    row = one_row(gw, user_agent + "/caf?")
+    assert row["decision"] == "allow"
+    assert_verified(gw)
+
+
 def test_malformed_request_is_recorded_as_invalid(gw, mock, minter,
                                                   user_agent):
     tok = minter.mint(sub="carol")
@@ -800,3 +812,36 @@ def test_schema_directive_creates_the_postgresql_table(minter, mock,
                         "inhparent = 'llm_audit'::regclass")[0]["n"] >= 4
     finally:
         pg.destroy()
+
+
+@PG_ONLY
+def test_refused_spool_record_does_not_block_the_others(gw, mock):
+    """A spooled record the database answers but refuses is set aside in
+    <spool>.rejected; the records behind it are replayed."""
+    import time
+    key = ah.read_key(gw)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    chain = "poison:1:%d" % int(now.timestamp() * 1e6)
+    good = ah.make_chain(key, chain, [{
+        "ts": ah.fmt_time(now), "request_id": "good-" + uuid.uuid4().hex,
+        "decision": "allow", "findings": "[]", "finding_count": 0,
+        "http_status": 200}])[0]
+    bad = dict(good, request_id="bad-" + uuid.uuid4().hex, ts="not a time",
+               seq=99)
+    spool = os.path.join(gw.data_dir, "spool", "audit.spool")
+    with open(spool, "a") as f:
+        for rec in (bad, good):
+            f.write(json.dumps({k: str(v) for k, v in rec.items()}) + "\n")
+    os.chown(spool, gw.uid, gw.gid)     # as if the children had written it
+    deadline = time.time() + 20
+    while time.time() < deadline and os.path.getsize(spool) > 0:
+        time.sleep(0.2)
+    assert os.path.getsize(spool) == 0, gw.error_log_tail(10)
+    rows = gw.audit.query("SELECT request_id FROM llm_audit WHERE "
+                          "chain_id = %s", (chain,))
+    assert [r["request_id"] for r in rows] == [good["request_id"]]
+    with open(spool + ".rejected") as f:
+        assert bad["request_id"] in f.read()
+    assert "LLM03025" in gw.error_log_text()
+    assert_verified(gw)
+    db_exec(gw, "DELETE FROM llm_audit WHERE chain_id = %s", (chain,))

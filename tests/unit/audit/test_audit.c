@@ -189,6 +189,22 @@ START_TEST(insert_sql_per_driver)
 }
 END_TEST
 
+START_TEST(utf8_cleaning)
+{
+    const char *ok = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+
+    ck_assert_ptr_eq(llm_audit_utf8(pool, ok), ok);   /* untouched */
+    ck_assert_str_eq(llm_audit_utf8(pool, "a\xff" "b"), "a?b");
+    ck_assert_str_eq(llm_audit_utf8(pool, "Mozilla/5.0 (\xe9t\xe9)"),
+                     "Mozilla/5.0 (?t?)");
+    /* truncated, overlong and surrogate sequences */
+    ck_assert_str_eq(llm_audit_utf8(pool, "x\xe2\x82"), "x??");
+    ck_assert_str_eq(llm_audit_utf8(pool, "\xc0\xaf"), "??");
+    ck_assert_str_eq(llm_audit_utf8(pool, "\xed\xa0\x80"), "???");
+    ck_assert_ptr_null(llm_audit_utf8(pool, NULL));
+}
+END_TEST
+
 START_TEST(time_format)
 {
     apr_time_t t = apr_time_from_sec(1767323045) + 6;   /* 2026-01-02 */
@@ -496,6 +512,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, json_round_trip);
     tcase_add_test(tc, insert_sql_per_driver);
     tcase_add_test(tc, time_format);
+    tcase_add_test(tc, utf8_cleaning);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("chain");
