@@ -245,6 +245,8 @@ apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
 typedef struct {
     server_rec *s;
     ap_dbd_t *dbd;
+    apr_pool_t *pool;
+    const char *last_failed;     /* request id of the last refused record */
 } replay_ctx_t;
 
 static apr_status_t replay_one(void *ctxv, apr_pool_t *p, const char *line,
@@ -262,17 +264,15 @@ static apr_status_t replay_one(void *ctxv, apr_pool_t *p, const char *line,
     if (llm_audit_dbd_insert(ctx->s, ctx->dbd, p, &rec) == APR_SUCCESS) {
         return APR_SUCCESS;
     }
-    /* The database answers but will not take this record (a value it
-     * rejects, a schema older than the record): set it aside rather than
-     * let it hold up every record behind it. */
-    if (alive(ctx->dbd, p)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s, LLMNO(03025)
-                     "the database refuses spooled record %s: moved to the "
-                     ".rejected file beside the spool",
-                     rec.v[LLM_AUDIT_F_REQUEST_ID]);
-        return APR_EINVAL;
-    }
+    ctx->last_failed = apr_pstrdup(ctx->pool, rec.v[LLM_AUDIT_F_REQUEST_ID]);
     return APR_EGENERAL;
+}
+
+static int replay_healthy(void *ctxv, apr_pool_t *p)
+{
+    replay_ctx_t *ctx = ctxv;
+
+    return alive(ctx->dbd, p);
 }
 
 int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
@@ -285,8 +285,10 @@ int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
 
     ctx.s = s;
     ctx.dbd = dbd;
-    rv = llm_audit_spool_replay(&sc->spool, p, nonblock, replay_one, &ctx,
-                                &done, &rejected);
+    ctx.pool = p;
+    ctx.last_failed = NULL;
+    rv = llm_audit_spool_replay(&sc->spool, p, nonblock, replay_one,
+                                replay_healthy, &ctx, &done, &rejected);
     if (rv == APR_EAGAIN) {
         return 0;
     }
@@ -294,6 +296,13 @@ int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, LLMNO(03026)
                      "cannot replay the audit spool %s", sc->spool.path);
         return -1;
+    }
+    if (rv == APR_SUCCESS && rejected && ctx.last_failed) {
+        /* The database answers and took the others: these it refuses. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03025)
+                     "the database refuses spooled record(s), the last %s: "
+                     "moved to %s.rejected", ctx.last_failed,
+                     sc->spool.path);
     }
     if (done || rejected) {
         ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_NOTICE

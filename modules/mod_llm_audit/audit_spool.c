@@ -166,16 +166,23 @@ static void reject_line(const llm_audit_spool_t *sp, apr_pool_t *p,
     }
 }
 
+typedef struct {
+    const char *line;
+    apr_size_t len;
+} failed_t;
+
 apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
                                     apr_pool_t *p, int nonblock,
-                                    llm_audit_spool_fn_t *fn, void *ctx,
-                                    int *done, int *rejected)
+                                    llm_audit_spool_fn_t *fn,
+                                    llm_audit_spool_ok_fn_t *healthy,
+                                    void *ctx, int *done, int *rejected)
 {
     apr_status_t rv;
     apr_pool_t *iter;
+    apr_array_header_t *failed;
     char *buf = NULL, *line, *end;
     apr_size_t len = 0;
-    int fd;
+    int fd, consecutive = 0, stopped = 0, i;
 
     *done = *rejected = 0;
     rv = open_locked(sp, O_RDWR, nonblock, &fd);
@@ -190,6 +197,7 @@ apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
         close(fd);
         return rv;
     }
+    failed = apr_array_make(p, 4, sizeof(failed_t));
     apr_pool_create(&iter, p);
     for (line = buf; line < buf + len; line = end + 1) {
         end = memchr(line, '\n', (apr_size_t)(buf + len - line));
@@ -205,20 +213,47 @@ apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
         }
         rv = fn(ctx, iter, line, (apr_size_t)(end - line));
         apr_pool_clear(iter);
-        if (rv == APR_EINVAL) {
+        if (rv == APR_SUCCESS) {
+            (*done)++;
+            consecutive = 0;
+        }
+        else if (rv == APR_EINVAL) {
             reject_line(sp, iter, line, (apr_size_t)(end - line));
             (*rejected)++;
-            rv = APR_SUCCESS;
-            continue;
         }
-        if (rv != APR_SUCCESS) {
-            break;
+        else {
+            failed_t *f = apr_array_push(failed);
+
+            f->line = line;
+            f->len = (apr_size_t)(end - line);
+            /* Many failures in a row: the database, not the records. */
+            if (++consecutive >= LLM_AUDIT_SPOOL_MAX_FAILURES) {
+                stopped = 1;
+                break;
+            }
         }
-        (*done)++;
+    }
+    /* A record that failed while others went in, with the database still
+     * answering, is refused for itself: set it aside so that it cannot
+     * hold up the spool forever.  Anything else (the database went away,
+     * refuses every write: a full disk, a read-only replica) keeps the
+     * whole spool for the next attempt; the rows already stored are
+     * skipped then. */
+    rv = APR_SUCCESS;
+    if (failed->nelts > 0) {
+        if (stopped || *done == 0 || (healthy && !healthy(ctx, iter))) {
+            rv = APR_EGENERAL;
+        }
+        else {
+            for (i = 0; i < failed->nelts; i++) {
+                const failed_t *f = &APR_ARRAY_IDX(failed, i, failed_t);
+
+                reject_line(sp, iter, f->line, f->len);
+                (*rejected)++;
+            }
+        }
     }
     apr_pool_destroy(iter);
-    /* Empty the spool only when all of it is in the database; otherwise
-     * keep every line: the ones already stored are skipped next time. */
     if (rv == APR_SUCCESS) {
         if (ftruncate(fd, 0) != 0 || fsync(fd) != 0) {
             rv = APR_FROM_OS_ERROR(errno);

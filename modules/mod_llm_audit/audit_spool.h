@@ -44,19 +44,30 @@ apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
                                     apr_pool_t *p, const char *line,
                                     apr_size_t len);
 
+/* Consecutive failed records after which replay gives up for now. */
+#define LLM_AUDIT_SPOOL_MAX_FAILURES 10
+
 /* Called by replay for each complete line.  Return APR_SUCCESS when the
- * record is stored (or was already), APR_EINVAL for a line that can never
- * be stored (it is moved to path.rejected), anything else to stop. */
+ * record is stored (or was already), APR_EINVAL for a line that is not a
+ * record (moved to path.rejected at once), anything else when storing
+ * failed. */
 typedef apr_status_t llm_audit_spool_fn_t(void *ctx, apr_pool_t *p,
                                           const char *line, apr_size_t len);
 
+/* Whether the destination still answers (non-zero: yes). */
+typedef int llm_audit_spool_ok_fn_t(void *ctx, apr_pool_t *p);
+
 /* Replay the spool through fn.  With nonblock set, returns APR_EAGAIN at
- * once when another process or thread is replaying or appending.  On
- * success the spool is empty; *done / *rejected count the records. */
+ * once when another process or thread is replaying or appending.  Records
+ * that failed while others were stored and healthy() still says yes are
+ * moved to path.rejected; any other failure keeps the whole spool and
+ * returns an error.  On success the spool is empty; *done / *rejected
+ * count the records. */
 apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
                                     apr_pool_t *p, int nonblock,
-                                    llm_audit_spool_fn_t *fn, void *ctx,
-                                    int *done, int *rejected);
+                                    llm_audit_spool_fn_t *fn,
+                                    llm_audit_spool_ok_fn_t *healthy,
+                                    void *ctx, int *done, int *rejected);
 
 /* Size in bytes (0 when absent) and, when records is not NULL, the number
  * of complete records. */

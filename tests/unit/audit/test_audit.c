@@ -311,16 +311,18 @@ END_TEST
 /* -- spool ------------------------------------------------------------------ */
 
 typedef struct {
-    int calls, fail_at;
+    int calls;
+    int healthy;
     char seen[16][64];
 } replay_t;
 
+/* Lines starting with 'F' fail to store, with '!' are not records. */
 static apr_status_t collect(void *ctxv, apr_pool_t *p, const char *line,
                             apr_size_t len)
 {
     replay_t *ctx = ctxv;
 
-    if (ctx->calls == ctx->fail_at) {
+    if (len > 0 && line[0] == 'F') {
         return APR_EGENERAL;
     }
     if (len > 0 && line[0] == '!') {
@@ -332,11 +334,22 @@ static apr_status_t collect(void *ctxv, apr_pool_t *p, const char *line,
     return APR_SUCCESS;
 }
 
+static int healthy(void *ctxv, apr_pool_t *p)
+{
+    return ((replay_t *)ctxv)->healthy;
+}
+
 static apr_off_t file_size(const char *path)
 {
     struct stat st;
 
     return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void reset(replay_t *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->healthy = 1;
 }
 
 START_TEST(spool_append_depth_replay)
@@ -363,26 +376,78 @@ START_TEST(spool_append_depth_replay)
     ck_assert_int_eq(size, 14);
     ck_assert_int_eq(n, 3);
     ck_assert_int_eq(file_size(sp.path), 14);
-    ck_assert_int_eq(fcntl(0, F_GETFD) >= 0, 1);
 
-    /* Stopped half way: the file keeps everything (stored lines are
-     * skipped by the database next time). */
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.fail_at = 1;
-    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, &ctx,
-                                            &done, &rejected), APR_EGENERAL);
-    ck_assert_int_eq(done, 1);
-    ck_assert_int_eq(file_size(sp.path), 14);
-
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.fail_at = -1;
-    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, &ctx,
-                                            &done, &rejected), APR_SUCCESS);
+    reset(&ctx);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
     ck_assert_int_eq(done, 3);
     ck_assert_int_eq(rejected, 0);
     ck_assert_str_eq(ctx.seen[0], "one");
     ck_assert_str_eq(ctx.seen[2], "three");
     ck_assert_int_eq(file_size(sp.path), 0);
+}
+END_TEST
+
+START_TEST(spool_sets_aside_a_refused_record)
+{
+    llm_audit_spool_t sp;
+    replay_t ctx;
+    int done, rejected;
+
+    sp.path = write_file("refused.spool", "one\nFbad\nthree\n", 15);
+    sp.max_size = 0;
+    reset(&ctx);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
+    ck_assert_int_eq(done, 2);
+    ck_assert_int_eq(rejected, 1);
+    ck_assert_int_eq(file_size(sp.path), 0);
+    ck_assert_int_eq(file_size(apr_pstrcat(pool, sp.path, ".rejected",
+                                           NULL)), 5);
+}
+END_TEST
+
+START_TEST(spool_kept_whole_when_the_database_fails)
+{
+    llm_audit_spool_t sp;
+    replay_t ctx;
+    int done, rejected;
+    char lines[64];
+
+    /* Nothing goes in: the database, not the records. */
+    sp.path = write_file("down.spool", "Fa\nFb\nFc\n", 9);
+    sp.max_size = 0;
+    reset(&ctx);
+    ck_assert_int_ne(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
+    ck_assert_int_eq(done, 0);
+    ck_assert_int_eq(rejected, 0);
+    ck_assert_int_eq(file_size(sp.path), 9);
+
+    /* Some went in, then the database stopped answering. */
+    sp.path = write_file("gone.spool", "a\nFb\nc\n", 7);
+    reset(&ctx);
+    ctx.healthy = 0;
+    ck_assert_int_ne(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
+    ck_assert_int_eq(file_size(sp.path), 7);
+
+    /* Ten failures in a row stop the attempt, whatever came before. */
+    strcpy(lines, "ok\n");
+    for (done = 0; done < LLM_AUDIT_SPOOL_MAX_FAILURES + 2; done++) {
+        strcat(lines, "F\n");
+    }
+    sp.path = write_file("many.spool", lines, strlen(lines));
+    reset(&ctx);
+    ck_assert_int_ne(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
+    ck_assert_int_eq(done, 1);
+    ck_assert_int_eq(file_size(sp.path), (apr_off_t)strlen(lines));
 }
 END_TEST
 
@@ -419,10 +484,10 @@ START_TEST(spool_rejects_torn_and_bad_lines)
 
     sp.path = write_file("torn.spool", "good1\n!bad\ngood2\nhalf-writ", 26);
     sp.max_size = 0;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.fail_at = -1;
-    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, &ctx,
-                                            &done, &rejected), APR_SUCCESS);
+    reset(&ctx);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
     ck_assert_int_eq(done, 2);
     ck_assert_int_eq(rejected, 2);
     ck_assert_int_eq(file_size(sp.path), 0);
@@ -442,14 +507,15 @@ START_TEST(spool_replay_nonblocking_when_busy)
     ck_assert_int_eq(llm_audit_spool_append(&sp, pool, "x", 1), APR_SUCCESS);
     fd = open(sp.path, O_RDONLY);
     ck_assert_int_eq(flock(fd, LOCK_EX), 0);
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.fail_at = -1;
-    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 1, collect, &ctx,
-                                            &done, &rejected), APR_EAGAIN);
+    reset(&ctx);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 1, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_EAGAIN);
     ck_assert_int_eq(ctx.calls, 0);
     close(fd);
-    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 1, collect, &ctx,
-                                            &done, &rejected), APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 1, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
     ck_assert_int_eq(done, 1);
 }
 END_TEST
@@ -525,6 +591,8 @@ static Suite *audit_suite(void)
     tc = tcase_create("spool");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, spool_append_depth_replay);
+    tcase_add_test(tc, spool_sets_aside_a_refused_record);
+    tcase_add_test(tc, spool_kept_whole_when_the_database_fails);
     tcase_add_test(tc, spool_is_bounded);
     tcase_add_test(tc, spool_rejects_torn_and_bad_lines);
     tcase_add_test(tc, spool_replay_nonblocking_when_busy);
