@@ -4,7 +4,8 @@
 -- Least-privilege roles for the audit table (after postgresql.sql):
 --
 --   psql -v ON_ERROR_STOP=1 -v gateway_role=llm_gateway \
---        -v auditor_role=llm_auditor -d llm_audit -f postgresql-grants.sql
+--        -v auditor_role=llm_auditor [-v quota_restore=1] \
+--        -d llm_audit -f postgresql-grants.sql
 --
 -- The roles must exist (CREATE ROLE llm_gateway LOGIN PASSWORD '...').
 -- The gateway may only add rows: INSERT ... ON CONFLICT DO NOTHING (with no
@@ -25,6 +26,14 @@
 GRANT USAGE ON SCHEMA public TO :"gateway_role";
 GRANT INSERT ON llm_audit TO :"gateway_role";
 GRANT USAGE ON SEQUENCE llm_audit_id_seq TO :"gateway_role";
+
+-- LLMRouteQuotaRestore On rebuilds day/month quota counters from the audit
+-- table after a full stop: it needs to read these columns (and only these).
+-- Opt in with -v quota_restore=1.
+\if :{?quota_restore}
+GRANT SELECT (ts, user_name, user_groups, decision, tokens_in, tokens_out)
+    ON llm_audit TO :"gateway_role";
+\endif
 
 GRANT USAGE ON SCHEMA public TO :"auditor_role";
 GRANT SELECT ON llm_audit, llm_audit_checkpoint TO :"auditor_role";
