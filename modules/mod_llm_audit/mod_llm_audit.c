@@ -41,6 +41,7 @@
 #include "apr_network_io.h"
 #include "apr_file_io.h"
 #include "apr_thread_mutex.h"
+#include "apr_atomic.h"
 
 #include "mod_llm_audit.h"
 #include "audit_crypt.h"
@@ -260,6 +261,32 @@ static void child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
+/* One warning per process every LOG_EVERY while records are being
+ * spooled (an outage on a busy gateway would otherwise write a line per
+ * request); each record's id is still logged at debug level. */
+#define LOG_EVERY apr_time_from_sec(10)
+static apr_time_t spool_log_last;
+static apr_uint32_t spool_log_count;
+
+static void log_spooled(request_rec *r, llm_audit_srv_t *sc,
+                        const llm_audit_record_t *rec)
+{
+    apr_time_t now = apr_time_now();
+    apr_uint32_t n = apr_atomic_inc32(&spool_log_count) + 1;
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(03033)
+                  "record %s spooled", rec->v[LLM_AUDIT_F_REQUEST_ID]);
+    if (now - spool_log_last < LOG_EVERY) {
+        return;
+    }
+    spool_log_last = now;
+    apr_atomic_set32(&spool_log_count, 0);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(03030)
+                  "audit database unavailable: %u record(s) spooled to %s "
+                  "(the last %s); they are replayed when it returns", n,
+                  sc->spool.path, rec->v[LLM_AUDIT_F_REQUEST_ID]);
+}
+
 /* Store the record: the database, else the spool, else say it is lost. */
 static void store(request_rec *r, llm_audit_srv_t *sc,
                   const llm_audit_record_t *rec)
@@ -311,9 +338,7 @@ static void store(request_rec *r, llm_audit_srv_t *sc,
         llm_audit_state_spool(1);
         llm_audit_state_set_pending(1);
         llm_audit_metrics_event("spooled");
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(03030)
-                      "audit database unavailable: record %s spooled to %s",
-                      rec->v[LLM_AUDIT_F_REQUEST_ID], sc->spool.path);
+        log_spooled(r, sc, rec);
         return;
     }
     llm_audit_state_spool(0);
