@@ -266,7 +266,8 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
                 end = e;
             }
         }
-        if (rs->want_iban && LLM_IS_UPPER(c0) && i > 0
+        if (rs->want_iban && LLM_IS_UPPER(c0) && i > 0 && LLM_IS_UPPER(t[i - 1])
+            && i + 2 < cx->len && LLM_IS_DIGIT(t[i + 2])
             && (e = llm_scan_rec_iban(cx, i - 1)) > end) {
             end = e;
         }
