@@ -143,8 +143,9 @@ def claude_env(gateway_url, token, token_as, home):
     })
     if token_as == "api_key":
         env["ANTHROPIC_API_KEY"] = token
-    else:
+    elif token_as == "auth_token":
         env["ANTHROPIC_AUTH_TOKEN"] = token
+    # token_as "none": the token comes from settings (apiKeyHelper)
     return env
 
 

@@ -125,3 +125,39 @@ def test_bad_token_fails_fast(gateway, mock, minter, clients_installed):
     assert run.returncode != 0, run
     assert run.elapsed < 60, run
     assert mock.requests == []
+
+
+def test_api_key_helper(gateway, mock, token, clients_installed):
+    """The recommended set-up (docs/clients.md): the token comes from an
+    ``apiKeyHelper`` command in settings.json, not from the environment."""
+    home = claude_home()
+    try:
+        helper = os.path.join(home, "gateway-token")
+        with open(helper, "w") as f:
+            f.write("#!/bin/sh\necho '%s'\n" % token)
+        os.chmod(helper, 0o700)
+        os.makedirs(os.path.join(home, ".claude"))
+        with open(os.path.join(home, ".claude", "settings.json"), "w") as f:
+            json.dump({"apiKeyHelper": helper}, f)
+        mock.reply_text = REPLY
+        run = run_claude(gateway, "", "say hi", token_as="none", home=home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert run.returncode == 0, run
+    assert REPLY in run.stdout, run
+    for rec in messages_requests(mock):
+        assert_provider_credentials(rec, gateway, token, "anthropic")
+
+
+def test_blocked_prompt_is_explained(gateway, mock, token, clients_installed):
+    """A prompt carrying a secret is refused before any provider sees it;
+    Claude Code shows the gateway's explanation."""
+    import secrets as _secrets
+    key = "AKIA" + "".join(_secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+                           for _ in range(16))
+    run = run_claude(gateway, token, "store this key: %s" % key, timeout=90)
+    assert run.returncode != 0, run
+    out = run.stdout + run.stderr
+    assert "403" in out or "sensitive" in out.lower(), run
+    assert key not in out.replace("store this key: " + key, ""), run
+    assert mock.requests == []
