@@ -435,3 +435,27 @@ void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
     }
     llm_audit_shm_unlock();
 }
+
+llm_audit_chainhead_t *llm_audit_metrics_claim_chain(const char *chain_id)
+{
+    llm_audit_chainhead_t *slot;
+    int i;
+
+    if (!shm) {
+        return NULL;
+    }
+    /* The slot written longest ago goes to the new writer: a chain that
+     * stopped writing has ended (its process is gone or idle). */
+    llm_audit_shm_lock();
+    slot = &shm->chains[0];
+    for (i = 1; i < LLM_AUDIT_CHAINS_MAX; i++) {
+        if (shm->chains[i].updated < slot->updated) {
+            slot = &shm->chains[i];
+        }
+    }
+    memset(slot, 0, sizeof(*slot));
+    apr_cpystrn(slot->chain_id, chain_id, sizeof(slot->chain_id));
+    slot->updated = apr_time_now();
+    llm_audit_shm_unlock();
+    return slot;
+}

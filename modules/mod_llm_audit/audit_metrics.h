@@ -28,12 +28,13 @@
 #include "apr_time.h"
 
 #define LLM_AUDIT_SHM_MAGIC 0x4c4c4d41u     /* "LLMA" */
-#define LLM_AUDIT_SHM_VERSION 1
+#define LLM_AUDIT_SHM_VERSION 2
 #define LLM_AUDIT_SERIES_MAX 512
 #define LLM_AUDIT_TYPES_MAX 64
 #define LLM_AUDIT_USERS_MAX 256
 #define LLM_AUDIT_RECENT_MAX 32
 #define LLM_AUDIT_NBUCKETS 12
+#define LLM_AUDIT_CHAINS_MAX 64
 
 /* Histogram upper bounds in seconds (the last bucket is +Inf). */
 extern const double llm_audit_buckets[LLM_AUDIT_NBUCKETS];
@@ -75,6 +76,15 @@ typedef struct {
     char types[160];                        /* finding types, no values */
 } llm_audit_recent_t;
 
+/* Where each writer's chain stands: the status page shows it, so that an
+ * auditor can see rows missing from the END of a chain (which the chain
+ * itself cannot show) by comparing with llm-audit-verify -v. */
+typedef struct {
+    char chain_id[112];
+    apr_int64_t seq;
+    apr_time_t updated;
+} llm_audit_chainhead_t;
+
 typedef struct {
     apr_uint32_t magic;
     apr_uint32_t version;
@@ -90,7 +100,12 @@ typedef struct {
     llm_audit_usercount_t users[LLM_AUDIT_USERS_MAX];
     llm_audit_recent_t recent[LLM_AUDIT_RECENT_MAX];
     unsigned int recent_next;
+    llm_audit_chainhead_t chains[LLM_AUDIT_CHAINS_MAX];
 } llm_audit_shm_t;
+
+/* This process's slot in the writers table (NULL without shared memory);
+ * only this process writes it afterwards, without the lock. */
+llm_audit_chainhead_t *llm_audit_metrics_claim_chain(const char *chain_id);
 
 /* The segment (NULL before post_config) and its lock/unlock. */
 llm_audit_shm_t *llm_audit_shm(void);

@@ -109,6 +109,12 @@ int llm_audit_status_handler(request_rec *r)
                    tokens, (double)cost / 1e9, snap->written, snap->db_ok,
                    snap->db_errors, snap->spooled, spool_records,
                    spool_bytes, snap->lost);
+        for (i = 0; i < LLM_AUDIT_CHAINS_MAX; i++) {
+            if (snap->chains[i].chain_id[0]) {
+                ap_rprintf(r, "Chain: %s %" APR_INT64_T_FMT "\n",
+                           snap->chains[i].chain_id, snap->chains[i].seq);
+            }
+        }
         return OK;
     }
     ap_set_content_type(r, "text/html; charset=utf-8");
@@ -195,6 +201,23 @@ int llm_audit_status_handler(request_rec *r)
                    esc(r, users[i].user), users[i].tokens, users[i].requests,
                    (double)users[i].cost_nusd / 1e9);
         n++;
+    }
+    ap_rputs("</table>\n<h2>Writers</h2><p>Each httpd process writes its "
+             "own chain.  The last seq here must be the last seq "
+             "<code>llm-audit-verify -v</code> finds for the chain (once the "
+             "spool is empty): fewer rows there means rows were cut from "
+             "the end.</p><table><tr><th>chain</th><th>last seq</th>"
+             "<th>last record</th></tr>\n", r);
+    for (i = 0; i < LLM_AUDIT_CHAINS_MAX; i++) {
+        const llm_audit_chainhead_t *ch = &snap->chains[i];
+
+        if (!ch->chain_id[0]) {
+            continue;
+        }
+        apr_rfc822_date(tbuf, ch->updated);
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_INT64_T_FMT "</td>"
+                   "<td>%s</td></tr>\n", esc(r, ch->chain_id), ch->seq,
+                   ch->seq ? tbuf : "-");
     }
     ap_rputs("</table>\n</body></html>\n", r);
     return OK;

@@ -45,6 +45,7 @@
 
 #include "mod_llm_audit.h"
 #include "audit_crypt.h"
+#include "audit_metrics.h"
 
 /* This process's chain.  Each child process writes its own chain, so no
  * lock is shared between processes on the request path; the threads of
@@ -58,6 +59,7 @@
 
 static llm_audit_chain_t *chain;
 static apr_thread_mutex_t *chain_mutex;
+static llm_audit_chainhead_t *chain_head;    /* in shared memory */
 static apr_time_t last_probe;
 
 llm_audit_srv_t *llm_audit_srv(server_rec *s)
@@ -254,6 +256,9 @@ static void child_init(apr_pool_t *p, server_rec *s)
         chain = NULL;
     }
     llm_audit_metrics_child_init(p, s);
+    if (chain) {
+        chain_head = llm_audit_metrics_claim_chain(chain->chain_id);
+    }
     /* Records left from before a restart wait for the next insert. */
     if (llm_audit_spool_depth(&sc->spool, p, &size, NULL) == APR_SUCCESS
         && size > 0) {
@@ -375,6 +380,10 @@ static int log_transaction(request_rec *r)
     rec = llm_audit_build(r, req, sc, dc);
     apr_thread_mutex_lock(chain_mutex);
     llm_audit_chain_seal(chain, r->pool, rec);
+    if (chain_head) {
+        chain_head->seq = chain->seq;
+        chain_head->updated = apr_time_now();
+    }
     apr_thread_mutex_unlock(chain_mutex);
     store(r, sc, rec);
     llm_audit_metrics_record(r, req, rec);

@@ -845,3 +845,42 @@ def test_refused_spool_record_does_not_block_the_others(gw, mock):
     assert "LLM03025" in gw.error_log_text()
     assert_verified(gw)
     db_exec(gw, "DELETE FROM llm_audit WHERE chain_id = %s", (chain,))
+
+
+def writers(g):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/llm-status?auto"
+                                % g.port, timeout=10) as resp:
+        text = resp.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("Chain: "):
+            chain, seq = line[len("Chain: "):].rsplit(" ", 1)
+            out[chain] = int(seq)
+    return out
+
+
+def test_status_writers_show_rows_cut_from_a_chain_end(gw, mock, minter):
+    """The chain cannot show its own last rows deleted; the writers table
+    (status page) keeps each live chain's last seq to compare with."""
+    import time
+    seed(gw, minter, 4)
+    time.sleep(0.5)
+    heads = writers(gw)
+    db = {r["chain_id"]: r["seq"] for r in gw.audit.query(
+        "SELECT chain_id, MAX(seq) AS seq FROM llm_audit GROUP BY chain_id")}
+    live = {c: s for c, s in heads.items() if c in db}
+    assert live, (heads, db)
+    assert all(db[c] == s for c, s in live.items()), (live, db)
+    chain, seq = max(live.items(), key=lambda kv: kv[1])
+    last = raw_rows(gw, "chain_id = %s AND seq = %s", (chain, seq))[0]
+    db_exec(gw, "DELETE FROM llm_audit WHERE id = %s", (last["id"],))
+    try:
+        rc, out = ah.verify(gw)
+        assert rc == 0, "a cut tail is invisible to the chain alone"
+        now = gw.audit.query("SELECT MAX(seq) AS seq FROM llm_audit WHERE "
+                             "chain_id = %s", (chain,))[0]["seq"]
+        assert now < writers(gw)[chain], "but not to the writers table"
+    finally:
+        reinsert(gw, last)
+    assert_verified(gw)
