@@ -1,0 +1,861 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Request bodies from coding agents are mostly long strings (tool output,
+ * file contents, diffs).  jansson reads them a byte at a time through a
+ * stream abstraction, validating and copying each byte twice; measured
+ * under callgrind, that lexing is ~98 % of json_loadb's time and building
+ * the tree (malloc, hash inserts) under 2 %.  So this parser keeps
+ * jansson's tree and its constructors and replaces only the lexing: it
+ * reads the buffer in place, skips runs of plain string bytes 16 at a time,
+ * copies a string once (straight from the body when it has no escapes)
+ * and validates UTF-8 only where a byte is not ASCII.
+ *
+ * What it accepts and refuses is json_loadb's with JSON_REJECT_DUPLICATES
+ * | JSON_ALLOW_NUL, checked by tests/unit/dialect/test_json_fast.c and
+ * tests/fuzz/fuzz_json.c against jansson itself, with one deliberate
+ * difference: jansson loses a raw NUL byte read as the look-ahead after a
+ * number or a literal and so accepts "[5\0]", which is not JSON and which
+ * a provider's parser would refuse; here a raw NUL is always an error.
+ * Error texts are our own constants: they never quote the body.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__) && !defined(LLM_JSON_FAST_PORTABLE)
+#include <emmintrin.h>
+#define JF_SSE2 1
+#endif
+
+#include "json_fast.h"
+
+/* jansson 2.14 added keys with lengths; before it, keys are C strings
+ * (a key holding NUL is refused anyway, so nothing is lost). */
+#if JANSSON_VERSION_HEX >= 0x020e00
+#define JF_KEYS_WITH_LENGTH 1
+#else
+#define JF_KEYS_WITH_LENGTH 0
+#endif
+
+#if JSON_INTEGER_IS_LONG_LONG
+#define JF_INT_MAX LLONG_MAX
+#else
+#define JF_INT_MAX LONG_MAX
+#endif
+
+/* Keys up to this long are copied on the stack while their value is
+ * parsed; longer ones (rare) to the heap. */
+#define JF_KEY_STACK 64
+
+typedef struct {
+    const unsigned char *start;
+    const unsigned char *end;
+    const unsigned char *p;     /* next byte to read */
+    char *buf;                  /* decoded strings, number text; reused */
+    size_t cap;
+    int max_depth;
+    int too_deep;
+    const char *msg;            /* the first error, and where it was */
+    const unsigned char *at;
+} jf_t;
+
+static void jf_fail(jf_t *jf, const unsigned char *at, const char *msg)
+{
+    if (!jf->msg) {
+        jf->msg = msg;
+        jf->at = at;
+    }
+}
+
+static int jf_reserve(jf_t *jf, size_t n)
+{
+    size_t cap;
+    char *b;
+
+    if (n <= jf->cap) {
+        return 0;
+    }
+    cap = jf->cap ? jf->cap : 256;
+    while (cap < n) {
+        if (cap > ((size_t)-1) / 2) {
+            return -1;
+        }
+        cap *= 2;
+    }
+    b = realloc(jf->buf, cap);
+    if (!b) {
+        return -1;
+    }
+    jf->buf = b;
+    jf->cap = cap;
+    return 0;
+}
+
+static const unsigned char *jf_ws(const unsigned char *p,
+                                  const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+        p++;
+    }
+    return p;
+}
+
+/* 1 for the bytes a string can hold as they are: everything but '"',
+ * '\\', control characters and the bytes of non-ASCII characters. */
+static int jf_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* The first byte at or after p that is not plain, or end. */
+static const unsigned char *jf_plain_run(const unsigned char *p,
+                                         const unsigned char *end)
+{
+#ifdef JF_SSE2
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    __m128i a, b, ma, mb;
+    unsigned bits;
+
+    /* A signed compare with 0x20 catches control characters and, as
+     * negative numbers, every byte >= 0x80, in one instruction. */
+    while (end - p >= 32) {
+        a = _mm_loadu_si128((const __m128i *)(const void *)p);
+        b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        ma = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, quote),
+                                       _mm_cmpeq_epi8(a, bslash)),
+                          _mm_cmplt_epi8(a, space));
+        mb = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, quote),
+                                       _mm_cmpeq_epi8(b, bslash)),
+                          _mm_cmplt_epi8(b, space));
+        bits = (unsigned)_mm_movemask_epi8(ma)
+               | ((unsigned)_mm_movemask_epi8(mb) << 16);
+        if (bits) {
+            return p + __builtin_ctz(bits);
+        }
+        p += 32;
+    }
+#else
+    const uint64_t ones = 0x0101010101010101ULL;
+    const uint64_t high = 0x8080808080808080ULL;
+    uint64_t w, q, s;
+
+    /* Eight bytes at a time: a flag in the high bit of a byte when it is
+     * '"' or '\\' (a zero after the xor), below 0x20 (a borrow) or
+     * >= 0x80.  Flags above the first may be false; the byte loop below
+     * finds the true first one. */
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+        q = w ^ (ones * '"');
+        s = w ^ (ones * '\\');
+        if (((q - ones) & ~q) & high) {
+            break;
+        }
+        if (((s - ones) & ~s) & high) {
+            break;
+        }
+        if ((w | (w - ones * 0x20)) & high) {
+            break;
+        }
+        p += 8;
+    }
+#endif
+    while (p < end && jf_plain(*p)) {
+        p++;
+    }
+    return p;
+}
+
+/* Length of the well-formed UTF-8 character at q (q[0] >= 0x80), 0 when
+ * it is not one: overlong forms, surrogates and code points above
+ * U+10FFFF are refused, as jansson refuses them. */
+static size_t jf_utf8_len(const unsigned char *q, const unsigned char *end)
+{
+    size_t avail = (size_t)(end - q);
+    unsigned c = q[0];
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        return avail >= 2 && (q[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (avail < 3 || (q[1] & 0xC0) != 0x80 || (q[2] & 0xC0) != 0x80) {
+            return 0;
+        }
+        if ((c == 0xE0 && q[1] < 0xA0) || (c == 0xED && q[1] >= 0xA0)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (avail < 4 || (q[1] & 0xC0) != 0x80 || (q[2] & 0xC0) != 0x80
+            || (q[3] & 0xC0) != 0x80) {
+            return 0;
+        }
+        if ((c == 0xF0 && q[1] < 0x90) || (c == 0xF4 && q[1] >= 0x90)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/* The four hex digits at q, or -1 and *bad at the first byte that is
+ * not one (end if they are cut short). */
+static long jf_hex4(const unsigned char *q, const unsigned char *end,
+                    const unsigned char **bad)
+{
+    long v = 0;
+    int i;
+    unsigned c;
+
+    for (i = 0; i < 4; i++) {
+        if (q + i == end) {
+            *bad = end;
+            return -1;
+        }
+        c = q[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= c - '0';
+        }
+        else if (c >= 'a' && c <= 'f') {
+            v |= c - 'a' + 10;
+        }
+        else if (c >= 'A' && c <= 'F') {
+            v |= c - 'A' + 10;
+        }
+        else {
+            *bad = q + i;
+            return -1;
+        }
+    }
+    return v;
+}
+
+static size_t jf_utf8_put(char *t, unsigned long cp)
+{
+    if (cp < 0x80) {
+        t[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        t[0] = (char)(0xC0 | (cp >> 6));
+        t[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        t[0] = (char)(0xE0 | (cp >> 12));
+        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    t[0] = (char)(0xF0 | (cp >> 18));
+    t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    t[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The string whose opening quote was just read.  *out points into the
+ * body when the string has no escapes, else into jf->buf (valid until the
+ * next string or number).
+ *
+ * jansson reads a string twice: first its syntax (escapes well formed, no
+ * control characters, UTF-8), then it decodes \u escapes, where it finds
+ * unpaired surrogates.  An unpaired surrogate is therefore reported only
+ * once the whole string is read and only if nothing else was wrong in it;
+ * done the same here so that errors point where jansson's would. */
+static int jf_string(jf_t *jf, const char **out, size_t *out_len)
+{
+    const unsigned char *end = jf->end;
+    const unsigned char *q = jf->p, *bad;
+    const unsigned char *run = q;       /* start of the bytes not copied */
+    const char *late = NULL;            /* an unpaired surrogate */
+    size_t used = 0, n;
+    int decoding = 0;
+    long cp, lo;
+
+    for (;;) {
+        q = jf_plain_run(q, end);
+        if (q == end) {
+            jf_fail(jf, end, "premature end of input");
+            return -1;
+        }
+        if (*q == '"') {
+            break;
+        }
+        if (*q >= 0x80) {
+            n = jf_utf8_len(q, end);
+            if (!n) {
+                jf_fail(jf, q, "invalid UTF-8");
+                return -1;
+            }
+            q += n;
+            continue;
+        }
+        if (*q < 0x20) {
+            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
+                                      : "control character in string");
+            return -1;
+        }
+        /* A backslash: from here on the string is decoded into jf->buf.
+         * An escape is 2 to 12 bytes of input and gives at most 4. */
+        n = (size_t)(q - run);
+        if (jf_reserve(jf, used + n + 4)) {
+            jf_fail(jf, q, "out of memory");
+            return -1;
+        }
+        memcpy(jf->buf + used, run, n);
+        used += n;
+        decoding = 1;
+        if (end - q < 2) {
+            jf_fail(jf, end, "premature end of input");
+            return -1;
+        }
+        switch (q[1]) {
+        case '"': case '\\': case '/':
+            jf->buf[used++] = (char)q[1];
+            q += 2;
+            break;
+        case 'b':
+            jf->buf[used++] = '\b';
+            q += 2;
+            break;
+        case 'f':
+            jf->buf[used++] = '\f';
+            q += 2;
+            break;
+        case 'n':
+            jf->buf[used++] = '\n';
+            q += 2;
+            break;
+        case 'r':
+            jf->buf[used++] = '\r';
+            q += 2;
+            break;
+        case 't':
+            jf->buf[used++] = '\t';
+            q += 2;
+            break;
+        case 'u':
+            cp = jf_hex4(q + 2, end, &bad);
+            if (cp < 0) {
+                /* jansson has read the offending byte, if any */
+                jf_fail(jf, bad < end ? bad + 1 : end, "invalid escape");
+                return -1;
+            }
+            q += 6;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                late = late ? late : "invalid Unicode escape (lone low "
+                                     "surrogate)";
+                break;
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                /* UTF-16 pair: only a low surrogate may follow; anything
+                 * else is left for the loop to read. */
+                lo = (end - q >= 6 && q[0] == '\\' && q[1] == 'u')
+                     ? jf_hex4(q + 2, end, &bad) : -1;
+                if (lo < 0xDC00 || lo > 0xDFFF) {
+                    late = late ? late : "invalid Unicode escape (lone "
+                                         "high surrogate)";
+                    break;
+                }
+                q += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            used += jf_utf8_put(jf->buf + used, (unsigned long)cp);
+            break;
+        default:
+            jf_fail(jf, q + 2, "invalid escape");
+            return -1;
+        }
+        run = q;
+    }
+    if (late) {
+        jf_fail(jf, q + 1, late);
+        return -1;
+    }
+    if (decoding) {
+        n = (size_t)(q - run);
+        if (jf_reserve(jf, used + n + 1)) {
+            jf_fail(jf, q, "out of memory");
+            return -1;
+        }
+        memcpy(jf->buf + used, run, n);
+        used += n;
+        *out = jf->buf;
+        *out_len = used;
+    }
+    else {
+        *out = (const char *)jf->p;
+        *out_len = (size_t)(q - jf->p);
+    }
+    jf->p = q + 1;
+    return 0;
+}
+
+static int jf_digit(const unsigned char *q, const unsigned char *end)
+{
+    return q < end && *q >= '0' && *q <= '9';
+}
+
+/* A number, read as json_loadb reads it: integers (no '.', no exponent)
+ * must fit json_int_t, reals go through strtod and may not overflow. */
+static json_t *jf_number(jf_t *jf)
+{
+    const unsigned char *end = jf->end;
+    const unsigned char *s = jf->p, *q = s, *d;
+    unsigned long long acc = 0, limit;
+    unsigned digit;
+    int neg = 0;
+    size_t n;
+    double v;
+    char *point, *e;
+    json_t *j;
+
+    if (*q == '-') {
+        neg = 1;
+        q++;
+    }
+    if (!jf_digit(q, end)) {
+        jf_fail(jf, q, "invalid token");
+        return NULL;
+    }
+    if (*q == '0') {
+        q++;
+        if (jf_digit(q, end)) {
+            jf_fail(jf, q, "invalid token");
+            return NULL;
+        }
+    }
+    else {
+        while (jf_digit(q, end)) {
+            q++;
+        }
+    }
+    if (q == end || (*q != '.' && *q != 'e' && *q != 'E')) {
+        limit = neg ? (unsigned long long)JF_INT_MAX + 1
+                    : (unsigned long long)JF_INT_MAX;
+        for (d = s + neg; d < q; d++) {
+            digit = (unsigned)(*d - '0');
+            if (acc > (limit - digit) / 10) {
+                jf_fail(jf, q, neg ? "too big negative integer"
+                                   : "too big integer");
+                return NULL;
+            }
+            acc = acc * 10 + digit;
+        }
+        jf->p = q;
+        if (!neg) {
+            j = json_integer((json_int_t)acc);
+        }
+        else if (acc == (unsigned long long)JF_INT_MAX + 1) {
+            j = json_integer(-(json_int_t)JF_INT_MAX - 1);
+        }
+        else {
+            j = json_integer(-(json_int_t)acc);
+        }
+        if (!j) {
+            jf_fail(jf, q, "out of memory");
+        }
+        return j;
+    }
+    if (*q == '.') {
+        q++;
+        if (!jf_digit(q, end)) {
+            jf_fail(jf, q, "invalid token");
+            return NULL;
+        }
+        while (jf_digit(q, end)) {
+            q++;
+        }
+    }
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        q++;
+        if (q < end && (*q == '+' || *q == '-')) {
+            q++;
+        }
+        if (!jf_digit(q, end)) {
+            jf_fail(jf, q, "invalid token");
+            return NULL;
+        }
+        while (jf_digit(q, end)) {
+            q++;
+        }
+    }
+    n = (size_t)(q - s);
+    if (jf_reserve(jf, n + 1)) {
+        jf_fail(jf, q, "out of memory");
+        return NULL;
+    }
+    memcpy(jf->buf, s, n);
+    jf->buf[n] = '\0';
+    /* strtod follows the locale, as in jansson, which swaps the point the
+     * same way: the same text gives the same double. */
+    point = localeconv()->decimal_point;
+    if (point[0] != '.') {
+        e = memchr(jf->buf, '.', n);
+        if (e) {
+            *e = point[0];
+        }
+    }
+    errno = 0;
+    v = strtod(jf->buf, &e);
+    if ((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE) {
+        jf_fail(jf, q, "real number overflow");
+        return NULL;
+    }
+    jf->p = q;
+    j = json_real(v);
+    if (!j) {
+        jf_fail(jf, q, "out of memory");
+    }
+    return j;
+}
+
+static json_t *jf_value(jf_t *jf, int depth);
+
+static int jf_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A token at p that the grammar does not allow there.  jansson reads the
+ * whole token before it sees that, so an error inside the token (a bad
+ * escape, bad UTF-8, a malformed number) is the one it reports, and it
+ * reports the others after the token: the same here, so that the line of
+ * an error is jansson's. */
+static void jf_unexpected(jf_t *jf, const unsigned char *p, const char *msg)
+{
+    const unsigned char *end = jf->end, *keep = jf->p;
+    const char *s;
+    size_t n;
+    json_t *j;
+
+    if (p == end) {
+        jf_fail(jf, end, msg);
+        return;
+    }
+    jf->p = p;
+    if (*p == '"') {
+        jf->p = p + 1;
+        if (jf_string(jf, &s, &n) == 0) {
+            jf_fail(jf, jf->p, msg);
+        }
+    }
+    else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+        j = jf_number(jf);
+        if (j) {
+            jf_fail(jf, jf->p, msg);
+            json_decref(j);
+        }
+    }
+    else if (jf_alpha(*p)) {
+        while (p < end && jf_alpha(*p)) {
+            p++;
+        }
+        jf_fail(jf, p, msg);
+    }
+    else if (*p >= 0x80) {
+        n = jf_utf8_len(p, end);
+        jf_fail(jf, n ? p + n : p, n ? msg : "invalid UTF-8");
+    }
+    else {
+        jf_fail(jf, p + 1, msg);
+    }
+    jf->p = keep;
+}
+
+static json_t *jf_literal(jf_t *jf, const char *word, size_t n, json_t *v)
+{
+    if ((size_t)(jf->end - jf->p) < n || memcmp(jf->p, word, n) != 0) {
+        jf_unexpected(jf, jf->p, "invalid token");
+        return NULL;
+    }
+    jf->p += n;
+    return v;
+}
+
+/* depth: the level of this array (the root is 1); jf->p is past '['. */
+static json_t *jf_array(jf_t *jf, int depth)
+{
+    const unsigned char *end = jf->end;
+    json_t *arr, *v;
+
+    arr = json_array();
+    if (!arr) {
+        jf_fail(jf, jf->p, "out of memory");
+        return NULL;
+    }
+    jf->p = jf_ws(jf->p, end);
+    if (jf->p < end && *jf->p == ']') {
+        jf->p++;
+        return arr;
+    }
+    for (;;) {
+        v = jf_value(jf, depth);
+        if (!v) {
+            break;
+        }
+        if (json_array_append_new(arr, v)) {
+            jf_fail(jf, jf->p, "out of memory");
+            break;
+        }
+        jf->p = jf_ws(jf->p, end);
+        if (jf->p < end && *jf->p == ',') {
+            jf->p = jf_ws(jf->p + 1, end);
+            continue;
+        }
+        if (jf->p < end && *jf->p == ']') {
+            jf->p++;
+            return arr;
+        }
+        jf_unexpected(jf, jf->p, "']' expected");
+        break;
+    }
+    json_decref(arr);
+    return NULL;
+}
+
+/* One member: its key is checked (no NUL, no duplicate) before its value
+ * is read, as json_loadb does, and kept aside meanwhile because the value
+ * may reuse jf->buf. */
+static int jf_member(jf_t *jf, json_t *obj, int depth)
+{
+    const unsigned char *end = jf->end;
+    const unsigned char *kat = jf->p;
+    char kstack[JF_KEY_STACK + 1];
+    char *kheap = NULL;
+    const char *key;
+    size_t klen;
+    json_t *v;
+    int rc = -1;
+
+    if (jf_string(jf, &key, &klen)) {
+        return -1;
+    }
+    if (memchr(key, '\0', klen)) {
+        jf_fail(jf, jf->p, "NUL byte in object key not supported");
+        return -1;
+    }
+    if (!JF_KEYS_WITH_LENGTH || key == jf->buf) {
+        if (klen <= JF_KEY_STACK) {
+            memcpy(kstack, key, klen);
+            kstack[klen] = '\0';
+            key = kstack;
+        }
+        else {
+            kheap = malloc(klen + 1);
+            if (!kheap) {
+                jf_fail(jf, jf->p, "out of memory");
+                return -1;
+            }
+            memcpy(kheap, key, klen);
+            kheap[klen] = '\0';
+            key = kheap;
+        }
+    }
+#if JF_KEYS_WITH_LENGTH
+    v = json_object_getn(obj, key, klen);
+#else
+    v = json_object_get(obj, key);
+#endif
+    if (v) {
+        jf_fail(jf, jf->p, "duplicate object key");
+        goto out;
+    }
+    jf->p = jf_ws(jf->p, end);
+    if (jf->p == end || *jf->p != ':') {
+        jf_unexpected(jf, jf->p, "':' expected");
+        goto out;
+    }
+    jf->p = jf_ws(jf->p + 1, end);
+    v = jf_value(jf, depth);
+    if (!v) {
+        goto out;
+    }
+#if JF_KEYS_WITH_LENGTH
+    rc = json_object_setn_new_nocheck(obj, key, klen, v);
+#else
+    rc = json_object_set_new_nocheck(obj, key, v);
+#endif
+    if (rc) {
+        jf_fail(jf, kat, "out of memory");
+    }
+out:
+    free(kheap);
+    return rc;
+}
+
+/* depth: the level of this object (the root is 1); jf->p is past '{'. */
+static json_t *jf_object(jf_t *jf, int depth)
+{
+    const unsigned char *end = jf->end;
+    json_t *obj;
+
+    obj = json_object();
+    if (!obj) {
+        jf_fail(jf, jf->p, "out of memory");
+        return NULL;
+    }
+    jf->p = jf_ws(jf->p, end);
+    if (jf->p < end && *jf->p == '}') {
+        jf->p++;
+        return obj;
+    }
+    for (;;) {
+        if (jf->p == end || *jf->p != '"') {
+            jf_unexpected(jf, jf->p, "string or '}' expected");
+            break;
+        }
+        jf->p++;
+        if (jf_member(jf, obj, depth)) {
+            break;
+        }
+        jf->p = jf_ws(jf->p, end);
+        if (jf->p < end && *jf->p == ',') {
+            jf->p = jf_ws(jf->p + 1, end);
+            continue;
+        }
+        if (jf->p < end && *jf->p == '}') {
+            jf->p++;
+            return obj;
+        }
+        jf_unexpected(jf, jf->p, "'}' expected");
+        break;
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+/* A value at jf->p (whitespace skipped) inside a container of level
+ * depth (0 for the root). */
+static json_t *jf_value(jf_t *jf, int depth)
+{
+    const unsigned char *p = jf->p;
+    const char *s;
+    size_t n;
+    json_t *j;
+
+    if (p == jf->end) {
+        jf_fail(jf, p, "premature end of input");
+        return NULL;
+    }
+    switch (*p) {
+    case '"':
+        jf->p = p + 1;
+        if (jf_string(jf, &s, &n)) {
+            return NULL;
+        }
+        j = json_stringn_nocheck(s, n);
+        if (!j) {
+            jf_fail(jf, jf->p, "out of memory");
+        }
+        return j;
+    case '{':
+    case '[':
+        /* Checked before descending, so the recursion is bounded by the
+         * limit whatever the input. */
+        if (depth + 1 > jf->max_depth) {
+            jf->too_deep = 1;
+            jf_fail(jf, p + 1, "nested too deep");
+            return NULL;
+        }
+        jf->p = p + 1;
+        return *p == '{' ? jf_object(jf, depth + 1) : jf_array(jf, depth + 1);
+    case 't':
+        return jf_literal(jf, "true", 4, json_true());
+    case 'f':
+        return jf_literal(jf, "false", 5, json_false());
+    case 'n':
+        return jf_literal(jf, "null", 4, json_null());
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        return jf_number(jf);
+    default:
+        jf_unexpected(jf, p, "unexpected token");
+        return NULL;
+    }
+}
+
+/* Line and column as jansson counts them: lines from 1, columns in
+ * characters (every byte but UTF-8 continuations and invalid lead bytes)
+ * read on the line so far. */
+static void jf_position(const unsigned char *start, const unsigned char *at,
+                        llm_json_fast_error_t *err)
+{
+    const unsigned char *q;
+    int line = 1, column = 0;
+
+    for (q = start; q < at; q++) {
+        if (*q == '\n') {
+            line++;
+            column = 0;
+        }
+        else if (*q < 0x80 || (*q >= 0xC2 && *q <= 0xF4)) {
+            column++;
+        }
+    }
+    err->line = line;
+    err->column = column;
+}
+
+json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
+                            llm_json_fast_error_t *err)
+{
+    jf_t jf;
+    json_t *root = NULL;
+
+    memset(&jf, 0, sizeof(jf));
+    jf.start = (const unsigned char *)(buf ? buf : "");
+    jf.end = jf.start + (buf ? len : 0);
+    jf.max_depth = max_depth;
+    jf.p = jf_ws(jf.start, jf.end);
+
+    if (jf.p == jf.end || (*jf.p != '{' && *jf.p != '[')) {
+        jf_unexpected(&jf, jf.p, "'[' or '{' expected");
+    }
+    else {
+        root = jf_value(&jf, 0);
+        if (root) {
+            jf.p = jf_ws(jf.p, jf.end);
+            if (jf.p != jf.end) {
+                jf_unexpected(&jf, jf.p, "end of file expected");
+                json_decref(root);
+                root = NULL;
+            }
+        }
+    }
+    free(jf.buf);
+    if (!root && err) {
+        if (!jf.msg) {
+            jf.msg = "out of memory";
+            jf.at = jf.p;
+        }
+        jf_position(jf.start, jf.at, err);
+        err->too_deep = jf.too_deep;
+        err->text = jf.msg;
+    }
+    return root;
+}

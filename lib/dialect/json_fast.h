@@ -1,0 +1,45 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The request-body parser behind llm_json_parse(): one pass over the
+ * buffer in memory, building a jansson tree.  Private to lib/dialect (and
+ * its tests); callers use llm_json_parse().
+ */
+
+#ifndef LLM_JSON_FAST_H
+#define LLM_JSON_FAST_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+typedef struct {
+    int line;            /* 1-based, as jansson counts */
+    int column;          /* characters (not bytes) into the line */
+    int too_deep;        /* refused for nesting alone */
+    const char *text;    /* a constant string; never quotes the input */
+} llm_json_fast_error_t;
+
+/* Parse buf[0..len) into a new reference, or NULL and *err filled in.
+ * Accepts exactly what json_loadb(buf, len, JSON_REJECT_DUPLICATES |
+ * JSON_ALLOW_NUL) accepts, minus arrays and objects nested deeper than
+ * max_depth (the root container is level 1) and bodies holding a raw NUL
+ * byte (jansson drops one read just after a number or a literal); keys
+ * keep their order. */
+json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
+                            llm_json_fast_error_t *err);
+
+#endif

@@ -1,0 +1,125 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * libFuzzer target for lib/dialect/json_fast.c, differential: every input
+ * goes through llm_json_fast_parse() and through jansson's json_loadb()
+ * with the flags llm_json_parse() used before it (plus the same nesting
+ * limit).  Any difference is a crash: one accepts what the other refuses,
+ * the trees differ, the key order differs, or an error is put on another
+ * line than jansson's.  Built and run by json.sh.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_fast.h"
+
+/* the limit of lib/dialect/dialect_private.h (which needs APR) */
+#define FUZZ_MAX_DEPTH 128
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int depth_ok(json_t *j, int depth)
+{
+    size_t i;
+    const char *key;
+    json_t *v;
+
+    if (depth > FUZZ_MAX_DEPTH) {
+        return 0;
+    }
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            if ((json_is_array(v) || json_is_object(v))
+                && !depth_ok(v, depth + 1)) {
+                return 0;
+            }
+        }
+    }
+    else if (json_is_object(j)) {
+        json_object_foreach(j, key, v) {
+            if ((json_is_array(v) || json_is_object(v))
+                && !depth_ok(v, depth + 1)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static void differ(const char *why, const char *a, const char *b)
+{
+    fprintf(stderr, "fuzz_json: %s (jansson: %s; fast parser: %s)\n", why,
+            a ? a : "-", b ? b : "-");
+    abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_error_t jerr;
+    llm_json_fast_error_t ferr;
+    json_t *ref, *fast;
+    char *rd, *fd;
+    int ref_ok, raw_nul;
+
+    /* A copy of exactly size bytes, so that ASan sees any read past the
+     * body. */
+    char *buf = malloc(size ? size : 1);
+
+    if (!buf) {
+        return 0;
+    }
+    memcpy(buf, data, size);
+    ref = json_loadb(buf, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                     &jerr);
+    /* jansson drops a NUL byte read just after a number or a literal
+     * ("[5\0]" is accepted); the fast parser refuses any raw NUL, which
+     * JSON has no place for outside a string. */
+    raw_nul = size && memchr(buf, '\0', size) != NULL;
+    ref_ok = ref && depth_ok(ref, 1) && !raw_nul;
+    fast = llm_json_fast_parse(buf, size, FUZZ_MAX_DEPTH, &ferr);
+    if (ref_ok != (fast != NULL)) {
+        differ(ref_ok ? "jansson accepts, fast parser refuses"
+                      : "jansson refuses, fast parser accepts",
+               ref ? "deep" : jerr.text, fast ? NULL : ferr.text);
+    }
+    if (fast) {
+        if (!json_equal(ref, fast)) {
+            differ("trees differ", NULL, NULL);
+        }
+        rd = json_dumps(ref, JSON_COMPACT | JSON_ENCODE_ANY);
+        fd = json_dumps(fast, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!rd || !fd || strcmp(rd, fd)) {
+            differ("serialised differently", rd, fd);
+        }
+        free(rd);
+        free(fd);
+    }
+    else if (!ref && !raw_nul && !ferr.too_deep
+             && ferr.line != jerr.line) {
+        differ("error on another line", jerr.text, ferr.text);
+    }
+    if (!fast && (!ferr.text || ferr.line < 1 || ferr.column < 0)) {
+        differ("error without text or position", NULL, NULL);
+    }
+    json_decref(ref);
+    json_decref(fast);
+    free(buf);
+    return 0;
+}

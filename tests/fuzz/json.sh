@@ -1,0 +1,80 @@
+#!/bin/sh
+# Licensed to the Apache Software Foundation (ASF) under the Apache License,
+# Version 2.0; see the LICENSE file.
+#
+# Differential fuzzing of the request-body JSON parser
+# (lib/dialect/json_fast.c) against jansson's json_loadb: builds
+# tests/fuzz/fuzz_json.c with clang (-fsanitize=fuzzer,address,undefined)
+# straight from the sources, twice (SSE2 string scanning and the portable
+# 8-byte one), seeds a few bodies and runs a bounded smoke on each.
+#
+#   tests/fuzz/json.sh [seconds]       default 25 s per build (< 60 s)
+#   FUZZ_OUT=dir keeps the binaries, corpus and crash files there.
+
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:-25}
+out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-json.XXXXXX)}
+CC=${CC_FUZZ:-}
+if [ -z "$CC" ]; then
+    for c in clang-14 clang; do
+        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
+    done
+fi
+if [ -z "$CC" ]; then
+    echo "json.sh: clang not found, skipped" >&2
+    exit 77
+fi
+if ! pkg-config --exists jansson; then
+    echo "json.sh: jansson not found, skipped" >&2
+    exit 77
+fi
+
+mkdir -p "$out/corpus"
+for variant in sse2 portable; do
+    extra=
+    if [ "$variant" = portable ]; then
+        extra=-DLLM_JSON_FAST_PORTABLE
+    fi
+    # shellcheck disable=SC2046,SC2086
+    "$CC" -g -O1 -fsanitize=fuzzer,address,undefined \
+        -fno-sanitize-recover=undefined $extra \
+        -I"$top/lib/dialect" $(pkg-config --cflags jansson) \
+        "$top/tests/fuzz/fuzz_json.c" "$top/lib/dialect/json_fast.c" \
+        $(pkg-config --libs jansson) -o "$out/fuzz_json_$variant"
+done
+
+seed() {
+    printf '%b' "$2" > "$out/corpus/$1"
+}
+seed chat '{"model":"m","messages":[{"role":"user","content":"a \\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}],"temperature":0.7,"max_tokens":1024,"stream":true,"stop":null,"n":-0,"x":1e-400,"y":-12.5E+3}'
+seed messages '{"model":"c","system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":{"k":[1,2.5,"v",{"":{}},[]]}}]}]}'
+seed deep '[[[[[[[[[[[[[[[[{"a":[[[[{"b":{"c":[1]}}]]]]}]]]]]]]]]]]]]]]]'
+seed errors '{"a":1,"a":2,"\\u0000":"\\ud800","s":"\x01\xc0\x80\xed\xa0\x80"} x'
+seed numbers '[0,-0,1,-1,9223372036854775807,-9223372036854775808,9223372036854775808,1.5,1e308,1e309,4.9e-324,01,1.,.5]'
+
+cd "$out"
+status=0
+for variant in sse2 portable; do
+    echo "json.sh: fuzzing $variant for ${secs}s in $out"
+    "./fuzz_json_$variant" -max_total_time="$secs" -timeout=10 \
+        -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+        -artifact_prefix="$out/$variant-" corpus > "fuzz-$variant.log" 2>&1 \
+        || status=$?
+    tail -n 4 "fuzz-$variant.log"
+    if [ "$status" -ne 0 ]; then
+        break
+    fi
+done
+if [ "$status" -ne 0 ] || ls ./*crash-* ./*leak-* ./*timeout-* ./*oom-* \
+        >/dev/null 2>&1; then
+    grep -B 2 -A 30 "fuzz_json:\|ERROR\|SUMMARY" fuzz-*.log | head -n 60 >&2 \
+        || true
+    echo "json.sh: FAILED (exit $status); logs, inputs kept in $out" >&2
+    exit 1
+fi
+if [ -z "${FUZZ_OUT:-}" ]; then
+    rm -rf "$out"
+fi
+echo "json.sh: ok"
