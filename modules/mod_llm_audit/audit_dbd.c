@@ -227,14 +227,24 @@ apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
     rv = apr_dbd_pquery(dbd->driver, p, dbd->handle, &nrows, stmt,
                         LLM_AUDIT_NFIELDS, values);
     if (rv != 0) {
+        /* Once more with a statement prepared afresh: SQLite's statement
+         * dies with any schema change (SQLITE_SCHEMA), PostgreSQL's plan
+         * may be stale.  Only then is the failure the record's or the
+         * database's; a broken connection is mod_dbd's to throw away at
+         * the next acquire. */
+        apr_hash_set(dbd->prepared, LABEL, APR_HASH_KEY_STRING, NULL);
+        stmt = statement(s, dbd, p);
+        if (stmt) {
+            rv = apr_dbd_pquery(dbd->driver, p, dbd->handle, &nrows, stmt,
+                                LLM_AUDIT_NFIELDS, values);
+        }
+    }
+    if (rv != 0) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
 
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03022)
                      "audit INSERT of %s failed: %s",
                      rec->v[LLM_AUDIT_F_REQUEST_ID], msg ? msg : "?");
-        /* Prepare afresh next time: SQLite's statement is dead after a
-         * schema change, PostgreSQL's plan may be stale.  A broken
-         * connection is mod_dbd's to throw away at the next acquire. */
         apr_hash_set(dbd->prepared, LABEL, APR_HASH_KEY_STRING, NULL);
         return APR_EGENERAL;
     }
