@@ -158,13 +158,14 @@ def claude_home():
 
 
 def run_claude(gateway, token, prompt, token_as="auth_token", args=(),
-               timeout=120, home=None):
+               timeout=120, home=None, extra_env=None):
     """``claude -p PROMPT`` through the gateway, in ``home``/work (a fresh
     throw-away HOME unless given); returns a ClientRun."""
     own = home is None
     home = home or claude_home()
     try:
         env = claude_env(gateway.url, token, token_as, home)
+        env.update(extra_env or {})
         proc, elapsed = _run([os.path.join(NODE_BIN, "claude"), "-p", prompt]
                              + list(args), env, os.path.join(home, "work"),
                              timeout)
@@ -174,9 +175,19 @@ def run_claude(gateway, token, prompt, token_as="auth_token", args=(),
             shutil.rmtree(home, ignore_errors=True)
 
 
+# The custom provider, and Codex's own traffic off: without the last three
+# settings it also calls github.com, api.github.com (curated plugin sync),
+# chatgpt.com and ab.chatgpt.com (analytics).
 CODEX_CONFIG = """\
 model = "{model}"
 model_provider = "llm-gateway"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
+
+[features]
+plugins = false
 
 [model_providers.llm-gateway]
 name = "LLM gateway"
@@ -274,3 +285,53 @@ def anthropic_error(resp):
     assert isinstance(err.get("message"), str) and err["message"], body
     assert isinstance(err.get("type"), str), body
     return err
+
+
+class RecordingProxy:
+    """An HTTP(S) proxy that records every connection a client makes
+    through it and refuses them all: with HTTPS_PROXY / HTTP_PROXY pointing
+    here and NO_PROXY covering the gateway, ``attempts`` lists every other
+    host the client tried to reach."""
+
+    def __init__(self):
+        import socket
+        self.attempts = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def env(self):
+        return {"HTTPS_PROXY": self.url, "HTTP_PROXY": self.url,
+                "https_proxy": self.url, "http_proxy": self.url,
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost"}
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    first = conn.recv(4096).split(b"\r\n", 1)[0]
+                except OSError:
+                    first = b"?"
+                self.attempts.append(first.decode("latin-1"))
+                try:
+                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()

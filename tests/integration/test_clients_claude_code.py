@@ -161,3 +161,19 @@ def test_blocked_prompt_is_explained(gateway, mock, token, clients_installed):
     assert "403" in out or "sensitive" in out.lower(), run
     assert key not in out.replace("store this key: " + key, ""), run
     assert mock.requests == []
+
+
+def test_contacts_no_other_host(gateway, mock, token, clients_installed):
+    """With telemetry and non-essential traffic off, Claude Code reaches
+    the gateway and nothing else (every other connection would go through
+    the recording proxy)."""
+    from client_helpers import RecordingProxy
+    proxy = RecordingProxy()
+    try:
+        mock.reply_text = REPLY
+        run = run_claude(gateway, token, "say hi", extra_env=proxy.env())
+    finally:
+        proxy.close()
+    assert run.returncode == 0, run
+    assert REPLY in run.stdout, run
+    assert proxy.attempts == [], proxy.attempts

@@ -131,3 +131,17 @@ def test_anthropic_model(gateway, mock, token, clients_installed):
         mock.summary()
     for rec in reqs:
         assert_provider_credentials(rec, gateway, token, "anthropic")
+
+
+def test_contacts_no_other_host(gateway, mock, token, clients_installed):
+    """Codex with the custom provider reaches the gateway only."""
+    from client_helpers import RecordingProxy
+    proxy = RecordingProxy()
+    try:
+        mock.reply_text = REPLY
+        run = run_codex(gateway, token, "say hi", extra_env=proxy.env())
+    finally:
+        proxy.close()
+    assert run.returncode == 0, run
+    assert REPLY in run.stdout, run
+    assert proxy.attempts == [], proxy.attempts
