@@ -102,15 +102,23 @@ def test_member_answering_503_is_skipped(gateway_factory, mock, second_mock,
     assert len(mock.wait_for_requests(4)) >= 4, mock.summary()
 
 
-@pytest.mark.parametrize("path,body", [(CHAT, chat()), (MESSAGES, msg())],
-                         ids=["openai", "anthropic"])
+@pytest.mark.parametrize("path,body", [
+    (CHAT, chat()), (MESSAGES, msg()), (CHAT, chat(stream=True)),
+    (MESSAGES, msg(stream=True))],
+    ids=["openai", "anthropic", "openai-stream", "anthropic-stream"])
 def test_member_refusing_connections_is_skipped(gateway_factory, mock, token,
                                                 path, body):
+    """No connection to the first member: nothing was sent, so mod_proxy
+    sends the (kept) body to the second; every request succeeds."""
     g = two_member_gateway(gateway_factory, "{dead}")
     c = g.client()
     for i in range(4):
         resp = c.post(path, body, token=token)
         assert resp.status == 200, (i, resp)
+        if body.get("stream"):
+            assert resp.body.rstrip().endswith(
+                b"[DONE]" if path == CHAT else b'{"type":"message_stop"}'), \
+                resp.body[-200:]
     assert len(mock.wait_for_requests(4)) == 4, mock.summary()
     # Each request reached the provider exactly once, with its body.
     for rec in mock.requests:
