@@ -70,7 +70,8 @@ typedef struct llm_request_t {
      * translation it is the body the provider receives. */
     const char *body;
     apr_size_t body_len;
-    apr_size_t body_len_received; /* bytes the client sent (decoded) */
+    const char *body_received;   /* the body as the client sent it (decoded) */
+    apr_size_t body_len_received;
     int body_read;               /* 1 once the body has been read whole */
     int body_rewritten;          /* 1 when body differs from what was sent */
     void *json;                  /* parsed body (json_t *), owned by r->pool */

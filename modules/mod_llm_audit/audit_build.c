@@ -191,7 +191,7 @@ static void capture_body(request_rec *r, const llm_request_t *req,
                                                     : dc->bodies;
     apr_off_t max = dc->body_max == LLM_AUDIT_UNSET
                     ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max;
-    const char *mode_name, *blob, *err = NULL;
+    const char *mode_name, *blob, *body, *err = NULL;
     apr_size_t len;
 
     if (mode == LLM_AUDIT_BODIES_OFF || !req->body_read || !req->body) {
@@ -203,22 +203,23 @@ static void capture_body(request_rec *r, const llm_request_t *req,
                       "configured: body not captured");
         return;
     }
-    /* req->body is what the provider received.  The body as the client
-     * sent it is that same text unless the gateway rewrote it; a
-     * rewritten original is not kept, so "full" can only promise it
-     * when nothing was redacted, and says so in body_mode. */
+    /* req->body is what the provider received; req->body_received what
+     * the client sent, before redaction or translation. */
     mode_name = "redacted";
-    if (mode == LLM_AUDIT_BODIES_FULL) {
-        mode_name = req->body_rewritten ? "redacted" : "full";
-    }
+    body = req->body;
     len = req->body_len;
+    if (mode == LLM_AUDIT_BODIES_FULL && req->body_received) {
+        mode_name = "full";
+        body = req->body_received;
+        len = req->body_len_received;
+    }
     if ((apr_off_t)len > max) {
         len = (apr_size_t)max;
         mode_name = apr_pstrcat(r->pool, mode_name, "-truncated", NULL);
     }
     blob = llm_audit_encrypt(r->pool, sc->body_key, sc->body_key_len,
                              rec->v[LLM_AUDIT_F_REQUEST_ID],
-                             req->body, len, &err);
+                             body, len, &err);
     if (!blob) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(03011)
                       "body not captured: %s", err ? err : "encryption failed");

@@ -181,6 +181,7 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
     b.data[b.len] = '\0';
     req->body = b.data;
     req->body_len = b.len;
+    req->body_received = b.data;
     req->body_len_received = b.len;
     return OK;
 }

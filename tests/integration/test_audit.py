@@ -624,18 +624,21 @@ def test_body_capture_is_encrypted_and_decryptable(gw, minter, mock,
     rc, out, err = ah.decrypt(g, key_path, row["request_id"])
     assert rc == 0, err
     assert out.rstrip(b"\n") == body
-    # "redacted" keeps what the provider got: the email is replaced there.
+    # "full" keeps the body as the client sent it, even when the provider
+    # got a redacted one (encrypted at rest, like every captured body).
     email = "kim.%s@gmail.com" % uuid.uuid4().hex[:6]
     body2 = chat("mail " + email)
     resp = g.client().post(CHAT, body2, token=minter.mint(sub="gina"),
                            headers={"User-Agent": user_agent + "/pii"})
     assert resp.status == 200
+    assert email.encode() not in mock.last_request().body
     row2 = one_row(g, user_agent + "/pii")
     assert row2["decision"] == "redact"
-    assert row2["body_mode"] == "redacted", "the original is not kept"
+    assert row2["body_mode"] == "full"
+    assert email not in row2["body"]
     rc, out2, err = ah.decrypt(g, key_path, row2["request_id"])
     assert rc == 0, err
-    assert email.encode() not in out2 and b"mail " in out2
+    assert out2.rstrip(b"\n") == body2
     # Associated data: the body does not decrypt under another request id.
     import subprocess
     proc = subprocess.run([ah.find_tool("llm-audit-decrypt"), "-k", key_path,
