@@ -316,6 +316,10 @@ class GatewayServer:
             lines.append('Define %s "%s"' % (k, v))
         lines.append('Include "%s"' % os.path.join(self.conf_root,
                                                    "httpd-standalone.conf"))
+        # The suite runs many gateways on two cores: each starts a small
+        # pool (the sample starts every thread up front, for streams).
+        lines.append("<IfModule mpm_event_module>\n    StartServers 2\n"
+                     "    MaxSpareThreads 256\n</IfModule>")
         if self.log_level:
             lines.append("LogLevel %s" % self.log_level)
         if self.extra_conf:
