@@ -21,6 +21,11 @@ for p in $want; do
         missing="$missing $p"
     fi
 done
+# The client tests drive the real agents (Node.js >= 20); a machine
+# without Node gets Debian's.
+if [ "${1:-build}" = test ] && ! command -v node >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "Installing:$missing"
