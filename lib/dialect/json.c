@@ -25,6 +25,7 @@
 
 #include "llm_dialect.h"
 #include "dialect_private.h"
+#include "json_fast.h"
 
 static apr_status_t json_cleanup(void *data)
 {
@@ -41,70 +42,33 @@ json_t *llm_dialect_pool_own(apr_pool_t *p, json_t *j)
     return j;
 }
 
-/* Depth of nesting, stopping once over the limit so that this walk itself
- * stays shallow whatever jansson accepted. */
-static int too_deep(json_t *j, int depth)
-{
-    size_t i;
-    const char *key;
-    json_t *v;
-
-    if (depth > LLM_DIALECT_MAX_DEPTH) {
-        return 1;
-    }
-    if (json_is_array(j)) {
-        json_array_foreach(j, i, v) {
-            if ((json_is_array(v) || json_is_object(v))
-                && too_deep(v, depth + 1)) {
-                return 1;
-            }
-        }
-    }
-    else if (json_is_object(j)) {
-        json_object_foreach(j, key, v) {
-            if ((json_is_array(v) || json_is_object(v))
-                && too_deep(v, depth + 1)) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
                        const char **err)
 {
-    json_error_t jerr;
+    llm_json_fast_error_t jerr;
     json_t *root;
-    char *text, *near;
 
-    /* \u0000 is valid JSON and a provider would read it: accept it, and
-     * let every consumer here work with lengths, not C strings. */
-    root = json_loadb(buf ? buf : "", buf ? len : 0,
-                      JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    /* Not json_loadb: its byte-at-a-time lexer ran at ~80 MB/s and was
+     * most of the cost of scanning a request (docs/scan-benchmark.md).
+     * The fast parser accepts what json_loadb accepted with
+     * JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL -- \u0000 is valid JSON and
+     * a provider would read it, so every consumer here works with
+     * lengths -- and refuses nesting over the limit as it reads, so a
+     * hostile body never builds a deep tree.  Its error texts are
+     * constants: a 400 never echoes the body, which may hold the very
+     * secret the caller must not see. */
+    root = llm_json_fast_parse(buf, len, LLM_DIALECT_MAX_DEPTH, &jerr);
     if (!root) {
         if (err) {
-            /* jansson quotes the text near the error; that text may be the
-             * very secret the caller must not see echoed in a 400. */
-            text = apr_pstrdup(p, jerr.text);
-            near = strstr(text, " near ");
-            if (near) {
-                *near = '\0';
-            }
-            *err = apr_psprintf(p, "malformed JSON at line %d, column %d: %s",
-                                jerr.line, jerr.column, text);
+            *err = jerr.too_deep
+                   ? apr_psprintf(p, "JSON nested deeper than %d levels",
+                                  LLM_DIALECT_MAX_DEPTH)
+                   : apr_psprintf(p, "malformed JSON at line %d, column %d: "
+                                  "%s", jerr.line, jerr.column, jerr.text);
         }
         return NULL;
     }
-    llm_dialect_pool_own(p, root);
-    if (too_deep(root, 1)) {
-        if (err) {
-            *err = apr_psprintf(p, "JSON nested deeper than %d levels",
-                                LLM_DIALECT_MAX_DEPTH);
-        }
-        return NULL;
-    }
-    return root;
+    return llm_dialect_pool_own(p, root);
 }
 
 char *llm_json_dump(apr_pool_t *p, json_t *root, size_t *len)
