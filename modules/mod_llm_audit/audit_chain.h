@@ -36,6 +36,13 @@ typedef struct llm_audit_chain_t {
     char prev_mac[LLM_AUDIT_MAC_HEX_LEN + 1];
     const unsigned char *key;
     apr_size_t key_len;
+    /* The key's HMAC pads, hashed once at creation (EVP_MD_CTX *, kept
+     * opaque here): each seal then copies two SHA-256 states instead of
+     * fetching the digest and deriving the pads again.  NULL when that
+     * failed: seals take the one-shot path. */
+    void *inner;
+    void *outer;
+    void *scratch;
 } llm_audit_chain_t;
 
 /* Read a key file: 64 hex digits (optionally followed by a newline) or
@@ -44,7 +51,8 @@ const char *llm_audit_key_read(apr_pool_t *p, const char *path,
                                apr_size_t min_len,
                                const unsigned char **key, apr_size_t *len);
 
-/* A fresh chain (seq 0, prev_mac zero).  The key is not copied. */
+/* A fresh chain (seq 0, prev_mac zero).  The key is not copied; the
+ * digest states derived from it are freed with p. */
 llm_audit_chain_t *llm_audit_chain_create(apr_pool_t *p, const char *chain_id,
                                           const unsigned char *key,
                                           apr_size_t key_len);

@@ -221,11 +221,14 @@ const char *llm_audit_utf8(apr_pool_t *p, const char *value)
     return out;
 }
 
+#define PREFIX_MAX 48
+
 const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
                                 apr_size_t *len)
 {
     struct iovec vec[LLM_AUDIT_NFIELDS * 3 + 1];
-    const char *pre[LLM_AUDIT_NFIELDS];
+    char *pre[LLM_AUDIT_NFIELDS];
+    apr_size_t vlen;
     int f, n = 0;
     char *out;
 
@@ -239,12 +242,18 @@ const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
         if (!v) {
             continue;
         }
-        pre[f] = apr_psprintf(p, "%s=%" APR_SIZE_T_FMT ":", fields[f].name,
-                              strlen(v));
-        vec[n].iov_base = (void *)pre[f];
-        vec[n++].iov_len = strlen(pre[f]);
+        /* Field names are short: "name=<length>:" fits PREFIX_MAX.
+         * Formatted into a fixed buffer: the canonical form is built for
+         * every record, and apr_psprintf's growing buffer was a visible
+         * share of it. */
+        vlen = strlen(v);
+        pre[f] = apr_palloc(p, PREFIX_MAX);
+        vec[n].iov_base = pre[f];
+        vec[n++].iov_len = apr_snprintf(pre[f], PREFIX_MAX, "%s=%"
+                                        APR_SIZE_T_FMT ":", fields[f].name,
+                                        vlen);
         vec[n].iov_base = (void *)v;
-        vec[n++].iov_len = strlen(v);
+        vec[n++].iov_len = vlen;
         vec[n].iov_base = (void *)"\n";
         vec[n++].iov_len = 1;
     }
