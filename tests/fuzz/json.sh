@@ -8,13 +8,13 @@
 # straight from the sources, twice (SSE2 string scanning and the portable
 # 8-byte one), seeds a few bodies and runs a bounded smoke on each.
 #
-#   tests/fuzz/json.sh [seconds]       default 25 s per build (< 60 s)
+#   tests/fuzz/json.sh [seconds]       default 20 s per build (under 60 s in all)
 #   FUZZ_OUT=dir keeps the binaries, corpus and crash files there.
 
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-secs=${1:-25}
+secs=${1:-20}
 out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-json.XXXXXX)}
 CC=${CC_FUZZ:-}
 if [ -z "$CC" ]; then
