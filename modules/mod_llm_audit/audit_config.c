@@ -42,6 +42,8 @@ void *llm_audit_create_srv(apr_pool_t *p, server_rec *s)
     sc->spool_max = LLM_AUDIT_UNSET;
     sc->schema_files = NULL;
     sc->replay_interval = LLM_AUDIT_UNSET;
+    sc->batch_size = LLM_AUDIT_UNSET;
+    sc->batch_delay = LLM_AUDIT_UNSET;
     sc->prices = apr_array_make(p, 8, sizeof(llm_audit_price_t));
     sc->prices_set = 0;
     return sc;
@@ -62,6 +64,10 @@ void *llm_audit_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                          : base->schema_files;
     sc->replay_interval = add->replay_interval != LLM_AUDIT_UNSET
                           ? add->replay_interval : base->replay_interval;
+    sc->batch_size = add->batch_size != LLM_AUDIT_UNSET ? add->batch_size
+                                                        : base->batch_size;
+    sc->batch_delay = add->batch_delay != LLM_AUDIT_UNSET
+                      ? add->batch_delay : base->batch_delay;
     /* A virtual host with its own price list replaces the global one:
      * appending would make the global lines shadow the host's. */
     sc->prices = add->prices_set ? add->prices : base->prices;
@@ -235,6 +241,43 @@ static const char *set_replay_interval(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* LLMAuditBatch off | rows [milliseconds] */
+static const char *set_batch(cmd_parms *cmd, void *dummy, const char *arg,
+                             const char *delay)
+{
+    llm_audit_srv_t *sc = srv_of(cmd);
+    const char *err = check_global(cmd);
+    char *end;
+    long n, ms = LLM_AUDIT_DEFAULT_BATCH_DELAY;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "off")) {
+        if (delay) {
+            return "LLMAuditBatch off takes no delay";
+        }
+        sc->batch_size = 0;
+        sc->batch_delay = LLM_AUDIT_DEFAULT_BATCH_DELAY;
+        return NULL;
+    }
+    n = strtol(arg, &end, 10);
+    if (end == arg || *end || n < 2 || n > 1000) {
+        return apr_psprintf(cmd->pool, "LLMAuditBatch: '%s' is not off or "
+                            "a number of rows from 2 to 1000", arg);
+    }
+    if (delay) {
+        ms = strtol(delay, &end, 10);
+        if (end == delay || *end || ms < 1 || ms > 1000) {
+            return apr_psprintf(cmd->pool, "LLMAuditBatch: '%s' is not a "
+                                "delay of 1 to 1000 milliseconds", delay);
+        }
+    }
+    sc->batch_size = (int)n;
+    sc->batch_delay = (int)ms;
+    return NULL;
+}
+
 static const char *parse_price(cmd_parms *cmd, const char *what,
                                const char *arg, double *out)
 {
@@ -351,6 +394,10 @@ const command_rec llm_audit_cmds[] = {
     AP_INIT_TAKE1("LLMAuditReplayInterval", set_replay_interval, NULL,
                   RSRC_CONF,
                   "seconds between spool replay attempts (default 5)"),
+    AP_INIT_TAKE12("LLMAuditBatch", set_batch, NULL, RSRC_CONF,
+                   "off (default), or rows [milliseconds]: a writer thread "
+                   "per process stores up to that many records in one "
+                   "transaction, waiting at most that long (default 20)"),
     AP_INIT_TAKE_ARGV("LLMAuditPrice", set_price, NULL, RSRC_CONF,
                       "model-pattern input cached-input output: USD per "
                       "million tokens; first matching line wins"),

@@ -44,6 +44,23 @@ APLOG_USE_MODULE(llm_audit);
 #define LABEL "llm_audit_insert"
 #define SCHEMA_DONE "llm_audit_schema"
 #define GENERATION "llm_audit_generation"
+/* Batch statements: one label per power of two up to
+ * LLM_AUDIT_BATCH_ROWS_MAX, as string literals for apr_hash. */
+static const char *const batch_labels[] = {
+    LABEL, "llm_audit_insert_r2", "llm_audit_insert_r4",
+    "llm_audit_insert_r8", "llm_audit_insert_r16", "llm_audit_insert_r32",
+    "llm_audit_insert_r64", "llm_audit_insert_r128", "llm_audit_insert_r256"
+};
+static const char *batch_label(int rows)
+{
+    int i = 0;
+
+    while ((1 << i) < rows && i < 8) {
+        i++;
+    }
+    return batch_labels[i];
+}
+#define BATCH_LABEL(rows) batch_label(rows)
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
@@ -155,15 +172,17 @@ static void run_schema(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
     }
 }
 
-static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
-                                     apr_pool_t *p)
+/* The INSERT of rows records (1, or a batch's power of two) on dbd,
+ * kept under its own label on that connection. */
+static apr_dbd_prepared_t *statement_rows(server_rec *s, ap_dbd_t *dbd,
+                                          apr_pool_t *p, int rows)
 {
     llm_audit_srv_t *sc = llm_audit_srv(s);
     apr_dbd_prepared_t *stmt;
-    const char *schema;
+    const char *schema, *label = rows == 1 ? LABEL : BATCH_LABEL(rows);
     int rv, *gen;
 
-    stmt = dbd->prepared ? apr_hash_get(dbd->prepared, LABEL,
+    stmt = dbd->prepared ? apr_hash_get(dbd->prepared, label,
                                         APR_HASH_KEY_STRING) : NULL;
     if (stmt) {
         return stmt;
@@ -190,8 +209,9 @@ static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
     }
     stmt = NULL;
     rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
-                         llm_audit_insert_sql(dbd->pool,
-                                              apr_dbd_name(dbd->driver)),
+                         llm_audit_insert_sql_rows(dbd->pool,
+                                                   apr_dbd_name(dbd->driver),
+                                                   rows),
                          apr_psprintf(dbd->pool, "%s_%d", LABEL, ++*gen),
                          &stmt);
     if (rv != 0 || !stmt) {
@@ -202,8 +222,14 @@ static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
                      "table there? see conf/sql/): %s", msg ? msg : "?");
         return NULL;
     }
-    apr_hash_set(dbd->prepared, LABEL, APR_HASH_KEY_STRING, stmt);
+    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, stmt);
     return stmt;
+}
+
+static apr_dbd_prepared_t *statement(server_rec *s, ap_dbd_t *dbd,
+                                     apr_pool_t *p)
+{
+    return statement_rows(s, dbd, p, 1);
 }
 
 apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
@@ -249,6 +275,42 @@ apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
         return APR_EGENERAL;
     }
     /* nrows 0: the row was there already (a replayed record). */
+    return APR_SUCCESS;
+}
+
+apr_status_t llm_audit_dbd_insert_rows(server_rec *s, ap_dbd_t *dbd,
+                                       apr_pool_t *p,
+                                       llm_audit_record_t *const *recs,
+                                       int rows)
+{
+    apr_dbd_prepared_t *stmt;
+    const char **values;
+    int i, f, nrows = 0, rv;
+
+    if (!dbd || rows < 1 || rows > LLM_AUDIT_BATCH_ROWS_MAX
+        || (rows & (rows - 1))) {
+        return APR_EINVAL;
+    }
+    stmt = statement_rows(s, dbd, p, rows);
+    if (!stmt) {
+        return APR_EGENERAL;
+    }
+    values = apr_palloc(p, sizeof(*values) * LLM_AUDIT_NFIELDS
+                           * (apr_size_t)rows);
+    for (i = 0; i < rows; i++) {
+        for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+            values[i * LLM_AUDIT_NFIELDS + f] = recs[i]->v[f];
+        }
+    }
+    rv = apr_dbd_pquery(dbd->driver, p, dbd->handle, &nrows, stmt,
+                        LLM_AUDIT_NFIELDS * rows, values);
+    if (rv != 0) {
+        /* The caller stores these row by row, which logs what fails;
+         * the statement is prepared afresh next time. */
+        apr_hash_set(dbd->prepared, batch_label(rows), APR_HASH_KEY_STRING,
+                     NULL);
+        return APR_EGENERAL;
+    }
     return APR_SUCCESS;
 }
 

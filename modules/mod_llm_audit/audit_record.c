@@ -332,11 +332,12 @@ static const char *pg_type(int f)
     return NULL;
 }
 
-const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver)
+const char *llm_audit_insert_sql_rows(apr_pool_t *p, const char *driver,
+                                      int rows)
 {
-    const char *cols = "", *vals = "";
+    const char *cols = "", *vals = "", *all;
     int pg = driver && !strcmp(driver, "pgsql");
-    int f;
+    int f, i;
 
     for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
         const char *t = pg ? pg_type(f) : NULL;
@@ -346,13 +347,24 @@ const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver)
                            t ? apr_pstrcat(p, "CAST(%s AS ", t, ")", NULL)
                              : "%s", NULL);
     }
+    /* Several rows in one statement (LLMAuditBatch): one round trip and
+     * one commit, and no transaction held open across calls. */
+    all = apr_pstrcat(p, "(", vals, ")", NULL);
+    for (i = 1; i < rows; i++) {
+        all = apr_pstrcat(p, all, ", (", vals, ")", NULL);
+    }
     /* ON CONFLICT DO NOTHING: PostgreSQL 9.5+ and SQLite 3.24+ read the
      * same text.  No conflict target: naming (request_id, ts) would make
      * PostgreSQL ask for SELECT on them, and the gateway's role has
      * INSERT only.  The only unique key a replayed row can hit is
      * (request_id, ts): the id is the database's. */
-    return apr_pstrcat(p, "INSERT INTO llm_audit (", cols, ") VALUES (",
-                       vals, ") ON CONFLICT DO NOTHING", NULL);
+    return apr_pstrcat(p, "INSERT INTO llm_audit (", cols, ") VALUES ",
+                       all, " ON CONFLICT DO NOTHING", NULL);
+}
+
+const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver)
+{
+    return llm_audit_insert_sql_rows(p, driver, 1);
 }
 
 const char *llm_audit_select_sql(apr_pool_t *p, const char *driver)

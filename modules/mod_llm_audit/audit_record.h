@@ -129,6 +129,9 @@ apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
  * ("pgsql" adds casts): every column but the database's own id,
  * idempotent on (request_id, ts). */
 const char *llm_audit_insert_sql(apr_pool_t *p, const char *driver);
+/* The same INSERT for rows records at once. */
+const char *llm_audit_insert_sql_rows(apr_pool_t *p, const char *driver,
+                                      int rows);
 
 /* The verifier's SELECT of id and every column, per driver name ("pgsql",
  * "sqlite3"); the caller adds WHERE, ORDER BY and LIMIT. */

@@ -61,6 +61,7 @@ static llm_audit_chain_t *chain;
 static apr_thread_mutex_t *chain_mutex;
 static llm_audit_chainhead_t *chain_head;    /* in shared memory */
 static apr_time_t last_probe;
+static llm_audit_batch_t *batch;             /* LLMAuditBatch, or NULL */
 
 llm_audit_srv_t *llm_audit_srv(server_rec *s)
 {
@@ -259,6 +260,12 @@ static void child_init(apr_pool_t *p, server_rec *s)
     if (chain) {
         chain_head = llm_audit_metrics_claim_chain(chain->chain_id);
     }
+    if (chain && sc->batch_size > 1) {
+        batch = llm_audit_batch_start(p, s, sc->batch_size,
+                                      sc->batch_delay != LLM_AUDIT_UNSET
+                                      ? sc->batch_delay
+                                      : LLM_AUDIT_DEFAULT_BATCH_DELAY);
+    }
     /* Records left from before a restart wait for the next insert. */
     if (llm_audit_spool_depth(&sc->spool, p, &size, NULL) == APR_SUCCESS
         && size > 0) {
@@ -385,7 +392,14 @@ static int log_transaction(request_rec *r)
         chain_head->updated = apr_time_now();
     }
     apr_thread_mutex_unlock(chain_mutex);
-    store(r, sc, rec);
+    /* With LLMAuditBatch, the writer thread stores it while the database
+     * takes records; during an outage, or when the writer is behind,
+     * the request stores its own (and spools it). */
+    if (!batch || !llm_audit_state_db_ok()
+        || llm_audit_state_spool_pending()
+        || llm_audit_batch_put(batch, rec) != APR_SUCCESS) {
+        store(r, sc, rec);
+    }
     llm_audit_metrics_record(r, req, rec);
     return OK;
 }

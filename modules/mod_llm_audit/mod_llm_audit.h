@@ -41,6 +41,7 @@
 #define LLM_AUDIT_DEFAULT_SPOOL_MAX ((apr_off_t)64 * 1024 * 1024)
 #define LLM_AUDIT_DEFAULT_BODY_MAX ((apr_off_t)1024 * 1024)
 #define LLM_AUDIT_DEFAULT_REPLAY_INTERVAL 5
+#define LLM_AUDIT_DEFAULT_BATCH_DELAY 20     /* ms */
 
 typedef enum {
     LLM_AUDIT_BODIES_UNSET = -1,
@@ -64,6 +65,8 @@ typedef struct llm_audit_srv_t {
     apr_off_t spool_max;
     apr_table_t *schema_files;   /* driver -> SQL file */
     int replay_interval;         /* seconds, watchdog replay */
+    int batch_size;              /* LLMAuditBatch rows; 0 off */
+    int batch_delay;             /* LLMAuditBatch milliseconds */
     apr_array_header_t *prices;  /* of llm_audit_price_t, first match wins */
     int prices_set;
 
@@ -112,6 +115,13 @@ int llm_audit_dbd_available(void);
 apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
                                   apr_pool_t *p,
                                   const llm_audit_record_t *rec);
+/* Store rows records (a power of two up to LLM_AUDIT_BATCH_ROWS_MAX)
+ * through dbd in one statement: all or none. */
+#define LLM_AUDIT_BATCH_ROWS_MAX 256
+apr_status_t llm_audit_dbd_insert_rows(server_rec *s, ap_dbd_t *dbd,
+                                       apr_pool_t *p,
+                                       llm_audit_record_t *const *recs,
+                                       int rows);
 ap_dbd_t *llm_audit_dbd_acquire(request_rec *r);
 /* Whether the database answers a trivial query now. */
 int llm_audit_dbd_ping(request_rec *r);
@@ -120,6 +130,17 @@ void llm_audit_dbd_close(server_rec *s, ap_dbd_t *dbd);
 /* Replay the spool into dbd; returns records stored or -1. */
 int llm_audit_dbd_replay(server_rec *s, ap_dbd_t *dbd, apr_pool_t *p,
                          int nonblock);
+
+/* audit_batch.c: LLMAuditBatch's writer thread, one per child. */
+typedef struct llm_audit_batch_t llm_audit_batch_t;
+/* NULL when the thread cannot start (records then go the per-request
+ * way); stopped, with its queue written out, when p is destroyed. */
+llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
+                                         int size, int delay_ms);
+/* Queue a sealed record (copied); APR_EAGAIN when the queue is full or
+ * stopping: the caller stores it itself. */
+apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
+                                 const llm_audit_record_t *rec);
 
 /* audit_replay.c: periodic spool replay from a mod_watchdog thread. */
 void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);

@@ -1,0 +1,316 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * LLMAuditBatch: one writer thread per child process stores the records
+ * of many requests with a few multi-row INSERTs.
+ *
+ * A commit is what an audit row costs most: SQLite writes every page the
+ * row touched (the table, five indexes) to its log at each commit, and
+ * PostgreSQL's round trip and WAL flush come per statement.  Sealed
+ * records wait in a bounded queue in the process pool (at most the batch
+ * size or the delay); the thread inserts them 256, 128, ... 2 rows per
+ * statement, each statement all or nothing.  What the per-request path
+ * guarantees is kept where it can be: a statement the database refuses
+ * is retried row by row and what still fails goes to the spool; while
+ * the database is down, or the queue is full, records take the
+ * per-request path; the queue is written out when the child stops.
+ * What is given up, and documented: records still queued when a child
+ * process dies abruptly (a crash, SIGKILL) are lost.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_cond.h"
+
+#include "mod_llm_audit.h"
+
+APLOG_USE_MODULE(llm_audit);
+
+struct llm_audit_batch_t {
+    server_rec *s;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *cond;
+    apr_thread_t *thread;
+    llm_audit_record_t **q;      /* ring of cap records, malloc'd each */
+    int cap, head, n;
+    int size;                    /* rows per batch, at most */
+    apr_interval_time_t delay;   /* longest wait for a fuller batch */
+    int stop;
+};
+
+/* One malloc for the record and its strings: it outlives the request
+ * pool, and the thread frees it after the insert. */
+static llm_audit_record_t *copy_record(const llm_audit_record_t *rec)
+{
+    apr_size_t len[LLM_AUDIT_NFIELDS], total = sizeof(*rec);
+    llm_audit_record_t *c;
+    char *at;
+    int f;
+
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        len[f] = rec->v[f] ? strlen(rec->v[f]) + 1 : 0;
+        total += len[f];
+    }
+    c = malloc(total);
+    if (!c) {
+        return NULL;
+    }
+    at = (char *)(c + 1);
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        if (rec->v[f]) {
+            memcpy(at, rec->v[f], len[f]);
+            c->v[f] = at;
+            at += len[f];
+        }
+        else {
+            c->v[f] = NULL;
+        }
+    }
+    return c;
+}
+
+apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
+                                 const llm_audit_record_t *rec)
+{
+    llm_audit_record_t *c;
+
+    if (!b) {
+        return APR_ENOTIMPL;
+    }
+    c = copy_record(rec);
+    if (!c) {
+        return APR_ENOMEM;
+    }
+    apr_thread_mutex_lock(b->lock);
+    if (b->stop || b->n == b->cap) {
+        apr_thread_mutex_unlock(b->lock);
+        free(c);
+        return APR_EAGAIN;
+    }
+    b->q[(b->head + b->n) % b->cap] = c;
+    b->n++;
+    if (b->n == 1 || b->n >= b->size) {
+        /* The thread sleeps until a first record, then until a full
+         * batch or the delay. */
+        apr_thread_cond_signal(b->cond);
+    }
+    apr_thread_mutex_unlock(b->lock);
+    return APR_SUCCESS;
+}
+
+/* Records a batch statement could not keep: row by row (a record the
+ * database refuses must not take its batch with it), then the spool. */
+static void store_each(llm_audit_batch_t *b, ap_dbd_t *dbd, apr_pool_t *p,
+                       llm_audit_record_t **recs, int k)
+{
+    llm_audit_srv_t *sc = llm_audit_srv(b->s);
+    const char *lines = "";
+    apr_size_t len;
+    apr_status_t rv;
+    int i, spooled = 0;
+
+    for (i = 0; i < k; i++) {
+        if (dbd && llm_audit_dbd_insert(b->s, dbd, p, recs[i])
+                   == APR_SUCCESS) {
+            continue;
+        }
+        if (dbd) {
+            llm_audit_state_db(0);
+            llm_audit_metrics_event("db_error");
+            dbd = NULL;          /* the rest go to the spool at once */
+        }
+        lines = apr_pstrcat(p, lines, *lines ? "\n" : "",
+                            llm_audit_record_to_json(p, recs[i]), NULL);
+        spooled++;
+    }
+    if (!spooled) {
+        return;
+    }
+    /* One append and one fsync for all of them. */
+    len = strlen(lines);
+    rv = llm_audit_spool_append(&sc->spool, p, lines, len);
+    if (rv == APR_SUCCESS) {
+        llm_audit_state_spool(1);
+        llm_audit_state_set_pending(1);
+        for (i = 0; i < spooled; i++) {
+            llm_audit_metrics_event("spooled");
+        }
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, b->s, LLMNO(03072)
+                     "audit database unavailable: %d batched record(s) "
+                     "spooled to %s; they are replayed when it returns",
+                     spooled, sc->spool.path);
+        return;
+    }
+    llm_audit_state_spool(0);
+    for (i = 0; i < spooled; i++) {
+        llm_audit_metrics_event("lost");
+    }
+    ap_log_error(APLOG_MARK, APLOG_CRIT, rv, b->s, LLMNO(03073)
+                 "%d batched audit record(s) LOST: database unavailable and "
+                 "spool %s %s", spooled, sc->spool.path,
+                 rv == APR_ENOSPC ? "is full" : "is not writable");
+}
+
+static void write_batch(llm_audit_batch_t *b, apr_pool_t *p,
+                        llm_audit_record_t **recs, int k)
+{
+    ap_dbd_t *dbd = llm_audit_dbd_open(p, b->s);
+    int at = 0, ok = 1;
+
+    /* Multi-row INSERTs of 256, 128, ... 2 rows, each one statement in
+     * its own implicit transaction.  Not BEGIN ... COMMIT around single
+     * inserts: apr_dbd's sqlite3 driver serialises a process's calls on
+     * one mutex, and a request thread waiting (busy_timeout) for the
+     * write lock that our open transaction holds would hold that mutex
+     * while we need it to commit. */
+    while (at < k) {
+        int rows = LLM_AUDIT_BATCH_ROWS_MAX;
+
+        while (rows > k - at) {
+            rows >>= 1;
+        }
+        if (!dbd || !ok
+            || (rows > 1 ? llm_audit_dbd_insert_rows(b->s, dbd, p,
+                                                     recs + at, rows)
+                         : llm_audit_dbd_insert(b->s, dbd, p, recs[at]))
+               != APR_SUCCESS) {
+            /* The per-record path decides: row by row (a record the
+             * database refuses must not take its batch with it), then
+             * the spool; rows already in are skipped (ON CONFLICT). */
+            store_each(b, dbd, p, recs + at, rows);
+            ok = llm_audit_state_db_ok();
+        }
+        at += rows;
+    }
+    if (dbd && ok) {
+        llm_audit_state_db(1);
+    }
+    if (dbd && llm_audit_state_db_ok() && llm_audit_state_spool_pending()) {
+        llm_audit_srv_t *sc = llm_audit_srv(b->s);
+        int n = llm_audit_dbd_replay(b->s, dbd, p, 1);
+
+        if (n >= 0) {
+            apr_off_t size = 0;
+
+            llm_audit_spool_depth(&sc->spool, p, &size, NULL);
+            llm_audit_state_set_pending(size > 0);
+            if (n > 0) {
+                llm_audit_metrics_event("replayed");
+            }
+        }
+    }
+    llm_audit_dbd_close(b->s, dbd);
+}
+
+static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
+{
+    llm_audit_batch_t *b = data;
+    llm_audit_record_t **recs = malloc(sizeof(*recs) * (apr_size_t)b->size);
+    apr_pool_t *p;
+    int k, i, done = 0;
+
+    if (!recs || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, b->s, LLMNO(03074)
+                     "audit batch writer: out of memory");
+        apr_thread_mutex_lock(b->lock);
+        b->stop = 1;             /* records take the per-request path */
+        apr_thread_mutex_unlock(b->lock);
+        free(recs);
+        apr_thread_exit(thd, APR_ENOMEM);
+        return NULL;
+    }
+    while (!done) {
+        apr_thread_mutex_lock(b->lock);
+        while (!b->stop && b->n == 0) {
+            apr_thread_cond_wait(b->cond, b->lock);
+        }
+        if (!b->stop && b->n < b->size) {
+            apr_thread_cond_timedwait(b->cond, b->lock, b->delay);
+        }
+        k = b->n < b->size ? b->n : b->size;
+        for (i = 0; i < k; i++) {
+            recs[i] = b->q[b->head];
+            b->head = (b->head + 1) % b->cap;
+        }
+        b->n -= k;
+        done = b->stop && b->n == 0;
+        apr_thread_mutex_unlock(b->lock);
+        if (k > 0) {
+            write_batch(b, p, recs, k);
+            for (i = 0; i < k; i++) {
+                free(recs[i]);
+            }
+            apr_pool_clear(p);
+        }
+    }
+    apr_pool_destroy(p);
+    free(recs);
+    apr_thread_exit(thd, APR_SUCCESS);
+    return NULL;
+}
+
+/* Before the child pool's sub-pools go (mod_dbd's connections live in
+ * one): write out what is queued, then let the thread end. */
+static apr_status_t stop_writer(void *data)
+{
+    llm_audit_batch_t *b = data;
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(b->lock);
+    b->stop = 1;
+    apr_thread_cond_signal(b->cond);
+    apr_thread_mutex_unlock(b->lock);
+    apr_thread_join(&rv, b->thread);
+    return APR_SUCCESS;
+}
+
+llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
+                                         int size, int delay_ms)
+{
+    llm_audit_batch_t *b = apr_pcalloc(p, sizeof(*b));
+    apr_threadattr_t *attr;
+
+    b->s = s;
+    b->size = size;
+    b->delay = apr_time_from_msec(delay_ms);
+    /* Room for several batches while one is written; beyond that the
+     * database is behind and requests store their own records. */
+    b->cap = size * 8 < 256 ? 256 : size * 8;
+    b->q = apr_pcalloc(p, sizeof(*b->q) * (apr_size_t)b->cap);
+    if (apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, p)
+        != APR_SUCCESS
+        || apr_thread_cond_create(&b->cond, p) != APR_SUCCESS
+        || apr_threadattr_create(&attr, p) != APR_SUCCESS
+        || apr_thread_create(&b->thread, attr, writer, b, p)
+           != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03070)
+                     "cannot start the audit batch writer: records are "
+                     "stored by each request");
+        return NULL;
+    }
+    apr_pool_pre_cleanup_register(p, b, stop_writer);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, LLMNO(03071)
+                 "audit batch writer started: %d rows or %d ms per "
+                 "transaction", size, delay_ms);
+    return b;
+}

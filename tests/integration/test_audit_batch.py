@@ -1,0 +1,149 @@
+"""LLMAuditBatch: a writer thread per child stores many requests' records
+in one transaction.  The guarantees of the per-request path must hold:
+one row per request, the chain intact, records queued when a child stops
+written out, nothing lost or doubled across a database outage.
+"""
+
+import json
+import os
+import threading
+import time
+import uuid
+
+import audit_helpers as ah
+# The outage tests' own PostgreSQL, stopped and started by the test.
+from test_audit_outage import own_pg, spool_path, wait_until  # noqa: F401
+
+CHAT = "/v1/chat/completions"
+
+
+def chat(content):
+    return json.dumps({"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": content}]}).encode()
+
+
+def batch_conf(spec):
+    return {"61-audit-batch.conf": "LLMAuditBatch %s\n" % spec}
+
+
+def send(g, tok, run, n, threads=4):
+    statuses = {}
+
+    def worker(k):
+        c = g.client()
+        for i in range(k, n, threads):
+            r = c.post(CHAT, chat("request %d" % i), token=tok,
+                       headers={"User-Agent": run + str(i)})
+            statuses[i] = r.status
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    return statuses
+
+
+def counts(g, run):
+    rows = g.audit.query("SELECT user_agent FROM llm_audit WHERE "
+                         "user_agent LIKE %s", (run + "%",))
+    c = {}
+    for r in rows:
+        c[r["user_agent"]] = c.get(r["user_agent"], 0) + 1
+    return c
+
+
+def test_batched_rows_one_per_request_chain_intact(gateway_factory, mock,
+                                                   minter):
+    g = gateway_factory.make(pg=None, gateway_d=batch_conf("8 20"))
+    assert g.audit.kind == "sqlite3"
+    tok = minter.mint(sub="batch-user")
+    run = "gwtest/batch/%s/" % uuid.uuid4().hex[:8]
+    n = 60
+    statuses = send(g, tok, run, n)
+    assert len(statuses) == n and all(s == 200 for s in statuses.values())
+    assert wait_until(lambda: len(counts(g, run)) == n, 10), \
+        g.error_log_tail(30)
+    c = counts(g, run)
+    assert sorted(c) == sorted(run + str(i) for i in range(n))
+    assert all(v == 1 for v in c.values()), c
+    rc, out = ah.verify(g)
+    assert rc == 0, out
+    assert "LLM03031" not in g.error_log_text()
+    assert "LLM03073" not in g.error_log_text()
+
+
+def test_queued_records_are_written_when_the_child_stops(gateway_factory,
+                                                         mock, minter):
+    """A long delay keeps the records queued; stopping httpd must still
+    store every one of them (the writer drains before mod_dbd closes)."""
+    g = gateway_factory.make(pg=None, gateway_d=batch_conf("1000 1000"))
+    tok = minter.mint(sub="batch-stop")
+    run = "gwtest/batch-stop/%s/" % uuid.uuid4().hex[:8]
+    n = 6
+    c = g.client()
+    for i in range(n):
+        assert c.post(CHAT, chat("stop %d" % i), token=tok, headers={
+            "User-Agent": run + str(i)}).status == 200
+    g.stop()
+    got = counts(g, run)
+    assert sorted(got) == sorted(run + str(i) for i in range(n)), (
+        got, g.error_log_tail(30))
+    assert all(v == 1 for v in got.values())
+    assert "AH00046" not in g.error_log_text(), "children must exit"
+    rc, out = ah.verify(g)
+    assert rc == 0, out
+
+
+def test_batched_outage_loses_and_doubles_nothing(minter, mock,
+                                                  gateway_factory,
+                                                  own_pg):  # noqa: F811
+    g = gateway_factory.make(pg=own_pg, gateway_d=dict(
+        batch_conf("16 20"),
+        **{"60-audit-replay.conf": "LLMAuditReplayInterval 1\n"}))
+    tok = minter.mint(sub="batch-outage")
+    run = "gwtest/batch-outage/%s/" % uuid.uuid4().hex[:8]
+    n = 60
+    statuses = {}
+
+    def send_all():
+        c = g.client()
+        for i in range(n):
+            r = c.post(CHAT, chat("request %d" % i), token=tok,
+                       headers={"User-Agent": run + str(i)})
+            statuses[i] = r.status
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    time.sleep(0.8)
+    own_pg.stop(mode="fast")
+    time.sleep(1.5)
+    own_pg.start()
+    sender.join(60)
+    assert not sender.is_alive()
+    assert all(s == 200 for s in statuses.values()), statuses
+
+    def rows():
+        return own_pg.query("SELECT user_agent, count(*) AS n FROM llm_audit "
+                            "WHERE user_agent LIKE %s GROUP BY user_agent",
+                            (run + "%",))
+    assert wait_until(lambda: len(rows()) == n, 30), g.error_log_tail(40)
+    time.sleep(1.5)
+    got = rows()
+    assert sorted(r["user_agent"] for r in got) == sorted(
+        run + str(i) for i in range(n))
+    assert all(r["n"] == 1 for r in got), [r for r in got if r["n"] != 1]
+    assert wait_until(lambda: os.path.getsize(spool_path(g)) == 0, 10)
+    log = g.error_log_text()
+    assert "LLM03031" not in log and "LLM03073" not in log, \
+        "nothing may be lost"
+    rc, out = ah.verify(g)
+    assert rc == 0, out
+
+
+def test_batch_directive_is_checked(gateway_factory, mock):
+    for bad in ("1", "yes", "8 0", "off 20", "5000"):
+        g = gateway_factory.make(start=False, pg=None,
+                                 gateway_d=batch_conf(bad))
+        rc, out = g.check_config()
+        assert rc != 0 and "LLMAuditBatch" in out, (bad, out)
