@@ -147,3 +147,24 @@ def test_batch_directive_is_checked(gateway_factory, mock):
                                  gateway_d=batch_conf(bad))
         rc, out = g.check_config()
         assert rc != 0 and "LLMAuditBatch" in out, (bad, out)
+
+
+def test_graceful_restart_writes_the_queue_and_batches_on(gateway_factory,
+                                                          mock, minter):
+    g = gateway_factory.make(pg=None, gateway_d=batch_conf("1000 1000"))
+    tok = minter.mint(sub="batch-graceful")
+    run = "gwtest/batch-graceful/%s/" % uuid.uuid4().hex[:8]
+    c = g.client()
+    for i in range(4):
+        assert c.post(CHAT, chat("before %d" % i), token=tok, headers={
+            "User-Agent": run + str(i)}).status == 200
+    g.graceful()
+    for i in range(4, 8):
+        assert g.client().post(CHAT, chat("after %d" % i), token=tok,
+                               headers={"User-Agent": run + str(i)}
+                               ).status == 200
+    assert wait_until(lambda: len(counts(g, run)) == 8, 15), (
+        counts(g, run), g.error_log_tail(30))
+    assert all(v == 1 for v in counts(g, run).values())
+    rc, out = ah.verify(g)
+    assert rc == 0, out
