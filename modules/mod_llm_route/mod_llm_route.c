@@ -219,7 +219,8 @@ static int route_fixups(request_rec *r)
                       "invalid_request_error", "model_missing",
                       "The request names no model.");
     }
-    /* Issue 5: model access per group (route_access.c), before routing. */
+    /* Before routing: a model the caller may not use is refused whatever
+     * provider would serve it. */
     if (!llm_route_model_allowed(r, dc, req, req->model_requested)) {
         return refuse(r, req, HTTP_FORBIDDEN, LLM_DECISION_DENY,
                       "permission_error", "model_not_allowed",
@@ -262,8 +263,8 @@ static int route_fixups(request_rec *r)
                                    "translated for the provider of '%s'.",
                                    req->model_requested));
     }
-    /* Issue 5: quotas (route_quota.c), the last check before the
-     * provider: a request refused earlier is not counted. */
+    /* Quotas last, just before the provider: a request refused earlier
+     * is not counted. */
     if ((rv = llm_route_quota_check(r, dc, req)) != OK) {
         return rv;
     }
