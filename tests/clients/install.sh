@@ -32,7 +32,8 @@ fi
 # Two test runs starting at once must not both install: flock when present.
 lock="$here/.install.lock"
 if command -v flock >/dev/null 2>&1 && [ -z "${LLM_GW_INSTALL_LOCKED:-}" ]; then
-    LLM_GW_INSTALL_LOCKED=1 exec flock "$lock" "$0" "$@"
+    # $0 may be relative to where we were called from: we cd'ed since.
+    LLM_GW_INSTALL_LOCKED=1 exec flock "$lock" sh "$here/install.sh" "$@"
 fi
 # Re-check under the lock: another run may just have finished.
 if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] \
