@@ -104,7 +104,8 @@ static int scan_fixups(request_rec *r)
         decision = llm_scan_apply_policy(r, req, sc->rules, dc);
     }
     req->decision = decision;
-    if (req->findings->nelts) {
+    /* The findings text is built only when it will be logged. */
+    if (req->findings->nelts && APLOGrinfo(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMNO(01003)
                       "%d finding(s), decision %s: %s", req->findings->nelts,
                       llm_decision_name(decision),
