@@ -114,6 +114,9 @@ void llm_request_set_body(request_rec *r, llm_request_t *req,
 /* Name of a decision as stored in the audit table ("allow", "block", ...). */
 const char *llm_decision_name(llm_decision_e d);
 
+/* Name of a finding's action ("log", "redact", "block"; "none"). */
+const char *llm_action_name(int action);
+
 /* Findings as JSON text (types, rules, locations, offsets; no values). */
 const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req);
 

@@ -91,7 +91,7 @@ const char *llm_decision_name(llm_decision_e d)
     return "none";
 }
 
-static const char *action_name(int action)
+const char *llm_action_name(int action)
 {
     switch (action) {
     case LLM_ACTION_LOG:    return "log";
@@ -120,7 +120,7 @@ const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
             "type", f->type, "rule", f->rule, "location", f->location,
             "offset", (json_int_t)f->offset, "length", (json_int_t)f->length,
-            "action", action_name(f->action)));
+            "action", llm_action_name(f->action)));
     }
     dump = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);

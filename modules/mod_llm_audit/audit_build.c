@@ -83,16 +83,6 @@ static const char *family_name(llm_family_e f)
     return NULL;
 }
 
-static const char *action_name(int action)
-{
-    switch (action) {
-    case LLM_ACTION_LOG:    return "log";
-    case LLM_ACTION_REDACT: return "redact";
-    case LLM_ACTION_BLOCK:  return "block";
-    }
-    return "none";
-}
-
 /* Findings as the audit keeps them: one entry per (type, rule, location)
  * with a count, in the order first seen.  Offsets and lengths are left to
  * the client's error body: across rows they only add noise. */
@@ -137,7 +127,7 @@ static const char *findings_json(apr_pool_t *p, const llm_request_t *req,
             "rule", f->rule ? f->rule : "",
             "location", f->location ? f->location : "",
             "count", 1,
-            "action", action_name(f->action)));
+            "action", llm_action_name(f->action)));
     }
     dump = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(arr);
