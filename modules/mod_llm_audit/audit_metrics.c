@@ -57,6 +57,20 @@ llm_audit_shm_t *llm_audit_shm(void)
     return shm;
 }
 
+llm_audit_shm_t *llm_audit_shm_snapshot(apr_pool_t *p)
+{
+    llm_audit_shm_t *snap;
+
+    if (!shm) {
+        return NULL;
+    }
+    snap = apr_palloc(p, sizeof(*snap));
+    llm_audit_shm_lock();
+    memcpy(snap, shm, sizeof(*snap));
+    llm_audit_shm_unlock();
+    return snap;
+}
+
 void llm_audit_shm_lock(void)
 {
     if (mutex) {

@@ -112,4 +112,8 @@ llm_audit_shm_t *llm_audit_shm(void);
 void llm_audit_shm_lock(void);
 void llm_audit_shm_unlock(void);
 
+/* A copy of the segment in p, taken under the lock, so that a handler
+ * formats it without holding the lock.  NULL without shared memory. */
+llm_audit_shm_t *llm_audit_shm_snapshot(apr_pool_t *p);
+
 #endif /* LLM_AUDIT_METRICS_H */

@@ -93,20 +93,14 @@ int llm_audit_metrics_handler(request_rec *r)
     apr_hash_index_t *hi;
     apr_off_t spool_bytes = 0;
     apr_int64_t spool_records = 0;
-    llm_audit_shm_t *shm = llm_audit_shm();
     int i, b;
 
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if (!shm) {
+    if (!(snap = llm_audit_shm_snapshot(r->pool))) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    /* Copy under the lock, format without it. */
-    snap = apr_palloc(r->pool, sizeof(*snap));
-    llm_audit_shm_lock();
-    memcpy(snap, shm, sizeof(*snap));
-    llm_audit_shm_unlock();
     llm_audit_spool_depth(&sc->spool, r->pool, &spool_bytes, &spool_records);
 
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");

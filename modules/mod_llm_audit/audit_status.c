@@ -47,7 +47,7 @@ static const char *esc(request_rec *r, const char *s)
 int llm_audit_status_handler(request_rec *r)
 {
     llm_audit_srv_t *sc = llm_audit_srv(r->server);
-    llm_audit_shm_t *shm = llm_audit_shm(), *snap;
+    llm_audit_shm_t *snap;
     apr_uint64_t requests = 0, tokens = 0, cost = 0;
     apr_hash_t *by_decision = apr_hash_make(r->pool);
     apr_hash_index_t *hi;
@@ -61,13 +61,9 @@ int llm_audit_status_handler(request_rec *r)
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if (!shm) {
+    if (!(snap = llm_audit_shm_snapshot(r->pool))) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    snap = apr_palloc(r->pool, sizeof(*snap));
-    llm_audit_shm_lock();
-    memcpy(snap, shm, sizeof(*snap));
-    llm_audit_shm_unlock();
     llm_audit_spool_depth(&sc->spool, r->pool, &spool_bytes, &spool_records);
     for (i = 0; i < LLM_AUDIT_SERIES_MAX; i++) {
         const llm_audit_series_t *se = &snap->series[i];
