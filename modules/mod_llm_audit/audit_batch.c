@@ -21,15 +21,18 @@
  * A commit is what an audit row costs most: SQLite writes every page the
  * row touched (the table, five indexes) to its log at each commit, and
  * PostgreSQL's round trip and WAL flush come per statement.  Sealed
- * records wait in a bounded queue in the process pool (at most the batch
- * size or the delay); the thread inserts them 256, 128, ... 2 rows per
- * statement, each statement all or nothing.  What the per-request path
- * guarantees is kept where it can be: a statement the database refuses
- * is retried row by row and what still fails goes to the spool; while
- * the database is down, or the queue is full, records take the
+ * records wait in a bounded queue in the process (at most the batch size
+ * or the delay); the thread takes the whole queue and inserts it 256,
+ * 128, ... 2 rows per statement, each statement all or nothing.  What
+ * the per-request path guarantees is kept: a statement the database
+ * refuses is retried row by row and what still fails goes to the spool;
+ * while the database is down, or the queue is full, records take the
  * per-request path; the queue is written out when the child stops.
- * What is given up, and documented: records still queued when a child
- * process dies abruptly (a crash, SIGKILL) are lost.
+ * Every queued record is also in the child's journal (audit_journal.h),
+ * so a child that dies with records queued -- a crash, SIGKILL, or
+ * httpd's ungraceful stop -- leaves them for the next child to spool and
+ * replay.  What is given up, and documented: queued records are not
+ * fsynced, so a power loss can take the last delay's worth of them.
  */
 
 #include <stdlib.h>
@@ -43,6 +46,7 @@
 #include "apr_thread_cond.h"
 
 #include "mod_llm_audit.h"
+#include "audit_journal.h"
 
 APLOG_USE_MODULE(llm_audit);
 
@@ -51,6 +55,7 @@ struct llm_audit_batch_t {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *cond;
     apr_thread_t *thread;
+    llm_audit_journal_t *journal;
     llm_audit_record_t **q;      /* ring of cap records, malloc'd each */
     int cap, head, n;
     int size;                    /* rows per batch, at most */
@@ -89,20 +94,26 @@ static llm_audit_record_t *copy_record(const llm_audit_record_t *rec)
     return c;
 }
 
-apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
+apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
                                  const llm_audit_record_t *rec)
 {
     llm_audit_record_t *c;
+    const char *line;
 
     if (!b) {
         return APR_ENOTIMPL;
     }
+    line = llm_audit_record_to_json(p, rec);
     c = copy_record(rec);
     if (!c) {
         return APR_ENOMEM;
     }
     apr_thread_mutex_lock(b->lock);
-    if (b->stop || b->n == b->cap) {
+    /* Journaled under the lock: the queue and the active file hold the
+     * same records, which the writer's swap relies on. */
+    if (b->stop || b->n == b->cap
+        || llm_audit_journal_append(b->journal, line, strlen(line))
+           != APR_SUCCESS) {
         apr_thread_mutex_unlock(b->lock);
         free(c);
         return APR_EAGAIN;
@@ -225,9 +236,10 @@ static void write_batch(llm_audit_batch_t *b, apr_pool_t *p,
 static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
 {
     llm_audit_batch_t *b = data;
-    llm_audit_record_t **recs = malloc(sizeof(*recs) * (apr_size_t)b->size);
+    llm_audit_record_t **recs = malloc(sizeof(*recs) * (apr_size_t)b->cap);
+    apr_status_t rv;
     apr_pool_t *p;
-    int k, i, done = 0;
+    int k, i, retired, done = 0;
 
     if (!recs || apr_pool_create(&p, NULL) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, b->s, LLMNO(03074)
@@ -247,13 +259,16 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
         if (!b->stop && b->n < b->size) {
             apr_thread_cond_timedwait(b->cond, b->lock, b->delay);
         }
-        k = b->n < b->size ? b->n : b->size;
+        /* The whole queue, so that the retired journal file holds exactly
+         * the records taken. */
+        k = b->n;
         for (i = 0; i < k; i++) {
             recs[i] = b->q[b->head];
             b->head = (b->head + 1) % b->cap;
         }
-        b->n -= k;
-        done = b->stop && b->n == 0;
+        b->n = 0;
+        retired = llm_audit_journal_swap(b->journal);
+        done = b->stop;
         apr_thread_mutex_unlock(b->lock);
         if (k > 0) {
             write_batch(b, p, recs, k);
@@ -262,7 +277,15 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
             }
             apr_pool_clear(p);
         }
+        rv = llm_audit_journal_clear(b->journal, retired);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, b->s,
+                         LLMNO(03075) "cannot empty an audit batch journal: "
+                         "its records may be replayed again (they are "
+                         "stored once)");
+        }
     }
+    llm_audit_journal_close(b->journal);
     apr_pool_destroy(p);
     free(recs);
     apr_thread_exit(thd, APR_SUCCESS);
@@ -288,8 +311,17 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
                                          int size, int delay_ms)
 {
     llm_audit_batch_t *b = apr_pcalloc(p, sizeof(*b));
+    llm_audit_srv_t *sc = llm_audit_srv(s);
     apr_threadattr_t *attr;
+    apr_status_t rv;
 
+    rv = llm_audit_journal_open(&b->journal, p, sc->spool.path);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, LLMNO(03076)
+                     "cannot create the audit batch journal next to %s: "
+                     "records are stored by each request", sc->spool.path);
+        return NULL;
+    }
     b->s = s;
     b->size = size;
     b->delay = apr_time_from_msec(delay_ms);
@@ -306,6 +338,7 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03070)
                      "cannot start the audit batch writer: records are "
                      "stored by each request");
+        llm_audit_journal_close(b->journal);
         return NULL;
     }
     apr_pool_pre_cleanup_register(p, b, stop_writer);
@@ -313,4 +346,29 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
                  "audit batch writer started: %d rows or %d ms per "
                  "transaction", size, delay_ms);
     return b;
+}
+
+void llm_audit_batch_recover(server_rec *s, apr_pool_t *p)
+{
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    int records = 0, files = 0;
+    apr_status_t rv;
+
+    rv = llm_audit_journal_recover(&sc->spool, p, &records, &files);
+    if (files > 0) {
+        llm_audit_state_set_pending(1);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03077)
+                     "%d audit record(s) a stopped child process had queued "
+                     "(LLMAuditBatch) moved from %d journal file(s) to the "
+                     "spool %s; they are replayed into the database",
+                     records, files, sc->spool.path);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, rv == APR_ENOSPC ? APLOG_CRIT : APLOG_ERR,
+                     rv, s, LLMNO(03078)
+                     "audit batch journal(s) of a stopped child process "
+                     "could not be moved to the spool %s%s; they are kept "
+                     "and tried again", sc->spool.path,
+                     rv == APR_ENOSPC ? " (it is full)" : "");
+    }
 }

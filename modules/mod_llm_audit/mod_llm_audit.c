@@ -260,6 +260,8 @@ static void child_init(apr_pool_t *p, server_rec *s)
     if (chain) {
         chain_head = llm_audit_metrics_claim_chain(chain->chain_id);
     }
+    /* Before this child's own journal exists, so that it is no orphan. */
+    llm_audit_batch_recover(s, p);
     if (chain && sc->batch_size > 1) {
         batch = llm_audit_batch_start(p, s, sc->batch_size,
                                       sc->batch_delay != LLM_AUDIT_UNSET
@@ -397,7 +399,7 @@ static int log_transaction(request_rec *r)
      * the request stores its own (and spools it). */
     if (!batch || !llm_audit_state_db_ok()
         || llm_audit_state_spool_pending()
-        || llm_audit_batch_put(batch, rec) != APR_SUCCESS) {
+        || llm_audit_batch_put(batch, r->pool, rec) != APR_SUCCESS) {
         store(r, sc, rec);
     }
     llm_audit_metrics_record(r, req, rec);

@@ -137,10 +137,13 @@ typedef struct llm_audit_batch_t llm_audit_batch_t;
  * way); stopped, with its queue written out, when p is destroyed. */
 llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
                                          int size, int delay_ms);
-/* Queue a sealed record (copied); APR_EAGAIN when the queue is full or
- * stopping: the caller stores it itself. */
-apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
+/* Queue a sealed record (copied, and journaled); APR_EAGAIN when the
+ * queue is full or stopping or the journal cannot take it: the caller
+ * stores it itself. */
+apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
                                  const llm_audit_record_t *rec);
+/* Spool the journals of child processes that died with records queued. */
+void llm_audit_batch_recover(server_rec *s, apr_pool_t *p);
 
 /* audit_replay.c: periodic spool replay from a mod_watchdog thread. */
 void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);

@@ -27,6 +27,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
 #include <check.h>
 
 #include "apr_general.h"
@@ -36,6 +38,7 @@
 #include "audit_record.h"
 #include "audit_chain.h"
 #include "audit_spool.h"
+#include "audit_journal.h"
 #include "audit_crypt.h"
 
 static apr_pool_t *pool;
@@ -596,6 +599,151 @@ START_TEST(crypt_round_trip_and_failures)
 }
 END_TEST
 
+static int journal_files(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *de;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d)) != NULL) {
+        n += strstr(de->d_name, "audit.spool.j.") == de->d_name;
+    }
+    closedir(d);
+    return n;
+}
+
+START_TEST(journal_swap_and_clear_keep_only_queued_records)
+{
+    llm_audit_spool_t sp;
+    llm_audit_journal_t *j;
+    int records, files, retired;
+    apr_int64_t n;
+    apr_off_t size;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 0;
+    ck_assert_int_eq(llm_audit_journal_open(&j, pool, sp.path), APR_SUCCESS);
+    ck_assert_int_eq(journal_files(), 2);
+    ck_assert_int_eq(llm_audit_journal_append(j, "{\"a\":1}", 7),
+                     APR_SUCCESS);
+    retired = llm_audit_journal_swap(j);
+    ck_assert_int_eq(llm_audit_journal_append(j, "{\"b\":2}", 7),
+                     APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_journal_clear(j, retired), APR_SUCCESS);
+
+    /* Its owner lives (holds the locks): nothing is taken. */
+    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
+                     APR_SUCCESS);
+    ck_assert_int_eq(files, 0);
+    ck_assert_int_eq(journal_files(), 2);
+
+    llm_audit_journal_close(j);
+    ck_assert_int_eq(journal_files(), 0);
+    llm_audit_spool_depth(&sp, pool, &size, &n);
+    ck_assert_int_eq(size, 0);
+}
+END_TEST
+
+START_TEST(journal_of_a_dead_process_goes_to_the_spool)
+{
+    llm_audit_spool_t sp;
+    int records, files, status;
+    apr_int64_t n;
+    apr_off_t size;
+    replay_t ctx;
+    int done, rejected;
+    pid_t pid;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 0;
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        llm_audit_journal_t *j;
+        apr_pool_t *cp;
+
+        apr_pool_create(&cp, NULL);
+        if (llm_audit_journal_open(&j, cp, sp.path) != APR_SUCCESS
+            || llm_audit_journal_append(j, "one", 3) != APR_SUCCESS
+            || llm_audit_journal_append(j, "two", 3) != APR_SUCCESS) {
+            _exit(1);
+        }
+        llm_audit_journal_swap(j);
+        if (llm_audit_journal_append(j, "three", 5) != APR_SUCCESS) {
+            _exit(1);
+        }
+        _exit(0);                /* dies without closing the journal */
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(journal_files(), 2);
+
+    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
+                     APR_SUCCESS);
+    ck_assert_int_eq(records, 3);
+    ck_assert_int_eq(files, 2);
+    ck_assert_int_eq(journal_files(), 0);
+    llm_audit_spool_depth(&sp, pool, &size, &n);
+    ck_assert_int_eq(n, 3);
+
+    reset(&ctx);
+    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
+                                            &ctx, &done, &rejected),
+                     APR_SUCCESS);
+    ck_assert_int_eq(done, 3);
+
+    /* Run again: nothing left to move. */
+    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
+                     APR_SUCCESS);
+    ck_assert_int_eq(files, 0);
+}
+END_TEST
+
+START_TEST(journal_drops_a_torn_last_line)
+{
+    llm_audit_spool_t sp;
+    const char *path;
+    int records, files, fd;
+    apr_int64_t n;
+    apr_off_t size;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 0;
+    path = apr_pstrcat(pool, tmpdir, "/audit.spool.j.1.2.0", NULL);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "whole\nto", 8), 8);
+    close(fd);
+    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
+                     APR_SUCCESS);
+    ck_assert_int_eq(records, 1);
+    llm_audit_spool_depth(&sp, pool, &size, &n);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(size, 6);
+}
+END_TEST
+
+START_TEST(journal_stays_when_the_spool_is_full)
+{
+    llm_audit_spool_t sp;
+    const char *path;
+    int records, files, fd;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 4;
+    path = apr_pstrcat(pool, tmpdir, "/audit.spool.j.1.2.0", NULL);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "a record\n", 9), 9);
+    close(fd);
+    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
+                     APR_ENOSPC);
+    ck_assert_int_eq(files, 0);
+    ck_assert_int_eq(journal_files(), 1);
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
     Suite *s = suite_create("audit");
@@ -628,6 +776,14 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, spool_is_bounded);
     tcase_add_test(tc, spool_rejects_torn_and_bad_lines);
     tcase_add_test(tc, spool_replay_nonblocking_when_busy);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("journal");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, journal_swap_and_clear_keep_only_queued_records);
+    tcase_add_test(tc, journal_of_a_dead_process_goes_to_the_spool);
+    tcase_add_test(tc, journal_drops_a_torn_last_line);
+    tcase_add_test(tc, journal_stays_when_the_spool_is_full);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("crypt");
