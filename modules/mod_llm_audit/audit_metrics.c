@@ -30,10 +30,8 @@
 #include "http_log.h"
 #include "http_main.h"
 #include "http_protocol.h"
-#include "util_mutex.h"
 #include "apr_strings.h"
 #include "apr_shm.h"
-#include "apr_global_mutex.h"
 #include "apr_hash.h"
 
 #include "mod_llm_audit.h"
@@ -41,7 +39,6 @@
 
 APLOG_USE_MODULE(llm_audit);
 
-#define MUTEX_TYPE "llm-audit-shm"
 #define SHM_KEY "llm_audit::shm"
 
 const double llm_audit_buckets[LLM_AUDIT_NBUCKETS] = {
@@ -49,8 +46,6 @@ const double llm_audit_buckets[LLM_AUDIT_NBUCKETS] = {
 };
 
 static llm_audit_shm_t *shm;
-static apr_global_mutex_t *mutex;
-static const char *mutex_file;
 
 llm_audit_shm_t *llm_audit_shm(void)
 {
@@ -73,21 +68,16 @@ llm_audit_shm_t *llm_audit_shm_snapshot(apr_pool_t *p)
 
 void llm_audit_shm_lock(void)
 {
-    if (mutex) {
-        apr_global_mutex_lock(mutex);
+    if (shm) {
+        llm_shm_lock(&shm->lock);
     }
 }
 
 void llm_audit_shm_unlock(void)
 {
-    if (mutex) {
-        apr_global_mutex_unlock(mutex);
+    if (shm) {
+        llm_shm_unlock(&shm->lock);
     }
-}
-
-apr_status_t llm_audit_metrics_pre_config(apr_pool_t *pconf)
-{
-    return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
 apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s)
@@ -98,7 +88,7 @@ apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     void *data = NULL;
 
     /* httpd reads its configuration twice at startup; the first round
-     * only checks it.  Shared memory and the mutex are made once the
+     * only checks it.  Shared memory is made once the
      * server is about to run. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return APR_SUCCESS;
@@ -136,31 +126,7 @@ apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s)
         apr_pool_userdata_set(seg, SHM_KEY, apr_pool_cleanup_null, proc);
     }
     shm = apr_shm_baseaddr_get(seg);
-    rv = ap_global_mutex_create(&mutex, &mutex_file, MUTEX_TYPE, NULL, s,
-                                pconf, 0);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, LLMNO(03051)
-                     "cannot create the %s mutex", MUTEX_TYPE);
-        return rv;
-    }
     return APR_SUCCESS;
-}
-
-void llm_audit_metrics_child_init(apr_pool_t *p, server_rec *s)
-{
-    apr_status_t rv;
-
-    if (!mutex) {
-        return;
-    }
-    rv = apr_global_mutex_child_init(&mutex, mutex_file, p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMNO(03052)
-                     "cannot attach to the %s mutex: metrics of this "
-                     "process are not counted", MUTEX_TYPE);
-        mutex = NULL;
-        shm = NULL;
-    }
 }
 
 /* Process-local fallbacks before the segment exists (config test). */

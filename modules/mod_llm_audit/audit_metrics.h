@@ -19,7 +19,7 @@
  * Prometheus handler (audit_metrics.c) and the status page
  * (audit_status.c).  One anonymous segment, created by the parent on its
  * process pool so that it outlives graceful restarts, inherited by every
- * child; writers hold the "llm-audit-shm" global mutex briefly.
+ * child; writers hold its lock word (llm_shm_lock.h) briefly.
  */
 
 #ifndef LLM_AUDIT_METRICS_H
@@ -27,8 +27,10 @@
 
 #include "apr_time.h"
 
+#include "llm_shm_lock.h"
+
 #define LLM_AUDIT_SHM_MAGIC 0x4c4c4d41u     /* "LLMA" */
-#define LLM_AUDIT_SHM_VERSION 2
+#define LLM_AUDIT_SHM_VERSION 3
 #define LLM_AUDIT_SERIES_MAX 512
 #define LLM_AUDIT_TYPES_MAX 64
 #define LLM_AUDIT_USERS_MAX 256
@@ -90,7 +92,8 @@ typedef struct {
     apr_uint32_t version;
     apr_size_t size;
     apr_time_t created;
-    /* State the request path reads without the mutex. */
+    llm_shm_lock_t lock;
+    /* State the request path reads without the lock. */
     volatile int db_ok, spool_ok, spool_pending;
     apr_time_t db_last_ok, db_last_error;
     apr_uint64_t written, db_errors, spooled, replayed, lost, refused;

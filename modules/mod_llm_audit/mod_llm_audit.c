@@ -73,12 +73,6 @@ static llm_audit_dir_t *dir_of(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &llm_audit_module);
 }
 
-static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
-{
-    return llm_audit_metrics_pre_config(pconf) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
-}
-
 /* Create a MAC key on first start, so the quick start and the tests need
  * no extra step: 32 random bytes as hex, readable by root only.  The
  * parent reads it before children drop privileges. */
@@ -256,7 +250,6 @@ static void child_init(apr_pool_t *p, server_rec *s)
                      "from this process");
         chain = NULL;
     }
-    llm_audit_metrics_child_init(p, s);
     if (chain) {
         chain_head = llm_audit_metrics_claim_chain(chain->chain_id);
     }
@@ -518,7 +511,6 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_dbd[] = { "mod_dbd.c", NULL };
 
-    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_llm_scan reads the body and mod_llm_route picks the

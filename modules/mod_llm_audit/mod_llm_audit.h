@@ -25,7 +25,6 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_thread_mutex.h"
-#include "apr_global_mutex.h"
 #include "apr_dbd.h"
 #include "mod_dbd.h"
 
@@ -151,9 +150,7 @@ void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);
 /* audit_crypt.c (httpd-free) is declared in audit_crypt.h. */
 
 /* audit_metrics.c (shared counters) and audit_prometheus.c (exposition) */
-apr_status_t llm_audit_metrics_pre_config(apr_pool_t *pconf);
 apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s);
-void llm_audit_metrics_child_init(apr_pool_t *p, server_rec *s);
 void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
                               const llm_audit_record_t *rec);
 /* Shared state the request path reads: */

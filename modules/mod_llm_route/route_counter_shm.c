@@ -18,14 +18,14 @@
  * Counters in shared memory, for every httpd process of the node.
  *
  * One anonymous shared segment holds an open-addressing table of fixed
- * size slots; one global mutex (httpd's Mutex directive, type
- * "llm-route-quota") serialises every batch, so a check and the add that
- * follows it are one step for all processes and threads: no lost updates.
+ * size slots and the lock word (llm_shm_lock.h) that serialises every
+ * batch, so a check and the add that follows it are one step for all
+ * processes and threads: no lost updates.
  *
- * Both are created once per httpd parent on the process pool, not on
- * pconf: a graceful restart keeps them (so counts go on), and the children
- * of the old generation, still finishing their requests, keep counting in
- * the same table under the same lock as the new ones.  Nothing of this
+ * The segment is created once per httpd parent on the process pool, not
+ * on pconf: a graceful restart keeps it (so counts go on), and the
+ * children of the old generation, still finishing their requests, keep
+ * counting in the same table under the same lock as the new ones.  Nothing of this
  * module's code is registered on the process pool, because the module
  * itself is unloaded and loaded again at every restart.
  *
@@ -39,23 +39,22 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "util_mutex.h"
-#include "apr_global_mutex.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
 
 #include "llm_gateway.h"
+#include "llm_shm_lock.h"
 #include "route_counter_store.h"
 
 APLOG_USE_MODULE(llm_route);
 
 #define LLM_SHM_MAGIC   0x4c4c4d51u     /* "LLMQ" */
-#define LLM_SHM_VERSION 2
+#define LLM_SHM_VERSION 3
 #define LLM_SHM_PROBES  64
 /* The version is in the key: a newer module after a graceful restart
  * never reads an older module's structures; it starts a table of its own
  * (with its own lock) and the old generation finishes on the old one. */
-#define LLM_SHM_USERDATA "llm_route::counter_shm/2"
+#define LLM_SHM_USERDATA "llm_route::counter_shm/3"
 
 typedef struct {
     char key[LLM_COUNTER_KEY_MAX + 1];
@@ -69,6 +68,7 @@ typedef struct {
     apr_uint32_t nslots;
     apr_uint32_t slot_size;
     apr_uint32_t restore;        /* RESTORE_* */
+    llm_shm_lock_t lock;
     apr_time_t created;
 } shm_header_t;
 
@@ -79,7 +79,6 @@ typedef struct {
 /* Kept in the process pool's userdata: found again after a restart. */
 typedef struct {
     apr_shm_t *shm;
-    apr_global_mutex_t *mutex;
     shm_header_t *hdr;
     shm_slot_t *slots;
     llm_counter_store_t store;
@@ -148,32 +147,17 @@ static shm_slot_t *find(shm_store_t *ss, const llm_counter_op_t *op,
     return reuse;
 }
 
-static apr_status_t lock(shm_store_t *ss)
-{
-    apr_status_t rv = apr_global_mutex_lock(ss->mutex);
-
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, NULL, LLMNO(02110)
-                     "quota counters: cannot take the %s mutex",
-                     LLM_COUNTER_MUTEX_TYPE);
-    }
-    return rv;
-}
-
 static apr_status_t shm_reserve(llm_counter_store_t *st,
                                 llm_counter_op_t *ops, int n, apr_time_t now)
 {
     shm_store_t *ss = st->ctx;
     shm_slot_t *slot[64];
     int i, refused = 0;
-    apr_status_t rv;
 
     if (n > 64) {
         return APR_EINVAL;
     }
-    if ((rv = lock(ss)) != APR_SUCCESS) {
-        return rv;
-    }
+    llm_shm_lock(&ss->hdr->lock);
     for (i = 0; i < n; i++) {
         llm_counter_op_t *op = &ops[i];
 
@@ -195,7 +179,7 @@ static apr_status_t shm_reserve(llm_counter_store_t *st,
             }
         }
     }
-    apr_global_mutex_unlock(ss->mutex);
+    llm_shm_unlock(&ss->hdr->lock);
     return refused ? APR_EGENERAL : APR_SUCCESS;
 }
 
@@ -203,12 +187,9 @@ static apr_status_t shm_add(llm_counter_store_t *st, llm_counter_op_t *ops,
                             int n, apr_time_t now)
 {
     shm_store_t *ss = st->ctx;
-    apr_status_t rv;
     int i;
 
-    if ((rv = lock(ss)) != APR_SUCCESS) {
-        return rv;
-    }
+    llm_shm_lock(&ss->hdr->lock);
     for (i = 0; i < n; i++) {
         llm_counter_op_t *op = &ops[i];
         shm_slot_t *sl = find(ss, op, now);
@@ -224,7 +205,7 @@ static apr_status_t shm_add(llm_counter_store_t *st, llm_counter_op_t *ops,
             op->reset = sl->expires;
         }
     }
-    apr_global_mutex_unlock(ss->mutex);
+    llm_shm_unlock(&ss->hdr->lock);
     return APR_SUCCESS;
 }
 
@@ -233,15 +214,16 @@ static int shm_restore_claim(llm_counter_store_t *st, apr_time_t *since)
     shm_store_t *ss = st->ctx;
     int mine = 0;
 
-    if (ss->hdr->restore != RESTORE_WANTED || lock(ss) != APR_SUCCESS) {
+    if (ss->hdr->restore != RESTORE_WANTED) {
         return 0;
     }
+    llm_shm_lock(&ss->hdr->lock);
     if (ss->hdr->restore == RESTORE_WANTED) {
         ss->hdr->restore = RESTORE_RUNNING;
         *since = ss->hdr->created;
         mine = 1;
     }
-    apr_global_mutex_unlock(ss->mutex);
+    llm_shm_unlock(&ss->hdr->lock);
     return mine;
 }
 
@@ -249,21 +231,14 @@ static void shm_restore_done(llm_counter_store_t *st, int ok)
 {
     shm_store_t *ss = st->ctx;
 
-    if (lock(ss) == APR_SUCCESS) {
-        ss->hdr->restore = ok ? RESTORE_NONE : RESTORE_WANTED;
-        apr_global_mutex_unlock(ss->mutex);
-    }
+    llm_shm_lock(&ss->hdr->lock);
+    ss->hdr->restore = ok ? RESTORE_NONE : RESTORE_WANTED;
+    llm_shm_unlock(&ss->hdr->lock);
 }
 
 static const llm_counter_store_vt_t shm_vt = {
     "shm", shm_reserve, shm_add, shm_restore_claim, shm_restore_done
 };
-
-apr_status_t llm_counter_shm_register_mutex(apr_pool_t *pconf)
-{
-    return ap_mutex_register(pconf, LLM_COUNTER_MUTEX_TYPE, NULL,
-                             APR_LOCK_DEFAULT, 0);
-}
 
 /* Live counters of an old table carried into a new one of another size
  * (LLMRouteQuotaSlots changed at a graceful restart). */
@@ -330,25 +305,14 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
     ss->hdr->restore = restore && !old ? RESTORE_WANTED : RESTORE_NONE;
     ss->slots = (shm_slot_t *)(ss->hdr + 1);
     if (old) {
-        /* Another size: the old lock keeps serving both tables' users,
-         * and the live counts move over. */
-        ss->mutex = old->mutex;
-        apr_global_mutex_lock(old->mutex);
+        /* Another size: the live counts move over; the old generation's
+         * children finish on the old table. */
+        llm_shm_lock(&old->hdr->lock);
         carry_over(ss, old, apr_time_now());
-        apr_global_mutex_unlock(old->mutex);
+        llm_shm_unlock(&old->hdr->lock);
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, LLMNO(02112)
                      "quota counters: table resized from %u to %d slots",
                      old->hdr->nslots, nslots);
-    }
-    else {
-        rv = ap_global_mutex_create(&ss->mutex, NULL, LLM_COUNTER_MUTEX_TYPE,
-                                    NULL, s, gp, 0);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMNO(02113)
-                         "quota counters: cannot create the %s mutex",
-                         LLM_COUNTER_MUTEX_TYPE);
-            return rv;
-        }
     }
     ss->store.vt = &shm_vt;    /* renewed at every restart, see above */
     ss->store.ctx = ss;
@@ -357,14 +321,4 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
     apr_pool_userdata_set(ss, LLM_SHM_USERDATA, apr_pool_cleanup_null, gp);
     *st = &ss->store;
     return APR_SUCCESS;
-}
-
-apr_status_t llm_counter_shm_child_init(llm_counter_store_t *st,
-                                        apr_pool_t *pchild)
-{
-    shm_store_t *ss = st->ctx;
-
-    return apr_global_mutex_child_init(&ss->mutex,
-                                       apr_global_mutex_lockfile(ss->mutex),
-                                       pchild);
 }

@@ -84,10 +84,5 @@ struct llm_counter_store_t {
 apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
                                     apr_pool_t *pconf, server_rec *s,
                                     int nslots, int restore);
-apr_status_t llm_counter_shm_child_init(llm_counter_store_t *st,
-                                        apr_pool_t *pchild);
-/* The mutex type for httpd's Mutex directive: "llm-route-quota". */
-#define LLM_COUNTER_MUTEX_TYPE "llm-route-quota"
-apr_status_t llm_counter_shm_register_mutex(apr_pool_t *pconf);
 
 #endif /* ROUTE_COUNTER_STORE_H */

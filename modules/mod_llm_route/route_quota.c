@@ -672,13 +672,6 @@ static int quota_log_transaction(request_rec *r)
 
 /* -- lifecycle -------------------------------------------------------------- */
 
-static int quota_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp)
-{
-    return llm_counter_shm_register_mutex(pconf) == APR_SUCCESS
-               ? OK : HTTP_INTERNAL_SERVER_ERROR;
-}
-
 static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
@@ -714,25 +707,9 @@ static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-static void quota_child_init(apr_pool_t *p, server_rec *s)
-{
-    apr_status_t rv;
-
-    if (quota_store
-        && (rv = llm_counter_shm_child_init(quota_store, p)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMNO(02123)
-                     "quota counters: cannot attach to the %s mutex; quotas "
-                     "are not enforced in this process",
-                     LLM_COUNTER_MUTEX_TYPE);
-        quota_store = NULL;
-    }
-}
-
 void llm_route_quota_register_hooks(apr_pool_t *p)
 {
-    ap_hook_pre_config(quota_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(quota_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(quota_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* The answer is complete here, so its usage is known. */
     ap_hook_log_transaction(quota_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);

@@ -28,6 +28,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
 #include <dirent.h>
 #include <check.h>
 
@@ -39,6 +40,7 @@
 #include "audit_chain.h"
 #include "audit_spool.h"
 #include "audit_journal.h"
+#include "llm_shm_lock.h"
 #include "audit_crypt.h"
 
 static apr_pool_t *pool;
@@ -744,6 +746,71 @@ START_TEST(journal_stays_when_the_spool_is_full)
 }
 END_TEST
 
+typedef struct {
+    llm_shm_lock_t lock;
+    long counter;
+} shared_counter_t;
+
+START_TEST(shm_lock_loses_no_update_across_processes)
+{
+    shared_counter_t *sc = mmap(NULL, sizeof(*sc), PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t pids[4];
+    int i, k, status;
+
+    ck_assert_ptr_ne(sc, MAP_FAILED);
+    memset(sc, 0, sizeof(*sc));
+    for (i = 0; i < 4; i++) {
+        pids[i] = fork();
+        ck_assert_int_ge(pids[i], 0);
+        if (pids[i] == 0) {
+            for (k = 0; k < 50000; k++) {
+                llm_shm_lock(&sc->lock);
+                /* A read, a yield point, a write: lost without the lock. */
+                long v = sc->counter;
+                if (k % 997 == 0) {
+                    sched_yield();
+                }
+                sc->counter = v + 1;
+                llm_shm_unlock(&sc->lock);
+            }
+            _exit(0);
+        }
+    }
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    ck_assert_int_eq(sc->counter, 200000);
+    ck_assert_uint_eq(sc->lock.owner, 0);
+    munmap(sc, sizeof(*sc));
+}
+END_TEST
+
+START_TEST(shm_lock_held_by_a_dead_process_is_taken_over)
+{
+    shared_counter_t *sc = mmap(NULL, sizeof(*sc), PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t pid;
+    int status;
+
+    ck_assert_ptr_ne(sc, MAP_FAILED);
+    memset(sc, 0, sizeof(*sc));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        llm_shm_lock(&sc->lock);
+        _exit(0);                       /* dies holding it */
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_uint_eq(sc->lock.owner, (apr_uint32_t)pid);
+    llm_shm_lock(&sc->lock);            /* returns: the owner is gone */
+    ck_assert_uint_eq(sc->lock.owner, (apr_uint32_t)getpid());
+    llm_shm_unlock(&sc->lock);
+    munmap(sc, sizeof(*sc));
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
     Suite *s = suite_create("audit");
@@ -776,6 +843,12 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, spool_is_bounded);
     tcase_add_test(tc, spool_rejects_torn_and_bad_lines);
     tcase_add_test(tc, spool_replay_nonblocking_when_busy);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("shm_lock");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, shm_lock_loses_no_update_across_processes);
+    tcase_add_test(tc, shm_lock_held_by_a_dead_process_is_taken_over);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("journal");
