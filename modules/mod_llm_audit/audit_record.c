@@ -261,24 +261,149 @@ const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
     return out;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (what jansson accepts:
+ * no overlongs, surrogates or code points past U+10FFFF), 0 if none. */
+static apr_size_t utf8_seq(const unsigned char *s, const unsigned char *end)
+{
+    apr_size_t n, i;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+        hi = s[0] == 0xed ? 0x9f : 0xbf;
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        lo = s[0] == 0xf0 ? 0x90 : 0x80;
+        hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+    }
+    else {
+        return 0;
+    }
+    if ((apr_size_t)(end - s) < n || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Write v as a JSON string body at out (NULL: only count); returns the
+ * bytes.  Ill-formed UTF-8 becomes U+FFFD, so the line always loads. */
+static apr_size_t json_escape(char *out, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)v;
+    const unsigned char *end = s + strlen(v);
+    apr_size_t n = 0;
+
+    while (s < end) {
+        unsigned char c = *s;
+        apr_size_t k;
+        char esc = 0;
+
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            if (out) {
+                out[n] = (char)c;
+            }
+            n++;
+            s++;
+            continue;
+        }
+        switch (c) {
+        case '"': esc = '"'; break;
+        case '\\': esc = '\\'; break;
+        case '\n': esc = 'n'; break;
+        case '\r': esc = 'r'; break;
+        case '\t': esc = 't'; break;
+        case '\b': esc = 'b'; break;
+        case '\f': esc = 'f'; break;
+        }
+        if (esc) {
+            if (out) {
+                out[n] = '\\';
+                out[n + 1] = esc;
+            }
+            n += 2;
+            s++;
+        }
+        else if (c < 0x20) {
+            if (out) {
+                memcpy(out + n, "\\u00", 4);
+                out[n + 4] = hex[c >> 4];
+                out[n + 5] = hex[c & 15];
+            }
+            n += 6;
+            s++;
+        }
+        else if ((k = utf8_seq(s, end)) > 0) {
+            if (out) {
+                memcpy(out + n, s, k);
+            }
+            n += k;
+            s += k;
+        }
+        else {
+            if (out) {
+                memcpy(out + n, "\xef\xbf\xbd", 3);
+            }
+            n += 3;
+            s++;
+        }
+    }
+    return n;
+}
+
+/* Written directly, not through a jansson tree: this runs for every
+ * record LLMAuditBatch journals, and the tree and its dump were most of
+ * the batch path's CPU.  Loaded back by llm_audit_record_from_json. */
 char *llm_audit_record_to_json(apr_pool_t *p, const llm_audit_record_t *rec)
 {
-    json_t *obj = json_object();
-    char *dump, *out;
-    int f;
+    apr_size_t len = 2, at;
+    char *out;
+    int f, first = 1;
 
     for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
         if (rec->v[f]) {
-            json_object_set_new(obj, fields[f].name,
-                                json_string(rec->v[f]));
+            /* ,"name":"value" */
+            len += 6 + strlen(fields[f].name) + json_escape(NULL, rec->v[f]);
         }
     }
-    /* JSON_COMPACT without JSON_INDENT never emits a newline: one record
-     * is one line. */
-    dump = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(obj);
-    out = dump ? apr_pstrdup(p, dump) : NULL;
-    free(dump);
+    out = apr_palloc(p, len + 1);
+    at = 0;
+    out[at++] = '{';
+    for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
+        apr_size_t nl;
+
+        if (!rec->v[f]) {
+            continue;
+        }
+        if (!first) {
+            out[at++] = ',';
+        }
+        first = 0;
+        nl = strlen(fields[f].name);
+        out[at++] = '"';
+        memcpy(out + at, fields[f].name, nl);
+        at += nl;
+        out[at++] = '"';
+        out[at++] = ':';
+        out[at++] = '"';
+        at += json_escape(out + at, rec->v[f]);
+        out[at++] = '"';
+    }
+    out[at++] = '}';
+    out[at] = '\0';
     return out;
 }
 

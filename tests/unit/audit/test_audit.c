@@ -173,6 +173,36 @@ START_TEST(json_round_trip)
 }
 END_TEST
 
+START_TEST(json_line_escapes_every_byte_jansson_would_refuse)
+{
+    llm_audit_record_t rec, back;
+    char *line;
+
+    sample(&rec);
+    rec.v[LLM_AUDIT_F_CHAIN_ID] = "h:1:2";
+    rec.v[LLM_AUDIT_F_SEQ] = "7";
+    rec.v[LLM_AUDIT_F_PREV_MAC] = LLM_AUDIT_MAC_ZERO;
+    rec.v[LLM_AUDIT_F_MAC] = LLM_AUDIT_MAC_ZERO;
+    /* Controls, backslash, a 4-byte character, U+2028, DEL. */
+    rec.v[LLM_AUDIT_F_USER_AGENT] =
+        "a\\b\x01\x1f\t\r\b\f\xf0\x9f\x98\x80\xe2\x80\xa8\x7f/";
+    /* Ill-formed: a lone continuation byte, an overlong, a surrogate, a
+     * truncated sequence at the end. */
+    rec.v[LLM_AUDIT_F_URI] = "x\x80y\xc0\xafz\xed\xa0\x80w\xe2\x82";
+    line = llm_audit_record_to_json(pool, &rec);
+    ck_assert_ptr_null(strchr(line, '\n'));
+    ck_assert_ptr_null(strchr(line, '\x01'));
+    ck_assert_int_eq(llm_audit_record_from_json(pool, line, strlen(line),
+                                                &back), APR_SUCCESS);
+    ck_assert_str_eq(back.v[LLM_AUDIT_F_USER_AGENT],
+                     rec.v[LLM_AUDIT_F_USER_AGENT]);
+    ck_assert_str_eq(back.v[LLM_AUDIT_F_URI],
+                     "x\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbdz"
+                     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdw"
+                     "\xef\xbf\xbd\xef\xbf\xbd");
+}
+END_TEST
+
 START_TEST(insert_sql_per_driver)
 {
     const char *sq = llm_audit_insert_sql(pool, "sqlite3");
@@ -822,6 +852,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, canonical_normalises_database_text);
     tcase_add_test(tc, length_prefix_stops_field_smuggling);
     tcase_add_test(tc, json_round_trip);
+    tcase_add_test(tc, json_line_escapes_every_byte_jansson_would_refuse);
     tcase_add_test(tc, insert_sql_per_driver);
     tcase_add_test(tc, time_format);
     tcase_add_test(tc, utf8_cleaning);
