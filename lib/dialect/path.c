@@ -28,7 +28,7 @@
  * bodies and audit records where a secret must never appear. */
 static int key_is_name(const char *key, size_t len)
 {
-    size_t i, digits = 0, upper = 0, lower = 0;
+    size_t i, digits = 0, upper = 0, lower = 0, seps = 0;
     char c;
 
     if (len == 0 || len > 40) {
@@ -48,7 +48,10 @@ static int key_is_name(const char *key, size_t len)
         else if (c >= 'a' && c <= 'z') {
             lower++;
         }
-        else if (c != '_' && c != '-' && c != '$') {
+        else if (c == '_' || c == '-' || c == '$') {
+            seps++;
+        }
+        else {
             return 0;
         }
     }
@@ -58,6 +61,11 @@ static int key_is_name(const char *key, size_t len)
         return 0;
     }
     if (len >= 16 && digits > 0 && upper > 0 && lower == 0) {
+        return 0;
+    }
+    /* A long upper-case run without separators is an id (an AWS key id
+     * may have no digit at all); CONSTANT_NAMES have underscores. */
+    if (len >= 16 && lower == 0 && seps == 0) {
         return 0;
     }
     return 1;

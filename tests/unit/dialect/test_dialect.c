@@ -77,6 +77,38 @@ END_TEST
 
 /* --- parsing --------------------------------------------------------- */
 
+START_TEST(token_like_keys_are_written_by_position)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":"
+                         "\"user\",\"content\":\"hi\"}],\"metadata\":{"
+                         "\"AKIAXYVJFTDFSBLUMSXZ\":\"a\","
+                         "\"AKIA2OGYBAH6STMMNXNN\":\"b\","
+                         "\"DATABASE_PASSWORD\":\"c\","
+                         "\"maxCompletionTokens\":\"d\","
+                         "\"user_id\":\"e\"}}");
+    apr_array_header_t *units = llm_dialect_units(tp, j, LLM_EP_OPENAI_CHAT);
+    int i, k;
+
+    /* An AWS key id without a digit is an id, not a field name. */
+    ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.{#0}#key", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.{#1}#key", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                                       "metadata.DATABASE_PASSWORD#key", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+                                       "metadata.maxCompletionTokens#key",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.user_id#key", NULL));
+    for (i = 0; i < units->nelts; i++) {
+        const llm_unit_t *u = &((const llm_unit_t *)units->elts)[i];
+
+        for (k = 0; k < u->pieces->nelts; k++) {
+            ck_assert_ptr_null(strstr(
+                ((const llm_piece_t *)u->pieces->elts)[k].path, "AKIA"));
+        }
+    }
+}
+END_TEST
+
 START_TEST(parse_rejects_duplicates)
 {
     const char *err = NULL;
@@ -702,6 +734,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, endpoints_recognised);
     tcase_add_test(tc, model_and_stream);
     tcase_add_test(tc, parse_rejects_duplicates);
+    tcase_add_test(tc, token_like_keys_are_written_by_position);
     tcase_add_test(tc, parse_error_never_echoes_input);
     tcase_add_test(tc, parse_rejects_garbage_and_empty);
     tcase_add_test(tc, parse_refuses_deep_nesting);
