@@ -859,3 +859,118 @@ json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
     }
     return root;
 }
+
+/* -- finding one top-level member without building the tree -------------- */
+
+static const unsigned char *skip_ws(const unsigned char *p,
+                                    const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* Past the string starting at p (its opening quote), or NULL. */
+static const unsigned char *skip_string(const unsigned char *p,
+                                        const unsigned char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\') {
+            p++;
+        }
+        else if (*p == '"') {
+            return p + 1;
+        }
+        else if (*p < 0x20) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Past the value starting at p, or NULL.  Containers are matched by
+ * bracket count only: the value is parsed properly once found. */
+static const unsigned char *skip_value(const unsigned char *p,
+                                       const unsigned char *end)
+{
+    int depth = 0;
+
+    if (p >= end) {
+        return NULL;
+    }
+    if (*p != '{' && *p != '[') {
+        if (*p == '"') {
+            return skip_string(p, end);
+        }
+        while (p < end && *p != ',' && *p != '}' && *p != ']'
+               && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            p++;
+        }
+        return p;
+    }
+    while (p < end) {
+        if (*p == '"') {
+            if (!(p = skip_string(p, end))) {
+                return NULL;
+            }
+            continue;
+        }
+        if (*p == '{' || *p == '[') {
+            depth++;
+        }
+        else if (*p == '}' || *p == ']') {
+            if (--depth == 0) {
+                return p + 1;
+            }
+        }
+        p++;
+    }
+    return NULL;
+}
+
+int llm_json_top_member(const char *buf, size_t len, const char *name,
+                        const char **value, size_t *value_len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    const unsigned char *end = p + len;
+    size_t nlen = strlen(name);
+
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{') {
+        return -1;
+    }
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        return 0;
+    }
+    while (p < end) {
+        const unsigned char *k = p, *ke, *v;
+
+        if (*p != '"' || !(p = skip_string(p, end))) {
+            return -1;
+        }
+        ke = p;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') {
+            return -1;
+        }
+        v = skip_ws(p + 1, end);
+        if (!(p = skip_value(v, end))) {
+            return -1;
+        }
+        /* Compared as written: a name spelt with escapes is not found. */
+        if ((size_t)(ke - k) == nlen + 2 && !memcmp(k + 1, name, nlen)) {
+            *value = (const char *)v;
+            *value_len = (size_t)(p - v);
+            return 1;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' ? 0 : -1;
+    }
+    return -1;
+}

@@ -42,4 +42,11 @@ typedef struct {
 json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
                             llm_json_fast_error_t *err);
 
+/* Where the top-level object's member `name` is, without parsing the
+ * rest: 1 with its value's span (not validated), 0 when the object has no
+ * such member, -1 when buf is not an object this scan can follow.  For
+ * answers read only for their usage. */
+int llm_json_top_member(const char *buf, size_t len, const char *name,
+                        const char **value, size_t *value_len);
+
 #endif

@@ -52,6 +52,10 @@ int llm_usage_from_object(llm_usage_t *u, json_t *usage);
  * message, embeddings list). 1 if usage was found. */
 int llm_usage_from_body(llm_usage_t *u, json_t *body);
 
+/* The same from the body's text, parsing only its "usage" member: for
+ * answers passed on untouched.  Equals the above on a well-formed body. */
+int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len);
+
 /* From one stream event's data: an OpenAI chat chunk carrying usage,
  * Responses' response.completed (or .incomplete/.failed), Anthropic's
  * message_start and message_delta.  event may be NULL (the type is read

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "llm_usage.h"
+#include "json_fast.h"
 
 void llm_usage_init(llm_usage_t *u)
 {
@@ -137,6 +138,25 @@ int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data)
     }
     /* chat.completion.chunk: usage null except in the last chunk */
     return llm_usage_from_body(u, data);
+}
+
+int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len)
+{
+    const char *v;
+    size_t vlen;
+    json_t *j;
+    int rv;
+
+    if (llm_json_top_member(buf, len, "usage", &v, &vlen) != 1) {
+        return 0;
+    }
+    j = json_loadb(v, vlen, 0, NULL);
+    if (!j) {
+        return 0;
+    }
+    rv = llm_usage_from_object(u, j);
+    json_decref(j);
+    return rv;
 }
 
 int llm_usage_from_event_text(llm_usage_t *u, const char *event,

@@ -138,6 +138,14 @@ static void finish_body(request_rec *r, response_ctx_t *ctx,
                                         r->status);
         tlen = strlen(text);
     }
+    else if (!ctx->translate) {
+        /* Passed on untouched: only its usage is wanted. */
+        llm_usage_t u;
+
+        llm_usage_init(&u);
+        llm_usage_from_body_text(&u, ctx->buf ? ctx->buf : "", ctx->len);
+        take_usage(req, &u);
+    }
     else if ((body = llm_json_parse(r->pool, ctx->buf ? ctx->buf : "",
                                     ctx->len, &err)) != NULL) {
         llm_usage_t u;

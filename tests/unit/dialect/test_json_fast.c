@@ -30,6 +30,7 @@
 #include "test_util.h"
 #include "dialect_private.h"
 #include "json_fast.h"
+#include "llm_usage.h"
 
 #define REF_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 
@@ -408,6 +409,64 @@ START_TEST(recorded_client_bodies)
 }
 END_TEST
 
+/* Usage read from the member alone equals usage read from the tree. */
+static void same_usage(const char *body)
+{
+    llm_usage_t a, b;
+    json_t *j = json_loads(body, 0, NULL);
+
+    llm_usage_init(&a);
+    llm_usage_init(&b);
+    if (j) {
+        llm_usage_from_body(&a, j);
+        json_decref(j);
+    }
+    llm_usage_from_body_text(&b, body, strlen(body));
+    ck_assert_msg(a.seen == b.seen && a.input_tokens == b.input_tokens
+                  && a.output_tokens == b.output_tokens
+                  && a.cached_input_tokens == b.cached_input_tokens,
+                  "usage differs for %s", body);
+}
+
+START_TEST(top_member_finds_only_the_top_level_usage)
+{
+    const char *v;
+    size_t n;
+    const char *body =
+        "{\"id\":\"x\",\"content\":[{\"type\":\"tool_use\",\"input\":"
+        "{\"usage\":{\"input_tokens\":999}}},{\"type\":\"text\",\"text\":"
+        "\"say \\\"usage\\\":{} and [ { ]\"}], \"usage\" : {\"input_tokens\":"
+        "12,\"output_tokens\":3} }";
+
+    ck_assert_int_eq(llm_json_top_member(body, strlen(body), "usage", &v, &n),
+                     1);
+    ck_assert_int_eq(strncmp(v, "{\"input_tokens\":12,\"output_tokens\":3}",
+                             n), 0);
+    ck_assert_int_eq(llm_json_top_member(body, strlen(body), "model", &v, &n),
+                     0);
+    ck_assert_int_eq(llm_json_top_member("{}", 2, "usage", &v, &n), 0);
+    ck_assert_int_eq(llm_json_top_member("[1]", 3, "usage", &v, &n), -1);
+    ck_assert_int_eq(llm_json_top_member("{\"a\":1", 6, "usage", &v, &n), -1);
+    ck_assert_int_eq(llm_json_top_member("{\"a\" 1}", 7, "usage", &v, &n),
+                     -1);
+    ck_assert_int_eq(llm_json_top_member("{\"a\":\"x", 7, "usage", &v, &n),
+                     -1);
+
+    same_usage(body);
+    same_usage("{\"object\":\"chat.completion\",\"choices\":[{\"message\":{"
+               "\"content\":\"hi\"}}],\"usage\":{\"prompt_tokens\":10,"
+               "\"completion_tokens\":2,\"prompt_tokens_details\":{"
+               "\"cached_tokens\":8}}}");
+    same_usage("{\"usage\":{\"input_tokens\":5,\"cache_read_input_tokens\":7,"
+               "\"output_tokens\":1},\"type\":\"message\"}");
+    same_usage("{\"object\":\"response\",\"usage\":{\"input_tokens\":4,"
+               "\"input_tokens_details\":{\"cached_tokens\":2},"
+               "\"output_tokens\":9}}");
+    same_usage("{\"object\":\"list\",\"data\":[],\"usage\":null}");
+    same_usage("{\"choices\":[]}");
+}
+END_TEST
+
 START_TEST(errors_never_quote_the_body)
 {
     static const char *const bodies[] = {
@@ -448,6 +507,7 @@ static Suite *json_fast_suite(void)
     tcase_add_test(tc, mutations);
     tcase_add_test(tc, recorded_client_bodies);
     tcase_add_test(tc, errors_never_quote_the_body);
+    tcase_add_test(tc, top_member_finds_only_the_top_level_usage);
     suite_add_tcase(s, tc);
     return s;
 }
