@@ -70,6 +70,28 @@ static void differ(const char *why, const char *a, const char *b)
     abort();
 }
 
+/* llm_json_top_member on a valid object: it follows it to the end, and a
+ * member it reports is the tree's.  (A name written with escapes is not
+ * reported: the tree may have "usage" where the scan finds none.) */
+static void check_top_member(const char *buf, size_t size, json_t *tree)
+{
+    const char *v;
+    size_t n;
+    int rv = llm_json_top_member(buf, size, "usage", &v, &n);
+    json_t *span;
+
+    if (rv < 0) {
+        differ("top_member cannot follow a valid object", NULL, NULL);
+    }
+    if (rv == 1) {
+        span = json_loadb(v, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        if (!span || !json_equal(span, json_object_get(tree, "usage"))) {
+            differ("top_member's span is not the member", NULL, NULL);
+        }
+        json_decref(span);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_error_t jerr;
@@ -110,6 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(rd);
         free(fd);
+        if (json_is_object(fast)) {
+            check_top_member(buf, size, fast);
+        }
     }
     else if (!ref && !raw_nul && !ferr.too_deep
              && ferr.line != jerr.line) {

@@ -53,6 +53,7 @@ seed messages '{"model":"c","system":[{"type":"text","text":"s","cache_control":
 seed deep '[[[[[[[[[[[[[[[[{"a":[[[[{"b":{"c":[1]}}]]]]}]]]]]]]]]]]]]]]]'
 seed errors '{"a":1,"a":2,"\\u0000":"\\ud800","s":"\x01\xc0\x80\xed\xa0\x80"} x'
 seed numbers '[0,-0,1,-1,9223372036854775807,-9223372036854775808,9223372036854775808,1.5,1e308,1e309,4.9e-324,01,1.,.5]'
+seed answer '{"id":"r","content":[{"type":"tool_use","input":{"usage":{"x":1}}},{"type":"text","text":"\"usage\":["}],"usage" : {"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":0}}'
 
 cd "$out"
 status=0
