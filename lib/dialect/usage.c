@@ -165,8 +165,18 @@ int llm_usage_from_event_text(llm_usage_t *u, const char *event,
     json_t *j;
     int rv;
 
-    /* Most chunks carry no usage: skip the parse when the word is absent. */
-    if (len < 7 || !memmem(data, len, "usage", 5)) {
+    const char *at, *v;
+    size_t vlen;
+
+    /* Most chunks carry no usage: skip the parse when the word is absent,
+     * or when its one appearance is a top-level "usage": null (every
+     * chat chunk of a stream with include_usage but the last). */
+    if (len < 7 || !(at = memmem(data, len, "usage", 5))) {
+        return 0;
+    }
+    if (!memmem(at + 5, len - (size_t)(at + 5 - data), "usage", 5)
+        && llm_json_top_member(data, len, "usage", &v, &vlen) == 1
+        && vlen == 4 && !memcmp(v, "null", 4)) {
         return 0;
     }
     j = json_loadb(data, len, 0, NULL);

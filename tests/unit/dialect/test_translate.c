@@ -118,6 +118,12 @@ START_TEST(usage_stream_events)
                                                strlen(chunk)), 1);
     ck_assert_int_eq(u.input_tokens, 9);
     ck_assert_int_eq(u.output_tokens, 2);
+    /* The word in the text as well: parsed, and the real usage read. */
+    llm_usage_init(&u);
+    ck_assert_int_eq(llm_usage_from_event_text(&u, NULL,
+        "{\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":"
+        "{\"prompt_tokens\":3,\"completion_tokens\":1}}", 93), 1);
+    ck_assert_int_eq(u.input_tokens, 3);
 
     llm_usage_init(&u);
     ck_assert_int_eq(llm_usage_from_event_text(&u, "response.completed",
