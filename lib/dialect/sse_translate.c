@@ -34,6 +34,7 @@
 #include "llm_translate.h"
 #include "dialect_private.h"
 #include "sse_private.h"
+#include "json_fast.h"
 
 static llm_sse_translator_t *translator_new(apr_pool_t *p,
                                             llm_sse_mode_e mode,
@@ -498,7 +499,8 @@ static int on_event(void *baton, const llm_sse_event_t *ev)
         && !memcmp(ev->data, "[DONE]", 6)) {
         return o2a_finish(t);
     }
-    d = json_loadb(ev->data, ev->data_len, 0, NULL);
+    d = llm_json_fast_parse(ev->data, ev->data_len, LLM_DIALECT_MAX_DEPTH,
+                            NULL);
     if (!json_is_object(d)) {
         /* Not JSON: nothing a translated stream could carry. */
         json_decref(d);

@@ -22,6 +22,7 @@
 
 #include "llm_usage.h"
 #include "json_fast.h"
+#include "dialect_private.h"
 
 void llm_usage_init(llm_usage_t *u)
 {
@@ -150,7 +151,7 @@ int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len)
     if (llm_json_top_member(buf, len, "usage", &v, &vlen) != 1) {
         return 0;
     }
-    j = json_loadb(v, vlen, 0, NULL);
+    j = llm_json_fast_parse(v, vlen, LLM_DIALECT_MAX_DEPTH, NULL);
     if (!j) {
         return 0;
     }
@@ -179,7 +180,7 @@ int llm_usage_from_event_text(llm_usage_t *u, const char *event,
         && vlen == 4 && !memcmp(v, "null", 4)) {
         return 0;
     }
-    j = json_loadb(data, len, 0, NULL);
+    j = llm_json_fast_parse(data, len, LLM_DIALECT_MAX_DEPTH, NULL);
     if (!j) {
         return 0;
     }
