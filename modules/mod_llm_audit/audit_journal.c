@@ -32,6 +32,7 @@
 #include "apr_time.h"
 
 #include "audit_journal.h"
+#include "audit_fileio.h"
 
 struct llm_audit_journal_t {
     const char *path[2];
@@ -54,23 +55,6 @@ static void journal_place(apr_pool_t *p, const char *spool_path,
         *dir = ".";
         *base = spool_path;
     }
-}
-
-static apr_status_t write_all(int fd, const char *buf, apr_size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return APR_FROM_OS_ERROR(errno);
-        }
-        buf += n;
-        len -= (apr_size_t)n;
-    }
-    return APR_SUCCESS;
 }
 
 /* Created under a name recovery does not look at, locked, then renamed:
@@ -146,18 +130,29 @@ apr_status_t llm_audit_journal_append(llm_audit_journal_t *j,
     if (n >= 0 && (apr_size_t)n < want) {
         /* A short write (disk full): finish it, or take the torn line
          * back so the next record starts on a line of its own. */
-        apr_status_t rv = (apr_size_t)n < len
-                          ? write_all(fd, line + n, len - (apr_size_t)n)
-                          : APR_SUCCESS;
+        apr_size_t done = (apr_size_t)n;
+        apr_status_t rv = APR_SUCCESS;
 
-        if (rv == APR_SUCCESS) {
-            rv = write_all(fd, "\n", 1);
+        while (done < want && rv == APR_SUCCESS) {
+            const char *from = done < len ? line + done : "\n";
+            apr_size_t left = done < len ? len - done : 1;
+            ssize_t w = write(fd, from, left);
+
+            if (w > 0) {
+                done += (apr_size_t)w;
+            }
+            else if (w < 0 && errno != EINTR) {
+                rv = APR_FROM_OS_ERROR(errno);
+            }
+            else if (w == 0) {
+                rv = APR_ENOSPC;
+            }
         }
         if (rv == APR_SUCCESS) {
             return APR_SUCCESS;
         }
-        if (fstat(fd, &st) == 0 && st.st_size >= n
-            && ftruncate(fd, st.st_size - n) != 0) {
+        if (fstat(fd, &st) == 0 && st.st_size >= (off_t)done
+            && ftruncate(fd, st.st_size - (off_t)done) != 0) {
             /* recovery drops a line without its newline */
         }
         return rv;
@@ -191,32 +186,6 @@ void llm_audit_journal_close(llm_audit_journal_t *j)
     }
 }
 
-static apr_status_t read_whole(int fd, apr_pool_t *p, char **buf,
-                               apr_size_t *len)
-{
-    struct stat st;
-    apr_size_t got = 0;
-
-    if (fstat(fd, &st) != 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    *buf = apr_palloc(p, (apr_size_t)st.st_size + 1);
-    while (got < (apr_size_t)st.st_size) {
-        ssize_t n = read(fd, *buf + got, (apr_size_t)st.st_size - got);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return n < 0 ? APR_FROM_OS_ERROR(errno) : APR_SUCCESS;
-        }
-        got += (apr_size_t)n;
-    }
-    (*buf)[got] = '\0';
-    *len = got;
-    return APR_SUCCESS;
-}
-
 /* One orphan: its complete lines into the spool, then away with it. */
 static apr_status_t recover_one(const llm_audit_spool_t *sp, apr_pool_t *p,
                                 const char *path, int *records, int *files)
@@ -238,7 +207,7 @@ static apr_status_t recover_one(const llm_audit_spool_t *sp, apr_pool_t *p,
         close(fd);
         return APR_SUCCESS;
     }
-    rv = read_whole(fd, p, &buf, &len);
+    rv = llm_audit_read_all(fd, p, &buf, &len);
     if (rv == APR_SUCCESS) {
         /* A line cut by the crash has no newline: not a record. */
         while (len > 0 && buf[len - 1] != '\n') {

@@ -29,6 +29,7 @@
 #include "apr_portable.h"
 
 #include "audit_spool.h"
+#include "audit_fileio.h"
 
 static apr_status_t open_locked(const llm_audit_spool_t *sp, int flags,
                                 int nonblock, int *fdp)
@@ -60,23 +61,6 @@ static apr_status_t open_locked(const llm_audit_spool_t *sp, int flags,
     return APR_SUCCESS;
 }
 
-static apr_status_t write_all(int fd, const char *buf, apr_size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return APR_FROM_OS_ERROR(errno);
-        }
-        buf += n;
-        len -= (apr_size_t)n;
-    }
-    return APR_SUCCESS;
-}
-
 apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
                                     apr_pool_t *p, const char *line,
                                     apr_size_t len)
@@ -105,7 +89,7 @@ apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
     buf = apr_palloc(p, len + 1);
     memcpy(buf, line, len);
     buf[len] = '\n';
-    rv = write_all(fd, buf, len + 1);
+    rv = llm_audit_write_all(fd, buf, len + 1);
     if (rv == APR_SUCCESS && fdatasync(fd) != 0) {
         rv = APR_FROM_OS_ERROR(errno);
     }
@@ -119,34 +103,6 @@ apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
     return rv;
 }
 
-static apr_status_t read_all(int fd, apr_pool_t *p, char **buf,
-                             apr_size_t *len)
-{
-    struct stat st;
-    apr_size_t got = 0;
-
-    if (fstat(fd, &st) != 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    *buf = apr_palloc(p, (apr_size_t)st.st_size + 1);
-    while (got < (apr_size_t)st.st_size) {
-        ssize_t n = read(fd, *buf + got, (apr_size_t)st.st_size - got);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return APR_FROM_OS_ERROR(errno);
-        }
-        if (n == 0) {
-            break;
-        }
-        got += (apr_size_t)n;
-    }
-    (*buf)[got] = '\0';
-    *len = got;
-    return APR_SUCCESS;
-}
 
 static void reject_line(const llm_audit_spool_t *sp, apr_pool_t *p,
                         const char *line, apr_size_t len)
@@ -159,7 +115,7 @@ static void reject_line(const llm_audit_spool_t *sp, apr_pool_t *p,
 
         memcpy(buf, line, len);
         buf[len] = '\n';
-        if (write_all(fd, buf, len + 1) == APR_SUCCESS) {
+        if (llm_audit_write_all(fd, buf, len + 1) == APR_SUCCESS) {
             fdatasync(fd);
         }
         close(fd);
@@ -192,7 +148,7 @@ apr_status_t llm_audit_spool_replay(const llm_audit_spool_t *sp,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = read_all(fd, p, &buf, &len);
+    rv = llm_audit_read_all(fd, p, &buf, &len);
     if (rv != APR_SUCCESS || len == 0) {
         close(fd);
         return rv;

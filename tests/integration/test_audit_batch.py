@@ -74,6 +74,13 @@ def test_batched_rows_one_per_request_chain_intact(gateway_factory, mock,
     assert "LLM03073" not in g.error_log_text()
 
 
+def slow_batch_fast_replay():
+    """Records stay queued (1 s, 1000 rows); orphaned journals are picked
+    up by the replay watchdog within a second."""
+    return dict(batch_conf("1000 1000"),
+                **{"60-audit-replay.conf": "LLMAuditReplayInterval 1\n"})
+
+
 def send_sequential(g, tok, run, n, what):
     c = g.client()
     for i in range(n):
@@ -117,9 +124,7 @@ def test_records_queued_by_a_killed_child_are_recovered(gateway_factory,
     """SIGKILL (or a crash) takes the queue in memory with the child; its
     journal stays behind, and the child that replaces it (or the replay
     watchdog) moves the records to the spool and into the database."""
-    g = gateway_factory.make(pg=None, gateway_d=dict(
-        batch_conf("1000 1000"),
-        **{"60-audit-replay.conf": "LLMAuditReplayInterval 1\n"}))
+    g = gateway_factory.make(pg=None, gateway_d=slow_batch_fast_replay())
     tok = minter.mint(sub="batch-kill")
     run = "gwtest/batch-kill/%s/" % uuid.uuid4().hex[:8]
     n = 6
@@ -140,9 +145,7 @@ def test_records_queued_at_an_ungraceful_stop_are_kept(gateway_factory,
     the children may write their queue out, or httpd's ungraceful stop
     may fault first (seen with 2.4.71); either way, once the gateway is
     back, every record is in the database exactly once."""
-    g = gateway_factory.make(pg=None, gateway_d=dict(
-        batch_conf("1000 1000"),
-        **{"60-audit-replay.conf": "LLMAuditReplayInterval 1\n"}))
+    g = gateway_factory.make(pg=None, gateway_d=slow_batch_fast_replay())
     tok = minter.mint(sub="batch-term")
     run = "gwtest/batch-term/%s/" % uuid.uuid4().hex[:8]
     n = 6

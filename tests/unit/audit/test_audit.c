@@ -732,21 +732,29 @@ START_TEST(journal_of_a_dead_process_goes_to_the_spool)
 }
 END_TEST
 
+/* A journal file nobody holds, as a dead process leaves it. */
+static void orphan_journal(const char *content)
+{
+    const char *path = apr_pstrcat(pool, tmpdir, "/audit.spool.j.1.2.0",
+                                   NULL);
+    int fd = open(path, O_WRONLY | O_CREAT, 0600);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, content, strlen(content)),
+                     (ssize_t)strlen(content));
+    close(fd);
+}
+
 START_TEST(journal_drops_a_torn_last_line)
 {
     llm_audit_spool_t sp;
-    const char *path;
-    int records, files, fd;
+    int records, files;
     apr_int64_t n;
     apr_off_t size;
 
     sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
     sp.max_size = 0;
-    path = apr_pstrcat(pool, tmpdir, "/audit.spool.j.1.2.0", NULL);
-    fd = open(path, O_WRONLY | O_CREAT, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, "whole\nto", 8), 8);
-    close(fd);
+    orphan_journal("whole\nto");
     ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
                      APR_SUCCESS);
     ck_assert_int_eq(records, 1);
@@ -759,16 +767,11 @@ END_TEST
 START_TEST(journal_stays_when_the_spool_is_full)
 {
     llm_audit_spool_t sp;
-    const char *path;
-    int records, files, fd;
+    int records, files;
 
     sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
     sp.max_size = 4;
-    path = apr_pstrcat(pool, tmpdir, "/audit.spool.j.1.2.0", NULL);
-    fd = open(path, O_WRONLY | O_CREAT, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, "a record\n", 9), 9);
-    close(fd);
+    orphan_journal("a record\n");
     ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
                      APR_ENOSPC);
     ck_assert_int_eq(files, 0);
