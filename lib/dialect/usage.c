@@ -163,11 +163,10 @@ int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len)
 int llm_usage_from_event_text(llm_usage_t *u, const char *event,
                               const char *data, size_t len)
 {
-    json_t *j;
-    int rv;
-
     const char *at, *v;
     size_t vlen;
+    json_t *j;
+    int rv;
 
     /* Most chunks carry no usage: skip the parse when the word is absent,
      * or when its one appearance is a top-level "usage": null (every

@@ -42,8 +42,6 @@
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
 
-/* The caller's dialect is known before authentication, so that even a 401
- * can be answered and audited in it. */
 /* The gateway endpoint r->uri names under the location's LLMGatewayBase,
  * LLM_EP_NONE when it names none. */
 static llm_endpoint_e endpoint_of(request_rec *r,
@@ -84,6 +82,8 @@ static int route_map_to_storage(request_rec *r)
     return apr_table_get(r->notes, NO_STORAGE_NOTE) ? OK : DECLINED;
 }
 
+/* The caller's dialect is known before authentication, so that even a 401
+ * can be answered and audited in it. */
 static int route_header_parser(request_rec *r)
 {
     llm_route_dir_conf_t *dc =
