@@ -138,10 +138,11 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
         os.chmod(base, 0o755)
         if kind == "plain":
             s = PlainNoAuth(minter, mock=ref, plain_proxy=True, base_dir=base,
-                            extra_conf=extra_conf)
+                            extra_conf=extra_conf, sample_mpm=True)
         elif kind == "plain_auth":
             s = GatewayServer(minter, mock=ref, plain_proxy=True,
-                              base_dir=base, extra_conf=extra_conf)
+                              base_dir=base, extra_conf=extra_conf,
+                              sample_mpm=True)
         elif kind.startswith("gateway") and kind != "gateway_pg":
             # gateway, or gateway-noscan / gateway-noaudit / ... to see
             # what each part costs.
@@ -155,7 +156,7 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
                     "".join("    %s\n" % OFF[o] for o in off))
             s = GatewayServer(minter, mock=ref, pg=None, base_dir=base,
                               include_mock_provider=False, gateway_d=gd,
-                              extra_conf=extra_conf)
+                              extra_conf=extra_conf, sample_mpm=True)
         elif kind == "gateway_pg":
             from gwtest.pg import PostgresServer
             pg = PostgresServer()
@@ -166,7 +167,7 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
             s = GatewayServer(minter, mock=ref, pg=pg, base_dir=base,
                               include_mock_provider=False,
                               gateway_d={"60-quotas.conf": BENCH_QUOTAS},
-                              extra_conf=extra_conf)
+                              extra_conf=extra_conf, sample_mpm=True)
             s.bench_pg = pg
         else:
             raise ValueError(kind)

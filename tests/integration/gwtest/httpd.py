@@ -196,7 +196,7 @@ class GatewayServer:
     def __init__(self, minter, mock=None, pg=None, base_dir=None,
                  modules_dir=None, gateway_d=None, extra_conf="",
                  defines=None, log_level=None, include_mock_provider=True,
-                 plain_proxy=False):
+                 plain_proxy=False, sample_mpm=False):
         self.minter = minter
         self.mock = mock
         self.pg = pg
@@ -208,6 +208,9 @@ class GatewayServer:
         self.log_level = log_level or os.environ.get("LLM_GW_TEST_LOGLEVEL")
         self.include_mock_provider = include_mock_provider
         self.plain_proxy = plain_proxy
+        # Benchmarks measure the sample's MPM settings; the suite runs
+        # many gateways at once and starts each small.
+        self.sample_mpm = sample_mpm
         self.port = free_port()
         self.binary = httpd_binary()
         self.conf_root = os.path.join(self.base_dir, "conf")
@@ -318,8 +321,9 @@ class GatewayServer:
                                                    "httpd-standalone.conf"))
         # The suite runs many gateways on two cores: each starts a small
         # pool (the sample starts every thread up front, for streams).
-        lines.append("<IfModule mpm_event_module>\n    StartServers 2\n"
-                     "    MaxSpareThreads 256\n</IfModule>")
+        if not self.sample_mpm:
+            lines.append("<IfModule mpm_event_module>\n    StartServers 2\n"
+                         "    MaxSpareThreads 256\n</IfModule>")
         if self.log_level:
             lines.append("LogLevel %s" % self.log_level)
         if self.extra_conf:
