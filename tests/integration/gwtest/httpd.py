@@ -322,7 +322,9 @@ class GatewayServer:
         # The suite runs many gateways on two cores: each starts a small
         # pool (the sample starts every thread up front, for streams).
         if not self.sample_mpm:
-            lines.append("<IfModule mpm_event_module>\n    StartServers 2\n"
+            lines.append("<IfModule mpm_event_module>\n"
+                         "    ServerLimit 16\n    StartServers 2\n"
+                         "    ThreadsPerChild 64\n    MinSpareThreads 64\n"
                          "    MaxSpareThreads 256\n</IfModule>")
         if self.log_level:
             lines.append("LogLevel %s" % self.log_level)
