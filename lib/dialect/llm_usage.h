@@ -62,7 +62,8 @@ int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len);
  * from the data).  1 if usage was found. */
 int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data);
 
-/* The same from the event's data text; the parse is freed at once. */
+/* The same from the event's data text, parsing only the usage object
+ * (streams are relayed untouched).  Equals the above on well-formed data. */
 int llm_usage_from_event_text(llm_usage_t *u, const char *event,
                               const char *data, size_t len);
 

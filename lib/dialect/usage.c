@@ -160,30 +160,74 @@ int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len)
     return rv;
 }
 
+/* The usage inside the top-level member `name` (an object's text). */
+static int usage_in_member(llm_usage_t *u, const char *buf, size_t len,
+                           const char *name)
+{
+    const char *v;
+    size_t vlen;
+
+    if (llm_json_top_member(buf, len, name, &v, &vlen) != 1) {
+        return 0;
+    }
+    return llm_usage_from_body_text(u, v, vlen);
+}
+
+static int type_is(const char *type, size_t tlen, const char *name)
+{
+    return tlen == strlen(name) && !memcmp(type, name, tlen);
+}
+
 int llm_usage_from_event_text(llm_usage_t *u, const char *event,
                               const char *data, size_t len)
 {
-    const char *at, *v;
-    size_t vlen;
+    const char *type = event, *v;
+    size_t tlen = event ? strlen(event) : 0, vlen;
     json_t *j;
     int rv;
 
-    /* Most chunks carry no usage: skip the parse when the word is absent,
-     * or when its one appearance is a top-level "usage": null (every
-     * chat chunk of a stream with include_usage but the last). */
-    if (len < 7 || !(at = memmem(data, len, "usage", 5))) {
+    /* Most events carry no usage: no parse unless the word is there, and
+     * then only the usage object is parsed, found by llm_usage_from_event's
+     * rules (the stream is relayed as it came; this only counts tokens). */
+    if (len < 7 || !memmem(data, len, "usage", 5)) {
         return 0;
     }
-    if (!memmem(at + 5, len - (size_t)(at + 5 - data), "usage", 5)
-        && llm_json_top_member(data, len, "usage", &v, &vlen) == 1
-        && vlen == 4 && !memcmp(v, "null", 4)) {
+    rv = llm_json_top_member(data, len, "type", &v, &vlen);
+    if (rv < 0) {
         return 0;
     }
-    j = llm_json_fast_parse(data, len, LLM_DIALECT_MAX_DEPTH, NULL);
-    if (!j) {
-        return 0;
+    if (rv == 1 && vlen >= 2 && *v == '"') {
+        if (memchr(v + 1, '\\', vlen - 2)) {
+            /* A type spelt with escapes: the full parse decodes it. */
+            j = llm_json_fast_parse(data, len, LLM_DIALECT_MAX_DEPTH, NULL);
+            if (!j) {
+                return 0;
+            }
+            rv = llm_usage_from_event(u, event, j);
+            json_decref(j);
+            return rv;
+        }
+        type = v + 1;
+        tlen = vlen - 2;
     }
-    rv = llm_usage_from_event(u, event, j);
-    json_decref(j);
-    return rv;
+    if (type) {
+        if (type_is(type, tlen, "message_start")) {
+            return usage_in_member(u, data, len, "message");
+        }
+        if (type_is(type, tlen, "message_delta")) {
+            return llm_usage_from_body_text(u, data, len);
+        }
+        if (type_is(type, tlen, "response.completed")
+            || type_is(type, tlen, "response.incomplete")
+            || type_is(type, tlen, "response.failed")
+            || type_is(type, tlen, "response.done")) {
+            return usage_in_member(u, data, len, "response");
+        }
+        if ((tlen >= 9 && !memcmp(type, "response.", 9))
+            || (tlen >= 8 && !memcmp(type, "content_", 8))) {
+            return 0;
+        }
+    }
+    /* chat.completion.chunk: usage null except in the last chunk */
+    return llm_usage_from_body_text(u, data, len);
 }

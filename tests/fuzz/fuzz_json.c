@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "json_fast.h"
+#include "llm_usage.h"
 
 /* the limit of lib/dialect/dialect_private.h (which needs APR) */
 #define FUZZ_MAX_DEPTH 128
@@ -92,6 +93,31 @@ static void check_top_member(const char *buf, size_t size, json_t *tree)
     }
 }
 
+/* Stream usage read from the text equals the usage read from the tree
+ * (names spelt with escapes aside: the text scan compares as written). */
+static void check_event_usage(const char *buf, size_t size, json_t *tree)
+{
+    static const char *events[] = { NULL, "message_start", "message_delta",
+                                    "response.completed", "content_block" };
+    llm_usage_t a, b;
+    size_t i;
+    int ra, rb;
+
+    if (memchr(buf, '\\', size)) {
+        return;
+    }
+    for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        llm_usage_init(&a);
+        llm_usage_init(&b);
+        ra = llm_usage_from_event_text(&a, events[i], buf, size);
+        rb = llm_usage_from_event(&b, events[i], tree);
+        if (ra != rb || memcmp(&a, &b, sizeof(a))) {
+            differ("event usage from text differs from the tree's",
+                   events[i], NULL);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_error_t jerr;
@@ -134,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(fd);
         if (json_is_object(fast)) {
             check_top_member(buf, size, fast);
+            check_event_usage(buf, size, fast);
         }
     }
     else if (!ref && !raw_nul && !ferr.too_deep

@@ -40,8 +40,9 @@ for variant in sse2 portable; do
     # shellcheck disable=SC2046,SC2086
     "$CC" -g -O1 -fsanitize=fuzzer,address,undefined \
         -fno-sanitize-recover=undefined $extra \
-        -I"$top/lib/dialect" $(pkg-config --cflags jansson) \
+        -I"$top/lib/dialect" -I"$top/include" $(pkg-config --cflags jansson apr-1) \
         "$top/tests/fuzz/fuzz_json.c" "$top/lib/dialect/json_fast.c" \
+        "$top/lib/dialect/usage.c" \
         $(pkg-config --libs jansson) -o "$out/fuzz_json_$variant"
 done
 
@@ -53,6 +54,9 @@ seed messages '{"model":"c","system":[{"type":"text","text":"s","cache_control":
 seed deep '[[[[[[[[[[[[[[[[{"a":[[[[{"b":{"c":[1]}}]]]]}]]]]]]]]]]]]]]]]'
 seed errors '{"a":1,"a":2,"\\u0000":"\\ud800","s":"\x01\xc0\x80\xed\xa0\x80"} x'
 seed numbers '[0,-0,1,-1,9223372036854775807,-9223372036854775808,9223372036854775808,1.5,1e308,1e309,4.9e-324,01,1.,.5]'
+seed events '{"type":"message_start","message":{"id":"m","usage":{"input_tokens":7,"cache_read_input_tokens":2,"output_tokens":1}}}'
+seed chunk '{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens":2}}'
+seed responses '{"type":"response.completed","response":{"usage":{"input_tokens":8,"input_tokens_details":{"cached_tokens":0},"output_tokens":5}}}'
 seed answer '{"id":"r","content":[{"type":"tool_use","input":{"usage":{"x":1}}},{"type":"text","text":"\"usage\":["}],"usage" : {"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":0}}'
 
 cd "$out"

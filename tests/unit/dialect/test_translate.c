@@ -131,6 +131,19 @@ START_TEST(usage_stream_events)
     ck_assert_int_eq(u.input_tokens, 8);
     ck_assert_int_eq(u.output_tokens, 5);
     ck_assert_int_eq(llm_usage_from_event_text(&u, NULL, "[DONE]", 6), 0);
+
+    /* A type spelt with an escape is decoded; text that merely mentions
+     * usage in a delta is not usage. */
+    llm_usage_init(&u);
+    ck_assert_int_eq(llm_usage_from_event_text(&u, NULL,
+        "{\"type\":\"message\\u005fstart\",\"message\":{\"usage\":"
+        "{\"input_tokens\":6,\"output_tokens\":1}}}", 86), 1);
+    ck_assert_int_eq(u.input_tokens, 6);
+    llm_usage_init(&u);
+    ck_assert_int_eq(llm_usage_from_event_text(&u, "content_block_delta",
+        "{\"index\":0,\"delta\":{\"text\":\"usage\"},\"usage\":"
+        "{\"input_tokens\":6}}", 63), 0);
+    ck_assert_int_eq(u.seen, 0);
 }
 END_TEST
 
