@@ -122,6 +122,17 @@ START_TEST(canonical_normalises_database_text)
     ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_USER_NAME, "007"),
                      "007");
     ck_assert_ptr_null(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, NULL));
+    /* Integers already in printed form pass as they are; any other
+     * spelling is printed afresh. */
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, "0"), "0");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, "-0"), "0");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, "+7"), "7");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, "-12"), "-12");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ,
+                                         "-9223372036854775808"),
+                     "-9223372036854775808");
+    ck_assert_str_eq(llm_audit_normalise(pool, LLM_AUDIT_F_SEQ, "12x"),
+                     "12x");
 }
 END_TEST
 
