@@ -18,6 +18,8 @@
  * Token usage, read from either family's responses and stream events.
  */
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_usage.h"
@@ -29,35 +31,168 @@ void llm_usage_init(llm_usage_t *u)
     memset(u, 0, sizeof(*u));
 }
 
-static int get_int(json_t *obj, const char *key, long long *out)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+/* A usage object as a tree, or as the text of a body passed on untouched
+ * (read in place: allocating a tree for a few counters cost more than
+ * the rest of the stream's bookkeeping). */
+typedef struct {
+    json_t *j;
+    const char *text;
+    size_t len;
+} usage_src_t;
 
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return 1;
+/* A real number as a token count, if one fits. */
+static int real_count(double d, long long *out)
+{
+    if (!(d > -9.2e18 && d < 9.2e18)) {
+        return 0;
     }
-    if (json_is_real(v)) {
-        *out = (long long)json_real_value(v);
-        return 1;
+    *out = (long long)d;
+    return 1;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A JSON number spanning exactly v[0..n), as a count. */
+static int text_number(const char *v, size_t n, long long *out)
+{
+    char small[64], *tmp;
+    size_t i = 0;
+    int real = 0, ok = 0;
+
+    if (i < n && v[i] == '-') {
+        i++;
+    }
+    if (i < n && v[i] == '0') {
+        i++;
+    }
+    else if (i < n && is_digit(v[i])) {
+        while (i < n && is_digit(v[i])) {
+            i++;
+        }
+    }
+    else {
+        return 0;
+    }
+    if (i < n && v[i] == '.') {
+        real = 1;
+        if (++i >= n || !is_digit(v[i])) {
+            return 0;
+        }
+        while (i < n && is_digit(v[i])) {
+            i++;
+        }
+    }
+    if (i < n && (v[i] == 'e' || v[i] == 'E')) {
+        real = 1;
+        if (++i < n && (v[i] == '+' || v[i] == '-')) {
+            i++;
+        }
+        if (i >= n || !is_digit(v[i])) {
+            return 0;
+        }
+        while (i < n && is_digit(v[i])) {
+            i++;
+        }
+    }
+    if (i != n) {
+        return 0;
+    }
+    tmp = n < sizeof(small) ? small : malloc(n + 1);
+    if (!tmp) {
+        return 0;
+    }
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    errno = 0;
+    if (real) {
+        ok = real_count(strtod(tmp, NULL), out);
+    }
+    else {
+        long long x = strtoll(tmp, NULL, 10);
+
+        if (errno != ERANGE) {
+            *out = x;
+            ok = 1;
+        }
+    }
+    if (tmp != small) {
+        free(tmp);
+    }
+    return ok;
+}
+
+static int src_is_object(const usage_src_t *s)
+{
+    const char *v, *end;
+
+    if (!s->text) {
+        return json_is_object(s->j);
+    }
+    for (v = s->text, end = v + s->len; v < end; v++) {
+        if (*v != ' ' && *v != '\t' && *v != '\n' && *v != '\r') {
+            return *v == '{';
+        }
     }
     return 0;
 }
 
-int llm_usage_from_object(llm_usage_t *u, json_t *usage)
+/* The member `key` of s; an empty source when there is none. */
+static usage_src_t src_member(const usage_src_t *s, const char *key)
+{
+    usage_src_t m = { NULL, NULL, 0 };
+
+    if (!s->text) {
+        m.j = json_is_object(s->j) ? json_object_get(s->j, key) : NULL;
+    }
+    else if (llm_json_top_member(s->text, s->len, key, &m.text, &m.len)
+             != 1) {
+        m.text = NULL;
+    }
+    return m;
+}
+
+static int get_int(const usage_src_t *s, const char *key, long long *out)
+{
+    usage_src_t v = src_member(s, key);
+
+    if (v.text) {
+        return text_number(v.text, v.len, out);
+    }
+    if (json_is_integer(v.j)) {
+        *out = json_integer_value(v.j);
+        return 1;
+    }
+    if (json_is_real(v.j)) {
+        return real_count(json_real_value(v.j), out);
+    }
+    return 0;
+}
+
+static int get_nested_int(const usage_src_t *s, const char *key,
+                          const char *inner, long long *out)
+{
+    usage_src_t m = src_member(s, key);
+
+    return (m.text || m.j) && src_is_object(&m) && get_int(&m, inner, out);
+}
+
+static int usage_from_src(llm_usage_t *u, const usage_src_t *usage)
 {
     long long v, in;
     int anthropic = 0, found = 0;
 
-    if (!json_is_object(usage)) {
+    if (!src_is_object(usage)) {
         return 0;
     }
     /* OpenAI Chat Completions, Completions, Embeddings */
     if (get_int(usage, "prompt_tokens", &v)) {
         u->input_tokens = v;
         found = 1;
-        if (get_int(json_object_get(usage, "prompt_tokens_details"),
-                    "cached_tokens", &v)) {
+        if (get_nested_int(usage, "prompt_tokens_details", "cached_tokens",
+                           &v)) {
             u->cached_input_tokens = v;
         }
     }
@@ -76,8 +211,8 @@ int llm_usage_from_object(llm_usage_t *u, json_t *usage)
     }
     if (get_int(usage, "input_tokens", &v)) {
         found = 1;
-        if (get_int(json_object_get(usage, "input_tokens_details"),
-                    "cached_tokens", &in)) {
+        if (get_nested_int(usage, "input_tokens_details", "cached_tokens",
+                           &in)) {
             /* Responses API: input_tokens already counts the cached. */
             u->cached_input_tokens = in;
             u->input_tokens = v;
@@ -100,6 +235,13 @@ int llm_usage_from_object(llm_usage_t *u, json_t *usage)
         u->seen = 1;
     }
     return found;
+}
+
+int llm_usage_from_object(llm_usage_t *u, json_t *usage)
+{
+    usage_src_t s = { usage, NULL, 0 };
+
+    return usage_from_src(u, &s);
 }
 
 int llm_usage_from_body(llm_usage_t *u, json_t *body)
@@ -143,21 +285,12 @@ int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data)
 
 int llm_usage_from_body_text(llm_usage_t *u, const char *buf, size_t len)
 {
-    const char *v;
-    size_t vlen;
-    json_t *j;
-    int rv;
+    usage_src_t s = { NULL, NULL, 0 };
 
-    if (llm_json_top_member(buf, len, "usage", &v, &vlen) != 1) {
+    if (llm_json_top_member(buf, len, "usage", &s.text, &s.len) != 1) {
         return 0;
     }
-    j = llm_json_fast_parse(v, vlen, LLM_DIALECT_MAX_DEPTH, NULL);
-    if (!j) {
-        return 0;
-    }
-    rv = llm_usage_from_object(u, j);
-    json_decref(j);
-    return rv;
+    return usage_from_src(u, &s);
 }
 
 /* The usage inside the top-level member `name` (an object's text). */

@@ -79,6 +79,21 @@ START_TEST(usage_responses_body_and_none)
     ck_assert_int_eq(llm_usage_from_body(&u, tu_parse("{\"usage\":null}")),
                      0);
     ck_assert_int_eq(u.seen, 0);
+
+    /* Counts read in place: reals and exponents as the tree reads them;
+     * what is not a JSON number is not a count. */
+    llm_usage_init(&u);
+    ck_assert_int_eq(llm_usage_from_body_text(&u,
+        "{\"usage\":{\"prompt_tokens\":1.2e3,\"completion_tokens\":7.9,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":-0}}}", 102), 1);
+    ck_assert_int_eq(u.input_tokens, 1200);
+    ck_assert_int_eq(u.output_tokens, 7);
+    ck_assert_int_eq(u.cached_input_tokens, 0);
+    llm_usage_init(&u);
+    ck_assert_int_eq(llm_usage_from_body_text(&u,
+        "{\"usage\":{\"prompt_tokens\":012,\"completion_tokens\":\"5\","
+        "\"output_tokens\":1e999}}", 77), 0);
+    ck_assert_int_eq(u.seen, 0);
 }
 END_TEST
 
