@@ -35,8 +35,12 @@
  * fsynced, so a power loss can take the last delay's worth of them.
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -50,10 +54,15 @@
 
 APLOG_USE_MODULE(llm_audit);
 
+/* How long a request waits for room in a full queue. */
+#define LLM_AUDIT_BATCH_FULL_WAIT apr_time_from_sec(1)
+
 struct llm_audit_batch_t {
     server_rec *s;
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *cond;
+    apr_thread_cond_t *space;    /* the writer took the queue */
+    int waiting;                 /* requests waiting for space */
     apr_thread_t *thread;
     llm_audit_journal_t *journal;
     llm_audit_record_t **q;      /* ring of cap records, malloc'd each */
@@ -61,6 +70,7 @@ struct llm_audit_batch_t {
     int size;                    /* rows per batch, at most */
     apr_interval_time_t delay;   /* longest wait for a fuller batch */
     int stop;
+    int turn_fd;                 /* the writers' turn lock, or -1 */
 };
 
 /* One malloc for the record and its strings: it outlives the request
@@ -109,6 +119,23 @@ apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
         return APR_ENOMEM;
     }
     apr_thread_mutex_lock(b->lock);
+    if (b->n == b->cap && !b->stop) {
+        /* The writer is behind (on a busy machine it gets one thread's
+         * share of the CPU): wait for it rather than store this record
+         * here, which takes the same database lock and slowed the writer
+         * further -- queues filled and requests stalled for a second at
+         * concurrency 64.  After the response, so only this connection's
+         * next request waits; past the bound, the per-request path. */
+        apr_time_t until = apr_time_now() + LLM_AUDIT_BATCH_FULL_WAIT;
+        apr_interval_time_t left;
+
+        b->waiting++;
+        while (b->n == b->cap && !b->stop
+               && (left = until - apr_time_now()) > 0) {
+            apr_thread_cond_timedwait(b->space, b->lock, left);
+        }
+        b->waiting--;
+    }
     /* Journaled under the lock: the queue and the active file hold the
      * same records, which the writer's swap relies on. */
     if (b->stop || b->n == b->cap
@@ -182,11 +209,39 @@ static void store_each(llm_audit_batch_t *b, ap_dbd_t *dbd, apr_pool_t *p,
                  rv == APR_ENOSPC ? "is full" : "is not writable");
 }
 
+/* SQLite has one write lock per database, and its busy handler waits by
+ * sleeping 1, 2, 5, ... 100 ms: with a writer in every child process the
+ * sleepers lost the lock to each other for up to a second, the queues
+ * filled, and requests stored their own records behind the same lock (a
+ * p99 of ~1 s at concurrency 64).  A blocking flock() beside the spool
+ * hands the turn over as soon as it is released, so the database lock is
+ * free whenever a writer gets to it.  Only for SQLite: PostgreSQL takes
+ * concurrent inserts. */
+static int take_turn(llm_audit_batch_t *b, ap_dbd_t *dbd)
+{
+    if (b->turn_fd < 0 || strcmp(apr_dbd_name(dbd->driver), "sqlite3")) {
+        return 0;
+    }
+    while (flock(b->turn_fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            return 0;            /* then SQLite's own locking decides */
+        }
+    }
+    return 1;
+}
+
+static void end_turn(llm_audit_batch_t *b, int taken)
+{
+    if (taken) {
+        flock(b->turn_fd, LOCK_UN);
+    }
+}
+
 static void write_batch(llm_audit_batch_t *b, apr_pool_t *p,
                         llm_audit_record_t **recs, int k)
 {
     ap_dbd_t *dbd = llm_audit_dbd_open(p, b->s);
-    int at = 0, ok = 1;
+    int at = 0, ok = 1, turn = dbd ? take_turn(b, dbd) : 0;
 
     /* Multi-row INSERTs of 256, 128, ... 2 rows, each one statement in
      * its own implicit transaction.  Not BEGIN ... COMMIT around single
@@ -213,6 +268,7 @@ static void write_batch(llm_audit_batch_t *b, apr_pool_t *p,
         }
         at += rows;
     }
+    end_turn(b, turn);
     if (dbd && ok) {
         llm_audit_state_db(1);
     }
@@ -267,6 +323,9 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
             b->head = (b->head + 1) % b->cap;
         }
         b->n = 0;
+        if (b->waiting) {
+            apr_thread_cond_broadcast(b->space);
+        }
         retired = llm_audit_journal_swap(b->journal);
         done = b->stop;
         apr_thread_mutex_unlock(b->lock);
@@ -302,8 +361,18 @@ static apr_status_t stop_writer(void *data)
     apr_thread_mutex_lock(b->lock);
     b->stop = 1;
     apr_thread_cond_signal(b->cond);
+    apr_thread_cond_broadcast(b->space);
     apr_thread_mutex_unlock(b->lock);
     apr_thread_join(&rv, b->thread);
+    return APR_SUCCESS;
+}
+
+static apr_status_t close_turn_fd(void *data)
+{
+    llm_audit_batch_t *b = data;
+
+    close(b->turn_fd);
+    b->turn_fd = -1;
     return APR_SUCCESS;
 }
 
@@ -324,6 +393,18 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
     }
     b->s = s;
     b->size = size;
+    b->turn_fd = open(apr_pstrcat(p, sc->spool.path, ".writers", NULL),
+                      O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (b->turn_fd < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_FROM_OS_ERROR(errno), s,
+                     LLMNO(03079) "cannot open %s.writers: the audit batch "
+                     "writers of this server's processes wait for SQLite's "
+                     "lock by its busy timeout", sc->spool.path);
+    }
+    else {
+        apr_pool_cleanup_register(p, b, close_turn_fd,
+                                  apr_pool_cleanup_null);
+    }
     b->delay = apr_time_from_msec(delay_ms);
     /* Room for several batches while one is written; beyond that the
      * database is behind and requests store their own records. */
@@ -332,6 +413,7 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
     if (apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, p)
         != APR_SUCCESS
         || apr_thread_cond_create(&b->cond, p) != APR_SUCCESS
+        || apr_thread_cond_create(&b->space, p) != APR_SUCCESS
         || apr_threadattr_create(&attr, p) != APR_SUCCESS
         || apr_thread_create(&b->thread, attr, writer, b, p)
            != APR_SUCCESS) {
