@@ -26,8 +26,10 @@
  * 128, ... 2 rows per statement, each statement all or nothing.  What
  * the per-request path guarantees is kept: a statement the database
  * refuses is retried row by row and what still fails goes to the spool;
- * while the database is down, or the queue is full, records take the
- * per-request path; the queue is written out when the child stops.
+ * while the database is down records take the per-request path; a full
+ * queue makes a request wait for the writer (up to a second, then the
+ * per-request path); the queue is written out when the child stops.
+ * With SQLite the children's writers take turns (take_turn below).
  * Every queued record is also in the child's journal (audit_journal.h),
  * so a child that dies with records queued -- a crash, SIGKILL, or
  * httpd's ungraceful stop -- leaves them for the next child to spool and
@@ -407,7 +409,8 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
     }
     b->delay = apr_time_from_msec(delay_ms);
     /* Room for several batches while one is written; beyond that the
-     * database is behind and requests store their own records. */
+     * database is behind: requests wait for room (at most
+     * LLM_AUDIT_BATCH_FULL_WAIT), then store their own records. */
     b->cap = size * 8 < 256 ? 256 : size * 8;
     b->q = apr_pcalloc(p, sizeof(*b->q) * (apr_size_t)b->cap);
     if (apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, p)
