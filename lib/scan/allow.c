@@ -39,13 +39,21 @@ static int starts_ci(const unsigned char *v, size_t n, const char *w)
 static const char *const placeholder_words[] = {
     "your-", "your_", "yourkey", "yoursecret", "yourtoken", "yourpassword",
     "-here", "_here", "replace", "changeme", "change_me", "change-me",
-    "placeholder", "dummy", "redacted", "example", "sample", "insert",
-    "xxxx", "****", "....", "<", ">", "${", "{{", "%s", "todo", "fixme",
-    "notreal", "not-real", "not_real", "fake", NULL
+    "placeholder", "redacted", "example", "<", ">", "${", "{{", "%s",
+    "****", "....", "notreal", "not-real", "not_real", NULL
+};
+
+/* Short words that random key material holds by chance: a GitHub token
+ * contained "todo" or "xxxx" about once in 9,000, an AWS key id "FAKE"
+ * once in 20,000, and the key was let through.  They mark a placeholder
+ * only standing alone (nothing alphanumeric on either side), or written
+ * twice, each in one case: "sk-FAKE-key", "AKIAFAKEFAKEFAKEFAKE". */
+static const char *const weak_words[] = {
+    "dummy", "sample", "insert", "xxxx", "todo", "fixme", "fake", NULL
 };
 
 /* Can a placeholder word start with c (lower case)?  Kept in step with
- * placeholder_words by the unit tests of placeholders. */
+ * both lists by the unit tests of placeholders. */
 static int placeholder_first(unsigned char c)
 {
     switch (c) {
@@ -58,10 +66,28 @@ static int placeholder_first(unsigned char c)
     }
 }
 
+static int is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+           || (c >= 'A' && c <= 'Z');
+}
+
+/* v[0..k) all lower case or all upper case. */
+static int one_case(const unsigned char *v, size_t k)
+{
+    size_t i, lower = 0, upper = 0;
+
+    for (i = 0; i < k; i++) {
+        lower += v[i] >= 'a' && v[i] <= 'z';
+        upper += v[i] >= 'A' && v[i] <= 'Z';
+    }
+    return !lower || !upper;
+}
+
 int llm_scan_is_placeholder(const unsigned char *v, size_t n)
 {
-    size_t i, run = 1;
-    int w;
+    size_t i, k, run = 1;
+    int w, weak = 0;
 
     if (n == 0) {
         return 1;
@@ -80,6 +106,25 @@ int llm_scan_is_placeholder(const unsigned char *v, size_t n)
                 && starts_ci(v + i, n - i, placeholder_words[w])) {
                 return 1;
             }
+        }
+        for (w = 0; weak_words[w]; w++) {
+            if ((unsigned char)weak_words[w][0] != c
+                || !starts_ci(v + i, n - i, weak_words[w])) {
+                continue;
+            }
+            k = strlen(weak_words[w]);
+            if (!one_case(v + i, k)) {
+                continue;
+            }
+            if ((i == 0 || !is_alnum(v[i - 1]))
+                && (i + k == n || !is_alnum(v[i + k]))) {
+                return 1;
+            }
+            if (++weak == 2) {
+                return 1;
+            }
+            i += k - 1;
+            break;
         }
     }
     /* one character repeated: aaaaaaaa, 00000000, ********; long encoded

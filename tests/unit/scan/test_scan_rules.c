@@ -29,6 +29,7 @@
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 #include "scan/llm_scan.h"
+#include "scan/scan_private.h"
 
 static apr_pool_t *pool;
 static llm_scan_rules_t *rules;
@@ -828,14 +829,16 @@ START_TEST(every_rule_has_a_case)
 END_TEST
 
 /* Every placeholder word turns a token-shaped value into a non-finding;
- * keeps allow.c's list and its first-character switch in step. */
+ * keeps allow.c's lists and its first-character switch in step. */
 START_TEST(placeholder_words)
 {
     static const char *const words[] = {
         "your-", "your_", "yourkey", "-here", "_here", "replace", "changeme",
-        "change_me", "change-me", "placeholder", "dummy", "redacted",
-        "example", "sample", "insert", "xxxx", "todo", "fixme", "notreal",
-        "not-real", "not_real", "fake", NULL
+        "change_me", "change-me", "placeholder", "redacted", "example",
+        "notreal", "not-real", "not_real", NULL
+    };
+    static const char *const weak[] = {
+        "dummy", "sample", "insert", "xxxx", "todo", "fixme", "fake", NULL
     };
     char buf[256];
     int i;
@@ -850,8 +853,54 @@ START_TEST(placeholder_words)
             none(buf, NULL);
         }
     }
+    /* Short words: standing alone, or twice, they mark a placeholder;
+     * inside key material they are chance and the key is reported. */
+    for (i = 0; weak[i]; i++) {
+        snprintf(buf, sizeof(buf), "API_KEY=\"Ab3dE9xYz1-%s-Qw8rT5uVk2\"", weak[i]);
+        none(buf, NULL);
+        snprintf(buf, sizeof(buf), "API_KEY=\"%s_Ab3dE9xYz1Qw8rT5uVk2%s\"",
+                 weak[i], weak[i]);
+        none(buf, NULL);
+    }
+    has("token ghp_LogImboToDO3dhpN2hmEQFUfsy0HaXDsYYhr end",
+        "github-pat-classic", "ghp_LogImboToDO3dhpN2hmEQFUfsy0HaXDsYYhr");
+    has("token ghp_KXXXX59oSCX3L69oApFZYRXvD0pBPHi7INWp end",
+        "github-pat-classic", "ghp_KXXXX59oSCX3L69oApFZYRXvD0pBPHi7INWp");
+    has("my key is AKIAVI4B6JHVIPIHFAKE ok", "aws-access-key-id",
+        "AKIAVI4B6JHVIPIHFAKE");
+    none("my key is AKIAFAKEFAKEFAKEFAKE ok", NULL);
     has("API_KEY=\"Ab3dE9xYz1Qw8rT5uVk2Lm4Np6\"", "generic-secret-assignment",
         "Ab3dE9xYz1Qw8rT5uVk2Lm4Np6");
+}
+END_TEST
+
+/* Random key material is never taken for a placeholder: 100,000 GitHub
+ * tokens and AWS key ids from a fixed generator (before the short words
+ * were bounded, 1 in ~9,000 GitHub tokens was let through). */
+START_TEST(random_keys_are_not_placeholders)
+{
+    static const char b62[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    unsigned long long x = 0x9e3779b97f4a7c15ULL;
+    unsigned char v[64];
+    int i, k, missed = 0;
+
+    for (i = 0; i < 100000; i++) {
+        memcpy(v, "ghp_", 4);
+        for (k = 0; k < 36; k++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            v[4 + k] = (unsigned char)b62[(x >> 33) % 62];
+        }
+        missed += llm_scan_is_placeholder(v, 40);
+        memcpy(v, "AKIA", 4);
+        for (k = 0; k < 16; k++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            v[4 + k] = (unsigned char)b32[(x >> 33) % 32];
+        }
+        missed += llm_scan_is_placeholder(v, 20);
+    }
+    ck_assert_int_eq(missed, 0);
 }
 END_TEST
 
@@ -897,6 +946,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, every_rule_has_a_case);
     tcase_add_test(tc, more_vendor_negatives);
     tcase_add_test(tc, placeholder_words);
+    tcase_add_test(tc, random_keys_are_not_placeholders);
     tcase_add_test(tc, many_keywords);
     suite_add_tcase(s, tc);
     return s;
