@@ -199,6 +199,31 @@ def median_run(runs):
     return runs[len(runs) // 2]
 
 
+def paired(runs, mode, conc, t, base):
+    """Per round: CPU ratio, added p50, throughput ratio of t over base."""
+    def at(name):
+        return {r["round"]: r for r in runs if r["mode"] == mode
+                and r["concurrency"] == conc and r["target"] == name}
+    tr, br = at(t), at(base)
+    rounds = sorted(set(tr) & set(br))
+    if not rounds:
+        return None
+    return ([tr[k]["cpu_us_per_req"] / br[k]["cpu_us_per_req"]
+             for k in rounds],
+            [tr[k]["p50_ms"] - br[k]["p50_ms"] for k in rounds],
+            [tr[k]["rps"] / br[k]["rps"] for k in rounds])
+
+
+def spread(values, fmt):
+    """The median, and the range when there are several rounds."""
+    v = sorted(values)
+    med = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1]
+                                            + v[len(v) // 2]) / 2
+    if len(v) == 1:
+        return fmt % med
+    return (fmt + " (" + fmt + " .. " + fmt + ")") % (med, v[0], v[-1])
+
+
 def summarize(runs, targets, modes, concs):
     lines = ["", "| mode | c | target | req/s | p50 ms | p99 ms | "
              "server CPU us/req | errors |",
@@ -220,32 +245,26 @@ def summarize(runs, targets, modes, concs):
                                 if t != "direct" else
                                 "(mock %.0f)" % r["mock_cpu_us_per_req"],
                                 r["errors"]))
+    # Ratios pair each round's target with the same round's baseline (the
+    # machine's load changes between rounds; a ratio of two medians can
+    # pair different rounds), then take the median over the rounds.
     lines += ["", "| mode | c | compared | CPU/req ratio (<= 1.5) | "
               "added p50 ms (< 1) | throughput ratio (>= 0.70) |",
               "|---|---|---|---|---|---|"]
     for mode in modes:
         for conc in concs:
-            base = pick.get((mode, conc, "plain"))
-            for t in [t for t in targets if t.startswith(("plain_auth",
-                                                          "gateway"))]:
-                r = pick.get((mode, conc, t))
-                if not base or not r:
-                    continue
-                lines.append("| %s | %d | %s / plain | %.2f | %+.2f | %.2f |"
-                             % (mode, conc, t,
-                                r["cpu_us_per_req"] / base["cpu_us_per_req"],
-                                r["p50_ms"] - base["p50_ms"],
-                                r["rps"] / base["rps"]))
-            pa = pick.get((mode, conc, "plain_auth"))
-            for t in [t for t in targets if t.startswith("gateway")]:
-                r = pick.get((mode, conc, t))
-                if pa and r:
-                    lines.append("| %s | %d | %s / plain_auth | %.2f | %+.2f "
-                                 "| %.2f |"
-                                 % (mode, conc, t,
-                                    r["cpu_us_per_req"] / pa["cpu_us_per_req"],
-                                    r["p50_ms"] - pa["p50_ms"],
-                                    r["rps"] / pa["rps"]))
+            pairs = [(t, "plain") for t in targets
+                     if t.startswith(("plain_auth", "gateway"))]
+            pairs += [(t, "plain_auth") for t in targets
+                      if t.startswith("gateway")]
+            for t, base in pairs:
+                ratios = paired(runs, mode, conc, t, base)
+                if ratios:
+                    lines.append("| %s | %d | %s / %s | %s | %s | %s |"
+                                 % (mode, conc, t, base,
+                                    spread(ratios[0], "%.2f"),
+                                    spread(ratios[1], "%+.2f"),
+                                    spread(ratios[2], "%.2f")))
     return "\n".join(lines)
 
 
