@@ -131,6 +131,7 @@ apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
         apr_time_t until = apr_time_now() + LLM_AUDIT_BATCH_FULL_WAIT;
         apr_interval_time_t left;
 
+        llm_audit_metrics_event("batch_wait");
         b->waiting++;
         while (b->n == b->cap && !b->stop
                && (left = until - apr_time_now()) > 0) {

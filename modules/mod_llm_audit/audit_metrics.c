@@ -212,6 +212,7 @@ void llm_audit_metrics_event(const char *what)
     else if (!strcmp(what, "replayed"))  c = &shm->replayed;
     else if (!strcmp(what, "lost"))      c = &shm->lost;
     else if (!strcmp(what, "refused"))   c = &shm->refused;
+    else if (!strcmp(what, "batch_wait")) c = &shm->batch_waits;
     if (c) {
         llm_audit_shm_lock();
         (*c)++;

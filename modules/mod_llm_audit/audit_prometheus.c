@@ -244,6 +244,10 @@ int llm_audit_metrics_handler(request_rec *r)
         "LLMAuditRequired.\n"
         "# TYPE llm_gateway_audit_refused_total counter\n"
         "llm_gateway_audit_refused_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_batch_waits_total Requests that waited "
+        "for room in a full LLMAuditBatch queue (the writer is behind).\n"
+        "# TYPE llm_gateway_audit_batch_waits_total counter\n"
+        "llm_gateway_audit_batch_waits_total %" APR_UINT64_T_FMT "\n"
         "# HELP llm_gateway_audit_spool_bytes Spool file size.\n"
         "# TYPE llm_gateway_audit_spool_bytes gauge\n"
         "llm_gateway_audit_spool_bytes %" APR_OFF_T_FMT "\n"
@@ -255,7 +259,8 @@ int llm_audit_metrics_handler(request_rec *r)
         "# TYPE llm_gateway_audit_db_up gauge\n"
         "llm_gateway_audit_db_up %d\n",
         snap->written, snap->db_errors, snap->spooled, snap->replayed,
-        snap->lost, snap->refused, spool_bytes, spool_records,
+        snap->lost, snap->refused, snap->batch_waits, spool_bytes,
+        spool_records,
         snap->db_ok ? 1 : 0);
     return OK;
 }

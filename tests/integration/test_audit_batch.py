@@ -232,3 +232,50 @@ def test_graceful_restart_writes_the_queue_and_batches_on(gateway_factory,
     assert all(v == 1 for v in counts(g, run).values())
     rc, out = ah.verify(g)
     assert rc == 0, out
+
+
+def test_full_queue_waits_for_the_writer_and_loses_nothing(gateway_factory,
+                                                           mock, minter):
+    """The database holds its write lock (another program's transaction)
+    while requests keep coming: the writer stops, its queue (256 records)
+    fills, and requests wait for room, then store their own records; when
+    the lock goes, every request has exactly one row and the chain holds."""
+    import sqlite3
+    g = gateway_factory.make(pg=None, gateway_d=batch_conf("2 1"))
+    tok = minter.mint(sub="batch-full")
+    run = "gwtest/batch-full/%s/" % uuid.uuid4().hex[:8]
+    # Warm up: the writer's connection and prepared statements exist.
+    send_sequential(g, tok, run + "warm-", 3, "warm")
+    assert wait_until(lambda: len(counts(g, run + "warm-")) == 3, 10)
+    before = ah.metric_sum(ah.metrics(g), "llm_gateway_audit_batch_waits_total")
+
+    holder = sqlite3.connect(g.sqlite_path, timeout=10, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    n = 900                    # over 2 x 256 queued in the suite's 2 children
+    result = {}
+    sender = threading.Thread(target=lambda: result.update(
+        statuses=send(g, tok, run, n, threads=8)))
+    sender.start()
+    try:
+        # Until a request has waited, well inside SQLite's busy timeout
+        # (5 s), so that the blocked writer goes on afterwards.
+        wait_until(lambda: ah.metric_sum(
+            ah.metrics(g), "llm_gateway_audit_batch_waits_total") > before,
+            4)
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    sender.join(120)
+    statuses = result.get("statuses", {})
+    assert len(statuses) == n and all(s == 200 for s in statuses.values())
+    assert wait_until(lambda: len(counts(g, run)) == n + 3, 30), (
+        len(counts(g, run)), g.error_log_tail(30))
+    c = counts(g, run)
+    assert all(v == 1 for v in c.values()), [k for k, v in c.items()
+                                             if v != 1]
+    waits = ah.metric_sum(ah.metrics(g), "llm_gateway_audit_batch_waits_total")
+    assert waits > before, "the queue never filled: the test proves nothing"
+    log = g.error_log_text()
+    assert "LLM03073" not in log, "nothing may be lost"
+    rc, out = ah.verify(g)
+    assert rc == 0, out
