@@ -61,6 +61,20 @@ START_TEST(usage_anthropic_body)
 }
 END_TEST
 
+/* Usage of an answer's text (or one event's), read into a fresh u. */
+static int fresh_body_usage(llm_usage_t *u, const char *text)
+{
+    llm_usage_init(u);
+    return llm_usage_from_body_text(u, text, strlen(text));
+}
+
+static int fresh_event_usage(llm_usage_t *u, const char *event,
+                             const char *text)
+{
+    llm_usage_init(u);
+    return llm_usage_from_event_text(u, event, text, strlen(text));
+}
+
 START_TEST(usage_responses_body_and_none)
 {
     llm_usage_t u;
@@ -82,17 +96,15 @@ START_TEST(usage_responses_body_and_none)
 
     /* Counts read in place: reals and exponents as the tree reads them;
      * what is not a JSON number is not a count. */
-    llm_usage_init(&u);
-    ck_assert_int_eq(llm_usage_from_body_text(&u,
+    ck_assert_int_eq(fresh_body_usage(&u,
         "{\"usage\":{\"prompt_tokens\":1.2e3,\"completion_tokens\":7.9,"
-        "\"prompt_tokens_details\":{\"cached_tokens\":-0}}}", 102), 1);
+        "\"prompt_tokens_details\":{\"cached_tokens\":-0}}}"), 1);
     ck_assert_int_eq(u.input_tokens, 1200);
     ck_assert_int_eq(u.output_tokens, 7);
     ck_assert_int_eq(u.cached_input_tokens, 0);
-    llm_usage_init(&u);
-    ck_assert_int_eq(llm_usage_from_body_text(&u,
+    ck_assert_int_eq(fresh_body_usage(&u,
         "{\"usage\":{\"prompt_tokens\":012,\"completion_tokens\":\"5\","
-        "\"output_tokens\":1e999}}", 77), 0);
+        "\"output_tokens\":1e999}}"), 0);
     ck_assert_int_eq(u.seen, 0);
 }
 END_TEST
@@ -134,10 +146,9 @@ START_TEST(usage_stream_events)
     ck_assert_int_eq(u.input_tokens, 9);
     ck_assert_int_eq(u.output_tokens, 2);
     /* The word in the text as well: parsed, and the real usage read. */
-    llm_usage_init(&u);
-    ck_assert_int_eq(llm_usage_from_event_text(&u, NULL,
+    ck_assert_int_eq(fresh_event_usage(&u, NULL,
         "{\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":"
-        "{\"prompt_tokens\":3,\"completion_tokens\":1}}", 93), 1);
+        "{\"prompt_tokens\":3,\"completion_tokens\":1}}"), 1);
     ck_assert_int_eq(u.input_tokens, 3);
 
     llm_usage_init(&u);
@@ -149,15 +160,13 @@ START_TEST(usage_stream_events)
 
     /* A type spelt with an escape is decoded; text that merely mentions
      * usage in a delta is not usage. */
-    llm_usage_init(&u);
-    ck_assert_int_eq(llm_usage_from_event_text(&u, NULL,
+    ck_assert_int_eq(fresh_event_usage(&u, NULL,
         "{\"type\":\"message\\u005fstart\",\"message\":{\"usage\":"
-        "{\"input_tokens\":6,\"output_tokens\":1}}}", 86), 1);
+        "{\"input_tokens\":6,\"output_tokens\":1}}}"), 1);
     ck_assert_int_eq(u.input_tokens, 6);
-    llm_usage_init(&u);
-    ck_assert_int_eq(llm_usage_from_event_text(&u, "content_block_delta",
+    ck_assert_int_eq(fresh_event_usage(&u, "content_block_delta",
         "{\"index\":0,\"delta\":{\"text\":\"usage\"},\"usage\":"
-        "{\"input_tokens\":6}}", 63), 0);
+        "{\"input_tokens\":6}}"), 0);
     ck_assert_int_eq(u.seen, 0);
 }
 END_TEST
