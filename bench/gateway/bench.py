@@ -66,8 +66,9 @@ def chat_body(stream, size=4096, seed=1):
     return json.dumps(body).encode()
 
 
-def run_wrk(url, body_file, token, conc, duration, threads=2):
-    env = dict(os.environ, BENCH_BODY=body_file, BENCH_TOKEN=token or "")
+def run_wrk(url, body_file, token, conc, duration, threads=2, think_ms=0):
+    env = dict(os.environ, BENCH_BODY=body_file, BENCH_TOKEN=token or "",
+               BENCH_THINK_MS=str(think_ms))
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % duration,
            "--timeout", "10s", "-s", os.path.join(HERE, "post.lua"), url]
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
@@ -79,12 +80,13 @@ def run_wrk(url, body_file, token, conc, duration, threads=2):
 
 
 def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
-            duration):
+            duration, think_ms=0):
     pids = pids_fn()
     cpu0 = benchlib.cpu_seconds(pids, parent)
     mcpu0 = benchlib.cpu_seconds(mock.pids)
     t0 = time.monotonic()
-    res, cmd = run_wrk(url, body_file, token, conc, duration)
+    res, cmd = run_wrk(url, body_file, token, conc, duration,
+                       think_ms=think_ms)
     wall = time.monotonic() - t0
     pids = pids_fn()
     cpu1 = benchlib.cpu_seconds(pids, parent)
@@ -93,7 +95,7 @@ def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
     errors = (res["err_connect"] + res["err_read"] + res["err_write"] +
               res["err_status"] + res["err_timeout"])
     return {
-        "target": target, "concurrency": conc,
+        "target": target, "concurrency": conc, "think_ms": think_ms,
         "rps": res["requests"] / (res["duration_us"] / 1e6),
         "p50_ms": res["p50_us"] / 1000.0, "p90_ms": res["p90_us"] / 1000.0,
         "p99_ms": res["p99_us"] / 1000.0, "requests": res["requests"],
@@ -127,6 +129,10 @@ def main():
                     help="MPM directives appended after the sample's, e.g. "
                          "'StartServers 16;MinSpareThreads 256' (';' "
                          "separates lines)")
+    ap.add_argument("--think-ms", type=int, default=0,
+                    help="each connection waits this long between an answer "
+                         "and its next request: latency at a load every "
+                         "target sustains, instead of at saturation")
     ap.add_argument("--json", help="write all runs here")
     args = ap.parse_args()
 
@@ -171,7 +177,8 @@ def main():
                     for t in targets:
                         url, pids_fn, parent, tok = endpoint(t)
                         r = measure(t, url, pids_fn, parent, mock,
-                                    bodies[mode], tok, conc, args.duration)
+                                    bodies[mode], tok, conc, args.duration,
+                                    think_ms=args.think_ms)
                         r["mode"] = mode
                         r["round"] = rnd
                         runs.append(r)

@@ -11,6 +11,16 @@ if token and #token > 0 then
    wrk.headers["Authorization"] = "Bearer " .. token
 end
 
+-- $BENCH_THINK_MS: each connection waits this long between an answer and
+-- its next request (not counted in latency), so that a run measures the
+-- latency at a load both targets sustain instead of at saturation.
+local think = tonumber(os.getenv("BENCH_THINK_MS") or "0") or 0
+if think > 0 then
+   function delay()
+      return think
+   end
+end
+
 function done(summary, latency, requests)
    local e = summary.errors
    io.write(string.format(
