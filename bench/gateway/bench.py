@@ -4,7 +4,13 @@ httpd mod_proxy, measured in one run with wrk (docs/route-benchmark.md).
 
     sudo /usr/bin/python3 bench/gateway/bench.py [--duration 10] \
         [--concurrency 16,64] [--modes plain,stream] \
-        [--targets direct,plain,plain_auth,gateway] [--json out.json]
+        [--targets direct,plain,plain_auth,gateway] [--rounds 3] \
+        [--think-ms 25] [--mpm 'A 1;B 2'] [--json out.json]
+
+With --rounds, each target's table row is its median round, and the
+ratios pair every round with the same round's baseline (median, range).
+--think-ms makes every connection wait between an answer and its next
+request: latency at a load all targets sustain, not at saturation.
 
 Targets, all in front of the same C mock upstream (bench/gateway/mock_sse.c,
 one epoll thread):
