@@ -124,19 +124,11 @@ static int text_number(const char *v, size_t n, long long *out)
     return ok;
 }
 
+/* A text source is taken as it is: llm_json_top_member finds no member
+ * in anything but an object. */
 static int src_is_object(const usage_src_t *s)
 {
-    const char *v, *end;
-
-    if (!s->text) {
-        return json_is_object(s->j);
-    }
-    for (v = s->text, end = v + s->len; v < end; v++) {
-        if (*v != ' ' && *v != '\t' && *v != '\n' && *v != '\r') {
-            return *v == '{';
-        }
-    }
-    return 0;
+    return s->text ? 1 : json_is_object(s->j);
 }
 
 /* The member `key` of s; an empty source when there is none. */

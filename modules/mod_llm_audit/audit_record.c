@@ -166,7 +166,8 @@ const char *llm_audit_normalise(apr_pool_t *p, int f, const char *value)
     return value;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if
+ * none: what PostgreSQL keeps in text and jansson loads. */
 static apr_size_t utf8_len(const unsigned char *s, apr_size_t n)
 {
     apr_size_t len, i;
@@ -302,43 +303,6 @@ const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
     return out;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (what jansson accepts:
- * no overlongs, surrogates or code points past U+10FFFF), 0 if none. */
-static apr_size_t utf8_seq(const unsigned char *s, const unsigned char *end)
-{
-    apr_size_t n, i;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        lo = s[0] == 0xe0 ? 0xa0 : 0x80;
-        hi = s[0] == 0xed ? 0x9f : 0xbf;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        lo = s[0] == 0xf0 ? 0x90 : 0x80;
-        hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-    }
-    else {
-        return 0;
-    }
-    if ((apr_size_t)(end - s) < n || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* Write v as a JSON string body at out (NULL: only count); returns the
  * bytes.  Ill-formed UTF-8 becomes U+FFFD, so the line always loads. */
 static apr_size_t json_escape(char *out, const char *v)
@@ -387,7 +351,7 @@ static apr_size_t json_escape(char *out, const char *v)
             n += 6;
             s++;
         }
-        else if ((k = utf8_seq(s, end)) > 0) {
+        else if ((k = utf8_len(s, (apr_size_t)(end - s))) > 0) {
             if (out) {
                 memcpy(out + n, s, k);
             }

@@ -25,9 +25,10 @@
  * The segment is created once per httpd parent on the process pool, not
  * on pconf: a graceful restart keeps it (so counts go on), and the
  * children of the old generation, still finishing their requests, keep
- * counting in the same table under the same lock as the new ones.  Nothing of this
- * module's code is registered on the process pool, because the module
- * itself is unloaded and loaded again at every restart.
+ * counting in the same table under the same lock as the new ones.
+ * Nothing of this module's code is registered on the process pool,
+ * because the module itself is unloaded and loaded again at every
+ * restart.
  *
  * Slots are never emptied, only expired: a lookup walks at most
  * LLM_SHM_PROBES slots from the key's hash, stopping early at a slot that
