@@ -76,8 +76,14 @@ typedef struct llm_request_t {
     int body_rewritten;          /* 1 when body differs from what was sent */
     void *json;                  /* parsed body (json_t *), owned by r->pool */
 
+    /* The model as the caller named it, set only once it has passed the
+     * model name syntax (lib/dialect/llm_names.h). */
     const char *model_requested;
     const char *model_used;
+    /* The configured name the request was routed by (an alias, a renamed
+     * upstream model or the LLMRouteModel pattern it matched): the only
+     * model name that may become a metrics label.  NULL: routed by none. */
+    const char *model_label;
     const char *provider;        /* provider name from LLMRouteProvider */
     const char *balancer;        /* balancer://name the request went to */
     int stream;
@@ -87,7 +93,12 @@ typedef struct llm_request_t {
     const char *reason;          /* short machine reason for refusals */
 
     const char *user;
-    const char *groups;          /* comma separated */
+    /* The caller's groups, one string each, from the groups claim
+     * (LLMRouteGroupsClaim) as the token's JSON holds it: a name may hold
+     * any character, a comma too.  groups_json is the same list as a JSON
+     * array, the form the audit row stores.  NULL: no groups claim. */
+    apr_array_header_t *groups;  /* of const char * */
+    const char *groups_json;
 
     /* Filled while the response passes through. */
     int upstream_status;

@@ -227,7 +227,7 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     apr_pool_t *p = r->pool;
     apr_time_t now = apr_time_now();
     request_rec *last = r;
-    const char *cl, *model_used, *groups;
+    const char *cl, *model_used;
     apr_int64_t bytes_in = 0;
     int nfind, f;
     double cost;
@@ -242,8 +242,9 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     rec->v[LLM_AUDIT_F_SERVER_NAME] = r->server->server_hostname;
     rec->v[LLM_AUDIT_F_USER_NAME] = req->user && *req->user ? req->user
                                                             : r->user;
-    groups = env_or(r, req->groups, "OIDC_CLAIM_groups");
-    rec->v[LLM_AUDIT_F_USER_GROUPS] = groups;
+    /* The groups as mod_llm_route read them (LLMRouteGroupsClaim), as a
+     * JSON array: joined with ',' a group "a,b" would read as two. */
+    rec->v[LLM_AUDIT_F_USER_GROUPS] = req->groups_json;
     rec->v[LLM_AUDIT_F_CLIENT_IP] = r->useragent_ip;
     rec->v[LLM_AUDIT_F_USER_AGENT] = apr_table_get(r->headers_in,
                                                    "User-Agent");

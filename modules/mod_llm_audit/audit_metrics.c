@@ -220,9 +220,22 @@ void llm_audit_metrics_event(const char *what)
     }
 }
 
+/* src is valid UTF-8 (llm_audit_utf8); a cut must not split one of its
+ * characters, or the page it is shown on is no longer UTF-8. */
 static void copy(char *dst, apr_size_t size, const char *src)
 {
-    apr_cpystrn(dst, src ? src : "", size);
+    apr_size_t n = src ? strlen(src) : 0;
+
+    if (n >= size) {
+        n = size - 1;
+        while (n && ((unsigned char)src[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+    if (n) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
 }
 
 static unsigned int hash_of(const char *a, const char *b, const char *c,
@@ -305,9 +318,11 @@ void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
 {
     llm_audit_series_t *se;
     const char *user = rec->v[LLM_AUDIT_F_USER_NAME];
-    const char *model = rec->v[LLM_AUDIT_F_MODEL_USED]
-                        ? rec->v[LLM_AUDIT_F_MODEL_USED]
-                        : rec->v[LLM_AUDIT_F_MODEL_REQUESTED];
+    /* Never the caller's string: the configured name mod_llm_route routed
+     * by (a wildcard route is its pattern), so that the series are
+     * bounded by the configuration and hold no value a caller chose.  A
+     * model no route takes has no label. */
+    const char *model = llm_audit_utf8(r->pool, req->model_label);
     apr_int64_t lat = num(rec->v[LLM_AUDIT_F_LATENCY_US]);
     apr_int64_t tin = num(rec->v[LLM_AUDIT_F_TOKENS_IN]);
     apr_int64_t tout = num(rec->v[LLM_AUDIT_F_TOKENS_OUT]);

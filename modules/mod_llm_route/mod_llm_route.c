@@ -39,6 +39,7 @@
 #include "route_internal.h"
 #include "route_access.h"
 #include "route_quota.h"
+#include "dialect/llm_names.h"
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -114,71 +115,6 @@ static int route_header_parser(request_rec *r)
     return DECLINED;
 }
 
-static const char *claim(request_rec *r, const char *name)
-{
-    return apr_table_get(r->subprocess_env,
-                         apr_pstrcat(r->pool, "OIDC_CLAIM_", name, NULL));
-}
-
-static void take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
-                          llm_request_t *req)
-{
-    const char *user = dc->user_claim ? claim(r, dc->user_claim) : NULL;
-
-    req->user = user ? user : r->user;
-    req->groups = claim(r, dc->groups_claim ? dc->groups_claim : "groups");
-}
-
-/* mod_auth_openidc checks "exp" but not "nbf": a token issued for later
- * is not valid yet.  A minute of clock skew is allowed. */
-static int token_not_yet_valid(request_rec *r)
-{
-    const char *nbf = claim(r, "nbf");
-    apr_int64_t t;
-
-    if (!nbf || !r->user) {
-        return 0;
-    }
-    t = apr_atoi64(nbf);
-    return t > apr_time_sec(r->request_time) + 60;
-}
-
-/* Runs before mod_llm_scan, so that every refusal after authentication
- * is audited with who asked. */
-static int route_identity_fixups(request_rec *r)
-{
-    llm_request_t *req = llm_request_get(r, 0);
-
-    if (!req || r->main || r->prev) {
-        return DECLINED;
-    }
-    take_identity(r, ap_get_module_config(r->per_dir_config,
-                                          &llm_route_module), req);
-    return DECLINED;
-}
-
-static void llm_route_annotate(request_rec *r)
-{
-    llm_request_t *req = llm_request_get(r, 0);
-    const char *upstream = NULL;
-    llm_provider_t *pv;
-
-    if (!req || !req->model_requested) {
-        return;
-    }
-    pv = llm_route_select(r, ap_get_module_config(r->per_dir_config,
-                                                  &llm_route_module),
-                          ap_get_module_config(r->server->module_config,
-                                               &llm_route_module),
-                          req->model_requested, &upstream);
-    if (pv) {
-        req->provider = pv->name;
-        req->provider_family = pv->family;
-        req->balancer = pv->balancer;
-        req->model_used = upstream;
-    }
-}
-
 static int refuse(request_rec *r, llm_request_t *req, int status,
                   llm_decision_e decision, const char *type, const char *code,
                   const char *message)
@@ -188,13 +124,82 @@ static int refuse(request_rec *r, llm_request_t *req, int status,
     return llm_request_send_error(r, status, type, code, message, NULL);
 }
 
+/* Runs before mod_llm_scan, so that every refusal after authentication
+ * is audited with who asked, and a token the gateway does not accept
+ * (no expiry, not valid yet) is refused before its body is read. */
+static int route_identity_fixups(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+    const char *why = NULL;
+
+    if (!req || r->main || r->prev) {
+        return DECLINED;
+    }
+    if (llm_route_take_identity(r, ap_get_module_config(r->per_dir_config,
+                                                        &llm_route_module),
+                                req, &why) != OK) {
+        return refuse(r, req, HTTP_UNAUTHORIZED, LLM_DECISION_DENY,
+                      "authentication_error", "invalid_api_key",
+                      apr_pstrcat(r->pool, "The gateway did not accept your "
+                                  "token (", why, "). Ask the identity "
+                                  "provider for a new one.", NULL));
+    }
+    return DECLINED;
+}
+
+static void llm_route_annotate(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+    const char *upstream = NULL, *label = NULL;
+    llm_provider_t *pv;
+
+    if (!req || !req->model_requested) {
+        return;
+    }
+    pv = llm_route_select(r, ap_get_module_config(r->per_dir_config,
+                                                  &llm_route_module),
+                          ap_get_module_config(r->server->module_config,
+                                               &llm_route_module),
+                          req->model_requested, &upstream, &label);
+    if (pv) {
+        req->provider = pv->name;
+        req->provider_family = pv->family;
+        req->balancer = pv->balancer;
+        req->model_used = upstream;
+        req->model_label = label;
+    }
+}
+
+/* The headers that go to the provider with a meaning for it: a value
+ * outside their syntax is refused rather than dropped, so that the caller
+ * learns why a feature it asked for is not there.  The value itself is
+ * not repeated.  (User-Agent and Accept are dropped instead: they ask
+ * the provider for nothing.) */
+static const char *bad_protocol_header(request_rec *r)
+{
+    static const char *const names[] = {
+        "anthropic-version", "anthropic-beta", "OpenAI-Beta", NULL
+    };
+    int i;
+
+    for (i = 0; names[i]; i++) {
+        const char *v = apr_table_get(r->headers_in, names[i]);
+
+        if (v && !llm_fwd_header_ok(llm_fwd_header(names[i]), v)) {
+            return names[i];
+        }
+    }
+    return NULL;
+}
+
 static int route_fixups(request_rec *r)
 {
     llm_request_t *req = llm_request_get(r, 0);
     llm_route_dir_conf_t *dc;
     llm_route_server_conf_t *sc;
     llm_provider_t *pv;
-    const char *upstream_model = NULL;
+    const char *upstream_model = NULL, *label = NULL, *bad_header;
+    const char *path, *args = NULL;
     int rv;
 
     /* Internal redirects (ErrorDocument) share r->pool and so the object;
@@ -204,13 +209,6 @@ static int route_fixups(request_rec *r)
     }
     dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
     sc = ap_get_module_config(r->server->module_config, &llm_route_module);
-    if (token_not_yet_valid(r)) {
-        return refuse(r, req, HTTP_UNAUTHORIZED, LLM_DECISION_DENY,
-                      "authentication_error", "invalid_api_key",
-                      "The gateway did not accept your token (it is not "
-                      "valid yet: nbf is in the future).");
-    }
-
     if (req->endpoint == LLM_EP_NONE) {
         /* Codex tries a WebSocket first; 426 makes it fall back to
          * HTTP at once, where 404 would cost it seconds of retries. */
@@ -250,9 +248,20 @@ static int route_fixups(request_rec *r)
                       "invalid_request_error", "model_missing",
                       "The request names no model.");
     }
-    /* Before routing: a model the caller may not use is refused whatever
-     * provider would serve it. */
-    if (!llm_route_model_allowed(r, dc, req, req->model_requested)) {
+    if ((bad_header = bad_protocol_header(r)) != NULL) {
+        return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
+                      "invalid_request_error", "invalid_header",
+                      apr_psprintf(r->pool, "The %s header does not have the "
+                                   "form its API defines, so the request "
+                                   "was not sent.", bad_header));
+    }
+    pv = llm_route_select(r, dc, sc, req->model_requested, &upstream_model,
+                          &label);
+    /* Before anything else about the route: a model the caller may not
+     * use is refused whatever provider would serve it, and decided on
+     * the name that provider would be given. */
+    if (!llm_route_model_allowed(r, dc, req, req->model_requested,
+                                 pv ? upstream_model : NULL)) {
         return refuse(r, req, HTTP_FORBIDDEN, LLM_DECISION_DENY,
                       "permission_error", "model_not_allowed",
                       apr_psprintf(r->pool, "You may not use the model '%s' "
@@ -260,7 +269,6 @@ static int route_fixups(request_rec *r)
                                    "lists the models your groups allow).",
                                    req->model_requested));
     }
-    pv = llm_route_select(r, dc, sc, req->model_requested, &upstream_model);
     if (!pv) {
         return refuse(r, req, HTTP_NOT_FOUND, LLM_DECISION_INVALID,
                       "invalid_request_error", "model_not_found",
@@ -287,6 +295,16 @@ static int route_fixups(request_rec *r)
                                    req->model_requested));
     }
     req->model_used = upstream_model;
+    req->model_label = label;
+    if (!(path = llm_route_provider_path(r, req, pv, upstream_model,
+                                         &args))) {
+        return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
+                      "invalid_request_error", "invalid_model",
+                      apr_psprintf(r->pool, "The model '%s' cannot name a "
+                                   "deployment of its provider (letters, "
+                                   "digits, '.', '_' and '-' only).",
+                                   req->model_requested));
+    }
     if (llm_route_prepare_body(r, req, pv, upstream_model) != OK) {
         return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
                       "invalid_request_error", "translation_failed",
@@ -299,7 +317,7 @@ static int route_fixups(request_rec *r)
     if ((rv = llm_route_quota_check(r, dc, req)) != OK) {
         return rv;
     }
-    llm_route_to_proxy(r, req, pv, upstream_model);
+    llm_route_to_proxy(r, req, pv, path, args);
     llm_route_watch_response(r, req);
     return OK;
 }

@@ -39,25 +39,17 @@
 #include "route_internal.h"
 #include "route_access.h"
 
-int llm_route_in_group(const char *groups, const char *group)
+int llm_route_in_group(const apr_array_header_t *groups, const char *group)
 {
-    apr_size_t glen = strlen(group);
-    const char *p = groups;
+    int i;
 
-    if (!groups || !glen) {
+    if (!groups || !*group) {
         return 0;
     }
-    while (*p) {
-        const char *e = strchr(p, ',');
-        apr_size_t n = e ? (apr_size_t)(e - p) : strlen(p);
-
-        if (n == glen && !strncmp(p, group, n)) {
+    for (i = 0; i < groups->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(groups, i, const char *), group)) {
             return 1;
         }
-        if (!e) {
-            break;
-        }
-        p = e + 1;
     }
     return 0;
 }
@@ -76,11 +68,6 @@ const char *llm_route_cmd_allow_models(cmd_parms *cmd, void *dcv,
     }
     if (!strncmp(who, "user:", 5) && !who[5]) {
         return "LLMRouteAllowModels: 'user:' needs a user name";
-    }
-    if (strchr(who, ',')) {
-        return apr_psprintf(cmd->pool, "LLMRouteAllowModels: '%s' is not one "
-                            "group name (groups reach the gateway joined "
-                            "with ',', so a name cannot contain one)", who);
     }
     rule = apr_array_push(dc->model_access);
     rule->who = who;
@@ -144,7 +131,12 @@ static int rule_applies(const llm_route_access_t *rule,
     return llm_route_in_group(req->groups, rule->who);
 }
 
-static int rule_grants(const llm_route_access_t *rule, const char *model)
+/* upstream is the model the provider will be asked for; asked, when not
+ * NULL, the other name the caller used for it (an alias, or a route that
+ * renames).  Grants match the upstream model, or name the asked-for name
+ * literally; a '!' pattern that matches either takes the grant back. */
+static int rule_grants(const llm_route_access_t *rule, const char *upstream,
+                       const char *asked)
 {
     int granted = 0, i;
 
@@ -152,37 +144,26 @@ static int rule_grants(const llm_route_access_t *rule, const char *model)
         const char *pat = APR_ARRAY_IDX(rule->patterns, i, const char *);
 
         if (*pat == '!') {
-            if (apr_fnmatch(pat + 1, model, 0) == APR_SUCCESS) {
+            if (apr_fnmatch(pat + 1, upstream, 0) == APR_SUCCESS
+                || (asked && apr_fnmatch(pat + 1, asked, 0) == APR_SUCCESS)) {
                 return 0;
             }
         }
-        else if (!granted && apr_fnmatch(pat, model, 0) == APR_SUCCESS) {
+        else if (!granted
+                 && (apr_fnmatch(pat, upstream, 0) == APR_SUCCESS
+                     || (asked && !strcmp(pat, asked)))) {
             granted = 1;
         }
     }
     return granted;
 }
 
-static int granted(const llm_route_dir_conf_t *dc, const llm_request_t *req,
-                   const char *model)
-{
-    int i;
-
-    for (i = 0; i < dc->model_access->nelts; i++) {
-        const llm_route_access_t *rule =
-            &APR_ARRAY_IDX(dc->model_access, i, llm_route_access_t);
-
-        if (rule_applies(rule, req) && rule_grants(rule, model)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int llm_route_model_allowed(request_rec *r, const llm_route_dir_conf_t *dc,
-                            const llm_request_t *req, const char *model)
+                            const llm_request_t *req, const char *model,
+                            const char *upstream)
 {
-    const char *target;
+    const char *asked = NULL;
+    int i;
 
     if (!dc->model_access || !dc->model_access->nelts) {
         return 1;
@@ -190,10 +171,20 @@ int llm_route_model_allowed(request_rec *r, const llm_route_dir_conf_t *dc,
     if (!model) {
         return 0;
     }
-    if (granted(dc, req, model)) {
-        return 1;
+    /* Decided on the string the provider acts on. */
+    if (upstream && strcmp(upstream, model)) {
+        asked = model;
     }
-    /* An alias is a name for a model: granting the model grants it. */
-    target = apr_table_get(dc->aliases, model);
-    return target && granted(dc, req, target);
+    else {
+        upstream = model;
+    }
+    for (i = 0; i < dc->model_access->nelts; i++) {
+        const llm_route_access_t *rule =
+            &APR_ARRAY_IDX(dc->model_access, i, llm_route_access_t);
+
+        if (rule_applies(rule, req) && rule_grants(rule, upstream, asked)) {
+            return 1;
+        }
+    }
+    return 0;
 }

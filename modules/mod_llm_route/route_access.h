@@ -48,14 +48,18 @@ apr_array_header_t *llm_route_merge_access(apr_pool_t *p,
                                            const apr_array_header_t *base,
                                            const apr_array_header_t *add);
 
-/* Non-zero when the caller (req->user, req->groups) may use model -- the
- * name asked for, or the model an alias of that name stands for.  With no
- * LLMRouteAllowModels in effect every model is allowed. */
+/* Non-zero when the caller (req->user, req->groups) may use model, which
+ * the routes send to the provider as upstream (after aliases and renames;
+ * NULL when no route takes it).  Decided on upstream, the string the
+ * provider acts on: a line grants it when a pattern matches upstream, or
+ * names model literally (an alias granted by name), and no '!' pattern of
+ * the line matches either.  With no LLMRouteAllowModels in effect every
+ * model is allowed. */
 int llm_route_model_allowed(request_rec *r, const llm_route_dir_conf_t *dc,
-                            const llm_request_t *req, const char *model);
+                            const llm_request_t *req, const char *model,
+                            const char *upstream);
 
-/* Non-zero when group is one of the comma separated names in groups
- * (OIDCClaimDelimiter joins array claims with ","). */
-int llm_route_in_group(const char *groups, const char *group);
+/* Non-zero when group is one of the caller's groups (exact match). */
+int llm_route_in_group(const apr_array_header_t *groups, const char *group);
 
 #endif /* ROUTE_ACCESS_H */

@@ -34,16 +34,35 @@ void llm_route_load_keys(apr_pool_t *p, server_rec *s,
                          llm_route_server_conf_t *sc);
 
 /* The provider for model (after aliases); *upstream_model gets the name the
- * provider knows it by.  NULL when no route matches. */
+ * provider knows it by, *label (when not NULL) the configured name the
+ * route was chosen by (alias target, renamed model or the route's
+ * pattern).  NULL when no route matches. */
 llm_provider_t *llm_route_select(request_rec *r,
                                  const llm_route_dir_conf_t *dc,
                                  const llm_route_server_conf_t *sc,
                                  const char *model,
-                                 const char **upstream_model);
+                                 const char **upstream_model,
+                                 const char **label);
 
-/* Hand the request to mod_proxy: r->filename = proxy:balancer://... */
+/* Read who the caller is from the verified token: req->user, req->groups
+ * (LLMRouteGroupsClaim, as the token's JSON array), and check that the
+ * token has an expiry and is valid now.  OK, or HTTP_UNAUTHORIZED with
+ * *why saying what is wrong with the token (route_identity.c). */
+int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
+                            llm_request_t *req, const char **why);
+
+/* The provider path for the request, or NULL when a name it would be
+ * built from is not fit for a URL (route_proxy.c). */
+const char *llm_route_provider_path(request_rec *r, const llm_request_t *req,
+                                    const llm_provider_t *pv,
+                                    const char *upstream_model,
+                                    const char **args);
+
+/* Hand the request to mod_proxy: r->filename = proxy:balancer://...
+ * path is llm_route_provider_path()'s. */
 void llm_route_to_proxy(request_rec *r, llm_request_t *req,
-                        llm_provider_t *pv, const char *upstream_model);
+                        llm_provider_t *pv, const char *path,
+                        const char *args);
 
 /* Make req->body what the provider expects: the model renamed when the
  * route says so, the request translated when the provider speaks the

@@ -34,6 +34,20 @@
 #include "route_internal.h"
 #include "route_access.h"
 
+/* The model list filtered the way a request is: on the name the route
+ * would give the provider. */
+static int may_use(request_rec *r, const llm_route_dir_conf_t *dc,
+                   const llm_request_t *req, const char *name)
+{
+    const char *upstream = NULL;
+    llm_provider_t *pv = llm_route_select(
+        r, dc, ap_get_module_config(r->server->module_config,
+                                    &llm_route_module),
+        name, &upstream, NULL);
+
+    return llm_route_model_allowed(r, dc, req, name, pv ? upstream : NULL);
+}
+
 static void add_model(apr_hash_t *seen, json_t *data, llm_family_e family,
                       const char *id, const char *owner)
 {
@@ -75,7 +89,7 @@ int llm_route_models_handler(request_rec *r)
     te = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
         /* Only what the caller may use (LLMRouteAllowModels). */
-        if (llm_route_model_allowed(r, dc, req, te[i].key)) {
+        if (may_use(r, dc, req, te[i].key)) {
             add_model(seen, data, req->caller_family, te[i].key, "gateway");
         }
     }
@@ -84,7 +98,7 @@ int llm_route_models_handler(request_rec *r)
             &APR_ARRAY_IDX(dc->routes, i, llm_model_route_t);
 
         if (!apr_fnmatch_test(mr->pattern)
-            && llm_route_model_allowed(r, dc, req, mr->pattern)) {
+            && may_use(r, dc, req, mr->pattern)) {
             add_model(seen, data, req->caller_family, mr->pattern,
                       mr->provider_name);
         }

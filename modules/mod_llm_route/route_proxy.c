@@ -28,15 +28,12 @@
 #include "apr_strings.h"
 
 #include "route_internal.h"
+#include "dialect/llm_names.h"
 
-/* Query parameters the providers' APIs define for these endpoints.  The
- * rest is not forwarded: the provider would read it, and it is not part
- * of the body the gateway scanned. */
-static int provider_param(const char *name, apr_size_t len)
-{
-    return len == 4 && !strncmp(name, "beta", 4);
-}
-
+/* Query parameters the providers' APIs define for these endpoints, with
+ * the values they define: Anthropic's beta=true.  The rest is not
+ * forwarded: the provider would read it, and it is not part of the body
+ * the gateway scanned. */
 static const char *provider_args(request_rec *r)
 {
     apr_array_header_t *kept;
@@ -49,21 +46,18 @@ static const char *provider_args(request_rec *r)
     args = apr_pstrdup(r->pool, r->args);
     for (pair = apr_strtok(args, "&", &state); pair;
          pair = apr_strtok(NULL, "&", &state)) {
-        const char *eq = strchr(pair, '=');
-
-        if (provider_param(pair, eq ? (apr_size_t)(eq - pair) : strlen(pair))) {
+        if (!strncmp(pair, "beta=", 5)
+            && llm_beta_query_ok(pair + 5, strlen(pair + 5))) {
             APR_ARRAY_PUSH(kept, char *) = pair;
         }
     }
     return kept->nelts ? apr_array_pstrcat(r->pool, kept, '&') : NULL;
 }
 
-/* The provider's path for the endpoint the request is sent to (the
- * caller's own, or its equivalent in the provider's dialect). */
-static const char *provider_path(request_rec *r, const llm_request_t *req,
-                                 const llm_provider_t *pv,
-                                 const char *upstream_model,
-                                 const char **args)
+const char *llm_route_provider_path(request_rec *r, const llm_request_t *req,
+                                    const llm_provider_t *pv,
+                                    const char *upstream_model,
+                                    const char **args)
 {
     const char *sub;
 
@@ -92,20 +86,25 @@ static const char *provider_path(request_rec *r, const llm_request_t *req,
     }
     *args = pv->family == req->caller_family ? provider_args(r) : NULL;
     if (pv->type == LLM_PROVIDER_AZURE) {
-        /* Azure names the deployment in the path and wants its version. */
+        /* Azure names the deployment in the path and wants its version.
+         * The path is built from a name that is one plain segment, never
+         * escaped into one: "a/../b" must not reach another deployment,
+         * and model access was decided on exactly this string. */
+        if (!llm_path_segment_ok(upstream_model)) {
+            return NULL;
+        }
         *args = apr_pstrcat(r->pool, "api-version=", pv->api_version, NULL);
-        return apr_pstrcat(r->pool, "/deployments/",
-                           ap_escape_uri(r->pool, upstream_model), sub, NULL);
+        return apr_pstrcat(r->pool, "/deployments/", upstream_model, sub,
+                           NULL);
     }
     return sub;
 }
 
 void llm_route_to_proxy(request_rec *r, llm_request_t *req,
-                        llm_provider_t *pv, const char *upstream_model)
+                        llm_provider_t *pv, const char *path,
+                        const char *args)
 {
     llm_route_choice_t *choice = apr_pcalloc(r->pool, sizeof(*choice));
-    const char *args = NULL;
-    const char *path = provider_path(r, req, pv, upstream_model, &args);
 
     choice->provider = pv;
     ap_set_module_config(r->request_config, &llm_route_module, choice);
@@ -125,32 +124,38 @@ void llm_route_to_proxy(request_rec *r, llm_request_t *req,
     req->balancer = pv->balancer;
 }
 
-static const char *const provider_headers[] = {
-    "Content-Type", "Content-Length", "Transfer-Encoding", "Accept",
-    "User-Agent", "anthropic-version", "anthropic-beta", "OpenAI-Beta",
-    NULL
-};
-
 /* r->headers_in is mod_proxy's copy for the upstream request here; it is
- * rebuilt in place because mod_proxy keeps using the same table. */
+ * rebuilt in place because mod_proxy keeps using the same table.  Kept:
+ * the body's framing, and the headers of llm_names.h whose value fits
+ * their syntax (a User-Agent has been scanned by mod_llm_scan by now).
+ * The body is JSON, so that is its type, whatever parameters the caller
+ * added to it. */
 static void keep_provider_headers(request_rec *r)
 {
     const apr_array_header_t *arr;
     const apr_table_entry_t *te;
     apr_table_t *orig = apr_table_copy(r->pool, r->headers_in);
-    int i, j;
+    int i;
 
     apr_table_clear(r->headers_in);
     arr = apr_table_elts(orig);
     te = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
-        for (j = 0; provider_headers[j]; j++) {
-            if (te[i].key && !strcasecmp(te[i].key, provider_headers[j])) {
-                apr_table_addn(r->headers_in, te[i].key, te[i].val);
-                break;
-            }
+        llm_fwd_header_e h;
+
+        if (!te[i].key) {
+            continue;
+        }
+        if (!strcasecmp(te[i].key, "Content-Length")
+            || !strcasecmp(te[i].key, "Transfer-Encoding")) {
+            apr_table_addn(r->headers_in, te[i].key, te[i].val);
+        }
+        else if ((h = llm_fwd_header(te[i].key)) != LLM_FWD_NONE
+                 && llm_fwd_header_ok(h, te[i].val)) {
+            apr_table_addn(r->headers_in, te[i].key, te[i].val);
         }
     }
+    apr_table_setn(r->headers_in, "Content-Type", "application/json");
 }
 
 int llm_route_proxy_fixups(request_rec *r)

@@ -137,10 +137,6 @@ const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
     else if (!strncmp(who, "group:", 6) && who[6]) {
         rule.who = LLM_QUOTA_GROUP;
         rule.name = who + 6;
-        if (strchr(rule.name, ',')) {
-            return apr_psprintf(cmd->pool, "LLMRouteQuota: '%s' is not one "
-                                "group name", who);
-        }
     }
     else {
         return apr_psprintf(cmd->pool, "LLMRouteQuota: '%s' is not user, "

@@ -33,6 +33,7 @@
  */
 
 #include <string.h>
+#include <jansson.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -114,6 +115,35 @@ static void add_counters(batch_t *b, const char *kind, const char *name,
             op->amount = v;
         }
     }
+}
+
+/* A row's user_groups: a JSON array of names; rows written before the
+ * groups were kept as JSON hold them joined with ','. */
+static apr_array_header_t *row_groups(apr_pool_t *p, const char *text)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    json_t *arr, *g;
+    size_t i;
+
+    if (*text == '[') {
+        arr = json_loads(text, 0, NULL);
+        json_array_foreach(arr, i, g) {
+            if (json_is_string(g)) {
+                APR_ARRAY_PUSH(out, const char *) =
+                    apr_pstrdup(p, json_string_value(g));
+            }
+        }
+        json_decref(arr);
+        return out;
+    }
+    while (text && *text) {
+        const char *e = strchr(text, ',');
+
+        APR_ARRAY_PUSH(out, const char *) =
+            e ? apr_pstrmemdup(p, text, e - text) : apr_pstrdup(p, text);
+        text = e ? e + 1 : NULL;
+    }
+    return out;
 }
 
 static int restore(restore_ctx_t *ctx, apr_pool_t *p, apr_time_t since)
@@ -215,16 +245,17 @@ static int restore(restore_ctx_t *ctx, apr_pool_t *p, apr_time_t since)
         if (user && *user && user_mask) {
             add_counters(&b, "u", user, user_mask, fig);
         }
-        while (grp && *grp) {
-            const char *e = strchr(grp, ',');
-            char *g = e ? apr_pstrmemdup(p, grp, e - grp)
-                        : apr_pstrdup(p, grp);
-            int *m = apr_hash_get(groups, g, APR_HASH_KEY_STRING);
+        if (grp && *grp) {
+            apr_array_header_t *names = row_groups(p, grp);
 
-            if (m) {
-                add_counters(&b, "g", g, *m, fig);
+            for (i = 0; i < names->nelts; i++) {
+                const char *g = APR_ARRAY_IDX(names, i, const char *);
+                int *m = apr_hash_get(groups, g, APR_HASH_KEY_STRING);
+
+                if (m) {
+                    add_counters(&b, "g", g, *m, fig);
+                }
             }
-            grp = e ? e + 1 : NULL;
         }
     }
     flush(&b);

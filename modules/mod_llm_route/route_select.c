@@ -27,7 +27,8 @@ llm_provider_t *llm_route_select(request_rec *r,
                                  const llm_route_dir_conf_t *dc,
                                  const llm_route_server_conf_t *sc,
                                  const char *model,
-                                 const char **upstream_model)
+                                 const char **upstream_model,
+                                 const char **label)
 {
     const char *target = apr_table_get(dc->aliases, model);
     int i;
@@ -41,6 +42,12 @@ llm_provider_t *llm_route_select(request_rec *r,
 
         if (apr_fnmatch(mr->pattern, model, 0) == APR_SUCCESS) {
             *upstream_model = mr->upstream_model ? mr->upstream_model : model;
+            if (label) {
+                /* A name from the configuration, never the caller's own
+                 * string: what a wildcard matched may be anything. */
+                *label = mr->upstream_model ? mr->upstream_model
+                         : target ? target : mr->pattern;
+            }
             return llm_route_find_provider(sc, mr->provider_name);
         }
     }

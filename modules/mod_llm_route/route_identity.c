@@ -1,0 +1,225 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Who the caller is, read from the token mod_auth_openidc has verified.
+ *
+ * mod_auth_openidc hands claims on as OIDC_CLAIM_* variables with arrays
+ * joined by ',', so a group named "nobody,llm-all-models" would read as
+ * two groups.  The groups are therefore taken from the token's own JSON:
+ * the payload of the JWT that was verified (OIDC_access_token, or the
+ * bearer token it was read from), one string per group.  The same JSON
+ * gives "exp" and "nbf", which mod_auth_openidc does not require: a
+ * token without an expiry would be valid for ever.
+ */
+
+#include <string.h>
+#include <stdlib.h>
+#include <jansson.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "apr_base64.h"
+#include "apr_strings.h"
+
+#include "route_internal.h"
+
+APLOG_USE_MODULE(llm_route);
+
+/* Clock skew allowed for "nbf". */
+#define NBF_SKEW 60
+
+/* The token mod_auth_openidc verified: the variable it sets, else the
+ * bearer token it read (the variable is missing when claims are passed
+ * as headers only). */
+static const char *verified_token(request_rec *r)
+{
+    const char *t = apr_table_get(r->subprocess_env, "OIDC_access_token");
+    const char *h;
+
+    if (t && *t) {
+        return t;
+    }
+    h = apr_table_get(r->headers_in, "Authorization");
+    if (h && !strncasecmp(h, "Bearer ", 7)) {
+        for (h += 7; *h == ' '; h++)
+            ;
+        return *h ? h : NULL;
+    }
+    return NULL;
+}
+
+/* The JSON payload of a compact JWS (header.payload.signature); NULL for
+ * anything else (an opaque token checked by introspection, a JWE). */
+static json_t *jws_payload(request_rec *r, const char *token)
+{
+    const char *p1 = strchr(token, '.');
+    const char *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
+    apr_size_t n, i;
+    char *b64, *raw;
+    int len;
+    json_t *j;
+
+    if (!p2 || strchr(p2 + 1, '.') || p2 == p1 + 1) {
+        return NULL;
+    }
+    n = (apr_size_t)(p2 - p1 - 1);
+    b64 = apr_palloc(r->pool, n + 3);
+    for (i = 0; i < n; i++) {
+        char c = p1[1 + i];
+
+        b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    while (i % 4) {
+        b64[i++] = '=';
+    }
+    b64[i] = '\0';
+    raw = apr_palloc(r->pool, apr_base64_decode_len(b64) + 1);
+    len = apr_base64_decode(raw, b64);
+    if (len <= 0) {
+        return NULL;
+    }
+    j = json_loadb(raw, (size_t)len, 0, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+/* The groups claim as a list of strings: an array's string members, or a
+ * single string.  Other members are no group names and are left out. */
+static void take_groups(request_rec *r, llm_request_t *req, json_t *claims,
+                        const char *name)
+{
+    json_t *v = json_object_get(claims, name);
+    json_t *list, *g;
+    size_t i;
+    char *dump;
+
+    if (!v || !(json_is_array(v) || json_is_string(v))) {
+        return;
+    }
+    list = json_array();
+    if (json_is_string(v)) {
+        json_array_append(list, v);
+    }
+    else {
+        json_array_foreach(v, i, g) {
+            if (json_is_string(g)) {
+                json_array_append(list, g);
+            }
+        }
+    }
+    req->groups = apr_array_make(r->pool, (int)json_array_size(list) + 1,
+                                 sizeof(const char *));
+    json_array_foreach(list, i, g) {
+        APR_ARRAY_PUSH(req->groups, const char *) =
+            apr_pstrmemdup(r->pool, json_string_value(g),
+                           json_string_length(g));
+    }
+    dump = json_dumps(list, JSON_COMPACT);
+    req->groups_json = dump ? apr_pstrdup(r->pool, dump) : NULL;
+    free(dump);
+    json_decref(list);
+}
+
+static int number_claim(json_t *claims, const char *name, apr_int64_t *out)
+{
+    json_t *v = json_object_get(claims, name);
+
+    if (json_is_integer(v)) {
+        *out = (apr_int64_t)json_integer_value(v);
+        return 1;
+    }
+    if (json_is_real(v)) {
+        *out = (apr_int64_t)json_real_value(v);
+        return 1;
+    }
+    return 0;
+}
+
+/* An opaque token's expiry as introspection reported it. */
+static int env_number(request_rec *r, const char *name, apr_int64_t *out)
+{
+    const char *v = apr_table_get(r->subprocess_env,
+                                  apr_pstrcat(r->pool, "OIDC_CLAIM_", name,
+                                              NULL));
+    char *end;
+
+    if (!v || !*v) {
+        return 0;
+    }
+    *out = apr_strtoi64(v, &end, 10);
+    return *end == '\0';
+}
+
+int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
+                            llm_request_t *req, const char **why)
+{
+    const char *user = dc->user_claim
+        ? apr_table_get(r->subprocess_env,
+                        apr_pstrcat(r->pool, "OIDC_CLAIM_", dc->user_claim,
+                                    NULL))
+        : NULL;
+    apr_int64_t now = apr_time_sec(r->request_time), exp = 0, nbf = 0;
+    const char *token;
+    json_t *claims;
+    int has_exp, has_nbf;
+
+    req->user = user ? user : r->user;
+    if (!r->user) {
+        return OK;          /* no authentication here: nothing to read */
+    }
+    if (!(token = verified_token(r))) {
+        *why = "the gateway cannot read the verified token";
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02200)
+                      "authenticated request without the token in "
+                      "OIDC_access_token or Authorization: the gateway "
+                      "reads groups and expiry from it (OIDCPassClaimsAs "
+                      "environment)");
+        return HTTP_UNAUTHORIZED;
+    }
+    claims = jws_payload(r, token);
+    if (claims) {
+        take_groups(r, req, claims,
+                    dc->groups_claim ? dc->groups_claim : "groups");
+        has_exp = number_claim(claims, "exp", &exp);
+        has_nbf = number_claim(claims, "nbf", &nbf);
+        json_decref(claims);
+    }
+    else {
+        /* Opaque: the claims came from introspection and reach us only
+         * joined; a list of groups cannot be told apart there. */
+        has_exp = env_number(r, "exp", &exp);
+        has_nbf = env_number(r, "nbf", &nbf);
+    }
+    if (!has_exp) {
+        *why = "it has no expiry: exp is missing";
+        return HTTP_UNAUTHORIZED;
+    }
+    if (exp <= now) {
+        *why = "it has expired";
+        return HTTP_UNAUTHORIZED;
+    }
+    if (has_nbf && nbf > now + NBF_SKEW) {
+        *why = "it is not valid yet: nbf is in the future";
+        return HTTP_UNAUTHORIZED;
+    }
+    return OK;
+}
