@@ -83,6 +83,41 @@ static int route_map_to_storage(request_rec *r)
     return apr_table_get(r->notes, NO_STORAGE_NOTE) ? OK : DECLINED;
 }
 
+/* The only query the providers' APIs define for these endpoints is
+ * Anthropic's beta=true.  Anything else is neither forwarded
+ * (route_proxy.c) nor logged: the access log writes the request line,
+ * so its query is withheld there when it holds more than that. */
+static int beta_only(const char *args)
+{
+    const char *p = args;
+
+    while (*p) {
+        const char *e = strchr(p, '&');
+        apr_size_t n = e ? (apr_size_t)(e - p) : strlen(p);
+
+        if (n < 5 || strncmp(p, "beta=", 5)
+            || !llm_beta_query_ok(p + 5, n - 5)) {
+            return 0;
+        }
+        p += n + (e ? 1 : 0);
+    }
+    return 1;
+}
+
+static void withhold_query(request_rec *r)
+{
+    const char *q = strchr(r->the_request, '?');
+    const char *sp = q ? strchr(q, ' ') : NULL;
+
+    if (q) {
+        r->the_request = apr_pstrcat(r->pool,
+                                     apr_pstrmemdup(r->pool, r->the_request,
+                                                    q - r->the_request),
+                                     "?[withheld]", sp ? sp : "", NULL);
+    }
+    r->args = NULL;
+}
+
 /* The caller's dialect is known before authentication, so that even a 401
  * can be answered and audited in it. */
 static int route_header_parser(request_rec *r)
@@ -95,6 +130,9 @@ static int route_header_parser(request_rec *r)
         return DECLINED;
     }
     req = llm_request_get(r, 1);
+    if (r->args && *r->args && !beta_only(r->args)) {
+        withhold_query(r);
+    }
     req->endpoint = endpoint_of(r, dc);
     req->caller_family = llm_dialect_family(req->endpoint);
     if (req->caller_family == LLM_FAMILY_NONE) {

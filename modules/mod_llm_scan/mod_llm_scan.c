@@ -34,6 +34,7 @@
 #include "scan_config.h"
 #include "scan_body.h"
 #include "scan_policy.h"
+#include "scan_names.h"
 
 module AP_MODULE_DECLARE_DATA llm_scan_module;
 
@@ -53,6 +54,23 @@ static int invalid(request_rec *r, llm_request_t *req, int status,
 static int has_body(llm_endpoint_e ep)
 {
     return ep != LLM_EP_NONE && ep != LLM_EP_MODELS;
+}
+
+/* The User-Agent goes into the access log of every request, refused or
+ * not: it is made safe as soon as the headers are read. */
+static int scan_header_parser(request_rec *r)
+{
+    llm_request_t *req = llm_request_get(r, 0);
+
+    if (!req || r->main || r->prev) {
+        return DECLINED;
+    }
+    llm_scan_check_user_agent(
+        r, req,
+        ((llm_scan_server_conf_t *)ap_get_module_config(
+            r->server->module_config, &llm_scan_module))->rules,
+        ap_get_module_config(r->per_dir_config, &llm_scan_module));
+    return DECLINED;
 }
 
 static int scan_fixups(request_rec *r)
@@ -91,6 +109,15 @@ static int scan_fixups(request_rec *r)
     if ((err = llm_dialect_check(r->pool, req->json, req->endpoint)) != NULL) {
         return invalid(r, req, HTTP_BAD_REQUEST, "invalid_request", err);
     }
+    /* The name is set on req only once it has passed: the audit row,
+     * the metrics and the error log read it from there. */
+    if (llm_scan_check_model(r, req, sc->rules, dc,
+                             llm_dialect_model(req->json)) != OK) {
+        return invalid(r, req, HTTP_BAD_REQUEST, "invalid_model",
+                       "The model name is not one: a model is named with "
+                       "letters, digits and . _ : @ - / (at most 128), "
+                       "and holds no key or personal data.");
+    }
     req->model_requested = llm_dialect_model(req->json);
     req->stream = llm_dialect_is_stream(req->json);
     if (route_annotate) {
@@ -102,6 +129,12 @@ static int scan_fixups(request_rec *r)
     }
     else {
         decision = llm_scan_apply_policy(r, req, sc->rules, dc);
+    }
+    /* A User-Agent with a finding went on redacted (scan_names.c). */
+    if (decision == LLM_DECISION_ALLOW && req->findings->nelts
+        && !strcmp(APR_ARRAY_IDX(req->findings, 0, llm_finding_t).location,
+                   "header.User-Agent")) {
+        decision = LLM_DECISION_REDACT;
     }
     req->decision = decision;
     /* The findings text is built only when it will be logged. */
@@ -172,11 +205,16 @@ static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void scan_register_hooks(apr_pool_t *p)
 {
+    static const char *const after_route[] = { "mod_llm_route.c", NULL };
+
     ap_hook_check_config(scan_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* FIRST; mod_llm_route, which routes on the parsed body, names this
      * module as its predecessor (naming each other would be a cycle). */
     ap_hook_fixups(scan_fixups, NULL, NULL, APR_HOOK_FIRST);
+    /* After mod_llm_route's, which creates the per-request object. */
+    ap_hook_header_parser(scan_header_parser, after_route, NULL,
+                          APR_HOOK_FIRST);
     ap_register_input_filter(LLM_BODY_REPLAY_FILTER, llm_scan_replay_filter,
                              NULL, AP_FTYPE_RESOURCE);
 }

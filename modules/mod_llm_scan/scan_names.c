@@ -1,0 +1,154 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * The caller's strings that travel outside the scanned body: the model
+ * name and the User-Agent.  Both go to the provider and into the audit
+ * row; the User-Agent into the access log as well.
+ *
+ * A model name must have the model name syntax (lib/dialect/llm_names.h)
+ * and hold nothing a rule finds that may not go as it is (block or
+ * redact): a name cannot be redacted, it chooses the route.  Such a
+ * request is refused with 400 before anything else reads the name, and
+ * the name is written nowhere.
+ *
+ * A User-Agent is checked as soon as the headers are read, before
+ * authentication, because the access log writes it for every request: a
+ * value that is not printable ASCII is removed, and what a rule finds in
+ * it is replaced by its placeholder.  A header is no prompt; refusing the
+ * request over it would gain nothing.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+#include "llm_gateway.h"
+#include "dialect/llm_names.h"
+#include "scan/llm_scan.h"
+#include "scan_names.h"
+
+APLOG_USE_MODULE(llm_scan);
+
+static void add_finding(request_rec *r, llm_request_t *req,
+                        const llm_scan_match_t *m, const char *location,
+                        llm_action_e action)
+{
+    llm_finding_t f;
+
+    f.type = m->type;
+    f.rule = m->rule;
+    f.location = location;
+    f.offset = m->offset;
+    f.length = m->length;
+    f.category = m->category;
+    f.action = action;
+    llm_request_add_finding(r, req, &f);
+}
+
+int llm_scan_check_model(request_rec *r, llm_request_t *req,
+                         const llm_scan_rules_t *rules,
+                         const llm_scan_dir_conf_t *dc, const char *model)
+{
+    apr_array_header_t *matches;
+    int i, refused = 0;
+
+    if (!model) {
+        return OK;
+    }
+    if (!llm_model_name_ok(model)) {
+        return HTTP_BAD_REQUEST;
+    }
+    if (dc->enabled == 0) {
+        return OK;
+    }
+    matches = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
+    if (llm_scan_text(rules, model, strlen(model), r->pool, matches) < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02201)
+                      "scan engine failed on the model name; refusing the "
+                      "request");
+        return HTTP_BAD_REQUEST;
+    }
+    for (i = 0; i < matches->nelts; i++) {
+        const llm_scan_match_t *m = &APR_ARRAY_IDX(matches, i,
+                                                   llm_scan_match_t);
+        llm_action_e action = llm_scan_action_for(dc, m->rule, m->type,
+                                                  m->category);
+
+        add_finding(r, req, m, "model", action);
+        if (action == LLM_ACTION_BLOCK || action == LLM_ACTION_REDACT) {
+            refused = 1;
+        }
+    }
+    return refused ? HTTP_BAD_REQUEST : OK;
+}
+
+void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
+                               const llm_scan_rules_t *rules,
+                               const llm_scan_dir_conf_t *dc)
+{
+    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+    apr_array_header_t *matches;
+    char *out;
+    apr_size_t len, at = 0, o = 0;
+    int i, n = 0;
+
+    if (!ua) {
+        return;
+    }
+    if (!llm_fwd_header_ok(LLM_FWD_USER_AGENT, ua)) {
+        apr_table_unset(r->headers_in, "User-Agent");
+        return;
+    }
+    if (dc->enabled == 0 || !rules) {
+        return;
+    }
+    len = strlen(ua);
+    matches = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
+    if (llm_scan_text(rules, ua, len, r->pool, matches) < 0) {
+        /* Not scanned is not forwarded, not logged. */
+        apr_table_unset(r->headers_in, "User-Agent");
+        return;
+    }
+    if (!matches->nelts) {
+        return;
+    }
+    /* Every finding is replaced, whatever its action: "log" keeps a value
+     * in a body the model may need, and nobody needs it in a header. */
+    out = apr_palloc(r->pool, len + matches->nelts * 64 + 1);
+    for (i = 0; i < matches->nelts; i++) {
+        const llm_scan_match_t *m = &APR_ARRAY_IDX(matches, i,
+                                                   llm_scan_match_t);
+        const char *ph;
+
+        if (m->offset < at) {
+            continue;       /* overlaps the previous one, already gone */
+        }
+        memcpy(out + o, ua + at, m->offset - at);
+        o += m->offset - at;
+        ph = apr_psprintf(r->pool, "[REDACTED_%.32s_%d]", m->type, ++n);
+        memcpy(out + o, ph, strlen(ph));
+        o += strlen(ph);
+        at = m->offset + m->length;
+        add_finding(r, req, m, "header.User-Agent", LLM_ACTION_REDACT);
+    }
+    memcpy(out + o, ua + at, len - at);
+    o += len - at;
+    out[o] = '\0';
+    apr_table_setn(r->headers_in, "User-Agent", out);
+}

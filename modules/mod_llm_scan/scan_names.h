@@ -1,0 +1,41 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* The model name and the User-Agent, checked before anything uses them
+ * (scan_names.c). */
+
+#ifndef SCAN_NAMES_H
+#define SCAN_NAMES_H
+
+#include "httpd.h"
+#include "llm_gateway.h"
+#include "scan_config.h"
+
+/* OK when model (the body's "model", may be NULL) has the model name
+ * syntax and holds no finding whose action is block or redact (those
+ * are recorded on req at location "model"); HTTP_BAD_REQUEST otherwise. */
+int llm_scan_check_model(request_rec *r, llm_request_t *req,
+                         const llm_scan_rules_t *rules,
+                         const llm_scan_dir_conf_t *dc, const char *model);
+
+/* Make r->headers_in's User-Agent safe to forward and to log: removed when
+ * it is not printable ASCII, its findings replaced by placeholders (and
+ * recorded on req at location "header.User-Agent") otherwise. */
+void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
+                               const llm_scan_rules_t *rules,
+                               const llm_scan_dir_conf_t *dc);
+
+#endif /* SCAN_NAMES_H */
