@@ -27,8 +27,6 @@
 
 #include "llm_names.h"
 
-#define UA_MAX 512
-
 static int lower_alnum(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -81,7 +79,7 @@ static int user_agent_ok(const char *v)
     for (n = 0; v[n]; n++) {
         unsigned char c = (unsigned char)v[n];
 
-        if (n >= UA_MAX || c < 0x20 || c > 0x7e) {
+        if (n >= LLM_USER_AGENT_MAX || c < 0x20 || c > 0x7e) {
             return 0;
         }
     }

@@ -42,6 +42,9 @@ int llm_model_name_ok(const char *s);
  * or digit.  Nothing a URL would give a meaning to. */
 int llm_path_segment_ok(const char *s);
 
+/* Longest User-Agent forwarded or logged, in bytes. */
+#define LLM_USER_AGENT_MAX 512
+
 /* The request headers a provider may receive from the caller. */
 typedef enum {
     LLM_FWD_NONE = 0,            /* not forwarded */
@@ -57,7 +60,8 @@ typedef enum {
 llm_fwd_header_e llm_fwd_header(const char *name);
 
 /* Non-zero when value fits the syntax of header h:
- *   User-Agent         1..512 bytes of printable ASCII (then scanned)
+ *   User-Agent         1..LLM_USER_AGENT_MAX bytes of printable ASCII
+ *                      (mod_llm_scan makes it so and scans it)
  *   Accept             media ranges of JSON and event streams, q values
  *   anthropic-version  YYYY-MM-DD
  *   anthropic-beta     comma list of lower-case words joined by '-'

@@ -26,9 +26,9 @@
  * the name is written nowhere.
  *
  * A User-Agent is checked as soon as the headers are read, before
- * authentication, because the access log writes it for every request: a
- * value that is not printable ASCII is removed, and what a rule finds in
- * it is replaced by its placeholder.  A header is no prompt; refusing the
+ * authentication, because the access log writes it for every request:
+ * bytes that are not printable ASCII become '?', what a rule finds is
+ * replaced by its placeholder, and it is cut at LLM_USER_AGENT_MAX.  A header is no prompt; refusing the
  * request over it would gain nothing.
  */
 
@@ -98,34 +98,48 @@ int llm_scan_check_model(request_rec *r, llm_request_t *req,
     return refused ? HTTP_BAD_REQUEST : OK;
 }
 
+/* Bytes outside printable ASCII become '?' (a Latin-1 agent keeps its
+ * row and its log line); NULL when there were none. */
+static char *printable(request_rec *r, const char *ua, apr_size_t len)
+{
+    apr_size_t i;
+    char *out = NULL;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)ua[i];
+
+        if (c < 0x20 || c > 0x7e) {
+            if (!out) {
+                out = apr_pstrmemdup(r->pool, ua, len);
+            }
+            out[i] = '?';
+        }
+    }
+    return out;
+}
+
 void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
                                const llm_scan_rules_t *rules,
                                const llm_scan_dir_conf_t *dc)
 {
     const char *ua = apr_table_get(r->headers_in, "User-Agent");
     apr_array_header_t *matches;
-    char *out;
+    char *out, *fixed;
     apr_size_t len, at = 0, o = 0;
     int i, n = 0;
 
     if (!ua) {
         return;
     }
-    if (!llm_fwd_header_ok(LLM_FWD_USER_AGENT, ua)) {
-        apr_table_unset(r->headers_in, "User-Agent");
-        return;
-    }
-    if (dc->enabled == 0 || !rules) {
-        return;
-    }
     len = strlen(ua);
-    matches = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
-    if (llm_scan_text(rules, ua, len, r->pool, matches) < 0) {
-        /* Not scanned is not forwarded, not logged. */
-        apr_table_unset(r->headers_in, "User-Agent");
-        return;
+    if ((fixed = printable(r, ua, len)) != NULL) {
+        ua = fixed;
     }
-    if (!matches->nelts) {
+    matches = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
+    if (dc->enabled != 0 && rules
+        && llm_scan_text(rules, ua, len, r->pool, matches) < 0) {
+        /* Not scanned is neither forwarded nor logged. */
+        apr_table_unset(r->headers_in, "User-Agent");
         return;
     }
     /* Every finding is replaced, whatever its action: "log" keeps a value
@@ -149,6 +163,12 @@ void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
     }
     memcpy(out + o, ua + at, len - at);
     o += len - at;
+    /* Cut after the scan, so that no part of a value is left unseen. */
+    if (o > LLM_USER_AGENT_MAX) {
+        o = LLM_USER_AGENT_MAX;
+    }
     out[o] = '\0';
-    apr_table_setn(r->headers_in, "User-Agent", out);
+    if (n || fixed || o < len) {
+        apr_table_setn(r->headers_in, "User-Agent", out);
+    }
 }

@@ -31,9 +31,10 @@ int llm_scan_check_model(request_rec *r, llm_request_t *req,
                          const llm_scan_rules_t *rules,
                          const llm_scan_dir_conf_t *dc, const char *model);
 
-/* Make r->headers_in's User-Agent safe to forward and to log: removed when
- * it is not printable ASCII, its findings replaced by placeholders (and
- * recorded on req at location "header.User-Agent") otherwise. */
+/* Make r->headers_in's User-Agent safe to forward and to log: printable
+ * ASCII ('?' for other bytes), its findings replaced by placeholders (and
+ * recorded on req at location "header.User-Agent"), at most
+ * LLM_USER_AGENT_MAX bytes. */
 void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
                                const llm_scan_rules_t *rules,
                                const llm_scan_dir_conf_t *dc);

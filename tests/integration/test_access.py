@@ -123,7 +123,7 @@ def test_refusal_in_anthropic_dialect_is_audited(gw, mock, minter,
     assert row["http_status"] == 403
     assert row["reason"] == "model_not_allowed"
     assert row["user_name"] == u
-    assert row["user_groups"] == "ml-team"
+    assert json.loads(row["user_groups"]) == ["ml-team"]
     assert row["model_requested"] == "claude-opus-4-1"
 
 
@@ -193,7 +193,6 @@ def test_sample_file_keeps_dev_token_models(gateway_factory, minter, mock):
 @pytest.mark.parametrize("line,value", [
     ("LLMRouteAllowModels developers", "usage"),
     ("LLMRouteAllowModels developers gpt-[4", "gpt-[4"),
-    ("LLMRouteAllowModels a,b gpt-*", "a,b"),
     ("LLMRouteAllowModels user: gpt-*", "user"),
 ])
 def test_config_check_rejects_bad_lines(gateway_factory, line, value):

@@ -144,7 +144,7 @@ def test_allowed_request_row_is_complete(gw, mock, minter, user_agent):
     assert row["decision"] == "allow"
     assert row["http_status"] == 200
     assert row["user_name"] == user
-    assert row["user_groups"] == "developers,ml"
+    assert json.loads(row["user_groups"]) == ["developers", "ml"]
     assert row["client_ip"] == "127.0.0.1"
     assert row["endpoint"] == "chat.completions"
     assert row["dialect"] == "openai"
@@ -668,19 +668,21 @@ def test_metrics_count_what_was_sent(gw, mock, minter):
         if delta("llm_gateway_requests_total") >= 5 or time.time() > deadline:
             break
         time.sleep(0.1)
+    # The model label is the route the request took (gpt-*), never the
+    # caller's own string.
     assert delta("llm_gateway_requests_total", provider="testopenai",
-                 model="gpt-4o-mini", decision="allow", status="200") == 3
+                 model="gpt-*", decision="allow", status="200") == 3
     assert delta("llm_gateway_requests_total", decision="block",
                  status="403") == 1
     assert delta("llm_gateway_requests_total", decision="deny",
                  status="401") == 1
     assert delta("llm_gateway_findings_total", type="AWS_ACCESS_KEY") >= 1
     assert delta("llm_gateway_tokens_total", provider="testopenai",
-                 model="gpt-4o-mini", kind="output") > 0
+                 model="gpt-*", kind="output") > 0
     assert delta("llm_gateway_request_duration_seconds_count",
-                 provider="testopenai", model="gpt-4o-mini") >= 3
+                 provider="testopenai", model="gpt-*") >= 3
     assert delta("llm_gateway_bytes_total", provider="testopenai",
-                 model="gpt-4o-mini", direction="out") > 0
+                 model="gpt-*", direction="out") > 0
     assert delta("llm_gateway_audit_records_total") == 5
     assert ah.metric_sum(after, "llm_gateway_audit_db_up") == 1
     assert ah.metric_sum(after, "llm_gateway_audit_spool_records") == 0

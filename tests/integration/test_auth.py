@@ -4,6 +4,7 @@ reaches a provider, and the refusal is audited; both ways agents send a
 token work; the audit names the user and groups from the token.
 """
 
+import json
 import uuid
 
 import pytest
@@ -106,4 +107,4 @@ def test_audit_names_user_and_groups_from_token(gateway, mock, minter,
     assert resp.status == 200, resp
     (row,) = gateway.audit.rows_for_user_agent(user_agent)
     assert row["user_name"] == user
-    assert set(row["user_groups"].split(",")) == {"developers", "ml-team"}
+    assert json.loads(row["user_groups"]) == ["developers", "ml-team"]

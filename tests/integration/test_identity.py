@@ -6,6 +6,7 @@ skew and no more; x-api-key promotion can be switched off; ES256 tokens
 from a key the JWKS does not hold are refused.
 """
 
+import json
 import os
 import time
 import uuid
@@ -68,7 +69,7 @@ def test_user_and_groups_from_configured_claims(claims_gw, mock, minter,
     assert resp.header("x-ratelimit-limit-requests") == "1000"
     row = one_row(claims_gw, user_agent)
     assert row["user_name"] == "%s@corp.example" % sub
-    assert row["user_groups"] == "llm-users,reviewers"
+    assert json.loads(row["user_groups"]) == ["llm-users", "reviewers"]
 
 
 def test_groups_claim_decides_access(claims_gw, mock, minter, user_agent):
@@ -79,7 +80,7 @@ def test_groups_claim_decides_access(claims_gw, mock, minter, user_agent):
                                    headers={"User-Agent": user_agent})
     assert resp.status == 403, resp
     assert resp.json()["error"]["code"] == "model_not_allowed"
-    assert one_row(claims_gw, user_agent)["user_groups"] == "sales"
+    assert json.loads(one_row(claims_gw, user_agent)["user_groups"]) == ["sales"]
     assert mock.requests == []
 
 
@@ -176,7 +177,7 @@ def test_es256_accepted_and_audited(es256_gw, mock, minter, user_agent):
     assert resp.status == 200, resp
     row = one_row(es256_gw, user_agent)
     assert row["user_name"] == "es-user"
-    assert row["user_groups"] == "developers,ml"
+    assert json.loads(row["user_groups"]) == ["developers", "ml"]
 
 
 @pytest.mark.parametrize("case", ["other_key", "expired", "wrong_issuer",
