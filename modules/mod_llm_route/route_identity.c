@@ -38,6 +38,8 @@
 #include "apr_strings.h"
 
 #include "route_internal.h"
+#include "dialect/llm_dialect.h"
+#include "dialect/json_fast.h"
 
 APLOG_USE_MODULE(llm_route);
 
@@ -64,16 +66,16 @@ static const char *verified_token(request_rec *r)
     return NULL;
 }
 
-/* The JSON payload of a compact JWS (header.payload.signature); NULL for
- * anything else (an opaque token checked by introspection, a JWE). */
-static json_t *jws_payload(request_rec *r, const char *token)
+/* The decoded payload of a compact JWS (header.payload.signature); NULL
+ * for anything else (an opaque token checked by introspection, a JWE). */
+static const char *jws_payload(request_rec *r, const char *token,
+                               apr_size_t *len)
 {
     const char *p1 = strchr(token, '.');
     const char *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
     apr_size_t n, i;
     char *b64, *raw;
-    int len;
-    json_t *j;
+    int got;
 
     if (!p2 || strchr(p2 + 1, '.') || p2 == p1 + 1) {
         return NULL;
@@ -90,28 +92,32 @@ static json_t *jws_payload(request_rec *r, const char *token)
     }
     b64[i] = '\0';
     raw = apr_palloc(r->pool, apr_base64_decode_len(b64) + 1);
-    len = apr_base64_decode(raw, b64);
-    if (len <= 0) {
+    got = apr_base64_decode(raw, b64);
+    if (got <= 0) {
         return NULL;
     }
-    j = json_loadb(raw, (size_t)len, 0, NULL);
-    if (j && !json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-    }
-    return j;
+    *len = (apr_size_t)got;
+    return raw;
 }
 
 /* The groups claim as a list of strings: an array's string members, or a
- * single string.  Other members are no group names and are left out. */
-static void take_groups(request_rec *r, llm_request_t *req, json_t *claims,
-                        const char *name)
+ * single string.  Other members are no group names and are left out.
+ * Only this member is parsed: a whole claims tree costs more than every
+ * other check of this file together. */
+static void take_groups(request_rec *r, llm_request_t *req,
+                        const char *value, apr_size_t vlen)
 {
-    json_t *v = json_object_get(claims, name);
-    json_t *list, *g;
+    char *wrapped = apr_palloc(r->pool, vlen + 3);
+    json_t *outer, *v, *list, *g;
     size_t i;
     char *dump;
 
+    wrapped[0] = '[';
+    memcpy(wrapped + 1, value, vlen);
+    wrapped[vlen + 1] = ']';
+    wrapped[vlen + 2] = '\0';
+    outer = llm_json_parse(r->pool, wrapped, vlen + 2, NULL);
+    v = json_array_get(outer, 0);
     if (!v || !(json_is_array(v) || json_is_string(v))) {
         return;
     }
@@ -139,19 +145,26 @@ static void take_groups(request_rec *r, llm_request_t *req, json_t *claims,
     json_decref(list);
 }
 
-static int number_claim(json_t *claims, const char *name, apr_int64_t *out)
+/* A top-level member that is a JSON number (NumericDate). */
+static int number_claim(request_rec *r, const char *payload, apr_size_t len,
+                        const char *name, apr_int64_t *out)
 {
-    json_t *v = json_object_get(claims, name);
+    const char *v;
+    size_t vlen;
+    char *copy, *end;
+    double d;
 
-    if (json_is_integer(v)) {
-        *out = (apr_int64_t)json_integer_value(v);
-        return 1;
+    if (llm_json_top_member(payload, len, name, &v, &vlen) != 1
+        || !vlen || !(*v == '-' || (*v >= '0' && *v <= '9'))) {
+        return 0;
     }
-    if (json_is_real(v)) {
-        *out = (apr_int64_t)json_real_value(v);
-        return 1;
+    copy = apr_pstrmemdup(r->pool, v, vlen);
+    d = strtod(copy, &end);
+    if (*end || d != d) {
+        return 0;
     }
-    return 0;
+    *out = (apr_int64_t)d;
+    return 1;
 }
 
 /* An opaque token's expiry as introspection reported it. */
@@ -178,9 +191,10 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
                                     NULL))
         : NULL;
     apr_int64_t now = apr_time_sec(r->request_time), exp = 0, nbf = 0;
-    const char *token;
-    json_t *claims;
-    int has_exp, has_nbf;
+    const char *token, *payload, *gv;
+    apr_size_t plen = 0;
+    size_t gvlen;
+    int has_exp, has_nbf, found;
 
     req->user = user ? user : r->user;
     if (!r->user) {
@@ -195,22 +209,28 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
                       "environment)");
         return HTTP_UNAUTHORIZED;
     }
-    claims = jws_payload(r, token);
-    if (claims) {
-        take_groups(r, req, claims,
-                    dc->groups_claim ? dc->groups_claim : "groups");
-        has_exp = number_claim(claims, "exp", &exp);
-        has_nbf = number_claim(claims, "nbf", &nbf);
-        json_decref(claims);
+    payload = jws_payload(r, token, &plen);
+    found = payload ? llm_json_top_member(payload, plen,
+                                          dc->groups_claim ? dc->groups_claim
+                                                           : "groups",
+                                          &gv, &gvlen)
+                    : -1;
+    if (found >= 0) {
+        if (found == 1) {
+            take_groups(r, req, gv, gvlen);
+        }
+        has_exp = number_claim(r, payload, plen, "exp", &exp);
+        has_nbf = number_claim(r, payload, plen, "nbf", &nbf);
     }
     else {
-        /* Opaque: the claims came from introspection and reach us only
-         * joined; a list of groups cannot be told apart there. */
+        /* Opaque (or a payload this scan cannot follow): the claims came
+         * from introspection and reach us only joined, where a list of
+         * groups cannot be told apart. */
         has_exp = env_number(r, "exp", &exp);
         has_nbf = env_number(r, "nbf", &nbf);
     }
     if (!has_exp) {
-        *why = "it has no expiry: exp is missing";
+        *why = "it has no expiry: exp is missing or not a number";
         return HTTP_UNAUTHORIZED;
     }
     if (exp <= now) {
