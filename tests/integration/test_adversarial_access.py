@@ -19,7 +19,9 @@ log, the access log, /llm-metrics and the status page.
 - metrics labels (item 12): only names from the configuration.
 """
 
+import datetime
 import json
+import os
 import time
 import urllib.request
 import uuid
@@ -27,7 +29,8 @@ import uuid
 import pytest
 
 import scan_helpers as sh
-from gwtest.httpd import GatewayServer
+from gwtest.httpd import GatewayServer, REPO_ROOT
+from gwtest.pg import PostgresServer
 from gwtest.tokens import b64url
 
 CHAT = "/v1/chat/completions"
@@ -349,6 +352,55 @@ def test_group_quota_counts_members_only(gw, mock, minter):
                             token=member).status == 200
     assert gw.client().post(CHAT, chat("mock-echo"),
                             token=member).status == 429
+
+
+def test_budgets_rebuilt_from_json_groups(minter, mock_provider):
+    """LLMRouteQuotaRestore reads user_groups as the JSON array it is: a
+    row of the group "nobody,team-y" is not team-y's, a row of team-z is."""
+    pg = PostgresServer()
+    g = None
+    try:
+        pg.init()
+        pg.load_schema_file(os.path.join(REPO_ROOT, "conf", "sql",
+                                         "postgresql.sql"))
+        pg.execute("GRANT USAGE ON SCHEMA public TO {u};"
+                   "GRANT INSERT ON llm_audit TO {u};"
+                   "GRANT USAGE ON SEQUENCE llm_audit_id_seq TO {u};"
+                   "GRANT SELECT (ts, user_name, user_groups, decision,"
+                   " tokens_in, tokens_out) ON llm_audit TO {u};"
+                   .format(u=pg.gateway_user))
+        today = datetime.datetime.now(datetime.timezone.utc).replace(
+            hour=0, minute=0, second=1, microsecond=0)
+        for seq, (user, groups) in enumerate([
+                ("spender-y", '["nobody,team-y"]'),
+                ("spender-z", '["developers","team-z"]')], 1):
+            pg.execute("INSERT INTO llm_audit (ts, request_id, chain_id, seq,"
+                       " prev_mac, mac, user_name, user_groups, decision,"
+                       " tokens_in, tokens_out) VALUES"
+                       " (%s, %s, 'seeded', %s, '', '', %s, %s, 'allow',"
+                       " 1500, 490)",
+                       (today, uuid.uuid4().hex, seq, user, groups))
+        g = GatewayServer(minter, mock=mock_provider, pg=pg, gateway_d={
+            "60-quotas.conf": "LLMRouteQuotaRestore On\n"
+                              "LLMRouteQuota group:team-y tokens/day 2000\n"
+                              "LLMRouteQuota group:team-z tokens/day 2000\n"})
+        g.start()
+        deadline = time.monotonic() + 20
+        while "LLM02130" not in g.error_log_text():
+            assert time.monotonic() < deadline, g.error_log_tail()
+            time.sleep(0.2)
+        c = g.client()
+        resp = c.post(CHAT, chat(), token=minter.mint(
+            sub="member-y", groups=["developers", "team-y"]))
+        assert resp.status == 200, resp
+        resp = c.post(CHAT, chat(), token=minter.mint(
+            sub="member-z", groups=["developers", "team-z"]))
+        assert resp.status == 429, resp
+        assert "group team-z" in resp.json()["error"]["message"]
+    finally:
+        if g:
+            g.destroy()
+        pg.destroy()
 
 
 def test_groups_claim_setting_is_what_the_audit_row_holds(
