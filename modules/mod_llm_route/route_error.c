@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "httpd.h"
+#include "http_config.h"
 #include "http_protocol.h"
 #include "apr_strings.h"
 
@@ -59,6 +60,16 @@ int llm_route_error_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     }
     status = atoi(st);
+    /* Refused after authentication (Require claim ...): the audit row
+     * still names who asked, with the groups read the gateway's way. */
+    if (!req->user && r->prev->user) {
+        const char *ignored;
+
+        llm_route_take_identity(r->prev,
+                                ap_get_module_config(r->prev->per_dir_config,
+                                                     &llm_route_module),
+                                req, &ignored);
+    }
     /* mod_proxy_http answers a provider that never replies with 502 and
      * leaves this note: for the caller it is a timeout. */
     if (status == HTTP_BAD_GATEWAY

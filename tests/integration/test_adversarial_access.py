@@ -340,6 +340,24 @@ def test_group_with_comma_is_one_group(gw, mock, minter, dialect):
     assert resp.status == 200, resp
 
 
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_refusal_by_claim_check_records_json_groups(gw, mock, minter,
+                                                    dialect):
+    # A wrong audience fails "Require claim aud:..." after authentication:
+    # the audit row still names the caller, with the groups as an array.
+    ua = marker()
+    user = "aud-" + uuid.uuid4().hex[:8]
+    token = minter.mint(sub=user, aud="someone-else",
+                        groups=["nobody,llm-all-models", "x"])
+    resp = send(gw, dialect, body_for(dialect, "o3"), token,
+                headers={"User-Agent": ua})
+    assert_error(resp, dialect, 401)
+    assert mock.requests == []
+    row = wait_row(gw, ua)[0]
+    assert row["user_name"] == user
+    assert json.loads(row["user_groups"]) == ["nobody,llm-all-models", "x"]
+
+
 def test_group_quota_counts_members_only(gw, mock, minter):
     intruder = minter.mint(sub="u-" + uuid.uuid4().hex[:8],
                            groups=["x," + QUOTA_GROUP])
