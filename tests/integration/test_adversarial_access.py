@@ -44,6 +44,7 @@ ROUTES = """\
 LLMRouteProvider testazure azure balancer://testopenai key=file:${LLM_GW_DATA}/keys/openai.key
 LLMRouteModel azure-* testazure
 LLMRouteAlias best-model gpt-premium
+LLMRouteModel cheap-fast testopenai gpt-premium-x
 """
 
 QUOTA_GROUP = "qg-" + uuid.uuid4().hex[:8]
@@ -311,11 +312,14 @@ def test_azure_deployment_cannot_be_escaped(gw, mock, minter, stream, model):
 
 
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
-def test_alias_cannot_reach_an_excluded_model(gw, mock, minter, dialect):
+@pytest.mark.parametrize("name", ["best-model", "cheap-fast"])
+def test_alias_cannot_reach_an_excluded_model(gw, mock, minter, dialect,
+                                              name):
     # "contractors: * !*premium*": the alias best-model stands for
-    # gpt-premium, which is what the provider would be asked for.
+    # gpt-premium, the route cheap-fast renames to gpt-premium-x: that is
+    # what the provider would be asked for.
     token = minter.mint(groups=["contractors"])
-    resp = send(gw, dialect, body_for(dialect, "best-model"), token)
+    resp = send(gw, dialect, body_for(dialect, name), token)
     assert_error(resp, dialect, 403, "model_not_allowed")
     assert mock.requests == []
     resp = send(gw, dialect, body_for(dialect, "gpt-4o-mini"), token)
