@@ -122,15 +122,18 @@ void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
                                const llm_scan_rules_t *rules,
                                const llm_scan_dir_conf_t *dc)
 {
-    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+    /* Every User-Agent line, joined: a second one must not go upstream
+     * unseen behind a harmless first. */
+    const char *ua = apr_table_getm(r->pool, r->headers_in, "User-Agent");
     apr_array_header_t *matches;
     char *out, *fixed;
     apr_size_t len, at = 0, o = 0;
-    int i, n = 0;
+    int i, n = 0, lines;
 
     if (!ua) {
         return;
     }
+    lines = apr_table_get(r->headers_in, "User-Agent") != ua;
     len = strlen(ua);
     if ((fixed = printable(r, ua, len)) != NULL) {
         ua = fixed;
@@ -168,7 +171,7 @@ void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
         o = LLM_USER_AGENT_MAX;
     }
     out[o] = '\0';
-    if (n || fixed || o < len) {
+    if (n || fixed || o < len || lines) {
         apr_table_setn(r->headers_in, "User-Agent", out);
     }
 }

@@ -20,6 +20,7 @@ log, the access log, /llm-metrics and the status page.
 """
 
 import datetime
+import http.client
 import json
 import os
 import time
@@ -259,6 +260,39 @@ def test_key_in_forwarded_headers_and_query_never_reaches_provider(
     for name, value in good.items():
         assert up.header(name) == value, name
     assert up.query == {"beta": ["true"]}
+
+
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_second_user_agent_line_is_scanned_too(gw, mock, minter, dialect):
+    key = sh.aws_access_key_id()
+    ua = marker()
+    model = "claude-sonnet-4-5" if dialect == "anthropic" else "gpt-4o-mini"
+    data = json.dumps(body_for(dialect, model)).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    try:
+        conn.putrequest("POST", MESSAGES if dialect == "anthropic" else CHAT,
+                        skip_accept_encoding=True)
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(data)))
+        token = minter.mint(groups=["llm-all-models"])
+        if dialect == "anthropic":
+            conn.putheader("x-api-key", token)
+            conn.putheader("anthropic-version", "2023-06-01")
+        else:
+            conn.putheader("Authorization", "Bearer " + token)
+        conn.putheader("User-Agent", ua)
+        conn.putheader("User-Agent", "helper/1.0 (%s)" % key)
+        conn.endheaders(data)
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200, resp.status
+    finally:
+        conn.close()
+    up = mock.wait_for_requests(1)[0]
+    agents = [v for k, v in up.headers if k.lower() == "user-agent"]
+    assert agents == ["%s, helper/1.0 ([REDACTED_AWS_ACCESS_KEY_1])" % ua]
+    wait_row(gw, ua)
+    assert_nowhere(gw, mock, key)
 
 
 @pytest.mark.parametrize("header,value", [
