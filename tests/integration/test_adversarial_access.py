@@ -363,17 +363,18 @@ def test_alias_cannot_reach_an_excluded_model(gw, mock, minter, dialect,
 # -- item 7: groups are a JSON array ----------------------------------------------
 
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
-def test_group_with_comma_is_one_group(gw, mock, minter, dialect):
+@pytest.mark.parametrize("stream", [False, True])
+def test_group_with_comma_is_one_group(gw, mock, minter, dialect, stream):
     ua = marker()
     token = minter.mint(groups=["nobody,llm-all-models"])
-    resp = send(gw, dialect, body_for(dialect, "o3"), token,
+    resp = send(gw, dialect, body_for(dialect, "o3", stream), token,
                 headers={"User-Agent": ua})
     assert_error(resp, dialect, 403, "model_not_allowed")
     assert mock.requests == []
     row = wait_row(gw, ua)[0]
     assert json.loads(row["user_groups"]) == ["nobody,llm-all-models"]
     # A real member of both groups is granted.
-    resp = send(gw, dialect, body_for(dialect, "o3"),
+    resp = send(gw, dialect, body_for(dialect, "o3", stream),
                 minter.mint(groups=["nobody", "llm-all-models"]))
     assert resp.status == 200, resp
 
@@ -499,8 +500,10 @@ def token_with(minter, drop=(), **override):
 
 
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+@pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("variant", ["missing", "string", "null"])
-def test_token_without_exp_is_refused(gw, mock, minter, dialect, variant):
+def test_token_without_exp_is_refused(gw, mock, minter, dialect, stream,
+                                      variant):
     if variant == "missing":
         token = token_with(minter, drop=("exp",))
     elif variant == "string":
@@ -510,7 +513,7 @@ def test_token_without_exp_is_refused(gw, mock, minter, dialect, variant):
     ua = marker()
     resp = send(gw, dialect, body_for(dialect, "claude-sonnet-4-5"
                                       if dialect == "anthropic"
-                                      else "gpt-4o-mini"), token,
+                                      else "gpt-4o-mini", stream), token,
                 headers={"User-Agent": ua})
     err = assert_error(resp, dialect, 401, "invalid_api_key")
     assert "exp" in err["message"]
@@ -536,18 +539,20 @@ def series_labels(g):
 
 
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
-def test_caller_strings_never_become_labels(gw, mock, minter, dialect):
+@pytest.mark.parametrize("stream", [False, True])
+def test_caller_strings_never_become_labels(gw, mock, minter, dialect,
+                                            stream):
     token = minter.mint(groups=["llm-all-models"])
     tag = uuid.uuid4().hex[:12]
     wildcard = "mock-j.doe%s@acme-corp.io" % tag       # matches mock-*
     unrouted = "zz-unrouted-%s" % tag                  # no route: 404
     refused = "mock-" + "\u00e9" * 60 + tag            # not a model name
-    resp = send(gw, dialect, body_for(dialect, wildcard), token)
+    resp = send(gw, dialect, body_for(dialect, wildcard, stream), token)
     assert resp.status in (200, 400), resp
     wildcard_served = resp.status == 200
-    resp = send(gw, dialect, body_for(dialect, unrouted), token)
+    resp = send(gw, dialect, body_for(dialect, unrouted, stream), token)
     assert_error(resp, dialect, 404, "model_not_found")
-    resp = send(gw, dialect, body_for(dialect, refused), token)
+    resp = send(gw, dialect, body_for(dialect, refused, stream), token)
     assert_error(resp, dialect, 400, "invalid_model")
     time.sleep(0.5)
     text, lines = series_labels(gw)
