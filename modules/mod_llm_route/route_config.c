@@ -71,6 +71,7 @@ void *llm_route_create_dir_conf(apr_pool_t *p, char *dir)
     dc->routes = apr_array_make(p, 4, sizeof(llm_model_route_t));
     dc->aliases = apr_table_make(p, 4);
     dc->promote_api_key = LLM_ROUTE_UNSET;
+    dc->token_max_life = LLM_ROUTE_UNSET;
     dc->model_access = apr_array_make(p, 2, sizeof(llm_route_access_t));
     dc->quotas = apr_array_make(p, 2, sizeof(llm_quota_rule_t));
     return dc;
@@ -92,6 +93,8 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->user_claim = add->user_claim ? add->user_claim : base->user_claim;
     dc->groups_claim = add->groups_claim ? add->groups_claim
                                          : base->groups_claim;
+    dc->token_max_life = add->token_max_life != LLM_ROUTE_UNSET
+                             ? add->token_max_life : base->token_max_life;
     dc->model_access = llm_route_merge_access(p, base->model_access,
                                               add->model_access);
     dc->quotas = llm_route_merge_quotas(p, base->quotas, add->quotas);
@@ -272,6 +275,40 @@ static const char *set_claim(cmd_parms *cmd, void *dcv, const char *claim)
     return NULL;
 }
 
+/* mod_auth_openidc bounds no access token's lifetime; this does. */
+static const char *set_token_max_life(cmd_parms *cmd, void *dcv,
+                                      const char *arg)
+{
+    llm_route_dir_conf_t *dc = dcv;
+    char *end;
+    apr_int64_t n, unit = 1;
+
+    if (!strcasecmp(arg, "off")) {
+        dc->token_max_life = 0;
+        return NULL;
+    }
+    n = apr_strtoi64(arg, &end, 10);
+    if (*end && !end[1]) {
+        switch (*end) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: unit = 0; break;
+        }
+    }
+    else if (*end) {
+        unit = 0;
+    }
+    if (end == arg || unit == 0 || n <= 0 || n > 3650 * 86400 / unit) {
+        return apr_psprintf(cmd->pool, "LLMRouteTokenMaxLifetime: '%s' is not "
+                            "a duration (seconds, or a number with s, m, h "
+                            "or d, up to ten years) or Off", arg);
+    }
+    dc->token_max_life = n * unit;
+    return NULL;
+}
+
 const command_rec llm_route_cmds[] = {
     AP_INIT_FLAG("LLMGateway", set_gateway, NULL, ACCESS_CONF,
                  "On|Off: this <Location> is the gateway's API root"),
@@ -294,6 +331,10 @@ const command_rec llm_route_cmds[] = {
     AP_INIT_TAKE1("LLMRouteGroupsClaim", set_claim, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "claim holding the caller's groups (default groups)"),
+    AP_INIT_TAKE1("LLMRouteTokenMaxLifetime", set_token_max_life, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "refuse tokens still valid for longer than this (e.g. 12h; "
+                  "default Off): tokens without exp are always refused"),
     AP_INIT_RAW_ARGS("LLMRouteAllowModels", llm_route_cmd_allow_models, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "group|user:NAME|* pattern [pattern ...]: models these "

@@ -76,6 +76,9 @@ typedef struct llm_route_dir_conf_t {
     int promote_api_key;         /* LLMRouteApiKeyHeader On|Off */
     const char *user_claim;      /* LLMRouteUserClaim */
     const char *groups_claim;    /* LLMRouteGroupsClaim */
+    /* LLMRouteTokenMaxLifetime in seconds: a token valid for longer than
+     * this from now is refused; 0 off, LLM_ROUTE_UNSET inherit. */
+    apr_int64_t token_max_life;
     /* LLMRouteAllowModels, of llm_route_access_t (route_access.h) */
     apr_array_header_t *model_access;
     /* LLMRouteQuota, of llm_quota_rule_t (route_quota.h) */

@@ -237,6 +237,11 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
         *why = "it has expired";
         return HTTP_UNAUTHORIZED;
     }
+    if (dc->token_max_life > 0 && exp - now > dc->token_max_life) {
+        *why = "it is valid for longer than this gateway accepts "
+               "(LLMRouteTokenMaxLifetime)";
+        return HTTP_UNAUTHORIZED;
+    }
     if (has_nbf && nbf > now + NBF_SKEW) {
         *why = "it is not valid yet: nbf is in the future";
         return HTTP_UNAUTHORIZED;

@@ -527,6 +527,27 @@ def test_token_without_exp_is_refused(gw, mock, minter, dialect, stream,
                 token_with(minter)).status == 200
 
 
+def test_token_max_lifetime(gateway_factory, minter, mock):
+    g = gateway_factory.make(gateway_d={
+        "15-lifetime.conf": "LLMRouteTokenMaxLifetime 2h\n"})
+    ua = marker()
+    resp = g.client().post(CHAT, chat(), headers={"User-Agent": ua},
+                           token=minter.mint(groups=["llm-all-models"],
+                                             lifetime=3 * 3600))
+    err = assert_error(resp, "openai", 401, "invalid_api_key")
+    assert "LLMRouteTokenMaxLifetime" in err["message"]
+    assert mock.requests == []
+    assert wait_row(g, ua)[0]["decision"] == "deny"
+    resp = g.client().post(CHAT, chat(),
+                           token=minter.mint(groups=["llm-all-models"],
+                                             lifetime=3600))
+    assert resp.status == 200, resp
+    bad = gateway_factory.make(start=False, gateway_d={
+        "15-lifetime.conf": "LLMRouteTokenMaxLifetime 5x\n"})
+    rc, out = bad.check_config()
+    assert rc != 0 and "LLMRouteTokenMaxLifetime" in out, out
+
+
 # -- item 12: metrics labels --------------------------------------------------------
 
 def series_labels(g):
