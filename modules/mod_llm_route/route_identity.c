@@ -135,9 +135,15 @@ static void take_groups(request_rec *r, llm_request_t *req,
     req->groups = apr_array_make(r->pool, (int)json_array_size(list) + 1,
                                  sizeof(const char *));
     json_array_foreach(list, i, g) {
-        APR_ARRAY_PUSH(req->groups, const char *) =
-            apr_pstrmemdup(r->pool, json_string_value(g),
-                           json_string_length(g));
+        const char *name = json_string_value(g);
+
+        /* "admins\u0000x" would compare as "admins".  mod_auth_openidc
+         * 2.4 refuses such a token; should another verifier take it, the
+         * name is in the audit row but grants nothing. */
+        if (strlen(name) == json_string_length(g)) {
+            APR_ARRAY_PUSH(req->groups, const char *) =
+                apr_pstrdup(r->pool, name);
+        }
     }
     dump = json_dumps(list, JSON_COMPACT);
     req->groups_json = dump ? apr_pstrdup(r->pool, dump) : NULL;
@@ -163,7 +169,9 @@ static int number_claim(request_rec *r, const char *payload, apr_size_t len,
     if (*end || d != d) {
         return 0;
     }
-    *out = (apr_int64_t)d;
+    /* Far beyond any date, and within what the conversion can hold. */
+    *out = d > 9e15 ? (apr_int64_t)9e15 : d < -9e15 ? (apr_int64_t)-9e15
+                                                     : (apr_int64_t)d;
     return 1;
 }
 

@@ -112,7 +112,10 @@ static int scan_fixups(request_rec *r)
     /* The name is set on req only once it has passed: the audit row,
      * the metrics and the error log read it from there. */
     if (llm_scan_check_model(r, req, sc->rules, dc,
-                             llm_dialect_model(req->json)) != OK) {
+                             llm_dialect_model(req->json),
+                             json_string_length(json_object_get(req->json,
+                                                                "model")))
+        != OK) {
         return invalid(r, req, HTTP_BAD_REQUEST, "invalid_model",
                        "The model name is not one: a model is named with "
                        "letters, digits and . _ : @ - / (at most 128), "

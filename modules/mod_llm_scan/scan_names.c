@@ -63,7 +63,8 @@ static void add_finding(request_rec *r, llm_request_t *req,
 
 int llm_scan_check_model(request_rec *r, llm_request_t *req,
                          const llm_scan_rules_t *rules,
-                         const llm_scan_dir_conf_t *dc, const char *model)
+                         const llm_scan_dir_conf_t *dc, const char *model,
+                         apr_size_t len)
 {
     apr_array_header_t *matches;
     int i, refused = 0;
@@ -71,7 +72,8 @@ int llm_scan_check_model(request_rec *r, llm_request_t *req,
     if (!model) {
         return OK;
     }
-    if (!llm_model_name_ok(model)) {
+    /* "gpt\u0000..." reads as "gpt" here, but goes to the provider whole. */
+    if (len != strlen(model) || !llm_model_name_ok(model)) {
         return HTTP_BAD_REQUEST;
     }
     if (dc->enabled == 0) {

@@ -24,12 +24,13 @@
 #include "llm_gateway.h"
 #include "scan_config.h"
 
-/* OK when model (the body's "model", may be NULL) has the model name
- * syntax and holds no finding whose action is block or redact (those
+/* OK when model (the body's "model", may be NULL; len bytes as the JSON
+ * string holds it, a NUL included) has the model name syntax and holds no finding whose action is block or redact (those
  * are recorded on req at location "model"); HTTP_BAD_REQUEST otherwise. */
 int llm_scan_check_model(request_rec *r, llm_request_t *req,
                          const llm_scan_rules_t *rules,
-                         const llm_scan_dir_conf_t *dc, const char *model);
+                         const llm_scan_dir_conf_t *dc, const char *model,
+                         apr_size_t len);
 
 /* Make r->headers_in's User-Agent safe to forward and to log: printable
  * ASCII ('?' for other bytes), its findings replaced by placeholders (and

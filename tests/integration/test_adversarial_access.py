@@ -168,6 +168,7 @@ HOSTILE_MODELS = [
     ("dotdot", "%s-a/../{v}", sh.aws_access_key_id),
     ("percent", "%s-a%%2F{v}", sh.aws_access_key_id),
     ("too-long", "%s-" + "a" * 120 + "{v}", sh.aws_access_key_id),
+    ("nul", "%s-4o\u0000{v}", sh.aws_access_key_id),
 ]
 ORDINARY = {"openai": ["gpt-4o-mini-2024-07-18", "gpt-ft:gpt-4o-mini:org::a1b2",
                        "gpt-meta/Llama-3.1-8B"],
