@@ -27,8 +27,9 @@
  *
  * A User-Agent is checked as soon as the headers are read, before
  * authentication, because the access log writes it for every request:
- * bytes that are not printable ASCII become '?', what a rule finds is
- * replaced by its placeholder, and it is cut at LLM_USER_AGENT_MAX.  A header is no prompt; refusing the
+ * bytes that are not printable ASCII become '?', what a secret or
+ * personal-data rule finds is replaced by its placeholder, and it is cut
+ * at LLM_USER_AGENT_MAX.  A header is no prompt; refusing the
  * request over it would gain nothing.
  */
 
@@ -147,16 +148,18 @@ void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
         apr_table_unset(r->headers_in, "User-Agent");
         return;
     }
-    /* Every finding is replaced, whatever its action: "log" keeps a value
-     * in a body the model may need, and nobody needs it in a header. */
+    /* Every secret and every piece of personal data is replaced, whatever
+     * its action: "log" keeps a value in a body the model may need, and
+     * nobody needs it in a header.  Content rules (customer names, code
+     * names) are about what a prompt says; an agent's name is no prompt. */
     out = apr_palloc(r->pool, len + matches->nelts * 64 + 1);
     for (i = 0; i < matches->nelts; i++) {
         const llm_scan_match_t *m = &APR_ARRAY_IDX(matches, i,
                                                    llm_scan_match_t);
         const char *ph;
 
-        if (m->offset < at) {
-            continue;       /* overlaps the previous one, already gone */
+        if (m->offset < at || m->category == LLM_CAT_CONTENT) {
+            continue;       /* overlaps the previous one, or no secret */
         }
         memcpy(out + o, ua + at, m->offset - at);
         o += m->offset - at;

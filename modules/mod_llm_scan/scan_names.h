@@ -33,7 +33,8 @@ int llm_scan_check_model(request_rec *r, llm_request_t *req,
                          apr_size_t len);
 
 /* Make r->headers_in's User-Agent safe to forward and to log: printable
- * ASCII ('?' for other bytes), its findings replaced by placeholders (and
+ * ASCII ('?' for other bytes), its secrets and personal data replaced by
+ * placeholders (and
  * recorded on req at location "header.User-Agent"), at most
  * LLM_USER_AGENT_MAX bytes. */
 void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
