@@ -30,6 +30,10 @@
 #include "mod_llm_audit.h"
 #include "audit_metrics.h"
 
+/* A label value as the text format wants it: valid UTF-8 (one invalid
+ * byte makes a scraper drop the whole page; counters kept across a
+ * graceful restart may predate the label rules of audit_metrics.c), with
+ * backslash, double quote and newline escaped. */
 static const char *esc(apr_pool_t *p, const char *v)
 {
     const char *c;
@@ -38,6 +42,7 @@ static const char *esc(apr_pool_t *p, const char *v)
     if (!v) {
         return "";
     }
+    v = llm_audit_utf8(p, v);
     if (!strpbrk(v, "\\\"\n")) {
         return v;
     }

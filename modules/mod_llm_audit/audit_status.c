@@ -39,9 +39,10 @@ static int by_tokens(const void *a, const void *b)
     return x->tokens < y->tokens ? 1 : x->tokens > y->tokens ? -1 : 0;
 }
 
+/* The page says it is UTF-8: so is every name on it. */
 static const char *esc(request_rec *r, const char *s)
 {
-    return ap_escape_html(r->pool, s ? s : "");
+    return ap_escape_html(r->pool, s ? llm_audit_utf8(r->pool, s) : "");
 }
 
 int llm_audit_status_handler(request_rec *r)
