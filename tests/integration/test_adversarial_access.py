@@ -206,6 +206,15 @@ def test_hostile_model_name_is_refused_and_written_nowhere(
 
 # -- item 5: headers and query ----------------------------------------------------
 
+# Everything a provider may receive: the allowlist, the body's framing,
+# the provider's own credential and what mod_proxy adds for the hop.
+UPSTREAM_HEADERS = {
+    "user-agent", "accept", "anthropic-version", "anthropic-beta",
+    "openai-beta", "content-type", "content-length", "transfer-encoding",
+    "authorization", "x-api-key", "api-key", "host", "connection",
+}
+
+
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_key_in_forwarded_headers_and_query_never_reaches_provider(
@@ -218,6 +227,8 @@ def test_key_in_forwarded_headers_and_query_never_reaches_provider(
         "Accept": "application/json, %s/x" % key_acc,
         "Content-Type": "application/json; charset=utf-8; x=%s" % key_ct,
         "X-Debug-Token": key_other,
+        "X-Forwarded-For": "10.0.0.1, " + key_other,
+        "Forwarded": "for=" + key_other,
     }
     model = "claude-sonnet-4-5" if dialect == "anthropic" else "gpt-4o-mini"
     path = (MESSAGES if dialect == "anthropic" else CHAT) + \
@@ -234,6 +245,7 @@ def test_key_in_forwarded_headers_and_query_never_reaches_provider(
     assert up.header("Accept") is None
     assert up.header("Content-Type") == "application/json"
     assert up.header("X-Debug-Token") is None
+    assert {k.lower() for k, _ in up.headers} <= UPSTREAM_HEADERS
     assert up.query == {}
     row = wait_row(gw, ua)[0]
     assert row["user_agent"] == "%s ([REDACTED_AWS_ACCESS_KEY_1])" % ua
@@ -260,6 +272,7 @@ def test_key_in_forwarded_headers_and_query_never_reaches_provider(
     up = mock.wait_for_requests(1)[0]
     for name, value in good.items():
         assert up.header(name) == value, name
+    assert {k.lower() for k, _ in up.headers} <= UPSTREAM_HEADERS
     assert up.query == {"beta": ["true"]}
 
 
