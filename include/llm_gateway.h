@@ -145,4 +145,10 @@ int llm_request_send_error(request_rec *r, int status, const char *type,
  * audited with the provider it was meant for.  Found at post_config. */
 APR_DECLARE_OPTIONAL_FN(void, llm_route_annotate, (request_rec *r));
 
+/* Optional function of mod_llm_route: its own lines of the Prometheus
+ * page (the shared quota store's health), written with ap_rprintf by
+ * mod_llm_audit's llm-metrics handler.  Writes nothing when the node
+ * counts quotas in its own shared memory. */
+APR_DECLARE_OPTIONAL_FN(void, llm_route_quota_metrics, (request_rec *r));
+
 #endif /* LLM_GATEWAY_H */

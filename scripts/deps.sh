@@ -5,9 +5,10 @@ set -eu
 
 build_pkgs="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
 libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libpcre2-dev libjansson-dev libssl-dev
-zlib1g-dev libapache2-mod-auth-openidc openssl sqlite3 ca-certificates"
+zlib1g-dev libapache2-mod-auth-openidc openssl sqlite3 ca-certificates
+libhiredis-dev"
 test_pkgs="check postgresql python3 python3-pytest python3-psycopg2 python3-cryptography
-rpm valgrind clang curl"
+rpm valgrind clang curl redis-server"
 
 case "${1:-build}" in
     build) want="$build_pkgs" ;;
@@ -36,8 +37,8 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts the packaged services; the gateway runs its own httpd and
-# the tests their own PostgreSQL.
-for svc in apache2 postgresql; do
+# the tests their own PostgreSQL and Redis.
+for svc in apache2 postgresql redis-server; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || \
         $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -267,5 +267,14 @@ int llm_audit_metrics_handler(request_rec *r)
         snap->lost, snap->refused, snap->batch_waits, spool_bytes,
         spool_records,
         snap->db_ok ? 1 : 0);
+    {
+        /* mod_llm_route's own figures (the Redis quota store). */
+        APR_OPTIONAL_FN_TYPE(llm_route_quota_metrics) *route_metrics =
+            APR_RETRIEVE_OPTIONAL_FN(llm_route_quota_metrics);
+
+        if (route_metrics) {
+            route_metrics(r);
+        }
+    }
     return OK;
 }

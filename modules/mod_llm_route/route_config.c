@@ -28,6 +28,7 @@
 #include "route_config.h"
 #include "route_access.h"
 #include "route_quota.h"
+#include "route_quota_store.h"
 
 extern module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -55,6 +56,7 @@ void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->quota_slots = base->quota_slots;
     sc->quota_used = base->quota_used || add->quota_used;
     sc->quota_restore = base->quota_restore;
+    sc->quota_store = base->quota_store;
     /* Budget kinds are gathered from every server at the rebuild; each
      * keeps its own. */
     sc->quota_budget_user = add->quota_budget_user;
@@ -351,5 +353,15 @@ const command_rec llm_route_cmds[] = {
                  RSRC_CONF,
                  "On|Off: after a fresh start, rebuild day and month quota "
                  "counters from the audit table (default Off)"),
+    AP_INIT_RAW_ARGS("LLMRouteQuotaStore", llm_route_cmd_quota_store, NULL,
+                     RSRC_CONF,
+                     "shm | redis://[user:password-file@]host:port/db "
+                     "[redis://... tried in order] [timeout=50ms]: where "
+                     "quota counters live (default shm: this node only)"),
+    AP_INIT_TAKE1("LLMRouteQuotaStoreFailure",
+                  llm_route_cmd_quota_store_failure, NULL, RSRC_CONF,
+                  "open|closed: when Redis does not answer, count on this "
+                  "node's shared memory (open, default) or refuse with 503 "
+                  "(closed)"),
     { NULL }
 };

@@ -62,6 +62,9 @@ typedef struct llm_route_server_conf_t {
     int quota_slots;             /* LLMRouteQuotaSlots (main server only) */
     int quota_used;              /* an LLMRouteQuota line in this server */
     int quota_restore;           /* LLMRouteQuotaRestore (main server only) */
+    /* LLMRouteQuotaStore, LLMRouteQuotaStoreFailure (main server only;
+     * route_quota_store.h); NULL: the node's shared memory */
+    struct llm_quota_store_conf_t *quota_store;
     /* day and month counters LLMRouteQuota lines use, for the rebuild:
      * per user (LLM_QUOTA_BUDGET_BIT mask) and per group (name -> int *) */
     int quota_budget_user;

@@ -52,16 +52,13 @@
 #include "route_access.h"
 #include "route_quota.h"
 #include "route_counter_store.h"
+#include "route_quota_store.h"
 
 APLOG_USE_MODULE(llm_route);
 
 #define LLM_QUOTA_FILTER "LLM_QUOTA_HEADERS"
 #define LLM_QUOTA_STATE "llm_route::quota"
 #define LLM_QUOTA_MAX_OPS 64
-
-/* The node's store, set in post_config of each generation and inherited
- * by its children; the counters themselves live in shared memory. */
-static llm_counter_store_t *quota_store;
 
 static const char *const unit_names[] = { "requests", "tokens" };
 static const char *const period_names[] = { "minute", "hour", "day",
@@ -75,6 +72,7 @@ typedef struct {
     int n;
     apr_int64_t estimate;
     int accounted;
+    llm_counter_store_t *store;  /* the store that counted the request */
     /* the figures for the headers */
     int has[2];
     apr_int64_t limit[2], remaining[2];
@@ -549,7 +547,7 @@ int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
     apr_status_t rv;
     int i;
 
-    if (!dc->quotas->nelts || !quota_store) {
+    if (!dc->quotas->nelts || !llm_quota_store_ready()) {
         return OK;
     }
     /* Tokens are estimated from what the provider will read; counting
@@ -561,13 +559,23 @@ int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
     if (!st->n) {
         return OK;
     }
-    rv = quota_store->vt->reserve(quota_store, st->ops, st->n, now);
+    rv = llm_quota_store_reserve(r, st->ops, st->n, now, &st->store);
+    if (rv == LLM_QUOTA_STORE_CLOSED) {
+        /* Logged once per outage by the store; nothing went upstream. */
+        req->decision = LLM_DECISION_ERROR;
+        req->reason = "quota_store_unavailable";
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return llm_request_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+            "api_error", "quota_store_unavailable",
+            "The gateway cannot check quotas right now and is configured "
+            "not to serve requests it cannot count; retry shortly.", NULL);
+    }
     for (i = 0; i < st->n; i++) {
         if (st->ops[i].unavailable) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02121)
                           "quota counter store (%s) is full: a %s/%s quota "
                           "is not enforced for this request; raise "
-                          "LLMRouteQuotaSlots", quota_store->vt->name,
+                          "LLMRouteQuotaSlots", st->store->vt->name,
                           unit_names[st->rules[i]->unit],
                           period_names[st->rules[i]->period]);
         }
@@ -633,7 +641,7 @@ static int quota_log_transaction(request_rec *r)
     int i, k = 0;
 
     apr_pool_userdata_get((void **)&st, LLM_QUOTA_STATE, r->pool);
-    if (!st || st->accounted || !req || !quota_store) {
+    if (!st || st->accounted || !req || !st->store) {
         return DECLINED;
     }
     st->accounted = 1;
@@ -661,7 +669,7 @@ static int quota_log_transaction(request_rec *r)
         }
     }
     if (k) {
-        quota_store->vt->add(quota_store, st->ops, k, apr_time_now());
+        llm_quota_store_add(r, st->store, st->ops, k, apr_time_now());
     }
     return DECLINED;
 }
@@ -673,32 +681,25 @@ static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     llm_route_server_conf_t *sc =
         ap_get_module_config(s->module_config, &llm_route_module);
+    llm_counter_store_t *local;
     server_rec *vs;
     int used = 0;
 
-    quota_store = NULL;
     /* The first pass only checks the configuration. */
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
-    for (vs = s; vs; vs = vs->next) {
-        llm_route_server_conf_t *vsc =
-            ap_get_module_config(vs->module_config, &llm_route_module);
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        for (vs = s; vs; vs = vs->next) {
+            llm_route_server_conf_t *vsc =
+                ap_get_module_config(vs->module_config, &llm_route_module);
 
-        used |= vsc->quota_used;
+            used |= vsc->quota_used;
+        }
     }
-    if (!used) {
-        return OK;
-    }
-    if (llm_counter_shm_attach(&quota_store, pconf, s,
-                               sc->quota_slots > 0 ? sc->quota_slots
-                                   : LLM_QUOTA_DEFAULT_SLOTS,
-                               sc->quota_restore == 1)
-        != APR_SUCCESS) {
+    if (llm_quota_store_setup(pconf, s, used, &local) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (sc->quota_restore == 1) {
-        llm_route_quota_restore_setup(pconf, s, quota_store);
+    if (used && sc->quota_restore == 1) {
+        /* Into this node's counters: budgets in Redis outlive a node. */
+        llm_route_quota_restore_setup(pconf, s, local);
     }
     return OK;
 }
@@ -706,6 +707,7 @@ static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void llm_route_quota_register_hooks(apr_pool_t *p)
 {
     ap_hook_post_config(quota_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    llm_quota_store_register_hooks(p);
     /* The answer is complete here, so its usage is known. */
     ap_hook_log_transaction(quota_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);

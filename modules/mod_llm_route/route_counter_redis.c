@@ -1,0 +1,651 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Counters in Redis, shared by every gateway node (route_counter_store.h).
+ *
+ * The keys are the quota policy's own (route_quota.c builds them), so a
+ * counter means the same in Redis as in the node's shared memory.  A
+ * reserve and a correction are each one Lua script, run atomically by
+ * Redis: a reserve reads every counter of the batch, refuses when one
+ * would pass its limit, else adds to all of them; a counter created by a
+ * script gets the rest of its window as its TTL, so windows end by
+ * themselves.  The scripts are sent by their SHA1 (EVALSHA); a Redis that
+ * does not know them (restarted, failed over, SCRIPT FLUSH) answers
+ * NOSCRIPT, which runs nothing, and they are loaded and sent again.
+ *
+ * One connection per httpd child, made at its first use and shared by the
+ * child's threads in turn under a mutex that waits at most the timeout.
+ * The connection is the only mutable state: it hangs off this store,
+ * which lives in the configuration pool, copied into each child by fork,
+ * so every child writes only its own copy (llm_counter_redis_child_init).
+ *
+ * Servers are tried in the order configured; with more than one, only a
+ * primary (ROLE master) is kept, so that after a failover the nodes find
+ * the promoted replica.  A connection the server has closed (restart,
+ * idle timeout) is noticed before a command is sent on it and made again.
+ * A command that was sent and failed is never sent again: Redis may have
+ * run it, and a second run would count the request twice.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_sha1.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+
+#include "llm_gateway.h"
+#include "route_counter_store.h"
+#include "route_quota_store.h"
+
+APLOG_USE_MODULE(llm_route);
+
+/* After two failures in a row, a child waits this long before it tries
+ * to connect again: while Redis is away, requests do not each pay for a
+ * connection attempt. */
+#define REDIS_RETRY apr_time_from_msec(250)
+#define REDIS_MAX_OPS 64
+
+/* KEYS: the counters.  ARGV: amount, limit (< 0: none), window in ms,
+ * for each.  Returns refused (0/1), then value, ms left, over for each. */
+static const char reserve_lua[] =
+    "local n = #KEYS\n"
+    "local out = {0}\n"
+    "local fresh = {}\n"
+    "for i = 1, n do\n"
+    "  local b = 3 * (i - 1)\n"
+    "  local amount = tonumber(ARGV[b + 1])\n"
+    "  local limit = tonumber(ARGV[b + 2])\n"
+    "  local v = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+    "  local ttl = redis.call('PTTL', KEYS[i])\n"
+    "  if ttl < 0 then\n"
+    "    ttl = tonumber(ARGV[b + 3])\n"
+    "    fresh[i] = true\n"
+    "  end\n"
+    "  local over = 0\n"
+    "  if limit >= 0 and v + amount > limit then\n"
+    "    over = 1\n"
+    "    out[1] = 1\n"
+    "  end\n"
+    "  out[3 * i - 1] = v\n"
+    "  out[3 * i] = ttl\n"
+    "  out[3 * i + 1] = over\n"
+    "end\n"
+    "if out[1] == 0 then\n"
+    "  for i = 1, n do\n"
+    "    local b = 3 * (i - 1)\n"
+    "    out[3 * i - 1] = redis.call('INCRBY', KEYS[i], ARGV[b + 1])\n"
+    "    if fresh[i] then\n"
+    "      redis.call('PEXPIRE', KEYS[i], ARGV[b + 3])\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: the counters.  ARGV: amount (may be negative), window in ms, for
+ * each.  No counter goes below zero.  Returns value, ms left for each. */
+static const char add_lua[] =
+    "local out = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local v = redis.call('INCRBY', KEYS[i], ARGV[2 * i - 1])\n"
+    "  local ttl = redis.call('PTTL', KEYS[i])\n"
+    "  if ttl < 0 then\n"
+    "    ttl = tonumber(ARGV[2 * i])\n"
+    "    redis.call('PEXPIRE', KEYS[i], ttl)\n"
+    "  end\n"
+    "  if v < 0 then\n"
+    "    redis.call('INCRBY', KEYS[i], -v)\n"
+    "    v = 0\n"
+    "  end\n"
+    "  out[2 * i - 1] = v\n"
+    "  out[2 * i] = ttl\n"
+    "end\n"
+    "return out\n";
+
+/* The child's connection (see the top of the file). */
+typedef struct {
+    apr_thread_mutex_t *mu;
+    redisContext *c;
+    int at;                      /* the server c talks to */
+    int fails;                   /* failures in a row */
+    apr_time_t retry_at;         /* no new connection before this */
+    apr_interval_time_t timeout; /* the socket's timeout as last set */
+    server_rec *s;
+} redis_conn_t;
+
+typedef struct {
+    const llm_quota_store_conf_t *conf;
+    char reserve_sha[41];
+    char add_sha[41];
+    redis_conn_t *conn;          /* this child's; NULL in the parent */
+    llm_counter_store_t store;
+} redis_store_t;
+
+static void sha1_hex(const char *text, char *out)
+{
+    apr_sha1_ctx_t ctx;
+    unsigned char d[APR_SHA1_DIGESTSIZE];
+    int i;
+
+    apr_sha1_init(&ctx);
+    apr_sha1_update(&ctx, text, (unsigned int)strlen(text));
+    apr_sha1_final(d, &ctx);
+    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
+        apr_snprintf(out + 2 * i, 3, "%02x", d[i]);
+    }
+}
+
+static struct timeval tv_of(apr_interval_time_t t)
+{
+    struct timeval tv;
+
+    if (t < 1000) {
+        t = 1000;
+    }
+    tv.tv_sec = (long)apr_time_sec(t);
+    tv.tv_usec = (long)apr_time_usec(t);
+    return tv;
+}
+
+static const llm_redis_server_t *server_at(const redis_store_t *rs, int i)
+{
+    return &APR_ARRAY_IDX(rs->conf->servers, i, llm_redis_server_t);
+}
+
+static void conn_drop(redis_conn_t *cn)
+{
+    if (cn->c) {
+        redisFree(cn->c);
+        cn->c = NULL;
+    }
+}
+
+static apr_status_t conn_cleanup(void *data)
+{
+    conn_drop(data);
+    return APR_SUCCESS;
+}
+
+/* The socket waits at most until the deadline; set only when it moved,
+ * which is rare: most requests find the mutex free. */
+static apr_status_t conn_deadline(redis_conn_t *cn, apr_time_t deadline)
+{
+    apr_interval_time_t left = deadline - apr_time_now();
+
+    if (left <= 0) {
+        return APR_TIMEUP;
+    }
+    if (left < cn->timeout - apr_time_from_msec(1) || left > cn->timeout) {
+        if (redisSetTimeout(cn->c, tv_of(left)) != REDIS_OK) {
+            return APR_EGENERAL;
+        }
+        cn->timeout = left;
+    }
+    return APR_SUCCESS;
+}
+
+/* A command and its reply; NULL when the connection failed (dropped). */
+static redisReply *conn_command(redis_conn_t *cn, apr_time_t deadline,
+                                int argc, const char **argv,
+                                const size_t *lens, apr_status_t *rv)
+{
+    redisReply *reply;
+
+    if ((*rv = conn_deadline(cn, deadline)) != APR_SUCCESS) {
+        conn_drop(cn);
+        return NULL;
+    }
+    reply = redisCommandArgv(cn->c, argc, argv, lens);
+    if (!reply) {
+        *rv = cn->c->err == REDIS_ERR_IO
+                  && (errno == EAGAIN || errno == EWOULDBLOCK)
+                  ? APR_TIMEUP : APR_ECONNRESET;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, cn->s, LLMNO(02500)
+                     "quota store: Redis connection failed: %s",
+                     cn->c->errstr);
+        conn_drop(cn);
+    }
+    return reply;
+}
+
+/* Log in, pick the database and, with a list of servers, make sure this
+ * one is the primary.  NULL when it will do; else why not. */
+static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
+                              const llm_redis_server_t *srv,
+                              apr_time_t deadline, apr_pool_t *p)
+{
+    const char *argv[3];
+    size_t lens[3];
+    redisReply *reply;
+    apr_status_t rv;
+    const char *why = NULL;
+
+    if (srv->password) {
+        int k = 0;
+
+        argv[k] = "AUTH";
+        lens[k++] = 4;
+        if (srv->user) {
+            argv[k] = srv->user;
+            lens[k++] = strlen(srv->user);
+        }
+        argv[k] = srv->password;
+        lens[k++] = srv->password_len;
+        if (!(reply = conn_command(cn, deadline, k, argv, lens, &rv))) {
+            return "no answer to AUTH";
+        }
+        /* Redis's answer names the failure, never the password. */
+        if (reply->type == REDIS_REPLY_ERROR) {
+            why = apr_pstrcat(p, "AUTH refused (password from ",
+                              srv->password_file, "): ", reply->str, NULL);
+        }
+        freeReplyObject(reply);
+        if (why) {
+            return why;
+        }
+    }
+    if (srv->db) {
+        const char *db = apr_itoa(p, srv->db);
+
+        argv[0] = "SELECT";
+        lens[0] = 6;
+        argv[1] = db;
+        lens[1] = strlen(db);
+        if (!(reply = conn_command(cn, deadline, 2, argv, lens, &rv))) {
+            return "no answer to SELECT";
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+            why = apr_pstrcat(p, "SELECT ", db, " refused: ", reply->str,
+                              NULL);
+        }
+        freeReplyObject(reply);
+        if (why) {
+            return why;
+        }
+    }
+    if (rs->conf->servers->nelts > 1) {
+        argv[0] = "ROLE";
+        lens[0] = 4;
+        if (!(reply = conn_command(cn, deadline, 1, argv, lens, &rv))) {
+            return "no answer to ROLE";
+        }
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || strcmp(reply->element[0]->str, "master")) {
+            why = "not the primary (ROLE is not master)";
+        }
+        freeReplyObject(reply);
+    }
+    return why;
+}
+
+/* A connection to the first server of the list that takes it. */
+static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
+                              apr_time_t deadline)
+{
+    apr_pool_t *p;
+    apr_status_t rv = APR_ECONNREFUSED;
+    int i;
+
+    if (apr_time_now() < cn->retry_at) {
+        return APR_EAGAIN;
+    }
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < rs->conf->servers->nelts; i++) {
+        const llm_redis_server_t *srv = server_at(rs, i);
+        apr_interval_time_t left = deadline - apr_time_now();
+        const char *why;
+
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        cn->c = redisConnectWithTimeout(srv->host, srv->port, tv_of(left));
+        if (!cn->c || cn->c->err) {
+            if (!cn->fails) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s,
+                             LLMNO(02501) "quota store: cannot connect to "
+                             "%s: %s", srv->url,
+                             cn->c ? cn->c->errstr : "out of memory");
+            }
+            conn_drop(cn);
+            continue;
+        }
+        cn->timeout = 0;
+        if ((why = conn_setup(cn, rs, srv, deadline, p)) != NULL) {
+            if (!cn->fails) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s,
+                             LLMNO(02502) "quota store: %s: %s", srv->url,
+                             why);
+            }
+            conn_drop(cn);
+            continue;
+        }
+        if (i > 0) {
+            /* The first server is down or a replica: worth knowing. */
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, cn->s, LLMNO(02506)
+                         "quota store: counting on %s (server %d of the "
+                         "list)", srv->url, i + 1);
+        }
+        cn->at = i;
+        rv = APR_SUCCESS;
+        break;
+    }
+    apr_pool_destroy(p);
+    return rv;
+}
+
+/* The server closed the connection while it was idle (a restart, its
+ * idle timeout): nothing can have been run on it, so a new one is made
+ * before the command is sent. */
+static int conn_closed_by_server(redis_conn_t *cn)
+{
+    char b;
+    ssize_t k = recv(cn->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    return k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK
+                      && errno != EINTR);
+}
+
+/* Run a script on the child's connection.  The mutex is held on return
+ * when *reply is set; the caller releases it with conn_release. */
+static apr_status_t run_script(redis_store_t *rs, const char *sha,
+                               const char *script, int argc,
+                               const char **argv, const size_t *lens,
+                               redisReply **out)
+{
+    redis_conn_t *cn = rs->conn;
+    apr_time_t deadline = apr_time_now() + rs->conf->timeout;
+    redisReply *reply = NULL;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (!cn) {
+        return APR_EINIT;
+    }
+    rv = apr_thread_mutex_timedlock(cn->mu, rs->conf->timeout);
+    if (rv != APR_SUCCESS) {
+        return APR_STATUS_IS_TIMEUP(rv) ? APR_TIMEUP : rv;
+    }
+    if (cn->c && conn_closed_by_server(cn)) {
+        conn_drop(cn);
+    }
+    if (!cn->c && (rv = conn_open(cn, rs, deadline)) != APR_SUCCESS) {
+        goto failed;
+    }
+    argv[0] = "EVALSHA";
+    argv[1] = sha;
+    if (!(reply = conn_command(cn, deadline, argc, argv, lens, &rv))) {
+        goto failed;
+    }
+    if (reply->type == REDIS_REPLY_ERROR
+        && !strncmp(reply->str, "NOSCRIPT", 8)) {
+        /* Not run: load the script and send the same call again. */
+        const char *load[3] = { "SCRIPT", "LOAD", script };
+        size_t load_lens[3] = { 6, 4, strlen(script) };
+        redisReply *loaded;
+
+        freeReplyObject(reply);
+        reply = NULL;
+        if (!(loaded = conn_command(cn, deadline, 3, load, load_lens, &rv))) {
+            goto failed;
+        }
+        rv = loaded->type == REDIS_REPLY_STRING && !strcmp(loaded->str, sha)
+                 ? APR_SUCCESS : APR_EGENERAL;
+        freeReplyObject(loaded);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, cn->s, LLMNO(02503)
+                         "quota store: %s did not load the counter script",
+                         server_at(rs, cn->at)->url);
+            rv = LLM_QUOTA_STORE_EPROTO;
+            conn_drop(cn);
+            goto failed;
+        }
+        if (!(reply = conn_command(cn, deadline, argc, argv, lens, &rv))) {
+            goto failed;
+        }
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* READONLY (a replica now), OOM, NOPERM, LOADING ...: another
+         * server of the list may do, and a fresh connection finds it. */
+        if (!cn->fails) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s, LLMNO(02504)
+                         "quota store: %s refused the counter script: %s",
+                         server_at(rs, cn->at)->url, reply->str);
+        }
+        freeReplyObject(reply);
+        reply = NULL;
+        conn_drop(cn);
+        rv = LLM_QUOTA_STORE_EPROTO;
+        goto failed;
+    }
+    cn->fails = 0;
+    cn->retry_at = 0;
+    *out = reply;
+    return APR_SUCCESS;
+
+failed:
+    /* A pause before reconnecting is not a new failure: counting it would
+     * push the next attempt back for as long as requests keep coming. */
+    if (rv != APR_EAGAIN && ++cn->fails > 1) {
+        cn->retry_at = apr_time_now() + REDIS_RETRY;
+    }
+    apr_thread_mutex_unlock(cn->mu);
+    return rv;
+}
+
+static void conn_release(redis_store_t *rs, redisReply *reply)
+{
+    freeReplyObject(reply);
+    apr_thread_mutex_unlock(rs->conn->mu);
+}
+
+/* A reply of count integers; else the connection is not trusted. */
+static int integers(const redisReply *reply, size_t count)
+{
+    size_t i;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != count) {
+        return 0;
+    }
+    for (i = 0; i < count; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static apr_int64_t window_ms(const llm_counter_op_t *op, apr_time_t now)
+{
+    apr_int64_t ms = apr_time_as_msec(op->expires - now);
+
+    return ms > 0 ? ms : 1;
+}
+
+/* The fixed head of an EVALSHA (name and SHA are filled in by
+ * run_script), the keys, then count numbers per key into nums. */
+static int script_args(const char **argv, size_t *lens, char *keycount,
+                       const llm_counter_op_t *ops, int n)
+{
+    int i, argc = 3;
+
+    apr_snprintf(keycount, 16, "%d", n);
+    lens[0] = 7;
+    lens[1] = 40;
+    argv[2] = keycount;
+    lens[2] = strlen(keycount);
+    for (i = 0; i < n; i++) {
+        argv[argc] = ops[i].key;
+        lens[argc++] = strlen(ops[i].key);
+    }
+    return argc;
+}
+
+static int push_number(const char **argv, size_t *lens, int argc,
+                       char *buf, apr_int64_t v)
+{
+    apr_snprintf(buf, 24, "%" APR_INT64_T_FMT, v);
+    argv[argc] = buf;
+    lens[argc] = strlen(buf);
+    return argc + 1;
+}
+
+static apr_status_t redis_reserve(llm_counter_store_t *st,
+                                  llm_counter_op_t *ops, int n,
+                                  apr_time_t now)
+{
+    redis_store_t *rs = st->ctx;
+    const char *argv[3 + REDIS_MAX_OPS * 4];
+    size_t lens[3 + REDIS_MAX_OPS * 4];
+    char keycount[16], nums[REDIS_MAX_OPS * 3][24];
+    redisReply *reply;
+    apr_status_t rv;
+    int i, argc, refused;
+
+    if (n > REDIS_MAX_OPS) {
+        return APR_EINVAL;
+    }
+    argc = script_args(argv, lens, keycount, ops, n);
+    for (i = 0; i < n; i++) {
+        argc = push_number(argv, lens, argc, nums[3 * i], ops[i].amount);
+        argc = push_number(argv, lens, argc, nums[3 * i + 1],
+                           ops[i].limit < 0 ? -1 : ops[i].limit);
+        argc = push_number(argv, lens, argc, nums[3 * i + 2],
+                           window_ms(&ops[i], now));
+    }
+    rv = run_script(rs, rs->reserve_sha, reserve_lua, argc, argv, lens,
+                    &reply);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!integers(reply, 1 + 3 * (size_t)n)) {
+        conn_drop(rs->conn);
+        conn_release(rs, reply);
+        return LLM_QUOTA_STORE_EPROTO;
+    }
+    refused = reply->element[0]->integer != 0;
+    for (i = 0; i < n; i++) {
+        ops[i].value = reply->element[1 + 3 * i]->integer;
+        ops[i].reset = now + apr_time_from_msec(
+                                 reply->element[2 + 3 * i]->integer);
+        ops[i].over = reply->element[3 + 3 * i]->integer != 0;
+        ops[i].unavailable = 0;
+    }
+    conn_release(rs, reply);
+    return refused ? APR_EGENERAL : APR_SUCCESS;
+}
+
+static apr_status_t redis_add(llm_counter_store_t *st, llm_counter_op_t *ops,
+                              int n, apr_time_t now)
+{
+    redis_store_t *rs = st->ctx;
+    const char *argv[3 + REDIS_MAX_OPS * 3];
+    size_t lens[3 + REDIS_MAX_OPS * 3];
+    char keycount[16], nums[REDIS_MAX_OPS * 2][24];
+    redisReply *reply;
+    apr_status_t rv;
+    int i, argc;
+
+    if (n > REDIS_MAX_OPS) {
+        return APR_EINVAL;
+    }
+    argc = script_args(argv, lens, keycount, ops, n);
+    for (i = 0; i < n; i++) {
+        argc = push_number(argv, lens, argc, nums[2 * i], ops[i].amount);
+        argc = push_number(argv, lens, argc, nums[2 * i + 1],
+                           window_ms(&ops[i], now));
+    }
+    rv = run_script(rs, rs->add_sha, add_lua, argc, argv, lens, &reply);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!integers(reply, 2 * (size_t)n)) {
+        conn_drop(rs->conn);
+        conn_release(rs, reply);
+        return LLM_QUOTA_STORE_EPROTO;
+    }
+    for (i = 0; i < n; i++) {
+        ops[i].over = 0;
+        ops[i].unavailable = 0;
+        ops[i].value = reply->element[2 * i]->integer;
+        ops[i].reset = now + apr_time_from_msec(
+                                 reply->element[2 * i + 1]->integer);
+    }
+    conn_release(rs, reply);
+    return APR_SUCCESS;
+}
+
+/* Budgets in Redis outlive any node: nothing to rebuild. */
+static int redis_restore_claim(llm_counter_store_t *st, apr_time_t *since)
+{
+    return 0;
+}
+
+static void redis_restore_done(llm_counter_store_t *st, int ok)
+{
+}
+
+static const llm_counter_store_vt_t redis_vt = {
+    "redis", redis_reserve, redis_add, redis_restore_claim,
+    redis_restore_done
+};
+
+apr_status_t llm_counter_redis_create(llm_counter_store_t **st,
+                                      apr_pool_t *pconf, server_rec *s,
+                                      const llm_quota_store_conf_t *conf)
+{
+    redis_store_t *rs = apr_pcalloc(pconf, sizeof(*rs));
+
+    rs->conf = conf;
+    sha1_hex(reserve_lua, rs->reserve_sha);
+    sha1_hex(add_lua, rs->add_sha);
+    rs->store.vt = &redis_vt;
+    rs->store.ctx = rs;
+    *st = &rs->store;
+    return APR_SUCCESS;
+}
+
+void llm_counter_redis_child_init(llm_counter_store_t *st,
+                                  apr_pool_t *pchild, server_rec *s)
+{
+    redis_store_t *rs = st->ctx;
+    redis_conn_t *cn = apr_pcalloc(pchild, sizeof(*cn));
+    apr_status_t rv;
+
+    cn->s = s;
+    rv = apr_thread_mutex_create(&cn->mu, APR_THREAD_MUTEX_TIMED, pchild);
+    if (rv != APR_SUCCESS) {
+        /* Without it the store answers APR_EINIT: the failure policy
+         * applies to every request of this child. */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMNO(02505)
+                     "quota store: cannot create the Redis connection "
+                     "mutex of this child");
+        return;
+    }
+    apr_pool_cleanup_register(pchild, cn, conn_cleanup,
+                              apr_pool_cleanup_null);
+    /* This child's copy of the store (see the top of the file). */
+    rs->conn = cn;
+}
