@@ -19,7 +19,8 @@ one epoll thread):
   plain_auth  the same plus mod_auth_openidc verifying the JWT
   gateway     the full gateway from the sample conf: mod_auth_openidc, scan
               (sample policy, all built-in rules), route, quotas, audit
-              (embedded SQLite; gateway_pg: PostgreSQL)
+              (embedded SQLite; gateway_pg: PostgreSQL; gateway_redis: quota
+              counters in a local redis-server, whose CPU is shown apart)
 All httpd use conf/httpd-standalone.conf's MPM settings and access log.
 
 Per run: requests/s, latency p50/p90/p99 (wrk --latency), errors, and the
@@ -86,10 +87,11 @@ def run_wrk(url, body_file, token, conc, duration, threads=2, think_ms=0):
 
 
 def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
-            duration, think_ms=0):
+            duration, think_ms=0, redis_pid=None):
     pids = pids_fn()
     cpu0 = benchlib.cpu_seconds(pids, parent)
     mcpu0 = benchlib.cpu_seconds(mock.pids)
+    rcpu0 = benchlib.cpu_seconds([redis_pid]) if redis_pid else 0
     t0 = time.monotonic()
     res, cmd = run_wrk(url, body_file, token, conc, duration,
                        think_ms=think_ms)
@@ -97,6 +99,7 @@ def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
     pids = pids_fn()
     cpu1 = benchlib.cpu_seconds(pids, parent)
     mcpu1 = benchlib.cpu_seconds(mock.pids)
+    rcpu1 = benchlib.cpu_seconds([redis_pid]) if redis_pid else 0
     n = max(res["requests"], 1)
     errors = (res["err_connect"] + res["err_read"] + res["err_write"] +
               res["err_status"] + res["err_timeout"])
@@ -108,6 +111,8 @@ def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
         "errors": errors, "wrk": res,
         "cpu_us_per_req": (cpu1 - cpu0) * 1e6 / n,
         "mock_cpu_us_per_req": (mcpu1 - mcpu0) * 1e6 / n,
+        # gateway_redis: the redis-server's own CPU, not in the server's
+        "redis_cpu_us_per_req": (rcpu1 - rcpu0) * 1e6 / n,
         "server_cpu_util": (cpu1 - cpu0) / wall,
         "command": cmd,
     }
@@ -182,18 +187,24 @@ def main():
                 for conc in concs:
                     for t in targets:
                         url, pids_fn, parent, tok = endpoint(t)
+                        redis = getattr(servers.get(t), "bench_redis", None)
                         r = measure(t, url, pids_fn, parent, mock,
                                     bodies[mode], tok, conc, args.duration,
-                                    think_ms=args.think_ms)
+                                    think_ms=args.think_ms,
+                                    redis_pid=redis.proc.pid if redis
+                                    else None)
                         r["mode"] = mode
                         r["round"] = rnd
                         runs.append(r)
                         print("%-6s c=%-3d %-10s %8.0f req/s  p50 %6.2f ms  "
                               "p99 %6.2f ms  cpu %6.0f us/req  mock %4.0f "
-                              "us/req  errors %d"
+                              "us/req  errors %d%s"
                               % (mode, conc, t, r["rps"], r["p50_ms"],
                                  r["p99_ms"], r["cpu_us_per_req"],
-                                 r["mock_cpu_us_per_req"], r["errors"]),
+                                 r["mock_cpu_us_per_req"], r["errors"],
+                                 "  redis %.0f us/req"
+                                 % r["redis_cpu_us_per_req"] if redis
+                                 else ""),
                               flush=True)
     finally:
         benchlib.stop_servers(servers)
@@ -270,6 +281,9 @@ def summarize(runs, targets, modes, concs):
                      if t.startswith(("plain_auth", "gateway"))]
             pairs += [(t, "plain_auth") for t in targets
                       if t.startswith("gateway")]
+            # The Redis quota store against shared memory.
+            pairs += [(t, "gateway") for t in targets
+                      if t == "gateway_redis" and "gateway" in targets]
             for t, base in pairs:
                 ratios = paired(runs, mode, conc, t, base)
                 if ratios:

@@ -143,6 +143,21 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
             s = GatewayServer(minter, mock=ref, plain_proxy=True,
                               base_dir=base, extra_conf=extra_conf,
                               sample_mpm=True)
+        elif kind == "gateway_redis":
+            # The same gateway with its quota counters in a redis-server
+            # of its own (LLMRouteQuotaStore): the cost of a fleet.
+            from gwtest.redis import RedisServer
+            r = RedisServer(os.path.join(base, "redis"))
+            r.argv_extra = ["--appendonly", "no"]
+            r.start()
+            s = GatewayServer(minter, mock=ref, pg=None, base_dir=base,
+                              include_mock_provider=False,
+                              gateway_d={"60-quotas.conf": BENCH_QUOTAS,
+                                         "65-quota-store.conf":
+                                         "LLMRouteQuotaStore redis://%s:%d/0"
+                                         "\n" % (LOOPBACK, r.port)},
+                              extra_conf=extra_conf, sample_mpm=True)
+            s.bench_redis = r
         elif kind.startswith("gateway") and kind != "gateway_pg":
             # gateway, or gateway-noscan / gateway-noaudit / ... to see
             # what each part costs.
@@ -184,6 +199,9 @@ def stop_servers(servers):
         pg = getattr(s, "bench_pg", None)
         if pg is not None:
             pg.destroy()
+        redis = getattr(s, "bench_redis", None)
+        if redis is not None:
+            redis.destroy()
 
 
 def httpd_pids(server):

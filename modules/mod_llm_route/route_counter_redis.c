@@ -42,6 +42,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -123,6 +124,20 @@ static const char add_lua[] =
     "end\n"
     "return out\n";
 
+/* Corrections sent whose replies are read with the connection's next
+ * use, at most this many (then they are read at once). */
+#define REDIS_PENDING_MAX 32
+/* A connection idle this long is checked before use: a restarted Redis
+ * is down for longer than this. */
+#define REDIS_IDLE_CHECK apr_time_from_msec(100)
+
+/* A correction sent and not yet confirmed; cmd NULL: a SCRIPT LOAD. */
+typedef struct {
+    char *cmd;                   /* the formatted command (malloc) */
+    int len;
+    int resent;                  /* sent again after NOSCRIPT */
+} pending_t;
+
 /* The child's connection (see the top of the file). */
 typedef struct {
     apr_thread_mutex_t *mu;
@@ -130,7 +145,11 @@ typedef struct {
     int at;                      /* the server c talks to */
     int fails;                   /* failures in a row */
     apr_time_t retry_at;         /* no new connection before this */
-    apr_interval_time_t timeout; /* the socket's timeout as last set */
+    apr_time_t used;             /* when a command was last sent */
+    int step;                    /* socket timeout set, in eighths of the
+                                  * configured one; < 0: other, 0: none */
+    pending_t pending[REDIS_PENDING_MAX];
+    int npending;
     server_rec *s;
 } redis_conn_t;
 
@@ -173,8 +192,31 @@ static const llm_redis_server_t *server_at(const redis_store_t *rs, int i)
     return &APR_ARRAY_IDX(rs->conf->servers, i, llm_redis_server_t);
 }
 
+static void pending_pop(redis_conn_t *cn)
+{
+    free(cn->pending[0].cmd);
+    cn->npending--;
+    memmove(&cn->pending[0], &cn->pending[1],
+            cn->npending * sizeof(pending_t));
+}
+
+/* Corrections sent on a connection that broke may or may not have been
+ * run: they are not sent again (a second run would count twice). */
 static void conn_drop(redis_conn_t *cn)
 {
+    int lost = 0;
+
+    while (cn->npending) {
+        lost += cn->pending[0].cmd != NULL;
+        pending_pop(cn);
+    }
+    if (lost) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s, LLMNO(02507)
+                     "quota store: the connection to Redis broke with %d "
+                     "token correction(s) unconfirmed; their requests keep "
+                     "their estimates if Redis did not run them", lost);
+        llm_quota_store_count_failures(lost);
+    }
     if (cn->c) {
         redisFree(cn->c);
         cn->c = NULL;
@@ -187,54 +229,125 @@ static apr_status_t conn_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* The socket waits at most until the deadline; set only when it moved,
- * which is rare: most requests find the mutex free. */
-static apr_status_t conn_deadline(redis_conn_t *cn, apr_time_t deadline)
+/* The socket waits at most until the deadline.  The timeout is set in
+ * eighths of the configured one, rounded down, so that a request which
+ * found the connection free (nearly all) needs no system call for it. */
+static apr_status_t conn_deadline(redis_conn_t *cn, apr_interval_time_t t,
+                                  apr_time_t deadline)
 {
     apr_interval_time_t left = deadline - apr_time_now();
+    int step;
 
     if (left <= 0) {
         return APR_TIMEUP;
     }
-    if (left < cn->timeout - apr_time_from_msec(1) || left > cn->timeout) {
-        if (redisSetTimeout(cn->c, tv_of(left)) != REDIS_OK) {
+    step = (int)(left * 8 / t);
+    if (step < 1) {
+        step = -1;
+    }
+    if (step != cn->step || step < 0) {
+        if (redisSetTimeout(cn->c, tv_of(step > 0 ? t * step / 8 : left))
+            != REDIS_OK) {
             return APR_EGENERAL;
         }
-        cn->timeout = left;
+        cn->step = step;
     }
     return APR_SUCCESS;
 }
 
+static apr_status_t io_status(redis_conn_t *cn)
+{
+    apr_status_t rv = cn->c->err == REDIS_ERR_IO
+                          && (errno == EAGAIN || errno == EWOULDBLOCK)
+                          ? APR_TIMEUP : APR_ECONNRESET;
+
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, cn->s, LLMNO(02500)
+                 "quota store: Redis connection failed: %s", cn->c->errstr);
+    return rv;
+}
+
 /* A command and its reply; NULL when the connection failed (dropped). */
-static redisReply *conn_command(redis_conn_t *cn, apr_time_t deadline,
-                                int argc, const char **argv,
-                                const size_t *lens, apr_status_t *rv)
+static redisReply *conn_command(redis_conn_t *cn, apr_interval_time_t t,
+                                apr_time_t deadline, int argc,
+                                const char **argv, const size_t *lens,
+                                apr_status_t *rv)
 {
     redisReply *reply;
 
-    if ((*rv = conn_deadline(cn, deadline)) != APR_SUCCESS) {
+    if ((*rv = conn_deadline(cn, t, deadline)) != APR_SUCCESS) {
         conn_drop(cn);
         return NULL;
     }
+    cn->used = apr_time_now();
     reply = redisCommandArgv(cn->c, argc, argv, lens);
     if (!reply) {
-        *rv = cn->c->err == REDIS_ERR_IO
-                  && (errno == EAGAIN || errno == EWOULDBLOCK)
-                  ? APR_TIMEUP : APR_ECONNRESET;
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, cn->s, LLMNO(02500)
-                     "quota store: Redis connection failed: %s",
-                     cn->c->errstr);
+        *rv = io_status(cn);
         conn_drop(cn);
     }
     return reply;
 }
 
+/* Send what hiredis holds for the server. */
+static apr_status_t conn_flush(redis_conn_t *cn)
+{
+    int done = 0;
+
+    cn->used = apr_time_now();
+    while (!done) {
+        if (redisBufferWrite(cn->c, &done) != REDIS_OK) {
+            return io_status(cn);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Both scripts, in one round trip, when a connection is made: a
+ * correction is sent without waiting for its answer (redis_add), so it
+ * should not meet a Redis that lacks its script.  NULL when loaded. */
+static const char *scripts_load(redis_conn_t *cn, const redis_store_t *rs,
+                                apr_time_t deadline)
+{
+    const char *scripts[2] = { reserve_lua, add_lua };
+    const char *shas[2] = { rs->reserve_sha, rs->add_sha };
+    const char *why = NULL;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        const char *argv[3] = { "SCRIPT", "LOAD", scripts[i] };
+        size_t lens[3] = { 6, 4, strlen(scripts[i]) };
+
+        if (redisAppendCommandArgv(cn->c, 3, argv, lens) != REDIS_OK) {
+            return "out of memory";
+        }
+    }
+    if (conn_deadline(cn, rs->conf->timeout, deadline) != APR_SUCCESS) {
+        return "no time left to load the scripts";
+    }
+    for (i = 0; i < 2; i++) {
+        redisReply *reply = NULL;
+
+        if (redisGetReply(cn->c, (void **)&reply) != REDIS_OK || !reply) {
+            return "no answer to SCRIPT LOAD";
+        }
+        if (!why && (reply->type != REDIS_REPLY_STRING
+                     || strcmp(reply->str, shas[i]))) {
+            why = reply->type == REDIS_REPLY_ERROR
+                      ? "SCRIPT LOAD refused (the user needs +script|load)"
+                      : "SCRIPT LOAD answered another SHA1";
+        }
+        freeReplyObject(reply);
+    }
+    return why;
+}
+
 /* Log in, pick the database and, with a list of servers, make sure this
- * one is the primary.  NULL when it will do; else why not. */
+ * one is the primary; load the scripts.  NULL when it will do; else why
+ * not. */
 static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
                               const llm_redis_server_t *srv,
                               apr_time_t deadline, apr_pool_t *p)
 {
+    apr_interval_time_t t = rs->conf->timeout;
     const char *argv[3];
     size_t lens[3];
     redisReply *reply;
@@ -252,7 +365,7 @@ static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
         }
         argv[k] = srv->password;
         lens[k++] = srv->password_len;
-        if (!(reply = conn_command(cn, deadline, k, argv, lens, &rv))) {
+        if (!(reply = conn_command(cn, t, deadline, k, argv, lens, &rv))) {
             return "no answer to AUTH";
         }
         /* Redis's answer names the failure, never the password. */
@@ -272,7 +385,7 @@ static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
         lens[0] = 6;
         argv[1] = db;
         lens[1] = strlen(db);
-        if (!(reply = conn_command(cn, deadline, 2, argv, lens, &rv))) {
+        if (!(reply = conn_command(cn, t, deadline, 2, argv, lens, &rv))) {
             return "no answer to SELECT";
         }
         if (reply->type == REDIS_REPLY_ERROR) {
@@ -287,7 +400,7 @@ static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
     if (rs->conf->servers->nelts > 1) {
         argv[0] = "ROLE";
         lens[0] = 4;
-        if (!(reply = conn_command(cn, deadline, 1, argv, lens, &rv))) {
+        if (!(reply = conn_command(cn, t, deadline, 1, argv, lens, &rv))) {
             return "no answer to ROLE";
         }
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
@@ -296,8 +409,11 @@ static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
             why = "not the primary (ROLE is not master)";
         }
         freeReplyObject(reply);
+        if (why) {
+            return why;
+        }
     }
-    return why;
+    return scripts_load(cn, rs, deadline);
 }
 
 /* A connection to the first server of the list that takes it. */
@@ -332,7 +448,7 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
             conn_drop(cn);
             continue;
         }
-        cn->timeout = 0;
+        cn->step = 0;
         if ((why = conn_setup(cn, rs, srv, deadline, p)) != NULL) {
             if (!cn->fails) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s,
@@ -368,19 +484,95 @@ static int conn_closed_by_server(redis_conn_t *cn)
                       && errno != EINTR);
 }
 
-/* Run a script on the child's connection.  The mutex is held on return
- * when *reply is set; the caller releases it with conn_release. */
-static apr_status_t run_script(redis_store_t *rs, const char *sha,
-                               const char *script, int argc,
-                               const char **argv, const size_t *lens,
-                               redisReply **out)
+static apr_status_t script_load_send(redis_conn_t *cn, const char *script)
 {
-    redis_conn_t *cn = rs->conn;
-    apr_time_t deadline = apr_time_now() + rs->conf->timeout;
-    redisReply *reply = NULL;
+    const char *argv[3] = { "SCRIPT", "LOAD", script };
+    size_t lens[3] = { 6, 4, strlen(script) };
+
+    if (redisAppendCommandArgv(cn->c, 3, argv, lens) != REDIS_OK) {
+        return APR_ENOMEM;
+    }
+    cn->pending[cn->npending].cmd = NULL;
+    cn->pending[cn->npending].len = 0;
+    cn->pending[cn->npending].resent = 0;
+    cn->npending++;
+    return APR_SUCCESS;
+}
+
+/* Read the replies to the corrections sent earlier.  A correction Redis
+ * did not know the script of (NOSCRIPT: not run) is sent again after the
+ * script; one it refused is lost (logged, counted). */
+static apr_status_t conn_drain(redis_store_t *rs, redis_conn_t *cn,
+                               apr_time_t deadline)
+{
     apr_status_t rv;
 
-    *out = NULL;
+    while (cn->npending) {
+        pending_t p = cn->pending[0];
+        redisReply *reply = NULL;
+
+        if ((rv = conn_deadline(cn, rs->conf->timeout, deadline))
+            != APR_SUCCESS) {
+            conn_drop(cn);
+            return rv;
+        }
+        if (redisGetReply(cn->c, (void **)&reply) != REDIS_OK || !reply) {
+            rv = io_status(cn);
+            conn_drop(cn);
+            return rv;
+        }
+        if (!p.cmd) {
+            /* Our SCRIPT LOAD: its answer is the SHA we know. */
+            rv = reply->type == REDIS_REPLY_STRING ? APR_SUCCESS
+                                                   : LLM_QUOTA_STORE_EPROTO;
+            freeReplyObject(reply);
+            pending_pop(cn);
+            if (rv != APR_SUCCESS) {
+                conn_drop(cn);
+                return rv;
+            }
+            continue;
+        }
+        if (reply->type == REDIS_REPLY_ERROR
+            && !strncmp(reply->str, "NOSCRIPT", 8) && !p.resent
+            && cn->npending + 2 <= REDIS_PENDING_MAX) {
+            freeReplyObject(reply);
+            cn->pending[0].cmd = NULL;      /* moved to the end */
+            pending_pop(cn);
+            if (script_load_send(cn, add_lua) != APR_SUCCESS
+                || redisAppendFormattedCommand(cn->c, p.cmd, p.len)
+                   != REDIS_OK) {
+                free(p.cmd);
+                conn_drop(cn);
+                return APR_ENOMEM;
+            }
+            p.resent = 1;
+            cn->pending[cn->npending++] = p;
+            if ((rv = conn_flush(cn)) != APR_SUCCESS) {
+                conn_drop(cn);
+                return rv;
+            }
+            continue;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s, LLMNO(02508)
+                         "quota store: %s refused a token correction: %s",
+                         server_at(rs, cn->at)->url, reply->str);
+            llm_quota_store_count_failures(1);
+        }
+        freeReplyObject(reply);
+        pending_pop(cn);
+    }
+    return APR_SUCCESS;
+}
+
+/* Take the child's connection, made and clear of earlier replies, for
+ * one call that must end by the deadline; released by conn_release. */
+static apr_status_t conn_acquire(redis_store_t *rs, apr_time_t deadline)
+{
+    redis_conn_t *cn = rs->conn;
+    apr_status_t rv;
+
     if (!cn) {
         return APR_EINIT;
     }
@@ -388,16 +580,63 @@ static apr_status_t run_script(redis_store_t *rs, const char *sha,
     if (rv != APR_SUCCESS) {
         return APR_STATUS_IS_TIMEUP(rv) ? APR_TIMEUP : rv;
     }
-    if (cn->c && conn_closed_by_server(cn)) {
+    if (cn->c && !cn->npending
+        && apr_time_now() - cn->used > REDIS_IDLE_CHECK
+        && conn_closed_by_server(cn)) {
         conn_drop(cn);
     }
+    if (cn->c && cn->npending) {
+        /* A failure here is the earlier corrections': a new connection
+         * serves this call. */
+        conn_drain(rs, cn, deadline);
+    }
     if (!cn->c && (rv = conn_open(cn, rs, deadline)) != APR_SUCCESS) {
-        goto failed;
+        /* A pause before reconnecting is not a new failure: counting it
+         * would push the next attempt back for as long as requests keep
+         * coming. */
+        if (rv != APR_EAGAIN && ++cn->fails > 1) {
+            cn->retry_at = apr_time_now() + REDIS_RETRY;
+        }
+        apr_thread_mutex_unlock(cn->mu);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static void conn_release(redis_store_t *rs, apr_status_t rv)
+{
+    redis_conn_t *cn = rs->conn;
+
+    if (rv == APR_SUCCESS) {
+        cn->fails = 0;
+        cn->retry_at = 0;
+    }
+    else if (++cn->fails > 1) {
+        cn->retry_at = apr_time_now() + REDIS_RETRY;
+    }
+    apr_thread_mutex_unlock(cn->mu);
+}
+
+/* Run a script and wait for its answer.  *out is freed by the caller. */
+static apr_status_t run_script(redis_store_t *rs, const char *sha,
+                               const char *script, int argc,
+                               const char **argv, const size_t *lens,
+                               redisReply **out)
+{
+    apr_interval_time_t t = rs->conf->timeout;
+    apr_time_t deadline = apr_time_now() + t;
+    redis_conn_t *cn = rs->conn;
+    redisReply *reply;
+    apr_status_t rv;
+
+    *out = NULL;
+    if ((rv = conn_acquire(rs, deadline)) != APR_SUCCESS) {
+        return rv;
     }
     argv[0] = "EVALSHA";
     argv[1] = sha;
-    if (!(reply = conn_command(cn, deadline, argc, argv, lens, &rv))) {
-        goto failed;
+    if (!(reply = conn_command(cn, t, deadline, argc, argv, lens, &rv))) {
+        goto done;
     }
     if (reply->type == REDIS_REPLY_ERROR
         && !strncmp(reply->str, "NOSCRIPT", 8)) {
@@ -408,22 +647,23 @@ static apr_status_t run_script(redis_store_t *rs, const char *sha,
 
         freeReplyObject(reply);
         reply = NULL;
-        if (!(loaded = conn_command(cn, deadline, 3, load, load_lens, &rv))) {
-            goto failed;
+        if (!(loaded = conn_command(cn, t, deadline, 3, load, load_lens,
+                                    &rv))) {
+            goto done;
         }
         rv = loaded->type == REDIS_REPLY_STRING && !strcmp(loaded->str, sha)
-                 ? APR_SUCCESS : APR_EGENERAL;
+                 ? APR_SUCCESS : LLM_QUOTA_STORE_EPROTO;
         freeReplyObject(loaded);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, cn->s, LLMNO(02503)
                          "quota store: %s did not load the counter script",
                          server_at(rs, cn->at)->url);
-            rv = LLM_QUOTA_STORE_EPROTO;
             conn_drop(cn);
-            goto failed;
+            goto done;
         }
-        if (!(reply = conn_command(cn, deadline, argc, argv, lens, &rv))) {
-            goto failed;
+        if (!(reply = conn_command(cn, t, deadline, argc, argv, lens,
+                                   &rv))) {
+            goto done;
         }
     }
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -438,27 +678,12 @@ static apr_status_t run_script(redis_store_t *rs, const char *sha,
         reply = NULL;
         conn_drop(cn);
         rv = LLM_QUOTA_STORE_EPROTO;
-        goto failed;
+        goto done;
     }
-    cn->fails = 0;
-    cn->retry_at = 0;
     *out = reply;
-    return APR_SUCCESS;
-
-failed:
-    /* A pause before reconnecting is not a new failure: counting it would
-     * push the next attempt back for as long as requests keep coming. */
-    if (rv != APR_EAGAIN && ++cn->fails > 1) {
-        cn->retry_at = apr_time_now() + REDIS_RETRY;
-    }
-    apr_thread_mutex_unlock(cn->mu);
+done:
+    conn_release(rs, rv);
     return rv;
-}
-
-static void conn_release(redis_store_t *rs, redisReply *reply)
-{
-    freeReplyObject(reply);
-    apr_thread_mutex_unlock(rs->conn->mu);
 }
 
 /* A reply of count integers; else the connection is not trusted. */
@@ -541,8 +766,7 @@ static apr_status_t redis_reserve(llm_counter_store_t *st,
         return rv;
     }
     if (!integers(reply, 1 + 3 * (size_t)n)) {
-        conn_drop(rs->conn);
-        conn_release(rs, reply);
+        freeReplyObject(reply);
         return LLM_QUOTA_STORE_EPROTO;
     }
     refused = reply->element[0]->integer != 0;
@@ -553,48 +777,66 @@ static apr_status_t redis_reserve(llm_counter_store_t *st,
         ops[i].over = reply->element[3 + 3 * i]->integer != 0;
         ops[i].unavailable = 0;
     }
-    conn_release(rs, reply);
+    freeReplyObject(reply);
     return refused ? APR_EGENERAL : APR_SUCCESS;
 }
 
+/* Sent without waiting: the reply is read with the connection's next
+ * use (conn_drain), so a request's correction costs no wait for Redis.
+ * The ops' values out are not set. */
 static apr_status_t redis_add(llm_counter_store_t *st, llm_counter_op_t *ops,
                               int n, apr_time_t now)
 {
     redis_store_t *rs = st->ctx;
+    redis_conn_t *cn = rs->conn;
     const char *argv[3 + REDIS_MAX_OPS * 3];
     size_t lens[3 + REDIS_MAX_OPS * 3];
     char keycount[16], nums[REDIS_MAX_OPS * 2][24];
-    redisReply *reply;
+    char *cmd = NULL;
+    int i, argc, len;
     apr_status_t rv;
-    int i, argc;
 
     if (n > REDIS_MAX_OPS) {
         return APR_EINVAL;
     }
     argc = script_args(argv, lens, keycount, ops, n);
+    argv[0] = "EVALSHA";
+    argv[1] = rs->add_sha;
     for (i = 0; i < n; i++) {
         argc = push_number(argv, lens, argc, nums[2 * i], ops[i].amount);
         argc = push_number(argv, lens, argc, nums[2 * i + 1],
                            window_ms(&ops[i], now));
     }
-    rv = run_script(rs, rs->add_sha, add_lua, argc, argv, lens, &reply);
-    if (rv != APR_SUCCESS) {
+    if ((len = redisFormatCommandArgv(&cmd, argc, argv, lens)) < 0) {
+        return APR_ENOMEM;
+    }
+    if ((rv = conn_acquire(rs, apr_time_now() + rs->conf->timeout))
+        != APR_SUCCESS) {
+        free(cmd);
         return rv;
     }
-    if (!integers(reply, 2 * (size_t)n)) {
-        conn_drop(rs->conn);
-        conn_release(rs, reply);
-        return LLM_QUOTA_STORE_EPROTO;
+    if (cn->npending == REDIS_PENDING_MAX) {
+        conn_drain(rs, cn, apr_time_now() + rs->conf->timeout);
     }
-    for (i = 0; i < n; i++) {
-        ops[i].over = 0;
-        ops[i].unavailable = 0;
-        ops[i].value = reply->element[2 * i]->integer;
-        ops[i].reset = now + apr_time_from_msec(
-                                 reply->element[2 * i + 1]->integer);
+    if (!cn->c) {
+        free(cmd);
+        conn_release(rs, APR_ECONNRESET);
+        return APR_ECONNRESET;
     }
-    conn_release(rs, reply);
-    return APR_SUCCESS;
+    if (redisAppendFormattedCommand(cn->c, cmd, len) != REDIS_OK) {
+        free(cmd);
+        conn_release(rs, APR_ENOMEM);
+        return APR_ENOMEM;
+    }
+    cn->pending[cn->npending].cmd = cmd;
+    cn->pending[cn->npending].len = len;
+    cn->pending[cn->npending].resent = 0;
+    cn->npending++;
+    if ((rv = conn_flush(cn)) != APR_SUCCESS) {
+        conn_drop(cn);
+    }
+    conn_release(rs, rv);
+    return rv;
 }
 
 /* Budgets in Redis outlive any node: nothing to rebuild. */

@@ -397,6 +397,15 @@ static void health_ok(request_rec *r)
     }
 }
 
+void llm_quota_store_count_failures(int n)
+{
+    if (health) {
+        llm_shm_lock(&health->lock);
+        health->failures += n;
+        llm_shm_unlock(&health->lock);
+    }
+}
+
 /* The metrics page (mod_llm_audit's llm-metrics handler) calls this. */
 static void llm_route_quota_metrics(request_rec *r)
 {
@@ -476,13 +485,11 @@ void llm_quota_store_add(request_rec *r, llm_counter_store_t *used,
         return;
     }
     /* The request was counted in Redis with its estimate; the
-     * correction to its real usage is lost. */
-    llm_shm_lock(&health->lock);
-    health->failures++;
-    llm_shm_unlock(&health->lock);
+     * correction to its real usage could not be sent. */
+    llm_quota_store_count_failures(1);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02513)
-                  "quota store: Redis did not take the token correction "
-                  "after the answer (%s); the estimate stays counted",
+                  "quota store: the token correction after the answer could "
+                  "not be sent to Redis (%s); the estimate stays counted",
                   cause(r->pool, rv));
 }
 

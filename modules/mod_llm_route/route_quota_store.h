@@ -89,6 +89,11 @@ apr_status_t llm_quota_store_reserve(request_rec *r, llm_counter_op_t *ops,
 void llm_quota_store_add(request_rec *r, llm_counter_store_t *used,
                          llm_counter_op_t *ops, int n, apr_time_t now);
 
+/* The Redis store's own failures found after the call that caused them
+ * (a correction that was sent and never confirmed): counted in
+ * llm_gateway_quota_store_failures_total. */
+void llm_quota_store_count_failures(int n);
+
 /* child_init (the Redis connection of each child) and the optional
  * function the metrics page calls. */
 void llm_quota_store_register_hooks(apr_pool_t *p);

@@ -54,6 +54,8 @@ def hammer_body():
 
 TOKHAMMER_LIMIT = 10 * estimate(hammer_body()) + estimate(hammer_body()) // 2
 BUDGET = 400
+NARROW_ACL = ("~* resetchannels -@all +evalsha +script|load +get +incrby "
+              "+pttl +pexpire +select +role")
 
 QUOTAS = """\
 LLMRouteQuota user             requests/minute 1000
@@ -101,8 +103,9 @@ def pg():
 @pytest.fixture(scope="module")
 def redis(fleet_tmp):
     password = os.urandom(12).hex()
+    # The narrow rights docs/fleet.md gives the gateway's user.
     r = RedisServer(os.path.join(fleet_tmp, "redis"), user="gateway",
-                    password=password)
+                    password=password, acl=NARROW_ACL)
     # Root's alone: httpd reads it while it reads its configuration.
     r.password_file = os.path.join(fleet_tmp, "redis.pass")
     with open(r.password_file, "w") as f:

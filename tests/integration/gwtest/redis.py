@@ -76,7 +76,8 @@ class _Reader:
 
 
 class RedisServer:
-    def __init__(self, base_dir, user=None, password=None, replica_of=None):
+    def __init__(self, base_dir, user=None, password=None, replica_of=None,
+                 acl="~* &* +@all"):
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not os.path.exists(self.binary):
             raise RuntimeError("redis-server not installed (scripts/deps.sh "
@@ -87,7 +88,9 @@ class RedisServer:
         self.user = user
         self.password = password
         self.replica_of = replica_of
+        self.acl = acl
         self.db = 0
+        self.argv_extra = []     # later options win (benchmarks: no AOF)
         self.proc = None
         atexit.register(self.destroy)
 
@@ -100,11 +103,11 @@ class RedisServer:
         if self.user:
             # The default user stays open to the tests' own client; the
             # gateway logs in as user (ACL, Redis 6+).
-            a += ["--user", self.user, "on", ">" + self.password, "~*",
-                  "&*", "+@all"]
+            a += ["--user", self.user, "on", ">" + self.password] + \
+                self.acl.split()
         if self.replica_of:
             a += ["--replicaof", LOOPBACK, str(self.replica_of.port)]
-        return a
+        return a + self.argv_extra
 
     def start(self, timeout=10.0):
         self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL,
