@@ -27,6 +27,13 @@
  * does not know them (restarted, failed over, SCRIPT FLUSH) answers
  * NOSCRIPT, which runs nothing, and they are loaded and sent again.
  *
+ * The correction after an answer is sent without waiting for its reply,
+ * which is read with the connection's next use: a request then waits for
+ * Redis once (its reserve), and its correction is run at once all the
+ * same.  The scripts are loaded when a connection is made, so that a
+ * correction finds its script; after a SCRIPT FLUSH a correction may wait
+ * for its child's next call to be sent again.
+ *
  * One connection per httpd child, made at its first use and shared by the
  * child's threads in turn under a mutex that waits at most the timeout.
  * The connection is the only mutable state: it hangs off this store,
@@ -123,6 +130,8 @@ static const char add_lua[] =
     "  out[2 * i] = ttl\n"
     "end\n"
     "return out\n";
+
+static const char NOT_PRIMARY[] = "not the primary (ROLE is not master)";
 
 /* Corrections sent whose replies are read with the connection's next
  * use, at most this many (then they are read at once). */
@@ -266,6 +275,20 @@ static apr_status_t io_status(redis_conn_t *cn)
     return rv;
 }
 
+/* Send what hiredis holds for the server. */
+static apr_status_t conn_flush(redis_conn_t *cn)
+{
+    int done = 0;
+
+    cn->used = apr_time_now();
+    while (!done) {
+        if (redisBufferWrite(cn->c, &done) != REDIS_OK) {
+            return io_status(cn);
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* A command and its reply; NULL when the connection failed (dropped). */
 static redisReply *conn_command(redis_conn_t *cn, apr_interval_time_t t,
                                 apr_time_t deadline, int argc,
@@ -285,20 +308,6 @@ static redisReply *conn_command(redis_conn_t *cn, apr_interval_time_t t,
         conn_drop(cn);
     }
     return reply;
-}
-
-/* Send what hiredis holds for the server. */
-static apr_status_t conn_flush(redis_conn_t *cn)
-{
-    int done = 0;
-
-    cn->used = apr_time_now();
-    while (!done) {
-        if (redisBufferWrite(cn->c, &done) != REDIS_OK) {
-            return io_status(cn);
-        }
-    }
-    return APR_SUCCESS;
 }
 
 /* Both scripts, in one round trip, when a connection is made: a
@@ -406,7 +415,7 @@ static const char *conn_setup(redis_conn_t *cn, const redis_store_t *rs,
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
             || reply->element[0]->type != REDIS_REPLY_STRING
             || strcmp(reply->element[0]->str, "master")) {
-            why = "not the primary (ROLE is not master)";
+            why = NOT_PRIMARY;
         }
         freeReplyObject(reply);
         if (why) {
@@ -450,8 +459,11 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
         }
         cn->step = 0;
         if ((why = conn_setup(cn, rs, srv, deadline, p)) != NULL) {
+            /* A replica listed before the primary is passed over at
+             * every connection: worth a notice, not a warning. */
             if (!cn->fails) {
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s,
+                ap_log_error(APLOG_MARK, why == NOT_PRIMARY ? APLOG_NOTICE
+                             : APLOG_WARNING, 0, cn->s,
                              LLMNO(02502) "quota store: %s: %s", srv->url,
                              why);
             }
@@ -460,7 +472,7 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
         }
         if (i > 0) {
             /* The first server is down or a replica: worth knowing. */
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, cn->s, LLMNO(02506)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s, LLMNO(02506)
                          "quota store: counting on %s (server %d of the "
                          "list)", srv->url, i + 1);
         }

@@ -18,12 +18,10 @@
  * The counter store behind quotas: named counters that live for a window,
  * changed a batch at a time.  The quota policy (route_quota.c) speaks only
  * this interface; route_counter_shm.c implements it in shared memory for
- * the httpd processes of one node.  A fleet of gateway nodes sharing
- * counters needs another implementation of the same three calls against
- * Redis (docs/identity.md, "Counters for a fleet"): a reserve is one Lua
- * script (check every counter, then INCRBY them all, PEXPIREAT each new
- * one), an add is a pipeline of INCRBY + PEXPIREAT NX, and nothing in the
- * policy code changes.
+ * the httpd processes of one node; route_counter_redis.c in Redis for a
+ * fleet of nodes (docs/fleet.md).  route_quota_store.c picks one
+ * (LLMRouteQuotaStore) and applies LLMRouteQuotaStoreFailure when Redis
+ * does not answer.
  */
 
 #ifndef ROUTE_COUNTER_STORE_H
@@ -58,11 +56,15 @@ typedef struct llm_counter_store_vt_t {
     /* All or nothing: when every counter can take its amount within its
      * limit, add them all and return APR_SUCCESS; otherwise add nothing,
      * mark the counters that refused (->over) and return APR_EGENERAL.
-     * The values out are read under the same lock as the check. */
+     * The values out are read under the same lock as the check.  Any
+     * other status: the store did not answer (a shared store: it may
+     * have counted the request if it failed after sending). */
     apr_status_t (*reserve)(llm_counter_store_t *st, llm_counter_op_t *ops,
                             int n, apr_time_t now);
     /* Add every amount without a limit (corrections after the answer);
-     * no counter goes below zero.  amount 0 reads the counter. */
+     * no counter goes below zero.  shm: amount 0 reads the counter.  The
+     * Redis store sends the batch without waiting for its answer and
+     * leaves the values out unset. */
     apr_status_t (*add)(llm_counter_store_t *st, llm_counter_op_t *ops,
                         int n, apr_time_t now);
     /* Rebuilding budgets after a fresh start: returns 1 to exactly one

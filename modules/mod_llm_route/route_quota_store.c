@@ -248,8 +248,8 @@ const char *llm_route_cmd_quota_store(cmd_parms *cmd, void *dcv,
             options = 1;
         }
         else if (!strcasecmp(w, "tls") || !strncasecmp(w, "rediss://", 9)) {
-            /* Debian 12 and RHEL 9 ship hiredis without its TLS library
-             * (hiredis_ssl, 1.0 and later). */
+            /* Debian 12's hiredis (0.14) has no TLS library; it came
+             * with 1.0 (hiredis_ssl). */
             return "LLMRouteQuotaStore: TLS to Redis is not available in "
                    "this build (its hiredis has no TLS support): reach "
                    "Redis over a private network or through a TLS tunnel "
