@@ -487,7 +487,10 @@ void llm_quota_store_add(request_rec *r, llm_counter_store_t *used,
     /* The request was counted in Redis with its estimate; the
      * correction to its real usage could not be sent. */
     llm_quota_store_count_failures(1);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02513)
+    /* During an outage (logged when it began) one line per request
+     * would drown the log. */
+    ap_log_rerror(APLOG_MARK, health->down ? APLOG_DEBUG : APLOG_WARNING,
+                  0, r, LLMNO(02513)
                   "quota store: the token correction after the answer could "
                   "not be sent to Redis (%s); the estimate stays counted",
                   cause(r->pool, rv));
