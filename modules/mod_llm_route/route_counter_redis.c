@@ -133,9 +133,10 @@ static const char add_lua[] =
 
 static const char NOT_PRIMARY[] = "not the primary (ROLE is not master)";
 
-/* Corrections sent whose replies are read with the connection's next
- * use, at most this many (then they are read at once). */
-#define REDIS_PENDING_MAX 32
+/* Commands sent whose replies are read with the connection's next use:
+ * a correction, and after NOSCRIPT a SCRIPT LOAD and the correction again
+ * (conn_drain). */
+#define REDIS_PENDING_MAX 4
 /* A connection idle this long is checked before use: a restarted Redis
  * is down for longer than this. */
 #define REDIS_IDLE_CHECK apr_time_from_msec(100)
@@ -631,9 +632,8 @@ static void conn_release(redis_store_t *rs, apr_status_t rv)
 
 /* Run a script and wait for its answer.  *out is freed by the caller. */
 static apr_status_t run_script(redis_store_t *rs, const char *sha,
-                               const char *script, int argc,
-                               const char **argv, const size_t *lens,
-                               redisReply **out)
+                               int argc, const char **argv,
+                               const size_t *lens, redisReply **out)
 {
     apr_interval_time_t t = rs->conf->timeout;
     apr_time_t deadline = apr_time_now() + t;
@@ -652,24 +652,18 @@ static apr_status_t run_script(redis_store_t *rs, const char *sha,
     }
     if (reply->type == REDIS_REPLY_ERROR
         && !strncmp(reply->str, "NOSCRIPT", 8)) {
-        /* Not run: load the script and send the same call again. */
-        const char *load[3] = { "SCRIPT", "LOAD", script };
-        size_t load_lens[3] = { 6, 4, strlen(script) };
-        redisReply *loaded;
+        /* Not run: load the scripts (both: the correction after this
+         * request will not wait to learn its own was missing) and send
+         * the same call again. */
+        const char *why;
 
         freeReplyObject(reply);
         reply = NULL;
-        if (!(loaded = conn_command(cn, t, deadline, 3, load, load_lens,
-                                    &rv))) {
-            goto done;
-        }
-        rv = loaded->type == REDIS_REPLY_STRING && !strcmp(loaded->str, sha)
-                 ? APR_SUCCESS : LLM_QUOTA_STORE_EPROTO;
-        freeReplyObject(loaded);
-        if (rv != APR_SUCCESS) {
+        if ((why = scripts_load(cn, rs, deadline)) != NULL) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, cn->s, LLMNO(02503)
-                         "quota store: %s did not load the counter script",
-                         server_at(rs, cn->at)->url);
+                         "quota store: %s did not load the counter scripts: "
+                         "%s", server_at(rs, cn->at)->url, why);
+            rv = LLM_QUOTA_STORE_EPROTO;
             conn_drop(cn);
             goto done;
         }
@@ -772,8 +766,7 @@ static apr_status_t redis_reserve(llm_counter_store_t *st,
         argc = push_number(argv, lens, argc, nums[3 * i + 2],
                            window_ms(&ops[i], now));
     }
-    rv = run_script(rs, rs->reserve_sha, reserve_lua, argc, argv, lens,
-                    &reply);
+    rv = run_script(rs, rs->reserve_sha, argc, argv, lens, &reply);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -827,9 +820,8 @@ static apr_status_t redis_add(llm_counter_store_t *st, llm_counter_op_t *ops,
         free(cmd);
         return rv;
     }
-    if (cn->npending == REDIS_PENDING_MAX) {
-        conn_drain(rs, cn, apr_time_now() + rs->conf->timeout);
-    }
+    /* conn_acquire read every earlier reply: one correction is pending
+     * at a time, plus a SCRIPT LOAD and a resend after NOSCRIPT. */
     if (!cn->c) {
         free(cmd);
         conn_release(rs, APR_ECONNRESET);

@@ -63,6 +63,7 @@ LLMRouteQuota user:fifty       requests/minute 50
 LLMRouteQuota user:tokhammer   tokens/minute   {tokhammer}
 LLMRouteQuota user:budget      tokens/day      {budget}
 LLMRouteQuota user:anthro      requests/minute 3
+LLMRouteQuota user:flushbudget tokens/day      1M
 LLMRouteQuota user:same        requests/minute 4
 LLMRouteQuota user:same        tokens/minute   100k
 """.format(tokhammer=TOKHAMMER_LIMIT, budget=BUDGET)
@@ -337,6 +338,50 @@ def test_scripts_reloaded_after_flush(nodes, redis, mock, minter):
         assert r.status == 200, r
         assert redis.get_int(k) == i + 1
     assert fleet_metric(nodes, "llm_gateway_quota_store_failures_total") == 0
+
+
+ONE_CHILD = """\
+<IfModule mpm_event_module>
+    ServerLimit 1
+    StartServers 1
+    ThreadsPerChild 8
+    MinSpareThreads 1
+    MaxSpareThreads 8
+    MaxRequestWorkers 8
+</IfModule>
+"""
+
+
+def test_correction_after_flush_lands_without_another_request(
+        nodes, minter, mock_provider, pg, redis, mock):
+    """After SCRIPT FLUSH, the request that finds the scripts gone loads
+    both, so its own token correction (sent without waiting) is run at
+    once -- not when the child's connection is next used.  One child, so
+    that there is one connection."""
+    node = make_node(minter, mock_provider, pg, store_conf([redis_url(redis)]),
+                     first=nodes[0])
+    node.extra_conf = ONE_CHILD
+    node.start()
+    try:
+        token = minter.mint(sub="flushbudget")
+        k = key("flushbudget", "tokens/day", day=True)
+        c = node.client()
+        used = 0
+        for i in range(3):
+            redis.command("SCRIPT", "FLUSH")
+            r = c.post(CHAT, chat("flushed budget %d " % i + "z" * 150),
+                       token=token)
+            assert r.status == 200, r
+            u = r.json()["usage"]
+            used += u["prompt_tokens"] + u["completion_tokens"]
+            deadline = time.monotonic() + 3
+            while (redis.get_int(k) != used
+                   and time.monotonic() < deadline):
+                time.sleep(0.02)
+            assert redis.get_int(k) == used, (redis.get_int(k), used)
+        assert metric(node, "llm_gateway_quota_store_failures_total") == 0
+    finally:
+        node.destroy()
 
 
 def test_redis_killed_and_restarted_mid_load(nodes, redis, mock, minter):
