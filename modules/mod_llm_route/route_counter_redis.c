@@ -469,6 +469,11 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
                              why);
             }
             conn_drop(cn);
+            /* It took the connection and did not answer in time. */
+            if (apr_time_now() >= deadline) {
+                rv = APR_TIMEUP;
+                break;
+            }
             continue;
         }
         if (i > 0) {
