@@ -34,8 +34,13 @@
  * correction finds its script; after a SCRIPT FLUSH a correction may wait
  * for its child's next call to be sent again.
  *
- * One connection per httpd child, made at its first use and shared by the
- * child's threads in turn under a mutex that waits at most the timeout.
+ * One connection per httpd child, made at its first use.  The child's
+ * requests queue their commands; the thread that finds nobody talking to
+ * Redis sends everything queued in one write and reads the replies, so
+ * that a burst shares round trips instead of queueing for them (with
+ * one command per round trip, 200 requests at once made threads wait
+ * past the timeout and fall back).  A request waits at most the
+ * timeout, queued or sent.
  * The connection is the only mutable state: it hangs off this store,
  * which lives in the configuration pool, copied into each child by fork,
  * so every child writes only its own copy (llm_counter_redis_child_init).
@@ -61,6 +66,7 @@
 #include "http_log.h"
 #include "apr_sha1.h"
 #include "apr_strings.h"
+#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 
 #include "llm_gateway.h"
@@ -133,33 +139,50 @@ static const char add_lua[] =
 
 static const char NOT_PRIMARY[] = "not the primary (ROLE is not master)";
 
-/* Commands sent whose replies are read with the connection's next use:
- * a correction, and after NOSCRIPT a SCRIPT LOAD and the correction again
- * (conn_drain). */
-#define REDIS_PENDING_MAX 4
 /* A connection idle this long is checked before use: a restarted Redis
  * is down for longer than this. */
 #define REDIS_IDLE_CHECK apr_time_from_msec(100)
 
-/* A correction sent and not yet confirmed; cmd NULL: a SCRIPT LOAD. */
-typedef struct {
+#define ITEM_QUEUED 0
+#define ITEM_SENT   1
+#define ITEM_DONE   2
+
+/* One command for Redis.  A reserve waits for its reply; a correction
+ * (nowait) does not, and a SCRIPT LOAD of our own (cmd NULL) is read and
+ * checked by whoever reads replies next. */
+typedef struct item_t {
     char *cmd;                   /* the formatted command (malloc) */
     int len;
+    int nowait;
     int resent;                  /* sent again after NOSCRIPT */
-} pending_t;
+    int state;                   /* ITEM_* (under the queue mutex) */
+    int abandoned;               /* its request stopped waiting: the
+                                  * thread that finishes it frees it */
+    apr_status_t rv;
+    redisReply *reply;
+    struct item_t *next;         /* in the queue or the sent list */
+    struct item_t *wnext;        /* the waiting items of a batch */
+} item_t;
 
-/* The child's connection (see the top of the file). */
+/* The child's connection (see the top of the file).  Requests queue
+ * their commands; one thread at a time (busy) sends everything queued in
+ * one write and reads the replies, so the child's requests share round
+ * trips instead of taking turns.  The fields below the queue belong to
+ * that thread. */
 typedef struct {
-    apr_thread_mutex_t *mu;
+    apr_thread_mutex_t *mu;      /* the queue and busy; never held for I/O */
+    apr_thread_cond_t *cv;       /* a batch is done */
+    item_t *queued, *queued_tail;
+    int busy;
+    int waiters;                 /* requests waiting on cv */
     redisContext *c;
+    item_t *sent, *sent_tail;    /* replies not read yet, in order */
     int at;                      /* the server c talks to */
     int fails;                   /* failures in a row */
     apr_time_t retry_at;         /* no new connection before this */
     apr_time_t used;             /* when a command was last sent */
     int step;                    /* socket timeout set, in eighths of the
                                   * configured one; < 0: other, 0: none */
-    pending_t pending[REDIS_PENDING_MAX];
-    int npending;
     server_rec *s;
 } redis_conn_t;
 
@@ -202,23 +225,58 @@ static const llm_redis_server_t *server_at(const redis_store_t *rs, int i)
     return &APR_ARRAY_IDX(rs->conf->servers, i, llm_redis_server_t);
 }
 
-static void pending_pop(redis_conn_t *cn)
+static void item_free(item_t *it)
 {
-    free(cn->pending[0].cmd);
-    cn->npending--;
-    memmove(&cn->pending[0], &cn->pending[1],
-            cn->npending * sizeof(pending_t));
+    if (it->reply) {
+        freeReplyObject(it->reply);
+    }
+    free(it->cmd);
+    free(it);
 }
 
-/* Corrections sent on a connection that broke may or may not have been
- * run: they are not sent again (a second run would count twice). */
-static void conn_drop(redis_conn_t *cn)
+/* A reply is read for the first item sent; NULL when none. */
+static item_t *sent_pop(redis_conn_t *cn)
 {
+    item_t *it = cn->sent;
+
+    if (it) {
+        cn->sent = it->next;
+        if (!cn->sent) {
+            cn->sent_tail = NULL;
+        }
+        it->next = NULL;
+    }
+    return it;
+}
+
+static void sent_push(redis_conn_t *cn, item_t *it)
+{
+    it->next = NULL;
+    if (cn->sent_tail) {
+        cn->sent_tail->next = it;
+    }
+    else {
+        cn->sent = it;
+    }
+    cn->sent_tail = it;
+}
+
+/* Commands sent on a connection that broke may or may not have been run:
+ * they are never sent again (a second run would count twice).  A waiting
+ * request gets rv; a correction is counted as lost. */
+static void conn_fail_sent(redis_conn_t *cn, apr_status_t rv)
+{
+    item_t *it;
     int lost = 0;
 
-    while (cn->npending) {
-        lost += cn->pending[0].cmd != NULL;
-        pending_pop(cn);
+    while ((it = sent_pop(cn)) != NULL) {
+        if (it->nowait) {
+            lost += it->cmd != NULL;
+            item_free(it);
+        }
+        else {
+            it->rv = rv;         /* handed back by the sending thread */
+        }
     }
     if (lost) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s, LLMNO(02507)
@@ -227,10 +285,21 @@ static void conn_drop(redis_conn_t *cn)
                      "their estimates if Redis did not run them", lost);
         llm_quota_store_count_failures(lost);
     }
+}
+
+/* Close the connection; what was sent and not answered gets rv. */
+static void conn_close(redis_conn_t *cn, apr_status_t rv)
+{
+    conn_fail_sent(cn, rv);
     if (cn->c) {
         redisFree(cn->c);
         cn->c = NULL;
     }
+}
+
+static void conn_drop(redis_conn_t *cn)
+{
+    conn_close(cn, APR_ECONNRESET);
 }
 
 static apr_status_t conn_cleanup(void *data)
@@ -502,76 +571,72 @@ static int conn_closed_by_server(redis_conn_t *cn)
                       && errno != EINTR);
 }
 
-static apr_status_t script_load_send(redis_conn_t *cn, const char *script)
+/* Our own SCRIPT LOADs, queued behind what was sent: read and checked
+ * like any reply. */
+static apr_status_t scripts_resend(redis_conn_t *cn)
 {
-    const char *argv[3] = { "SCRIPT", "LOAD", script };
-    size_t lens[3] = { 6, 4, strlen(script) };
+    const char *scripts[2] = { reserve_lua, add_lua };
+    int i;
 
-    if (redisAppendCommandArgv(cn->c, 3, argv, lens) != REDIS_OK) {
-        return APR_ENOMEM;
+    for (i = 0; i < 2; i++) {
+        const char *argv[3] = { "SCRIPT", "LOAD", scripts[i] };
+        size_t lens[3] = { 6, 4, strlen(scripts[i]) };
+        item_t *it = calloc(1, sizeof(*it));
+
+        if (!it || redisAppendCommandArgv(cn->c, 3, argv, lens) != REDIS_OK) {
+            free(it);
+            return APR_ENOMEM;
+        }
+        it->nowait = 1;
+        it->state = ITEM_SENT;
+        sent_push(cn, it);
     }
-    cn->pending[cn->npending].cmd = NULL;
-    cn->pending[cn->npending].len = 0;
-    cn->pending[cn->npending].resent = 0;
-    cn->npending++;
     return APR_SUCCESS;
 }
 
-/* Read the replies to the corrections sent earlier.  A correction Redis
- * did not know the script of (NOSCRIPT: not run) is sent again after the
- * script; one it refused is lost (logged, counted). */
-static apr_status_t conn_drain(redis_store_t *rs, redis_conn_t *cn,
-                               apr_time_t deadline)
+/* The reply to the first command sent.  A command Redis did not know the
+ * script of (NOSCRIPT: not run) is sent again behind the scripts; a
+ * request's reply is handed to it; a correction's is checked. */
+static apr_status_t read_one(redis_store_t *rs, redis_conn_t *cn,
+                             apr_time_t deadline)
 {
+    redisReply *reply = NULL;
+    item_t *it;
     apr_status_t rv;
 
-    while (cn->npending) {
-        pending_t p = cn->pending[0];
-        redisReply *reply = NULL;
-
-        if ((rv = conn_deadline(cn, rs->conf->timeout, deadline))
-            != APR_SUCCESS) {
-            conn_drop(cn);
-            return rv;
-        }
-        if (redisGetReply(cn->c, (void **)&reply) != REDIS_OK || !reply) {
-            rv = io_status(cn);
-            conn_drop(cn);
-            return rv;
-        }
-        if (!p.cmd) {
-            /* Our SCRIPT LOAD: its answer is the SHA we know. */
-            rv = reply->type == REDIS_REPLY_STRING ? APR_SUCCESS
-                                                   : LLM_QUOTA_STORE_EPROTO;
-            freeReplyObject(reply);
-            pending_pop(cn);
-            if (rv != APR_SUCCESS) {
-                conn_drop(cn);
-                return rv;
+    if ((rv = conn_deadline(cn, rs->conf->timeout, deadline))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    if (redisGetReply(cn->c, (void **)&reply) != REDIS_OK || !reply) {
+        return io_status(cn);
+    }
+    it = sent_pop(cn);
+    if (!it->cmd) {
+        /* Our SCRIPT LOAD: its answer is a SHA. */
+        rv = reply->type == REDIS_REPLY_STRING ? APR_SUCCESS
+                                               : LLM_QUOTA_STORE_EPROTO;
+        freeReplyObject(reply);
+        item_free(it);
+        return rv;
+    }
+    if (reply->type == REDIS_REPLY_ERROR
+        && !strncmp(reply->str, "NOSCRIPT", 8) && !it->resent) {
+        freeReplyObject(reply);
+        if (scripts_resend(cn) != APR_SUCCESS
+            || redisAppendFormattedCommand(cn->c, it->cmd, it->len)
+               != REDIS_OK) {
+            it->rv = APR_ENOMEM;
+            if (it->nowait) {
+                item_free(it);
             }
-            continue;
+            return APR_ENOMEM;
         }
-        if (reply->type == REDIS_REPLY_ERROR
-            && !strncmp(reply->str, "NOSCRIPT", 8) && !p.resent
-            && cn->npending + 2 <= REDIS_PENDING_MAX) {
-            freeReplyObject(reply);
-            cn->pending[0].cmd = NULL;      /* moved to the end */
-            pending_pop(cn);
-            if (script_load_send(cn, add_lua) != APR_SUCCESS
-                || redisAppendFormattedCommand(cn->c, p.cmd, p.len)
-                   != REDIS_OK) {
-                free(p.cmd);
-                conn_drop(cn);
-                return APR_ENOMEM;
-            }
-            p.resent = 1;
-            cn->pending[cn->npending++] = p;
-            if ((rv = conn_flush(cn)) != APR_SUCCESS) {
-                conn_drop(cn);
-                return rv;
-            }
-            continue;
-        }
+        it->resent = 1;
+        sent_push(cn, it);
+        return conn_flush(cn);
+    }
+    if (it->nowait) {
         if (reply->type == REDIS_REPLY_ERROR) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s, LLMNO(02508)
                          "quota store: %s refused a token correction: %s",
@@ -579,103 +644,8 @@ static apr_status_t conn_drain(redis_store_t *rs, redis_conn_t *cn,
             llm_quota_store_count_failures(1);
         }
         freeReplyObject(reply);
-        pending_pop(cn);
-    }
-    return APR_SUCCESS;
-}
-
-/* Take the child's connection, made and clear of earlier replies, for
- * one call that must end by the deadline; released by conn_release. */
-static apr_status_t conn_acquire(redis_store_t *rs, apr_time_t deadline)
-{
-    redis_conn_t *cn = rs->conn;
-    apr_status_t rv;
-
-    if (!cn) {
-        return APR_EINIT;
-    }
-    rv = apr_thread_mutex_timedlock(cn->mu, rs->conf->timeout);
-    if (rv != APR_SUCCESS) {
-        return APR_STATUS_IS_TIMEUP(rv) ? APR_TIMEUP : rv;
-    }
-    if (cn->c && !cn->npending
-        && apr_time_now() - cn->used > REDIS_IDLE_CHECK
-        && conn_closed_by_server(cn)) {
-        conn_drop(cn);
-    }
-    if (cn->c && cn->npending) {
-        /* A failure here is the earlier corrections': a new connection
-         * serves this call. */
-        conn_drain(rs, cn, deadline);
-    }
-    if (!cn->c && (rv = conn_open(cn, rs, deadline)) != APR_SUCCESS) {
-        /* A pause before reconnecting is not a new failure: counting it
-         * would push the next attempt back for as long as requests keep
-         * coming. */
-        if (rv != APR_EAGAIN && ++cn->fails > 1) {
-            cn->retry_at = apr_time_now() + REDIS_RETRY;
-        }
-        apr_thread_mutex_unlock(cn->mu);
-        return rv;
-    }
-    return APR_SUCCESS;
-}
-
-static void conn_release(redis_store_t *rs, apr_status_t rv)
-{
-    redis_conn_t *cn = rs->conn;
-
-    if (rv == APR_SUCCESS) {
-        cn->fails = 0;
-        cn->retry_at = 0;
-    }
-    else if (++cn->fails > 1) {
-        cn->retry_at = apr_time_now() + REDIS_RETRY;
-    }
-    apr_thread_mutex_unlock(cn->mu);
-}
-
-/* Run a script and wait for its answer.  *out is freed by the caller. */
-static apr_status_t run_script(redis_store_t *rs, const char *sha,
-                               int argc, const char **argv,
-                               const size_t *lens, redisReply **out)
-{
-    apr_interval_time_t t = rs->conf->timeout;
-    apr_time_t deadline = apr_time_now() + t;
-    redis_conn_t *cn = rs->conn;
-    redisReply *reply;
-    apr_status_t rv;
-
-    *out = NULL;
-    if ((rv = conn_acquire(rs, deadline)) != APR_SUCCESS) {
-        return rv;
-    }
-    argv[0] = "EVALSHA";
-    argv[1] = sha;
-    if (!(reply = conn_command(cn, t, deadline, argc, argv, lens, &rv))) {
-        goto done;
-    }
-    if (reply->type == REDIS_REPLY_ERROR
-        && !strncmp(reply->str, "NOSCRIPT", 8)) {
-        /* Not run: load the scripts (both: the correction after this
-         * request will not wait to learn its own was missing) and send
-         * the same call again. */
-        const char *why;
-
-        freeReplyObject(reply);
-        reply = NULL;
-        if ((why = scripts_load(cn, rs, deadline)) != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, cn->s, LLMNO(02503)
-                         "quota store: %s did not load the counter scripts: "
-                         "%s", server_at(rs, cn->at)->url, why);
-            rv = LLM_QUOTA_STORE_EPROTO;
-            conn_drop(cn);
-            goto done;
-        }
-        if (!(reply = conn_command(cn, t, deadline, argc, argv, lens,
-                                   &rv))) {
-            goto done;
-        }
+        item_free(it);
+        return APR_SUCCESS;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
         /* READONLY (a replica now), OOM, NOPERM, LOADING ...: another
@@ -686,14 +656,208 @@ static apr_status_t run_script(redis_store_t *rs, const char *sha,
                          server_at(rs, cn->at)->url, reply->str);
         }
         freeReplyObject(reply);
-        reply = NULL;
-        conn_drop(cn);
-        rv = LLM_QUOTA_STORE_EPROTO;
-        goto done;
+        it->rv = LLM_QUOTA_STORE_EPROTO;
+        return LLM_QUOTA_STORE_EPROTO;
     }
-    *out = reply;
-done:
-    conn_release(rs, rv);
+    it->reply = reply;
+    it->rv = APR_SUCCESS;
+    return APR_SUCCESS;
+}
+
+/* A waited-for command is still without its reply. */
+static int waiting_sent(const redis_conn_t *cn)
+{
+    const item_t *it;
+
+    for (it = cn->sent; it; it = it->next) {
+        if (!it->nowait) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Send a batch and read every reply a request waits for (the thread
+ * that is busy; no lock held).  Replies to corrections at the end are
+ * left for the next batch to read. */
+static void send_batch(redis_store_t *rs, redis_conn_t *cn, item_t *batch,
+                       apr_time_t deadline)
+{
+    apr_status_t rv = APR_SUCCESS;
+    item_t *it, *next;
+
+    if (cn->c && !cn->sent && apr_time_now() - cn->used > REDIS_IDLE_CHECK
+        && conn_closed_by_server(cn)) {
+        conn_drop(cn);
+    }
+    if (!cn->c && (rv = conn_open(cn, rs, deadline)) != APR_SUCCESS) {
+        goto failed;
+    }
+    for (it = batch; it; it = next) {
+        next = it->next;
+        if (redisAppendFormattedCommand(cn->c, it->cmd, it->len)
+            != REDIS_OK) {
+            batch = it;          /* these were not sent */
+            rv = APR_ENOMEM;
+            goto broken;
+        }
+        sent_push(cn, it);
+    }
+    batch = NULL;
+    if ((rv = conn_flush(cn)) != APR_SUCCESS) {
+        goto broken;
+    }
+    while (waiting_sent(cn)) {
+        if ((rv = read_one(rs, cn, deadline)) != APR_SUCCESS) {
+            goto broken;
+        }
+    }
+    cn->fails = 0;
+    cn->retry_at = 0;
+    return;
+
+broken:
+    conn_close(cn, rv);
+failed:
+    /* A pause before reconnecting is not a new failure: counting it
+     * would push the next attempt back for as long as requests keep
+     * coming. */
+    if (rv != APR_EAGAIN && ++cn->fails > 1) {
+        cn->retry_at = apr_time_now() + REDIS_RETRY;
+    }
+    for (it = batch; it; it = next) {
+        next = it->next;
+        it->next = NULL;
+        if (it->nowait) {
+            llm_quota_store_count_failures(1);
+            item_free(it);
+        }
+        else {
+            it->rv = rv;
+        }
+    }
+}
+
+/* Take what is queued and send it (the caller found nobody busy; the
+ * mutex is held on entry and on return, not while talking to Redis). */
+static void serve_queue(redis_store_t *rs, redis_conn_t *cn,
+                        apr_time_t deadline)
+{
+    item_t *batch = cn->queued, *waited = NULL, *b, *w, *nw;
+
+    cn->busy = 1;
+    cn->queued = cn->queued_tail = NULL;
+    for (b = batch; b; b = b->next) {
+        b->state = ITEM_SENT;
+        if (!b->nowait) {
+            b->wnext = waited;
+            waited = b;
+        }
+    }
+    apr_thread_mutex_unlock(cn->mu);
+    send_batch(rs, cn, batch, deadline);
+    apr_thread_mutex_lock(cn->mu);
+    cn->busy = 0;
+    for (w = waited; w; w = nw) {
+        nw = w->wnext;
+        w->state = ITEM_DONE;
+        if (w->abandoned) {
+            item_free(w);
+        }
+    }
+    apr_thread_cond_broadcast(cn->cv);
+}
+
+/* Queue a command.  A reserve waits for its reply until the deadline
+ * (*out: the reply, freed by the caller); a correction returns at once.
+ * A thread that finds nobody busy sends everything queued; one that
+ * finishes a batch sends what queued meanwhile when nobody else waits to.
+ * The item is freed here, or by the thread that reads its reply when its
+ * request stopped waiting. */
+static apr_status_t submit(redis_store_t *rs, item_t *it, apr_time_t deadline,
+                           redisReply **out)
+{
+    redis_conn_t *cn = rs->conn;
+    int waits = !it->nowait, mine_sent = 0;
+    apr_status_t rv;
+
+    if (out) {
+        *out = NULL;
+    }
+    if (!cn) {
+        item_free(it);
+        return APR_EINIT;
+    }
+    it->state = ITEM_QUEUED;
+    it->rv = APR_EGENERAL;
+    it->next = it->wnext = NULL;
+    apr_thread_mutex_lock(cn->mu);
+    if (cn->queued_tail) {
+        cn->queued_tail->next = it;
+    }
+    else {
+        cn->queued = it;
+    }
+    cn->queued_tail = it;
+    for (;;) {
+        if (!cn->busy && cn->queued
+            && ((waits && it->state == ITEM_QUEUED)
+                || (!waits && !mine_sent) || !cn->waiters)) {
+            mine_sent = 1;       /* a correction goes with this batch */
+            serve_queue(rs, cn, deadline);
+            continue;
+        }
+        if (!waits) {
+            /* Sent, or queued behind a batch whose thread (or a waiting
+             * one) sends it next. */
+            apr_thread_mutex_unlock(cn->mu);
+            return APR_SUCCESS;
+        }
+        if (it->state == ITEM_DONE) {
+            break;
+        }
+        if (apr_time_now() < deadline) {
+            cn->waiters++;
+            apr_thread_cond_timedwait(cn->cv, cn->mu,
+                                      deadline - apr_time_now());
+            cn->waiters--;
+            continue;
+        }
+        if (it->state == ITEM_QUEUED) {
+            /* Never sent: out of the queue. */
+            item_t *prev = NULL, *q = cn->queued;
+
+            while (q && q != it) {
+                prev = q;
+                q = q->next;
+            }
+            if (q) {
+                if (prev) {
+                    prev->next = it->next;
+                }
+                else {
+                    cn->queued = it->next;
+                }
+                if (cn->queued_tail == it) {
+                    cn->queued_tail = prev;
+                }
+            }
+            apr_thread_mutex_unlock(cn->mu);
+            item_free(it);
+            return APR_TIMEUP;
+        }
+        /* Sent: Redis may run it; the sending thread frees it. */
+        it->abandoned = 1;
+        apr_thread_mutex_unlock(cn->mu);
+        return APR_TIMEUP;
+    }
+    apr_thread_mutex_unlock(cn->mu);
+    rv = it->rv;
+    if (rv == APR_SUCCESS) {
+        *out = it->reply;
+        it->reply = NULL;
+    }
+    item_free(it);
     return rv;
 }
 
@@ -720,15 +884,16 @@ static apr_int64_t window_ms(const llm_counter_op_t *op, apr_time_t now)
     return ms > 0 ? ms : 1;
 }
 
-/* The fixed head of an EVALSHA (name and SHA are filled in by
- * run_script), the keys, then count numbers per key into nums. */
+/* The head of an EVALSHA of the script sha, then the keys. */
 static int script_args(const char **argv, size_t *lens, char *keycount,
-                       const llm_counter_op_t *ops, int n)
+                       const char *sha, const llm_counter_op_t *ops, int n)
 {
     int i, argc = 3;
 
     apr_snprintf(keycount, 16, "%d", n);
+    argv[0] = "EVALSHA";
     lens[0] = 7;
+    argv[1] = sha;
     lens[1] = 40;
     argv[2] = keycount;
     lens[2] = strlen(keycount);
@@ -748,6 +913,23 @@ static int push_number(const char **argv, size_t *lens, int argc,
     return argc + 1;
 }
 
+static item_t *item_make(int argc, const char **argv, const size_t *lens,
+                         int nowait)
+{
+    item_t *it = calloc(1, sizeof(*it));
+
+    if (!it) {
+        return NULL;
+    }
+    it->len = redisFormatCommandArgv(&it->cmd, argc, argv, lens);
+    if (it->len < 0) {
+        free(it);
+        return NULL;
+    }
+    it->nowait = nowait;
+    return it;
+}
+
 static apr_status_t redis_reserve(llm_counter_store_t *st,
                                   llm_counter_op_t *ops, int n,
                                   apr_time_t now)
@@ -758,12 +940,13 @@ static apr_status_t redis_reserve(llm_counter_store_t *st,
     char keycount[16], nums[REDIS_MAX_OPS * 3][24];
     redisReply *reply;
     apr_status_t rv;
+    item_t *it;
     int i, argc, refused;
 
     if (n > REDIS_MAX_OPS) {
         return APR_EINVAL;
     }
-    argc = script_args(argv, lens, keycount, ops, n);
+    argc = script_args(argv, lens, keycount, rs->reserve_sha, ops, n);
     for (i = 0; i < n; i++) {
         argc = push_number(argv, lens, argc, nums[3 * i], ops[i].amount);
         argc = push_number(argv, lens, argc, nums[3 * i + 1],
@@ -771,7 +954,10 @@ static apr_status_t redis_reserve(llm_counter_store_t *st,
         argc = push_number(argv, lens, argc, nums[3 * i + 2],
                            window_ms(&ops[i], now));
     }
-    rv = run_script(rs, rs->reserve_sha, argc, argv, lens, &reply);
+    if (!(it = item_make(argc, argv, lens, 0))) {
+        return APR_ENOMEM;
+    }
+    rv = submit(rs, it, apr_time_now() + rs->conf->timeout, &reply);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -791,61 +977,32 @@ static apr_status_t redis_reserve(llm_counter_store_t *st,
     return refused ? APR_EGENERAL : APR_SUCCESS;
 }
 
-/* Sent without waiting: the reply is read with the connection's next
- * use (conn_drain), so a request's correction costs no wait for Redis.
+/* Sent without waiting: the reply is read with a later batch
+ * (send_batch), so a request's correction costs no wait for Redis.
  * The ops' values out are not set. */
 static apr_status_t redis_add(llm_counter_store_t *st, llm_counter_op_t *ops,
                               int n, apr_time_t now)
 {
     redis_store_t *rs = st->ctx;
-    redis_conn_t *cn = rs->conn;
     const char *argv[3 + REDIS_MAX_OPS * 3];
     size_t lens[3 + REDIS_MAX_OPS * 3];
     char keycount[16], nums[REDIS_MAX_OPS * 2][24];
-    char *cmd = NULL;
-    int i, argc, len;
-    apr_status_t rv;
+    item_t *it;
+    int i, argc;
 
     if (n > REDIS_MAX_OPS) {
         return APR_EINVAL;
     }
-    argc = script_args(argv, lens, keycount, ops, n);
-    argv[0] = "EVALSHA";
-    argv[1] = rs->add_sha;
+    argc = script_args(argv, lens, keycount, rs->add_sha, ops, n);
     for (i = 0; i < n; i++) {
         argc = push_number(argv, lens, argc, nums[2 * i], ops[i].amount);
         argc = push_number(argv, lens, argc, nums[2 * i + 1],
                            window_ms(&ops[i], now));
     }
-    if ((len = redisFormatCommandArgv(&cmd, argc, argv, lens)) < 0) {
+    if (!(it = item_make(argc, argv, lens, 1))) {
         return APR_ENOMEM;
     }
-    if ((rv = conn_acquire(rs, apr_time_now() + rs->conf->timeout))
-        != APR_SUCCESS) {
-        free(cmd);
-        return rv;
-    }
-    /* conn_acquire read every earlier reply: one correction is pending
-     * at a time, plus a SCRIPT LOAD and a resend after NOSCRIPT. */
-    if (!cn->c) {
-        free(cmd);
-        conn_release(rs, APR_ECONNRESET);
-        return APR_ECONNRESET;
-    }
-    if (redisAppendFormattedCommand(cn->c, cmd, len) != REDIS_OK) {
-        free(cmd);
-        conn_release(rs, APR_ENOMEM);
-        return APR_ENOMEM;
-    }
-    cn->pending[cn->npending].cmd = cmd;
-    cn->pending[cn->npending].len = len;
-    cn->pending[cn->npending].resent = 0;
-    cn->npending++;
-    if ((rv = conn_flush(cn)) != APR_SUCCESS) {
-        conn_drop(cn);
-    }
-    conn_release(rs, rv);
-    return rv;
+    return submit(rs, it, apr_time_now() + rs->conf->timeout, NULL);
 }
 
 /* Budgets in Redis outlive any node: nothing to rebuild. */
@@ -886,7 +1043,10 @@ void llm_counter_redis_child_init(llm_counter_store_t *st,
     apr_status_t rv;
 
     cn->s = s;
-    rv = apr_thread_mutex_create(&cn->mu, APR_THREAD_MUTEX_TIMED, pchild);
+    rv = apr_thread_mutex_create(&cn->mu, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&cn->cv, pchild);
+    }
     if (rv != APR_SUCCESS) {
         /* Without it the store answers APR_EINIT: the failure policy
          * applies to every request of this child. */
