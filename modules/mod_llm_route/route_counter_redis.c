@@ -183,6 +183,7 @@ typedef struct {
     apr_time_t used;             /* when a command was last sent */
     int step;                    /* socket timeout set, in eighths of the
                                   * configured one; < 0: other, 0: none */
+    apr_status_t setup_rv;       /* how the last setup command failed */
     server_rec *s;
 } redis_conn_t;
 
@@ -368,13 +369,14 @@ static redisReply *conn_command(redis_conn_t *cn, apr_interval_time_t t,
     redisReply *reply;
 
     if ((*rv = conn_deadline(cn, t, deadline)) != APR_SUCCESS) {
+        cn->setup_rv = *rv;
         conn_drop(cn);
         return NULL;
     }
     cn->used = apr_time_now();
     reply = redisCommandArgv(cn->c, argc, argv, lens);
     if (!reply) {
-        *rv = io_status(cn);
+        cn->setup_rv = *rv = io_status(cn);
         conn_drop(cn);
     }
     return reply;
@@ -518,6 +520,9 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
         }
         cn->c = redisConnectWithTimeout(srv->host, srv->port, tv_of(left));
         if (!cn->c || cn->c->err) {
+            if (cn->c && strstr(cn->c->errstr, "timed out")) {
+                rv = APR_TIMEUP;
+            }
             if (!cn->fails) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cn->s,
                              LLMNO(02501) "quota store: cannot connect to "
@@ -528,6 +533,7 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
             continue;
         }
         cn->step = 0;
+        cn->setup_rv = APR_SUCCESS;
         if ((why = conn_setup(cn, rs, srv, deadline, p)) != NULL) {
             /* A replica listed before the primary is passed over at
              * every connection: worth a notice, not a warning. */
@@ -539,7 +545,7 @@ static apr_status_t conn_open(redis_conn_t *cn, const redis_store_t *rs,
             }
             conn_drop(cn);
             /* It took the connection and did not answer in time. */
-            if (apr_time_now() >= deadline) {
+            if (cn->setup_rv == APR_TIMEUP) {
                 rv = APR_TIMEUP;
                 break;
             }
