@@ -28,11 +28,11 @@
  * NOSCRIPT, which runs nothing, and they are loaded and sent again.
  *
  * The correction after an answer is sent without waiting for its reply,
- * which is read with the connection's next use: a request then waits for
- * Redis once (its reserve), and its correction is run at once all the
- * same.  The scripts are loaded when a connection is made, so that a
- * correction finds its script; after a SCRIPT FLUSH a correction may wait
- * for its child's next call to be sent again.
+ * which is read with a later batch: a request then waits for Redis once
+ * (its reserve), and its correction is run at once all the same.  The
+ * scripts are loaded when a connection is made and on NOSCRIPT, so that
+ * a correction finds its script; one sent just after a SCRIPT FLUSH is
+ * sent again when its reply is read, with the child's next batch.
  *
  * One connection per httpd child, made at its first use.  The child's
  * requests queue their commands; the thread that finds nobody talking to
@@ -47,8 +47,9 @@
  *
  * Servers are tried in the order configured; with more than one, only a
  * primary (ROLE master) is kept, so that after a failover the nodes find
- * the promoted replica.  A connection the server has closed (restart,
- * idle timeout) is noticed before a command is sent on it and made again.
+ * the promoted replica.  A connection idle for a while that the server
+ * has closed (restart, idle timeout) is noticed before a command is sent
+ * on it and made again.
  * A command that was sent and failed is never sent again: Redis may have
  * run it, and a second run would count the request twice.
  */
