@@ -623,6 +623,13 @@ static apr_status_t read_one(redis_store_t *rs, redis_conn_t *cn,
         /* Our SCRIPT LOAD: its answer is a SHA. */
         rv = reply->type == REDIS_REPLY_STRING ? APR_SUCCESS
                                                : LLM_QUOTA_STORE_EPROTO;
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, cn->s, LLMNO(02503)
+                         "quota store: %s did not load the counter scripts "
+                         "after NOSCRIPT: %s", server_at(rs, cn->at)->url,
+                         reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                          : "not a SHA1");
+        }
         freeReplyObject(reply);
         item_free(it);
         return rv;
