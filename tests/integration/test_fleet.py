@@ -523,6 +523,19 @@ def test_failure_closed_refuses_in_the_callers_dialect(nodes, minter,
         time.sleep(0.3)  # past the reconnect pause
         assert c.post(CHAT, chat(), token=token).status == 200
         assert metric(node, "llm_gateway_quota_store_up") == 1
+        # A Redis that hangs: refused once the timeout (500ms) has passed.
+        mock.reset()
+        r.pause()
+        try:
+            t0 = time.monotonic()
+            hung = c.post(CHAT, chat(), token=token)
+            waited = time.monotonic() - t0
+        finally:
+            r.resume()
+        assert hung.status == 503, hung
+        assert hung.json()["error"]["code"] == "quota_store_unavailable"
+        assert 0.4 < waited < 0.5 + 1.0, waited
+        assert mock.requests == []
         rows = node.audit.query(
             "SELECT decision, reason, http_status FROM llm_audit WHERE "
             "reason = 'quota_store_unavailable'")
