@@ -165,7 +165,15 @@ static int scan_fixups(request_rec *r)
     default:
         break;
     }
-    llm_scan_replay_body(r, req);
+    if (llm_scan_replay_body(r, req) != OK) {
+        req->decision = LLM_DECISION_ERROR;
+        req->reason = "body_not_forwarded";
+        return llm_request_send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                                      "api_error", "body_not_forwarded",
+                                      "The gateway could not hand this "
+                                      "request to the provider from memory, "
+                                      "so it was not sent.", NULL);
+    }
     return OK;
 }
 
@@ -218,8 +226,9 @@ static void scan_register_hooks(apr_pool_t *p)
     /* After mod_llm_route's, which creates the per-request object. */
     ap_hook_header_parser(scan_header_parser, after_route, NULL,
                           APR_HOOK_FIRST);
+    /* A protocol filter: see llm_scan_replay_body. */
     ap_register_input_filter(LLM_BODY_REPLAY_FILTER, llm_scan_replay_filter,
-                             NULL, AP_FTYPE_RESOURCE);
+                             NULL, AP_FTYPE_PROTOCOL);
 }
 
 AP_DECLARE_MODULE(llm_scan) = {

@@ -222,12 +222,34 @@ apr_status_t llm_scan_replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     return APR_SUCCESS;
 }
 
-void llm_scan_replay_body(request_rec *r, llm_request_t *req)
+int llm_scan_replay_body(request_rec *r, llm_request_t *req)
 {
     replay_ctx_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ap_filter_t *f;
 
     ctx->req = req;
-    ap_add_input_filter(LLM_BODY_REPLAY_FILTER, ctx, r, r->connection);
+    /* mod_proxy_http trusts Content-Length, and streams the body from
+     * memory, only when r->input_filters == r->proto_input_filters (no
+     * request-level filter could resize it); otherwise it spools every body
+     * over 16 KB to a file in the temporary directory.  So the replay
+     * filter is a protocol filter, which lands below HTTP_IN, and the
+     * filters above it go: they have delivered the body to
+     * llm_scan_read_body up to its EOS and have nothing more to give.  Both
+     * chains then start at the replay filter, which never reads below
+     * itself. */
+    f = ap_add_input_filter(LLM_BODY_REPLAY_FILTER, ctx, r, r->connection);
+    while (f && r->input_filters != f && r->input_filters->r == r) {
+        ap_remove_input_filter(r->input_filters);
+    }
+    if (!f || r->input_filters != f || r->proto_input_filters != f) {
+        /* mod_proxy_http would spool it to disk: refuse rather. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01050)
+                      "the kept request body could not be put first in the "
+                      "input filters (another module's filter is in the "
+                      "way); refusing it rather than letting mod_proxy_http "
+                      "write it to a temporary file");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     /* The provider gets a plain body of known length: the chunking and the
      * compression were the client's, and the 100-continue handshake is
      * over since the body has been read. */
@@ -236,4 +258,5 @@ void llm_scan_replay_body(request_rec *r, llm_request_t *req)
     apr_table_unset(r->headers_in, "Expect");
     r->expecting_100 = 0;
     llm_request_set_body(r, req, req->body, req->body_len);
+    return OK;
 }

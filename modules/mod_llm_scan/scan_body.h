@@ -34,8 +34,10 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
                        int inflate, const char **why);
 
 /* Make mod_proxy read req->body (as it is when mod_proxy reads it, so later
- * rewrites count) and fix the framing headers to match. */
-void llm_scan_replay_body(request_rec *r, llm_request_t *req);
+ * rewrites count) from memory, with a Content-Length that frames it, so that
+ * mod_proxy_http streams it instead of spooling it to a file.  OK, or
+ * HTTP_INTERNAL_SERVER_ERROR when the input filters cannot be arranged so. */
+int llm_scan_replay_body(request_rec *r, llm_request_t *req);
 
 apr_status_t llm_scan_replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                     ap_input_mode_t mode,

@@ -196,8 +196,11 @@ class GatewayServer:
     def __init__(self, minter, mock=None, pg=None, base_dir=None,
                  modules_dir=None, gateway_d=None, extra_conf="",
                  defines=None, log_level=None, include_mock_provider=True,
-                 plain_proxy=False, sample_mpm=False):
+                 plain_proxy=False, sample_mpm=False, env=None):
         self.minter = minter
+        # Extra environment for httpd (e.g. TMPDIR, which APR's
+        # apr_temp_dir_get reads first).
+        self.env = dict(env or {})
         self.mock = mock
         self.pg = pg
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="llmgw-httpd-")
@@ -373,7 +376,8 @@ class GatewayServer:
         self.proc = subprocess.Popen(
             [self.binary, "-f", self.conf_file, "-DFOREGROUND"],
             stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-            start_new_session=True, cwd=self.base_dir)
+            start_new_session=True, cwd=self.base_dir,
+            env=dict(os.environ, **self.env) if self.env else None)
         stderr.close()
         # A script (or a crashed session) that forgets stop() must not leave
         # httpd running on a shared machine: it dies with this process.
