@@ -98,6 +98,7 @@ static int scan_fixups(request_rec *r)
                        rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "request_too_large"
                        : rc == HTTP_UNSUPPORTED_MEDIA_TYPE
                            ? "unsupported_content_encoding"
+                       : rc == HTTP_REQUEST_TIME_OUT ? "request_timeout"
                            : "invalid_body", why);
     }
     req->json = llm_json_parse(r->pool, req->body, req->body_len, &err);

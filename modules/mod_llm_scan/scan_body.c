@@ -79,11 +79,16 @@ static int read_raw(request_rec *r, apr_off_t max, body_buf_t *b,
                                          HUGE_STRING_LEN);
 
         if (rv != APR_SUCCESS) {
-            *why = "the request body could not be read";
-            apr_brigade_destroy(bb);
+            int status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+
             /* HTTP_IN already tells too-large and malformed chunking
-             * apart; keep its verdict. */
-            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+             * apart, and mod_reqtimeout a client too slow; keep the
+             * verdict. */
+            *why = status == HTTP_REQUEST_TIME_OUT
+                       ? "the request body did not arrive in time"
+                       : "the request body could not be read";
+            apr_brigade_destroy(bb);
+            return status;
         }
         for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
              e = APR_BUCKET_NEXT(e)) {

@@ -114,4 +114,5 @@ def test_trickling_body_is_cut_off_with_408(gateway_factory, token):
     assert answer.startswith(b"HTTP/1.1 408"), answer
     # In the caller's dialect, like every refusal.
     body = answer.split(b"\r\n\r\n", 1)[1]
-    assert b'"error"' in body, answer
+    assert b'"request_timeout"' in body, answer
+    assert b"did not arrive in time" in body, answer
