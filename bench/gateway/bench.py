@@ -4,8 +4,17 @@ httpd mod_proxy, measured in one run with wrk (docs/route-benchmark.md).
 
     sudo /usr/bin/python3 bench/gateway/bench.py [--duration 10] \
         [--concurrency 16,64] [--modes plain,stream] \
+        [--sizes prose,4k,50k,200k,1m] [--dialect openai|anthropic] \
+        [--body FILE] \
         [--targets direct,plain,plain_auth,gateway] [--rounds 3] \
         [--think-ms 25] [--mpm 'A 1;B 2'] [--json out.json]
+
+Bodies: `prose` (the default) is the historical ~4 KB chat request of
+plain prose; 4k, 50k, 200k, 1m (or any byte count such as 300k) are
+coding-agent turns from bench/agent_body.py (system prompt, tool schemas,
+source files, tool results, diffs, logs) in --dialect's wire format
+(anthropic: POST /v1/messages to a claude-* model).  --body FILE sends that
+file as it is (its own "stream" flag; --modes is then ignored).
 
 With --rounds, each target's table row is its median round, and the
 ratios pair every round with the same round's baseline (median, range).
@@ -41,6 +50,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import agent_body  # noqa: E402
 import benchlib  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -133,6 +145,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--concurrency", default="16,64")
     ap.add_argument("--modes", default="plain,stream")
+    ap.add_argument("--sizes", default="prose",
+                    help="prose (the ~4 KB prose body) and/or agent-turn "
+                         "sizes: 4k,50k,200k,1m or byte counts")
+    ap.add_argument("--dialect", choices=["openai", "anthropic"],
+                    default="openai", help="wire format of agent bodies")
+    ap.add_argument("--body", help="send this file as the request body")
     ap.add_argument("--targets", default="direct,plain,plain_auth,gateway")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat the whole matrix; the median run is kept")
@@ -149,6 +167,9 @@ def main():
 
     concs = [int(c) for c in args.concurrency.split(",")]
     modes = args.modes.split(",")
+    sizes = args.sizes.split(",")
+    path_of = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+    api_path = path_of[args.dialect]
     targets = args.targets.split(",")
     work = tempfile.mkdtemp(prefix="llmgw-bench-")
     os.chmod(work, 0o755)
@@ -157,18 +178,31 @@ def main():
         [t for t in targets if t != "direct"], mock.port, work,
         extra_conf=mpm_conf(args.mpm))
     bodies = {}
-    for mode in modes:
-        path = os.path.join(work, "body-%s.json" % mode)
-        with open(path, "wb") as f:
-            f.write(chat_body(mode == "stream"))
-        bodies[mode] = path
+    if args.body:
+        with open(args.body, "rb") as f:
+            raw = f.read()
+        mode = "stream" if json.loads(raw).get("stream") else "plain"
+        modes, sizes = [mode], [os.path.basename(args.body)]
+        bodies[(sizes[0], mode)] = os.path.abspath(args.body)
+    for size in sizes:
+        for mode in modes:
+            if args.body:
+                continue
+            path = os.path.join(work, "body-%s-%s.json" % (size, mode))
+            with open(path, "wb") as f:
+                if size == "prose":
+                    f.write(chat_body(mode == "stream"))
+                else:
+                    f.write(agent_body.build(agent_body.parse_size(size),
+                                             args.dialect, mode == "stream"))
+            bodies[(size, mode)] = path
 
     def endpoint(t):
         if t == "direct":
-            return (mock.url + "/v1/chat/completions", lambda: mock.pids,
+            return (mock.url + api_path, lambda: mock.pids,
                     None, None)
         s = servers[t]
-        return (s.url + "/v1/chat/completions",
+        return (s.url + api_path,
                 lambda s=s: benchlib.httpd_pids(s), s.proc.pid,
                 None if t == "plain" else token)
 
@@ -180,37 +214,44 @@ def main():
         # Warm up every server (children, connection pools, caches).
         for t in targets:
             url, pids_fn, parent, tok = endpoint(t)
-            for mode in modes:
-                run_wrk(url, bodies[mode], tok, max(concs), args.warmup)
+            for key in bodies:
+                run_wrk(url, bodies[key], tok, max(concs), args.warmup)
         for rnd in range(args.rounds):
-            for mode in modes:
-                for conc in concs:
-                    for t in targets:
-                        url, pids_fn, parent, tok = endpoint(t)
-                        redis = getattr(servers.get(t), "bench_redis", None)
-                        r = measure(t, url, pids_fn, parent, mock,
-                                    bodies[mode], tok, conc, args.duration,
-                                    think_ms=args.think_ms,
-                                    redis_pid=redis.proc.pid if redis
-                                    else None)
-                        r["mode"] = mode
-                        r["round"] = rnd
-                        runs.append(r)
-                        print("%-6s c=%-3d %-10s %8.0f req/s  p50 %6.2f ms  "
-                              "p99 %6.2f ms  cpu %6.0f us/req  mock %4.0f "
-                              "us/req  errors %d%s"
-                              % (mode, conc, t, r["rps"], r["p50_ms"],
-                                 r["p99_ms"], r["cpu_us_per_req"],
-                                 r["mock_cpu_us_per_req"], r["errors"],
-                                 "  redis %.0f us/req"
-                                 % r["redis_cpu_us_per_req"] if redis
-                                 else ""),
-                              flush=True)
+            for size in sizes:
+                for mode in modes:
+                    for conc in concs:
+                        for t in targets:
+                            url, pids_fn, parent, tok = endpoint(t)
+                            redis = getattr(servers.get(t), "bench_redis",
+                                            None)
+                            r = measure(t, url, pids_fn, parent, mock,
+                                        bodies[(size, mode)], tok, conc,
+                                        args.duration,
+                                        think_ms=args.think_ms,
+                                        redis_pid=redis.proc.pid if redis
+                                        else None)
+                            r["mode"] = mode
+                            r["size"] = size
+                            r["body_bytes"] = os.path.getsize(
+                                bodies[(size, mode)])
+                            r["round"] = rnd
+                            runs.append(r)
+                            print("%-5s %-6s c=%-3d %-10s %8.0f req/s  p50 "
+                                  "%6.2f ms  p99 %6.2f ms  cpu %6.0f us/req"
+                                  "  mock %4.0f us/req  errors %d%s"
+                                  % (size, mode, conc, t, r["rps"],
+                                     r["p50_ms"], r["p99_ms"],
+                                     r["cpu_us_per_req"],
+                                     r["mock_cpu_us_per_req"], r["errors"],
+                                     "  redis %.0f us/req"
+                                     % r["redis_cpu_us_per_req"] if redis
+                                     else ""),
+                                  flush=True)
     finally:
         benchlib.stop_servers(servers)
         mock.stop()
 
-    summary = summarize(runs, targets, modes, concs)
+    summary = summarize(runs, targets, modes, concs, sizes)
     print(summary)
     if args.json:
         with open(args.json, "w") as f:
@@ -223,10 +264,12 @@ def median_run(runs):
     return runs[len(runs) // 2]
 
 
-def paired(runs, mode, conc, t, base):
-    """Per round: CPU ratio, added p50, throughput ratio of t over base."""
+def paired(runs, size, mode, conc, t, base):
+    """Per round: CPU ratio, added p50, throughput ratio of t over base,
+    and the CPU t adds in microseconds per MB of body."""
     def at(name):
         return {r["round"]: r for r in runs if r["mode"] == mode
+                and r["size"] == size
                 and r["concurrency"] == conc and r["target"] == name}
     tr, br = at(t), at(base)
     rounds = sorted(set(tr) & set(br))
@@ -235,7 +278,9 @@ def paired(runs, mode, conc, t, base):
     return ([tr[k]["cpu_us_per_req"] / br[k]["cpu_us_per_req"]
              for k in rounds],
             [tr[k]["p50_ms"] - br[k]["p50_ms"] for k in rounds],
-            [tr[k]["rps"] / br[k]["rps"] for k in rounds])
+            [tr[k]["rps"] / br[k]["rps"] for k in rounds],
+            [tr[k]["cpu_us_per_req"] - br[k]["cpu_us_per_req"]
+             for k in rounds])
 
 
 def spread(values, fmt):
@@ -248,50 +293,54 @@ def spread(values, fmt):
     return (fmt + " (" + fmt + " .. " + fmt + ")") % (med, v[0], v[-1])
 
 
-def summarize(runs, targets, modes, concs):
-    lines = ["", "| mode | c | target | req/s | p50 ms | p99 ms | "
+def summarize(runs, targets, modes, concs, sizes):
+    lines = ["", "| body | mode | c | target | req/s | p50 ms | p99 ms | "
              "server CPU us/req | errors |",
-             "|---|---|---|---|---|---|---|---|"]
-    pick = {}
-    for mode in modes:
-        for conc in concs:
-            for t in targets:
-                sel = [r for r in runs if r["mode"] == mode and
-                       r["concurrency"] == conc and r["target"] == t]
-                if not sel:
-                    continue
-                r = median_run(sel)
-                pick[(mode, conc, t)] = r
-                lines.append("| %s | %d | %s | %.0f | %.2f | %.2f | %s | %d |"
-                             % (mode, conc, t, r["rps"], r["p50_ms"],
-                                r["p99_ms"],
-                                "%.0f" % r["cpu_us_per_req"]
-                                if t != "direct" else
-                                "(mock %.0f)" % r["mock_cpu_us_per_req"],
-                                r["errors"]))
+             "|---|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        for mode in modes:
+            for conc in concs:
+                for t in targets:
+                    sel = [r for r in runs if r["mode"] == mode and
+                           r["size"] == size and
+                           r["concurrency"] == conc and r["target"] == t]
+                    if not sel:
+                        continue
+                    r = median_run(sel)
+                    lines.append("| %s | %s | %d | %s | %.0f | %.2f | %.2f "
+                                 "| %s | %d |"
+                                 % (size, mode, conc, t, r["rps"],
+                                    r["p50_ms"], r["p99_ms"],
+                                    "%.0f" % r["cpu_us_per_req"]
+                                    if t != "direct" else
+                                    "(mock %.0f)" % r["mock_cpu_us_per_req"],
+                                    r["errors"]))
     # Ratios pair each round's target with the same round's baseline (the
     # machine's load changes between rounds; a ratio of two medians can
     # pair different rounds), then take the median over the rounds.
-    lines += ["", "| mode | c | compared | CPU/req ratio (<= 1.5) | "
-              "added p50 ms (< 1) | throughput ratio (>= 0.70) |",
-              "|---|---|---|---|---|---|"]
-    for mode in modes:
-        for conc in concs:
-            pairs = [(t, "plain") for t in targets
-                     if t.startswith(("plain_auth", "gateway"))]
-            pairs += [(t, "plain_auth") for t in targets
-                      if t.startswith("gateway")]
-            # The Redis quota store against shared memory.
-            pairs += [(t, "gateway") for t in targets
-                      if t == "gateway_redis" and "gateway" in targets]
-            for t, base in pairs:
-                ratios = paired(runs, mode, conc, t, base)
-                if ratios:
-                    lines.append("| %s | %d | %s / %s | %s | %s | %s |"
-                                 % (mode, conc, t, base,
-                                    spread(ratios[0], "%.2f"),
-                                    spread(ratios[1], "%+.2f"),
-                                    spread(ratios[2], "%.2f")))
+    lines += ["", "| body | mode | c | compared | CPU/req ratio | "
+              "added CPU us/req | added p50 ms | throughput ratio |",
+              "|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        for mode in modes:
+            for conc in concs:
+                pairs = [(t, "plain") for t in targets
+                         if t.startswith(("plain_auth", "gateway"))]
+                pairs += [(t, "plain_auth") for t in targets
+                          if t.startswith("gateway")]
+                # The Redis quota store against shared memory.
+                pairs += [(t, "gateway") for t in targets
+                          if t == "gateway_redis" and "gateway" in targets]
+                for t, base in pairs:
+                    ratios = paired(runs, size, mode, conc, t, base)
+                    if ratios:
+                        lines.append("| %s | %s | %d | %s / %s | %s | %s | "
+                                     "%s | %s |"
+                                     % (size, mode, conc, t, base,
+                                        spread(ratios[0], "%.2f"),
+                                        spread(ratios[3], "%+.0f"),
+                                        spread(ratios[1], "%+.2f"),
+                                        spread(ratios[2], "%.2f")))
     return "\n".join(lines)
 
 

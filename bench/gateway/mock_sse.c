@@ -24,7 +24,8 @@
  *
  * Any POST gets a chat.completion (non-stream) or, when the body holds
  * "stream":true, an SSE stream of chat.completion.chunk events ending in
- * [DONE], sent chunked, one event per chunk.  Two numbers pace a stream
+ * [DONE], sent chunked, one event per chunk; a POST to .../messages gets
+ * the Anthropic Messages equivalents (a message, or its SSE events).  Two numbers pace a stream
  * (the long-streams benchmark), read from the body -- anywhere, e.g. in
  * "metadata" -- since the gateway forwards only the providers' own
  * headers, or from request headers when talking to the mock directly:
@@ -53,12 +54,14 @@
 #include <unistd.h>
 
 #define MAX_CONNS 65536
-#define INBUF 262144
+#define INBUF_FIRST 65536
+/* Agent-sized request bodies reach several MB. */
+#define INBUF_MAX (64 * 1024 * 1024)
 
 typedef struct conn {
     int fd;
     char *in;
-    size_t inlen;
+    size_t inlen, incap;
     char *out;          /* pending bytes not yet written */
     size_t outlen, outoff, outcap;
     int streaming;      /* paced stream in progress */
@@ -221,12 +224,71 @@ static const char *body_number(const char *body, size_t blen,
     return p < end && *p >= '0' && *p <= '9' ? p : NULL;
 }
 
+/* An Anthropic Messages answer, for requests to .../messages (not paced). */
+static void respond_anthropic(conn_t *c, int stream)
+{
+    static const char json[] =
+        "{\"id\":\"msg_mock\",\"type\":\"message\",\"role\":\"assistant\","
+        "\"model\":\"mock\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"Benchmark answer from the mock upstream: sixteen tokens or so, "
+        "short and fixed.\"}],\"stop_reason\":\"end_turn\","
+        "\"stop_sequence\":null,\"usage\":{\"input_tokens\":1000,"
+        "\"output_tokens\":16}}";
+    static const char *const events[] = {
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\""
+        ":{\"id\":\"msg_mock\",\"type\":\"message\",\"role\":\"assistant\","
+        "\"model\":\"mock\",\"content\":[],\"stop_reason\":null,"
+        "\"stop_sequence\":null,\"usage\":{\"input_tokens\":1000,"
+        "\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\","
+        "\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+        "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"
+        "\"token \"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\","
+        "\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":"
+        "{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":"
+        "{\"output_tokens\":16}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+    };
+    char hdr[256];
+    int n, i;
+
+    if (!stream) {
+        n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nContent-Type: "
+                     "application/json\r\nContent-Length: %zu\r\n\r\n",
+                     sizeof(json) - 1);
+        out_append(c, hdr, n);
+        out_append(c, json, sizeof(json) - 1);
+        return;
+    }
+    n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nContent-Type: "
+                 "text/event-stream\r\nCache-Control: no-cache\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n");
+    out_append(c, hdr, n);
+    for (i = 0; i < 6; i++) {
+        /* sixteen deltas, like the OpenAI stream */
+        int k, times = i == 2 ? 16 : 1;
+
+        for (k = 0; k < times; k++) {
+            out_chunk(c, events[i], strlen(events[i]));
+        }
+    }
+    out_append(c, "0\r\n\r\n", 5);
+}
+
 static void respond(conn_t *c, const char *head, size_t hlen,
                     const char *body, size_t blen)
 {
     int stream = memmem(body, blen, "\"stream\":true", 13) != NULL
                  || memmem(body, blen, "\"stream\": true", 14) != NULL;
+    const char *eol = memmem(head, hlen, " HTTP/1.", 8);
 
+    if (eol && eol - head >= 9 && !memcmp(eol - 9, "/messages", 9)) {
+        respond_anthropic(c, stream);
+        return;
+    }
     if (!stream) {
         static const char json[] =
             "{\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion\","
@@ -288,7 +350,7 @@ static int handle_input(conn_t *c)
         char *body;
 
         if (!he) {
-            return c->inlen >= INBUF ? -1 : 0;
+            return c->inlen >= INBUF_MAX ? -1 : 0;
         }
         hlen = he - c->in + 4;
         cl = find_header(c->in, hlen, "content-length");
@@ -325,7 +387,7 @@ static int handle_input(conn_t *c)
         else {
             blen = cl ? strtoul(cl, NULL, 10) : 0;
             if (c->inlen < hlen + blen) {
-                if (hlen + blen > INBUF) {
+                if (hlen + blen > INBUF_MAX) {
                     return -1;
                 }
                 return 0;
@@ -429,7 +491,8 @@ int main(int argc, char **argv)
                                sizeof(one));
                     c = calloc(1, sizeof(*c));
                     c->fd = cfd;
-                    c->in = malloc(INBUF);
+                    c->in = malloc(INBUF_FIRST);
+                    c->incap = INBUF_FIRST;
                     conns[cfd] = c;
                     ev.events = EPOLLIN;
                     ev.data.fd = cfd;
@@ -453,7 +516,13 @@ int main(int argc, char **argv)
                 }
             }
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-                ssize_t r = read(fd, c->in + c->inlen, INBUF - c->inlen);
+                ssize_t r;
+
+                if (c->inlen == c->incap && c->incap < INBUF_MAX) {
+                    c->incap *= 2;
+                    c->in = realloc(c->in, c->incap);
+                }
+                r = read(fd, c->in + c->inlen, c->incap - c->inlen);
 
                 if (r <= 0) {
                     if (r < 0 && errno == EAGAIN) {
