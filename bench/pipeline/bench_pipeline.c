@@ -40,6 +40,9 @@
  *   bench_pipeline [MB] [rounds] [latency-runs] [dump-dir]
  *   (default 12 MB of bodies, 5 rounds, 2000 runs; dump-dir gets the
  *   bodies as body-N.json to look at or feed to the gateway)
+ *
+ *   bench_pipeline --stages [--runs=N] body.json...
+ *   the time of each stage of a request, per body (stages.c)
  */
 
 #include <stdarg.h>
@@ -58,6 +61,7 @@
 #include "llm_types.h"
 #include "dialect/llm_dialect.h"
 #include "scan/llm_scan.h"
+#include "stages.h"
 
 /* -- deterministic randomness ----------------------------------------------- */
 
@@ -636,6 +640,12 @@ int main(int argc, const char *const *argv)
     const char *dump_dir;
 
     apr_app_initialize(&argc, &argv, NULL);
+    if (argc > 1 && !strcmp(argv[1], "--stages")) {
+        int rc = bench_stages_main(argc - 2, argv + 2);
+
+        apr_terminate();
+        return rc;
+    }
     apr_pool_create(&pool, NULL);
     target = (size_t)((argc > 1 ? atof(argv[1]) : 12.0) * 1048576.0);
     rounds = argc > 2 ? atoi(argv[2]) : 5;

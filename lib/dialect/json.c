@@ -71,28 +71,7 @@ json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
     return llm_dialect_pool_own(p, root);
 }
 
-char *llm_json_dump(apr_pool_t *p, json_t *root, size_t *len)
-{
-    char *s, *copy;
-    size_t n;
-
-    /* Key order is kept (jansson >= 2.8 always does; the flag documents
-     * the intent): providers and prompt caches see the body as sent. */
-    s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    if (!s) {
-        if (len) {
-            *len = 0;
-        }
-        return NULL;
-    }
-    n = strlen(s);
-    copy = apr_pmemdup(p, s, n + 1);
-    free(s);
-    if (len) {
-        *len = n;
-    }
-    return copy;
-}
+/* llm_json_dump: json_write.c. */
 
 const char *llm_dialect_str(json_t *obj, const char *key)
 {
