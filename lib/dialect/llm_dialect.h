@@ -66,7 +66,8 @@ typedef struct llm_piece_t {
 
 /* A scan unit: the text of neighbouring pieces that belong together (the
  * text parts of one message), concatenated so that a value split across
- * parts is still found. */
+ * parts is still found.  The text of a unit of one string value is that
+ * string's own (not a copy): read it before llm_unit_apply_edits. */
 typedef struct llm_unit_t {
     const char *text;
     size_t len;

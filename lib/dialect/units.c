@@ -104,16 +104,23 @@ static void unit_end(walk_t *w)
     for (i = 0; i < w->open->nelts; i++) {
         total += pcs[i].len;
     }
-    /* Always a copy, even of a single piece: the unit must stay readable
-     * while edits replace the JSON strings it was built from. */
-    text = apr_palloc(w->p, total + 1);
-    for (i = 0; i < w->open->nelts; i++) {
-        pcs[i].unit_offset = off;
-        memcpy(text + off, pcs[i].value ? json_string_value(pcs[i].value)
-                                        : pcs[i].key, pcs[i].len);
-        off += pcs[i].len;
+    if (w->open->nelts == 1 && pcs[0].value) {
+        /* One string value (a tool result, a file: most of an agent's
+         * body): its text is read where jansson keeps it, not copied, so
+         * a 1 MB body is not held a third time. */
+        text = (char *)json_string_value(pcs[0].value);
     }
-    text[total] = '\0';
+    else {
+        /* Several pieces (or a key, which an edit frees): a copy. */
+        text = apr_palloc(w->p, total + 1);
+        for (i = 0; i < w->open->nelts; i++) {
+            pcs[i].unit_offset = off;
+            memcpy(text + off, pcs[i].value ? json_string_value(pcs[i].value)
+                                            : pcs[i].key, pcs[i].len);
+            off += pcs[i].len;
+        }
+        text[total] = '\0';
+    }
     u = apr_array_push(w->units);
     u->text = text;
     u->len = total;

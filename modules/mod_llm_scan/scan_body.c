@@ -22,6 +22,7 @@
  * small input filter, as mod_request does for kept bodies.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -37,15 +38,31 @@
 
 APLOG_USE_MODULE(llm_scan);
 
-/* Growing buffer from the request pool; doubling keeps the copies linear. */
+/* The body as it is read.  Sized from Content-Length, it is one pool
+ * allocation.  Of unknown length (chunked), it grows on the heap, where
+ * realloc moves a large buffer without copying it (mremap) and frees the
+ * old one: grown in the pool, every smaller copy would stay resident until
+ * the request ends, twice the body. */
 typedef struct {
     char *data;
     apr_size_t len;
     apr_size_t cap;
+    int heap;
 } body_buf_t;
 
-static void buf_append(apr_pool_t *p, body_buf_t *b, const char *d,
-                       apr_size_t n)
+static apr_status_t buf_free(void *data)
+{
+    body_buf_t *b = data;
+
+    if (b->heap) {
+        free(b->data);
+        b->heap = 0;
+    }
+    return APR_SUCCESS;
+}
+
+static int buf_append(apr_pool_t *p, body_buf_t *b, const char *d,
+                      apr_size_t n)
 {
     if (b->len + n > b->cap) {
         apr_size_t cap = b->cap ? b->cap * 2 : 16384;
@@ -54,15 +71,25 @@ static void buf_append(apr_pool_t *p, body_buf_t *b, const char *d,
         while (cap < b->len + n) {
             cap *= 2;
         }
-        nd = apr_palloc(p, cap + 1);
-        if (b->len) {
-            memcpy(nd, b->data, b->len);
+        if (b->heap) {
+            nd = realloc(b->data, cap + 1);
+        }
+        else if ((nd = malloc(cap + 1)) != NULL) {
+            if (b->len) {
+                memcpy(nd, b->data, b->len);
+            }
+            b->heap = 1;
+            apr_pool_cleanup_register(p, b, buf_free, apr_pool_cleanup_null);
+        }
+        if (!nd) {
+            return -1;
         }
         b->data = nd;
         b->cap = cap;
     }
     memcpy(b->data + b->len, d, n);
     b->len += n;
+    return 0;
 }
 
 static int read_raw(request_rec *r, apr_off_t max, body_buf_t *b,
@@ -111,7 +138,10 @@ static int read_raw(request_rec *r, apr_off_t max, body_buf_t *b,
                 *why = "the request body is larger than this gateway accepts";
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
-            buf_append(r->pool, b, data, len);
+            if (buf_append(r->pool, b, data, len) != 0) {
+                *why = "the gateway is out of memory";
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
         }
         apr_brigade_cleanup(bb);
     } while (!seen_eos);
@@ -124,7 +154,7 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     const char *ce = apr_table_get(r->headers_in, "Content-Encoding");
-    body_buf_t b = { NULL, 0, 0 };
+    body_buf_t *bp = apr_pcalloc(r->pool, sizeof(*bp));
     int encoded = 0;
     int rc;
 
@@ -153,18 +183,18 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
         if (n > 0 && n <= max) {
-            b.data = apr_palloc(r->pool, (apr_size_t)n + 1);
-            b.cap = (apr_size_t)n;
+            bp->data = apr_palloc(r->pool, (apr_size_t)n + 1);
+            bp->cap = (apr_size_t)n;
         }
     }
-    if ((rc = read_raw(r, max, &b, why)) != OK) {
+    if ((rc = read_raw(r, max, bp, why)) != OK) {
         return rc;
     }
     req->body_read = 1;
-    if (encoded && b.len) {
+    if (encoded && bp->len) {
         char *out;
         apr_size_t outlen;
-        apr_status_t rv = llm_scan_inflate(r->pool, b.data, b.len,
+        apr_status_t rv = llm_scan_inflate(r->pool, bp->data, bp->len,
                                            (apr_size_t)max, &out, &outlen);
 
         if (rv == APR_ENOSPC) {
@@ -176,18 +206,19 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
             *why = "the compressed request body is corrupt";
             return HTTP_BAD_REQUEST;
         }
-        b.data = out;
-        b.len = outlen;
+        buf_free(bp);           /* the compressed bytes, if on the heap */
+        bp->data = out;
+        bp->len = outlen;
         req->body_rewritten = 1;
     }
-    if (!b.data) {
-        b.data = apr_pcalloc(r->pool, 1);
+    if (!bp->data) {
+        bp->data = apr_pcalloc(r->pool, 1);
     }
-    b.data[b.len] = '\0';
-    req->body = b.data;
-    req->body_len = b.len;
-    req->body_received = b.data;
-    req->body_len_received = b.len;
+    bp->data[bp->len] = '\0';
+    req->body = bp->data;
+    req->body_len = bp->len;
+    req->body_received = bp->data;
+    req->body_len_received = bp->len;
     return OK;
 }
 
