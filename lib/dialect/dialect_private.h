@@ -63,7 +63,8 @@ const char *llm_dialect_str(json_t *obj, const char *key);
 
 /* Shared by the translation files (translate_request.c). */
 /* Text of a content value (a string, or the text parts of an array joined
- * by sep); NULL when it holds anything but text. */
+ * by sep); NULL when it holds anything but text.  Read-only: a string
+ * value comes back as the tree holds it. */
 char *llm_translate_content_text(apr_pool_t *p, json_t *content,
                                  const char *sep);
 /* {"type":"text","text":text} */

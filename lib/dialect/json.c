@@ -42,6 +42,13 @@ json_t *llm_dialect_pool_own(apr_pool_t *p, json_t *j)
     return j;
 }
 
+void llm_json_release(apr_pool_t *p, json_t *j)
+{
+    if (j) {
+        apr_pool_cleanup_run(p, j, json_cleanup);
+    }
+}
+
 json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
                        const char **err)
 {

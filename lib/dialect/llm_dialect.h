@@ -106,6 +106,10 @@ int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
 /* Serialise compactly into p. */
 char *llm_json_dump(apr_pool_t *p, json_t *root, size_t *len);
 
+/* Free now a tree that p owns (from llm_json_parse or a translation)
+ * instead of when p goes: a translated request's tree, once serialised. */
+void llm_json_release(apr_pool_t *p, json_t *j);
+
 /* An error body in the dialect of family (DESIGN.md, Contracts).  type is
  * the OpenAI "type" ("sensitive_data_detected", "invalid_request_error",
  * "authentication_error", ...); code the machine code; findings_json a JSON

@@ -26,18 +26,20 @@
 #include "dialect_private.h"
 
 /* Text of a content value: a string, or the text parts of an array
- * joined by sep.  NULL when there is non-text content. */
+ * joined by sep.  NULL when there is non-text content.  A string value is
+ * returned as it is in the tree (which outlives the translation), and
+ * parts are joined into one allocation: a 1 MB tool result is not copied
+ * on its way to the translated tree. */
 char *llm_translate_content_text(apr_pool_t *p, json_t *content,
                                  const char *sep)
 {
-    size_t i;
+    size_t i, total = 0, seplen = strlen(sep);
     json_t *part;
     const char *t;
-    char *out = NULL;
+    char *out, *w;
 
     if (json_is_string(content)) {
-        return apr_pstrmemdup(p, json_string_value(content),
-                              json_string_length(content));
+        return (char *)json_string_value(content);
     }
     if (json_is_null(content) || !content) {
         return apr_pstrdup(p, "");
@@ -51,9 +53,21 @@ char *llm_translate_content_text(apr_pool_t *p, json_t *content,
         if (!t) {
             return NULL;
         }
-        out = out ? apr_pstrcat(p, out, sep, t, NULL) : apr_pstrdup(p, t);
+        total += strlen(t) + (i ? seplen : 0);
     }
-    return out ? out : apr_pstrdup(p, "");
+    w = out = apr_palloc(p, total + 1);
+    json_array_foreach(content, i, part) {
+        t = json_is_string(part) ? json_string_value(part)
+                                 : llm_dialect_str(part, "text");
+        if (i) {
+            memcpy(w, sep, seplen);
+            w += seplen;
+        }
+        memcpy(w, t, strlen(t));
+        w += strlen(t);
+    }
+    *w = '\0';
+    return out;
 }
 
 json_t *llm_translate_text_block(const char *text)

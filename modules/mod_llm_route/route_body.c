@@ -63,6 +63,17 @@ int llm_route_prepare_body(request_rec *r, llm_request_t *req,
         return OK;
     }
     body = llm_json_dump(r->pool, root, &len);
+    if (root != req->json) {
+        /* The translated tree was only to be serialised: a 1 MB request
+         * need not hold it until it ends. */
+        llm_json_release(r->pool, root);
+    }
+    if (!body) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02400)
+                      "the request for %s could not be serialised for "
+                      "provider %s", req->model_requested, pv->name);
+        return HTTP_BAD_REQUEST;
+    }
     llm_request_set_body(r, req, body, len);
     return OK;
 }
