@@ -84,6 +84,35 @@ static size_t utf8_len(const unsigned char *q, const unsigned char *end)
     return 0;
 }
 
+/* Eight bytes at once, with bit tricks on a 64-bit word: how many of the
+ * bytes at q (8 when none) come before the first that needs an escape (a
+ * control character, '"' or '\\') or, with high, starts a multi-byte
+ * character.  The lowest flagged byte of each test is exact (a borrow only
+ * runs upwards); on a big-endian machine the answer is 0 and the byte
+ * loop decides. */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define HAS_ZERO(v) (((v) - ONES) & ~(v) & HIGHS)
+
+static size_t plain8(const unsigned char *q, int high)
+{
+    apr_uint64_t w, m;
+
+    memcpy(&w, q, 8);
+    m = ((w - ONES * 0x20) & ~w & HIGHS)                /* < 0x20 */
+        | HAS_ZERO(w ^ (ONES * '"'))
+        | HAS_ZERO(w ^ (ONES * '\\'))
+        | (high ? (w & HIGHS) : 0);
+    if (!m) {
+        return 8;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(m) / 8;
+#else
+    return 0;
+#endif
+}
+
 /* Output length of a string with its quotes; (size_t)-1 when invalid. */
 static size_t string_len(const char *s, size_t n)
 {
@@ -91,7 +120,21 @@ static size_t string_len(const char *s, size_t n)
     size_t out = 2;
 
     while (q < end) {
-        unsigned char e = esc_len[*q];
+        unsigned char e;
+
+        while (end - q >= 8) {
+            size_t k = plain8(q, 1);
+
+            out += k;
+            q += k;
+            if (k < 8) {
+                break;
+            }
+        }
+        if (q == end) {
+            break;
+        }
+        e = esc_len[*q];
 
         if (e) {
             out += e;
@@ -118,7 +161,18 @@ static char *put_string(char *w, const char *s, size_t n)
     while (q < end) {
         const unsigned char *run = q;
 
-        while (q < end && esc_len[*q] != 2 && esc_len[*q] != 6) {
+        for (;;) {
+            while (end - q >= 8) {
+                size_t k = plain8(q, 0);
+
+                q += k;
+                if (k < 8) {
+                    break;
+                }
+            }
+            if (q == end || esc_len[*q] == 2 || esc_len[*q] == 6) {
+                break;
+            }
             q++;
         }
         memcpy(w, run, (size_t)(q - run));

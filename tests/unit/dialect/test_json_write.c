@@ -71,6 +71,33 @@ START_TEST(every_byte_in_strings_and_keys)
 }
 END_TEST
 
+/* The word-at-a-time scan: every special byte at every offset of a
+ * string longer than a few words. */
+START_TEST(specials_at_every_offset)
+{
+    static const char specials[] = "\"\\\n\t\x01\x1f\x7f/ ~\xc3";
+    char s[48];
+    size_t i, off;
+
+    for (i = 0; i < sizeof(specials) - 1; i++) {
+        for (off = 0; off < 40; off++) {
+            json_t *a = json_array();
+
+            memset(s, 'x', 40);
+            s[off] = specials[i];
+            /* \xc3 starts a two-byte character: complete it, or cut it
+             * at the end of the string */
+            if ((unsigned char)specials[i] == 0xc3) {
+                s[off + 1] = (char)0xa9;
+            }
+            json_array_append_new(a, json_stringn_nocheck(s, 40));
+            same_as_jansson(a, "special byte at an offset");
+            json_decref(a);
+        }
+    }
+}
+END_TEST
+
 START_TEST(nul_utf8_and_invalid_utf8)
 {
     static const char *const ok[] = {
@@ -246,6 +273,7 @@ static Suite *json_write_suite(void)
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_byte_in_strings_and_keys);
+    tcase_add_test(tc, specials_at_every_offset);
     tcase_add_test(tc, nul_utf8_and_invalid_utf8);
     tcase_add_test(tc, numbers_literals_and_scalar_roots);
     tcase_add_test(tc, random_trees);
