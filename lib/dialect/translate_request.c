@@ -70,9 +70,17 @@ char *llm_translate_content_text(apr_pool_t *p, json_t *content,
     return out;
 }
 
+/* A string for the translated tree from text of the parsed body (or
+ * joined from it): its UTF-8 was checked when the body was parsed, and
+ * checking it again was most of what translating a large body cost. */
+static json_t *body_text(const char *text)
+{
+    return json_stringn_nocheck(text, strlen(text));
+}
+
 json_t *llm_translate_text_block(const char *text)
 {
-    return json_pack("{s:s,s:s}", "type", "text", "text", text);
+    return json_pack("{s:s,s:o}", "type", "text", "text", body_text(text));
 }
 
 /* Append one Anthropic message, merging into the previous one when the
@@ -365,11 +373,11 @@ json_t *llm_translate_chat_to_anthropic(apr_pool_t *p, json_t *chat,
                 goto fail;
             }
             blocks = json_array();
-            json_array_append_new(blocks, json_pack("{s:s,s:s*,s:s}",
+            json_array_append_new(blocks, json_pack("{s:s,s:s*,s:o}",
                 "type", "tool_result",
                 "tool_use_id", llm_dialect_str(m, !strcmp(role, "tool")
                                                   ? "tool_call_id" : "name"),
-                "content", text));
+                "content", body_text(text)));
             llm_translate_push_message(msgs, "user", blocks);
         }
         else {
@@ -564,14 +572,16 @@ static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
                 json_decref(parts);
                 return -1;
             }
-            json_array_append_new(out, json_pack("{s:s,s:s*,s:s}",
+            json_array_append_new(out, json_pack("{s:s,s:s*,s:o}",
                 "role", "tool", "tool_call_id",
-                llm_dialect_str(b, "tool_use_id"), "content", text));
+                llm_dialect_str(b, "tool_use_id"), "content",
+                body_text(text)));
         }
         else if (type && !strcmp(type, "text")) {
-            json_array_append_new(parts, json_pack("{s:s,s:s}", "type",
-                "text", "text", llm_dialect_str(b, "text")
-                                ? llm_dialect_str(b, "text") : ""));
+            json_array_append_new(parts, json_pack("{s:s,s:o}", "type",
+                "text", "text", body_text(llm_dialect_str(b, "text")
+                                          ? llm_dialect_str(b, "text")
+                                          : "")));
         }
         else if (type && !strcmp(type, "image") && (in = image_part(p, b))) {
             json_array_append_new(parts, in);
@@ -591,8 +601,8 @@ static int anthropic_message_to_chat(apr_pool_t *p, json_t *out, json_t *m,
             /* Plain text travels as a string: what every OpenAI-compatible
              * server understands. */
             text = llm_translate_content_text(p, parts, "");
-            json_array_append_new(out, json_pack("{s:s,s:s}", "role", role,
-                                                 "content", text));
+            json_array_append_new(out, json_pack("{s:s,s:o}", "role", role,
+                                                 "content", body_text(text)));
         }
         else {
             json_array_append_new(out, json_pack("{s:s,s:O}", "role", role,
@@ -632,8 +642,9 @@ json_t *llm_translate_anthropic_to_chat(apr_pool_t *p, json_t *msg,
             goto fail;
         }
         if (*text) {
-            json_array_append_new(msgs, json_pack("{s:s,s:s}", "role",
-                                                  "system", "content", text));
+            json_array_append_new(msgs, json_pack("{s:s,s:o}", "role",
+                                                  "system", "content",
+                                                  body_text(text)));
         }
     }
     json_array_foreach(json_object_get(msg, "messages"), i, m) {
