@@ -29,8 +29,15 @@
  *   LINK       a row's prev_mac is not the previous row's mac
  *   REORDERED  a row's prev_mac names another row of the chain
  *   DUPLICATE  two rows claim the same seq of one chain
+ *   TAIL       rows missing at a chain's end: before its end record, or
+ *              (with -c, every writer stopped) a chain without one
+ *   ENDED      a row after a chain's end record
  * A chain may start after seq 1 when llm_audit_drop_before() recorded a
  * checkpoint for it: the first kept row must continue exactly from it.
+ * A chain ends with an end record (decision "chain_end") written when its
+ * process stops, or by the process that recovers a dead one's journal; a
+ * chain without one is open: its writer runs, or rows were cut from its
+ * end.
  */
 
 #include <stdio.h>
@@ -48,6 +55,8 @@
 
 static const char *prog = "llm-audit-verify";
 static int problems;
+static int require_closed;       /* -c: every writer is stopped */
+static int open_chains;
 
 /* The keys to try (-k may repeat: rotated keys, several gateways). */
 typedef struct {
@@ -66,6 +75,8 @@ static void usage(void)
         "                 repeat for rotated keys (a chain keeps one key)\n"
         "  -v, --verbose  also list every chain and where it starts/ends\n"
         "  -s, --page-size N  rows per query (default 10000)\n"
+        "  -c, --closed   every gateway writing here is stopped: a chain\n"
+        "                 without its end record lost rows at its end\n"
         "Exit: 0 intact, 1 problems found, 2 could not check.\n", prog);
 }
 
@@ -150,15 +161,28 @@ typedef struct {
     seen_t prev;
     int which;                   /* index of the chain's key, -1 unknown */
     apr_int64_t rows;
+    int ended;                   /* the last row is the end record */
 } chain_state_t;
 
 static void chain_end(chain_state_t *st, int verbose)
 {
     if (verbose && st->chain) {
         printf("chain %s: %" APR_INT64_T_FMT " row(s), last seq %"
-               APR_INT64_T_FMT " (id=%s)\n", st->chain, st->rows,
-               st->prev.seq, st->prev.id);
+               APR_INT64_T_FMT " (id=%s), %s\n", st->chain, st->rows,
+               st->prev.seq, st->prev.id, st->ended ? "closed" : "open");
     }
+    if (st->chain && !st->ended) {
+        if (require_closed) {
+            problem("TAIL", "chain=%s: its last row, id=%s seq %"
+                    APR_INT64_T_FMT ", is not its end record: rows were "
+                    "cut from its end (or its writer still runs)",
+                    st->chain, st->prev.id, st->prev.seq);
+        }
+        else {
+            open_chains++;
+        }
+    }
+    st->ended = 0;
     apr_pool_clear(st->pool);
     st->chain = NULL;
     st->by_mac = apr_hash_make(st->pool);
@@ -230,9 +254,20 @@ static void check_row(chain_state_t *st, apr_pool_t *p, apr_hash_t *cps,
             }
         }
     }
+    else if (st->ended) {
+        problem("ENDED", "id=%s chain=%s seq=%" APR_INT64_T_FMT ": a row "
+                "after the chain's end record (id=%s)", cur->id, chain,
+                cur->seq, st->prev.id);
+    }
     else if (cur->seq == st->prev.seq) {
         problem("DUPLICATE", "id=%s and id=%s chain=%s: both claim seq %"
                 APR_INT64_T_FMT, st->prev.id, cur->id, chain, cur->seq);
+    }
+    else if (cur->seq > st->prev.seq + 1 && llm_audit_is_end_record(&rec)) {
+        problem("TAIL", "chain=%s: seq %" APR_INT64_T_FMT "..%"
+                APR_INT64_T_FMT " missing at the chain's end, between id=%s "
+                "and its end record id=%s", chain, st->prev.seq + 1,
+                cur->seq - 1, st->prev.id, cur->id);
     }
     else if (cur->seq > st->prev.seq + 1) {
         problem("GAP", "chain=%s: seq %" APR_INT64_T_FMT "..%"
@@ -258,6 +293,7 @@ static void check_row(chain_state_t *st, apr_pool_t *p, apr_hash_t *cps,
     }
     apr_hash_set(st->by_mac, cur->mac, APR_HASH_KEY_STRING, cur);
     st->prev = *cur;
+    st->ended = llm_audit_is_end_record(&rec);
 }
 
 int main(int argc, const char *const *argv)
@@ -268,6 +304,7 @@ int main(int argc, const char *const *argv)
         { "key", 'k', 1, "MAC key file" },
         { "verbose", 'v', 0, "list chains" },
         { "page-size", 's', 1, "rows per query" },
+        { "closed", 'c', 0, "every writer is stopped" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
@@ -306,6 +343,7 @@ int main(int argc, const char *const *argv)
             break;
         }
         case 'v': verbose = 1; break;
+        case 'c': require_closed = 1; break;
         case 's':
             page_size = atoi(arg);
             if (page_size < 1) {
@@ -331,6 +369,7 @@ int main(int argc, const char *const *argv)
     apr_pool_create(&page, p);
     apr_pool_create(&st.pool, p);
     st.chain = NULL;
+    st.ended = 0;
     chain_end(&st, 0);
     base = llm_audit_select_sql(p, driver);
     for (;;) {
@@ -382,10 +421,14 @@ int main(int argc, const char *const *argv)
         apr_pool_clear(page);
     }
     chain_end(&st, verbose);
-    printf("%s: %" APR_INT64_T_FMT " row(s) in %d chain(s): %s\n", prog,
+    printf("%s: %" APR_INT64_T_FMT " row(s) in %d chain(s): %s%s\n", prog,
            nrows, nchains, problems ? apr_psprintf(p, "%d problem(s)",
                                                    problems)
-                                    : "all chains intact");
+                                    : "all chains intact",
+           open_chains ? apr_psprintf(p, "; %d open (their writers still "
+                                      "run, or rows were cut from their "
+                                      "ends: -c checks a stopped gateway)",
+                                      open_chains) : "");
     apr_dbd_close(db->driver, db->handle);
     return problems ? 1 : 0;
 }
