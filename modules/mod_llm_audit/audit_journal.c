@@ -466,7 +466,10 @@ static apr_status_t recover_owner(const llm_audit_spool_t *sp, apr_pool_t *p,
         closed = 1;
     }
     if (d.out_len > 0) {
-        rv = llm_audit_spool_append(sp, p, d.out, d.out_len);
+        /* Never waits for the spool: a replay that a stalled database
+         * holds up keeps it locked, and a new process must not hang in
+         * its start for that; the next try takes these records. */
+        rv = llm_audit_spool_append_nb(sp, p, d.out, d.out_len, 1);
     }
     if (rv != APR_SUCCESS) {
         return rv;

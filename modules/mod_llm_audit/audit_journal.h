@@ -95,7 +95,8 @@ typedef struct {
 /* Recover the journals next to sp->path whose owner is gone (see above),
  * sealing what it adds with key; server_name goes into the end records.
  * A journal the spool has no room for stays for the next try
- * (APR_ENOSPC); other errors are I/O errors. */
+ * (APR_ENOSPC), as does one whose spool is busy (APR_EAGAIN: recovery
+ * never waits for the spool); other errors are I/O errors. */
 apr_status_t llm_audit_journal_recover(const llm_audit_spool_t *sp,
                                        apr_pool_t *p,
                                        const unsigned char *key,

@@ -59,7 +59,13 @@ void llm_audit_recover(server_rec *s, apr_pool_t *p)
                      "the spool %s: %s; replayed into the database from "
                      "there", sc->spool.path, what);
     }
-    if (rv != APR_SUCCESS) {
+    if (rv == APR_EAGAIN) {
+        /* The spool is busy (a replay): the watchdog's next tick. */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, LLMNO(03102)
+                     "the audit spool is busy: the journal of a child "
+                     "process that died is moved later");
+    }
+    else if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, rv == APR_ENOSPC ? APLOG_CRIT : APLOG_ERR,
                      rv, s, LLMNO(03078)
                      "the audit journal of a child process that died could "

@@ -328,10 +328,10 @@ static apr_status_t end_chain(void *data)
     llm_audit_chain_seal(chain, p, rec);
     seq = chain->seq;
     chain_ended = 1;
-    apr_thread_mutex_unlock(chain_mutex);
     line = llm_audit_record_to_json(p, rec);
     journal_line(s, LLM_AUDIT_J_RECORD, line, seq,
                  rec->v[LLM_AUDIT_F_REQUEST_ID], &seg);
+    apr_thread_mutex_unlock(chain_mutex);
     if (batch && llm_audit_state_db_ok() && !llm_audit_state_spool_pending()
         && llm_audit_batch_put(batch, rec, seg) == APR_SUCCESS) {
         apr_pool_destroy(p);
@@ -526,6 +526,10 @@ static int log_transaction(request_rec *r)
     }
     sc = llm_audit_srv(r->server);
     rec = llm_audit_build(r, req, sc, dc);
+    /* Journaled before anything can lose it (the database may hold this
+     * thread for as long as it likes), and under the chain's mutex: the
+     * journal then never holds seq N+1 without N, so the process that
+     * recovers it after a death continues the chain without a gap. */
     apr_thread_mutex_lock(chain_mutex);
     llm_audit_chain_seal(chain, r->pool, rec);
     if (chain_head) {
@@ -533,13 +537,11 @@ static int log_transaction(request_rec *r)
         chain_head->updated = apr_time_now();
     }
     seq = chain->seq;
-    apr_thread_mutex_unlock(chain_mutex);
-    /* In the journal before anything can lose it (the database may hold
-     * this thread for as long as it likes); then the intent is no longer
-     * needed. */
     line = llm_audit_record_to_json(r->pool, rec);
     journal_line(r->server, LLM_AUDIT_J_RECORD, line, seq,
                  rec->v[LLM_AUDIT_F_REQUEST_ID], &seg);
+    apr_thread_mutex_unlock(chain_mutex);
+    /* The intent is no longer needed. */
     if (seg >= 0 && in) {
         apr_pool_cleanup_run(r->pool, in, intent_release);
     }
