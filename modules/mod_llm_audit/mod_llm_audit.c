@@ -319,7 +319,9 @@ static apr_status_t end_chain(void *data)
     ap_dbd_t *dbd;
     int seg;
 
-    if (!chain || chain_ended || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+    /* A chain that has no row has no end to lose: no record for it. */
+    if (!chain || chain_ended || chain->seq == 0
+        || apr_pool_create(&p, NULL) != APR_SUCCESS) {
         return APR_SUCCESS;
     }
     rec = llm_audit_end_record(p, chain->chain_id, s->server_hostname,
@@ -328,6 +330,10 @@ static apr_status_t end_chain(void *data)
     llm_audit_chain_seal(chain, p, rec);
     seq = chain->seq;
     chain_ended = 1;
+    if (chain_head) {
+        chain_head->seq = seq;
+        chain_head->updated = apr_time_now();
+    }
     line = llm_audit_record_to_json(p, rec);
     journal_line(s, LLM_AUDIT_J_RECORD, line, seq,
                  rec->v[LLM_AUDIT_F_REQUEST_ID], &seg);
