@@ -388,3 +388,38 @@ def test_outage_logs_name_the_cause_and_idle_deaths_say_nothing(
     assert "LLM03101" in log or "AH00629" in log or "AH00633" in log, \
         g.error_log_tail(30)
     assert wait_until(lambda: os.path.getsize(spool_path(g)) == 0, 30)
+
+
+def test_required_refuses_at_the_start_of_an_outage_with_the_spool_full(
+        minter, mock, gateway_factory, own_pg):
+    """The database has just gone and no insert has failed yet, so the
+    gateway still believes it up; the spool has no room for a record.  A
+    request must not go upstream on that belief: its record could be
+    neither stored nor spooled."""
+    # No watchdog replay to notice the outage first.
+    g = gateway_factory.make(pg=own_pg, gateway_d=dict(required_conf(), **{
+        "60-audit-replay.conf": "LLMAuditReplayInterval 3600\n",
+        "63-audit-spool.conf": "LLMAuditSpoolMaxSize 4K\n"}))
+    tok = minter.mint(sub="required-start")
+    c = g.client()
+    ua = "gwtest/required-start/%s" % uuid.uuid4().hex[:8]
+    assert c.post(CHAT, chat("db up"), token=tok,
+                  headers={"User-Agent": ua}).status == 200
+    assert len(mock.requests) == 1
+    # Stored: the last insert worked, nothing has failed yet.
+    own_pg.wait_for_rows("SELECT 1 FROM llm_audit WHERE user_agent = %s",
+                         (ua,), count=1)
+    own_pg.stop(mode="fast")
+    try:
+        # Another outage's leftovers fill the spool (not a record: replay
+        # sets it aside later).
+        with open(spool_path(g), "w") as f:
+            f.write("x" * 2000 + "\n")
+        os.chown(spool_path(g), g.uid, g.gid)
+        for i in range(3):
+            r = c.post(CHAT, chat("outage start %d" % i), token=tok)
+            assert r.status == 503, (i, r)
+            assert r.json()["error"]["code"] == "audit_unavailable"
+        assert len(mock.requests) == 1, mock.summary()
+    finally:
+        own_pg.start()
