@@ -135,15 +135,15 @@ apr_status_t llm_audit_journal_open(llm_audit_journal_t **jp, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* One write of the iovecs, finished across short writes; a line that
- * cannot be finished is taken back, so that the next starts on a line of
- * its own (recovery drops a line without its newline anyway). */
+/* One line in one writev(); a short write (a full disk) is finished, or
+ * the torn line ended with a newline, so that the next line starts on its
+ * own (recovery skips a line that is not a whole entry). */
 static apr_status_t write_line(int fd, struct iovec *iov, int n,
                                apr_size_t want)
 {
-    apr_size_t done = 0;
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t skip;
     ssize_t w;
-    struct stat st;
     int k;
 
     do {
@@ -152,35 +152,23 @@ static apr_status_t write_line(int fd, struct iovec *iov, int n,
     if (w == (ssize_t)want) {
         return APR_SUCCESS;
     }
-    if (w > 0) {
-        done = (apr_size_t)w;
-        for (k = 0; k < n && done < want; k++) {
-            apr_size_t skip = done;
-            apr_size_t before = 0;
-            int m;
-
-            for (m = 0; m < k; m++) {
-                before += iov[m].iov_len;
-            }
-            if (skip >= before + iov[k].iov_len) {
-                continue;
-            }
-            skip -= before;
-            if (llm_audit_write_all(fd, (const char *)iov[k].iov_base + skip,
-                                    iov[k].iov_len - skip) != APR_SUCCESS) {
-                break;
-            }
-            done += iov[k].iov_len - skip;
-        }
-        if (done == want) {
-            return APR_SUCCESS;
-        }
+    if (w <= 0) {
+        return w < 0 ? APR_FROM_OS_ERROR(errno) : APR_ENOSPC;
     }
-    if (done > 0 && fstat(fd, &st) == 0 && st.st_size >= (off_t)done
-        && ftruncate(fd, st.st_size - (off_t)done) != 0) {
-        /* recovery drops the torn line */
+    skip = (apr_size_t)w;
+    for (k = 0; k < n && rv == APR_SUCCESS; k++) {
+        if (skip >= iov[k].iov_len) {
+            skip -= iov[k].iov_len;
+            continue;
+        }
+        rv = llm_audit_write_all(fd, (const char *)iov[k].iov_base + skip,
+                                 iov[k].iov_len - skip);
+        skip = 0;
     }
-    return w == 0 ? APR_ENOSPC : APR_FROM_OS_ERROR(errno ? errno : ENOSPC);
+    if (rv != APR_SUCCESS && write(fd, "\n", 1) != 1) {
+        /* nothing more to do: the next append fails the same way */
+    }
+    return rv;
 }
 
 /* File k holds nothing pending: empty it, and leave the chain's head in
@@ -255,7 +243,6 @@ apr_status_t llm_audit_journal_append(llm_audit_journal_t *j, char tag,
         apr_thread_mutex_unlock(j->lock);
         return APR_ENOSPC;
     }
-    errno = 0;
     rv = write_line(j->fd[k], iov, 3, len + 2);
     if (rv == APR_SUCCESS) {
         j->size[k] += (apr_off_t)len + 2;
