@@ -423,3 +423,39 @@ def test_required_refuses_at_the_start_of_an_outage_with_the_spool_full(
         assert len(mock.requests) == 1, mock.summary()
     finally:
         own_pg.start()
+
+
+def test_a_child_killed_mid_stream_leaves_the_request_recorded(
+        minter, mock, gateway_factory):
+    """The provider has the request and is streaming its answer when the
+    child dies: nothing reaches the log phase, yet the request that went
+    upstream has its row, recording that it was interrupted."""
+    g = gateway_factory.make(pg=None, gateway_d=replay_conf())
+    mock.stream_interval = 0.05
+    mock.stream_deltas = 600                   # 30 s of answer
+    tok = minter.mint(sub="mid-stream")
+    ua = "gwtest/mid-stream/%s" % uuid.uuid4().hex[:8]
+    body = json.dumps({"model": "gpt-4o-mini", "stream": True, "messages": [
+        {"role": "user", "content": ua}]}).encode()
+
+    def stream():
+        try:
+            g.client().post(CHAT, body, token=tok,
+                            headers={"User-Agent": ua}, timeout=60)
+        except Exception:
+            pass                               # cut off by the kill
+    t = threading.Thread(target=stream)
+    t.start()
+    try:
+        assert wait_until(lambda: any(
+            ua.encode() in r.body for r in mock.requests), 20)
+        kill_children(g)
+    finally:
+        t.join(60)
+    assert wait_until(lambda: ua in rows_by_agent(g, "gwtest/mid-stream/"),
+                      30), g.error_log_tail(20)
+    (row,) = rows_by_agent(g, ua)[ua]
+    assert row["decision"] == "error" and row["reason"] == "interrupted", row
+    assert "LLM03077" in g.error_log_text()
+    rc, out = ah.verify(g)
+    assert rc == 0, out
