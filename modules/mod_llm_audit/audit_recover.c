@@ -29,6 +29,13 @@
 
 APLOG_USE_MODULE(llm_audit);
 
+static void count(const char *what, int n)
+{
+    while (n-- > 0) {
+        llm_audit_metrics_event(what);
+    }
+}
+
 void llm_audit_recover(server_rec *s, apr_pool_t *p)
 {
     llm_audit_srv_t *sc = llm_audit_srv(s);
@@ -54,6 +61,8 @@ void llm_audit_recover(server_rec *s, apr_pool_t *p)
                                 *what ? ", " : "", got.chains);
         }
         llm_audit_state_set_pending(1);
+        count("recovered", got.records);
+        count("interrupted", got.interrupted);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03077)
                      "audit journal of a child process that died moved to "
                      "the spool %s: %s; replayed into the database from "

@@ -260,6 +260,7 @@ static apr_status_t journal_line(server_rec *s, char tag, const char *line,
             return rv;
         }
     }
+    llm_audit_metrics_event("unjournaled");
     now = apr_time_now();
     if (now - journal_log_last >= LOG_EVERY) {
         journal_log_last = now;

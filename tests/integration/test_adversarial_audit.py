@@ -212,7 +212,10 @@ def test_stalled_database_and_killed_children_lose_no_answered_request(
     assert "LLM03077" in g.error_log_text(), "the dead journals were moved"
     rc, out = ah.verify(g)
     assert rc == 0, out
-    assert ah.metric_sum(ah.metrics(g), "llm_gateway_audit_lost_total") == 0
+    m = ah.metrics(g)
+    assert ah.metric_sum(m, "llm_gateway_audit_lost_total") == 0
+    assert ah.metric_sum(m, "llm_gateway_audit_recovered_total") >= 1
+    assert ah.metric_sum(m, "llm_gateway_audit_unjournaled_total") == 0
     # Stopped, every chain -- the killed children's included -- ends with
     # its end record: no chain lost its tail.
     graceful_stop(g)
@@ -457,5 +460,7 @@ def test_a_child_killed_mid_stream_leaves_the_request_recorded(
     (row,) = rows_by_agent(g, ua)[ua]
     assert row["decision"] == "error" and row["reason"] == "interrupted", row
     assert "LLM03077" in g.error_log_text()
+    assert ah.metric_sum(ah.metrics(g),
+                         "llm_gateway_audit_interrupted_total") >= 1
     rc, out = ah.verify(g)
     assert rc == 0, out
