@@ -464,3 +464,41 @@ def test_a_child_killed_mid_stream_leaves_the_request_recorded(
                          "llm_gateway_audit_interrupted_total") >= 1
     rc, out = ah.verify(g)
     assert rc == 0, out
+
+
+def test_rows_cut_from_a_live_chain_are_reported_against_the_writers(
+        minter, mock, gateway_factory, tmp_path):
+    """A running writer's chain has no end record yet: the status page's
+    writers table (each process's last sealed seq, in shared memory) is
+    its high-water mark, and llm-audit-verify -w checks the table against
+    it."""
+    import urllib.request
+    g = gateway_factory.make(pg=None)
+    tok = minter.mint(sub="live-tail")
+    run = "gwtest/live-tail/%s/" % uuid.uuid4().hex[:8]
+    c = g.client()
+    for i in range(6):
+        assert c.post(CHAT, chat("live %d" % i), token=tok, headers={
+            "User-Agent": run + str(i)}).status == 200
+    assert wait_until(lambda: len(rows_by_agent(g, run)) == 6, 30)
+    heads = tmp_path / "writers.txt"
+    with urllib.request.urlopen("http://127.0.0.1:%d/llm-status?auto"
+                                % g.port, timeout=10) as resp:
+        heads.write_bytes(resp.read())
+    assert b"Chain: " in heads.read_bytes()
+    rc, out = ah.verify(g, "-w", str(heads))
+    assert rc == 0, out
+
+    db = sqlite3.connect(g.sqlite_path, timeout=10)
+    chain, last = db.execute(
+        "SELECT chain_id, max(seq) FROM llm_audit WHERE user_agent LIKE ? "
+        "GROUP BY chain_id ORDER BY count(*) DESC LIMIT 1",
+        (run + "%",)).fetchone()
+    db.execute("DELETE FROM llm_audit WHERE chain_id = ? AND seq = ?",
+               (chain, last))
+    db.commit()
+    db.close()
+    rc, out = ah.verify(g)
+    assert rc == 0, "an open chain's cut tail is invisible to it alone"
+    rc, out = ah.verify(g, "-w", str(heads))
+    assert rc == 1 and "TAIL" in out and chain in out, out
