@@ -30,11 +30,12 @@
  * queue makes a request wait for the writer (up to a second, then the
  * per-request path); the queue is written out when the child stops.
  * With SQLite the children's writers take turns (take_turn below).
- * Every queued record is also in the child's journal (audit_journal.h),
- * so a child that dies with records queued -- a crash, SIGKILL, or
- * httpd's ungraceful stop -- leaves them for the next child to spool and
- * replay.  What is given up, and documented: queued records are not
- * fsynced, so a power loss can take the last delay's worth of them.
+ * Every queued record is in the child's journal (audit_journal.h) before
+ * it is queued, and leaves it only once stored or spooled, so a child that
+ * dies with records queued -- a crash, SIGKILL, or httpd's ungraceful stop
+ * -- leaves them for the next child to spool and replay.  What is given
+ * up, and documented: the journal is not fsynced, so a power loss can take
+ * records not yet stored.
  */
 
 #include <errno.h>
@@ -68,6 +69,7 @@ struct llm_audit_batch_t {
     apr_thread_t *thread;
     llm_audit_journal_t *journal;
     llm_audit_record_t **q;      /* ring of cap records, malloc'd each */
+    int *qseg;                   /* each one's journal file */
     int cap, head, n;
     int size;                    /* rows per batch, at most */
     apr_interval_time_t delay;   /* longest wait for a fuller batch */
@@ -106,16 +108,14 @@ static llm_audit_record_t *copy_record(const llm_audit_record_t *rec)
     return c;
 }
 
-apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
-                                 const llm_audit_record_t *rec)
+apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
+                                 const llm_audit_record_t *rec, int seg)
 {
     llm_audit_record_t *c;
-    const char *line;
 
     if (!b) {
         return APR_ENOTIMPL;
     }
-    line = llm_audit_record_to_json(p, rec);
     c = copy_record(rec);
     if (!c) {
         return APR_ENOMEM;
@@ -139,16 +139,13 @@ apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
         }
         b->waiting--;
     }
-    /* Journaled under the lock: the queue and the active file hold the
-     * same records, which the writer's swap relies on. */
-    if (b->stop || b->n == b->cap
-        || llm_audit_journal_append(b->journal, line, strlen(line))
-           != APR_SUCCESS) {
+    if (b->stop || b->n == b->cap) {
         apr_thread_mutex_unlock(b->lock);
         free(c);
         return APR_EAGAIN;
     }
     b->q[(b->head + b->n) % b->cap] = c;
+    b->qseg[(b->head + b->n) % b->cap] = seg;
     b->n++;
     if (b->n == 1 || b->n >= b->size) {
         /* The thread sleeps until a first record, then until a full
@@ -296,17 +293,18 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
 {
     llm_audit_batch_t *b = data;
     llm_audit_record_t **recs = malloc(sizeof(*recs) * (apr_size_t)b->cap);
-    apr_status_t rv;
+    int *segs = malloc(sizeof(*segs) * (apr_size_t)b->cap);
     apr_pool_t *p;
-    int k, i, retired, done = 0;
+    int k, i, done = 0;
 
-    if (!recs || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+    if (!recs || !segs || apr_pool_create(&p, NULL) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, b->s, LLMNO(03074)
                      "audit batch writer: out of memory");
         apr_thread_mutex_lock(b->lock);
         b->stop = 1;             /* records take the per-request path */
         apr_thread_mutex_unlock(b->lock);
         free(recs);
+        free(segs);
         apr_thread_exit(thd, APR_ENOMEM);
         return NULL;
     }
@@ -318,38 +316,33 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
         if (!b->stop && b->n < b->size) {
             apr_thread_cond_timedwait(b->cond, b->lock, b->delay);
         }
-        /* The whole queue, so that the retired journal file holds exactly
-         * the records taken. */
         k = b->n;
         for (i = 0; i < k; i++) {
             recs[i] = b->q[b->head];
+            segs[i] = b->qseg[b->head];
             b->head = (b->head + 1) % b->cap;
         }
         b->n = 0;
         if (b->waiting) {
             apr_thread_cond_broadcast(b->space);
         }
-        retired = llm_audit_journal_swap(b->journal);
         done = b->stop;
         apr_thread_mutex_unlock(b->lock);
         if (k > 0) {
+            /* Stored or spooled (or logged lost): out of the journal. */
             write_batch(b, p, recs, k);
             for (i = 0; i < k; i++) {
                 free(recs[i]);
+                if (segs[i] >= 0) {
+                    llm_audit_journal_done(b->journal, segs[i]);
+                }
             }
             apr_pool_clear(p);
         }
-        rv = llm_audit_journal_clear(b->journal, retired);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, b->s,
-                         LLMNO(03075) "cannot empty an audit batch journal: "
-                         "its records may be replayed again (they are "
-                         "stored once)");
-        }
     }
-    llm_audit_journal_close(b->journal);
     apr_pool_destroy(p);
     free(recs);
+    free(segs);
     apr_thread_exit(thd, APR_SUCCESS);
     return NULL;
 }
@@ -380,20 +373,14 @@ static apr_status_t close_turn_fd(void *data)
 }
 
 llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
+                                         llm_audit_journal_t *journal,
                                          int size, int delay_ms)
 {
     llm_audit_batch_t *b = apr_pcalloc(p, sizeof(*b));
     llm_audit_srv_t *sc = llm_audit_srv(s);
     apr_threadattr_t *attr;
-    apr_status_t rv;
 
-    rv = llm_audit_journal_open(&b->journal, p, sc->spool.path);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, LLMNO(03076)
-                     "cannot create the audit batch journal next to %s: "
-                     "records are stored by each request", sc->spool.path);
-        return NULL;
-    }
+    b->journal = journal;
     b->s = s;
     b->size = size;
     b->turn_fd = open(apr_pstrcat(p, sc->spool.path, ".writers", NULL),
@@ -414,6 +401,7 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
      * LLM_AUDIT_BATCH_FULL_WAIT), then store their own records. */
     b->cap = size * 8 < 256 ? 256 : size * 8;
     b->q = apr_pcalloc(p, sizeof(*b->q) * (apr_size_t)b->cap);
+    b->qseg = apr_pcalloc(p, sizeof(*b->qseg) * (apr_size_t)b->cap);
     if (apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, p)
         != APR_SUCCESS
         || apr_thread_cond_create(&b->cond, p) != APR_SUCCESS
@@ -424,7 +412,6 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03070)
                      "cannot start the audit batch writer: records are "
                      "stored by each request");
-        llm_audit_journal_close(b->journal);
         return NULL;
     }
     apr_pool_pre_cleanup_register(p, b, stop_writer);
@@ -432,29 +419,4 @@ llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
                  "audit batch writer started: %d rows or %d ms per "
                  "transaction", size, delay_ms);
     return b;
-}
-
-void llm_audit_batch_recover(server_rec *s, apr_pool_t *p)
-{
-    llm_audit_srv_t *sc = llm_audit_srv(s);
-    int records = 0, files = 0;
-    apr_status_t rv;
-
-    rv = llm_audit_journal_recover(&sc->spool, p, &records, &files);
-    if (files > 0) {
-        llm_audit_state_set_pending(1);
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03077)
-                     "%d audit record(s) a stopped child process had queued "
-                     "(LLMAuditBatch) moved from %d journal file(s) to the "
-                     "spool %s; they are replayed into the database",
-                     records, files, sc->spool.path);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, rv == APR_ENOSPC ? APLOG_CRIT : APLOG_ERR,
-                     rv, s, LLMNO(03078)
-                     "audit batch journal(s) of a stopped child process "
-                     "could not be moved to the spool %s%s; they are kept "
-                     "and tried again", sc->spool.path,
-                     rv == APR_ENOSPC ? " (it is full)" : "");
-    }
 }

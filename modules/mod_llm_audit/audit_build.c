@@ -136,6 +136,9 @@ static const char *findings_json(apr_pool_t *p, const llm_request_t *req,
     return out;
 }
 
+/* Where a random request id is kept between the intent and the record. */
+#define ID_NOTE "llm-audit-request-id"
+
 static const char *request_id(request_rec *r)
 {
     const char *id = apr_table_get(r->subprocess_env, "UNIQUE_ID");
@@ -144,6 +147,9 @@ static const char *request_id(request_rec *r)
     char *hex;
 
     if (id && *id) {
+        return id;
+    }
+    if ((id = apr_table_get(r->notes, ID_NOTE)) != NULL) {
         return id;
     }
     /* Without mod_unique_id the row still needs an id that replay can
@@ -156,6 +162,7 @@ static const char *request_id(request_rec *r)
     for (i = 0; i < (int)sizeof(rnd); i++) {
         apr_snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
     }
+    apr_table_setn(r->notes, ID_NOTE, hex);
     return hex;
 }
 
@@ -306,6 +313,42 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     capture_body(r, req, sc, dc, rec);
     /* Caller-controlled text (user agent, URI, model names, claims) may
      * be anything; the database takes UTF-8 only. */
+    for (f = 0; f < LLM_AUDIT_F_MAC; f++) {
+        if (llm_audit_field_type(f) == LLM_AUDIT_T_TEXT) {
+            rec->v[f] = llm_audit_utf8(p, rec->v[f]);
+        }
+    }
+    return rec;
+}
+
+llm_audit_record_t *llm_audit_build_intent(request_rec *r,
+                                           llm_request_t *req,
+                                           const char *chain_id)
+{
+    llm_audit_record_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    apr_pool_t *p = r->pool;
+    int f;
+
+    rec->v[LLM_AUDIT_F_TS] = llm_audit_time_format(p, r->request_time);
+    rec->v[LLM_AUDIT_F_REQUEST_ID] = request_id(r);
+    rec->v[LLM_AUDIT_F_CHAIN_ID] = chain_id;
+    rec->v[LLM_AUDIT_F_SERVER_NAME] = r->server->server_hostname;
+    rec->v[LLM_AUDIT_F_USER_NAME] = req->user && *req->user ? req->user
+                                                            : r->user;
+    rec->v[LLM_AUDIT_F_USER_GROUPS] = env_or(r, req->groups,
+                                             "OIDC_CLAIM_groups");
+    rec->v[LLM_AUDIT_F_CLIENT_IP] = r->useragent_ip;
+    rec->v[LLM_AUDIT_F_USER_AGENT] = apr_table_get(r->headers_in,
+                                                   "User-Agent");
+    rec->v[LLM_AUDIT_F_METHOD] = r->method;
+    rec->v[LLM_AUDIT_F_URI] = r->uri;
+    if (req->endpoint != LLM_EP_NONE) {
+        rec->v[LLM_AUDIT_F_ENDPOINT] = llm_dialect_endpoint_name(
+                                           req->endpoint);
+    }
+    rec->v[LLM_AUDIT_F_DIALECT] = family_name(req->caller_family);
+    rec->v[LLM_AUDIT_F_DECISION] = llm_decision_name(LLM_DECISION_ERROR);
+    rec->v[LLM_AUDIT_F_REASON] = "interrupted";
     for (f = 0; f < LLM_AUDIT_F_MAC; f++) {
         if (llm_audit_field_type(f) == LLM_AUDIT_T_TEXT) {
             rec->v[f] = llm_audit_utf8(p, rec->v[f]);

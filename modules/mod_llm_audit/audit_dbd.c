@@ -117,6 +117,23 @@ void llm_audit_dbd_close(server_rec *s, ap_dbd_t *dbd)
     }
 }
 
+/* The connection went away under a statement: the database is down or
+ * unreachable.  Once per process every 10 s: during an outage every
+ * record would otherwise say it, and the spool's LLM03030 counts them. */
+static void log_no_connection(server_rec *s, const char *msg)
+{
+    static apr_time_t last;
+    apr_time_t now = apr_time_now();
+
+    if (now - last < apr_time_from_sec(10)) {
+        return;
+    }
+    last = now;
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03101)
+                 "lost the connection to the audit database: %s",
+                 msg && *msg ? msg : "no reason given by the driver");
+}
+
 /* Run the schema file's statements, split at semicolons that end a line
  * outside a $$-quoted body.  Statements that fail are logged and skipped:
  * CREATE ... IF NOT EXISTS makes them no-ops on an existing schema, and
@@ -217,9 +234,16 @@ static apr_dbd_prepared_t *statement_rows(server_rec *s, ap_dbd_t *dbd,
     if (rv != 0 || !stmt) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
 
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03021)
-                     "cannot prepare the audit INSERT (is the llm_audit "
-                     "table there? see conf/sql/): %s", msg ? msg : "?");
+        /* A statement fails to prepare for want of a table or of a
+         * connection; say which (an outage is not a schema problem). */
+        if (apr_dbd_check_conn(dbd->driver, p, dbd->handle) != APR_SUCCESS) {
+            log_no_connection(s, msg);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03021)
+                         "cannot prepare the audit INSERT (is the llm_audit "
+                         "table there? see conf/sql/): %s", msg ? msg : "?");
+        }
         return NULL;
     }
     apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, stmt);
@@ -268,9 +292,14 @@ apr_status_t llm_audit_dbd_insert(server_rec *s, ap_dbd_t *dbd,
     if (rv != 0) {
         const char *msg = apr_dbd_error(dbd->driver, dbd->handle, rv);
 
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03022)
-                     "audit INSERT of %s failed: %s",
-                     rec->v[LLM_AUDIT_F_REQUEST_ID], msg ? msg : "?");
+        if (apr_dbd_check_conn(dbd->driver, p, dbd->handle) != APR_SUCCESS) {
+            log_no_connection(s, msg);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(03022)
+                         "audit INSERT of %s failed: %s",
+                         rec->v[LLM_AUDIT_F_REQUEST_ID], msg ? msg : "?");
+        }
         apr_hash_set(dbd->prepared, LABEL, APR_HASH_KEY_STRING, NULL);
         return APR_EGENERAL;
     }

@@ -15,13 +15,14 @@
  */
 
 /*
- * The batch journal: two flock()ed files per process, and recovery of the
- * files of processes that are gone.
+ * The record journal: two flock()ed files per process, and recovery of
+ * the files of processes that are gone.
  */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -30,14 +31,24 @@
 
 #include "apr_strings.h"
 #include "apr_time.h"
+#include "apr_hash.h"
+#include "apr_thread_mutex.h"
 
 #include "audit_journal.h"
 #include "audit_fileio.h"
+#include "audit_chain.h"
 
 struct llm_audit_journal_t {
+    apr_thread_mutex_t *lock;
     const char *path[2];
     int fd[2];
+    apr_off_t size[2];
+    int pending[2];          /* entries not yet stored elsewhere */
     int active;
+    apr_off_t max_size;
+    char *head;              /* 'H' + the highest-seq record, malloc'd */
+    apr_size_t head_len, head_cap;
+    apr_int64_t head_seq;
 };
 
 /* The directory and file name of a spool: journals sit beside it. */
@@ -79,18 +90,33 @@ static apr_status_t create_locked(const char *final, const char *tmp,
     return APR_SUCCESS;
 }
 
+static apr_status_t free_head(void *data)
+{
+    llm_audit_journal_t *j = data;
+
+    free(j->head);
+    j->head = NULL;
+    return APR_SUCCESS;
+}
+
 apr_status_t llm_audit_journal_open(llm_audit_journal_t **jp, apr_pool_t *p,
-                                    const char *spool_path)
+                                    const char *spool_path,
+                                    apr_off_t max_size)
 {
     llm_audit_journal_t *j = apr_pcalloc(p, sizeof(*j));
     const char *dir, *base, *id;
     apr_status_t rv;
     int i;
 
+    rv = apr_thread_mutex_create(&j->lock, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     journal_place(p, spool_path, &dir, &base);
     id = apr_psprintf(p, "%ld.%" APR_TIME_T_FMT, (long)getpid(),
                       apr_time_now());
     j->fd[0] = j->fd[1] = -1;
+    j->max_size = max_size;
     for (i = 0; i < 2; i++) {
         const char *tmp = apr_psprintf(p, "%s/%s.t.%s.%d", dir, base, id, i);
 
@@ -104,142 +130,393 @@ apr_status_t llm_audit_journal_open(llm_audit_journal_t **jp, apr_pool_t *p,
             return rv;
         }
     }
+    apr_pool_cleanup_register(p, j, free_head, apr_pool_cleanup_null);
     *jp = j;
     return APR_SUCCESS;
 }
 
-apr_status_t llm_audit_journal_append(llm_audit_journal_t *j,
-                                      const char *line, apr_size_t len)
+/* One line in one writev(); a short write (a full disk) is finished, or
+ * the torn line ended with a newline, so that the next line starts on its
+ * own (recovery skips a line that is not a whole entry). */
+static apr_status_t write_line(int fd, struct iovec *iov, int n,
+                               apr_size_t want)
 {
-    struct iovec iov[2];
-    struct stat st;
-    apr_size_t want = len + 1;
-    ssize_t n;
-    int fd = j->fd[j->active];
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t skip;
+    ssize_t w;
+    int k;
 
-    iov[0].iov_base = (void *)line;
-    iov[0].iov_len = len;
-    iov[1].iov_base = "\n";
-    iov[1].iov_len = 1;
     do {
-        n = writev(fd, iov, 2);
-    } while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)want) {
+        w = writev(fd, iov, n);
+    } while (w < 0 && errno == EINTR);
+    if (w == (ssize_t)want) {
         return APR_SUCCESS;
     }
-    if (n >= 0 && (apr_size_t)n < want) {
-        /* A short write (disk full): finish it, or take the torn line
-         * back so the next record starts on a line of its own. */
-        apr_size_t done = (apr_size_t)n;
-        apr_status_t rv = APR_SUCCESS;
-
-        while (done < want && rv == APR_SUCCESS) {
-            const char *from = done < len ? line + done : "\n";
-            apr_size_t left = done < len ? len - done : 1;
-            ssize_t w = write(fd, from, left);
-
-            if (w > 0) {
-                done += (apr_size_t)w;
-            }
-            else if (w < 0 && errno != EINTR) {
-                rv = APR_FROM_OS_ERROR(errno);
-            }
-            else if (w == 0) {
-                rv = APR_ENOSPC;
-            }
-        }
-        if (rv == APR_SUCCESS) {
-            return APR_SUCCESS;
-        }
-        if (fstat(fd, &st) == 0 && st.st_size >= (off_t)done
-            && ftruncate(fd, st.st_size - (off_t)done) != 0) {
-            /* recovery drops a line without its newline */
-        }
-        return rv;
+    if (w <= 0) {
+        return w < 0 ? APR_FROM_OS_ERROR(errno) : APR_ENOSPC;
     }
-    return APR_FROM_OS_ERROR(errno);
+    skip = (apr_size_t)w;
+    for (k = 0; k < n && rv == APR_SUCCESS; k++) {
+        if (skip >= iov[k].iov_len) {
+            skip -= iov[k].iov_len;
+            continue;
+        }
+        rv = llm_audit_write_all(fd, (const char *)iov[k].iov_base + skip,
+                                 iov[k].iov_len - skip);
+        skip = 0;
+    }
+    if (rv != APR_SUCCESS && write(fd, "\n", 1) != 1) {
+        /* nothing more to do: the next append fails the same way */
+    }
+    return rv;
 }
 
-int llm_audit_journal_swap(llm_audit_journal_t *j)
+/* File k holds nothing pending: empty it, and leave the chain's head in
+ * it so that the chain's end stays known. */
+static void clear_file(llm_audit_journal_t *j, int k)
 {
-    int retired = j->active;
+    if (ftruncate(j->fd[k], 0) != 0) {
+        return;                  /* its records are replayed again: once */
+    }
+    j->size[k] = 0;
+    if (j->head_len > 0) {
+        struct iovec iov[1];
 
-    j->active = !retired;
-    return retired;
+        iov[0].iov_base = j->head;
+        iov[0].iov_len = j->head_len;
+        if (write_line(j->fd[k], iov, 1, j->head_len) == APR_SUCCESS) {
+            j->size[k] = (apr_off_t)j->head_len;
+        }
+    }
 }
 
-apr_status_t llm_audit_journal_clear(llm_audit_journal_t *j, int which)
+static void keep_head(llm_audit_journal_t *j, const char *line,
+                      apr_size_t len, apr_int64_t seq)
 {
-    return ftruncate(j->fd[which], 0) == 0 ? APR_SUCCESS
-                                            : APR_FROM_OS_ERROR(errno);
+    apr_size_t need = len + 2;
+
+    if (seq <= j->head_seq) {
+        return;                  /* threads journal out of seal order */
+    }
+    if (need > j->head_cap) {
+        char *h = realloc(j->head, need * 2);
+
+        if (!h) {
+            return;
+        }
+        j->head = h;
+        j->head_cap = need * 2;
+    }
+    j->head[0] = LLM_AUDIT_J_HEAD;
+    memcpy(j->head + 1, line, len);
+    j->head[len + 1] = '\n';
+    j->head_len = need;
+    j->head_seq = seq;
+}
+
+apr_status_t llm_audit_journal_append(llm_audit_journal_t *j, char tag,
+                                      const char *line, apr_size_t len,
+                                      apr_int64_t seq, int *seg)
+{
+    struct iovec iov[3];
+    apr_status_t rv;
+    int k;
+
+    iov[0].iov_base = &tag;
+    iov[0].iov_len = 1;
+    iov[1].iov_base = (void *)line;
+    iov[1].iov_len = len;
+    iov[2].iov_base = "\n";
+    iov[2].iov_len = 1;
+    apr_thread_mutex_lock(j->lock);
+    k = j->active;
+    if (j->size[k] >= LLM_AUDIT_JOURNAL_ROTATE && j->pending[!k] == 0) {
+        /* The other file was emptied when its last entry was done. */
+        j->active = !k;
+        if (j->pending[k] == 0) {
+            clear_file(j, k);
+        }
+        k = j->active;
+    }
+    if (j->max_size > 0
+        && j->size[0] + j->size[1] + (apr_off_t)len + 2 > j->max_size) {
+        apr_thread_mutex_unlock(j->lock);
+        return APR_ENOSPC;
+    }
+    rv = write_line(j->fd[k], iov, 3, len + 2);
+    if (rv == APR_SUCCESS) {
+        j->size[k] += (apr_off_t)len + 2;
+        j->pending[k]++;
+        *seg = k;
+        if (tag == LLM_AUDIT_J_RECORD) {
+            keep_head(j, line, len, seq);
+        }
+    }
+    apr_thread_mutex_unlock(j->lock);
+    return rv;
+}
+
+void llm_audit_journal_done(llm_audit_journal_t *j, int seg)
+{
+    apr_thread_mutex_lock(j->lock);
+    /* Emptied when nothing in it is pending: at once when it is retired,
+     * in place when the active one has grown (one truncate per
+     * LLM_AUDIT_JOURNAL_ROTATE bytes, not one per request). */
+    if (j->pending[seg] > 0 && --j->pending[seg] == 0
+        && (seg != j->active || j->size[seg] >= LLM_AUDIT_JOURNAL_ROTATE)) {
+        clear_file(j, seg);
+    }
+    apr_thread_mutex_unlock(j->lock);
 }
 
 void llm_audit_journal_close(llm_audit_journal_t *j)
 {
-    int i;
+    int i, keep = j->pending[0] + j->pending[1] > 0;
 
     for (i = 0; i < 2; i++) {
-        /* Unlinked while still locked: nobody recovers it meanwhile. */
-        unlink(j->path[i]);
-        close(j->fd[i]);
-        j->fd[i] = -1;
+        /* Unlinked while still locked: nobody recovers it meanwhile.  With
+         * entries pending it stays, for the next process to recover. */
+        if (j->fd[i] >= 0) {
+            if (!keep) {
+                unlink(j->path[i]);
+            }
+            close(j->fd[i]);
+            j->fd[i] = -1;
+        }
     }
 }
 
-/* One orphan: its complete lines into the spool, then away with it. */
-static apr_status_t recover_one(const llm_audit_spool_t *sp, apr_pool_t *p,
-                                const char *path, int *records, int *files)
-{
-    struct stat st;
-    apr_status_t rv;
-    apr_size_t len = 0, i;
-    char *buf = NULL;
-    int fd, n = 0;
+/* -- recovery ----------------------------------------------------------- */
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return APR_SUCCESS;           /* recovered by someone else */
-    }
-    /* The owner holds the lock while it lives; a second recoverer waits
-     * for nothing either. */
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0
-        || fstat(fd, &st) != 0 || st.st_nlink == 0) {
-        close(fd);
-        return APR_SUCCESS;
-    }
-    rv = llm_audit_read_all(fd, p, &buf, &len);
-    if (rv == APR_SUCCESS) {
-        /* A line cut by the crash has no newline: not a record. */
-        while (len > 0 && buf[len - 1] != '\n') {
-            len--;
+/* What one dead process's files hold. */
+typedef struct {
+    apr_pool_t *p;
+    apr_hash_t *sealed;          /* request_id -> "" */
+    apr_array_header_t *intents; /* of llm_audit_record_t * */
+    char *out;                   /* spool lines, '\n'-separated */
+    apr_size_t out_len, out_cap;
+    int records;
+    const char *chain_id;        /* of the head */
+    apr_int64_t head_seq;
+    const char *head_mac;
+    int ended;                   /* the head is an end record */
+} dead_t;
+
+static void out_add(dead_t *d, const char *line, apr_size_t len)
+{
+    if (d->out_len + len + 1 > d->out_cap) {
+        apr_size_t cap = (d->out_len + len + 1) * 2;
+        char *n = apr_palloc(d->p, cap);
+
+        if (d->out_len) {
+            memcpy(n, d->out, d->out_len);
         }
-        for (i = 0; i < len; i++) {
-            n += buf[i] == '\n';
+        d->out = n;
+        d->out_cap = cap;
+    }
+    if (d->out_len) {
+        d->out[d->out_len++] = '\n';
+    }
+    memcpy(d->out + d->out_len, line, len);
+    d->out_len += len;
+}
+
+static void note_head(dead_t *d, const llm_audit_record_t *rec)
+{
+    apr_int64_t seq = apr_atoi64(rec->v[LLM_AUDIT_F_SEQ]);
+
+    if (!d->chain_id || seq > d->head_seq) {
+        d->chain_id = rec->v[LLM_AUDIT_F_CHAIN_ID];
+        d->head_seq = seq;
+        d->head_mac = rec->v[LLM_AUDIT_F_MAC];
+        d->ended = llm_audit_is_end_record(rec);
+    }
+}
+
+static void read_lines(dead_t *d, char *buf, apr_size_t len)
+{
+    char *line = buf, *end;
+
+    /* A line cut by the death has no newline: not an entry. */
+    while ((end = memchr(line, '\n', (apr_size_t)(buf + len - line)))
+           != NULL) {
+        apr_size_t n = (apr_size_t)(end - line);
+        llm_audit_record_t rec, *in;
+        char tag = n > 0 ? line[0] : 0;
+        const char *json = line + 1;
+
+        if (tag == '{') {
+            tag = LLM_AUDIT_J_RECORD;      /* a line of the older journal */
+            json = line;
         }
-        if (len > 0) {
-            rv = llm_audit_spool_append(sp, p, buf, len - 1);
+        else {
+            n = n > 0 ? n - 1 : 0;
+        }
+        if (tag == LLM_AUDIT_J_RECORD
+            && llm_audit_record_from_json(d->p, json, n, &rec)
+               == APR_SUCCESS) {
+            out_add(d, json, n);
+            d->records++;
+            apr_hash_set(d->sealed, rec.v[LLM_AUDIT_F_REQUEST_ID],
+                         APR_HASH_KEY_STRING, "");
+            note_head(d, &rec);
+        }
+        else if (tag == LLM_AUDIT_J_HEAD
+                 && llm_audit_record_from_json(d->p, json, n, &rec)
+                    == APR_SUCCESS) {
+            note_head(d, &rec);
+        }
+        else if (tag == LLM_AUDIT_J_INTENT
+                 && llm_audit_intent_from_json(d->p, json, n, &rec)
+                    == APR_SUCCESS) {
+            in = apr_pmemdup(d->p, &rec, sizeof(rec));
+            APR_ARRAY_PUSH(d->intents, llm_audit_record_t *) = in;
+        }
+        line = end + 1;
+    }
+}
+
+/* Seal rec into the dead chain after its head and add it to the lines. */
+static void seal_after(dead_t *d, llm_audit_chain_t *c,
+                       llm_audit_record_t *rec)
+{
+    const char *line;
+
+    llm_audit_chain_seal(c, d->p, rec);
+    line = llm_audit_record_to_json(d->p, rec);
+    out_add(d, line, strlen(line));
+}
+
+/* One dead process: its files (paths), all locked by us. */
+static apr_status_t recover_owner(const llm_audit_spool_t *sp, apr_pool_t *p,
+                                  const unsigned char *key,
+                                  apr_size_t key_len,
+                                  const char *server_name,
+                                  const char **paths, int *fds, int n,
+                                  llm_audit_recovery_t *out)
+{
+    dead_t d;
+    apr_status_t rv = APR_SUCCESS;
+    int i, interrupted = 0, closed = 0;
+
+    memset(&d, 0, sizeof(d));
+    d.p = p;
+    d.sealed = apr_hash_make(p);
+    d.intents = apr_array_make(p, 4, sizeof(llm_audit_record_t *));
+    for (i = 0; i < n && rv == APR_SUCCESS; i++) {
+        char *buf;
+        apr_size_t len;
+
+        rv = llm_audit_read_all(fds[i], p, &buf, &len);
+        if (rv == APR_SUCCESS) {
+            read_lines(&d, buf, len);
         }
     }
-    if (rv == APR_SUCCESS) {
-        unlink(path);
-        *records += n;
-        *files += 1;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    close(fd);
-    return rv;
+    /* The chain of intents without a sealed record goes on from the head
+     * (from seq 1 when the process sealed nothing), then ends. */
+    for (i = 0; i < d.intents->nelts; i++) {
+        llm_audit_record_t *in = APR_ARRAY_IDX(d.intents, i,
+                                               llm_audit_record_t *);
+
+        if (apr_hash_get(d.sealed, in->v[LLM_AUDIT_F_REQUEST_ID],
+                         APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        if (!d.chain_id) {
+            d.chain_id = in->v[LLM_AUDIT_F_CHAIN_ID];
+        }
+        interrupted++;
+    }
+    if (d.chain_id && !d.ended && key) {
+        llm_audit_chain_t *c = llm_audit_chain_create(p, d.chain_id, key,
+                                                      key_len);
+
+        c->seq = d.head_seq;
+        if (d.head_mac && strlen(d.head_mac) == LLM_AUDIT_MAC_HEX_LEN) {
+            memcpy(c->prev_mac, d.head_mac, LLM_AUDIT_MAC_HEX_LEN + 1);
+        }
+        for (i = 0; i < d.intents->nelts; i++) {
+            llm_audit_record_t *in = APR_ARRAY_IDX(d.intents, i,
+                                                   llm_audit_record_t *);
+
+            if (!apr_hash_get(d.sealed, in->v[LLM_AUDIT_F_REQUEST_ID],
+                              APR_HASH_KEY_STRING)
+                && !strcmp(in->v[LLM_AUDIT_F_CHAIN_ID], d.chain_id)) {
+                seal_after(&d, c, in);
+            }
+        }
+        seal_after(&d, c, llm_audit_end_record(p, d.chain_id, server_name,
+                                               "process_died"));
+        closed = 1;
+    }
+    if (d.out_len > 0) {
+        /* Never waits for the spool: a replay that a stalled database
+         * holds up keeps it locked, and a new process must not hang in
+         * its start for that; the next try takes these records. */
+        rv = llm_audit_spool_append_nb(sp, p, d.out, d.out_len, 1);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < n; i++) {
+        unlink(paths[i]);
+    }
+    out->records += d.records;
+    out->interrupted += interrupted;
+    out->chains += closed;
+    out->files += n;
+    return APR_SUCCESS;
+}
+
+/* Open and lock the files of one owner; 0 when its owner still holds one
+ * (or they are gone). */
+static int lock_owner(apr_pool_t *p, const char *dir, const char *prefix,
+                      const char **paths, int *fds, int *n)
+{
+    int k;
+
+    *n = 0;
+    for (k = 0; k < 2; k++) {
+        const char *path = apr_psprintf(p, "%s/%s.%d", dir, prefix, k);
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0) {
+            continue;             /* recovered by someone else, or one */
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0
+            || fstat(fd, &st) != 0 || st.st_nlink == 0) {
+            close(fd);
+            while (*n > 0) {
+                close(fds[--*n]);
+            }
+            return 0;
+        }
+        paths[*n] = path;
+        fds[(*n)++] = fd;
+    }
+    return *n > 0;
 }
 
 apr_status_t llm_audit_journal_recover(const llm_audit_spool_t *sp,
-                                       apr_pool_t *p, int *records,
-                                       int *files)
+                                       apr_pool_t *p,
+                                       const unsigned char *key,
+                                       apr_size_t key_len,
+                                       const char *server_name,
+                                       llm_audit_recovery_t *out)
 {
     const char *dir, *base, *prefix;
     apr_status_t rv = APR_SUCCESS;
+    apr_hash_t *owners = apr_hash_make(p);
+    apr_hash_index_t *hi;
     struct dirent *de;
     apr_size_t plen;
     DIR *d;
 
-    *records = *files = 0;
+    memset(out, 0, sizeof(*out));
     journal_place(p, sp->path, &dir, &base);
     prefix = apr_pstrcat(p, base, ".j.", NULL);
     plen = strlen(prefix);
@@ -247,18 +524,39 @@ apr_status_t llm_audit_journal_recover(const llm_audit_spool_t *sp,
     if (!d) {
         return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
     }
+    /* <base>.j.<pid>.<time>.<k>: one owner per <pid>.<time>. */
     while ((de = readdir(d)) != NULL) {
-        apr_status_t one;
+        const char *dot;
 
-        if (strncmp(de->d_name, prefix, plen) != 0) {
+        if (strncmp(de->d_name, prefix, plen) != 0
+            || !(dot = strrchr(de->d_name, '.')) || dot - de->d_name
+               <= (long)plen) {
             continue;
         }
-        one = recover_one(sp, p, apr_pstrcat(p, dir, "/", de->d_name, NULL),
-                          records, files);
+        apr_hash_set(owners, apr_pstrndup(p, de->d_name,
+                                          (apr_size_t)(dot - de->d_name)),
+                     APR_HASH_KEY_STRING, "");
+    }
+    closedir(d);
+    for (hi = apr_hash_first(p, owners); hi; hi = apr_hash_next(hi)) {
+        const char *owner = apr_hash_this_key(hi), *paths[2];
+        apr_status_t one;
+        int fds[2], n, i;
+        apr_pool_t *op;
+
+        if (!lock_owner(p, dir, owner, paths, fds, &n)) {
+            continue;
+        }
+        apr_pool_create(&op, p);
+        one = recover_owner(sp, op, key, key_len, server_name, paths, fds, n,
+                            out);
+        for (i = 0; i < n; i++) {
+            close(fds[i]);
+        }
+        apr_pool_destroy(op);
         if (one != APR_SUCCESS) {
             rv = one;
         }
     }
-    closedir(d);
     return rv;
 }

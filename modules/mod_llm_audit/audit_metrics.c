@@ -213,6 +213,9 @@ void llm_audit_metrics_event(const char *what)
     else if (!strcmp(what, "lost"))      c = &shm->lost;
     else if (!strcmp(what, "refused"))   c = &shm->refused;
     else if (!strcmp(what, "batch_wait")) c = &shm->batch_waits;
+    else if (!strcmp(what, "recovered")) c = &shm->recovered;
+    else if (!strcmp(what, "interrupted")) c = &shm->interrupted;
+    else if (!strcmp(what, "unjournaled")) c = &shm->unjournaled;
     if (c) {
         llm_audit_shm_lock();
         (*c)++;

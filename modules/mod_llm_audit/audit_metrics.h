@@ -30,7 +30,7 @@
 #include "llm_shm_lock.h"
 
 #define LLM_AUDIT_SHM_MAGIC 0x4c4c4d41u     /* "LLMA" */
-#define LLM_AUDIT_SHM_VERSION 4
+#define LLM_AUDIT_SHM_VERSION 5
 #define LLM_AUDIT_SERIES_MAX 512
 #define LLM_AUDIT_TYPES_MAX 64
 #define LLM_AUDIT_USERS_MAX 256
@@ -98,6 +98,9 @@ typedef struct {
     apr_time_t db_last_ok, db_last_error;
     apr_uint64_t written, db_errors, spooled, replayed, lost, refused;
     apr_uint64_t batch_waits;    /* requests that waited for the writer */
+    apr_uint64_t recovered;      /* records moved from dead journals */
+    apr_uint64_t interrupted;    /* requests recorded as interrupted */
+    apr_uint64_t unjournaled;    /* records the journal could not take */
     apr_uint64_t findings_total;
     llm_audit_series_t series[LLM_AUDIT_SERIES_MAX];
     llm_audit_typecount_t types[LLM_AUDIT_TYPES_MAX];

@@ -253,6 +253,18 @@ int llm_audit_metrics_handler(request_rec *r)
         "for room in a full LLMAuditBatch queue (the writer is behind).\n"
         "# TYPE llm_gateway_audit_batch_waits_total counter\n"
         "llm_gateway_audit_batch_waits_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_recovered_total Records a child process "
+        "that died had not stored, moved from its journal to the spool.\n"
+        "# TYPE llm_gateway_audit_recovered_total counter\n"
+        "llm_gateway_audit_recovered_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_interrupted_total Requests recorded as "
+        "interrupted: their child process died before logging them.\n"
+        "# TYPE llm_gateway_audit_interrupted_total counter\n"
+        "llm_gateway_audit_interrupted_total %" APR_UINT64_T_FMT "\n"
+        "# HELP llm_gateway_audit_unjournaled_total Records or intents the "
+        "journal could not take (lost if their process dies).\n"
+        "# TYPE llm_gateway_audit_unjournaled_total counter\n"
+        "llm_gateway_audit_unjournaled_total %" APR_UINT64_T_FMT "\n"
         "# HELP llm_gateway_audit_spool_bytes Spool file size.\n"
         "# TYPE llm_gateway_audit_spool_bytes gauge\n"
         "llm_gateway_audit_spool_bytes %" APR_OFF_T_FMT "\n"
@@ -264,7 +276,8 @@ int llm_audit_metrics_handler(request_rec *r)
         "# TYPE llm_gateway_audit_db_up gauge\n"
         "llm_gateway_audit_db_up %d\n",
         snap->written, snap->db_errors, snap->spooled, snap->replayed,
-        snap->lost, snap->refused, snap->batch_waits, spool_bytes,
+        snap->lost, snap->refused, snap->batch_waits, snap->recovered,
+        snap->interrupted, snap->unjournaled, spool_bytes,
         spool_records,
         snap->db_ok ? 1 : 0);
     {

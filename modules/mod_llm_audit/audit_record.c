@@ -412,9 +412,11 @@ char *llm_audit_record_to_json(apr_pool_t *p, const llm_audit_record_t *rec)
     return out;
 }
 
-apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
-                                        apr_size_t len,
-                                        llm_audit_record_t *rec)
+/* The JSON object's known string members into rec; APR_EINVAL when the
+ * line is no object or lacks a column every record has. */
+static apr_status_t parse_json(apr_pool_t *p, const char *line,
+                               apr_size_t len, llm_audit_record_t *rec,
+                               int sealed)
 {
     json_t *obj;
     json_error_t err;
@@ -437,12 +439,49 @@ apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
     }
     json_decref(obj);
     if (!rec->v[LLM_AUDIT_F_TS] || !rec->v[LLM_AUDIT_F_REQUEST_ID]
-        || !rec->v[LLM_AUDIT_F_CHAIN_ID] || !rec->v[LLM_AUDIT_F_SEQ]
-        || !rec->v[LLM_AUDIT_F_PREV_MAC] || !rec->v[LLM_AUDIT_F_MAC]
-        || !rec->v[LLM_AUDIT_F_DECISION]) {
+        || !rec->v[LLM_AUDIT_F_CHAIN_ID] || !rec->v[LLM_AUDIT_F_DECISION]) {
+        return APR_EINVAL;
+    }
+    if (sealed && (!rec->v[LLM_AUDIT_F_SEQ] || !rec->v[LLM_AUDIT_F_PREV_MAC]
+                   || !rec->v[LLM_AUDIT_F_MAC])) {
         return APR_EINVAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
+                                        apr_size_t len,
+                                        llm_audit_record_t *rec)
+{
+    return parse_json(p, line, len, rec, 1);
+}
+
+apr_status_t llm_audit_intent_from_json(apr_pool_t *p, const char *line,
+                                        apr_size_t len,
+                                        llm_audit_record_t *rec)
+{
+    return parse_json(p, line, len, rec, 0);
+}
+
+llm_audit_record_t *llm_audit_end_record(apr_pool_t *p, const char *chain_id,
+                                         const char *server_name,
+                                         const char *reason)
+{
+    llm_audit_record_t *rec = apr_pcalloc(p, sizeof(*rec));
+
+    rec->v[LLM_AUDIT_F_TS] = llm_audit_time_format(p, apr_time_now());
+    rec->v[LLM_AUDIT_F_REQUEST_ID] = apr_pstrcat(p, "chain-end:", chain_id,
+                                                 NULL);
+    rec->v[LLM_AUDIT_F_SERVER_NAME] = server_name;
+    rec->v[LLM_AUDIT_F_DECISION] = LLM_AUDIT_DECISION_END;
+    rec->v[LLM_AUDIT_F_REASON] = reason;
+    return rec;
+}
+
+int llm_audit_is_end_record(const llm_audit_record_t *rec)
+{
+    return rec->v[LLM_AUDIT_F_DECISION]
+           && !strcmp(rec->v[LLM_AUDIT_F_DECISION], LLM_AUDIT_DECISION_END);
 }
 
 /* PostgreSQL's type for a column, for the casts its driver needs:

@@ -125,6 +125,22 @@ apr_status_t llm_audit_record_from_json(apr_pool_t *p, const char *line,
                                         apr_size_t len,
                                         llm_audit_record_t *rec);
 
+/* The same for a request's intent (audit_journal.h): a record not yet
+ * sealed, so without seq, prev_mac and mac. */
+apr_status_t llm_audit_intent_from_json(apr_pool_t *p, const char *line,
+                                        apr_size_t len,
+                                        llm_audit_record_t *rec);
+
+/* A chain's last record: its writer stopped (reason "process_exit") or
+ * died and another process closed the chain for it ("process_died").  A
+ * chain that ends with one shows it lost no row at its end; the chain
+ * fields are the caller's to seal. */
+#define LLM_AUDIT_DECISION_END "chain_end"
+llm_audit_record_t *llm_audit_end_record(apr_pool_t *p, const char *chain_id,
+                                         const char *server_name,
+                                         const char *reason);
+int llm_audit_is_end_record(const llm_audit_record_t *rec);
+
 /* The INSERT statement for apr_dbd_prepare, per apr_dbd driver name
  * ("pgsql" adds casts): every column but the database's own id,
  * idempotent on (request_id, ts). */

@@ -41,7 +41,7 @@ static void replay_once(server_rec *s, apr_pool_t *pool)
     ap_dbd_t *dbd;
     int n;
 
-    llm_audit_batch_recover(s, pool);
+    llm_audit_recover(s, pool);
     if (llm_audit_spool_depth(&sc->spool, pool, &size, NULL) != APR_SUCCESS
         || size == 0) {
         return;

@@ -65,12 +65,19 @@ apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
                                     apr_pool_t *p, const char *line,
                                     apr_size_t len)
 {
+    return llm_audit_spool_append_nb(sp, p, line, len, 0);
+}
+
+apr_status_t llm_audit_spool_append_nb(const llm_audit_spool_t *sp,
+                                       apr_pool_t *p, const char *line,
+                                       apr_size_t len, int nonblock)
+{
     struct stat st;
     apr_status_t rv;
     int fd;
     char *buf;
 
-    rv = open_locked(sp, O_WRONLY | O_CREAT | O_APPEND, 0, &fd);
+    rv = open_locked(sp, O_WRONLY | O_CREAT | O_APPEND, nonblock, &fd);
     if (rv != APR_SUCCESS) {
         return rv;
     }

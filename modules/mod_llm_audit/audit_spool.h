@@ -44,6 +44,12 @@ apr_status_t llm_audit_spool_append(const llm_audit_spool_t *sp,
                                     apr_pool_t *p, const char *line,
                                     apr_size_t len);
 
+/* The same; with nonblock set, APR_EAGAIN at once when another process
+ * or thread holds the spool (a replay the database holds up, say). */
+apr_status_t llm_audit_spool_append_nb(const llm_audit_spool_t *sp,
+                                       apr_pool_t *p, const char *line,
+                                       apr_size_t len, int nonblock);
+
 /* Consecutive failed records after which replay gives up for now. */
 #define LLM_AUDIT_SPOOL_MAX_FAILURES 10
 

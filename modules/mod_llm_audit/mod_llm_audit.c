@@ -61,7 +61,14 @@ static llm_audit_chain_t *chain;
 static apr_thread_mutex_t *chain_mutex;
 static llm_audit_chainhead_t *chain_head;    /* in shared memory */
 static apr_time_t last_probe;
+static int last_probe_ok;
 static llm_audit_batch_t *batch;             /* LLMAuditBatch, or NULL */
+static llm_audit_journal_t *journal;         /* this process's, or NULL */
+static int chain_ended;                      /* the end record is sealed */
+
+/* The journal never holds more than this (or LLMAuditSpoolMaxSize, if
+ * larger): a database that stalls for long cannot fill the disk with it. */
+#define LLM_AUDIT_JOURNAL_MIN_CAP ((apr_off_t)16 * LLM_AUDIT_JOURNAL_ROTATE)
 
 llm_audit_srv_t *llm_audit_srv(server_rec *s)
 {
@@ -228,6 +235,131 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* One warning per process every LOG_EVERY while records are being
+ * spooled (an outage on a busy gateway would otherwise write a line per
+ * request); each record's id is still logged at debug level. */
+#define LOG_EVERY apr_time_from_sec(10)
+static apr_time_t spool_log_last;
+static apr_uint32_t spool_log_count;
+static apr_time_t journal_log_last;
+
+/* Journal one line; its file in *seg, or -1 when it could not be
+ * written (logged at most every LOG_EVERY per process). */
+static apr_status_t journal_line(server_rec *s, char tag, const char *line,
+                                 apr_int64_t seq, const char *request_id,
+                                 int *seg)
+{
+    apr_status_t rv = APR_ENOENT;
+    apr_time_t now;
+
+    *seg = -1;
+    if (journal && line) {
+        rv = llm_audit_journal_append(journal, tag, line, strlen(line), seq,
+                                      seg);
+        if (rv == APR_SUCCESS) {
+            return rv;
+        }
+    }
+    llm_audit_metrics_event("unjournaled");
+    now = apr_time_now();
+    if (now - journal_log_last >= LOG_EVERY) {
+        journal_log_last = now;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, LLMNO(03100)
+                     "audit record of %s not journaled (%s): it is lost if "
+                     "this process dies before the database or the spool "
+                     "has it", request_id, !journal
+                     ? "this process has no journal"
+                     : rv == APR_ENOSPC ? "the journal is full: the "
+                       "database has taken nothing for a long time"
+                     : "cannot write the journal beside the spool");
+    }
+    return rv;
+}
+
+static void journal_done(int seg)
+{
+    if (journal && seg >= 0) {
+        llm_audit_journal_done(journal, seg);
+    }
+}
+
+/* A request's intent in the journal, released when its sealed record is
+ * journaled or, at the latest, when the request ends. */
+typedef struct {
+    int seg;
+} intent_t;
+
+static apr_status_t intent_release(void *data)
+{
+    intent_t *in = data;
+
+    journal_done(in->seg);
+    in->seg = -1;
+    return APR_SUCCESS;
+}
+
+static apr_status_t close_journal(void *data)
+{
+    llm_audit_journal_close(data);
+    journal = NULL;
+    return APR_SUCCESS;
+}
+
+/* The chain's end record, when this process stops (a graceful restart or
+ * stop, MaxConnectionsPerChild, an idle child retired): the chain then
+ * shows that no row is missing at its end (llm-audit-verify).  A process
+ * that dies has its chain closed by whoever recovers its journal. */
+static apr_status_t end_chain(void *data)
+{
+    server_rec *s = data;
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    llm_audit_record_t *rec;
+    const char *line;
+    apr_int64_t seq;
+    apr_pool_t *p;
+    ap_dbd_t *dbd;
+    int seg;
+
+    /* A chain that has no row has no end to lose: no record for it. */
+    if (!chain || chain_ended || chain->seq == 0
+        || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    rec = llm_audit_end_record(p, chain->chain_id, s->server_hostname,
+                               "process_exit");
+    apr_thread_mutex_lock(chain_mutex);
+    llm_audit_chain_seal(chain, p, rec);
+    seq = chain->seq;
+    chain_ended = 1;
+    if (chain_head) {
+        chain_head->seq = seq;
+        chain_head->updated = apr_time_now();
+    }
+    line = llm_audit_record_to_json(p, rec);
+    journal_line(s, LLM_AUDIT_J_RECORD, line, seq,
+                 rec->v[LLM_AUDIT_F_REQUEST_ID], &seg);
+    apr_thread_mutex_unlock(chain_mutex);
+    if (batch && llm_audit_state_db_ok() && !llm_audit_state_spool_pending()
+        && llm_audit_batch_put(batch, rec, seg) == APR_SUCCESS) {
+        apr_pool_destroy(p);
+        return APR_SUCCESS;     /* the writer stores it as it stops */
+    }
+    dbd = llm_audit_dbd_open(p, s);
+    if (!dbd || llm_audit_dbd_insert(s, dbd, p, rec) != APR_SUCCESS) {
+        if (llm_audit_spool_append(&sc->spool, p, line, strlen(line))
+            == APR_SUCCESS) {
+            llm_audit_state_set_pending(1);
+        }
+        else {
+            seg = -1;            /* kept in the journal for recovery */
+        }
+    }
+    llm_audit_dbd_close(s, dbd);
+    journal_done(seg);
+    apr_pool_destroy(p);
+    return APR_SUCCESS;
+}
+
 static void child_init(apr_pool_t *p, server_rec *s)
 {
     llm_audit_srv_t *sc = llm_audit_srv(s);
@@ -254,12 +386,36 @@ static void child_init(apr_pool_t *p, server_rec *s)
         chain_head = llm_audit_metrics_claim_chain(chain->chain_id);
     }
     /* Before this child's own journal exists, so that it is no orphan. */
-    llm_audit_batch_recover(s, p);
+    llm_audit_recover(s, p);
+    if (chain) {
+        apr_status_t rv = llm_audit_journal_open(
+            &journal, p, sc->spool.path,
+            sc->spool.max_size > LLM_AUDIT_JOURNAL_MIN_CAP
+            ? sc->spool.max_size : LLM_AUDIT_JOURNAL_MIN_CAP);
+
+        if (rv != APR_SUCCESS) {
+            journal = NULL;
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, LLMNO(03076)
+                         "cannot create the audit journal beside the spool "
+                         "%s: this process's records are lost if it dies "
+                         "before they are stored; LLMAuditRequired On "
+                         "refuses its requests", sc->spool.path);
+        }
+        else {
+            apr_pool_cleanup_register(p, journal, close_journal,
+                                      apr_pool_cleanup_null);
+        }
+    }
     if (chain && sc->batch_size > 1) {
-        batch = llm_audit_batch_start(p, s, sc->batch_size,
+        batch = llm_audit_batch_start(p, s, journal, sc->batch_size,
                                       sc->batch_delay != LLM_AUDIT_UNSET
                                       ? sc->batch_delay
                                       : LLM_AUDIT_DEFAULT_BATCH_DELAY);
+    }
+    if (chain) {
+        /* Registered after the batch writer's stop: runs before it, so
+         * the end record is the last the writer stores. */
+        apr_pool_pre_cleanup_register(p, s, end_chain);
     }
     /* Records left from before a restart wait for the next insert. */
     if (llm_audit_spool_depth(&sc->spool, p, &size, NULL) == APR_SUCCESS
@@ -268,12 +424,6 @@ static void child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-/* One warning per process every LOG_EVERY while records are being
- * spooled (an outage on a busy gateway would otherwise write a line per
- * request); each record's id is still logged at debug level. */
-#define LOG_EVERY apr_time_from_sec(10)
-static apr_time_t spool_log_last;
-static apr_uint32_t spool_log_count;
 
 static void log_spooled(request_rec *r, llm_audit_srv_t *sc,
                         const llm_audit_record_t *rec)
@@ -296,10 +446,9 @@ static void log_spooled(request_rec *r, llm_audit_srv_t *sc,
 
 /* Store the record: the database, else the spool, else say it is lost. */
 static void store(request_rec *r, llm_audit_srv_t *sc,
-                  const llm_audit_record_t *rec)
+                  const llm_audit_record_t *rec, const char *line)
 {
     ap_dbd_t *dbd = NULL;
-    const char *line;
     apr_status_t rv;
     int tried = 0;
 
@@ -337,7 +486,6 @@ static void store(request_rec *r, llm_audit_srv_t *sc,
         llm_audit_state_db(0);
         llm_audit_metrics_event("db_error");
     }
-    line = llm_audit_record_to_json(r->pool, rec);
     rv = line ? llm_audit_spool_append(&sc->spool, r->pool, line,
                                        strlen(line))
               : APR_EGENERAL;
@@ -362,9 +510,14 @@ static void store(request_rec *r, llm_audit_srv_t *sc,
 static int log_transaction(request_rec *r)
 {
     llm_request_t *req = llm_request_get(r, 0);
+    intent_t *in = ap_get_module_config(r->request_config,
+                                        &llm_audit_module);
     llm_audit_srv_t *sc;
     llm_audit_dir_t *dc;
     llm_audit_record_t *rec;
+    const char *line;
+    apr_int64_t seq;
+    int seg;
 
     if (!req) {
         return DECLINED;       /* not a gateway request */
@@ -380,37 +533,49 @@ static int log_transaction(request_rec *r)
     }
     sc = llm_audit_srv(r->server);
     rec = llm_audit_build(r, req, sc, dc);
+    /* Journaled before anything can lose it (the database may hold this
+     * thread for as long as it likes), and under the chain's mutex: the
+     * journal then never holds seq N+1 without N, so the process that
+     * recovers it after a death continues the chain without a gap. */
     apr_thread_mutex_lock(chain_mutex);
     llm_audit_chain_seal(chain, r->pool, rec);
     if (chain_head) {
         chain_head->seq = chain->seq;
         chain_head->updated = apr_time_now();
     }
+    seq = chain->seq;
+    line = llm_audit_record_to_json(r->pool, rec);
+    journal_line(r->server, LLM_AUDIT_J_RECORD, line, seq,
+                 rec->v[LLM_AUDIT_F_REQUEST_ID], &seg);
     apr_thread_mutex_unlock(chain_mutex);
+    /* The intent is no longer needed. */
+    if (seg >= 0 && in) {
+        apr_pool_cleanup_run(r->pool, in, intent_release);
+    }
     /* With LLMAuditBatch, the writer thread stores it while the database
      * takes records; during an outage, or when the writer is behind,
      * the request stores its own (and spools it). */
     if (!batch || !llm_audit_state_db_ok()
         || llm_audit_state_spool_pending()
-        || llm_audit_batch_put(batch, r->pool, rec) != APR_SUCCESS) {
-        store(r, sc, rec);
+        || llm_audit_batch_put(batch, rec, seg) != APR_SUCCESS) {
+        store(r, sc, rec, line);
+        journal_done(seg);
     }
     llm_audit_metrics_record(r, req, rec);
     return OK;
 }
 
-/* Whether a record of this request could be kept: the database took the
- * last one, or the spool has room, or (at most once a second) the
- * database answers again. */
+/* Whether a record of this request could be kept whatever happens to
+ * the database before it is logged: the spool has room for it, or (at
+ * most once a second) the database answers.  Not "the last insert
+ * worked": the first inserts of an outage fail only after their requests
+ * went upstream, and with the spool full their records were lost. */
 static int can_record(request_rec *r, llm_audit_srv_t *sc,
                       const llm_audit_dir_t *dc)
 {
     apr_size_t need = LLM_AUDIT_RECORD_RESERVE;
     apr_time_t now;
 
-    if (llm_audit_state_db_ok()) {
-        return 1;
-    }
     /* Room for this request's record: its columns, plus its captured
      * body, encrypted and base64-encoded, when bodies are kept here. */
     if (dc->bodies > LLM_AUDIT_BODIES_OFF) {
@@ -423,36 +588,69 @@ static int can_record(request_rec *r, llm_audit_srv_t *sc,
     }
     now = apr_time_now();
     if (now - last_probe < apr_time_from_sec(1)) {
-        return 0;
+        return last_probe_ok;
     }
     last_probe = now;
-    if (llm_audit_dbd_ping(r)) {
-        llm_audit_state_db(1);
-        return 1;
-    }
-    return 0;
+    last_probe_ok = llm_audit_dbd_ping(r);
+    llm_audit_state_db(last_probe_ok);
+    return last_probe_ok;
 }
 
-/* LLMAuditRequired On: refuse, before the body is read or anything goes
- * upstream, a request whose record could be neither stored nor spooled. */
+/* Journal the request's intent, so that a process that dies while the
+ * request is upstream, or between its answer and its log phase, leaves
+ * a record of it (audit_journal.h).  0 when it could not be written. */
+static int secure_intent(request_rec *r, llm_request_t *req)
+{
+    intent_t *in = apr_palloc(r->pool, sizeof(*in));
+    llm_audit_record_t *rec;
+    const char *line;
+
+    if (!chain || chain_ended) {
+        return 0;
+    }
+    rec = llm_audit_build_intent(r, req, chain->chain_id);
+    line = llm_audit_record_to_json(r->pool, rec);
+    if (journal_line(r->server, LLM_AUDIT_J_INTENT, line, 0,
+                     rec->v[LLM_AUDIT_F_REQUEST_ID], &in->seg)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    apr_pool_cleanup_register(r->pool, in, intent_release,
+                              apr_pool_cleanup_null);
+    ap_set_module_config(r->request_config, &llm_audit_module, in);
+    return 1;
+}
+
+/* Before the body is read or anything goes upstream: the request's place
+ * in the audit is secured (its intent journaled); with LLMAuditRequired
+ * On, a request whose place cannot be secured, or whose record could be
+ * neither stored nor spooled, is refused. */
 static int fixups(request_rec *r)
 {
     llm_request_t *req;
     llm_audit_dir_t *dc;
+    int secured;
 
     if (!ap_is_initial_req(r) || !(req = llm_request_get(r, 0))) {
         return DECLINED;
     }
     dc = dir_of(r);
-    if (dc->required != 1 || dc->enabled == 0) {
+    if (dc->enabled == 0) {
         return DECLINED;
     }
-    if (can_record(r, llm_audit_srv(r->server), dc)) {
+    secured = secure_intent(r, req);
+    if (dc->required != 1) {
+        return DECLINED;
+    }
+    if (secured && can_record(r, llm_audit_srv(r->server), dc)) {
         return DECLINED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(03040)
-                  "LLMAuditRequired: audit database down and spool full or "
-                  "unwritable: refusing the request with 503");
+                  "LLMAuditRequired: %s: refusing the request with 503",
+                  !secured ? "its audit record cannot be secured (no "
+                             "journal: see LLM03076/LLM03100)"
+                           : "audit database down and spool full or "
+                             "unwritable");
     llm_audit_metrics_event("refused");
     req->decision = LLM_DECISION_ERROR;
     req->reason = "audit_unavailable";

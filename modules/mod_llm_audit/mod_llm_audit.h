@@ -32,6 +32,7 @@
 #include "audit_record.h"
 #include "audit_chain.h"
 #include "audit_spool.h"
+#include "audit_journal.h"
 
 #define LLM_AUDIT_UNSET (-1)
 
@@ -104,6 +105,12 @@ double llm_audit_cost(const llm_audit_srv_t *sc, const char *model,
 llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
                                     const llm_audit_srv_t *sc,
                                     const llm_audit_dir_t *dc);
+/* What is known of a request before it goes upstream, as the record of a
+ * request interrupted by its process's death (decision "error", reason
+ * "interrupted"), with the id and time its sealed record will have. */
+llm_audit_record_t *llm_audit_build_intent(request_rec *r,
+                                           llm_request_t *req,
+                                           const char *chain_id);
 const char *llm_audit_derive_decision(const llm_request_t *req, int status);
 
 /* audit_dbd.c */
@@ -135,14 +142,17 @@ typedef struct llm_audit_batch_t llm_audit_batch_t;
 /* NULL when the thread cannot start (records then go the per-request
  * way); stopped, with its queue written out, when p is destroyed. */
 llm_audit_batch_t *llm_audit_batch_start(apr_pool_t *p, server_rec *s,
+                                         llm_audit_journal_t *journal,
                                          int size, int delay_ms);
-/* Queue a sealed record (copied, and journaled); APR_EAGAIN when the
- * queue is full or stopping or the journal cannot take it: the caller
- * stores it itself. */
-apr_status_t llm_audit_batch_put(llm_audit_batch_t *b, apr_pool_t *p,
-                                 const llm_audit_record_t *rec);
-/* Spool the journals of child processes that died with records queued. */
-void llm_audit_batch_recover(server_rec *s, apr_pool_t *p);
+/* Queue a sealed record (copied) that is in journal file seg; the writer
+ * marks it done there once stored or spooled.  APR_EAGAIN when the queue
+ * is full or stopping: the caller stores it itself. */
+apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
+                                 const llm_audit_record_t *rec, int seg);
+
+/* audit_recover.c: spool the journals of child processes that died, and
+ * close their chains (audit_journal.h). */
+void llm_audit_recover(server_rec *s, apr_pool_t *p);
 
 /* audit_replay.c: periodic spool replay from a mod_watchdog thread. */
 void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);

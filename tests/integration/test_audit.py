@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import secrets
+import signal
 import sqlite3
 import uuid
 
@@ -354,6 +355,9 @@ def test_verify_takes_several_keys(gw, mock, minter, gateway_factory,
     assert rc == 1 and "EDITED" in out, out
     rc, out = ah.verify(gw, "-k", ah.key_file(other))
     assert rc == 0, out
+    # Stopped first: its chain's end record is written, then goes too.
+    os.kill(other.proc.pid, signal.SIGWINCH)
+    other.proc.wait(30)
     audit_pg.execute("DELETE FROM llm_audit WHERE chain_id = %s",
                      (rows[0]["chain_id"],))
     assert_verified(gw)

@@ -29,8 +29,16 @@
  *   LINK       a row's prev_mac is not the previous row's mac
  *   REORDERED  a row's prev_mac names another row of the chain
  *   DUPLICATE  two rows claim the same seq of one chain
+ *   TAIL       rows missing at a chain's end: before its end record,
+ *              (with -c, every writer stopped) a chain without one, or
+ *              (with -w) below the last seq the writers table shows
+ *   ENDED      a row after a chain's end record
  * A chain may start after seq 1 when llm_audit_drop_before() recorded a
  * checkpoint for it: the first kept row must continue exactly from it.
+ * A chain ends with an end record (decision "chain_end") written when its
+ * process stops, or by the process that recovers a dead one's journal; a
+ * chain without one is open: its writer runs, or rows were cut from its
+ * end.
  */
 
 #include <stdio.h>
@@ -48,6 +56,11 @@
 
 static const char *prog = "llm-audit-verify";
 static int problems;
+static int require_closed;       /* -c: every writer is stopped */
+static int open_chains;
+/* -w: the status page's writers table (chain -> last seq sealed, as
+ * text), each entry removed when its chain is seen. */
+static apr_hash_t *writers;
 
 /* The keys to try (-k may repeat: rotated keys, several gateways). */
 typedef struct {
@@ -66,6 +79,11 @@ static void usage(void)
         "                 repeat for rotated keys (a chain keeps one key)\n"
         "  -v, --verbose  also list every chain and where it starts/ends\n"
         "  -s, --page-size N  rows per query (default 10000)\n"
+        "  -c, --closed   every gateway writing here is stopped: a chain\n"
+        "                 without its end record lost rows at its end\n"
+        "  -w, --writers FILE  the status page's ?auto output (Chain: lines)\n"
+        "                 of the running gateways, taken after their spool\n"
+        "                 emptied: no chain may end below the seq it shows\n"
         "Exit: 0 intact, 1 problems found, 2 could not check.\n", prog);
 }
 
@@ -150,15 +168,40 @@ typedef struct {
     seen_t prev;
     int which;                   /* index of the chain's key, -1 unknown */
     apr_int64_t rows;
+    int ended;                   /* the last row is the end record */
 } chain_state_t;
 
 static void chain_end(chain_state_t *st, int verbose)
 {
     if (verbose && st->chain) {
         printf("chain %s: %" APR_INT64_T_FMT " row(s), last seq %"
-               APR_INT64_T_FMT " (id=%s)\n", st->chain, st->rows,
-               st->prev.seq, st->prev.id);
+               APR_INT64_T_FMT " (id=%s), %s\n", st->chain, st->rows,
+               st->prev.seq, st->prev.id, st->ended ? "closed" : "open");
     }
+    if (st->chain && writers) {
+        const char *want = apr_hash_get(writers, st->chain,
+                                        APR_HASH_KEY_STRING);
+
+        if (want && apr_atoi64(want) > st->prev.seq) {
+            problem("TAIL", "chain=%s: its writer sealed seq %s, the table "
+                    "ends at seq %" APR_INT64_T_FMT " (id=%s): rows cut "
+                    "from its end (or still in a spool)", st->chain, want,
+                    st->prev.seq, st->prev.id);
+        }
+        apr_hash_set(writers, st->chain, APR_HASH_KEY_STRING, NULL);
+    }
+    if (st->chain && !st->ended) {
+        if (require_closed) {
+            problem("TAIL", "chain=%s: its last row, id=%s seq %"
+                    APR_INT64_T_FMT ", is not its end record: rows were "
+                    "cut from its end (or its writer still runs)",
+                    st->chain, st->prev.id, st->prev.seq);
+        }
+        else {
+            open_chains++;
+        }
+    }
+    st->ended = 0;
     apr_pool_clear(st->pool);
     st->chain = NULL;
     st->by_mac = apr_hash_make(st->pool);
@@ -230,9 +273,20 @@ static void check_row(chain_state_t *st, apr_pool_t *p, apr_hash_t *cps,
             }
         }
     }
+    else if (st->ended) {
+        problem("ENDED", "id=%s chain=%s seq=%" APR_INT64_T_FMT ": a row "
+                "after the chain's end record (id=%s)", cur->id, chain,
+                cur->seq, st->prev.id);
+    }
     else if (cur->seq == st->prev.seq) {
         problem("DUPLICATE", "id=%s and id=%s chain=%s: both claim seq %"
                 APR_INT64_T_FMT, st->prev.id, cur->id, chain, cur->seq);
+    }
+    else if (cur->seq > st->prev.seq + 1 && llm_audit_is_end_record(&rec)) {
+        problem("TAIL", "chain=%s: seq %" APR_INT64_T_FMT "..%"
+                APR_INT64_T_FMT " missing at the chain's end, between id=%s "
+                "and its end record id=%s", chain, st->prev.seq + 1,
+                cur->seq - 1, st->prev.id, cur->id);
     }
     else if (cur->seq > st->prev.seq + 1) {
         problem("GAP", "chain=%s: seq %" APR_INT64_T_FMT "..%"
@@ -258,6 +312,33 @@ static void check_row(chain_state_t *st, apr_pool_t *p, apr_hash_t *cps,
     }
     apr_hash_set(st->by_mac, cur->mac, APR_HASH_KEY_STRING, cur);
     st->prev = *cur;
+    st->ended = llm_audit_is_end_record(&rec);
+}
+
+/* "Chain: <id> <seq>" lines of the status page's ?auto output. */
+static apr_hash_t *load_writers(apr_pool_t *p, const char *path)
+{
+    apr_hash_t *h = apr_hash_make(p);
+    char line[512];
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        fprintf(stderr, "%s: cannot read %s\n", prog, path);
+        return NULL;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *sp;
+
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "Chain: ", 7) || !(sp = strrchr(line + 7, ' '))) {
+            continue;
+        }
+        *sp = '\0';
+        apr_hash_set(h, apr_pstrdup(p, line + 7), APR_HASH_KEY_STRING,
+                     apr_pstrdup(p, sp + 1));
+    }
+    fclose(f);
+    return h;
 }
 
 int main(int argc, const char *const *argv)
@@ -268,6 +349,8 @@ int main(int argc, const char *const *argv)
         { "key", 'k', 1, "MAC key file" },
         { "verbose", 'v', 0, "list chains" },
         { "page-size", 's', 1, "rows per query" },
+        { "closed", 'c', 0, "every writer is stopped" },
+        { "writers", 'w', 1, "status page ?auto output" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
@@ -306,6 +389,12 @@ int main(int argc, const char *const *argv)
             break;
         }
         case 'v': verbose = 1; break;
+        case 'c': require_closed = 1; break;
+        case 'w':
+            if (!(writers = load_writers(p, arg))) {
+                return 2;
+            }
+            break;
         case 's':
             page_size = atoi(arg);
             if (page_size < 1) {
@@ -331,6 +420,7 @@ int main(int argc, const char *const *argv)
     apr_pool_create(&page, p);
     apr_pool_create(&st.pool, p);
     st.chain = NULL;
+    st.ended = 0;
     chain_end(&st, 0);
     base = llm_audit_select_sql(p, driver);
     for (;;) {
@@ -382,10 +472,28 @@ int main(int argc, const char *const *argv)
         apr_pool_clear(page);
     }
     chain_end(&st, verbose);
-    printf("%s: %" APR_INT64_T_FMT " row(s) in %d chain(s): %s\n", prog,
+    if (writers) {
+        apr_hash_index_t *hi;
+
+        /* Chains the writers table shows and the table has no row of. */
+        for (hi = apr_hash_first(p, writers); hi; hi = apr_hash_next(hi)) {
+            const char *seq = apr_hash_this_val(hi);
+
+            if (apr_atoi64(seq) > 0) {
+                problem("TAIL", "chain=%s: its writer sealed seq %s, the "
+                        "table has no row of it", (const char *)
+                        apr_hash_this_key(hi), seq);
+            }
+        }
+    }
+    printf("%s: %" APR_INT64_T_FMT " row(s) in %d chain(s): %s%s\n", prog,
            nrows, nchains, problems ? apr_psprintf(p, "%d problem(s)",
                                                    problems)
-                                    : "all chains intact");
+                                    : "all chains intact",
+           open_chains ? apr_psprintf(p, "; %d open (their writers still "
+                                      "run, or rows were cut from their "
+                                      "ends: -c checks a stopped gateway)",
+                                      open_chains) : "");
     apr_dbd_close(db->driver, db->handle);
     return problems ? 1 : 0;
 }

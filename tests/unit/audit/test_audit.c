@@ -40,6 +40,7 @@
 #include "audit_chain.h"
 #include "audit_spool.h"
 #include "audit_journal.h"
+#include "audit_fileio.h"
 #include "llm_shm_lock.h"
 #include "audit_crypt.h"
 
@@ -656,29 +657,103 @@ static int journal_files(void)
     return n;
 }
 
-START_TEST(journal_swap_and_clear_keep_only_queued_records)
+/* A request's intent and its sealed record in chain c, as JSON lines. */
+static const char *intent_line(const char *chain_id, const char *id)
+{
+    llm_audit_record_t rec;
+
+    sample(&rec);
+    rec.v[LLM_AUDIT_F_REQUEST_ID] = id;
+    rec.v[LLM_AUDIT_F_CHAIN_ID] = chain_id;
+    rec.v[LLM_AUDIT_F_DECISION] = "error";
+    rec.v[LLM_AUDIT_F_REASON] = "interrupted";
+    return llm_audit_record_to_json(pool, &rec);
+}
+
+static const char *sealed_line(llm_audit_chain_t *c, const char *id)
+{
+    llm_audit_record_t rec;
+
+    sample(&rec);
+    rec.v[LLM_AUDIT_F_REQUEST_ID] = id;
+    llm_audit_chain_seal(c, pool, &rec);
+    return llm_audit_record_to_json(pool, &rec);
+}
+
+/* The spool's records, parsed, in order. */
+static int spool_records(const llm_audit_spool_t *sp,
+                         llm_audit_record_t *out, int max)
+{
+    char *buf, *line, *end;
+    apr_size_t len;
+    int fd = open(sp->path, O_RDONLY), n = 0;
+
+    if (fd < 0) {
+        return 0;
+    }
+    ck_assert_int_eq(llm_audit_read_all(fd, pool, &buf, &len), APR_SUCCESS);
+    close(fd);
+    for (line = buf; line < buf + len && n < max; line = end + 1) {
+        end = memchr(line, '\n', (apr_size_t)(buf + len - line));
+        ck_assert_ptr_nonnull(end);
+        ck_assert_int_eq(llm_audit_record_from_json(pool, line,
+                                                    (apr_size_t)(end - line),
+                                                    &out[n]), APR_SUCCESS);
+        n++;
+    }
+    return n;
+}
+
+/* The chain rows must verify: MACs and links from seq first_seq on. */
+static void assert_chained(llm_audit_record_t *recs, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        char mac[LLM_AUDIT_MAC_HEX_LEN + 1];
+
+        llm_audit_record_mac(pool, test_key, 32, &recs[i], mac);
+        ck_assert_str_eq(mac, recs[i].v[LLM_AUDIT_F_MAC]);
+        if (i > 0) {
+            ck_assert_str_eq(recs[i].v[LLM_AUDIT_F_PREV_MAC],
+                             recs[i - 1].v[LLM_AUDIT_F_MAC]);
+            ck_assert_int_eq(apr_atoi64(recs[i].v[LLM_AUDIT_F_SEQ]),
+                             apr_atoi64(recs[i - 1].v[LLM_AUDIT_F_SEQ]) + 1);
+        }
+    }
+}
+
+static apr_status_t recover(const llm_audit_spool_t *sp,
+                            llm_audit_recovery_t *got)
+{
+    return llm_audit_journal_recover(sp, pool, test_key, 32, "gw", got);
+}
+
+START_TEST(journal_of_a_live_process_is_left_alone_and_removed_at_close)
 {
     llm_audit_spool_t sp;
     llm_audit_journal_t *j;
-    int records, files, retired;
+    llm_audit_recovery_t got;
+    llm_audit_chain_t *c = llm_audit_chain_create(pool, "c1", test_key, 32);
+    const char *line;
     apr_int64_t n;
     apr_off_t size;
+    int seg;
 
     sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
     sp.max_size = 0;
-    ck_assert_int_eq(llm_audit_journal_open(&j, pool, sp.path), APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_journal_open(&j, pool, sp.path, 0),
+                     APR_SUCCESS);
     ck_assert_int_eq(journal_files(), 2);
-    ck_assert_int_eq(llm_audit_journal_append(j, "{\"a\":1}", 7),
+    line = sealed_line(c, "r1");
+    ck_assert_int_eq(llm_audit_journal_append(j, LLM_AUDIT_J_RECORD, line,
+                                              strlen(line), 1, &seg),
                      APR_SUCCESS);
-    retired = llm_audit_journal_swap(j);
-    ck_assert_int_eq(llm_audit_journal_append(j, "{\"b\":2}", 7),
-                     APR_SUCCESS);
-    ck_assert_int_eq(llm_audit_journal_clear(j, retired), APR_SUCCESS);
+    llm_audit_journal_done(j, seg);
 
     /* Its owner lives (holds the locks): nothing is taken. */
-    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
-                     APR_SUCCESS);
-    ck_assert_int_eq(files, 0);
+    ck_assert_int_eq(recover(&sp, &got), APR_SUCCESS);
+    ck_assert_int_eq(got.files, 0);
     ck_assert_int_eq(journal_files(), 2);
 
     llm_audit_journal_close(j);
@@ -688,14 +763,33 @@ START_TEST(journal_swap_and_clear_keep_only_queued_records)
 }
 END_TEST
 
-START_TEST(journal_of_a_dead_process_goes_to_the_spool)
+START_TEST(journal_is_bounded)
 {
     llm_audit_spool_t sp;
-    int records, files, status;
-    apr_int64_t n;
-    apr_off_t size;
-    replay_t ctx;
-    int done, rejected;
+    llm_audit_journal_t *j;
+    int seg;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    ck_assert_int_eq(llm_audit_journal_open(&j, pool, sp.path, 100),
+                     APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_journal_append(j, LLM_AUDIT_J_INTENT,
+                                              "{}", 2, 0, &seg), APR_SUCCESS);
+    ck_assert_int_eq(llm_audit_journal_append(j, LLM_AUDIT_J_INTENT,
+                                              intent_line("c", "r"),
+                                              strlen(intent_line("c", "r")),
+                                              0, &seg), APR_ENOSPC);
+    llm_audit_journal_close(j);
+}
+END_TEST
+
+/* A child that journals, as the module does, then dies: r1 stored (done),
+ * r2 sealed but not stored, r3 upstream when it died (intent only). */
+START_TEST(journal_of_a_dead_process_goes_to_the_spool_and_its_chain_ends)
+{
+    llm_audit_spool_t sp;
+    llm_audit_recovery_t got;
+    llm_audit_record_t recs[8];
+    int status, n;
     pid_t pid;
 
     sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
@@ -704,42 +798,116 @@ START_TEST(journal_of_a_dead_process_goes_to_the_spool)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         llm_audit_journal_t *j;
-        apr_pool_t *cp;
+        llm_audit_chain_t *c = llm_audit_chain_create(pool, "host:7:1",
+                                                      test_key, 32);
+        const char *l;
+        int si, sr;
 
-        apr_pool_create(&cp, NULL);
-        if (llm_audit_journal_open(&j, cp, sp.path) != APR_SUCCESS
-            || llm_audit_journal_append(j, "one", 3) != APR_SUCCESS
-            || llm_audit_journal_append(j, "two", 3) != APR_SUCCESS) {
+        if (llm_audit_journal_open(&j, pool, sp.path, 0) != APR_SUCCESS) {
             _exit(1);
         }
-        llm_audit_journal_swap(j);
-        if (llm_audit_journal_append(j, "three", 5) != APR_SUCCESS) {
-            _exit(1);
-        }
+        l = intent_line("host:7:1", "r1");
+        llm_audit_journal_append(j, LLM_AUDIT_J_INTENT, l, strlen(l), 0, &si);
+        l = sealed_line(c, "r1");
+        llm_audit_journal_append(j, LLM_AUDIT_J_RECORD, l, strlen(l), 1, &sr);
+        llm_audit_journal_done(j, si);
+        llm_audit_journal_done(j, sr);          /* r1 is stored */
+        l = intent_line("host:7:1", "r2");
+        llm_audit_journal_append(j, LLM_AUDIT_J_INTENT, l, strlen(l), 0, &si);
+        l = sealed_line(c, "r2");
+        llm_audit_journal_append(j, LLM_AUDIT_J_RECORD, l, strlen(l), 2, &sr);
+        llm_audit_journal_done(j, si);
+        l = intent_line("host:7:1", "r3");
+        llm_audit_journal_append(j, LLM_AUDIT_J_INTENT, l, strlen(l), 0, &si);
         _exit(0);                /* dies without closing the journal */
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     ck_assert_int_eq(journal_files(), 2);
 
-    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
-                     APR_SUCCESS);
-    ck_assert_int_eq(records, 3);
-    ck_assert_int_eq(files, 2);
+    ck_assert_int_eq(recover(&sp, &got), APR_SUCCESS);
     ck_assert_int_eq(journal_files(), 0);
-    llm_audit_spool_depth(&sp, pool, &size, &n);
-    ck_assert_int_eq(n, 3);
-
-    reset(&ctx);
-    ck_assert_int_eq(llm_audit_spool_replay(&sp, pool, 0, collect, healthy,
-                                            &ctx, &done, &rejected),
-                     APR_SUCCESS);
-    ck_assert_int_eq(done, 3);
+    ck_assert_int_eq(got.files, 2);
+    ck_assert_int_eq(got.interrupted, 1);
+    ck_assert_int_eq(got.chains, 1);
+    /* r1 was not cleared from the active file (it is small): moved again,
+     * which the database's ON CONFLICT DO NOTHING absorbs. */
+    ck_assert_int_eq(got.records, 2);
+    n = spool_records(&sp, recs, 8);
+    ck_assert_int_eq(n, 4);
+    ck_assert_str_eq(recs[0].v[LLM_AUDIT_F_REQUEST_ID], "r1");
+    ck_assert_str_eq(recs[1].v[LLM_AUDIT_F_REQUEST_ID], "r2");
+    ck_assert_str_eq(recs[2].v[LLM_AUDIT_F_REQUEST_ID], "r3");
+    ck_assert_str_eq(recs[2].v[LLM_AUDIT_F_REASON], "interrupted");
+    ck_assert_str_eq(recs[2].v[LLM_AUDIT_F_SEQ], "3");
+    ck_assert_str_eq(recs[3].v[LLM_AUDIT_F_DECISION], LLM_AUDIT_DECISION_END);
+    ck_assert_str_eq(recs[3].v[LLM_AUDIT_F_REASON], "process_died");
+    ck_assert_str_eq(recs[3].v[LLM_AUDIT_F_CHAIN_ID], "host:7:1");
+    assert_chained(recs, 4);
 
     /* Run again: nothing left to move. */
-    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
-                     APR_SUCCESS);
-    ck_assert_int_eq(files, 0);
+    ck_assert_int_eq(recover(&sp, &got), APR_SUCCESS);
+    ck_assert_int_eq(got.files, 0);
+}
+END_TEST
+
+/* Records stored and cleared away still leave where the chain stands:
+ * the end record continues from the last seq, not from 0. */
+START_TEST(journal_keeps_the_chain_head_across_clearing)
+{
+    llm_audit_spool_t sp;
+    llm_audit_recovery_t got;
+    llm_audit_record_t recs[4];
+    int status, n;
+    pid_t pid;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 0;
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        llm_audit_journal_t *j;
+        llm_audit_chain_t *c = llm_audit_chain_create(pool, "c9", test_key,
+                                                      32);
+        apr_off_t written = 0;
+        int seg, i = 0;
+
+        if (llm_audit_journal_open(&j, pool, sp.path, 0) != APR_SUCCESS) {
+            _exit(1);
+        }
+        /* Past two rotations, every record stored at once. */
+        while (written < 3 * LLM_AUDIT_JOURNAL_ROTATE) {
+            const char *l = sealed_line(c, apr_psprintf(pool, "r%d", ++i));
+
+            if (llm_audit_journal_append(j, LLM_AUDIT_J_RECORD, l,
+                                         strlen(l), c->seq, &seg)
+                != APR_SUCCESS) {
+                _exit(1);
+            }
+            llm_audit_journal_done(j, seg);
+            written += (apr_off_t)strlen(l) + 2;
+        }
+        _exit(c->seq > 100 ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(recover(&sp, &got), APR_SUCCESS);
+    ck_assert_int_eq(got.chains, 1);
+    ck_assert_int_lt(got.records, 100);      /* most were cleared away */
+    n = spool_records(&sp, recs, 4) ;
+    ck_assert_int_ge(n, 1);
+    {
+        /* The last line is the end record, right after the last seal. */
+        llm_audit_record_t all[400];
+        int k = spool_records(&sp, all, 400);
+
+        ck_assert_str_eq(all[k - 1].v[LLM_AUDIT_F_DECISION],
+                         LLM_AUDIT_DECISION_END);
+        ck_assert_int_eq(apr_atoi64(all[k - 1].v[LLM_AUDIT_F_SEQ]),
+                         apr_atoi64(all[k - 2].v[LLM_AUDIT_F_SEQ]) + 1);
+        ck_assert_int_gt(apr_atoi64(all[k - 1].v[LLM_AUDIT_F_SEQ]), 100);
+        assert_chained(all + k - 2, 2);
+    }
 }
 END_TEST
 
@@ -759,33 +927,34 @@ static void orphan_journal(const char *content)
 START_TEST(journal_drops_a_torn_last_line)
 {
     llm_audit_spool_t sp;
-    int records, files;
-    apr_int64_t n;
-    apr_off_t size;
+    llm_audit_recovery_t got;
+    llm_audit_record_t recs[4];
+    llm_audit_chain_t *c = llm_audit_chain_create(pool, "c2", test_key, 32);
+    const char *one = sealed_line(c, "r1"), *two = sealed_line(c, "r2");
 
     sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
     sp.max_size = 0;
-    orphan_journal("whole\nto");
-    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
-                     APR_SUCCESS);
-    ck_assert_int_eq(records, 1);
-    llm_audit_spool_depth(&sp, pool, &size, &n);
-    ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(size, 6);
+    orphan_journal(apr_psprintf(pool, "R%s\nR%.40s", one, two));
+    ck_assert_int_eq(recover(&sp, &got), APR_SUCCESS);
+    ck_assert_int_eq(got.records, 1);
+    /* r1, then the end record in r2's place: r2 was never whole. */
+    ck_assert_int_eq(spool_records(&sp, recs, 4), 2);
+    ck_assert_str_eq(recs[1].v[LLM_AUDIT_F_SEQ], "2");
+    ck_assert_str_eq(recs[1].v[LLM_AUDIT_F_DECISION], LLM_AUDIT_DECISION_END);
 }
 END_TEST
 
 START_TEST(journal_stays_when_the_spool_is_full)
 {
     llm_audit_spool_t sp;
-    int records, files;
+    llm_audit_recovery_t got;
+    llm_audit_chain_t *c = llm_audit_chain_create(pool, "c3", test_key, 32);
 
     sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
     sp.max_size = 4;
-    orphan_journal("a record\n");
-    ck_assert_int_eq(llm_audit_journal_recover(&sp, pool, &records, &files),
-                     APR_ENOSPC);
-    ck_assert_int_eq(files, 0);
+    orphan_journal(apr_psprintf(pool, "R%s\n", sealed_line(c, "r1")));
+    ck_assert_int_eq(recover(&sp, &got), APR_ENOSPC);
+    ck_assert_int_eq(got.files, 0);
     ck_assert_int_eq(journal_files(), 1);
 }
 END_TEST
@@ -898,8 +1067,10 @@ static Suite *audit_suite(void)
 
     tc = tcase_create("journal");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, journal_swap_and_clear_keep_only_queued_records);
-    tcase_add_test(tc, journal_of_a_dead_process_goes_to_the_spool);
+    tcase_add_test(tc, journal_of_a_live_process_is_left_alone_and_removed_at_close);
+    tcase_add_test(tc, journal_is_bounded);
+    tcase_add_test(tc, journal_of_a_dead_process_goes_to_the_spool_and_its_chain_ends);
+    tcase_add_test(tc, journal_keeps_the_chain_head_across_clearing);
     tcase_add_test(tc, journal_drops_a_torn_last_line);
     tcase_add_test(tc, journal_stays_when_the_spool_is_full);
     suite_add_tcase(s, tc);
