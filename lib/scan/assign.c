@@ -76,7 +76,7 @@ static const char *const not_secret[] = {
     "valuefrom", "mount", "list", "map", "err", "fn", "func", "function",
     "class", "impl", "manager", "info", "debug", "analysis", "concept",
     "time", "invalid", "wrong", "bad", "incorrect", "mismatch", "count",
-    NULL
+    "stdin", NULL
 };
 
 static int in_list(const char *s, size_t n, const char *const *list)
@@ -499,6 +499,26 @@ static int find_value(llm_scan_ctx_t *cx, size_t s, size_t e, value_t *v)
         }
         v->op = ',';
         k++;
+        /* env('DB_PASSWORD', default='x'): the default is the value */
+        while (k < n && (t[k] == ' ' || t[k] == '\t')) {
+            k++;
+        }
+        if (k + 8 < n && !memcmp(t + k, "default", 7)
+            && (t[k + 7] == '=' || t[k + 7] == ':')) {
+            k += 8;
+        }
+        /* only a literal is a value here: env('X', default=None) and
+         * getenv("X", fallback) name a secret kept elsewhere */
+        {
+            size_t x = k;
+            while (x < n && (t[x] == ' ' || t[x] == '\t')) {
+                x++;
+            }
+            if (x >= n || !(t[x] == '"' || t[x] == '\'' || t[x] == '`'
+                            || (t[x] == '\\' && x + 1 < n && t[x + 1] == '"'))) {
+                return 0;
+            }
+        }
     }
     else {
         return 0;

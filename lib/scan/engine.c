@@ -89,8 +89,15 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     size_t off, len;
     int rc;
 
-    if (!r->code || ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
-                     && LLM_IS_ALNUM(cx->t[at - 1]))) {
+    if ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
+        && LLM_IS_ALNUM(cx->t[at - 1])) {
+        return at + 1;
+    }
+    if (r->find) {
+        size_t e = r->find(cx, rule, at);
+        return e > at ? e : at + 1;
+    }
+    if (!r->code) {
         return at + 1;
     }
     rc = match(cx, r, at);
@@ -119,6 +126,9 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
         return at + 1;
     }
     if ((r->flags & LLM_RF_BASIC_AUTH) && !basic_auth_ok(cx->t + off, len)) {
+        return at + 1;
+    }
+    if (r->check && !r->check(cx, off, len)) {
         return at + 1;
     }
     llm_scan_emit(cx, rule, off, len);

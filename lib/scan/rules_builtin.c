@@ -40,11 +40,31 @@ typedef struct {
     const char *anchors;
     int back;
     const char *pattern;
+    llm_scan_validate_fn *check;  /* the value (group 1) must pass it */
+    llm_scan_find_fn *find;       /* a finder in C instead of a pattern */
+    int ci;                       /* anchors are ASCII case-insensitive */
 } builtin_t;
 
 #define S LLM_CAT_SECRET
 #define P LLM_CAT_PII
 #define BL LLM_RF_BOUND_LEFT
+
+/* The rest of a command line up to a flag: no pipe, no ;, no &&; "\"
+ * line continuations allowed. The flag must follow a blank. */
+#define CLI_REST "(?:[^\\n;|&]|\\\\\\n){0,300}?(?<=[ \\t])"
+/* an unquoted flag value: not a variable, another flag or a redirection */
+#define CLI_BARE "([^\\s'\"`\\\\;&|<>()$-][^\\s'\"`\\\\;&|<>()]{2,200})"
+/* blanks between .netrc tokens, also across lines that carry a line
+ * number (cat -n, an agent's file view "  12\t" or "  12→") */
+#define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
+#define CALL_ANCHORS ".login(|simple_bind_s(|simple_bind(|.bind_s(|ldap_bind(" \
+    "|getConnection(|mysqli_connect(|new mysqli(|mysql_connect(|new PDO(" \
+    "|NetworkCredential(|PasswordAuthentication(|PasswordCredentials(" \
+    "|BasicAuth(|DigestAuth(|setPassword(|auth=(|PlainAuth(|ftp_login(" \
+    "|ssh2_auth_password(|.connect("
+#define VENDOR_ANCHORS "algolia|twilio|datadog|mailgun|bugsnag|rollbar" \
+    "|pusher|newrelic|new_relic|pagerduty|onesignal|typesense|meilisearch" \
+    "|loggly"
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
@@ -53,6 +73,7 @@ static const builtin_t builtins[] = {
     { "private-key-dsa",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "private-key-openssh",  "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "private-key-pkcs8",    "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-encrypted", "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "private-key-pgp",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "jwt",                  "JWT",         S,  90, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "connection-string-password", "PASSWORD", S, 70, 0, NULL, 0, NULL },
@@ -92,6 +113,11 @@ static const builtin_t builtins[] = {
       "hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\\-]{20,200}" },
     { "stripe-live-key", "STRIPE_KEY", S, 80, BL, "sk_live_|rk_live_", 0,
       "[sr]k_live_[A-Za-z0-9]{20,250}(?![A-Za-z0-9])" },
+    /* test mode keys read and write the account's test data (customers,
+     * webhooks, connected accounts); only Stripe's documented key is
+     * exempt (allow.c) */
+    { "stripe-test-key", "STRIPE_KEY", S, 80, BL, "sk_test_|rk_test_", 0,
+      "[sr]k_test_[A-Za-z0-9]{20,250}(?![A-Za-z0-9])" },
     { "stripe-webhook-secret", "STRIPE_KEY", S, 80, BL, "whsec_", 0,
       "whsec_[A-Za-z0-9+/=]{24,100}(?![A-Za-z0-9])" },
     { "anthropic-key", "ANTHROPIC_KEY", S, 85, BL, "sk-ant-", 0,
@@ -111,15 +137,13 @@ static const builtin_t builtins[] = {
     { "twilio-api-key", "GENERIC_SECRET", S, 80, BL,
       "SK0|SK1|SK2|SK3|SK4|SK5|SK6|SK7|SK8|SK9|SKa|SKb|SKc|SKd|SKe|SKf|SKA|SKB|SKC|SKD|SKE|SKF", 0,
       "SK(?=[0-9a-fA-F]{0,31}[a-fA-F])(?=[0-9a-fA-F]{0,31}[0-9])[0-9a-fA-F]{32}(?![A-Za-z0-9])" },
-    { "twilio-account-sid", "GENERIC_SECRET", S, 78, BL | LLM_RF_CTX_TWILIO,
-      "AC0|AC1|AC2|AC3|AC4|AC5|AC6|AC7|AC8|AC9|ACa|ACb|ACc|ACd|ACe|ACf", 0,
-      "AC[0-9a-f]{32}(?![A-Za-z0-9])" },
     { "azure-storage-key", "GENERIC_SECRET", S, 80, 0, "AccountKey=|SharedAccessKey=", 0,
       "(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,100}={0,2})" },
     { "azure-client-secret", "GENERIC_SECRET", S, 78, BL, "Q~", 4,
       "[A-Za-z0-9_.\\-]{3}[0-9]Q~[A-Za-z0-9_.~\\-]{31,34}(?![A-Za-z0-9_.~\\-])" },
-    { "huggingface-token", "GENERIC_SECRET", S, 80, BL | LLM_RF_ENTROPY, "hf_", 0,
-      "hf_[A-Za-z0-9]{34,40}(?![A-Za-z0-9])" },
+    /* often letters only: looks_random's "needs a digit" would drop them */
+    { "huggingface-token", "GENERIC_SECRET", S, 80, BL, "hf_", 0,
+      "hf_[A-Za-z0-9]{34,64}(?![A-Za-z0-9])", llm_scan_check_mixed_random },
     { "digitalocean-token", "GENERIC_SECRET", S, 80, BL, "dop_v1_|doo_v1_", 0,
       "do[po]_v1_[a-f0-9]{64}(?![A-Za-z0-9])" },
     { "shopify-token", "GENERIC_SECRET", S, 80, BL, "shpat_|shpss_|shpca_|shppa_", 0,
@@ -148,6 +172,46 @@ static const builtin_t builtins[] = {
       "lin_api_[A-Za-z0-9]{40}(?![A-Za-z0-9])" },
     { "doppler-token", "GENERIC_SECRET", S, 80, BL, "dp.pt.|dp.st.|dp.sa.|dp.ct.", 0,
       "dp\\.(?:pt|st|sa|ct)\\.[A-Za-z0-9]{40,44}(?![A-Za-z0-9])" },
+
+    /* passwords in commands (commands.c checks the value) */
+    { "cli-password-flag", "PASSWORD", S, 62, BL, "-p'|-p\"|--password|--passwd|--pass ", 0,
+      "(?|-p'([^'\n]{1,200})'|-p\"([^\"\n]{1,200})\""
+      "|--pass(?:word|wd)?(?:[ \t]+|=)(?|'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|" CLI_BARE "))",
+      llm_scan_check_password },
+    { "mysql-password-flag", "PASSWORD", S, 62, BL, "mysql", 0,
+      "mysql(?:dump|admin|import|check|slap|show|pump)?[ \t]" CLI_REST "-p" CLI_BARE,
+      llm_scan_check_password },
+    { "cli-login-password", "PASSWORD", S, 62, BL, "login |sshpass ", 0,
+      "(?:login|sshpass)[ \t]" CLI_REST "-p(?:[ \t]+|=)?"
+      "(?|'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|" CLI_BARE ")",
+      llm_scan_check_password },
+    { "cli-user-password", "PASSWORD", S, 62, BL, "curl ", 0,
+      "curl[ \t]" CLI_REST "(?:-u|--user)(?:[ \t]+|=)?"
+      "(?|'[^':\n]{1,100}:([^'\n]{1,200})'|\"[^\":\n]{1,100}:([^\"\n]{1,200})\""
+      "|[^\\s:'\"]{1,100}:(?|'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|" CLI_BARE "))",
+      llm_scan_check_password },
+    { "netrc-password", "PASSWORD", S, 62, BL, "machine |default ", 0,
+      "(?:machine" NETRC_SEP "\\S+|default)(?:" NETRC_SEP "(?:login|account|port)" NETRC_SEP "\\S+)*"
+      NETRC_SEP "password" NETRC_SEP "(?|\"([^\"\n]{1,200})\"|(\\S{1,200}))",
+      llm_scan_check_password },
+    { "call-password-argument", "PASSWORD", S, 62, 0, CALL_ANCHORS, 0, NULL,
+      NULL, llm_scan_find_call_password },
+    { "prose-password", "PASSWORD", S, 59, BL, "password|passphrase|passwort", 0, NULL,
+      NULL, llm_scan_find_prose_password, 1 },
+    /* an AWS secret written right after its key id: positional
+     * constructor arguments, CSV exports, "ID / secret" in prose */
+    { "aws-secret-beside-key-id", "AWS_SECRET_KEY", S, 76, BL, "AKIA|ASIA", 0,
+      "(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])(?:[^\n]|\n(?![ \t]*\n)){1,100}?"
+      "(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+      llm_scan_check_aws_secret },
+    /* 32 hex digits passed to a call near a vendor's name (Algolia admin
+     * keys, Twilio auth tokens, Datadog, Mailgun ...) */
+    { "vendor-hex-key", "GENERIC_SECRET", S, 74, 0, VENDOR_ANCHORS, 0, NULL,
+      NULL, llm_scan_find_vendor_hex, 1 },
+    /* base64 of a PEM private key: kubeconfig client-key-data, k8s tls.key,
+     * a key kept in an environment variable */
+    { "private-key-base64", "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER,
+      "LS0tLS1CRUdJTi", 0, NULL, NULL, llm_scan_find_b64_pem },
     { "bearer-token", "GENERIC_SECRET", S, 45, BL | LLM_RF_ENTROPY, "Bearer |bearer ", 0,
       "[Bb]earer[ \\t]+([A-Za-z0-9._~+/\\-]{20,400}=*)" },
     { "http-basic-auth", "PASSWORD", S, 65, BL | LLM_RF_BASIC_AUTH, "Basic ", 0,
@@ -170,6 +234,9 @@ void llm_scan_builtin_add(llm_scan_rules_t *rs)
         r->pattern = b->pattern;
         r->anchors = b->anchors;
         r->back = b->back;
+        r->check = b->check;
+        r->find = b->find;
+        r->anchor_ci = b->ci;
         r->builtin = 1;
     }
 }

@@ -161,9 +161,19 @@ START_TEST(stripe)
         "sk_live_03nbqnsGpWLuqIA1id6Vw5DQ");
     has("rk_live_L05HA064GiIjHGb3CXlMaXZj", "stripe-live-key",
         "rk_live_L05HA064GiIjHGb3CXlMaXZj");
-    /* test-mode keys move no money: not findings */
-    none("STRIPE_KEY=sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "STRIPE_KEY");
+    /* test-mode secret keys read and write the account's test data */
+    has("STRIPE_KEY=sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "stripe-test-key",
+        "sk_test_ljENUhJduRHHJEYXg4Jdpmrc");
+    has("key: sk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5wQ6pLmN2bV7cX3zA8sD4fG00XyZ",
+        "stripe-test-key",
+        "sk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5wQ6pLmN2bV7cX3zA8sD4fG00XyZ");
+    has("rk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5", "stripe-test-key",
+        "rk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5");
+    /* the key in Stripe's documentation, placeholders, publishable keys */
+    none("Stripe.api_key = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'", NULL);
+    none("STRIPE_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX", NULL);
     none("pk_live_03nbqnsGpWLuqIA1id6Vw5DQ is publishable", "STRIPE_KEY");
+    none("pk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5", "STRIPE_KEY");
 }
 END_TEST
 
@@ -206,9 +216,11 @@ START_TEST(vendor_generic)
         "sendgrid-api-key", "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");
     has("api key SK9fc35526f7eaed46725a2a7b860dcd6c", "twilio-api-key",
         "SK9fc35526f7eaed46725a2a7b860dcd6c");
-    has("twilio sid AC8a1f8b46287cced9041dff02cee73744", "twilio-account-sid",
-        "AC8a1f8b46287cced9041dff02cee73744");
+    /* account SIDs are public identifiers; the auth token is the secret */
+    none("twilio sid AC8a1f8b46287cced9041dff02cee73744", NULL);
     none("hash AC8a1f8b46287cced9041dff02cee73744", NULL);
+    has("client = Client(\"AC8a1f8b46287cced9041dff02cee73744\", \"3e210471948d33296c87009e8a7f770d\")  # twilio",
+        "vendor-hex-key", "3e210471948d33296c87009e8a7f770d");
     has("TWILIO_AUTH_TOKEN=3e210471948d33296c87009e8a7f770d", "twilio-auth-token",
         "3e210471948d33296c87009e8a7f770d");
     has("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==;EndpointSuffix=core.windows.net",
@@ -220,6 +232,13 @@ START_TEST(vendor_generic)
         "gcp-service-account-key-id", "c1c1e21862ab8a18a8902073fec8df4f50947aae");
     has("HF_TOKEN=hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX", "huggingface-token",
         "hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX");
+    /* letters only, as most are; and longer ones */
+    has("login --token hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGh", "huggingface-token",
+        "hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGh");
+    has("hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGhRtYu", "huggingface-token",
+        "hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGhRtYu");
+    none("pip install huggingface_hub[hf_transfer]; hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL);
+    none("def hf_download_and_cache_the_model_weights(): pass", NULL);
 }
 END_TEST
 
@@ -254,9 +273,29 @@ START_TEST(private_keys)
     /* cut off by a tool's line limit: still a finding */
     has("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQ", "private-key-rsa",
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQ");
-    none(ossh_enc, NULL);
-    none("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----", NULL);
+    /* encrypted keys are private keys too */
+    has(ossh_enc, "private-key-encrypted",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        "b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABD3\n"
+        "-----END OPENSSH PRIVATE KEY-----");
+    has("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----",
+        "private-key-encrypted",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----");
+    has("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIEpQIBAAKCAQEAx9Lm2Qw\n-----END RSA PRIVATE KEY-----",
+        "private-key-encrypted",
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIEpQIBAAKCAQEAx9Lm2Qw\n-----END RSA PRIVATE KEY-----");
+    /* ... but a block with no key material is documentation */
     none("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIE\n-----END RSA PRIVATE KEY-----", NULL);
+    /* base64 of a PEM private key (kubeconfig client-key-data) */
+    has("    client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\n",
+        "private-key-base64",
+        "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=");
+    /* wrapped at 64 as base64(1) does with -w 64 */
+    has("KEY_B64=LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNY\ncTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\nNEXT=1",
+        "private-key-base64",
+        "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNY\ncTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=");
+    /* base64 of a certificate is public material */
+    none("client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURkekNDQWwrZ0F3SUJBZ0lFQWdBQXVUQU5CZ2txaGtpRzl3MEJBUVVGQURCYQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==", NULL);
     none("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----", NULL);
     none("-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa\n-----END CERTIFICATE-----", NULL);
 }
@@ -705,6 +744,8 @@ static const struct {
       "-----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQD3f9Xq2Lw\n-----END DSA PRIVATE KEY-----" },
     { "private-key-openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----",
       "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----" },
+    { "private-key-encrypted", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----",
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----" },
     { "private-key-pkcs8", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----",
       "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----" },
     { "private-key-pgp", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3xk2sBCADH8Lq0Zm9wT4rV\n-----END PGP PRIVATE KEY BLOCK-----",
@@ -763,8 +804,6 @@ static const struct {
     { "sendgrid-api-key", "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",
       "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" },
     { "twilio-api-key", "SK9fc35526f7eaed46725a2a7b860dcd6c", "SK9fc35526f7eaed46725a2a7b860dcd6c" },
-    { "twilio-account-sid", "Twilio AC8a1f8b46287cced9041dff02cee73744",
-      "AC8a1f8b46287cced9041dff02cee73744" },
     { "azure-storage-key", "AccountKey=tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==;",
       "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==" },
     { "azure-client-secret", "8Mj8Q~YgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1p",
@@ -798,6 +837,22 @@ static const struct {
       "bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt" },
     { "http-basic-auth", "Authorization: Basic ZGVwbG95OldxOCF6UDJtI0xyNQ==",
       "ZGVwbG95OldxOCF6UDJtI0xyNQ==" },
+    { "stripe-test-key", "sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "sk_test_ljENUhJduRHHJEYXg4Jdpmrc" },
+    { "cli-password-flag", "mysql -u root -p'Vq7#Lr2xWm9' shop", "Vq7#Lr2xWm9" },
+    { "mysql-password-flag", "mysqldump -u backup -pVq7Lr2xWm9 shop", "Vq7Lr2xWm9" },
+    { "cli-login-password", "docker login -u ci -p 'Tz4!mK8qPw2' reg.acme-corp.com", "Tz4!mK8qPw2" },
+    { "cli-user-password", "curl -u admin:'Hb3^nQ7vLp' https://ci.acme-corp.com/", "Hb3^nQ7vLp" },
+    { "netrc-password", "machine git.acme-corp.com login bob password Jw5nX8cVq2L", "Jw5nX8cVq2L" },
+    { "call-password-argument", "server.login(\"bot@acme-corp.com\", \"Mv9!kR3tLz\")", "Mv9!kR3tLz" },
+    { "prose-password", "the box is up: user deploy, password Nr6!xT4qZm.", "Nr6!xT4qZm" },
+    { "aws-secret-beside-key-id",
+      "new BasicAWSCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j\")",
+      "9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j" },
+    { "vendor-hex-key", "client = algoliasearch('H7KQ2ZP4WD', 'e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48')",
+      "e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48" },
+    { "private-key-base64",
+      "client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=",
+      "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=" },
     { NULL, NULL, NULL }
 };
 
@@ -912,6 +967,137 @@ START_TEST(more_vendor_negatives)
 }
 END_TEST
 
+
+START_TEST(passwords_in_commands)
+{
+    has("$ mysql -u root -p\"Vq7#Lr2xWm9\" -h db shop", "cli-password-flag", "Vq7#Lr2xWm9");
+    has("psql --username etl --password 'Gk8mW2zRt5Q' -h db", "cli-password-flag", "Gk8mW2zRt5Q");
+    has("mysql -h db.internal -u app \\\n  -pVq7Lr2xWm9 shop", "mysql-password-flag", "Vq7Lr2xWm9");
+    has("sshpass -p Wd3^kP9sQz ssh ops@10.0.0.5", "cli-login-password", "Wd3^kP9sQz");
+    has("curl -s --user \"ci-bot:Hb3^nQ7vLp\" https://nexus.acme-corp.com/", "cli-user-password",
+        "Hb3^nQ7vLp");
+    has("curl -u admin:Hb3nQ7vLpX https://ci.acme-corp.com/", "cli-user-password", "Hb3nQ7vLpX");
+    /* prompts, variables, ports, other flags */
+    none("mysql -u root -p -h db.internal shop", NULL);
+    none("mysql -u app -p\"$DB_PASS\" -P 3306 shop", NULL);
+    none("echo \"$T\" | docker login -u ci --password-stdin reg.acme-corp.com", NULL);
+    none("docker run -p 8080:80 -p '8443:443' nginx", NULL);
+    none("curl -u \"$API_USER:$API_PASS\" https://api.acme-corp.com/", NULL);
+    none("curl -u admin https://ci.acme-corp.com/ && mkdir -p '/srv/www'", NULL);
+    none("psql --password \"${PGPASSWORD}\" and --password <password>", NULL);
+}
+END_TEST
+
+START_TEST(netrc_lines)
+{
+    /* one line, several lines, line numbers of cat -n and of a file view */
+    has("machine api.acme-corp.com login deploy password Gk8mW2zRt5Q\n",
+        "netrc-password", "Gk8mW2zRt5Q");
+    has("     1\tmachine api.acme-corp.com\n     2\t  login deploy\n     3\t  password Gk8mW2zRt5Q\n",
+        "netrc-password", "Gk8mW2zRt5Q");
+    has("  7\xe2\x86\x92machine r.acme-corp.com\n  8\xe2\x86\x92  login ci\n  9\xe2\x86\x92  password Jw5nX8cVq2L\n",
+        "netrc-password", "Jw5nX8cVq2L");
+    has("default login anonymous password Zq4!mW8x", "netrc-password", "Zq4!mW8x");
+    none("the machine learning login page asks for a password again", NULL);
+    none("machine api.acme-corp.com login deploy password ${NETRC_PW}", NULL);
+}
+END_TEST
+
+START_TEST(passwords_by_position)
+{
+    has("conn.simple_bind_s(\"cn=admin,dc=acme,dc=com\", \"Qp4#wN8zXc\")",
+        "call-password-argument", "Qp4#wN8zXc");
+    has("db = pymysql.connect('db.internal', 'etl', 'Rz2!pL9vKw', 'shop')",
+        "call-password-argument", "Rz2!pL9vKw");
+    has("ssh.connect('10.0.0.5', 22, 'ops', 'Wd3^kP9sQz')", "call-password-argument",
+        "Wd3^kP9sQz");
+    has("cx_Oracle.connect(\"scott\", \"Tg7!rW2qLp\", \"orahost/XE\")",
+        "call-password-argument", "Tg7!rW2qLp");
+    has("DriverManager.getConnection(url, \"app\", \"Hx7!mQ2pZr\");", "call-password-argument",
+        "Hx7!mQ2pZr");
+    has("new PasswordAuthentication(\"u\", \"Hx7!mQ2pZr\".toCharArray())",
+        "call-password-argument", "Hx7!mQ2pZr");
+    has("requests.get(u, auth=(\"svc\", \"Kp2@xW9qLm\"))", "call-password-argument", "Kp2@xW9qLm");
+    has("new NetworkCredential(\"mailer\", \"Lc8^vB3nMx\")", "call-password-argument", "Lc8^vB3nMx");
+    has("auth := smtp.PlainAuth(\"\", \"bot@acme-corp.com\", \"Vb6@pQ9zLx\", \"smtp.acme-corp.com\")",
+        "call-password-argument", "Vb6@pQ9zLx");
+    /* variables, environment, definitions, sockets, templates */
+    none("server.login(user, password)", NULL);
+    none("server.login(os.environ['SMTP_USER'], os.environ['SMTP_PASSWORD'])", NULL);
+    none("def login(self, user, password):\n    return self.s.login(user, password)", NULL);
+    none("sock.connect((\"db.internal\", 3306))", NULL);
+    none("pymysql.connect(host, user, password, \"shop\")", NULL);
+    none("server.login(\"bot\", f\"{prefix}{suffix}\")", NULL);
+    none("client.connect('a', 'b', 'c')", NULL);
+}
+END_TEST
+
+START_TEST(passwords_in_prose)
+{
+    has("The staging box: user deploy, password Nr6!xT4qZm.", "prose-password", "Nr6!xT4qZm");
+    has("the login is admin and the password is `Zx8^wQ3mKp`", "prose-password", "Zx8^wQ3mKp");
+    has("Your password is Kq7#Lm2xWv9z", "prose-password", "Kq7#Lm2xWv9z");
+    none("Reset the password: click the link. The password must have 12 characters.", NULL);
+    none("user guide: the password reset link expires after 24 hours", NULL);
+    none("the password is strong; user accounts are locked after 5 tries", NULL);
+    none("postgres://user:password@localhost/db", NULL);
+}
+END_TEST
+
+START_TEST(aws_secret_by_position)
+{
+    has("credentials.NewStaticCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB\", \"\")",
+        "aws-secret-beside-key-id", "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB");
+    has("IAM user: AKIAZ3MJQW7XK4RTLP2B / tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB",
+        "aws-secret-beside-key-id", "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB");
+    /* a commit id beside a key id is not its secret */
+    none("AKIAZ3MJQW7XK4RTLP2B rotated in 9fceb02d0ae598e95dc970b74767f19372d61af8", "AWS_SECRET_KEY");
+}
+END_TEST
+
+START_TEST(vendor_hex_keys)
+{
+    has("# Algolia admin key, indexing only\nclient = SearchClient.create(\"H7KQ2ZP4WD\", \"e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48\")",
+        "vendor-hex-key", "e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48");
+    /* no vendor named, or not passed to a call */
+    none("integrity = { main: 'e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48' }", NULL);
+    none("md5('e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48')", NULL);
+}
+END_TEST
+
+START_TEST(false_alarms_of_issue_12)
+{
+    /* barcodes in product data share length, prefix and Luhn with cards */
+    none("sku,name,ean,price\nWID-1,Widget,4005360405232,9.99\n", NULL);
+    none("{\"sku\": \"A-22\", \"gtin\": \"4014103806854\"}", NULL);
+    none("sku,title,gtin14\nA-1,Cable,36601328225233\n", NULL);
+    /* ... unless it is said to be a card */
+    has("credit card: 4005360405232", "credit-card", "4005360405232");
+    /* references and masks */
+    none("DB_PASSWORD = env('DB_PASSWORD', default='')", NULL);
+    none("SECRET_KEY = env(\"DJANGO_SECRET_KEY\", default=None)", NULL);
+    none("password = os.getenv(\"DB_PASS\")\nPASSWORD: ${DB_PASSWORD}", NULL);
+    none("git remote set-url origin https://x-access-token:***@github.com/acme/shop.git", NULL);
+    none("password: \"****\"\napi_key: ****************", NULL);
+    /* a literal default is still a password */
+    has("DB_PASSWORD = env('DB_PASSWORD', default='Tr0ub4dor^3x')", "password-assignment",
+        "Tr0ub4dor^3x");
+}
+END_TEST
+
+START_TEST(brazil_phones)
+{
+    has("celular (11) 98765-4321", "phone", "(11) 98765-4321");
+    has("TEL;TYPE=CELL:(21) 99876-5432\n", "phone", "(21) 99876-5432");
+    has("TEL;TYPE=WORK:+55 (31) 3456-7890\n", "phone", "+55 (31) 3456-7890");
+    has("TEL;TYPE=CELL:11 98765-4321\n", "phone", "11 98765-4321");
+    has("EMAIL;TYPE=INTERNET:mariana.costa@costa-arquitetura.com.br\n", "email",
+        "mariana.costa@costa-arquitetura.com.br");
+    none("pedido (12) itens, versao (1.2) de 2024-05-01, sala (3) 101-202", NULL);
+    none("(10) 98765-4321 and (11) 18765-4321", NULL);
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -948,6 +1134,14 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, placeholder_words);
     tcase_add_test(tc, random_keys_are_not_placeholders);
     tcase_add_test(tc, many_keywords);
+    tcase_add_test(tc, passwords_in_commands);
+    tcase_add_test(tc, netrc_lines);
+    tcase_add_test(tc, passwords_by_position);
+    tcase_add_test(tc, passwords_in_prose);
+    tcase_add_test(tc, aws_secret_by_position);
+    tcase_add_test(tc, vendor_hex_keys);
+    tcase_add_test(tc, false_alarms_of_issue_12);
+    tcase_add_test(tc, brazil_phones);
     suite_add_tcase(s, tc);
     return s;
 }
