@@ -212,7 +212,8 @@ static const char *const pw_placeholders[] = {
     "password", "passwd", "pass", "pwd", "pw", "secret", "changeme",
     "mypassword", "yourpassword", "your_password", "test", "testing",
     "example", "sample", "foobar", "foo", "bar", "password123", "value",
-    "xxx", "abc", "123", NULL
+    "xxx", "abc", "123", "qwerty", "letmein", "hunter2", "secret123",
+    NULL
 };
 
 static int lower_eq_list(const unsigned char *v, size_t n,

@@ -386,6 +386,20 @@ static int word_at(const unsigned char *t, size_t n, size_t k, const char *w)
     return k + wl == n || !LLM_IS_ALNUM(t[k + wl]);
 }
 
+/* letters, '_' and '.' only, or a digit only at the end: a name */
+static int ident_like(const unsigned char *v, size_t n)
+{
+    size_t k = n;
+
+    while (k > 0 && LLM_IS_DIGIT(v[k - 1])) {
+        k--;
+    }
+    while (k > 0 && (LLM_IS_ALPHA(v[k - 1]) || v[k - 1] == '_' || v[k - 1] == '.')) {
+        k--;
+    }
+    return k == 0 && (memchr(v, '_', n) || memchr(v, '.', n));
+}
+
 size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const unsigned char *t = cx->t;
@@ -458,8 +472,9 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
                            || t[ve - 1] == ')' || t[ve - 1] == ':')) {
             ve--;
         }
-        /* password = input(), password: str */
-        if (ve < n && (t[ve] == '(' || t[ve] == '[')) {
+        /* password = input(), userinfo.partition(':'), self.pw[0] */
+        if (memchr(t + vb, '(', ve - vb) || memchr(t + vb, '[', ve - vb)
+            || (ve < n && (t[ve] == '(' || t[ve] == '['))) {
             return at + 1;
         }
     }
@@ -470,7 +485,11 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     }
     classes = char_classes(t + vb, ve - vb, &ds);
     if (classes < 2 || !ds) {
-        return at + 1;           /* a word: "password reset", "Password1" no */
+        return at + 1;           /* a word: "password reset" */
+    }
+    /* find_user_password, self.pw_file: identifiers, not passwords */
+    if (!quoted && ident_like(t + vb, ve - vb)) {
+        return at + 1;
     }
     ls = at;
     while (ls > 0 && t[ls - 1] != '\n' && at - ls < 120) {

@@ -52,6 +52,11 @@ typedef struct {
 /* The rest of a command line up to a flag: no pipe, no ;, no &&; "\"
  * line continuations allowed. The flag must follow a blank. */
 #define CLI_REST "(?:[^\\n;|&]|\\\\\\n){0,300}?(?<=[ \\t])"
+/* a quoted flag value: no blank first ("-p" in "git add -p" is quoted
+ * prose, the quote after it closes something else) */
+#define CLI_QUOTED "'([^'\\s][^'\\n]{0,199})'|\"([^\"\\s][^\"\\n]{0,199})\""
+/* a value attached to -p ends where the shell word ends */
+#define CLI_END "(?=[\\s;|&)]|$)"
 /* an unquoted flag value: not a variable, another flag or a redirection */
 #define CLI_BARE "([^\\s'\"`\\\\;&|<>()$-][^\\s'\"`\\\\;&|<>()]{2,200})"
 /* blanks between .netrc tokens, also across lines that carry a line
@@ -175,23 +180,23 @@ static const builtin_t builtins[] = {
 
     /* passwords in commands (commands.c checks the value) */
     { "cli-password-flag", "PASSWORD", S, 62, BL, "-p'|-p\"|--password|--passwd|--pass ", 0,
-      "(?|-p'([^'\n]{1,200})'|-p\"([^\"\n]{1,200})\""
-      "|--pass(?:word|wd)?(?:[ \t]+|=)(?|'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|" CLI_BARE "))",
+      "(?|-p'([^'\\s]{1,200})'" CLI_END "|-p\"([^\"\\s]{1,200})\"" CLI_END
+      "|--pass(?:word|wd)?(?:[ \t]+|=)(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_password },
     { "mysql-password-flag", "PASSWORD", S, 62, BL, "mysql", 0,
       "mysql(?:dump|admin|import|check|slap|show|pump)?[ \t]" CLI_REST "-p" CLI_BARE,
       llm_scan_check_password },
     { "cli-login-password", "PASSWORD", S, 62, BL, "login |sshpass ", 0,
       "(?:login|sshpass)[ \t]" CLI_REST "-p(?:[ \t]+|=)?"
-      "(?|'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|" CLI_BARE ")",
+      "(?|" CLI_QUOTED "|" CLI_BARE ")",
       llm_scan_check_password },
     { "cli-user-password", "PASSWORD", S, 62, BL, "curl ", 0,
       "curl[ \t]" CLI_REST "(?:-u|--user)(?:[ \t]+|=)?"
-      "(?|'[^':\n]{1,100}:([^'\n]{1,200})'|\"[^\":\n]{1,100}:([^\"\n]{1,200})\""
-      "|[^\\s:'\"]{1,100}:(?|'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|" CLI_BARE "))",
+      "(?|'[^':\\s]{1,100}:([^'\\s][^'\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\n]{0,199})\""
+      "|[^\\s:'\"]{1,100}:(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_password },
     { "netrc-password", "PASSWORD", S, 62, BL, "machine |default ", 0,
-      "(?:machine" NETRC_SEP "\\S+|default)(?:" NETRC_SEP "(?:login|account|port)" NETRC_SEP "\\S+)*"
+      "(?:machine" NETRC_SEP "\\S+|default(?=" NETRC_SEP "login))(?:" NETRC_SEP "(?:login|account|port)" NETRC_SEP "\\S+)*"
       NETRC_SEP "password" NETRC_SEP "(?|\"([^\"\n]{1,200})\"|(\\S{1,200}))",
       llm_scan_check_password },
     { "call-password-argument", "PASSWORD", S, 62, 0, CALL_ANCHORS, 0, NULL,

@@ -326,6 +326,8 @@ START_TEST(connection_string_password)
     has("mysql://root:Tr0ub4dor3@127.0.0.1/shop", "connection-string-password",
         "Tr0ub4dor3");
     none("postgres://user:password@localhost/db", NULL);
+    none("username, have_password, password = userinfo.partition(':')", NULL);
+    none("user, password = HTTPPasswordMgr.find_user_password(self, realm,", NULL);
     none("postgres://app:${DB_PASS}@db/app and https://user@github.com/x", NULL);
     none("redis://localhost:6379", NULL);
 }
@@ -985,6 +987,11 @@ START_TEST(passwords_in_commands)
     none("curl -u \"$API_USER:$API_PASS\" https://api.acme-corp.com/", NULL);
     none("curl -u admin https://ci.acme-corp.com/ && mkdir -p '/srv/www'", NULL);
     none("psql --password \"${PGPASSWORD}\" and --password <password>", NULL);
+    /* quoted flags in prose and argument parsers (found in release notes
+     * and the Python library) */
+    none("   \"git stash -p\" as if it were \"git stash push -p\", but it was", NULL);
+    none("parser.add_argument('-p', metavar='PREPENDDIR',  dest='prependdir',", NULL);
+    none("* \"git-add -p\" lacked a way to say \"q\"uit to refuse staging", NULL);
 }
 END_TEST
 
@@ -999,6 +1006,8 @@ START_TEST(netrc_lines)
         "netrc-password", "Jw5nX8cVq2L");
     has("default login anonymous password Zq4!mW8x", "netrc-password", "Zq4!mW8x");
     none("the machine learning login page asks for a password again", NULL);
+    none(" * @cryptoAppDefaultPwdCallback:the default password callback.", NULL);
+    none("machine example.com\nlogin daniel\npassword qwerty\n", NULL);
     none("machine api.acme-corp.com login deploy password ${NETRC_PW}", NULL);
 }
 END_TEST
@@ -1041,6 +1050,8 @@ START_TEST(passwords_in_prose)
     none("user guide: the password reset link expires after 24 hours", NULL);
     none("the password is strong; user accounts are locked after 5 tries", NULL);
     none("postgres://user:password@localhost/db", NULL);
+    none("username, have_password, password = userinfo.partition(':')", NULL);
+    none("user, password = HTTPPasswordMgr.find_user_password(self, realm,", NULL);
 }
 END_TEST
 
