@@ -68,6 +68,234 @@ int llm_scan_check_password(const llm_scan_ctx_t *cx, size_t off, size_t len)
     return !has_subst(v, len) && !llm_scan_password_placeholder(v, len);
 }
 
+/* ---- the command a flag belongs to -------------------------------------- */
+
+/* Is one of cmds a word of the shell command that holds off?  The command
+ * runs back to the start of its line (over "\\" continuations) or to a
+ * |, ; or && before it. */
+static int command_before(const llm_scan_ctx_t *cx, size_t off,
+                          const char *const *cmds)
+{
+    const unsigned char *t = cx->t;
+    size_t k = off, lim = off > 600 ? off - 600 : 0, i, wl;
+    int w;
+
+    while (k > lim) {
+        unsigned char c = t[k - 1];
+        if (c == '\n') {
+            size_t b = k - 1;
+            if (b > 0 && t[b - 1] == '\r') {
+                b--;
+            }
+            if (b > 0 && t[b - 1] == '\\') {
+                k = b - 1;
+                continue;
+            }
+            break;
+        }
+        if (c == '|' || c == ';' || (c == '&' && k >= 2 && t[k - 2] == '&')) {
+            break;
+        }
+        k--;
+    }
+    for (i = k; i < off; i++) {
+        if (i > k && !(t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == '/'
+                       || t[i - 1] == '(' || t[i - 1] == '`' || t[i - 1] == '"'
+                       || t[i - 1] == '\'' || t[i - 1] == '$')) {
+            continue;
+        }
+        for (w = 0; cmds[w]; w++) {
+            wl = strlen(cmds[w]);
+            if (i + wl < off && !memcmp(t + i, cmds[w], wl)
+                && (t[i + wl] == ' ' || t[i + wl] == '\t')) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *const mysql_cmds[] = {
+    "mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlcheck",
+    "mysqlshow", "mysqlslap", "mysqlpump", "mariadb", "mariadb-dump", NULL
+};
+
+/* docker/podman/helm registry/oras/cf/az login -p, sshpass -p */
+static const char *const login_cmds[] = { "login", "sshpass", NULL };
+
+static const char *const curl_cmds[] = { "curl", NULL };
+
+/* "--password options", "-p value": a lower-case word after a blank
+ * is prose about the flag, not a password given to it */
+static int word_after_blank(const llm_scan_ctx_t *cx, size_t off, size_t len)
+{
+    size_t k;
+
+    if (off == 0 || (cx->t[off - 1] != ' ' && cx->t[off - 1] != '\t')) {
+        return 0;
+    }
+    for (k = 0; k < len; k++) {
+        if (!LLM_IS_LOWER(cx->t[off + k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int llm_scan_check_flag_password(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len)
+{
+    return !word_after_blank(cx, off, len) && llm_scan_check_password(cx, off, len);
+}
+
+int llm_scan_check_mysql_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len)
+{
+    return command_before(cx, off, mysql_cmds)
+           && llm_scan_check_password(cx, off, len);
+}
+
+int llm_scan_check_login_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len)
+{
+    return command_before(cx, off, login_cmds)
+           && llm_scan_check_flag_password(cx, off, len);
+}
+
+int llm_scan_check_curl_password(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len)
+{
+    return command_before(cx, off, curl_cmds)
+           && llm_scan_check_password(cx, off, len);
+}
+
+/* ---- .netrc ---------------------------------------------------------------- */
+
+/* A line-number prefix at k (right after a newline): "  12\t", "12: ",
+ * "  12\xe2\x86\x92" (an agent's file view), "12|".  Returns its end, or k. */
+static size_t skip_line_number(const unsigned char *t, size_t n, size_t k)
+{
+    size_t x = k, d;
+
+    while (x < n && (t[x] == ' ' || t[x] == '\t')) {
+        x++;
+    }
+    for (d = x; x < n && LLM_IS_DIGIT(t[x]) && x - d < 7; x++) {
+    }
+    if (x == d || x >= n) {
+        return k;
+    }
+    if (t[x] == '\t' || t[x] == '|') {
+        return x + 1;
+    }
+    if (t[x] == ':' && x + 1 < n && t[x + 1] == ' ') {
+        return x + 2;
+    }
+    if (x + 3 <= n && !memcmp(t + x, "\xe2\x86\x92", 3)) {
+        return x + 3;
+    }
+    return k;
+}
+
+/* The next .netrc token from *k (not past end): its bounds. */
+static int netrc_token(const unsigned char *t, size_t end, size_t *k,
+                       size_t *tb, size_t *te)
+{
+    size_t x = *k;
+
+    for (;;) {
+        while (x < end && (t[x] == ' ' || t[x] == '\t' || t[x] == '\r')) {
+            x++;
+        }
+        if (x < end && t[x] == '\n') {
+            x = skip_line_number(t, end, x + 1);
+            continue;
+        }
+        break;
+    }
+    if (x >= end) {
+        return 0;
+    }
+    *tb = x;
+    while (x < end && !(t[x] == ' ' || t[x] == '\t' || t[x] == '\r' || t[x] == '\n')) {
+        x++;
+    }
+    *te = x;
+    *k = x;
+    return 1;
+}
+
+static int tok_is(const unsigned char *t, size_t tb, size_t te, const char *w)
+{
+    return te - tb == strlen(w) && !memcmp(t + tb, w, te - tb);
+}
+
+/* "password" at kw ends a .netrc entry: machine HOST or default, then
+ * login/account/port pairs, each a token of its own. */
+static int netrc_entry_before(const unsigned char *t, size_t kw)
+{
+    size_t from = kw > 400 ? kw - 400 : 0, s, k, tb, te;
+    int ok = 0;
+
+    for (s = kw; s-- > from;) {
+        if ((s == 0 || t[s - 1] == ' ' || t[s - 1] == '\t' || t[s - 1] == '\n'
+             || t[s - 1] == 0x92 || t[s - 1] == '|')
+            && ((s + 7 < kw && !memcmp(t + s, "machine", 7))
+                || (s + 7 < kw && !memcmp(t + s, "default", 7)))) {
+            break;
+        }
+        if (s == from) {
+            return 0;
+        }
+    }
+    if (s < from || s >= kw) {
+        return 0;
+    }
+    k = s;
+    if (!netrc_token(t, kw, &k, &tb, &te)) {
+        return 0;
+    }
+    if (tok_is(t, tb, te, "machine")) {
+        if (!netrc_token(t, kw, &k, &tb, &te)) {
+            return 0;
+        }
+        ok = 1;
+    }
+    else if (!tok_is(t, tb, te, "default")) {
+        return 0;
+    }
+    /* default alone before password is prose ("the default password") */
+    while (netrc_token(t, kw, &k, &tb, &te)) {
+        if (!(tok_is(t, tb, te, "login") || tok_is(t, tb, te, "account")
+              || tok_is(t, tb, te, "port"))
+            || !netrc_token(t, kw, &k, &tb, &te)) {
+            return 0;
+        }
+        ok = 1;
+    }
+    return ok;
+}
+
+int llm_scan_check_netrc_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len)
+{
+    const unsigned char *t = cx->t;
+    size_t k = off;
+
+    if (k > 0 && t[k - 1] == '"') {
+        k--;
+    }
+    /* back over the blanks and line numbers to the keyword */
+    while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == '\t' || t[k - 1] == '\n'
+                     || t[k - 1] == '\r' || t[k - 1] == '|' || t[k - 1] == ':'
+                     || LLM_IS_DIGIT(t[k - 1]) || t[k - 1] == 0xe2
+                     || t[k - 1] == 0x86 || t[k - 1] == 0x92)) {
+        k--;
+    }
+    return k >= 8 && !memcmp(t + k - 8, "password", 8)
+           && netrc_entry_before(t, k - 8) && llm_scan_check_password(cx, off, len);
+}
+
 /* ---- positional arguments of login, bind and connect calls ---------- */
 
 #define ARG_EXPR 0
@@ -85,31 +313,33 @@ typedef struct {
 #define CONNECT (-1)
 
 static const struct {
-    const char *lit;
+    const char *name;        /* the callee's name, or its end */
+    int suffix;              /* name may end a longer one (HTTPBasicAuth) */
+    int dot;                 /* a method: "." right before the name */
     int idx, min, max;
 } calls[] = {
-    { ".login(", 1, 2, 3 },                  /* smtplib, imaplib, ftplib */
-    { "simple_bind_s(", 1, 2, 2 },           /* python-ldap */
-    { "simple_bind(", 1, 2, 2 },
-    { ".bind_s(", 1, 2, 3 },
-    { "ldap_bind(", 2, 3, 3 },               /* PHP */
-    { "getConnection(", 2, 3, 3 },           /* JDBC DriverManager */
-    { "mysqli_connect(", 2, 3, 6 },
-    { "new mysqli(", 2, 3, 6 },
-    { "mysql_connect(", 2, 3, 5 },
-    { "new PDO(", 2, 3, 4 },
-    { "NetworkCredential(", 1, 2, 3 },       /* .NET */
-    { "PasswordAuthentication(", 1, 2, 2 },  /* java.net */
-    { "PasswordCredentials(", 1, 2, 2 },     /* UsernamePasswordCredentials */
-    { "BasicAuth(", 1, 2, 3 },               /* requests, aiohttp, httpx */
-    { "DigestAuth(", 1, 2, 2 },
-    { "setPassword(", 0, 1, 1 },
-    { "auth=(", 1, 2, 2 },                   /* requests auth tuple */
-    { "PlainAuth(", 2, 4, 4 },               /* Go net/smtp */
-    { "ftp_login(", 2, 3, 3 },               /* PHP */
-    { "ssh2_auth_password(", 2, 3, 3 },
-    { ".connect(", CONNECT, 3, 6 },          /* DB drivers, SSH clients */
-    { NULL, 0, 0, 0 }
+    { "login", 0, 1, 1, 2, 3 },              /* smtplib, imaplib, ftplib */
+    { "simple_bind_s", 0, 0, 1, 2, 2 },      /* python-ldap */
+    { "simple_bind", 0, 0, 1, 2, 2 },
+    { "bind_s", 0, 1, 1, 2, 3 },
+    { "ldap_bind", 0, 0, 2, 3, 3 },          /* PHP */
+    { "getConnection", 0, 0, 2, 3, 3 },      /* JDBC DriverManager */
+    { "mysqli_connect", 0, 0, 2, 3, 6 },
+    { "mysqli", 0, 0, 2, 3, 6 },             /* new mysqli(...) */
+    { "mysql_connect", 0, 0, 2, 3, 5 },
+    { "PDO", 0, 0, 2, 3, 4 },                /* new PDO(...) */
+    { "NetworkCredential", 0, 0, 1, 2, 3 },  /* .NET */
+    { "PasswordAuthentication", 0, 0, 1, 2, 2 }, /* java.net */
+    { "PasswordCredentials", 1, 0, 1, 2, 2 },    /* UsernamePassword... */
+    { "BasicAuth", 1, 0, 1, 2, 3 },          /* requests, aiohttp, httpx */
+    { "DigestAuth", 1, 0, 1, 2, 2 },
+    { "setPassword", 0, 0, 0, 1, 1 },
+    { "auth=", 0, 0, 1, 2, 2 },              /* requests auth tuple */
+    { "PlainAuth", 0, 0, 2, 4, 4 },          /* Go net/smtp */
+    { "ftp_login", 0, 0, 2, 3, 3 },          /* PHP */
+    { "ssh2_auth_password", 0, 0, 2, 3, 3 },
+    { "connect", 0, 1, CONNECT, 3, 6 },      /* DB drivers, SSH clients */
+    { NULL, 0, 0, 0, 0, 0 }
 };
 
 static int ident_char(unsigned char c)
@@ -291,24 +521,50 @@ static int oracle_receiver(const unsigned char *t, size_t at)
 size_t llm_scan_find_call_password(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const unsigned char *t = cx->t;
-    size_t n = cx->len, ll = 0;
+    size_t n = cx->len, nb, ne, paren;
     arg_t args[MAX_ARGS];
     int c, na, idx;
 
-    for (c = 0; calls[c].lit; c++) {
-        ll = strlen(calls[c].lit);
-        if (at + ll <= n && !memcmp(t + at, calls[c].lit, ll)) {
-            break;
-        }
+    /* the whole callee name around the anchor, then its "(" */
+    nb = at;
+    if (nb < n && t[nb] == '.') {
+        nb++;
     }
-    if (!calls[c].lit) {
+    while (nb > 0 && ident_char(t[nb - 1])) {
+        nb--;
+    }
+    for (ne = at; ne < n && (ident_char(t[ne]) || (ne == at && t[ne] == '.')); ne++) {
+    }
+    if (ne < n && t[ne] == '=') {
+        ne++;                    /* auth=( */
+    }
+    paren = ne;
+    if (paren >= n || t[paren] != '(') {
         return at + 1;
     }
+    for (c = 0; calls[c].name; c++) {
+        size_t l = strlen(calls[c].name), s0;
+        if (l > ne - nb || memcmp(t + ne - l, calls[c].name, l)) {
+            continue;
+        }
+        s0 = ne - l;
+        if (s0 != nb && !calls[c].suffix) {
+            continue;
+        }
+        if (calls[c].dot && (s0 == 0 || t[s0 - 1] != '.')) {
+            continue;
+        }
+        break;
+    }
+    if (!calls[c].name) {
+        return at + 1;
+    }
+    at = nb;
     /* a definition (def login(self, user, pw):), not a call */
     if (at >= 4 && !memcmp(t + at - 4, "def ", 4)) {
         return at + 1;
     }
-    na = parse_args(t, n, at + ll - 1, args);
+    na = parse_args(t, n, paren, args);
     if (na < calls[c].min || na > calls[c].max) {
         return at + 1;
     }

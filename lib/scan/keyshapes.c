@@ -90,11 +90,6 @@ size_t llm_scan_find_vendor_hex(llm_scan_ctx_t *cx, int rule, size_t at)
     const unsigned char *t = cx->t;
     size_t n = cx->len, from, to, i, k, b;
 
-    /* the name as a word or part of an identifier (algoliasearch,
-     * ALGOLIA_ADMIN), not inside another word */
-    if (at > 0 && LLM_IS_ALPHA(t[at - 1]) && !LLM_IS_UPPER(t[at])) {
-        return at + 1;
-    }
     from = line_start(t, at, 3, 400);
     to = line_end(t, n, at, 3, 400);
     for (i = from; i + 33 < to; i++) {

@@ -49,9 +49,8 @@ typedef struct {
 #define P LLM_CAT_PII
 #define BL LLM_RF_BOUND_LEFT
 
-/* The rest of a command line up to a flag: no pipe, no ;, no &&; "\"
- * line continuations allowed. The flag must follow a blank. */
-#define CLI_REST "(?:[^\\n;|&]|\\\\\\n){0,300}?(?<=[ \\t])"
+/* a flag starts a shell word (not the -p of --password-stdin) */
+#define CLI_WORD "(?<![^\\s'\"])"
 /* a quoted flag value: no blank first ("-p" in "git add -p" is quoted
  * prose, the quote after it closes something else) */
 #define CLI_QUOTED "'([^'\\s][^'\\n]{0,199})'|\"([^\"\\s][^\"\\n]{0,199})\""
@@ -62,14 +61,15 @@ typedef struct {
 /* blanks between .netrc tokens, also across lines that carry a line
  * number (cat -n, an agent's file view "  12\t" or "  12→") */
 #define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
-#define CALL_ANCHORS ".login(|simple_bind_s(|simple_bind(|.bind_s(|ldap_bind(" \
-    "|getConnection(|mysqli_connect(|new mysqli(|mysql_connect(|new PDO(" \
-    "|NetworkCredential(|PasswordAuthentication(|PasswordCredentials(" \
-    "|BasicAuth(|DigestAuth(|setPassword(|auth=(|PlainAuth(|ftp_login(" \
-    "|ssh2_auth_password(|.connect("
-#define VENDOR_ANCHORS "algolia|twilio|datadog|mailgun|bugsnag|rollbar" \
-    "|pusher|newrelic|new_relic|pagerduty|onesignal|typesense|meilisearch" \
-    "|loggly"
+/* callee names of calls that take a password by position; each spelled
+ * so that its rarest byte pair is looked up (commands.c has the list) */
+#define CALL_ANCHORS ".login|_bind|.bind_s|getConnection|_connect|mysqli(" \
+    "|PDO(|NetworkCredential|PasswordAuthentication|PasswordCredentials" \
+    "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \
+    "|ssh2_auth_password|.connect"
+/* vendor names by a rare pair of theirs: aLGolia, TWilio, maiLGun,
+ * roLLBar, PUsher, TYpesense */
+#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|typesense"
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
@@ -178,27 +178,27 @@ static const builtin_t builtins[] = {
     { "doppler-token", "GENERIC_SECRET", S, 80, BL, "dp.pt.|dp.st.|dp.sa.|dp.ct.", 0,
       "dp\\.(?:pt|st|sa|ct)\\.[A-Za-z0-9]{40,44}(?![A-Za-z0-9])" },
 
-    /* passwords in commands (commands.c checks the value) */
+    /* passwords in commands.  Anchored on the flag (a rare byte pair), not
+     * on the command word (common ones: login, default): the value check
+     * in commands.c finds the command on the line before the flag. */
     { "cli-password-flag", "PASSWORD", S, 62, BL, "-p'|-p\"|--password|--passwd|--pass ", 0,
-      "(?|-p'([^'\\s]{1,200})'" CLI_END "|-p\"([^\"\\s]{1,200})\"" CLI_END
+      CLI_WORD "(?|-p'([^'\\s]{1,200})'" CLI_END "|-p\"([^\"\\s]{1,200})\"" CLI_END
       "|--pass(?:word|wd)?(?:[ \t]+|=)(?|" CLI_QUOTED "|" CLI_BARE "))",
-      llm_scan_check_password },
-    { "mysql-password-flag", "PASSWORD", S, 62, BL, "mysql", 0,
-      "mysql(?:dump|admin|import|check|slap|show|pump)?[ \t]" CLI_REST "-p" CLI_BARE,
-      llm_scan_check_password },
-    { "cli-login-password", "PASSWORD", S, 62, BL, "login |sshpass ", 0,
-      "(?:login|sshpass)[ \t]" CLI_REST "-p(?:[ \t]+|=)?"
-      "(?|" CLI_QUOTED "|" CLI_BARE ")",
-      llm_scan_check_password },
-    { "cli-user-password", "PASSWORD", S, 62, BL, "curl ", 0,
-      "curl[ \t]" CLI_REST "(?:-u|--user)(?:[ \t]+|=)?"
+      llm_scan_check_flag_password },
+    { "mysql-password-flag", "PASSWORD", S, 62, BL, "-p", 0,
+      CLI_WORD "-p" CLI_BARE, llm_scan_check_mysql_password },
+    { "cli-login-password", "PASSWORD", S, 62, BL, "-p", 0,
+      CLI_WORD "-p(?:[ \t]+|=)?(?|" CLI_QUOTED "|" CLI_BARE ")",
+      llm_scan_check_login_password },
+    { "cli-user-password", "PASSWORD", S, 62, BL, "-u|--user", 0,
+      CLI_WORD "(?:-u|--user)(?:[ \t]+|=)?"
       "(?|'[^':\\s]{1,100}:([^'\\s][^'\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\n]{0,199})\""
       "|[^\\s:'\"]{1,100}:(?|" CLI_QUOTED "|" CLI_BARE "))",
-      llm_scan_check_password },
-    { "netrc-password", "PASSWORD", S, 62, BL, "machine |default ", 0,
-      "(?:machine" NETRC_SEP "\\S+|default(?=" NETRC_SEP "login))(?:" NETRC_SEP "(?:login|account|port)" NETRC_SEP "\\S+)*"
-      NETRC_SEP "password" NETRC_SEP "(?|\"([^\"\n]{1,200})\"|(\\S{1,200}))",
-      llm_scan_check_password },
+      llm_scan_check_curl_password },
+    /* .netrc: anchored on "password", the entry before it is checked */
+    { "netrc-password", "PASSWORD", S, 62, BL, "password", 0,
+      "password" NETRC_SEP "(?|\"([^\"\n]{1,200})\"|(\\S{1,200}))",
+      llm_scan_check_netrc_password },
     { "call-password-argument", "PASSWORD", S, 62, 0, CALL_ANCHORS, 0, NULL,
       NULL, llm_scan_find_call_password },
     { "prose-password", "PASSWORD", S, 59, BL, "password|passphrase|passwort", 0, NULL,

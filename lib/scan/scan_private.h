@@ -208,6 +208,16 @@ int llm_scan_context_has(const unsigned char *t, size_t len, size_t from,
 
 /* commands.c: passwords in commands, calls and sentences */
 int llm_scan_check_password(const llm_scan_ctx_t *cx, size_t off, size_t len);
+int llm_scan_check_flag_password(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len);
+int llm_scan_check_mysql_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len);
+int llm_scan_check_login_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len);
+int llm_scan_check_curl_password(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len);
+int llm_scan_check_netrc_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len);
 size_t llm_scan_find_call_password(llm_scan_ctx_t *cx, int rule, size_t at);
 size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at);
 

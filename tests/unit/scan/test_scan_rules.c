@@ -992,6 +992,7 @@ START_TEST(passwords_in_commands)
     none("   \"git stash -p\" as if it were \"git stash push -p\", but it was", NULL);
     none("parser.add_argument('-p', metavar='PREPENDDIR',  dest='prependdir',", NULL);
     none("* \"git-add -p\" lacked a way to say \"q\"uit to refuse staging", NULL);
+    none("        --username and --password options instead of via the URL.", NULL);
 }
 END_TEST
 
