@@ -238,10 +238,10 @@ static int netrc_entry_before(const unsigned char *t, size_t kw)
     int ok = 0;
 
     for (s = kw; s-- > from;) {
-        if ((s == 0 || t[s - 1] == ' ' || t[s - 1] == '\t' || t[s - 1] == '\n'
-             || t[s - 1] == 0x92 || t[s - 1] == '|')
-            && ((s + 7 < kw && !memcmp(t + s, "machine", 7))
-                || (s + 7 < kw && !memcmp(t + s, "default", 7)))) {
+        if ((t[s] == 'm' || t[s] == 'd') && s + 7 < kw
+            && (s == 0 || t[s - 1] == ' ' || t[s - 1] == '\t' || t[s - 1] == '\n'
+                || t[s - 1] == 0x92 || t[s - 1] == '|')
+            && (!memcmp(t + s, "machine", 7) || !memcmp(t + s, "default", 7))) {
             break;
         }
         if (s == from) {
@@ -662,11 +662,16 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     size_t n = cx->len, k, wl, vb, ve, ls;
     int quoted = 0, op = 0, classes, ds, ctx;
 
+    /* DB_PASSWORD, $password, PASSWORD: names in code and configs, which
+     * the assignment recogniser judges; a sentence has the bare word */
+    if ((at > 0 && (t[at - 1] == '_' || t[at - 1] == '.' || t[at - 1] == '$'
+                    || t[at - 1] == '-' || t[at - 1] == '"' || t[at - 1] == '\''))
+        || (at + 1 < n && LLM_IS_UPPER(t[at + 1]))) {
+        return at + 1;
+    }
+    /* password, Password, passwort (the anchor is "sw" of it) */
     if (word_at(t, n, at, "password") || word_at(t, n, at, "passwort")) {
         wl = 8;
-    }
-    else if (word_at(t, n, at, "passphrase")) {
-        wl = 10;
     }
     else {
         return at + 1;

@@ -63,13 +63,13 @@ typedef struct {
 #define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
 /* callee names of calls that take a password by position; each spelled
  * so that its rarest byte pair is looked up (commands.c has the list) */
-#define CALL_ANCHORS ".login|_bind|.bind_s|getConnection|_connect|mysqli(" \
+#define CALL_ANCHORS ".login|_bind|.bind_s|getConnection|mysqli_connect|mysqli(" \
     "|PDO(|NetworkCredential|PasswordAuthentication|PasswordCredentials" \
     "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \
     "|ssh2_auth_password|.connect"
 /* vendor names by a rare pair of theirs: aLGolia, TWilio, maiLGun,
- * roLLBar, PUsher, TYpesense */
-#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|typesense"
+ * roLLBar, PUsher */
+#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher"
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
@@ -195,14 +195,15 @@ static const builtin_t builtins[] = {
       "(?|'[^':\\s]{1,100}:([^'\\s][^'\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\n]{0,199})\""
       "|[^\\s:'\"]{1,100}:(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_curl_password },
-    /* .netrc: anchored on "password", the entry before it is checked */
-    { "netrc-password", "PASSWORD", S, 62, BL, "password", 0,
+    /* .netrc: anchored on "password" (by "sw": "pa" is everywhere), the
+     * entry before it is checked */
+    { "netrc-password", "PASSWORD", S, 62, BL, "sword", 3,
       "password" NETRC_SEP "(?|\"([^\"\n]{1,200})\"|(\\S{1,200}))",
       llm_scan_check_netrc_password },
     { "call-password-argument", "PASSWORD", S, 62, 0, CALL_ANCHORS, 0, NULL,
       NULL, llm_scan_find_call_password },
-    { "prose-password", "PASSWORD", S, 59, BL, "password|passphrase|passwort", 0, NULL,
-      NULL, llm_scan_find_prose_password, 1 },
+    { "prose-password", "PASSWORD", S, 59, BL, "sword|swort", 3, NULL,
+      NULL, llm_scan_find_prose_password },
     /* an AWS secret written right after its key id: positional
      * constructor arguments, CSV exports, "ID / secret" in prose */
     { "aws-secret-beside-key-id", "AWS_SECRET_KEY", S, 76, BL, "AKIA|ASIA", 0,
