@@ -326,7 +326,6 @@ static const struct {
     { "getConnection", 0, 0, 2, 3, 3 },      /* JDBC DriverManager */
     { "mysqli_connect", 0, 0, 2, 3, 6 },
     { "mysqli", 0, 0, 2, 3, 6 },             /* new mysqli(...) */
-    { "mysql_connect", 0, 0, 2, 3, 5 },
     { "PDO", 0, 0, 2, 3, 4 },                /* new PDO(...) */
     { "NetworkCredential", 0, 0, 1, 2, 3 },  /* .NET */
     { "PasswordAuthentication", 0, 0, 1, 2, 2 }, /* java.net */
