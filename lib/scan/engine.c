@@ -300,6 +300,9 @@ int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
     if (!cx.error) {
         run_admin_patterns(&cx);
     }
+    if (!cx.error) {
+        llm_scan_views(&cx);     /* views.c: decoded views, when triggered */
+    }
     if (cx.error) {
         return -1;
     }

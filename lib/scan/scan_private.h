@@ -228,6 +228,10 @@ int llm_scan_check_aws_secret(const llm_scan_ctx_t *cx, size_t off, size_t len);
 size_t llm_scan_find_vendor_hex(llm_scan_ctx_t *cx, int rule, size_t at);
 size_t llm_scan_find_b64_pem(llm_scan_ctx_t *cx, int rule, size_t at);
 
+/* views.c: format characters removed, %XX decoded; scanned when a cheap
+ * trigger fires, findings mapped back onto the raw text */
+void llm_scan_views(llm_scan_ctx_t *cx);
+
 /* allow.c */
 int llm_scan_is_placeholder(const unsigned char *v, size_t n);
 int llm_scan_password_placeholder(const unsigned char *v, size_t n);

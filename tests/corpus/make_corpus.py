@@ -943,6 +943,26 @@ production:
 Authorization: Basic ****
 """)
 
+cur = "hidden_in_plain_sight.txt"
+# invisible format characters and percent-encoding: what a model reads
+# back is the value; the finding covers every raw byte of it
+WJ, ZW, SHY = "\u2060", "\u200b", "\u00ad"
+mail1 = "d.okafor@" + "lagos-freight.com.ng"
+tok1 = "ghp_" + r(36)
+aws1 = aws_id()
+mail2 = "s.ivanova@" + "volga-logistics.ru"
+enc_key = "sk_live_" + r(24)
+add(cur, f"""Tool output (copied from a PDF, invisible characters kept):
+contact: {P("EMAIL", mail1[:3] + WJ + mail1[3:])}
+token: {P("GITHUB_TOKEN", tok1[:12] + ZW + tok1[12:])}
+key id {P("AWS_ACCESS_KEY", aws1[:8] + SHY + aws1[8:])}
+GET /api/v2/invite?to={P("EMAIL", mail2.replace("@", "%40"))}&lang=ru 200
+GET /redirect?next=%2Fprofile%3Fref%3D{P("EMAIL", "m.tanaka%2540" + "osaka-denki.co.jp")} 302
+POST /hook body=key%3D{P("STRIPE_KEY", "".join("%%%02x" % ord(c) for c in enc_key))}
+GET /search?q=hello%20world%2C%20again&page=2 200
+GET /static/app.js?v=1.2.3%2Bbuild.7 200
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

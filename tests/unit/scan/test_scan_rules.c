@@ -1110,6 +1110,35 @@ START_TEST(brazil_phones)
 }
 END_TEST
 
+/* Decoded views: findings cover the raw bytes, invisible ones and escapes
+ * included, so that redaction leaves no piece of the value behind. */
+START_TEST(decoded_views)
+{
+    /* U+2060 inside an address: the whole address, not its tail */
+    has("mail jo\xe2\x81\xa0hn.doe@acme-corp.com now", "email",
+        "jo\xe2\x81\xa0hn.doe@acme-corp.com");
+    /* U+200B inside a token, U+00AD and U+FEFF too */
+    has("token ghp_u8jzPde0Igx\xe2\x80\x8bLd6GncfBAepfJBd0Kh8oOOL8d end", "github-pat-classic",
+        "ghp_u8jzPde0Igx\xe2\x80\x8bLd6GncfBAepfJBd0Kh8oOOL8d");
+    has("AKIAZ3MJ\xc2\xadQW7XK4RTLP2B", "aws-access-key-id", "AKIAZ3MJ\xc2\xadQW7XK4RTLP2B");
+    has("AKIAZ3MJQW7X\xef\xbb\xbfK4RTLP2B", "aws-access-key-id", "AKIAZ3MJQW7X\xef\xbb\xbfK4RTLP2B");
+    /* percent-encoding, once, twice, every character */
+    has("GET /signup?email=jane.roe%40globex-payments.io&x=1", "email",
+        "jane.roe%40globex-payments.io");
+    has("next=%2Fhome%3Fuser%3Djane.roe%2540globex-payments.io", "email",
+        "jane.roe%2540globex-payments.io");
+    has("k=%73%6b%5f%6c%69%76%65%5f%30%33%6e%62%71%6e%73%47%70%57%4c%75%71%49%41%31%69%64%36%56%77%35%44%51;",
+        "stripe-live-key",
+        "%73%6b%5f%6c%69%76%65%5f%30%33%6e%62%71%6e%73%47%70%57%4c%75%71%49%41%31%69%64%36%56%77%35%44%51");
+    /* spaces and quotes escaped make no view; escapes of nothing secret
+     * find nothing */
+    none("GET /search?q=hello%20world%22x%22 200", NULL);
+    none("path=%2Fusr%2Flocal%2Fbin and 100%25 done", NULL);
+    /* a joiner between emoji is no secret either */
+    none("team \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb rocks", NULL);
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -1154,6 +1183,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, vendor_hex_keys);
     tcase_add_test(tc, false_alarms_of_issue_12);
     tcase_add_test(tc, brazil_phones);
+    tcase_add_test(tc, decoded_views);
     suite_add_tcase(s, tc);
     return s;
 }
