@@ -218,6 +218,13 @@ static const builtin_t builtins[] = {
      * a key kept in an environment variable */
     { "private-key-base64", "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER,
       "LS0tLS1CRUdJTi", 0, NULL, NULL, llm_scan_find_b64_pem },
+    /* base64 that decodes to text (views.c): docker "auth" and npm _auth
+     * (user:password, reported here), echo ... | base64 -d, base64 JSON,
+     * Kubernetes Secret data; what the decoded text holds is reported
+     * under its own rule, over the whole base64 run */
+    { "base64-credentials", "PASSWORD", S, 64, 0,
+      "auth\"|auth=|Secret|eyJ|4 -d|4 --decode|4 -D", 0, NULL,
+      NULL, llm_scan_find_b64_view },
     { "bearer-token", "GENERIC_SECRET", S, 45, BL | LLM_RF_ENTROPY, "Bearer |bearer ", 0,
       "[Bb]earer[ \\t]+([A-Za-z0-9._~+/\\-]{20,400}=*)" },
     { "http-basic-auth", "PASSWORD", S, 65, BL | LLM_RF_BASIC_AUTH, "Basic ", 0,

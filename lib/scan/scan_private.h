@@ -165,6 +165,7 @@ struct llm_scan_ctx_t {
     size_t pem_no_end;       /* no "-----END " between here and pem_end_to */
     size_t pem_end_to;
     int error;
+    int depth;               /* 0: the raw text; n: a view n decodings deep */
 };
 
 #define LLM_RULE(rs, i) (&((llm_scan_rule_t *)(rs)->rules->elts)[i])
@@ -231,6 +232,9 @@ size_t llm_scan_find_b64_pem(llm_scan_ctx_t *cx, int rule, size_t at);
 /* views.c: format characters removed, %XX decoded; scanned when a cheap
  * trigger fires, findings mapped back onto the raw text */
 void llm_scan_views(llm_scan_ctx_t *cx);
+/* base64 that decodes to text: docker and npm auth, echo ... | base64 -d,
+ * base64 JSON, Kubernetes Secret data */
+size_t llm_scan_find_b64_view(llm_scan_ctx_t *cx, int rule, size_t at);
 
 /* allow.c */
 int llm_scan_is_placeholder(const unsigned char *v, size_t n);

@@ -28,11 +28,22 @@
  * raw text, so redaction replaces the right bytes: all of them, the
  * invisible ones and the escapes included.  Overlap resolution then keeps
  * one finding where the raw scan found (part of) the same value.
+ *
+ * Base64 that decodes to text is a view too, started by the rule
+ * base64-credentials at its anchors (docker "auth", npm _auth, base64 -d,
+ * base64 JSON "eyJ", kind: Secret) rather than by looking at every run
+ * of base64: each byte of such a view stands for the whole run, so what
+ * is found in it redacts the run and is reported under its own type.
  */
 
 #include <string.h>
 
 #include "scan_private.h"
+
+/* views of views (base64 JSON holding a base64 auth) go this deep */
+#define MAX_DEPTH 3
+/* the most base64 decoded for one view */
+#define MAX_B64 16384
 
 typedef struct {
     unsigned char *t;
@@ -168,6 +179,7 @@ static void scan_view(llm_scan_ctx_t *cx, const view_t *v)
     int i;
 
     memset(&sub, 0, sizeof(sub));
+    sub.depth = cx->depth + 1;
     sub.rs = cx->rs;
     sub.t = v->t;
     sub.len = v->len;
@@ -212,4 +224,290 @@ void llm_scan_views(llm_scan_ctx_t *cx)
         v = v2;
     }
     scan_view(cx, &v);
+}
+
+/* ---- base64 that decodes to text ---------------------------------------- */
+
+static int b64c(unsigned char c)
+{
+    return LLM_IS_ALNUM(c) || c == '+' || c == '/' || c == '-' || c == '_';
+}
+
+/* The base64 run at s: its end, '=' padding included. */
+static size_t b64_end(const unsigned char *t, size_t n, size_t s)
+{
+    size_t e = s;
+
+    while (e < n && e - s < MAX_B64 && b64c(t[e])) {
+        e++;
+    }
+    while (e < n && t[e] == '=' && e - s < MAX_B64 + 2) {
+        e++;
+    }
+    return e;
+}
+
+/* Decoded bytes that are text: printable ASCII, blanks, UTF-8; no NUL
+ * nor other control bytes. */
+static int is_text(const unsigned char *d, size_t n)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        if ((d[k] < 0x20 && d[k] != '\n' && d[k] != '\r' && d[k] != '\t')
+            || d[k] == 0x7f) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+/* base64 of [s, e) decoded into a view whose every byte stands for the
+ * whole run: a finding in it redacts the run.  prefix (may be empty) is
+ * put first, each byte standing for itself at praw. */
+static int b64_view(llm_scan_ctx_t *cx, size_t s, size_t e, const char *prefix,
+                    size_t plen, size_t praw, view_t *v)
+{
+    size_t n = e - s, o, k;
+    unsigned char *d;
+
+    while (n > 0 && cx->t[s + n - 1] == '=') {
+        n--;
+    }
+    if (n < 8) {
+        return 0;
+    }
+    d = apr_palloc(cx->p, plen + n + 1);
+    memcpy(d, prefix, plen);
+    o = llm_scan_b64_decode(cx->t + s, n, d + plen, n);
+    if (o < 4 || !is_text(d + plen, o)) {
+        return 0;
+    }
+    v->t = d;
+    v->len = plen + o;
+    v->t[v->len] = '\0';
+    v->from = apr_palloc(cx->p, sizeof(size_t) * (v->len + 1));
+    v->to = apr_palloc(cx->p, sizeof(size_t) * (v->len + 1));
+    for (k = 0; k < plen; k++) {
+        v->from[k] = praw + k;
+        v->to[k] = praw + k + 1;
+    }
+    for (; k < v->len; k++) {
+        v->from[k] = s;
+        v->to[k] = e;
+    }
+    return 1;
+}
+
+/* docker "auth" and npm "_auth": base64 of user:password */
+static void user_pass(llm_scan_ctx_t *cx, int rule, size_t s, size_t e)
+{
+    view_t v;
+    const unsigned char *c;
+    size_t k;
+
+    if (!b64_view(cx, s, e, "", 0, 0, &v)) {
+        return;
+    }
+    c = memchr(v.t, ':', v.len);
+    for (k = 0; k < v.len; k++) {
+        if (v.t[k] <= ' ') {
+            scan_view(cx, &v);   /* not user:password: scan what it says */
+            return;
+        }
+    }
+    if (c && c > v.t && (size_t)(c - v.t) + 1 < v.len
+        && !llm_scan_password_placeholder(c + 1, v.len - (size_t)(c - v.t) - 1)) {
+        llm_scan_emit(cx, rule, s, e - s);
+    }
+}
+
+/* the value after a name: skip blanks, one ':' or '=', blanks, a quote */
+static size_t value_start(const unsigned char *t, size_t n, size_t k)
+{
+    while (k < n && (t[k] == '"' || t[k] == '\'' || t[k] == ' ' || t[k] == '\t')) {
+        k++;
+    }
+    if (k < n && (t[k] == ':' || t[k] == '=')) {
+        k++;
+    }
+    while (k < n && (t[k] == ' ' || t[k] == '\t' || t[k] == '"' || t[k] == '\'')) {
+        k++;
+    }
+    return k;
+}
+
+static size_t line_begin(const unsigned char *t, size_t k)
+{
+    while (k > 0 && t[k - 1] != '\n') {
+        k--;
+    }
+    return k;
+}
+
+/* Kubernetes Secret: each data entry "key: base64" is scanned as
+ * "key: <decoded>", so the key names what the value is. */
+static void k8s_secret(llm_scan_ctx_t *cx, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, from, to, k, d, ind, ks, ke, vs, ve;
+    static const char data[] = "data:";
+
+    /* the YAML document around kind: Secret */
+    from = at > 8192 ? at - 8192 : 0;
+    for (k = at; k > from + 3; k--) {
+        if (t[k - 1] == '\n' && !memcmp(t + k, "---", 3)) {
+            break;
+        }
+    }
+    from = k > from + 3 ? k : from;
+    to = at + 8192 < n ? at + 8192 : n;
+    for (k = at; k + 4 < to; k++) {
+        if (t[k] == '\n' && !memcmp(t + k + 1, "---", 3)) {
+            break;
+        }
+    }
+    to = k + 4 < to ? k : to;
+    for (d = from; d + 5 <= to; d++) {
+        if (!memcmp(t + d, data, 5) && (d == from || t[d - 1] == ' ' || t[d - 1] == '\n')
+            && (d + 5 == to || t[d + 5] == '\n' || t[d + 5] == '\r')) {
+            break;
+        }
+    }
+    if (d + 5 > to) {
+        return;
+    }
+    ind = d - line_begin(t, d);
+    for (k = d + 5; k < to;) {
+        size_t ls, li;
+        view_t v;
+        char *pre;
+        while (k < to && (t[k] == '\n' || t[k] == '\r')) {
+            k++;
+        }
+        ls = k;
+        while (k < to && t[k] == ' ') {
+            k++;
+        }
+        li = k - ls;
+        if (li <= ind || k >= to) {
+            return;              /* the data block ends */
+        }
+        ks = k;
+        while (k < to && t[k] != ':' && t[k] != '\n' && t[k] != ' ') {
+            k++;
+        }
+        ke = k;
+        if (k >= to || t[k] != ':' || ke == ks) {
+            return;
+        }
+        vs = value_start(t, to, k);
+        ve = b64_end(t, to, vs);
+        if (ve - vs >= 8 && (ve == to || t[ve] == '\n' || t[ve] == '\r'
+                             || t[ve] == '"' || t[ve] == ' ')) {
+            pre = apr_palloc(cx->p, ke - ks + 2);
+            memcpy(pre, t + ks, ke - ks);
+            pre[ke - ks] = ':';
+            pre[ke - ks + 1] = ' ';
+            if (b64_view(cx, vs, ve, pre, ke - ks + 2, ks, &v)) {
+                /* ": " stands for itself only where the raw text has it */
+                v.from[ke - ks] = v.from[ke - ks + 1] = ke;
+                v.to[ke - ks] = v.to[ke - ks + 1] = ke + 1;
+                scan_view(cx, &v);
+            }
+        }
+        while (k < to && t[k] != '\n') {
+            k++;
+        }
+    }
+}
+
+size_t llm_scan_find_b64_view(llm_scan_ctx_t *cx, int rule, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, s, e, k;
+    view_t v;
+
+    if (cx->depth >= MAX_DEPTH) {
+        return at + 1;
+    }
+    /* "auth": "..." (docker config.json), _auth=... (.npmrc) */
+    if (at + 5 <= n && !memcmp(t + at, "auth\"", 5)) {
+        if (at == 0 || t[at - 1] != '"') {
+            return at + 1;
+        }
+        s = value_start(t, n, at + 5);
+        e = b64_end(t, n, s);
+        if (s > at + 5 && e - s >= 8) {
+            user_pass(cx, rule, s, e);
+        }
+        return at + 1;
+    }
+    if (at + 5 <= n && !memcmp(t + at, "auth=", 5)) {
+        if (at == 0 || t[at - 1] != '_') {
+            return at + 1;
+        }
+        s = at + 5;
+        e = b64_end(t, n, s);
+        if (e - s >= 8) {
+            user_pass(cx, rule, s, e);
+        }
+        return at + 1;
+    }
+    /* kind: Secret */
+    if (at + 6 <= n && !memcmp(t + at, "Secret", 6)) {
+        for (k = at; k > 0 && at - k < 12 && (t[k - 1] == ' ' || t[k - 1] == '"'
+                                               || t[k - 1] == ':'); k--) {
+        }
+        if (k >= 4 && !memcmp(t + k - 4, "kind", 4)) {
+            k8s_secret(cx, at);
+        }
+        return at + 1;
+    }
+    /* base64 JSON: eyJ is {" -- but not a JWT's header (a '.' follows) */
+    if (at + 3 <= n && !memcmp(t + at, "eyJ", 3)) {
+        if (at > 0 && b64c(t[at - 1])) {
+            return at + 1;
+        }
+        e = b64_end(t, n, at);
+        if (e - at >= 24 && (e >= n || t[e] != '.')
+            && b64_view(cx, at, e, "", 0, 0, &v)) {
+            scan_view(cx, &v);
+        }
+        return e > at + 1 ? e : at + 1;
+    }
+    /* echo <b64> | base64 -d, base64 --decode <<< <b64> (the anchor is
+     * "4 -d" of it: "base64" itself is common in base64 text) */
+    if (at >= 5 && !memcmp(t + at - 5, "base6", 5)
+        && (at + 4 <= n && !memcmp(t + at, "4 -", 3))) {
+        size_t ls = line_begin(t, at), q;
+        at -= 5;
+        /* the argument of an echo or printf before the pipe */
+        for (q = at; q > ls && t[q - 1] != '|'; q--) {
+        }
+        if (q > ls) {
+            for (k = q - 1; k > ls && (t[k - 1] == ' ' || t[k - 1] == '"'
+                                       || t[k - 1] == '\''); k--) {
+            }
+            for (s = k; s > ls && (b64c(t[s - 1]) || t[s - 1] == '='); s--) {
+            }
+            if (k - s >= 12 && b64_view(cx, s, k, "", 0, 0, &v)) {
+                scan_view(cx, &v);
+            }
+        }
+        for (k = at + 8; k < n && t[k] != '\n' && t[k] != '<'; k++) {
+        }
+        if (k + 3 < n && !memcmp(t + k, "<<<", 3)) {
+            s = k + 3;
+            while (s < n && (t[s] == ' ' || t[s] == '"' || t[s] == '\'')) {
+                s++;
+            }
+            e = b64_end(t, n, s);
+            if (e - s >= 12 && b64_view(cx, s, e, "", 0, 0, &v)) {
+                scan_view(cx, &v);
+            }
+        }
+        return at + 6;
+    }
+    return at + 1;
 }

@@ -963,6 +963,42 @@ GET /search?q=hello%20world%2C%20again&page=2 200
 GET /static/app.js?v=1.2.3%2Bbuild.7 200
 """)
 
+cur = "base64_configs.txt"
+# base64 that decodes to text: the decoded value's type, over the whole run
+def b64s(x):
+    return base64.b64encode(x.encode()).decode()
+
+
+dock_auth = b64s("deploy:" + pw())
+npm_auth = b64s("ci-publisher:" + pw())
+env_b64 = b64s("DB_HOST=db.internal\nDB_PASSWORD=" + pw() + "\n")
+json_b64 = b64s(json.dumps({"service": "billing", "smtp_password": pw(), "port": 587}))
+k8s_dsn = b64s("postgres://billing:" + pw() + "@db.internal:5432/billing")
+k8s_key = b64s(r(40))
+add(cur, f"""$ cat ~/.docker/config.json
+{{"auths": {{"registry.acme-corp.com": {{"auth": "{P("PASSWORD", dock_auth)}"}}}}}}
+$ cat ~/.npmrc
+//npm.acme-corp.com/:_auth={P("PASSWORD", npm_auth)}
+always-auth=true
+$ echo {P("PASSWORD", env_b64)} | base64 -d > .env
+$ kubectl get cm billing -o jsonpath='{{.data.settings}}'
+{P("PASSWORD", json_b64)}
+$ kubectl get secret billing -o yaml
+apiVersion: v1
+data:
+  DATABASE_URL: {P("PASSWORD", k8s_dsn)}
+  STRIPE_WEBHOOK_SIGNING_KEY: {P("GENERIC_SECRET", k8s_key)}
+  username: {b64s("billing")}
+  replicas: {b64s("3")}
+kind: Secret
+metadata:
+  name: billing
+type: Opaque
+$ echo {b64s("hello from the build bot, all green")} | base64 -d
+$ kubectl get cm ui -o jsonpath='{{.data.theme}}'
+{b64s(json.dumps({"theme": "dark", "density": "compact", "beta": False}))}
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

@@ -855,6 +855,7 @@ static const struct {
     { "private-key-base64",
       "client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=",
       "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=" },
+    { "base64-credentials", "\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"", "ZGVwbG95OlB6OCFxVzNlUnQ=" },
     { NULL, NULL, NULL }
 };
 
@@ -1139,6 +1140,24 @@ START_TEST(decoded_views)
 }
 END_TEST
 
+/* base64 that decodes to text: the decoded type, over the whole run */
+START_TEST(base64_views)
+{
+    has("{\"auths\": {\"registry.acme-corp.com\": {\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"}}}",
+        "base64-credentials", "ZGVwbG95OlB6OCFxVzNlUnQ=");
+    has("//registry.acme-corp.com/:_auth=ZGVwbG95OlB6OCFxVzNlUnQ=\n", "base64-credentials", "ZGVwbG95OlB6OCFxVzNlUnQ=");
+    has("echo REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg== | base64 -d > .env", "password-assignment", "REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg==");
+    has("base64 --decode <<< 'REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg=='", "password-assignment", "REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg==");
+    has("payload: eyJ1c2VyIjogInN2YyIsICJwYXNzd29yZCI6ICJWYjZAcFE5ekx4In0=\n", "password-assignment", "eyJ1c2VyIjogInN2YyIsICJwYXNzd29yZCI6ICJWYjZAcFE5ekx4In0=");
+    has("apiVersion: v1\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n  username: c2hvcF9hcHA=\nkind: Secret\nmetadata:\n  name: shop\n",
+        "connection-string-password", "cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=");
+    /* base64 of things that are not secrets */
+    none("apiVersion: v1\ndata:\n  username: c2hvcF9hcHA=\n  config: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9\nkind: Secret\n", NULL);
+    none("settings: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9 and {\"auth\": \"bm9uZQ==\"}", NULL);
+    none("kind: ConfigMap\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n", NULL);
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -1184,6 +1203,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, false_alarms_of_issue_12);
     tcase_add_test(tc, brazil_phones);
     tcase_add_test(tc, decoded_views);
+    tcase_add_test(tc, base64_views);
     suite_add_tcase(s, tc);
     return s;
 }
