@@ -4,7 +4,9 @@ mysql -p'...', a .netrc read with line numbers, a password passed by
 position to an SMTP login, an encrypted or base64 private key, a Stripe
 test-mode key, an AWS secret passed next to its key id) are blocked in
 the caller's dialect with nothing reaching the provider; a Brazilian
-mobile number on a vCard line is redacted; and the look-alikes that used
+mobile number on a vCard line is redacted, and so is an address hidden
+by an invisible word joiner or percent-encoding, every byte of it; a
+docker auth in base64 is blocked as a password; and the look-alikes that used
 to be false alarms (barcodes in product data, Twilio account SIDs,
 environment lookups, *** masks) reach the provider as the client sent
 them.  Values are made at run time.
@@ -86,7 +88,14 @@ def _aws_positional():
             [("AWS_ACCESS_KEY", kid), ("AWS_SECRET_KEY", sec)])
 
 
+def _docker_auth():
+    auth = base64.b64encode(("deploy:" + password()).encode()).decode()
+    return ('{"auths": {"registry.acme-corp.com": {"auth": "%s"}}}\n' % auth,
+            [("PASSWORD", auth)])
+
+
 BLOCKED = {
+    "docker_auth_base64": _docker_auth,
     "mysql_flag": _mysql,
     "netrc_numbered": _netrc_numbered,
     "smtp_login_positional": _smtp_login,
@@ -133,6 +142,36 @@ def test_brazilian_mobile_on_vcard_is_redacted(gateway, mock, token,
     assert got.json() == expected
     sh.assert_audit(gateway, user_agent, "redact", status=200, types=["PHONE"],
                     values=[number])
+
+
+def _hidden_address(how):
+    local = sh.rnd(string.ascii_lowercase, 5) + "." + sh.rnd(string.ascii_lowercase, 6)
+    domain = sh.rnd(string.ascii_lowercase, 6) + "-corp.io"
+    if how == "word_joiner":
+        # U+2060 after the first letters: the engine used to report only
+        # the part after it, and the start reached the provider
+        return local[:3] + "\u2060" + local[3:] + "@" + domain, local[:3]
+    return local + "%40" + domain, local
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+@pytest.mark.parametrize("how", ["word_joiner", "percent_encoded"])
+def test_hidden_address_is_redacted_whole(gateway, mock, token, user_agent,
+                                          how, dialect):
+    addr, head = _hidden_address(how)
+    text = "GET /invite?to=%s&lang=en 200\n" % addr
+    placement = sh.PLACEMENT_BY_NAME[DIALECTS[dialect]]
+    expected = placement.body(text.replace(addr, "[REDACTED_EMAIL_1]"))
+
+    resp = sh.post(gateway, token, placement.path, placement.body(text),
+                   user_agent)
+
+    assert resp.status == 200, resp
+    got = sh.forwarded(mock)
+    assert got.json() == expected
+    assert head.encode() not in got.body, "a piece of the address leaked"
+    sh.assert_audit(gateway, user_agent, "redact", status=200, types=["EMAIL"],
+                    values=[addr])
 
 
 def _luhn_ok(s):
