@@ -686,8 +686,32 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     while (k < n && (t[k] == ' ' || t[k] == '\t')) {
         k++;
     }
+    /* "password for the db is X", "reset your password to X": a few
+     * lower-case words, then is/was/to and the value */
+    if (!op && !word_at(t, n, k, "is") && !word_at(t, n, k, "ist")
+        && !word_at(t, n, k, "was")) {
+        size_t w = k, words = 0;
+        while (words < 5 && w < n && LLM_IS_LOWER(t[w])) {
+            size_t b = w;
+            if (word_at(t, n, w, "is") || word_at(t, n, w, "was")
+                || word_at(t, n, w, "to") || word_at(t, n, w, "ist")) {
+                if (words > 0 || word_at(t, n, w, "to")) {
+                    k = w;
+                }
+                break;
+            }
+            while (w < n && LLM_IS_LOWER(t[w])) {
+                w++;
+            }
+            if (w >= n || t[w] != ' ' || w - b > 12) {
+                break;
+            }
+            w++;
+            words++;
+        }
+    }
     if (word_at(t, n, k, "is") || word_at(t, n, k, "ist")
-        || word_at(t, n, k, "was") || word_at(t, n, k, "es")) {
+        || word_at(t, n, k, "was") || word_at(t, n, k, "to")) {
         while (k < n && LLM_IS_ALPHA(t[k])) {
             k++;
         }

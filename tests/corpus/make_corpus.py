@@ -999,6 +999,16 @@ $ kubectl get cm ui -o jsonpath='{{.data.theme}}'
 {b64s(json.dumps({"theme": "dark", "density": "compact", "beta": False}))}
 """)
 
+cur = "ops_handover.txt"
+add(cur, f"""Handover notes, week 19
+
+- The password for the staging db is {P("PASSWORD", pw())} (rotate on Friday).
+- I reset your password to {P("PASSWORD", pw())}, please change it after login.
+- Das Passwort ist {P("PASSWORD", pw())} und gilt bis Montag.
+- The password to use is in the vault; the password for root is rotated nightly.
+- Pass the password to the helper script: it hashes it before storing it.
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

@@ -1048,6 +1048,12 @@ START_TEST(passwords_in_prose)
     has("The staging box: user deploy, password Nr6!xT4qZm.", "prose-password", "Nr6!xT4qZm");
     has("the login is admin and the password is `Zx8^wQ3mKp`", "prose-password", "Zx8^wQ3mKp");
     has("Your password is Kq7#Lm2xWv9z", "prose-password", "Kq7#Lm2xWv9z");
+    has("the password for the db is Kq7#Lm2xWv9z", "prose-password", "Kq7#Lm2xWv9z");
+    has("I reset your password to Fb8@kL3mNq, please change it", "prose-password",
+        "Fb8@kL3mNq");
+    has("Das Passwort ist Gk8mW2zRt5Q, bitte nicht teilen", "prose-password", "Gk8mW2zRt5Q");
+    none("the password to use is in the vault; the password for root is rotated", NULL);
+    none("pass the password to the helper: it hashes it", NULL);
     none("Reset the password: click the link. The password must have 12 characters.", NULL);
     none("user guide: the password reset link expires after 24 hours", NULL);
     none("the password is strong; user accounts are locked after 5 tries", NULL);
