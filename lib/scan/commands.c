@@ -148,6 +148,52 @@ int llm_scan_check_flag_password(const llm_scan_ctx_t *cx, size_t off,
     return !word_after_blank(cx, off, len) && llm_scan_check_password(cx, off, len);
 }
 
+/* the flag before a value at off: the letter after its '-' */
+static unsigned char flag_letter(const unsigned char *t, size_t off)
+{
+    size_t k = off;
+
+    if (k > 0 && (t[k - 1] == '\'' || t[k - 1] == '"')) {
+        k--;
+    }
+    /* -U user%pass: back over the user */
+    if (k > 0 && t[k - 1] == '%') {
+        k--;
+        while (k > 0 && t[k - 1] != ' ' && t[k - 1] != '\t' && t[k - 1] != '\n') {
+            k--;                 /* the user, and a quote opened before it */
+        }
+    }
+    while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == '\t')) {
+        k--;
+    }
+    return k >= 2 && t[k - 2] == '-' ? t[k - 1] : 0;
+}
+
+static const char *const redis_cmds[] = { "redis-cli", "keydb-cli", NULL };
+static const char *const ldap_cmds[] = {
+    "ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami",
+    "ldappasswd", "ldapmodrdn", "ldapcompare", NULL
+};
+static const char *const sqlcmd_cmds[] = { "sqlcmd", "bcp", "osql", NULL };
+static const char *const smb_cmds[] = {
+    "smbclient", "rpcclient", "smbmap", "smbcacls", NULL
+};
+
+int llm_scan_check_client_password(const llm_scan_ctx_t *cx, size_t off,
+                                   size_t len)
+{
+    const char *const *cmds;
+
+    switch (flag_letter(cx->t, off)) {
+    case 'a': cmds = redis_cmds; break;
+    case 'w': cmds = ldap_cmds; break;
+    case 'P': cmds = sqlcmd_cmds; break;
+    case 'U': cmds = smb_cmds; break;
+    default: return 0;
+    }
+    return command_before(cx, off, cmds) && llm_scan_check_flag_password(cx, off, len);
+}
+
 int llm_scan_check_mysql_password(const llm_scan_ctx_t *cx, size_t off,
                                   size_t len)
 {

@@ -195,6 +195,19 @@ static const builtin_t builtins[] = {
       "(?|'[^':\\s]{1,100}:([^'\\s][^'\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\n]{0,199})\""
       "|[^\\s:'\"]{1,100}:(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_curl_password },
+    /* keytool -storepass X, openssl -passin pass:X */
+    { "cli-keystore-password", "PASSWORD", S, 62, BL,
+      "-storepass|-keypass|-srcstorepass|-deststorepass|-passin|-passout", 0,
+      CLI_WORD "(?|-(?:src|dest)?(?:store|key)pass[ \t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+      "|-pass(?:in|out)[ \t]+pass:(?|" CLI_QUOTED "|" CLI_BARE "))",
+      llm_scan_check_flag_password },
+    /* redis-cli -a X, ldapsearch -w X, sqlcmd -P X, smbclient -U user%X:
+     * the flag means a password only for its command */
+    { "cli-client-password", "PASSWORD", S, 62, BL, "-a|-w|-P|-U", 0,
+      CLI_WORD "(?|-[awP][ \t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+      "|-U[ \t]+(?|'[^'%\\s]{1,64}%([^'\\s][^'\n]{0,199})'|\"[^\"%\\s]{1,64}%([^\"\\s][^\"\n]{0,199})\""
+      "|[^\\s%'\"]{1,64}%" CLI_BARE "))",
+      llm_scan_check_client_password },
     /* .netrc: anchored on "password" (by "sw": "pa" is everywhere), the
      * entry before it is checked */
     { "netrc-password", "PASSWORD", S, 62, BL, "sword", 3,

@@ -211,6 +211,8 @@ int llm_scan_context_has(const unsigned char *t, size_t len, size_t from,
 int llm_scan_check_password(const llm_scan_ctx_t *cx, size_t off, size_t len);
 int llm_scan_check_flag_password(const llm_scan_ctx_t *cx, size_t off,
                                  size_t len);
+int llm_scan_check_client_password(const llm_scan_ctx_t *cx, size_t off,
+                                   size_t len);
 int llm_scan_check_mysql_password(const llm_scan_ctx_t *cx, size_t off,
                                   size_t len);
 int llm_scan_check_login_password(const llm_scan_ctx_t *cx, size_t off,

@@ -1009,6 +1009,19 @@ add(cur, f"""Handover notes, week 19
 - Pass the password to the helper script: it hashes it before storing it.
 """)
 
+cur = "ops_commands.sh"
+add(cur, f"""#!/bin/sh
+# one-off maintenance, do not commit
+redis-cli -h cache.internal -a '{P("PASSWORD", pw())}' FLUSHDB
+ldapsearch -x -H ldaps://ldap.internal -D "cn=reader,dc=acme,dc=com" -w {P("PASSWORD", pw().replace("!", "x"))} -b dc=acme,dc=com
+sqlcmd -S sql01.internal -U sa -P "{P("PASSWORD", pw())}" -Q "DBCC CHECKDB"
+smbclient //fs01.internal/backup -U svc_backup%{P("PASSWORD", pw().replace("!", "x"))} -c 'ls'
+keytool -importcert -keystore truststore.jks -storepass {P("PASSWORD", pw())} -file ca.pem
+openssl pkcs12 -export -in cert.pem -inkey key.pem -passout pass:{P("PASSWORD", pw())} -out bundle.p12
+ls -a /var/backups && git commit -a -m "rotate" && grep -w ERROR /var/log/app.log
+redis-cli -a "$REDIS_PASSWORD" PING
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

@@ -855,6 +855,8 @@ static const struct {
     { "private-key-base64",
       "client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=",
       "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=" },
+    { "cli-keystore-password", "keytool -list -keystore a.jks -storepass Ks5^wM9pQz", "Ks5^wM9pQz" },
+    { "cli-client-password", "redis-cli -a 'Rd7!kQ2mWz' ping", "Rd7!kQ2mWz" },
     { "base64-credentials", "\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"", "ZGVwbG95OlB6OCFxVzNlUnQ=" },
     { NULL, NULL, NULL }
 };
@@ -988,6 +990,16 @@ START_TEST(passwords_in_commands)
     none("curl -u \"$API_USER:$API_PASS\" https://api.acme-corp.com/", NULL);
     none("curl -u admin https://ci.acme-corp.com/ && mkdir -p '/srv/www'", NULL);
     none("psql --password \"${PGPASSWORD}\" and --password <password>", NULL);
+    has("redis-cli -h cache.internal -a 'Rd7!kQ2mWz' ping", "cli-client-password", "Rd7!kQ2mWz");
+    has("ldapsearch -x -D \"cn=admin,dc=acme\" -w Lw3^pN8qXc -b dc=acme", "cli-client-password",
+        "Lw3^pN8qXc");
+    has("sqlcmd -S db -U sa -P \"Sq9@mV4xKp\" -Q \"select 1\"", "cli-client-password", "Sq9@mV4xKp");
+    has("smbclient //fs01/share -U backup%Sb6!tR2wLq", "cli-client-password", "Sb6!tR2wLq");
+    has("openssl pkcs12 -in a.p12 -passin pass:Op4@xN7vLm -nodes", "cli-keystore-password",
+        "Op4@xN7vLm");
+    /* the same letters in other commands, and variables */
+    none("ls -a /tmp; git commit -a -m \"fix it\"; grep -w foo x; mysql -P 3306 -u x -p", NULL);
+    none("redis-cli -a \"$REDIS_PASSWORD\" ping; ldapsearch -w secretfile -b x", NULL);
     /* quoted flags in prose and argument parsers (found in release notes
      * and the Python library) */
     none("   \"git stash -p\" as if it were \"git stash push -p\", but it was", NULL);
