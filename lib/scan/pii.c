@@ -39,7 +39,8 @@ typedef struct {
 
 static const char *const phone_words[] = {
     "tel", "phone", "mobile", "mob.", "fax", "call", "cell", "whatsapp",
-    "contact", "reach", "ring", "handy", "telefon", "sms", "text me", NULL
+    "contact", "reach", "ring", "handy", "telefon", "sms", "text me",
+    "celular", "fone", "zap", NULL
 };
 
 static const char *const ssn_words[] = {

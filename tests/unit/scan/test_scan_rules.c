@@ -1122,6 +1122,8 @@ START_TEST(brazil_phones)
     has("TEL;TYPE=CELL:(21) 99876-5432\n", "phone", "(21) 99876-5432");
     has("TEL;TYPE=WORK:+55 (31) 3456-7890\n", "phone", "+55 (31) 3456-7890");
     has("TEL;TYPE=CELL:11 98765-4321\n", "phone", "11 98765-4321");
+    has("whatsapp 11 98765-4321", "phone", "11 98765-4321");
+    has("celular: 21 99876-5432.", "phone", "21 99876-5432");
     has("EMAIL;TYPE=INTERNET:mariana.costa@costa-arquitetura.com.br\n", "email",
         "mariana.costa@costa-arquitetura.com.br");
     none("pedido (12) itens, versao (1.2) de 2024-05-01, sala (3) 101-202", NULL);
