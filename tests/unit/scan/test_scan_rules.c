@@ -547,6 +547,8 @@ START_TEST(admin_rules)
                                                      LLM_CAT_CONTENT));
     ck_assert_ptr_null(llm_scan_rules_disable(rs, "PHONE"));
     ck_assert_ptr_nonnull(llm_scan_rules_disable(rs, "no-such-rule"));
+    /* a removed built-in rule: rule files written for it still load */
+    ck_assert_ptr_null(llm_scan_rules_disable(rs, "twilio-account-sid"));
     ck_assert_ptr_null(llm_scan_rules_compile(rs));
     ck_assert(llm_scan_rules_has_type(rs, "CODENAME"));
     ck_assert(llm_scan_rules_has_type(rs, "EMAIL"));
