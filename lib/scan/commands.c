@@ -175,6 +175,7 @@ static const char *const ldap_cmds[] = {
     "ldappasswd", "ldapmodrdn", "ldapcompare", NULL
 };
 static const char *const sqlcmd_cmds[] = { "sqlcmd", "bcp", "osql", NULL };
+static const char *const keygen_cmds[] = { "ssh-keygen", NULL };
 static const char *const smb_cmds[] = {
     "smbclient", "rpcclient", "smbmap", "smbcacls", NULL
 };
@@ -189,6 +190,7 @@ int llm_scan_check_client_password(const llm_scan_ctx_t *cx, size_t off,
     case 'w': cmds = ldap_cmds; break;
     case 'P': cmds = sqlcmd_cmds; break;
     case 'U': cmds = smb_cmds; break;
+    case 'N': cmds = keygen_cmds; break;
     default: return 0;
     }
     return command_before(cx, off, cmds) && llm_scan_check_flag_password(cx, off, len);
@@ -384,6 +386,7 @@ static const struct {
     { "ftp_login", 0, 0, 2, 3, 3 },          /* PHP */
     { "ssh2_auth_password", 0, 0, 2, 3, 3 },
     { "connect", 0, 1, CONNECT, 3, 6 },      /* DB drivers, SSH clients */
+    { "auth", 0, 1, 0, 1, 1 },               /* Redis AUTH: jedis, ioredis */
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -836,6 +839,113 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     }
     if (llm_scan_check_password(cx, vb, ve - vb)) {
         llm_scan_emit(cx, rule, vb, ve - vb);
+    }
+    return at + 1;
+}
+
+/* ---- passwords fed to sudo -S, and in Go's MySQL DSN ------------------- */
+
+/* A quoted or bare shell word ending right before k (blanks skipped):
+ * its content. */
+static int word_before_pos(const unsigned char *t, size_t ls, size_t k,
+                           size_t *vb, size_t *ve)
+{
+    while (k > ls && (t[k - 1] == ' ' || t[k - 1] == '\t')) {
+        k--;
+    }
+    if (k > ls && (t[k - 1] == '\'' || t[k - 1] == '"')) {
+        unsigned char q = t[k - 1];
+        size_t e = k - 1;
+        for (k = e; k > ls && t[k - 1] != q; k--) {
+        }
+        if (k == ls) {
+            return 0;
+        }
+        *vb = k;
+        *ve = e;
+        return 1;
+    }
+    *ve = k;
+    while (k > ls && t[k - 1] > ' ' && t[k - 1] != '|' && t[k - 1] != ';') {
+        k--;
+    }
+    *vb = k;
+    return *ve > *vb;
+}
+
+size_t llm_scan_find_sudo_password(llm_scan_ctx_t *cx, int rule, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, ls = at, k, vb, ve;
+
+    while (ls > 0 && t[ls - 1] != '\n') {
+        ls--;
+    }
+    /* echo 'X' | sudo -S */
+    for (k = at; k > ls && (t[k - 1] == ' ' || t[k - 1] == '\t'); k--) {
+    }
+    if (k > ls && t[k - 1] == '|' && (k < 2 || t[k - 2] != '|')
+        && word_before_pos(t, ls, k - 1, &vb, &ve)) {
+        size_t w = vb;
+        if (w > ls && (t[w - 1] == '\'' || t[w - 1] == '"')) {
+            w--;
+        }
+        while (w > ls && (t[w - 1] == ' ' || t[w - 1] == '\t')) {
+            w--;
+        }
+        if ((w >= ls + 4 && !memcmp(t + w - 4, "echo", 4))
+            || (w >= ls + 6 && !memcmp(t + w - 6, "printf", 6))
+            || (w >= ls + 7 && !memcmp(t + w - 7, "echo -e", 7))) {
+            if (llm_scan_check_password(cx, vb, ve - vb)) {
+                llm_scan_emit(cx, rule, vb, ve - vb);
+            }
+        }
+    }
+    /* sudo -S <<< 'X' */
+    for (k = at + 7; k + 3 < n && t[k] != '\n' && k - at < 200; k++) {
+        if (!memcmp(t + k, "<<<", 3)) {
+            size_t b = k + 3;
+            while (b < n && (t[b] == ' ' || t[b] == '\t')) {
+                b++;
+            }
+            if (b < n && (t[b] == '\'' || t[b] == '"')) {
+                unsigned char q = t[b];
+                for (ve = ++b; ve < n && t[ve] != q && t[ve] != '\n'; ve++) {
+                }
+                if (ve < n && t[ve] == q && llm_scan_check_password(cx, b, ve - b)) {
+                    llm_scan_emit(cx, rule, b, ve - b);
+                }
+            }
+            break;
+        }
+    }
+    return at + 1;
+}
+
+size_t llm_scan_find_dsn_password(llm_scan_ctx_t *cx, int rule, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t k, colon = 0, lim = at > 200 ? at - 200 : 0;
+
+    if (t[at] != '@') {
+        return at + 1;
+    }
+
+    /* back from '@' over the password to "user:", to a quote or a blank */
+    for (k = at; k > lim; k--) {
+        unsigned char c = t[k - 1];
+        if (c == '"' || c == '\'' || c == '`' || c <= ' ' || c == '/' || c == '=') {
+            break;
+        }
+        if (c == ':') {
+            colon = k - 1;       /* the first ':' from the left wins below */
+        }
+    }
+    if (!colon || colon == k || colon + 1 >= at) {
+        return at + 1;
+    }
+    if (llm_scan_check_password(cx, colon + 1, at - colon - 1)) {
+        llm_scan_emit(cx, rule, colon + 1, at - colon - 1);
     }
     return at + 1;
 }

@@ -66,7 +66,7 @@ typedef struct {
 #define CALL_ANCHORS ".login|_bind|.bind_s|getConnection|mysqli_connect|mysqli(" \
     "|PDO(|NetworkCredential|PasswordAuthentication|PasswordCredentials" \
     "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \
-    "|ssh2_auth_password|.connect"
+    "|ssh2_auth_password|.connect|.auth("
 /* vendor names by a rare pair of theirs: aLGolia, TWilio, maiLGun,
  * roLLBar, PUsher */
 #define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher"
@@ -203,11 +203,18 @@ static const builtin_t builtins[] = {
       llm_scan_check_flag_password },
     /* redis-cli -a X, ldapsearch -w X, sqlcmd -P X, smbclient -U user%X:
      * the flag means a password only for its command */
-    { "cli-client-password", "PASSWORD", S, 62, BL, "-a|-w|-P|-U", 0,
-      CLI_WORD "(?|-[awP][ \t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+    { "cli-client-password", "PASSWORD", S, 62, BL, "-a|-w|-P|-U|-N", 0,
+      CLI_WORD "(?|-[awPN][ \t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
       "|-U[ \t]+(?|'[^'%\\s]{1,64}%([^'\\s][^'\n]{0,199})'|\"[^\"%\\s]{1,64}%([^\"\\s][^\"\n]{0,199})\""
       "|[^\\s%'\"]{1,64}%" CLI_BARE "))",
       llm_scan_check_client_password },
+    /* echo 'X' | sudo -S ..., sudo -S <<< 'X' */
+    { "sudo-stdin-password", "PASSWORD", S, 62, 0, "sudo -S", 0, NULL,
+      NULL, llm_scan_find_sudo_password },
+    /* Go's MySQL DSN: user:password@tcp(host:3306)/db (anchored after the
+     * '@', which the e-mail recogniser steps over) */
+    { "dsn-password", "PASSWORD", S, 70, 0, "tcp(|unix(", 1, NULL,
+      NULL, llm_scan_find_dsn_password },
     /* .netrc: anchored on "password" (by "sw": "pa" is everywhere), the
      * entry before it is checked */
     { "netrc-password", "PASSWORD", S, 62, BL, "sword", 3,

@@ -1022,6 +1022,19 @@ ls -a /var/backups && git commit -a -m "rotate" && grep -w ERROR /var/log/app.lo
 redis-cli -a "$REDIS_PASSWORD" PING
 """)
 
+cur = "agent_session.log"
+go_pw, sudo_pw, sudo_pw2, redis_pw, key_pw = (pw().replace("!", "x") for _ in range(5))
+add(cur, f"""[tool] bash: echo '{P("PASSWORD", sudo_pw)}' | sudo -S systemctl restart shop
+[tool] bash: sudo -S <<< "{P("PASSWORD", sudo_pw2)}" journalctl -u shop -n 50
+[tool] read_file internal/db/db.go
+    14\tdb, err := sql.Open("mysql", "shop:{P("PASSWORD", go_pw)}@tcp(db.internal:3306)/shop?parseTime=true")
+    15\tcache := redis.NewClient(&redis.Options{{Addr: "cache:6379"}})
+[tool] read_file src/main/java/Cache.java
+    22\t        jedis.auth("{P("PASSWORD", redis_pw)}");
+[tool] bash: ssh-keygen -t ed25519 -N '{P("PASSWORD", key_pw)}' -f deploy_key
+[tool] bash: ssh-keygen -t ed25519 -N '' -f ci_key && echo "$SUDO_PW" | sudo -S true
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)
