@@ -934,7 +934,7 @@ size_t llm_scan_find_dsn_password(llm_scan_ctx_t *cx, int rule, size_t at)
     /* back from '@' over the password to "user:", to a quote or a blank */
     for (k = at; k > lim; k--) {
         unsigned char c = t[k - 1];
-        if (c == '"' || c == '\'' || c == '`' || c <= ' ' || c == '/' || c == '=') {
+        if (c == '"' || c == '\'' || c == '`' || c <= ' ' || c == '/') {
             break;
         }
         if (c == ':') {
