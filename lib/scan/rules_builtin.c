@@ -59,7 +59,7 @@ typedef struct {
 /* an unquoted flag value: not a variable, another flag or a redirection */
 #define CLI_BARE "([^\\s'\"`\\\\;&|<>()$-][^\\s'\"`\\\\;&|<>()]{2,200})"
 /* blanks between .netrc tokens, also across lines that carry a line
- * number (cat -n, an agent's file view "  12\t" or "  12→") */
+ * number (cat -n, an agent's file view "  12\\t" or "  12→") */
 #define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
 /* callee names of calls that take a password by position; each spelled
  * so that its rarest byte pair is looked up (commands.c has the list) */
@@ -183,29 +183,29 @@ static const builtin_t builtins[] = {
      * in commands.c finds the command on the line before the flag. */
     { "cli-password-flag", "PASSWORD", S, 62, BL, "-p'|-p\"|--password|--passwd|--pass ", 0,
       CLI_WORD "(?|-p'([^'\\s]{1,200})'" CLI_END "|-p\"([^\"\\s]{1,200})\"" CLI_END
-      "|--pass(?:word|wd)?(?:[ \t]+|=)(?|" CLI_QUOTED "|" CLI_BARE "))",
+      "|--pass(?:word|wd)?(?:[ \\t]+|=)(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_flag_password },
     { "mysql-password-flag", "PASSWORD", S, 62, BL, "-p", 0,
       CLI_WORD "-p" CLI_BARE, llm_scan_check_mysql_password },
     { "cli-login-password", "PASSWORD", S, 62, BL, "-p", 0,
-      CLI_WORD "-p(?:[ \t]+|=)?(?|" CLI_QUOTED "|" CLI_BARE ")",
+      CLI_WORD "-p(?:[ \\t]+|=)?(?|" CLI_QUOTED "|" CLI_BARE ")",
       llm_scan_check_login_password },
     { "cli-user-password", "PASSWORD", S, 62, BL, "-u|--user", 0,
-      CLI_WORD "(?:-u|--user)(?:[ \t]+|=)?"
-      "(?|'[^':\\s]{1,100}:([^'\\s][^'\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\n]{0,199})\""
+      CLI_WORD "(?:-u|--user)(?:[ \\t]+|=)?"
+      "(?|'[^':\\s]{1,100}:([^'\\s][^'\\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\\n]{0,199})\""
       "|[^\\s:'\"]{1,100}:(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_curl_password },
     /* keytool -storepass X, openssl -passin pass:X */
     { "cli-keystore-password", "PASSWORD", S, 62, BL,
       "-storepass|-keypass|-srcstorepass|-deststorepass|-passin|-passout", 0,
-      CLI_WORD "(?|-(?:src|dest)?(?:store|key)pass[ \t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
-      "|-pass(?:in|out)[ \t]+pass:(?|" CLI_QUOTED "|" CLI_BARE "))",
+      CLI_WORD "(?|-(?:src|dest)?(?:store|key)pass[ \\t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+      "|-pass(?:in|out)[ \\t]+pass:(?|" CLI_QUOTED "|" CLI_BARE "))",
       llm_scan_check_flag_password },
     /* redis-cli -a X, ldapsearch -w X, sqlcmd -P X, smbclient -U user%X:
      * the flag means a password only for its command */
     { "cli-client-password", "PASSWORD", S, 62, BL, "-a|-w|-P|-U|-N", 0,
-      CLI_WORD "(?|-[awPN][ \t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
-      "|-U[ \t]+(?|'[^'%\\s]{1,64}%([^'\\s][^'\n]{0,199})'|\"[^\"%\\s]{1,64}%([^\"\\s][^\"\n]{0,199})\""
+      CLI_WORD "(?|-[awPN][ \\t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+      "|-U[ \\t]+(?|'[^'%\\s]{1,64}%([^'\\s][^'\\n]{0,199})'|\"[^\"%\\s]{1,64}%([^\"\\s][^\"\\n]{0,199})\""
       "|[^\\s%'\"]{1,64}%" CLI_BARE "))",
       llm_scan_check_client_password },
     /* echo 'X' | sudo -S ..., sudo -S <<< 'X' */
@@ -218,7 +218,7 @@ static const builtin_t builtins[] = {
     /* .netrc: anchored on "password" (by "sw": "pa" is everywhere), the
      * entry before it is checked */
     { "netrc-password", "PASSWORD", S, 62, BL, "sword", 3,
-      "password" NETRC_SEP "(?|\"([^\"\n]{1,200})\"|(\\S{1,200}))",
+      "password" NETRC_SEP "(?|\"([^\"\\n]{1,200})\"|(\\S{1,200}))",
       llm_scan_check_netrc_password },
     { "call-password-argument", "PASSWORD", S, 62, 0, CALL_ANCHORS, 0, NULL,
       NULL, llm_scan_find_call_password },
@@ -227,7 +227,7 @@ static const builtin_t builtins[] = {
     /* an AWS secret written right after its key id: positional
      * constructor arguments, CSV exports, "ID / secret" in prose */
     { "aws-secret-beside-key-id", "AWS_SECRET_KEY", S, 76, BL, "AKIA|ASIA", 0,
-      "(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])(?:[^\n]|\n(?![ \t]*\n)){1,100}?"
+      "(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])(?:[^\\n]|\\n(?![ \\t]*\\n)){1,100}?"
       "(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
       llm_scan_check_aws_secret },
     /* 32 hex digits passed to a call near a vendor's name (Algolia admin
