@@ -59,7 +59,7 @@ typedef struct {
 /* an unquoted flag value: not a variable, another flag or a redirection */
 #define CLI_BARE "([^\\s'\"`\\\\;&|<>()$-][^\\s'\"`\\\\;&|<>()]{2,200})"
 /* blanks between .netrc tokens, also across lines that carry a line
- * number (cat -n, an agent's file view "  12\\t" or "  12→") */
+ * number (cat -n, an agent's file view "  12\t" or "  12→") */
 #define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
 /* callee names of calls that take a password by position; each spelled
  * so that its rarest byte pair is looked up (commands.c has the list) */
