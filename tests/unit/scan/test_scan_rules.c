@@ -1190,6 +1190,48 @@ START_TEST(base64_views)
 }
 END_TEST
 
+/* Every prefix of the new shapes (a tool's output cut anywhere): the scan
+ * succeeds and no finding reaches past the end.  Each prefix sits in a
+ * buffer of its own size, so that a sanitizer build sees any over-read. */
+START_TEST(cut_off_shapes)
+{
+    static const char *const texts[] = {
+        "mysql -u root -p'Vq7#Lr2xWm9' -h db && docker login -u c -p 'Tz4!mK8qPw2' r",
+        "curl -u admin:'Hb3^nQ7vLp' x; redis-cli -a 'Rd7!kQ2mWz'; smbclient -U u%Sb6!tR2wLq",
+        "     1\tmachine g.acme-corp.com\n     2\t  login bob\n     3\t  password Jw5nX8cVq2L\n",
+        "server.login(\"bot\", \"Mv9!kR3tLz\") ssh.connect('h', 22, 'u', 'Wd3^kP9sQz') x.connect(",
+        "user deploy, password Nr6!xT4qZm. the password for the db is Kq7#Lm2xWv9z",
+        "new BasicAWSCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j\")",
+        "# algolia\nc = algoliasearch('H7KQ2ZP4WD', 'e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48')",
+        "k: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNY\ncTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=",
+        "jo\xe2\x81\xa0hn@acme-corp.com %73%6b%5f %2540 \xc2\xad \xef\xbb\xbf \xe2\x80\x8b %4",
+        "{\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"} //r/:_auth=Y2ktYm90OkxrNCF2Tjh3UXo=",
+        "echo REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg== | base64 -d; base64 --decode <<< 'REJf'",
+        "data:\n  URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\nkind: Secret\n---\nkind: Secret\ndata:\n  x: ",
+        "echo 'Ec5!rT9yUi' | sudo -S a; \"app:Go9!kT5vQz@tcp(db:3306)/s\" jedis.auth(\"Ja3!xQ7vNm\")",
+        NULL
+    };
+    int i;
+    size_t k;
+
+    for (i = 0; texts[i]; i++) {
+        size_t n = strlen(texts[i]);
+        for (k = 0; k <= n; k++) {
+            char *b = malloc(k ? k : 1);
+            apr_array_header_t *out = apr_array_make(pool, 4, sizeof(llm_scan_match_t));
+            int j;
+            memcpy(b, texts[i], k);
+            ck_assert_int_ge(llm_scan_text(rules, b, k, pool, out), 0);
+            for (j = 0; j < out->nelts; j++) {
+                llm_scan_match_t *m = &APR_ARRAY_IDX(out, j, llm_scan_match_t);
+                ck_assert_uint_le(m->offset + m->length, k);
+            }
+            free(b);
+        }
+    }
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -1236,6 +1278,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, brazil_phones);
     tcase_add_test(tc, decoded_views);
     tcase_add_test(tc, base64_views);
+    tcase_add_test(tc, cut_off_shapes);
     suite_add_tcase(s, tc);
     return s;
 }
