@@ -1005,6 +1005,7 @@ add(cur, f"""Handover notes, week 19
 - The password for the staging db is {P("PASSWORD", pw())} (rotate on Friday).
 - I reset your password to {P("PASSWORD", pw())}, please change it after login.
 - Das Passwort ist {P("PASSWORD", pw())} und gilt bis Montag.
+- New Grafana credentials: admin / {P("PASSWORD", pw())}
 - The password to use is in the vault; the password for root is rotated nightly.
 - Pass the password to the helper script: it hashes it before storing it.
 """)

@@ -1076,6 +1076,9 @@ START_TEST(passwords_in_prose)
     has("I reset your password to Fb8@kL3mNq, please change it", "prose-password",
         "Fb8@kL3mNq");
     has("Das Passwort ist Gk8mW2zRt5Q, bitte nicht teilen", "prose-password", "Gk8mW2zRt5Q");
+    has("Credentials: admin / Rz2!pL9vKw", "password-assignment", "Rz2!pL9vKw");
+    has("credentials: deploy:Qm4^tV8xLp for the box", "password-assignment", "Qm4^tV8xLp");
+    none("Credentials: see the vault / ask ops. credentials: ${CREDS}", NULL);
     none("the password to use is in the vault; the password for root is rotated", NULL);
     none("pass the password to the helper: it hashes it", NULL);
     none("Reset the password: click the link. The password must have 12 characters.", NULL);
