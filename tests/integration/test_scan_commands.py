@@ -3,7 +3,8 @@ calls and files rather than in "name = value" (a password given to
 mysql -p'...', a .netrc read with line numbers, a password passed by
 position to an SMTP login, an encrypted or base64 private key, a Stripe
 test-mode key, an AWS secret passed next to its key id) are blocked in
-the caller's dialect with nothing reaching the provider; a Brazilian
+the caller's dialect (Chat Completions, Messages, Responses) with nothing
+reaching the provider; a Brazilian
 mobile number on a vCard line is redacted, and so is an address hidden
 by an invisible word joiner or percent-encoding, every byte of it; a
 docker auth in base64 is blocked as a password; and the look-alikes that used
@@ -20,7 +21,8 @@ import pytest
 
 import scan_helpers as sh
 
-DIALECTS = {"chat": "chat.tool_result", "messages": "messages.tool_result_string"}
+DIALECTS = {"chat": "chat.tool_result", "messages": "messages.tool_result_string",
+            "responses": "responses.function_call_output"}
 
 
 @pytest.fixture
