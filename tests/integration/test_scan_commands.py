@@ -2,15 +2,14 @@
 calls and files rather than in "name = value" (a password given to
 mysql -p'...', a .netrc read with line numbers, a password passed by
 position to an SMTP login, an encrypted or base64 private key, a Stripe
-test-mode key, an AWS secret passed next to its key id) are blocked in
-the caller's dialect (Chat Completions, Messages, Responses) with nothing
-reaching the provider; a Brazilian
-mobile number on a vCard line is redacted, and so is an address hidden
-by an invisible word joiner or percent-encoding, every byte of it; a
-docker auth in base64 is blocked as a password; and the look-alikes that used
-to be false alarms (barcodes in product data, Twilio account SIDs,
-environment lookups, *** masks) reach the provider as the client sent
-them.  Values are made at run time.
+test-mode key, an AWS secret passed next to its key id, a docker auth in
+base64) are blocked in the caller's dialect (Chat Completions, Messages,
+Responses) with nothing reaching the provider; a Brazilian mobile number
+on a vCard line is redacted, and so is an address hidden by an invisible
+word joiner or by percent-encoding, every byte of it; and the look-alikes
+that used to be false alarms (barcodes in product data, Twilio account
+SIDs, environment lookups, *** masks) reach the provider as the client
+sent them.  Values are made at run time.
 """
 
 import base64
