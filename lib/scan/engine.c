@@ -82,6 +82,20 @@ static int basic_auth_ok(const unsigned char *v, size_t n)
            && !llm_scan_password_placeholder(buf + colon + 1, o - colon - 1);
 }
 
+/* A built-in rule written in C, started at its anchor like a pattern. */
+static size_t run_finder(llm_scan_ctx_t *cx, const llm_scan_rule_t *r,
+                         int rule, size_t at)
+{
+    size_t e;
+
+    if ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
+        && LLM_IS_ALNUM(cx->t[at - 1])) {
+        return at + 1;
+    }
+    e = r->find(cx, rule, at);
+    return e > at ? e : at + 1;
+}
+
 size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const llm_scan_rule_t *r = LLM_RULE(cx->rs, rule);
@@ -89,15 +103,11 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     size_t off, len;
     int rc;
 
-    if ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
-        && LLM_IS_ALNUM(cx->t[at - 1])) {
-        return at + 1;
-    }
     if (r->find) {
-        size_t e = r->find(cx, rule, at);
-        return e > at ? e : at + 1;
+        return run_finder(cx, r, rule, at);
     }
-    if (!r->code) {
+    if (!r->code || ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
+                     && LLM_IS_ALNUM(cx->t[at - 1]))) {
         return at + 1;
     }
     rc = match(cx, r, at);
