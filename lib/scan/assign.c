@@ -213,6 +213,7 @@ static const char *const pw_placeholders[] = {
     "mypassword", "yourpassword", "your_password", "test", "testing",
     "example", "sample", "foobar", "foo", "bar", "password123", "value",
     "xxx", "abc", "123", "qwerty", "letmein", "hunter2", "secret123",
+    "forge", "homestead",
     NULL
 };
 
