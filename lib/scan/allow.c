@@ -40,7 +40,7 @@ static const char *const placeholder_words[] = {
     "your-", "your_", "yourkey", "yoursecret", "yourtoken", "yourpassword",
     "-here", "_here", "replace", "changeme", "change_me", "change-me",
     "placeholder", "redacted", "example", "<", ">", "${", "{{", "%s",
-    "***", "....", "notreal", "not-real", "not_real", NULL
+    "***", "....", "\xe2\x80\xa2\xe2\x80\xa2" /* bullets: a mask */, "notreal", "not-real", "not_real", NULL
 };
 
 /* Short words that random key material holds by chance: a GitHub token
@@ -60,6 +60,7 @@ static int placeholder_first(unsigned char c)
     case 'y': case '-': case '_': case 'r': case 'c': case 'p': case 'd':
     case 'e': case 'i': case 's': case 'x': case '*': case '.': case '<':
     case '>': case '$': case '%': case '{': case 't': case 'f': case 'n':
+    case 0xe2:
         return 1;
     default:
         return 0;

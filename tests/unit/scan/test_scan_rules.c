@@ -1125,6 +1125,7 @@ START_TEST(false_alarms_of_issue_12)
     none("password = os.getenv(\"DB_PASS\")\nPASSWORD: ${DB_PASSWORD}", NULL);
     none("git remote set-url origin https://x-access-token:***@github.com/acme/shop.git", NULL);
     none("password: \"****\"\napi_key: ****************", NULL);
+    none("postgres://app:\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2@db:5432/app", NULL);
     /* a literal default is still a password */
     has("DB_PASSWORD = env('DB_PASSWORD', default='Tr0ub4dor^3x')", "password-assignment",
         "Tr0ub4dor^3x");
