@@ -843,7 +843,7 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     return at + 1;
 }
 
-/* ---- passwords fed to sudo -S, and in Go's MySQL DSN ------------------- */
+/* ---- passwords fed to a command's stdin, and in Go's MySQL DSN --------- */
 
 /* A quoted or bare shell word ending right before k (blanks skipped):
  * its content. */
@@ -873,18 +873,38 @@ static int word_before_pos(const unsigned char *t, size_t ls, size_t k,
     return *ve > *vb;
 }
 
-size_t llm_scan_find_sudo_password(llm_scan_ctx_t *cx, int rule, size_t at)
+size_t llm_scan_find_stdin_password(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const unsigned char *t = cx->t;
     size_t n = cx->len, ls = at, k, vb, ve;
+    int chpasswd = 0;
 
+    /* the anchors: "sudo -S", "--password-stdin", and the "swd" of
+     * chpasswd and of passwd --stdin ("ch" and "pa" are everywhere) */
+    if (at + 3 <= n && !memcmp(t + at, "swd", 3)) {
+        if (at >= 5 && !memcmp(t + at - 5, "chpa", 4)) {
+            chpasswd = 1;
+            at -= 5;
+        }
+        else if (at >= 3 && !memcmp(t + at - 3, "pas", 3) && at + 11 <= n
+                 && !memcmp(t + at + 3, " --stdin", 8)) {
+            at -= 3;
+        }
+        else {
+            return at + 1;
+        }
+    }
+    else if (!(at + 7 <= n && !memcmp(t + at, "sudo -S", 7))
+             && !(at + 16 <= n && !memcmp(t + at, "--password-stdin", 16))) {
+        return at + 1;
+    }
     while (ls > 0 && t[ls - 1] != '\n') {
         ls--;
     }
-    /* echo 'X' | sudo -S */
-    for (k = at; k > ls && (t[k - 1] == ' ' || t[k - 1] == '\t'); k--) {
+    /* echo 'X' | ... the command ...: the pipe nearest before it */
+    for (k = at; k > ls && t[k - 1] != '|'; k--) {
     }
-    if (k > ls && t[k - 1] == '|' && (k < 2 || t[k - 2] != '|')
+    if (k > ls && (k < 2 || t[k - 2] != '|')
         && word_before_pos(t, ls, k - 1, &vb, &ve)) {
         size_t w = vb;
         if (w > ls && (t[w - 1] == '\'' || t[w - 1] == '"')) {
@@ -893,12 +913,17 @@ size_t llm_scan_find_sudo_password(llm_scan_ctx_t *cx, int rule, size_t at)
         while (w > ls && (t[w - 1] == ' ' || t[w - 1] == '\t')) {
             w--;
         }
-        if ((w >= ls + 4 && !memcmp(t + w - 4, "echo", 4))
-            || (w >= ls + 6 && !memcmp(t + w - 6, "printf", 6))
-            || (w >= ls + 7 && !memcmp(t + w - 7, "echo -e", 7))) {
-            if (llm_scan_check_password(cx, vb, ve - vb)) {
-                llm_scan_emit(cx, rule, vb, ve - vb);
-            }
+        /* chpasswd reads user:password */
+        if (chpasswd) {
+            const unsigned char *c = memchr(t + vb, ':', ve - vb);
+            vb = c ? (size_t)(c - t) + 1 : ve;
+        }
+        if (((w >= ls + 4 && !memcmp(t + w - 4, "echo", 4))
+             || (w >= ls + 6 && !memcmp(t + w - 6, "printf", 6))
+             || (w >= ls + 7 && !memcmp(t + w - 7, "echo -e", 7))
+             || (w >= ls + 7 && !memcmp(t + w - 7, "echo -n", 7)))
+            && ve > vb && llm_scan_check_password(cx, vb, ve - vb)) {
+            llm_scan_emit(cx, rule, vb, ve - vb);
         }
     }
     /* sudo -S <<< 'X' */

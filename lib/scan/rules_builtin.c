@@ -208,9 +208,11 @@ static const builtin_t builtins[] = {
       "|-U[ \\t]+(?|'[^'%\\s]{1,64}%([^'\\s][^'\\n]{0,199})'|\"[^\"%\\s]{1,64}%([^\"\\s][^\"\\n]{0,199})\""
       "|[^\\s%'\"]{1,64}%" CLI_BARE "))",
       llm_scan_check_client_password },
-    /* echo 'X' | sudo -S ..., sudo -S <<< 'X' */
-    { "sudo-stdin-password", "PASSWORD", S, 62, 0, "sudo -S", 0, NULL,
-      NULL, llm_scan_find_sudo_password },
+    /* echo 'X' | sudo -S ..., sudo -S <<< 'X', echo 'X' | docker login
+     * --password-stdin, echo 'u:X' | chpasswd */
+    { "stdin-password", "PASSWORD", S, 62, 0,
+      "sudo -S|--password-stdin|swd", 0, NULL,
+      NULL, llm_scan_find_stdin_password },
     /* Go's MySQL DSN: user:password@tcp(host:3306)/db (anchored after the
      * '@', which the e-mail recogniser steps over) */
     { "dsn-password", "PASSWORD", S, 70, 0, "tcp(|unix(", 1, NULL,

@@ -859,7 +859,7 @@ static const struct {
       "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=" },
     { "cli-keystore-password", "keytool -list -keystore a.jks -storepass Ks5^wM9pQz", "Ks5^wM9pQz" },
     { "cli-client-password", "redis-cli -a 'Rd7!kQ2mWz' ping", "Rd7!kQ2mWz" },
-    { "sudo-stdin-password", "echo 'Ec5!rT9yUi' | sudo -S true", "Ec5!rT9yUi" },
+    { "stdin-password", "echo 'Ec5!rT9yUi' | sudo -S true", "Ec5!rT9yUi" },
     { "dsn-password", "\"app:Go9!kT5vQz@tcp(db:3306)/shop\"", "Go9!kT5vQz" },
     { "base64-credentials", "\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"", "ZGVwbG95OlB6OCFxVzNlUnQ=" },
     { NULL, NULL, NULL }
@@ -1048,9 +1048,14 @@ START_TEST(passwords_by_position)
     has("new NetworkCredential(\"mailer\", \"Lc8^vB3nMx\")", "call-password-argument", "Lc8^vB3nMx");
     has("jedis.auth(\"Ja3!xQ7vNm\");", "call-password-argument", "Ja3!xQ7vNm");
     none("firebase.auth().signInWithEmailAndPassword(email, pw); app.auth(token)", NULL);
-    has("echo 'Ec5!rT9yUi' | sudo -S apt-get update", "sudo-stdin-password", "Ec5!rT9yUi");
-    has("sudo -S <<< \"Su6^tY2uIo\" systemctl restart app", "sudo-stdin-password", "Su6^tY2uIo");
+    has("echo 'Ec5!rT9yUi' | sudo -S apt-get update", "stdin-password", "Ec5!rT9yUi");
+    has("sudo -S <<< \"Su6^tY2uIo\" systemctl restart app", "stdin-password", "Su6^tY2uIo");
+    has("echo 'Dk7^mW3qZx' | docker login -u ci --password-stdin reg.acme-corp.com",
+        "stdin-password", "Dk7^mW3qZx");
+    has("echo 'deploy:Cp8!vN2wQs' | sudo chpasswd", "stdin-password", "Cp8!vN2wQs");
+    has("echo 'Cp8!vN2wQs' | passwd --stdin deploy", "stdin-password", "Cp8!vN2wQs");
     none("echo \"$PW\" | sudo -S true; cat pw.txt | sudo -S true", NULL);
+    none("echo \"$CR_PAT\" | docker login ghcr.io -u x --password-stdin", NULL);
     has("sql.Open(\"mysql\", \"app:Go9!kT5vQz@tcp(db:3306)/shop\")", "dsn-password", "Go9!kT5vQz");
     has("ssh-keygen -t ed25519 -N 'Sk4^pL8wQz' -f id", "cli-client-password", "Sk4^pL8wQz");
     none("ssh-keygen -t ed25519 -N '' -f id; sql.Open(\"mysql\", dsn)", NULL);
