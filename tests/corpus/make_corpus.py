@@ -1036,6 +1036,16 @@ add(cur, f"""[tool] bash: echo '{P("PASSWORD", sudo_pw)}' | sudo -S systemctl re
 [tool] bash: ssh-keygen -t ed25519 -N '' -f ci_key && echo "$SUDO_PW" | sudo -S true
 """)
 
+cur = "provision.sh"
+reg_pw, user_pw = pw().replace("!", "x"), pw().replace("!", "x")
+add(cur, f"""#!/bin/sh
+set -eu
+echo '{P("PASSWORD", reg_pw)}' | docker login -u deployer --password-stdin registry.acme-corp.com
+echo 'deploy:{P("PASSWORD", user_pw)}' | chpasswd
+echo "$GHCR_TOKEN" | docker login ghcr.io -u acme-bot --password-stdin
+grep -c deploy /etc/passwd
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)
