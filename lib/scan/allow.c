@@ -40,7 +40,9 @@ static const char *const placeholder_words[] = {
     "your-", "your_", "yourkey", "yoursecret", "yourtoken", "yourpassword",
     "-here", "_here", "replace", "changeme", "change_me", "change-me",
     "placeholder", "redacted", "example", "<", ">", "${", "{{", "%s",
-    "***", "....", "\xe2\x80\xa2\xe2\x80\xa2" /* bullets: a mask */, "notreal", "not-real", "not_real", NULL
+    "***", "....", "notreal", "not-real", "not_real",
+    "\xe2\x80\xa2\xe2\x80\xa2",    /* U+2022 bullets: a mask */
+    NULL
 };
 
 /* Short words that random key material holds by chance: a GitHub token
