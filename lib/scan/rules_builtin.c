@@ -62,7 +62,7 @@ typedef struct {
  * number (cat -n, an agent's file view "  12\t" or "  12→") */
 #define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
 /* callee names of calls that take a password by position; each spelled
- * so that its rarest byte pair is looked up (commands.c has the list) */
+ * so that its rarest byte pair is looked up (calls.c has the list) */
 #define CALL_ANCHORS ".login|_bind|.bind_s|getConnection|mysqli_connect|mysqli(" \
     "|PDO(|NetworkCredential|PasswordAuthentication|PasswordCredentials" \
     "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \

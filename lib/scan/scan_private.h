@@ -207,7 +207,8 @@ int llm_scan_looks_random(const unsigned char *v, size_t n, int hexok);
 int llm_scan_context_has(const unsigned char *t, size_t len, size_t from,
                          size_t to, const char *const *words);
 
-/* commands.c: passwords in commands, calls and sentences */
+/* commands.c: passwords given to commands; calls.c: passed by position
+ * to login/bind/connect calls; prose.c: given in a sentence */
 int llm_scan_check_password(const llm_scan_ctx_t *cx, size_t off, size_t len);
 int llm_scan_check_flag_password(const llm_scan_ctx_t *cx, size_t off,
                                  size_t len);
