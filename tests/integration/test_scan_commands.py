@@ -36,7 +36,10 @@ def password():
 
 
 def aws_secret():
-    return sh.rnd(sh.ALNUM + "+/", 39) + sh.rnd(string.ascii_uppercase, 1)
+    """40 characters of base64 with a digit and both cases (a value
+    without a digit does not look machine-made to the engine)."""
+    return (sh.rnd(sh.ALNUM + "+/", 37) + sh.rnd(string.digits, 1)
+            + sh.rnd(string.ascii_uppercase, 1) + sh.rnd(string.ascii_lowercase, 1))
 
 
 def pem_lines(n):
@@ -151,8 +154,9 @@ def _hidden_address(how):
     if how == "word_joiner":
         # U+2060 after the first letters: the engine used to report only
         # the part after it, and the start reached the provider
-        return local[:3] + "\u2060" + local[3:] + "@" + domain, local[:3]
-    return local + "%40" + domain, local
+        head = local[:3] + "\u2060"
+        return head + local[3:] + "@" + domain, head
+    return local + "%40" + domain, local + "%40"
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
@@ -170,7 +174,8 @@ def test_hidden_address_is_redacted_whole(gateway, mock, token, user_agent,
     assert resp.status == 200, resp
     got = sh.forwarded(mock)
     assert got.json() == expected
-    assert head.encode() not in got.body, "a piece of the address leaked"
+    for text_seen in sh.walk_strings(got.json()):
+        assert head not in text_seen, "a piece of the address leaked"
     sh.assert_audit(gateway, user_agent, "redact", status=200, types=["EMAIL"],
                     values=[addr])
 
