@@ -40,7 +40,9 @@ static const char *const placeholder_words[] = {
     "your-", "your_", "yourkey", "yoursecret", "yourtoken", "yourpassword",
     "-here", "_here", "replace", "changeme", "change_me", "change-me",
     "placeholder", "redacted", "example", "<", ">", "${", "{{", "%s",
-    "****", "....", "notreal", "not-real", "not_real", NULL
+    "***", "....", "notreal", "not-real", "not_real",
+    "\xe2\x80\xa2\xe2\x80\xa2",    /* U+2022 bullets: a mask */
+    NULL
 };
 
 /* Short words that random key material holds by chance: a GitHub token
@@ -60,6 +62,7 @@ static int placeholder_first(unsigned char c)
     case 'y': case '-': case '_': case 'r': case 'c': case 'p': case 'd':
     case 'e': case 'i': case 's': case 'x': case '*': case '.': case '<':
     case '>': case '$': case '%': case '{': case 't': case 'f': case 'n':
+    case 0xe2:
         return 1;
     default:
         return 0;
@@ -142,15 +145,18 @@ int llm_scan_is_placeholder(const unsigned char *v, size_t n)
     return 0;
 }
 
-/* Stripe test-mode and publishable keys open nothing worth blocking. */
+/* Stripe's publishable keys are public by design.  Test-mode secret
+ * keys are not harmless (they read and write the account's test data)
+ * and are findings, all but the one in Stripe's documentation. */
 static int stripe_harmless(const unsigned char *v, size_t n)
 {
-    return n > 8 && (!memcmp(v, "sk_test_", 8) || !memcmp(v, "rk_test_", 8)
-                     || !memcmp(v, "pk_test_", 8) || !memcmp(v, "pk_live_", 8));
+    return n > 8 && (!memcmp(v, "pk_test_", 8) || !memcmp(v, "pk_live_", 8));
 }
 
-/* Tokens printed in RFCs and API docs (OAuth 1 and 2 examples). */
+/* Tokens printed in RFCs and API docs (OAuth 1 and 2 examples, Stripe's
+ * documented test key). */
 static const char *const doc_tokens[] = {
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
     "2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA", "SplxlOBeZQQYbYS6WxSbIA",
     "czZCaGRSa3F0MzpnWDFmQmF0M2JW", "0685bd9184jfhq22", "ad180jjd733klru7",
     "kd94hf93k423kf44", "pfkkdhi9sl3r4s00", "dpf43f3p2l4k3l03",

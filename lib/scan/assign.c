@@ -76,7 +76,7 @@ static const char *const not_secret[] = {
     "valuefrom", "mount", "list", "map", "err", "fn", "func", "function",
     "class", "impl", "manager", "info", "debug", "analysis", "concept",
     "time", "invalid", "wrong", "bad", "incorrect", "mismatch", "count",
-    NULL
+    "stdin", NULL
 };
 
 static int in_list(const char *s, size_t n, const char *const *list)
@@ -212,7 +212,9 @@ static const char *const pw_placeholders[] = {
     "password", "passwd", "pass", "pwd", "pw", "secret", "changeme",
     "mypassword", "yourpassword", "your_password", "test", "testing",
     "example", "sample", "foobar", "foo", "bar", "password123", "value",
-    "xxx", "abc", "123", NULL
+    "xxx", "abc", "123", "qwerty", "letmein", "hunter2", "secret123",
+    "forge", "homestead",
+    NULL
 };
 
 static int lower_eq_list(const unsigned char *v, size_t n,
@@ -499,6 +501,26 @@ static int find_value(llm_scan_ctx_t *cx, size_t s, size_t e, value_t *v)
         }
         v->op = ',';
         k++;
+        /* env('DB_PASSWORD', default='x'): the default is the value */
+        while (k < n && (t[k] == ' ' || t[k] == '\t')) {
+            k++;
+        }
+        if (k + 8 < n && !memcmp(t + k, "default", 7)
+            && (t[k + 7] == '=' || t[k + 7] == ':')) {
+            k += 8;
+        }
+        /* only a literal is a value here: env('X', default=None) and
+         * getenv("X", fallback) name a secret kept elsewhere */
+        {
+            size_t x = k;
+            while (x < n && (t[x] == ' ' || t[x] == '\t')) {
+                x++;
+            }
+            if (x >= n || !(t[x] == '"' || t[x] == '\'' || t[x] == '`'
+                            || (t[x] == '\\' && x + 1 < n && t[x + 1] == '"'))) {
+                return 0;
+            }
+        }
     }
     else {
         return 0;
@@ -655,6 +677,58 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
     return 1;
 }
 
+/* "user / password" or "user:password" at k, as credentials are handed
+ * over in chat: the password is emitted.  1 when it was. */
+static int user_slash_password(llm_scan_ctx_t *cx, size_t k)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, ub = k, pb, pe;
+    int lo = 0, up = 0, dg = 0, sy = 0;
+
+    while (k < n && (LLM_IS_ALNUM(t[k]) || t[k] == '_' || t[k] == '-'
+                     || t[k] == '.' || t[k] == '@')) {
+        k++;
+    }
+    if (k == ub || k - ub > 64 || k >= n) {
+        return 0;
+    }
+    if (t[k] == ':') {
+        pb = k + 1;
+    }
+    else {
+        while (k < n && t[k] == ' ') {
+            k++;
+        }
+        if (k >= n || t[k] != '/') {
+            return 0;
+        }
+        k++;
+        while (k < n && t[k] == ' ') {
+            k++;
+        }
+        pb = k;
+    }
+    for (pe = pb; pe < n && t[pe] > ' ' && t[pe] != '"' && t[pe] != '\''
+                  && pe - pb <= 64; pe++) {
+        lo |= LLM_IS_LOWER(t[pe]);
+        up |= LLM_IS_UPPER(t[pe]);
+        dg |= LLM_IS_DIGIT(t[pe]);
+        sy |= !LLM_IS_ALNUM(t[pe]);
+    }
+    /* the end of the sentence is not part of it */
+    while (pe > pb && (t[pe - 1] == '.' || t[pe - 1] == ',' || t[pe - 1] == ';'
+                       || t[pe - 1] == ')')) {
+        pe--;
+    }
+    if (pe - pb < 6 || pe - pb > 64 || !(dg || sy) || lo + up + dg + sy < 3
+        || t[pb] == '$' || t[pb] == '<' || t[pb] == '{'
+        || llm_scan_password_placeholder(t + pb, pe - pb)) {
+        return 0;
+    }
+    llm_scan_emit(cx, LLM_R_ASSIGN_PASSWORD, pb, pe - pb);
+    return 1;
+}
+
 size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
 {
     const unsigned char *t = cx->t;
@@ -704,6 +778,12 @@ size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen)
         if (password_value_ok(t + ns, e - ns, t, &v)) {
             llm_scan_emit(cx, LLM_R_ASSIGN_PASSWORD, v.off, v.len);
         }
+        return pos + litlen;
+    }
+    /* Credentials: admin / Rz2!pL9vKw, credentials: deploy:Qm4^tV8xLp */
+    if (kind == NAME_GENERIC && !v.quoted
+        && llm_scan_context_has(t, n, ns, e, (const char *const[]){"credential", NULL})
+        && user_slash_password(cx, v.off)) {
         return pos + litlen;
     }
 

@@ -82,6 +82,20 @@ static int basic_auth_ok(const unsigned char *v, size_t n)
            && !llm_scan_password_placeholder(buf + colon + 1, o - colon - 1);
 }
 
+/* A built-in rule written in C, started at its anchor like a pattern. */
+static size_t run_finder(llm_scan_ctx_t *cx, const llm_scan_rule_t *r,
+                         int rule, size_t at)
+{
+    size_t e;
+
+    if ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
+        && LLM_IS_ALNUM(cx->t[at - 1])) {
+        return at + 1;
+    }
+    e = r->find(cx, rule, at);
+    return e > at ? e : at + 1;
+}
+
 size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const llm_scan_rule_t *r = LLM_RULE(cx->rs, rule);
@@ -89,6 +103,9 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     size_t off, len;
     int rc;
 
+    if (r->find) {
+        return run_finder(cx, r, rule, at);
+    }
     if (!r->code || ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
                      && LLM_IS_ALNUM(cx->t[at - 1]))) {
         return at + 1;
@@ -119,6 +136,9 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
         return at + 1;
     }
     if ((r->flags & LLM_RF_BASIC_AUTH) && !basic_auth_ok(cx->t + off, len)) {
+        return at + 1;
+    }
+    if (r->check && !r->check(cx, off, len)) {
         return at + 1;
     }
     llm_scan_emit(cx, rule, off, len);
@@ -289,6 +309,9 @@ int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
     }
     if (!cx.error) {
         run_admin_patterns(&cx);
+    }
+    if (!cx.error) {
+        llm_scan_views(&cx);     /* views.c: decoded views, when triggered */
     }
     if (cx.error) {
         return -1;

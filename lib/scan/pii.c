@@ -39,7 +39,8 @@ typedef struct {
 
 static const char *const phone_words[] = {
     "tel", "phone", "mobile", "mob.", "fax", "call", "cell", "whatsapp",
-    "contact", "reach", "ring", "handy", "telefon", "sms", "text me", NULL
+    "contact", "reach", "ring", "handy", "telefon", "sms", "text me",
+    "celular", "fone", "zap", NULL
 };
 
 static const char *const ssn_words[] = {
@@ -250,6 +251,84 @@ static int in_table(const llm_scan_ctx_t *cx, size_t from, size_t to)
     return 0;
 }
 
+/* GS1 check digit (EAN-13, GTIN-14): weights 3,1,3... from the right */
+static int gs1_valid(const char *d, size_t n)
+{
+    int sum = 0, w = 3;
+    size_t i;
+
+    for (i = n - 1; i-- > 0;) {
+        sum += (d[i] - '0') * w;
+        w = 4 - w;
+    }
+    return (10 - sum % 10) % 10 == d[n - 1] - '0';
+}
+
+static const char *const barcode_words[] = {
+    "ean", "ean13", "ean_13", "ean-13", "gtin", "gtin13", "gtin14", "gtin_13",
+    "gtin_14", "upc", "barcode", "bar_code", "sku", "isbn", "isbn13", NULL
+};
+
+static const char *const card_words[] = {
+    "card", "credit", "visa", "mastercard", "amex", "kreditkarte", "carte",
+    "tarjeta", "cartao", "ccnum", "cc_num", "cc-num", NULL
+};
+
+/* A word of words in t[from, to): case-insensitive, not inside another
+ * word; a camelCase hump counts as a start (productEan, eanCode). */
+static int word_in_range(const unsigned char *t, size_t from, size_t to,
+                         const char *const *words)
+{
+    size_t i, k, wl;
+    int w;
+
+    for (i = from; i < to; i++) {
+        if (i > 0 && LLM_IS_ALPHA(t[i - 1])
+            && !(LLM_IS_UPPER(t[i]) && LLM_IS_LOWER(t[i - 1]))) {
+            continue;
+        }
+        for (w = 0; words[w]; w++) {
+            wl = strlen(words[w]);
+            if (i + wl > to || LLM_LOWER(t[i]) != (unsigned char)words[w][0]) {
+                continue;
+            }
+            for (k = 1; k < wl && LLM_LOWER(t[i + k]) == (unsigned char)words[w][k]; k++) {
+            }
+            if (k == wl && (i + wl >= to || !LLM_IS_LOWER(t[i + wl]))) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* EAN-13 and GTIN-14 barcodes in product data (a key or column named
+ * ean, gtin, upc, sku, barcode; a table's header line counts) share
+ * lengths and prefixes with Visa and Diners cards, and one in ten passes
+ * Luhn as well.  Not a card unless something says card. */
+static int product_barcode(const llm_scan_ctx_t *cx, const char *d, size_t nd,
+                           size_t off, size_t end)
+{
+    const unsigned char *t = cx->t;
+    size_t from = off > 600 ? off - 600 : 0, hdr;
+
+    if ((nd != 13 && nd != 14) || !gs1_valid(d, nd)) {
+        return 0;
+    }
+    if (llm_scan_context_has(t, cx->len, off > 300 ? off - 300 : 0,
+                             end + 100, card_words)) {
+        return 0;
+    }
+    for (hdr = 0; hdr < cx->len && hdr < 400 && t[hdr] != '\n'; hdr++) {
+    }
+    if (word_in_range(t, from, off, barcode_words)
+        || (from > hdr && word_in_range(t, 0, hdr, barcode_words))) {
+        return 1;
+    }
+    /* a lone 13-digit Visa is rare today; a lone EAN-13 is not */
+    return nd == 13;
+}
+
 static int card_check(llm_scan_ctx_t *cx, const groups_t *g, int ng)
 {
     char d[24];
@@ -268,6 +347,9 @@ static int card_check(llm_scan_ctx_t *cx, const groups_t *g, int ng)
     }
     if (ng > 1 && g->sep[0] == ' '
         && in_table(cx, g->off[0], gend(g, ng - 1))) {
+        return 1;
+    }
+    if (ng == 1 && product_barcode(cx, d, nd, g->off[0], gend(g, 0))) {
         return 1;
     }
     if (!llm_scan_card_is_test(d, nd)) {
@@ -350,6 +432,19 @@ static void emit_phone(llm_scan_ctx_t *cx, const groups_t *g, int ng,
     }
 }
 
+/* groups i, i+1 after a Brazilian area code: 9XXXX-XXXX or [2-5]XXX-XXXX,
+ * and the area code itself 11..99 without a 0 */
+static int brazil_local(const unsigned char *t, const groups_t *g, int i)
+{
+    unsigned char a0 = t[g->off[i - 1]], a1 = t[g->off[i - 1] + 1];
+    unsigned char f = t[g->off[i]];
+
+    return a0 != '0' && a1 != '0' && g->len[i + 1] == 4
+           && (g->sep[i] == '-' || g->sep[i] == ' ')
+           && (g->n == i + 2 || g->sep[i + 1] == ' ')
+           && ((g->len[i] == 5 && f == '9') || (g->len[i] == 4 && f >= '2' && f <= '5'));
+}
+
 static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
                      int plus, int paren)
 {
@@ -387,6 +482,24 @@ static int try_phone(llm_scan_ctx_t *cx, const groups_t *g, size_t pos,
         if (nanp_ok(t, g->off[0], g->off[1])) {
             emit_phone(cx, g, 3, pos - 1);
         }
+        return 1;
+    }
+    /* Brazil: (11) 98765-4321 (mobile, 9 and eight digits), (11) 3456-7890 */
+    if (paren && ng >= 3 && g->len[0] == 2 && g->sep[0] == ')'
+        && brazil_local(t, g, 1)) {
+        size_t from = pos - 1;
+        /* +55 (11) ...: the country code belongs to it */
+        if (from >= 4 && t[from - 1] == ' ' && t[from - 4] == '+'
+            && t[from - 3] == '5' && t[from - 2] == '5') {
+            from -= 4;
+        }
+        emit_phone(cx, g, 3, from);
+        return 1;
+    }
+    /* 11 98765-4321 after a word such as phone or TEL */
+    if (!paren && ng >= 3 && g->len[0] == 2 && g->sep[0] == ' '
+        && brazil_local(t, g, 1) && ctx_before(cx, pos, 48, phone_words)) {
+        emit_phone(cx, g, 3, pos);
         return 1;
     }
     /* 212-555-0123, 212.555.0123, 1-212-555-0123 */
@@ -596,6 +709,13 @@ size_t llm_scan_rec_email(llm_scan_ctx_t *cx, size_t at)
         if (c == '%' || c == '}' || c == '{'
             || (s > 1 && t[s - 2] == '%' && c == 's')) {
             return at + 1;
+        }
+        /* EMAIL:x@y, EMAIL;TYPE=INTERNET:x@y (vCard), e-mail:x@y */
+        if (c == ':' && s >= 5 && (llm_scan_context_has(t, n, s - 5, s,
+                                                        (const char *const[]){"mail:", NULL})
+                                   || (s >= 9 && llm_scan_context_has(t, n, s - 9, s,
+                                                                      (const char *const[]){"internet:", NULL})))) {
+            c = ' ';
         }
         if (c == '/' || c == '@'
             || (c == ':' && !(s >= 7 && llm_scan_context_has(t, n, s - 7, s,

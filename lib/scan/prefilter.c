@@ -365,7 +365,9 @@ static int number_worth(const unsigned char *t, size_t n, size_t s, size_t j)
         || (l1 == 1 && l2 == 3)) {
         return 1;
     }
-    return sep == ' ' && ((l1 == 2 && l2 == 2) || l2 >= 9 || l1 + l2 >= 9);
+    /* ... and 11 98765-4321, a Brazilian mobile with its area code */
+    return sep == ' ' && ((l1 == 2 && (l2 == 2 || l2 == 5)) || l2 >= 9
+                          || l1 + l2 >= 9);
 }
 
 static int map_bit(const uint8_t *map, unsigned int pr)

@@ -231,6 +231,15 @@ const char *llm_scan_rules_add_allow(llm_scan_rules_t *rs,
     return NULL;
 }
 
+/* Built-in rules that were removed: switching one off stays accepted, so
+ * that a rule file written for an older release still loads. */
+static int retired_rule(const char *id)
+{
+    /* Twilio account SIDs are public identifiers (the auth token is the
+     * secret), no longer findings */
+    return !strcmp(id, "twilio-account-sid");
+}
+
 const char *llm_scan_rules_disable(llm_scan_rules_t *rs, const char *rule_or_type)
 {
     int i, hit = 0;
@@ -248,7 +257,7 @@ const char *llm_scan_rules_disable(llm_scan_rules_t *rs, const char *rule_or_typ
             hit = 1;
         }
     }
-    if (!hit) {
+    if (!hit && !retired_rule(rule_or_type)) {
         return apr_psprintf(rs->pool, "no rule or type named '%s'",
                             rule_or_type);
     }

@@ -40,11 +40,36 @@ typedef struct {
     const char *anchors;
     int back;
     const char *pattern;
+    llm_scan_validate_fn *check;  /* the value (group 1) must pass it */
+    llm_scan_find_fn *find;       /* a finder in C instead of a pattern */
+    int ci;                       /* anchors are ASCII case-insensitive */
 } builtin_t;
 
 #define S LLM_CAT_SECRET
 #define P LLM_CAT_PII
 #define BL LLM_RF_BOUND_LEFT
+
+/* a flag starts a shell word (not the -p of --password-stdin) */
+#define CLI_WORD "(?<![^\\s'\"])"
+/* a quoted flag value: no blank first ("-p" in "git add -p" is quoted
+ * prose, the quote after it closes something else) */
+#define CLI_QUOTED "'([^'\\s][^'\\n]{0,199})'|\"([^\"\\s][^\"\\n]{0,199})\""
+/* a value attached to -p ends where the shell word ends */
+#define CLI_END "(?=[\\s;|&)]|$)"
+/* an unquoted flag value: not a variable, another flag or a redirection */
+#define CLI_BARE "([^\\s'\"`\\\\;&|<>()$-][^\\s'\"`\\\\;&|<>()]{2,200})"
+/* blanks between .netrc tokens, also across lines that carry a line
+ * number (cat -n, an agent's file view "  12\t" or "  12→") */
+#define NETRC_SEP "(?:[ \\t]|\\r?\\n(?:[ \\t]*[0-9]{1,7}(?:\\t|\xe2\x86\x92|: |\\|))?)+"
+/* callee names of calls that take a password by position; each spelled
+ * so that its rarest byte pair is looked up (calls.c has the list) */
+#define CALL_ANCHORS ".login|_bind|.bind_s|getConnection|mysqli_connect|mysqli(" \
+    "|PDO(|NetworkCredential|PasswordAuthentication|PasswordCredentials" \
+    "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \
+    "|ssh2_auth_password|.connect|.auth("
+/* vendor names by a rare pair of theirs: aLGolia, TWilio, maiLGun,
+ * roLLBar, PUsher */
+#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher"
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
@@ -53,6 +78,7 @@ static const builtin_t builtins[] = {
     { "private-key-dsa",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "private-key-openssh",  "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "private-key-pkcs8",    "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
+    { "private-key-encrypted", "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "private-key-pgp",      "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "jwt",                  "JWT",         S,  90, LLM_RF_NO_PLACEHOLDER, NULL, 0, NULL },
     { "connection-string-password", "PASSWORD", S, 70, 0, NULL, 0, NULL },
@@ -92,6 +118,11 @@ static const builtin_t builtins[] = {
       "hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\\-]{20,200}" },
     { "stripe-live-key", "STRIPE_KEY", S, 80, BL, "sk_live_|rk_live_", 0,
       "[sr]k_live_[A-Za-z0-9]{20,250}(?![A-Za-z0-9])" },
+    /* test mode keys read and write the account's test data (customers,
+     * webhooks, connected accounts); only Stripe's documented key is
+     * exempt (allow.c) */
+    { "stripe-test-key", "STRIPE_KEY", S, 80, BL, "sk_test_|rk_test_", 0,
+      "[sr]k_test_[A-Za-z0-9]{20,250}(?![A-Za-z0-9])" },
     { "stripe-webhook-secret", "STRIPE_KEY", S, 80, BL, "whsec_", 0,
       "whsec_[A-Za-z0-9+/=]{24,100}(?![A-Za-z0-9])" },
     { "anthropic-key", "ANTHROPIC_KEY", S, 85, BL, "sk-ant-", 0,
@@ -111,15 +142,13 @@ static const builtin_t builtins[] = {
     { "twilio-api-key", "GENERIC_SECRET", S, 80, BL,
       "SK0|SK1|SK2|SK3|SK4|SK5|SK6|SK7|SK8|SK9|SKa|SKb|SKc|SKd|SKe|SKf|SKA|SKB|SKC|SKD|SKE|SKF", 0,
       "SK(?=[0-9a-fA-F]{0,31}[a-fA-F])(?=[0-9a-fA-F]{0,31}[0-9])[0-9a-fA-F]{32}(?![A-Za-z0-9])" },
-    { "twilio-account-sid", "GENERIC_SECRET", S, 78, BL | LLM_RF_CTX_TWILIO,
-      "AC0|AC1|AC2|AC3|AC4|AC5|AC6|AC7|AC8|AC9|ACa|ACb|ACc|ACd|ACe|ACf", 0,
-      "AC[0-9a-f]{32}(?![A-Za-z0-9])" },
     { "azure-storage-key", "GENERIC_SECRET", S, 80, 0, "AccountKey=|SharedAccessKey=", 0,
       "(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,100}={0,2})" },
     { "azure-client-secret", "GENERIC_SECRET", S, 78, BL, "Q~", 4,
       "[A-Za-z0-9_.\\-]{3}[0-9]Q~[A-Za-z0-9_.~\\-]{31,34}(?![A-Za-z0-9_.~\\-])" },
-    { "huggingface-token", "GENERIC_SECRET", S, 80, BL | LLM_RF_ENTROPY, "hf_", 0,
-      "hf_[A-Za-z0-9]{34,40}(?![A-Za-z0-9])" },
+    /* often letters only: looks_random's "needs a digit" would drop them */
+    { "huggingface-token", "GENERIC_SECRET", S, 80, BL, "hf_", 0,
+      "hf_[A-Za-z0-9]{34,64}(?![A-Za-z0-9])", llm_scan_check_mixed_random },
     { "digitalocean-token", "GENERIC_SECRET", S, 80, BL, "dop_v1_|doo_v1_", 0,
       "do[po]_v1_[a-f0-9]{64}(?![A-Za-z0-9])" },
     { "shopify-token", "GENERIC_SECRET", S, 80, BL, "shpat_|shpss_|shpca_|shppa_", 0,
@@ -148,6 +177,76 @@ static const builtin_t builtins[] = {
       "lin_api_[A-Za-z0-9]{40}(?![A-Za-z0-9])" },
     { "doppler-token", "GENERIC_SECRET", S, 80, BL, "dp.pt.|dp.st.|dp.sa.|dp.ct.", 0,
       "dp\\.(?:pt|st|sa|ct)\\.[A-Za-z0-9]{40,44}(?![A-Za-z0-9])" },
+
+    /* passwords in commands.  Anchored on the flag (a rare byte pair), not
+     * on the command word (common ones: login, default): the value check
+     * in commands.c finds the command on the line before the flag. */
+    { "cli-password-flag", "PASSWORD", S, 62, BL, "-p'|-p\"|--password|--passwd|--pass ", 0,
+      CLI_WORD "(?|-p'([^'\\s]{1,200})'" CLI_END "|-p\"([^\"\\s]{1,200})\"" CLI_END
+      "|--pass(?:word|wd)?(?:[ \\t]+|=)(?|" CLI_QUOTED "|" CLI_BARE "))",
+      llm_scan_check_flag_password },
+    { "mysql-password-flag", "PASSWORD", S, 62, BL, "-p", 0,
+      CLI_WORD "-p" CLI_BARE, llm_scan_check_mysql_password },
+    { "cli-login-password", "PASSWORD", S, 62, BL, "-p", 0,
+      CLI_WORD "-p(?:[ \\t]+|=)?(?|" CLI_QUOTED "|" CLI_BARE ")",
+      llm_scan_check_login_password },
+    { "cli-user-password", "PASSWORD", S, 62, BL, "-u|--user", 0,
+      CLI_WORD "(?:-u|--user)(?:[ \\t]+|=)?"
+      "(?|'[^':\\s]{1,100}:([^'\\s][^'\\n]{0,199})'|\"[^\":\\s]{1,100}:([^\"\\s][^\"\\n]{0,199})\""
+      "|[^\\s:'\"]{1,100}:(?|" CLI_QUOTED "|" CLI_BARE "))",
+      llm_scan_check_curl_password },
+    /* keytool -storepass X, openssl -passin pass:X */
+    { "cli-keystore-password", "PASSWORD", S, 62, BL,
+      "-storepass|-keypass|-srcstorepass|-deststorepass|-passin|-passout", 0,
+      CLI_WORD "(?|-(?:src|dest)?(?:store|key)pass[ \\t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+      "|-pass(?:in|out)[ \\t]+pass:(?|" CLI_QUOTED "|" CLI_BARE "))",
+      llm_scan_check_flag_password },
+    /* redis-cli -a X, ldapsearch -w X, sqlcmd -P X, smbclient -U user%X:
+     * the flag means a password only for its command */
+    { "cli-client-password", "PASSWORD", S, 62, BL, "-a|-w|-P|-U|-N", 0,
+      CLI_WORD "(?|-[awPN][ \\t]+(?|" CLI_QUOTED "|" CLI_BARE ")"
+      "|-U[ \\t]+(?|'[^'%\\s]{1,64}%([^'\\s][^'\\n]{0,199})'|\"[^\"%\\s]{1,64}%([^\"\\s][^\"\\n]{0,199})\""
+      "|[^\\s%'\"]{1,64}%" CLI_BARE "))",
+      llm_scan_check_client_password },
+    /* echo 'X' | sudo -S ..., sudo -S <<< 'X', echo 'X' | docker login
+     * --password-stdin, echo 'u:X' | chpasswd */
+    { "stdin-password", "PASSWORD", S, 62, 0,
+      "sudo -S|--password-stdin|swd", 0, NULL,
+      NULL, llm_scan_find_stdin_password },
+    /* Go's MySQL DSN: user:password@tcp(host:3306)/db (anchored after the
+     * '@', which the e-mail recogniser steps over) */
+    { "dsn-password", "PASSWORD", S, 70, 0, "tcp(|unix(", 1, NULL,
+      NULL, llm_scan_find_dsn_password },
+    /* .netrc: anchored on "password" (by "sw": "pa" is everywhere), the
+     * entry before it is checked */
+    { "netrc-password", "PASSWORD", S, 62, BL, "sword", 3,
+      "password" NETRC_SEP "(?|\"([^\"\\n]{1,200})\"|(\\S{1,200}))",
+      llm_scan_check_netrc_password },
+    { "call-password-argument", "PASSWORD", S, 62, 0, CALL_ANCHORS, 0, NULL,
+      NULL, llm_scan_find_call_password },
+    { "prose-password", "PASSWORD", S, 59, BL, "sword|swort", 3, NULL,
+      NULL, llm_scan_find_prose_password },
+    /* an AWS secret written right after its key id: positional
+     * constructor arguments, CSV exports, "ID / secret" in prose */
+    { "aws-secret-beside-key-id", "AWS_SECRET_KEY", S, 76, BL, "AKIA|ASIA", 0,
+      "(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])(?:[^\\n]|\\n(?![ \\t]*\\n)){1,100}?"
+      "(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+      llm_scan_check_aws_secret },
+    /* 32 hex digits passed to a call near a vendor's name (Algolia admin
+     * keys, Twilio auth tokens, Datadog, Mailgun ...) */
+    { "vendor-hex-key", "GENERIC_SECRET", S, 74, 0, VENDOR_ANCHORS, 0, NULL,
+      NULL, llm_scan_find_vendor_hex, 1 },
+    /* base64 of a PEM private key: kubeconfig client-key-data, k8s tls.key,
+     * a key kept in an environment variable */
+    { "private-key-base64", "PRIVATE_KEY", S, 100, LLM_RF_NO_PLACEHOLDER,
+      "LS0tLS1CRUdJTi", 0, NULL, NULL, llm_scan_find_b64_pem },
+    /* base64 that decodes to text (views.c): docker "auth" and npm _auth
+     * (user:password, reported here), echo ... | base64 -d, base64 JSON,
+     * Kubernetes Secret data; what the decoded text holds is reported
+     * under its own rule, over the whole base64 run */
+    { "base64-credentials", "PASSWORD", S, 64, 0,
+      "auth\"|auth=|Secret|eyJ|4 -d|4 --decode|4 -D", 0, NULL,
+      NULL, llm_scan_find_b64_view },
     { "bearer-token", "GENERIC_SECRET", S, 45, BL | LLM_RF_ENTROPY, "Bearer |bearer ", 0,
       "[Bb]earer[ \\t]+([A-Za-z0-9._~+/\\-]{20,400}=*)" },
     { "http-basic-auth", "PASSWORD", S, 65, BL | LLM_RF_BASIC_AUTH, "Basic ", 0,
@@ -170,6 +269,9 @@ void llm_scan_builtin_add(llm_scan_rules_t *rs)
         r->pattern = b->pattern;
         r->anchors = b->anchors;
         r->back = b->back;
+        r->check = b->check;
+        r->find = b->find;
+        r->anchor_ci = b->ci;
         r->builtin = 1;
     }
 }

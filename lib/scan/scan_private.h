@@ -55,6 +55,7 @@ typedef enum {
     LLM_R_PRIVATE_KEY_DSA,
     LLM_R_PRIVATE_KEY_OPENSSH,
     LLM_R_PRIVATE_KEY_PKCS8,
+    LLM_R_PRIVATE_KEY_ENCRYPTED,
     LLM_R_PRIVATE_KEY_PGP,
     LLM_R_JWT,
     LLM_R_CONN_PASSWORD,
@@ -85,6 +86,11 @@ typedef struct llm_scan_ctx_t llm_scan_ctx_t;
 typedef int llm_scan_validate_fn(const llm_scan_ctx_t *cx, size_t off,
                                  size_t len);
 
+/* A rule written in C that the prefilter starts at its anchors like a
+ * pattern rule: it emits what it finds and returns where the scan goes
+ * on (> at). */
+typedef size_t llm_scan_find_fn(llm_scan_ctx_t *cx, int rule, size_t at);
+
 typedef struct llm_scan_rule_t {
     const char *id;
     const char *type;
@@ -92,6 +98,8 @@ typedef struct llm_scan_rule_t {
     int prio;                /* the higher wins an overlap */
     int flags;
     const char *pattern;     /* pattern rules; group 1, if set, is the value */
+    llm_scan_validate_fn *check; /* pattern rules: the value must pass it */
+    llm_scan_find_fn *find;  /* instead of a pattern: a finder in C */
     const char *anchors;     /* '|' separated literals that start a match */
     int back;                /* the anchor sits this far into the match */
     int anchor_ci;           /* anchors are case-insensitive */
@@ -157,6 +165,7 @@ struct llm_scan_ctx_t {
     size_t pem_no_end;       /* no "-----END " between here and pem_end_to */
     size_t pem_end_to;
     int error;
+    int depth;               /* 0: the raw text; n: a view n decodings deep */
 };
 
 #define LLM_RULE(rs, i) (&((llm_scan_rule_t *)(rs)->rules->elts)[i])
@@ -197,6 +206,40 @@ size_t llm_scan_b64_decode(const unsigned char *s, size_t n,
 int llm_scan_looks_random(const unsigned char *v, size_t n, int hexok);
 int llm_scan_context_has(const unsigned char *t, size_t len, size_t from,
                          size_t to, const char *const *words);
+
+/* commands.c: passwords given to commands; calls.c: passed by position
+ * to login/bind/connect calls; prose.c: given in a sentence */
+int llm_scan_check_password(const llm_scan_ctx_t *cx, size_t off, size_t len);
+int llm_scan_check_flag_password(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len);
+int llm_scan_check_client_password(const llm_scan_ctx_t *cx, size_t off,
+                                   size_t len);
+int llm_scan_check_mysql_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len);
+int llm_scan_check_login_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len);
+int llm_scan_check_curl_password(const llm_scan_ctx_t *cx, size_t off,
+                                 size_t len);
+int llm_scan_check_netrc_password(const llm_scan_ctx_t *cx, size_t off,
+                                  size_t len);
+size_t llm_scan_find_call_password(llm_scan_ctx_t *cx, int rule, size_t at);
+size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at);
+size_t llm_scan_find_stdin_password(llm_scan_ctx_t *cx, int rule, size_t at);
+size_t llm_scan_find_dsn_password(llm_scan_ctx_t *cx, int rule, size_t at);
+
+/* keyshapes.c: keys known by where they stand */
+int llm_scan_check_mixed_random(const llm_scan_ctx_t *cx, size_t off,
+                                size_t len);
+int llm_scan_check_aws_secret(const llm_scan_ctx_t *cx, size_t off, size_t len);
+size_t llm_scan_find_vendor_hex(llm_scan_ctx_t *cx, int rule, size_t at);
+size_t llm_scan_find_b64_pem(llm_scan_ctx_t *cx, int rule, size_t at);
+
+/* views.c: format characters removed, %XX decoded; scanned when a cheap
+ * trigger fires, findings mapped back onto the raw text */
+void llm_scan_views(llm_scan_ctx_t *cx);
+/* base64 that decodes to text: docker and npm auth, echo ... | base64 -d,
+ * base64 JSON, Kubernetes Secret data */
+size_t llm_scan_find_b64_view(llm_scan_ctx_t *cx, int rule, size_t at);
 
 /* allow.c */
 int llm_scan_is_placeholder(const unsigned char *v, size_t n);

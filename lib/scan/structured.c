@@ -16,8 +16,8 @@
 
 /*
  * Secrets with structure that a regex alone judges badly: passwords inside
- * URLs, PEM private key blocks (encrypted ones and public material are not
- * findings), and JWTs (the header must decode to JSON naming an "alg").
+ * URLs, PEM private key blocks (encrypted ones too; public material is not
+ * a finding), and JWTs (the header must decode to JSON naming an "alg").
  */
 
 #include <string.h>
@@ -154,7 +154,7 @@ size_t llm_scan_rec_pem(llm_scan_ctx_t *cx, size_t pos)
         rule = LLM_R_PRIVATE_KEY_PGP;
     }
     else if (LABEL("ENCRYPTED PRIVATE KEY")) {
-        return (size_t)(d - t) + 5;   /* PKCS#8 encrypted: a blob */
+        rule = LLM_R_PRIVATE_KEY_ENCRYPTED;
     }
     else if (ll >= 11 && !memcmp(t + l + ll - 11, "PRIVATE KEY", 11)) {
         rule = LLM_R_PRIVATE_KEY_PKCS8;
@@ -164,13 +164,13 @@ size_t llm_scan_rec_pem(llm_scan_ctx_t *cx, size_t pos)
     }
 #undef LABEL
     body = (size_t)(d - t) + 5;
-    /* traditional OpenSSL encryption announces itself in a header */
-    if (find_lit(t, body, body + 160 < n ? body + 160 : n, "ENCRYPTED")) {
-        return body;
-    }
-    if (rule == LLM_R_PRIVATE_KEY_OPENSSH
-        && openssh_encrypted(t, body, body + 200 < n ? body + 200 : n)) {
-        return body;
+    /* an encrypted key is still a private key: its passphrase is often
+     * weak, next to it, or guessed offline at leisure.  Reported under
+     * a rule of its own so that an admin may choose otherwise. */
+    if (find_lit(t, body, body + 160 < n ? body + 160 : n, "Proc-Type: 4,ENCRYPTED")
+        || (rule == LLM_R_PRIVATE_KEY_OPENSSH
+            && openssh_encrypted(t, body, body + 200 < n ? body + 200 : n))) {
+        rule = LLM_R_PRIVATE_KEY_ENCRYPTED;
     }
     stop = body + 65536 < n ? body + 65536 : n;
     /* many BEGIN lines and no END must not make the scan quadratic: what

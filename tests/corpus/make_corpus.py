@@ -124,7 +124,7 @@ cur = "payments.js"
 add(cur, f'''// payments service
 const Stripe = require('stripe');
 const stripe = Stripe('{P("STRIPE_KEY", "sk_live_" + r(99))}');
-const testStripe = Stripe('sk_test_{r(99)}');
+const testStripe = Stripe('{P("STRIPE_KEY", "sk_test_" + r(99))}');
 const openai = new OpenAI({{ apiKey: process.env.OPENAI_API_KEY }});
 const fallback = new OpenAI({{ apiKey: "{P("OPENAI_KEY", "sk-proj-" + r(64, AL + "-_") + "T3BlbkFJ" + r(20))}" }});
 
@@ -496,20 +496,13 @@ ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{r(43)} deploy@ci
 ''')
 
 cur = "encrypted_keys.pem"
-add(cur, f'''-----BEGIN ENCRYPTED PRIVATE KEY-----
-{pem_body(5)}
------END ENCRYPTED PRIVATE KEY-----
------BEGIN RSA PRIVATE KEY-----
-Proc-Type: 4,ENCRYPTED
-DEK-Info: AES-256-CBC,{r(32, HEX.upper())}
-
-{pem_body(5)}
------END RSA PRIVATE KEY-----
------BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABD{r(21)}
-{pem_body(3)}
------END OPENSSH PRIVATE KEY-----
-''')
+# encrypted keys are private keys: the passphrase is often weak or close by
+enc1 = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + pem_body(5) + "\n-----END ENCRYPTED PRIVATE KEY-----"
+enc2 = ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC," + r(32, HEX.upper())
+        + "\n\n" + pem_body(5) + "\n-----END RSA PRIVATE KEY-----")
+enc3 = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABD" + r(21)
+        + "\n" + pem_body(3) + "\n-----END OPENSSH PRIVATE KEY-----")
+add(cur, P("PRIVATE_KEY", enc1) + "\n" + P("PRIVATE_KEY", enc2) + "\n" + P("PRIVATE_KEY", enc3) + "\n")
 
 cur = "keys_plain.pem"
 ossh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" + pem_body(4) + "\n-----END OPENSSH PRIVATE KEY-----"
@@ -530,7 +523,7 @@ export HF_TOKEN={P("GENERIC_SECRET", "hf_" + r(34))}
 cur = "twilio_notify.py"
 add(cur, f'''from twilio.rest import Client
 
-account_sid = "{P("GENERIC_SECRET", "AC" + r(32, HEX))}"
+account_sid = "{"AC" + r(32, HEX)}"
 twilio_auth_token = "{P("GENERIC_SECRET", r(32, HEX))}"
 api_key_sid = "{P("GENERIC_SECRET", "SK" + r(32, HEX))}"
 client = Client(account_sid, twilio_auth_token)
@@ -684,6 +677,374 @@ diff = ("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,4 +1,6 
         "+@app.route(\"/health\")\n+def health():\n-@pytest.fixture(scope='module')\n"
         "+@dataclass(frozen=True)\n # reviewed-by: " + P("EMAIL", "wei.chen@acme-corp.com") + "\n")
 add(cur, json.dumps({"type": "tool_result", "tool_use_id": "toolu_02", "content": diff}) + "\n")
+
+# --- issue 12: passwords in commands and code, vendor shapes, typing ------
+# (appended after the older files so that their random values stay put)
+PWSYM = "!#@^_+=~"
+
+
+def pw(n=12):
+    """A password as people generate them: letters, digits, a symbol or
+    two, starting and ending with a letter or digit."""
+    while True:
+        mid = [random.choice(AL + PWSYM) for _ in range(n - 2)]
+        v = random.choice(string.ascii_letters) + "".join(mid) + random.choice(AL)
+        if (any(c.isdigit() for c in v) and any(c.isupper() for c in v)
+                and any(c.islower() for c in v) and any(c in PWSYM for c in v)
+                and "=" not in v[:2]):
+            return v
+
+
+def gs1_ok(s):
+    body, chk = s[:-1], int(s[-1])
+    tot = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(body)))
+    return (10 - tot % 10) % 10 == chk
+
+
+def barcode_like_card(prefix, n):
+    """A GS1-valid barcode that is also Luhn-valid: the false alarm."""
+    while True:
+        v = prefix + "".join(random.choice(string.digits) for _ in range(n - len(prefix)))
+        if gs1_ok(v) and luhn_ok(v):
+            return v
+
+
+def hf_token(n=34):
+    return "hf_" + r(n, string.ascii_letters)
+
+
+cur = "shell_history.txt"
+add(cur, f"""  501  mysql -u root -p'{P("PASSWORD", pw())}' -h db.internal shop < dump.sql
+  502  mysqldump -u backup -p{P("PASSWORD", pw(11).replace("!", "x"))} --single-transaction shop > shop.sql
+  503  docker login -u deploy -p '{P("PASSWORD", pw())}' registry.acme-corp.com
+  504  curl -fsS -u admin:'{P("PASSWORD", pw())}' https://jenkins.acme-corp.com/api/json
+  505  curl -s --user "ci-bot:{P("PASSWORD", pw())}" https://nexus.acme-corp.com/service/rest/v1/status
+  506  sshpass -p '{P("PASSWORD", pw())}' ssh -l ops bastion.acme-corp.com
+  507  psql --host db.internal --username etl --password "{P("PASSWORD", pw())}"
+  508  mysql -u root -p -h db.internal
+  509  echo "$REGISTRY_TOKEN" | docker login -u deploy --password-stdin registry.acme-corp.com
+  510  curl -u "$API_USER:$API_PASS" https://api.acme-corp.com/v1/health
+  511  docker run -p 8080:80 -p 8443:443 nginx:1.25
+  512  mysql -h db.internal -P 3306 -u app -p"$DB_PASS" shop
+  513  curl -u admin https://jenkins.acme-corp.com/login
+  514  mkdir -p '/srv/www/shop' && cp -p config.yml /srv/www/shop/
+""")
+
+cur = "netrc_view.txt"
+add(cur, f"""I'll check the credentials file.
+
+     1\tmachine api.acme-corp.com
+     2\t  login deploy
+     3\t  password {P("PASSWORD", pw())}
+     4\tmachine git.acme-corp.com login ci-bot password {P("PASSWORD", pw())}
+     5\tdefault login anonymous password {P("PASSWORD", pw(10))}
+
+And the one on the build host:
+    12\u2192machine registry.acme-corp.com
+    13\u2192  login pusher
+    14\u2192  password {P("PASSWORD", pw())}
+
+The machine learning login page asks for the password again.
+""")
+
+cur = "db_connect.py"
+add(cur, f"""import smtplib, ldap, pymysql, paramiko, cx_Oracle, os
+
+def notify(msg):
+    with smtplib.SMTP("smtp.acme-corp.com", 587) as server:
+        server.starttls()
+        server.login("{P("EMAIL", "alerts@acme-corp.com")}", "{P("PASSWORD", pw())}")
+        server.send_message(msg)
+
+def directory():
+    conn = ldap.initialize("ldaps://ldap.acme-corp.com")
+    conn.simple_bind_s("cn=reader,dc=acme,dc=com", "{P("PASSWORD", pw())}")
+    return conn
+
+def warehouse():
+    return pymysql.connect("db.internal", "etl", "{P("PASSWORD", pw())}", "warehouse")
+
+def ledger():
+    return cx_Oracle.connect("ledger_ro", "{P("PASSWORD", pw())}", "orahost:1521/LEDGER")
+
+def bastion():
+    ssh = paramiko.SSHClient()
+    ssh.connect("bastion.acme-corp.com", 22, "ops", '{P("PASSWORD", pw())}')
+    return ssh
+
+# the right way: nothing literal
+def notify_env(msg):
+    server = smtplib.SMTP(os.environ["SMTP_HOST"])
+    server.login(os.environ["SMTP_USER"], os.environ["SMTP_PASSWORD"])
+    conn = pymysql.connect(host, user, password, "warehouse")
+    sock.connect(("db.internal", 3306))
+
+class Client:
+    def login(self, user, password):
+        return self.session.login(user, password)
+""")
+
+cur = "Connect.java"
+aws_pair = (aws_id(), aws_secret())
+add(cur, f"""package com.acme.shop;
+
+import com.amazonaws.auth.BasicAWSCredentials;
+import java.net.PasswordAuthentication;
+import java.sql.DriverManager;
+
+public class Connect {{
+    static java.sql.Connection db() throws Exception {{
+        return DriverManager.getConnection("jdbc:postgresql://db.internal/shop", "shop_app", "{P("PASSWORD", pw())}");
+    }}
+    static BasicAWSCredentials aws() {{
+        return new BasicAWSCredentials("{P("AWS_ACCESS_KEY", aws_pair[0])}", "{P("AWS_SECRET_KEY", aws_pair[1])}");
+    }}
+    static PasswordAuthentication proxy() {{
+        return new PasswordAuthentication("proxyuser", "{P("PASSWORD", pw())}".toCharArray());
+    }}
+    static java.sql.Connection fromEnv() throws Exception {{
+        return DriverManager.getConnection(System.getenv("DB_URL"), System.getenv("DB_USER"), System.getenv("DB_PASSWORD"));
+    }}
+}}
+""")
+
+cur = "Mailer.cs"
+add(cur, f"""using System.Net;
+using System.Net.Mail;
+
+var smtp = new SmtpClient("smtp.acme-corp.com", 587)
+{{
+    EnableSsl = true,
+    Credentials = new NetworkCredential("{P("EMAIL", "mailer@acme-corp.com")}", "{P("PASSWORD", pw())}")
+}};
+var fromConfig = new NetworkCredential(config["Smtp:User"], config["Smtp:Password"]);
+""")
+
+cur = "aws_static.go"
+gid, gsec = aws_id(), aws_secret()
+add(cur, f"""package storage
+
+import "github.com/aws/aws-sdk-go/aws/credentials"
+
+var creds = credentials.NewStaticCredentials("{P("AWS_ACCESS_KEY", gid)}", "{P("AWS_SECRET_KEY", gsec)}", "")
+var fromEnv = credentials.NewEnvCredentials()
+""")
+
+cur = "onboarding_chat.txt"
+cid, csec = aws_id(), aws_secret()
+add(cur, f"""User: The staging box is ready: user deploy, password {P("PASSWORD", pw())}.
+Assistant: Thanks. Before I log in, what about the database?
+User: For the admin console the login is admin and the password is `{P("PASSWORD", pw())}`
+User: And the IAM user for the uploader: {P("AWS_ACCESS_KEY", cid)} / {P("AWS_SECRET_KEY", csec)}
+Assistant: Got it. Remember that a password reset link expires after 24 hours, and the
+password must have at least 12 characters. Never paste your password here again.
+User: My password manager says the password is strong. The user guide covers it.
+""")
+
+cur = "stripe_test.env"
+add(cur, f"""# Stripe test mode: still real credentials for the account's test data
+STRIPE_SECRET_KEY={P("STRIPE_KEY", "sk_test_" + r(24))}
+STRIPE_CONNECT_KEY={P("STRIPE_KEY", "sk_test_51" + r(22) + r(74))}
+STRIPE_RESTRICTED={P("STRIPE_KEY", "rk_test_51" + r(22) + r(74))}
+STRIPE_PUBLISHABLE_KEY=pk_test_51{r(22)}{r(74)}
+# the key printed in Stripe's docs
+STRIPE_DOCS_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc
+STRIPE_PLACEHOLDER=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX
+""")
+
+cur = "kubeconfig.yaml"
+kkey = "-----BEGIN RSA PRIVATE KEY-----\n" + pem_body(6) + "\n-----END RSA PRIVATE KEY-----\n"
+kcert = "-----BEGIN CERTIFICATE-----\n" + pem_body(6) + "\n-----END CERTIFICATE-----\n"
+kca = "-----BEGIN CERTIFICATE-----\n" + pem_body(5) + "\n-----END CERTIFICATE-----\n"
+add(cur, f"""apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: {base64.b64encode(kca.encode()).decode()}
+    server: https://k8s.acme-corp.com:6443
+  name: prod
+users:
+- name: admin
+  user:
+    client-certificate-data: {base64.b64encode(kcert.encode()).decode()}
+    client-key-data: {P("PRIVATE_KEY", base64.b64encode(kkey.encode()).decode())}
+""")
+
+cur = "hf_tokens.sh"
+add(cur, f"""export HF_TOKEN={P("GENERIC_SECRET", hf_token(34))}
+huggingface-cli login --token {P("GENERIC_SECRET", hf_token(37))}
+# hf_xxx is where the token goes; hf_transfer speeds up downloads
+pip install "huggingface_hub[hf_transfer]"
+""")
+
+cur = "search_index.js"
+add(cur, f"""// Algolia admin client for the nightly indexing job
+const algoliasearch = require('algoliasearch');
+const client = algoliasearch('{r(10, string.ascii_uppercase + string.digits)}', '{P("GENERIC_SECRET", r(32, HEX))}');
+const index = client.initIndex('products');
+
+// checksums of the bundles, no vendor here
+const integrity = {{ main: '{r(32, HEX)}', vendor: '{r(32, HEX)}' }};
+""")
+
+cur = "twilio_sid.py"
+add(cur, f"""# Twilio account SIDs are public identifiers; the auth token is the secret
+TWILIO_ACCOUNT_SID = "AC{r(32, HEX)}"
+messaging_service = "MG{r(32, HEX)}"
+client = Client(TWILIO_ACCOUNT_SID, os.environ["TWILIO_AUTH_TOKEN"])
+""")
+
+cur = "contacts_br.vcf"
+add(cur, f"""BEGIN:VCARD
+VERSION:3.0
+FN:Mariana Costa
+TEL;TYPE=CELL:{P("PHONE", "(11) 9" + r(4, string.digits) + "-" + r(4, string.digits))}
+TEL;TYPE=WORK:{P("PHONE", "+55 (21) 3" + r(3, string.digits) + "-" + r(4, string.digits))}
+EMAIL:{P("EMAIL", "mariana.costa@costa-arquitetura.com.br")}
+END:VCARD
+Recado: ligar para o Joao no celular {P("PHONE", "(31) 9" + r(4, string.digits) + "-" + r(4, string.digits))} depois das 18h.
+Pedido (12) itens, versao (1.2) 2024-05-01, sala (3) 101-202.
+""")
+
+cur = "products.csv"
+rows = ["sku,name,ean,gtin14,price_eur"]
+for k in range(6):
+    rows.append("%s-%03d,%s,%s,%s,%.2f" % (random.choice(["WID", "GAD", "TOL"]), k,
+                random.choice(["Widget", "Gadget", "Tool kit", "Cable"]),
+                barcode_like_card("40", 13), barcode_like_card("36", 14), random.random() * 90 + 1))
+add(cur, "\n".join(rows) + "\n")
+
+cur = "products.json"
+add(cur, json.dumps({"items": [
+    {"sku": "WID-%03d" % k, "title": "Widget %d" % k, "ean": barcode_like_card("40", 13),
+     "upc": "0" + r(11, string.digits), "stock": random.randint(0, 500)} for k in range(4)]}, indent=2) + "\n")
+
+cur = "env_refs.py"
+add(cur, """import os
+import environ
+
+env = environ.Env()
+DB_PASSWORD = env('DB_PASSWORD', default='')
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=None)
+SMTP_PASSWORD = os.getenv("SMTP_PASSWORD")
+REDIS_PASSWORD = os.getenv("REDIS_PASSWORD", "")
+COMPOSE_HINT = "password: ${POSTGRES_PASSWORD}"
+""")
+
+cur = "masked_values.txt"
+add(cur, """$ git remote -v
+origin  https://x-access-token:***@github.com/acme/shop.git (fetch)
+origin  https://x-access-token:***@github.com/acme/shop.git (push)
+$ cat config/database.yml
+production:
+  username: shop_app
+  password: "****"
+  api_key: ****************
+Authorization: Basic ****
+""")
+
+cur = "hidden_in_plain_sight.txt"
+# invisible format characters and percent-encoding: what a model reads
+# back is the value; the finding covers every raw byte of it
+WJ, ZW, SHY = "\u2060", "\u200b", "\u00ad"
+mail1 = "d.okafor@" + "lagos-freight.com.ng"
+tok1 = "ghp_" + r(36)
+aws1 = aws_id()
+mail2 = "s.ivanova@" + "volga-logistics.ru"
+enc_key = "sk_live_" + r(24)
+add(cur, f"""Tool output (copied from a PDF, invisible characters kept):
+contact: {P("EMAIL", mail1[:3] + WJ + mail1[3:])}
+token: {P("GITHUB_TOKEN", tok1[:12] + ZW + tok1[12:])}
+key id {P("AWS_ACCESS_KEY", aws1[:8] + SHY + aws1[8:])}
+GET /api/v2/invite?to={P("EMAIL", mail2.replace("@", "%40"))}&lang=ru 200
+GET /redirect?next=%2Fprofile%3Fref%3D{P("EMAIL", "m.tanaka%2540" + "osaka-denki.co.jp")} 302
+POST /hook body=key%3D{P("STRIPE_KEY", "".join("%%%02x" % ord(c) for c in enc_key))}
+GET /search?q=hello%20world%2C%20again&page=2 200
+GET /static/app.js?v=1.2.3%2Bbuild.7 200
+""")
+
+cur = "base64_configs.txt"
+# base64 that decodes to text: the decoded value's type, over the whole run
+def b64s(x):
+    return base64.b64encode(x.encode()).decode()
+
+
+dock_auth = b64s("deploy:" + pw())
+npm_auth = b64s("ci-publisher:" + pw())
+env_b64 = b64s("DB_HOST=db.internal\nDB_PASSWORD=" + pw() + "\n")
+json_b64 = b64s(json.dumps({"service": "billing", "smtp_password": pw(), "port": 587}))
+k8s_dsn = b64s("postgres://billing:" + pw() + "@db.internal:5432/billing")
+k8s_key = b64s(r(40))
+add(cur, f"""$ cat ~/.docker/config.json
+{{"auths": {{"registry.acme-corp.com": {{"auth": "{P("PASSWORD", dock_auth)}"}}}}}}
+$ cat ~/.npmrc
+//npm.acme-corp.com/:_auth={P("PASSWORD", npm_auth)}
+always-auth=true
+$ echo {P("PASSWORD", env_b64)} | base64 -d > .env
+$ kubectl get cm billing -o jsonpath='{{.data.settings}}'
+{P("PASSWORD", json_b64)}
+$ kubectl get secret billing -o yaml
+apiVersion: v1
+data:
+  DATABASE_URL: {P("PASSWORD", k8s_dsn)}
+  STRIPE_WEBHOOK_SIGNING_KEY: {P("GENERIC_SECRET", k8s_key)}
+  username: {b64s("billing")}
+  replicas: {b64s("3")}
+kind: Secret
+metadata:
+  name: billing
+type: Opaque
+$ echo {b64s("hello from the build bot, all green")} | base64 -d
+$ kubectl get cm ui -o jsonpath='{{.data.theme}}'
+{b64s(json.dumps({"theme": "dark", "density": "compact", "beta": False}))}
+""")
+
+cur = "ops_handover.txt"
+add(cur, f"""Handover notes, week 19
+
+- The password for the staging db is {P("PASSWORD", pw())} (rotate on Friday).
+- I reset your password to {P("PASSWORD", pw())}, please change it after login.
+- Das Passwort ist {P("PASSWORD", pw())} und gilt bis Montag.
+- New Grafana credentials: admin / {P("PASSWORD", pw())}
+- The password to use is in the vault; the password for root is rotated nightly.
+- Pass the password to the helper script: it hashes it before storing it.
+""")
+
+cur = "ops_commands.sh"
+add(cur, f"""#!/bin/sh
+# one-off maintenance, do not commit
+redis-cli -h cache.internal -a '{P("PASSWORD", pw())}' FLUSHDB
+ldapsearch -x -H ldaps://ldap.internal -D "cn=reader,dc=acme,dc=com" -w {P("PASSWORD", pw().replace("!", "x"))} -b dc=acme,dc=com
+sqlcmd -S sql01.internal -U sa -P "{P("PASSWORD", pw())}" -Q "DBCC CHECKDB"
+smbclient //fs01.internal/backup -U svc_backup%{P("PASSWORD", pw().replace("!", "x"))} -c 'ls'
+keytool -importcert -keystore truststore.jks -storepass {P("PASSWORD", pw())} -file ca.pem
+openssl pkcs12 -export -in cert.pem -inkey key.pem -passout pass:{P("PASSWORD", pw())} -out bundle.p12
+ls -a /var/backups && git commit -a -m "rotate" && grep -w ERROR /var/log/app.log
+redis-cli -a "$REDIS_PASSWORD" PING
+""")
+
+cur = "agent_session.log"
+go_pw, sudo_pw, sudo_pw2, redis_pw, key_pw = (pw().replace("!", "x") for _ in range(5))
+add(cur, f"""[tool] bash: echo '{P("PASSWORD", sudo_pw)}' | sudo -S systemctl restart shop
+[tool] bash: sudo -S <<< "{P("PASSWORD", sudo_pw2)}" journalctl -u shop -n 50
+[tool] read_file internal/db/db.go
+    14\tdb, err := sql.Open("mysql", "shop:{P("PASSWORD", go_pw)}@tcp(db.internal:3306)/shop?parseTime=true")
+    15\tcache := redis.NewClient(&redis.Options{{Addr: "cache:6379"}})
+[tool] read_file src/main/java/Cache.java
+    22\t        jedis.auth("{P("PASSWORD", redis_pw)}");
+[tool] bash: ssh-keygen -t ed25519 -N '{P("PASSWORD", key_pw)}' -f deploy_key
+[tool] bash: ssh-keygen -t ed25519 -N '' -f ci_key && echo "$SUDO_PW" | sudo -S true
+""")
+
+cur = "provision.sh"
+reg_pw, user_pw = pw().replace("!", "x"), pw().replace("!", "x")
+add(cur, f"""#!/bin/sh
+set -eu
+echo '{P("PASSWORD", reg_pw)}' | docker login -u deployer --password-stdin registry.acme-corp.com
+echo 'deploy:{P("PASSWORD", user_pw)}' | chpasswd
+echo "$GHCR_TOKEN" | docker login ghcr.io -u acme-bot --password-stdin
+grep -c deploy /etc/passwd
+""")
 
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:

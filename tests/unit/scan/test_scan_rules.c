@@ -161,9 +161,19 @@ START_TEST(stripe)
         "sk_live_03nbqnsGpWLuqIA1id6Vw5DQ");
     has("rk_live_L05HA064GiIjHGb3CXlMaXZj", "stripe-live-key",
         "rk_live_L05HA064GiIjHGb3CXlMaXZj");
-    /* test-mode keys move no money: not findings */
-    none("STRIPE_KEY=sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "STRIPE_KEY");
+    /* test-mode secret keys read and write the account's test data */
+    has("STRIPE_KEY=sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "stripe-test-key",
+        "sk_test_ljENUhJduRHHJEYXg4Jdpmrc");
+    has("key: sk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5wQ6pLmN2bV7cX3zA8sD4fG00XyZ",
+        "stripe-test-key",
+        "sk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5wQ6pLmN2bV7cX3zA8sD4fG00XyZ");
+    has("rk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5", "stripe-test-key",
+        "rk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5");
+    /* the key in Stripe's documentation, placeholders, publishable keys */
+    none("Stripe.api_key = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'", NULL);
+    none("STRIPE_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX", NULL);
     none("pk_live_03nbqnsGpWLuqIA1id6Vw5DQ is publishable", "STRIPE_KEY");
+    none("pk_test_51Pq2WxLmN8vB3kRt7YhZs0aJcDe4FgHiK9oUyT1rE5", "STRIPE_KEY");
 }
 END_TEST
 
@@ -206,9 +216,11 @@ START_TEST(vendor_generic)
         "sendgrid-api-key", "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");
     has("api key SK9fc35526f7eaed46725a2a7b860dcd6c", "twilio-api-key",
         "SK9fc35526f7eaed46725a2a7b860dcd6c");
-    has("twilio sid AC8a1f8b46287cced9041dff02cee73744", "twilio-account-sid",
-        "AC8a1f8b46287cced9041dff02cee73744");
+    /* account SIDs are public identifiers; the auth token is the secret */
+    none("twilio sid AC8a1f8b46287cced9041dff02cee73744", NULL);
     none("hash AC8a1f8b46287cced9041dff02cee73744", NULL);
+    has("client = Client(\"AC8a1f8b46287cced9041dff02cee73744\", \"3e210471948d33296c87009e8a7f770d\")  # twilio",
+        "vendor-hex-key", "3e210471948d33296c87009e8a7f770d");
     has("TWILIO_AUTH_TOKEN=3e210471948d33296c87009e8a7f770d", "twilio-auth-token",
         "3e210471948d33296c87009e8a7f770d");
     has("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==;EndpointSuffix=core.windows.net",
@@ -220,6 +232,13 @@ START_TEST(vendor_generic)
         "gcp-service-account-key-id", "c1c1e21862ab8a18a8902073fec8df4f50947aae");
     has("HF_TOKEN=hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX", "huggingface-token",
         "hf_J9WnywX0t0ZBfdTEmxI6CmuxV5EbOApZOX");
+    /* letters only, as most are; and longer ones */
+    has("login --token hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGh", "huggingface-token",
+        "hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGh");
+    has("hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGhRtYu", "huggingface-token",
+        "hf_QmWzKpLrTyXnBvCsDfGhJkLzXcVbNmAsDfGhRtYu");
+    none("pip install huggingface_hub[hf_transfer]; hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL);
+    none("def hf_download_and_cache_the_model_weights(): pass", NULL);
 }
 END_TEST
 
@@ -254,9 +273,29 @@ START_TEST(private_keys)
     /* cut off by a tool's line limit: still a finding */
     has("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQ", "private-key-rsa",
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQ");
-    none(ossh_enc, NULL);
-    none("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----", NULL);
+    /* encrypted keys are private keys too */
+    has(ossh_enc, "private-key-encrypted",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        "b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABD3\n"
+        "-----END OPENSSH PRIVATE KEY-----");
+    has("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----",
+        "private-key-encrypted",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----");
+    has("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIEpQIBAAKCAQEAx9Lm2Qw\n-----END RSA PRIVATE KEY-----",
+        "private-key-encrypted",
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIEpQIBAAKCAQEAx9Lm2Qw\n-----END RSA PRIVATE KEY-----");
+    /* ... but a block with no key material is documentation */
     none("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIE\n-----END RSA PRIVATE KEY-----", NULL);
+    /* base64 of a PEM private key (kubeconfig client-key-data) */
+    has("    client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\n",
+        "private-key-base64",
+        "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=");
+    /* wrapped at 64 as base64(1) does with -w 64 */
+    has("KEY_B64=LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNY\ncTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=\nNEXT=1",
+        "private-key-base64",
+        "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNY\ncTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=");
+    /* base64 of a certificate is public material */
+    none("client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURkekNDQWwrZ0F3SUJBZ0lFQWdBQXVUQU5CZ2txaGtpRzl3MEJBUVVGQURCYQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==", NULL);
     none("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----", NULL);
     none("-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa\n-----END CERTIFICATE-----", NULL);
 }
@@ -287,6 +326,8 @@ START_TEST(connection_string_password)
     has("mysql://root:Tr0ub4dor3@127.0.0.1/shop", "connection-string-password",
         "Tr0ub4dor3");
     none("postgres://user:password@localhost/db", NULL);
+    none("username, have_password, password = userinfo.partition(':')", NULL);
+    none("user, password = HTTPPasswordMgr.find_user_password(self, realm,", NULL);
     none("postgres://app:${DB_PASS}@db/app and https://user@github.com/x", NULL);
     none("redis://localhost:6379", NULL);
 }
@@ -506,6 +547,8 @@ START_TEST(admin_rules)
                                                      LLM_CAT_CONTENT));
     ck_assert_ptr_null(llm_scan_rules_disable(rs, "PHONE"));
     ck_assert_ptr_nonnull(llm_scan_rules_disable(rs, "no-such-rule"));
+    /* a removed built-in rule: rule files written for it still load */
+    ck_assert_ptr_null(llm_scan_rules_disable(rs, "twilio-account-sid"));
     ck_assert_ptr_null(llm_scan_rules_compile(rs));
     ck_assert(llm_scan_rules_has_type(rs, "CODENAME"));
     ck_assert(llm_scan_rules_has_type(rs, "EMAIL"));
@@ -705,6 +748,8 @@ static const struct {
       "-----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQD3f9Xq2Lw\n-----END DSA PRIVATE KEY-----" },
     { "private-key-openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----",
       "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----" },
+    { "private-key-encrypted", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----",
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG\n-----END ENCRYPTED PRIVATE KEY-----" },
     { "private-key-pkcs8", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----",
       "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----" },
     { "private-key-pgp", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3xk2sBCADH8Lq0Zm9wT4rV\n-----END PGP PRIVATE KEY BLOCK-----",
@@ -763,8 +808,6 @@ static const struct {
     { "sendgrid-api-key", "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",
       "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" },
     { "twilio-api-key", "SK9fc35526f7eaed46725a2a7b860dcd6c", "SK9fc35526f7eaed46725a2a7b860dcd6c" },
-    { "twilio-account-sid", "Twilio AC8a1f8b46287cced9041dff02cee73744",
-      "AC8a1f8b46287cced9041dff02cee73744" },
     { "azure-storage-key", "AccountKey=tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==;",
       "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIBzEq92IERNH74M0/E0TE7dzhDwuNLG/Offpwv5Tl8aumqDg==" },
     { "azure-client-secret", "8Mj8Q~YgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1p",
@@ -798,6 +841,27 @@ static const struct {
       "bgsYlV-vsSKuvinX.zMqf9OgXluCZz8xBfZuXTpt" },
     { "http-basic-auth", "Authorization: Basic ZGVwbG95OldxOCF6UDJtI0xyNQ==",
       "ZGVwbG95OldxOCF6UDJtI0xyNQ==" },
+    { "stripe-test-key", "sk_test_ljENUhJduRHHJEYXg4Jdpmrc", "sk_test_ljENUhJduRHHJEYXg4Jdpmrc" },
+    { "cli-password-flag", "mysql -u root -p'Vq7#Lr2xWm9' shop", "Vq7#Lr2xWm9" },
+    { "mysql-password-flag", "mysqldump -u backup -pVq7Lr2xWm9 shop", "Vq7Lr2xWm9" },
+    { "cli-login-password", "docker login -u ci -p 'Tz4!mK8qPw2' reg.acme-corp.com", "Tz4!mK8qPw2" },
+    { "cli-user-password", "curl -u admin:'Hb3^nQ7vLp' https://ci.acme-corp.com/", "Hb3^nQ7vLp" },
+    { "netrc-password", "machine git.acme-corp.com login bob password Jw5nX8cVq2L", "Jw5nX8cVq2L" },
+    { "call-password-argument", "server.login(\"bot@acme-corp.com\", \"Mv9!kR3tLz\")", "Mv9!kR3tLz" },
+    { "prose-password", "the box is up: user deploy, password Nr6!xT4qZm.", "Nr6!xT4qZm" },
+    { "aws-secret-beside-key-id",
+      "new BasicAWSCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j\")",
+      "9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j" },
+    { "vendor-hex-key", "client = algoliasearch('H7KQ2ZP4WD', 'e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48')",
+      "e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48" },
+    { "private-key-base64",
+      "client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=",
+      "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNYcTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=" },
+    { "cli-keystore-password", "keytool -list -keystore a.jks -storepass Ks5^wM9pQz", "Ks5^wM9pQz" },
+    { "cli-client-password", "redis-cli -a 'Rd7!kQ2mWz' ping", "Rd7!kQ2mWz" },
+    { "stdin-password", "echo 'Ec5!rT9yUi' | sudo -S true", "Ec5!rT9yUi" },
+    { "dsn-password", "\"app:Go9!kT5vQz@tcp(db:3306)/shop\"", "Go9!kT5vQz" },
+    { "base64-credentials", "\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"", "ZGVwbG95OlB6OCFxVzNlUnQ=" },
     { NULL, NULL, NULL }
 };
 
@@ -912,6 +976,271 @@ START_TEST(more_vendor_negatives)
 }
 END_TEST
 
+
+START_TEST(passwords_in_commands)
+{
+    has("$ mysql -u root -p\"Vq7#Lr2xWm9\" -h db shop", "cli-password-flag", "Vq7#Lr2xWm9");
+    has("psql --username etl --password 'Gk8mW2zRt5Q' -h db", "cli-password-flag", "Gk8mW2zRt5Q");
+    has("mysql -h db.internal -u app \\\n  -pVq7Lr2xWm9 shop", "mysql-password-flag", "Vq7Lr2xWm9");
+    has("sshpass -p Wd3^kP9sQz ssh ops@10.0.0.5", "cli-login-password", "Wd3^kP9sQz");
+    has("curl -s --user \"ci-bot:Hb3^nQ7vLp\" https://nexus.acme-corp.com/", "cli-user-password",
+        "Hb3^nQ7vLp");
+    has("curl -u admin:Hb3nQ7vLpX https://ci.acme-corp.com/", "cli-user-password", "Hb3nQ7vLpX");
+    /* prompts, variables, ports, other flags */
+    none("mysql -u root -p -h db.internal shop", NULL);
+    none("mysql -u app -p\"$DB_PASS\" -P 3306 shop", NULL);
+    none("echo \"$T\" | docker login -u ci --password-stdin reg.acme-corp.com", NULL);
+    none("docker run -p 8080:80 -p '8443:443' nginx", NULL);
+    none("curl -u \"$API_USER:$API_PASS\" https://api.acme-corp.com/", NULL);
+    none("curl -u admin https://ci.acme-corp.com/ && mkdir -p '/srv/www'", NULL);
+    none("psql --password \"${PGPASSWORD}\" and --password <password>", NULL);
+    has("redis-cli -h cache.internal -a 'Rd7!kQ2mWz' ping", "cli-client-password", "Rd7!kQ2mWz");
+    has("ldapsearch -x -D \"cn=admin,dc=acme\" -w Lw3^pN8qXc -b dc=acme", "cli-client-password",
+        "Lw3^pN8qXc");
+    has("sqlcmd -S db -U sa -P \"Sq9@mV4xKp\" -Q \"select 1\"", "cli-client-password", "Sq9@mV4xKp");
+    has("smbclient //fs01/share -U backup%Sb6!tR2wLq", "cli-client-password", "Sb6!tR2wLq");
+    has("openssl pkcs12 -in a.p12 -passin pass:Op4@xN7vLm -nodes", "cli-keystore-password",
+        "Op4@xN7vLm");
+    /* the same letters in other commands, and variables */
+    none("ls -a /tmp; git commit -a -m \"fix it\"; grep -w foo x; mysql -P 3306 -u x -p", NULL);
+    none("redis-cli -a \"$REDIS_PASSWORD\" ping; ldapsearch -w secretfile -b x", NULL);
+    /* quoted flags in prose and argument parsers (found in release notes
+     * and the Python library) */
+    none("   \"git stash -p\" as if it were \"git stash push -p\", but it was", NULL);
+    none("parser.add_argument('-p', metavar='PREPENDDIR',  dest='prependdir',", NULL);
+    none("* \"git-add -p\" lacked a way to say \"q\"uit to refuse staging", NULL);
+    none("        --username and --password options instead of via the URL.", NULL);
+}
+END_TEST
+
+START_TEST(netrc_lines)
+{
+    /* one line, several lines, line numbers of cat -n and of a file view */
+    has("machine api.acme-corp.com login deploy password Gk8mW2zRt5Q\n",
+        "netrc-password", "Gk8mW2zRt5Q");
+    has("     1\tmachine api.acme-corp.com\n     2\t  login deploy\n     3\t  password Gk8mW2zRt5Q\n",
+        "netrc-password", "Gk8mW2zRt5Q");
+    has("  7\xe2\x86\x92machine r.acme-corp.com\n  8\xe2\x86\x92  login ci\n  9\xe2\x86\x92  password Jw5nX8cVq2L\n",
+        "netrc-password", "Jw5nX8cVq2L");
+    has("default login anonymous password Zq4!mW8x", "netrc-password", "Zq4!mW8x");
+    none("the machine learning login page asks for a password again", NULL);
+    none(" * @cryptoAppDefaultPwdCallback:the default password callback.", NULL);
+    none("machine example.com\nlogin daniel\npassword qwerty\n", NULL);
+    none("machine api.acme-corp.com login deploy password ${NETRC_PW}", NULL);
+}
+END_TEST
+
+START_TEST(passwords_by_position)
+{
+    has("conn.simple_bind_s(\"cn=admin,dc=acme,dc=com\", \"Qp4#wN8zXc\")",
+        "call-password-argument", "Qp4#wN8zXc");
+    has("db = pymysql.connect('db.internal', 'etl', 'Rz2!pL9vKw', 'shop')",
+        "call-password-argument", "Rz2!pL9vKw");
+    has("ssh.connect('10.0.0.5', 22, 'ops', 'Wd3^kP9sQz')", "call-password-argument",
+        "Wd3^kP9sQz");
+    has("cx_Oracle.connect(\"scott\", \"Tg7!rW2qLp\", \"orahost/XE\")",
+        "call-password-argument", "Tg7!rW2qLp");
+    has("DriverManager.getConnection(url, \"app\", \"Hx7!mQ2pZr\");", "call-password-argument",
+        "Hx7!mQ2pZr");
+    has("new PasswordAuthentication(\"u\", \"Hx7!mQ2pZr\".toCharArray())",
+        "call-password-argument", "Hx7!mQ2pZr");
+    has("requests.get(u, auth=(\"svc\", \"Kp2@xW9qLm\"))", "call-password-argument", "Kp2@xW9qLm");
+    has("new NetworkCredential(\"mailer\", \"Lc8^vB3nMx\")", "call-password-argument", "Lc8^vB3nMx");
+    has("jedis.auth(\"Ja3!xQ7vNm\");", "call-password-argument", "Ja3!xQ7vNm");
+    none("firebase.auth().signInWithEmailAndPassword(email, pw); app.auth(token)", NULL);
+    has("echo 'Ec5!rT9yUi' | sudo -S apt-get update", "stdin-password", "Ec5!rT9yUi");
+    has("sudo -S <<< \"Su6^tY2uIo\" systemctl restart app", "stdin-password", "Su6^tY2uIo");
+    has("echo 'Dk7^mW3qZx' | docker login -u ci --password-stdin reg.acme-corp.com",
+        "stdin-password", "Dk7^mW3qZx");
+    has("echo 'deploy:Cp8!vN2wQs' | sudo chpasswd", "stdin-password", "Cp8!vN2wQs");
+    has("echo 'Cp8!vN2wQs' | passwd --stdin deploy", "stdin-password", "Cp8!vN2wQs");
+    none("echo \"$PW\" | sudo -S true; cat pw.txt | sudo -S true", NULL);
+    none("echo \"$CR_PAT\" | docker login ghcr.io -u x --password-stdin", NULL);
+    has("sql.Open(\"mysql\", \"app:Go9!kT5vQz@tcp(db:3306)/shop\")", "dsn-password", "Go9!kT5vQz");
+    has("ssh-keygen -t ed25519 -N 'Sk4^pL8wQz' -f id", "cli-client-password", "Sk4^pL8wQz");
+    none("ssh-keygen -t ed25519 -N '' -f id; sql.Open(\"mysql\", dsn)", NULL);
+    has("auth := smtp.PlainAuth(\"\", \"bot@acme-corp.com\", \"Vb6@pQ9zLx\", \"smtp.acme-corp.com\")",
+        "call-password-argument", "Vb6@pQ9zLx");
+    /* variables, environment, definitions, sockets, templates */
+    none("server.login(user, password)", NULL);
+    none("server.login(os.environ['SMTP_USER'], os.environ['SMTP_PASSWORD'])", NULL);
+    none("def login(self, user, password):\n    return self.s.login(user, password)", NULL);
+    none("sock.connect((\"db.internal\", 3306))", NULL);
+    none("pymysql.connect(host, user, password, \"shop\")", NULL);
+    none("server.login(\"bot\", f\"{prefix}{suffix}\")", NULL);
+    none("client.connect('a', 'b', 'c')", NULL);
+}
+END_TEST
+
+START_TEST(passwords_in_prose)
+{
+    has("The staging box: user deploy, password Nr6!xT4qZm.", "prose-password", "Nr6!xT4qZm");
+    has("the login is admin and the password is `Zx8^wQ3mKp`", "prose-password", "Zx8^wQ3mKp");
+    has("Your password is Kq7#Lm2xWv9z", "prose-password", "Kq7#Lm2xWv9z");
+    has("the password for the db is Kq7#Lm2xWv9z", "prose-password", "Kq7#Lm2xWv9z");
+    has("I reset your password to Fb8@kL3mNq, please change it", "prose-password",
+        "Fb8@kL3mNq");
+    has("Das Passwort ist Gk8mW2zRt5Q, bitte nicht teilen", "prose-password", "Gk8mW2zRt5Q");
+    has("Credentials: admin / Rz2!pL9vKw", "password-assignment", "Rz2!pL9vKw");
+    has("credentials: deploy:Qm4^tV8xLp for the box", "password-assignment", "Qm4^tV8xLp");
+    none("Credentials: see the vault / ask ops. credentials: ${CREDS}", NULL);
+    none("the password to use is in the vault; the password for root is rotated", NULL);
+    none("pass the password to the helper: it hashes it", NULL);
+    none("Reset the password: click the link. The password must have 12 characters.", NULL);
+    none("user guide: the password reset link expires after 24 hours", NULL);
+    none("the password is strong; user accounts are locked after 5 tries", NULL);
+    none("postgres://user:password@localhost/db", NULL);
+    none("username, have_password, password = userinfo.partition(':')", NULL);
+    none("user, password = HTTPPasswordMgr.find_user_password(self, realm,", NULL);
+}
+END_TEST
+
+START_TEST(aws_secret_by_position)
+{
+    has("credentials.NewStaticCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB\", \"\")",
+        "aws-secret-beside-key-id", "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB");
+    has("IAM user: AKIAZ3MJQW7XK4RTLP2B / tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB",
+        "aws-secret-beside-key-id", "tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB");
+    /* a commit id beside a key id is not its secret */
+    none("AKIAZ3MJQW7XK4RTLP2B rotated in 9fceb02d0ae598e95dc970b74767f19372d61af8", "AWS_SECRET_KEY");
+}
+END_TEST
+
+START_TEST(vendor_hex_keys)
+{
+    has("# Algolia admin key, indexing only\nclient = SearchClient.create(\"H7KQ2ZP4WD\", \"e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48\")",
+        "vendor-hex-key", "e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48");
+    /* no vendor named, or not passed to a call */
+    none("integrity = { main: 'e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48' }", NULL);
+    none("md5('e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48')", NULL);
+}
+END_TEST
+
+START_TEST(false_alarms_of_issue_12)
+{
+    /* barcodes in product data share length, prefix and Luhn with cards */
+    none("sku,name,ean,price\nWID-1,Widget,4005360405232,9.99\n", NULL);
+    none("{\"sku\": \"A-22\", \"gtin\": \"4014103806854\"}", NULL);
+    none("sku,title,gtin14\nA-1,Cable,36601328225233\n", NULL);
+    /* ... unless it is said to be a card */
+    has("credit card: 4005360405232", "credit-card", "4005360405232");
+    /* references and masks */
+    none("DB_PASSWORD = env('DB_PASSWORD', default='')", NULL);
+    none("SECRET_KEY = env(\"DJANGO_SECRET_KEY\", default=None)", NULL);
+    none("password = os.getenv(\"DB_PASS\")\nPASSWORD: ${DB_PASSWORD}", NULL);
+    none("git remote set-url origin https://x-access-token:***@github.com/acme/shop.git", NULL);
+    none("password: \"****\"\napi_key: ****************", NULL);
+    none("postgres://app:\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2@db:5432/app", NULL);
+    /* a literal default is still a password */
+    has("DB_PASSWORD = env('DB_PASSWORD', default='Tr0ub4dor^3x')", "password-assignment",
+        "Tr0ub4dor^3x");
+}
+END_TEST
+
+START_TEST(brazil_phones)
+{
+    has("celular (11) 98765-4321", "phone", "(11) 98765-4321");
+    has("TEL;TYPE=CELL:(21) 99876-5432\n", "phone", "(21) 99876-5432");
+    has("TEL;TYPE=WORK:+55 (31) 3456-7890\n", "phone", "+55 (31) 3456-7890");
+    has("TEL;TYPE=CELL:11 98765-4321\n", "phone", "11 98765-4321");
+    has("whatsapp 11 98765-4321", "phone", "11 98765-4321");
+    has("celular: 21 99876-5432.", "phone", "21 99876-5432");
+    has("EMAIL;TYPE=INTERNET:mariana.costa@costa-arquitetura.com.br\n", "email",
+        "mariana.costa@costa-arquitetura.com.br");
+    none("pedido (12) itens, versao (1.2) de 2024-05-01, sala (3) 101-202", NULL);
+    none("(10) 98765-4321 and (11) 18765-4321", NULL);
+}
+END_TEST
+
+/* Decoded views: findings cover the raw bytes, invisible ones and escapes
+ * included, so that redaction leaves no piece of the value behind. */
+START_TEST(decoded_views)
+{
+    /* U+2060 inside an address: the whole address, not its tail */
+    has("mail jo\xe2\x81\xa0hn.doe@acme-corp.com now", "email",
+        "jo\xe2\x81\xa0hn.doe@acme-corp.com");
+    /* U+200B inside a token, U+00AD and U+FEFF too */
+    has("token ghp_u8jzPde0Igx\xe2\x80\x8bLd6GncfBAepfJBd0Kh8oOOL8d end", "github-pat-classic",
+        "ghp_u8jzPde0Igx\xe2\x80\x8bLd6GncfBAepfJBd0Kh8oOOL8d");
+    has("AKIAZ3MJ\xc2\xadQW7XK4RTLP2B", "aws-access-key-id", "AKIAZ3MJ\xc2\xadQW7XK4RTLP2B");
+    has("AKIAZ3MJQW7X\xef\xbb\xbfK4RTLP2B", "aws-access-key-id", "AKIAZ3MJQW7X\xef\xbb\xbfK4RTLP2B");
+    /* percent-encoding, once, twice, every character */
+    has("GET /signup?email=jane.roe%40globex-payments.io&x=1", "email",
+        "jane.roe%40globex-payments.io");
+    has("next=%2Fhome%3Fuser%3Djane.roe%2540globex-payments.io", "email",
+        "jane.roe%2540globex-payments.io");
+    has("k=%73%6b%5f%6c%69%76%65%5f%30%33%6e%62%71%6e%73%47%70%57%4c%75%71%49%41%31%69%64%36%56%77%35%44%51;",
+        "stripe-live-key",
+        "%73%6b%5f%6c%69%76%65%5f%30%33%6e%62%71%6e%73%47%70%57%4c%75%71%49%41%31%69%64%36%56%77%35%44%51");
+    /* spaces and quotes escaped make no view; escapes of nothing secret
+     * find nothing */
+    none("GET /search?q=hello%20world%22x%22 200", NULL);
+    none("path=%2Fusr%2Flocal%2Fbin and 100%25 done", NULL);
+    /* a joiner between emoji is no secret either */
+    none("team \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb rocks", NULL);
+}
+END_TEST
+
+/* base64 that decodes to text: the decoded type, over the whole run */
+START_TEST(base64_views)
+{
+    has("{\"auths\": {\"registry.acme-corp.com\": {\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"}}}",
+        "base64-credentials", "ZGVwbG95OlB6OCFxVzNlUnQ=");
+    has("//registry.acme-corp.com/:_auth=ZGVwbG95OlB6OCFxVzNlUnQ=\n", "base64-credentials", "ZGVwbG95OlB6OCFxVzNlUnQ=");
+    has("echo REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg== | base64 -d > .env", "password-assignment", "REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg==");
+    has("base64 --decode <<< 'REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg=='", "password-assignment", "REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg==");
+    has("payload: eyJ1c2VyIjogInN2YyIsICJwYXNzd29yZCI6ICJWYjZAcFE5ekx4In0=\n", "password-assignment", "eyJ1c2VyIjogInN2YyIsICJwYXNzd29yZCI6ICJWYjZAcFE5ekx4In0=");
+    has("apiVersion: v1\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n  username: c2hvcF9hcHA=\nkind: Secret\nmetadata:\n  name: shop\n",
+        "connection-string-password", "cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=");
+    /* base64 of things that are not secrets */
+    none("apiVersion: v1\ndata:\n  username: c2hvcF9hcHA=\n  config: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9\nkind: Secret\n", NULL);
+    none("settings: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9 and {\"auth\": \"bm9uZQ==\"}", NULL);
+    none("kind: ConfigMap\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n", NULL);
+}
+END_TEST
+
+/* Every prefix of the new shapes (a tool's output cut anywhere): the scan
+ * succeeds and no finding reaches past the end.  Each prefix sits in a
+ * buffer of its own size, so that a sanitizer build sees any over-read. */
+START_TEST(cut_off_shapes)
+{
+    static const char *const texts[] = {
+        "mysql -u root -p'Vq7#Lr2xWm9' -h db && docker login -u c -p 'Tz4!mK8qPw2' r",
+        "curl -u admin:'Hb3^nQ7vLp' x; redis-cli -a 'Rd7!kQ2mWz'; smbclient -U u%Sb6!tR2wLq",
+        "     1\tmachine g.acme-corp.com\n     2\t  login bob\n     3\t  password Jw5nX8cVq2L\n",
+        "server.login(\"bot\", \"Mv9!kR3tLz\") ssh.connect('h', 22, 'u', 'Wd3^kP9sQz') x.connect(",
+        "user deploy, password Nr6!xT4qZm. the password for the db is Kq7#Lm2xWv9z",
+        "new BasicAWSCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j\")",
+        "# algolia\nc = algoliasearch('H7KQ2ZP4WD', 'e3b19c4f2a7d8e6b5c0f1a9d3e7b2c48')",
+        "k: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrZzNY\ncTlMdzJQejhtTjR2UjcKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=",
+        "jo\xe2\x81\xa0hn@acme-corp.com %73%6b%5f %2540 \xc2\xad \xef\xbb\xbf \xe2\x80\x8b %4",
+        "{\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"} //r/:_auth=Y2ktYm90OkxrNCF2Tjh3UXo=",
+        "echo REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg== | base64 -d; base64 --decode <<< 'REJf'",
+        "data:\n  URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\nkind: Secret\n---\nkind: Secret\ndata:\n  x: ",
+        "echo 'Ec5!rT9yUi' | sudo -S a; \"app:Go9!kT5vQz@tcp(db:3306)/s\" jedis.auth(\"Ja3!xQ7vNm\")",
+        NULL
+    };
+    int i;
+    size_t k;
+
+    for (i = 0; texts[i]; i++) {
+        size_t n = strlen(texts[i]);
+        for (k = 0; k <= n; k++) {
+            char *b = malloc(k ? k : 1);
+            apr_array_header_t *out = apr_array_make(pool, 4, sizeof(llm_scan_match_t));
+            int j;
+            memcpy(b, texts[i], k);
+            ck_assert_int_ge(llm_scan_text(rules, b, k, pool, out), 0);
+            for (j = 0; j < out->nelts; j++) {
+                llm_scan_match_t *m = &APR_ARRAY_IDX(out, j, llm_scan_match_t);
+                ck_assert_uint_le(m->offset + m->length, k);
+            }
+            free(b);
+        }
+    }
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -948,6 +1277,17 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, placeholder_words);
     tcase_add_test(tc, random_keys_are_not_placeholders);
     tcase_add_test(tc, many_keywords);
+    tcase_add_test(tc, passwords_in_commands);
+    tcase_add_test(tc, netrc_lines);
+    tcase_add_test(tc, passwords_by_position);
+    tcase_add_test(tc, passwords_in_prose);
+    tcase_add_test(tc, aws_secret_by_position);
+    tcase_add_test(tc, vendor_hex_keys);
+    tcase_add_test(tc, false_alarms_of_issue_12);
+    tcase_add_test(tc, brazil_phones);
+    tcase_add_test(tc, decoded_views);
+    tcase_add_test(tc, base64_views);
+    tcase_add_test(tc, cut_off_shapes);
     suite_add_tcase(s, tc);
     return s;
 }

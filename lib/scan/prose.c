@@ -1,0 +1,223 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Passwords given in a sentence: "user deploy, password X", "the password
+ * for the staging db is X", "das Passwort ist X".  A value follows the
+ * word password (after is/was/to or a few words), has a digit or a
+ * symbol, and either a word about an account is near or it is quoted.
+ */
+
+#include <string.h>
+
+#include "scan_private.h"
+
+static const char *const user_words[] = {
+    "user", "login", "account", "credential", "creds", "log in", "sign in",
+    "benutzer", "usuario", "utilisateur", "ssh", NULL
+};
+
+/* lower, upper, digit, other: how many kinds of character v has */
+static int char_classes(const unsigned char *v, size_t n, int *digit_or_sym)
+{
+    int lo = 0, up = 0, di = 0, ot = 0;
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        if (LLM_IS_LOWER(v[k])) {
+            lo = 1;
+        }
+        else if (LLM_IS_UPPER(v[k])) {
+            up = 1;
+        }
+        else if (LLM_IS_DIGIT(v[k])) {
+            di = 1;
+        }
+        else {
+            ot = 1;
+        }
+    }
+    *digit_or_sym = di || ot;
+    return lo + up + di + ot;
+}
+
+static int word_at(const unsigned char *t, size_t n, size_t k, const char *w)
+{
+    size_t wl = strlen(w), i;
+
+    if (k + wl > n) {
+        return 0;
+    }
+    for (i = 0; i < wl; i++) {
+        if (LLM_LOWER(t[k + i]) != (unsigned char)w[i]) {
+            return 0;
+        }
+    }
+    return k + wl == n || !LLM_IS_ALNUM(t[k + wl]);
+}
+
+/* letters, '_' and '.' only, or a digit only at the end: a name */
+static int ident_like(const unsigned char *v, size_t n)
+{
+    size_t k = n;
+
+    while (k > 0 && LLM_IS_DIGIT(v[k - 1])) {
+        k--;
+    }
+    while (k > 0 && (LLM_IS_ALPHA(v[k - 1]) || v[k - 1] == '_' || v[k - 1] == '.')) {
+        k--;
+    }
+    return k == 0 && (memchr(v, '_', n) || memchr(v, '.', n));
+}
+
+size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, k, wl, vb, ve, ls;
+    int quoted = 0, op = 0, classes, ds, ctx;
+
+    /* DB_PASSWORD, $password, PASSWORD: names in code and configs, which
+     * the assignment recogniser judges; a sentence has the bare word */
+    if ((at > 0 && (t[at - 1] == '_' || t[at - 1] == '.' || t[at - 1] == '$'
+                    || t[at - 1] == '-' || t[at - 1] == '"' || t[at - 1] == '\''))
+        || (at + 1 < n && LLM_IS_UPPER(t[at + 1]))) {
+        return at + 1;
+    }
+    /* password, Password, passwort (the anchor is "sw" of it) */
+    if (word_at(t, n, at, "password") || word_at(t, n, at, "passwort")) {
+        wl = 8;
+    }
+    else {
+        return at + 1;
+    }
+    k = at + wl;
+    /* user:password@host, password_hash: not a sentence */
+    if (k >= n || !(t[k] == ' ' || t[k] == '\t' || t[k] == '=' || t[k] == ':')) {
+        return at + 1;
+    }
+    if (t[k] == '=' || t[k] == ':') {
+        op = 1;
+    }
+    while (k < n && (t[k] == ' ' || t[k] == '\t')) {
+        k++;
+    }
+    /* "password for the db is X", "reset your password to X": a few
+     * lower-case words, then is/was/to and the value */
+    if (!op && !word_at(t, n, k, "is") && !word_at(t, n, k, "ist")
+        && !word_at(t, n, k, "was")) {
+        size_t w = k, words = 0;
+        while (words < 5 && w < n && LLM_IS_LOWER(t[w])) {
+            size_t b = w;
+            if (word_at(t, n, w, "is") || word_at(t, n, w, "was")
+                || word_at(t, n, w, "to") || word_at(t, n, w, "ist")) {
+                if (words > 0 || word_at(t, n, w, "to")) {
+                    k = w;
+                }
+                break;
+            }
+            while (w < n && LLM_IS_LOWER(t[w])) {
+                w++;
+            }
+            if (w >= n || t[w] != ' ' || w - b > 12) {
+                break;
+            }
+            w++;
+            words++;
+        }
+    }
+    if (word_at(t, n, k, "is") || word_at(t, n, k, "ist")
+        || word_at(t, n, k, "was") || word_at(t, n, k, "to")) {
+        while (k < n && LLM_IS_ALPHA(t[k])) {
+            k++;
+        }
+        while (k < n && (t[k] == ' ' || t[k] == '\t')) {
+            k++;
+        }
+    }
+    if (k < n && (t[k] == ':' || t[k] == '=')) {
+        if (k + 1 < n && t[k + 1] == '=') {
+            return at + 1;       /* password == x: a comparison */
+        }
+        op = 1;
+        k++;
+        while (k < n && (t[k] == ' ' || t[k] == '\t')) {
+            k++;
+        }
+    }
+    if (k >= n) {
+        return at + 1;
+    }
+    if (t[k] == '"' || t[k] == '\'' || t[k] == '`') {
+        unsigned char q = t[k];
+        vb = ++k;
+        while (k < n && t[k] != q && t[k] != '\n' && k - vb <= 64) {
+            k++;
+        }
+        if (k >= n || t[k] != q) {
+            return at + 1;
+        }
+        ve = k;
+        quoted = 1;
+    }
+    else {
+        vb = k;
+        while (k < n && t[k] > ' ' && t[k] != '"' && t[k] != '\'' && t[k] != '`'
+               && k - vb <= 64) {
+            k++;
+        }
+        ve = k;
+        /* the end of the sentence is not part of it */
+        while (ve > vb && (t[ve - 1] == '.' || t[ve - 1] == ',' || t[ve - 1] == ';'
+                           || t[ve - 1] == ')' || t[ve - 1] == ':')) {
+            ve--;
+        }
+        /* password = input(), userinfo.partition(':'), self.pw[0] */
+        if (memchr(t + vb, '(', ve - vb) || memchr(t + vb, '[', ve - vb)
+            || (ve < n && (t[ve] == '(' || t[ve] == '['))) {
+            return at + 1;
+        }
+    }
+    if (ve - vb < (quoted ? 4u : 6u) || ve - vb > 64 || t[vb] == '@'
+        || memchr(t + vb, ' ', ve - vb)
+        || llm_scan_context_has(t, n, vb, ve, (const char *const[]){"://", NULL})) {
+        return at + 1;
+    }
+    classes = char_classes(t + vb, ve - vb, &ds);
+    if (classes < 2 || !ds) {
+        return at + 1;           /* a word: "password reset" */
+    }
+    /* find_user_password, self.pw_file: identifiers, not passwords */
+    if (!quoted && ident_like(t + vb, ve - vb)) {
+        return at + 1;
+    }
+    ls = at;
+    while (ls > 0 && t[ls - 1] != '\n' && at - ls < 120) {
+        ls--;
+    }
+    ctx = llm_scan_context_has(t, n, ls, at, user_words);
+    /* a configuration line (password: x) is the assignment recogniser's;
+     * here it counts only in a sentence about an account */
+    if (op && !ctx) {
+        return at + 1;
+    }
+    if (!ctx && !quoted && (classes < 3 || ve - vb < 8)) {
+        return at + 1;
+    }
+    if (llm_scan_check_password(cx, vb, ve - vb)) {
+        llm_scan_emit(cx, rule, vb, ve - vb);
+    }
+    return at + 1;
+}
