@@ -89,7 +89,22 @@ function buildProvider(issuer) {
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      deviceFlow: { enabled: true },
+      // Pages of our own: the defaults load web fonts (no internet here).
+      deviceFlow: {
+        enabled: true,
+        async userCodeInputSource(ctx, form, out, err) {
+          ctx.body = page('Device login', (err ? '<p id="error">That code did not work.</p>' : '')
+            + `${form}<button type="submit" id="continue" form="op.deviceInputForm">Continue</button>`);
+        },
+        async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+          ctx.body = page('Confirm device', `<p>Code <code id="user-code">${esc(userCode)}</code></p>`
+            + `${form}<button type="submit" id="continue" form="op.deviceConfirmForm">Continue</button>`
+            + '<button type="submit" id="abort" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button>');
+        },
+        async successSource(ctx) {
+          ctx.body = page('Device login done', '<p id="done">You may close this window.</p>');
+        },
+      },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },

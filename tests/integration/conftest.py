@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gwtest.httpd import REPO_ROOT, GatewayServer  # noqa: E402
 from gwtest.jwks import JwksServer  # noqa: E402
 from gwtest.mock_provider import MockProvider  # noqa: E402
+from gwtest.op import OpenIdProvider  # noqa: E402
 from gwtest.pg import PostgresServer  # noqa: E402
 from gwtest.tokens import TokenMinter  # noqa: E402
 
@@ -52,6 +53,15 @@ def jwks(minter):
     j = JwksServer(minter).start()
     yield j
     j.stop()
+
+
+@pytest.fixture(scope="module")
+def op():
+    """A real OpenID Provider (gwtest.op.OpenIdProvider, oidc-provider from
+    npm) on loopback; one per test module, since tests rotate its keys."""
+    o = OpenIdProvider().start()
+    yield o
+    o.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -255,3 +255,19 @@ class OpenIdProvider:
             auth=(CI_CLIENT, self.ci_secret))
         assert status == 200, body
         return body["access_token"]
+
+
+def browser(job, timeout=60):
+    """Run one job of tests/idp/browser.mjs (Debian's chromium through
+    playwright-core); returns its JSON result, raising when it failed."""
+    proc = subprocess.run(["node", os.path.join(IDP_DIR, "browser.mjs"),
+                           json.dumps(job)], cwd=IDP_DIR,
+                          capture_output=True, text=True, timeout=timeout)
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = {"ok": False, "error": "no result"}
+    if proc.returncode != 0 or not result.get("ok"):
+        raise AssertionError("browser job %s failed: %s\n%s"
+                             % (job.get("job"), result, proc.stderr[-2000:]))
+    return result
