@@ -104,6 +104,90 @@ class PlainNoAuth(GatewayServer):
         return self
 
 
+# The bearer-token check alone, by each module that can do it, in front of
+# the same plain proxy: mod_auth_openidc's OAuth 2.0 mode (deprecated) and
+# mod_oauth2 (its successor), each with the key from a file or from the
+# IdP's JWKS (docs/identity.md, "mod_auth_openidc or mod_oauth2").
+AUTH_PROXY_CONF = """\
+LoadModule proxy_module ${{LLM_GW_HTTPD_MODULES}}/mod_proxy.so
+LoadModule proxy_http_module ${{LLM_GW_HTTPD_MODULES}}/mod_proxy_http.so
+LoadModule slotmem_shm_module ${{LLM_GW_HTTPD_MODULES}}/mod_slotmem_shm.so
+LoadModule proxy_balancer_module ${{LLM_GW_HTTPD_MODULES}}/mod_proxy_balancer.so
+LoadModule lbmethod_byrequests_module ${{LLM_GW_HTTPD_MODULES}}/mod_lbmethod_byrequests.so
+LoadModule headers_module ${{LLM_GW_HTTPD_MODULES}}/mod_headers.so
+LoadModule authn_core_module ${{LLM_GW_HTTPD_MODULES}}/mod_authn_core.so
+LoadModule authz_user_module ${{LLM_GW_HTTPD_MODULES}}/mod_authz_user.so
+{load}
+<Proxy balancer://plain>
+    BalancerMember http://{host}:{port} timeout=30
+</Proxy>
+<Location /v1>
+    AuthType {authtype}
+{verify}
+    <RequireAll>
+        Require valid-user
+        Require {claim} iss:${{LLM_GW_JWT_ISSUER}}
+        Require {claim} aud:${{LLM_GW_JWT_AUDIENCE}}
+    </RequireAll>
+    RequestHeader set Authorization "Bearer {key}"
+    ProxyPass balancer://plain/v1
+</Location>
+"""
+
+
+def auth_proxy_conf(kind, minter, jwks_url, mock_port, key):
+    """llm-gateway.conf for plain_openidc_file, plain_openidc_jwks,
+    plain_oauth2_file, plain_oauth2_jwks."""
+    import json as _json
+    sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+    from gwtest.jwks import jwk_for
+    if kind.startswith("plain_openidc"):
+        load = ("LoadModule auth_openidc_module "
+                "${LLM_GW_HTTPD_MODULES}/mod_auth_openidc.so\n"
+                "OIDCOAuthRemoteUserClaim sub\nOIDCPassClaimsAs environment\n")
+        # Server-wide directives in mod_auth_openidc.
+        if kind.endswith("file"):
+            load += "OIDCOAuthVerifyCertFiles %s#%s\n" % (
+                minter.rsa_key.kid, minter.rsa_key.cert_path)
+        else:
+            load += ("OIDCOAuthVerifyJwksUri %s\n"
+                     "OIDCOAuthSSLValidateServer Off\n" % jwks_url)
+        verify = ""
+        authtype, claim = "oauth20", "claim"
+    else:
+        load = ("LoadModule oauth2_module "
+                "${LLM_GW_HTTPD_MODULES}/mod_oauth2.so\n")
+        if kind.endswith("file"):
+            jwk = _json.dumps(jwk_for(minter.rsa_key), separators=(",", ":"))
+            verify = ("    OAuth2TokenVerify jwk '%s' verify.exp=required"
+                      % jwk)
+        else:
+            verify = ("    OAuth2TokenVerify jwks_uri %s "
+                      "jwks_uri.ssl_verify=false&verify.exp=required"
+                      % jwks_url)
+        authtype, claim = "oauth2", "oauth2_claim"
+    return AUTH_PROXY_CONF.format(load=load, host=LOOPBACK, port=mock_port,
+                                  authtype=authtype, verify=verify,
+                                  claim=claim, key=key)
+
+
+class PlainAuth(GatewayServer):
+    """Plain httpd mod_proxy_balancer behind one bearer-token module (see
+    auth_proxy_conf), the sample's MPM settings and logging."""
+
+    def __init__(self, *args, kind, jwks_url, **kwargs):
+        self.kind = kind
+        self.jwks_url = jwks_url
+        super().__init__(*args, **kwargs)
+
+    def build(self):
+        super().build()
+        with open(os.path.join(self.conf_root, "llm-gateway.conf"), "w") as f:
+            f.write(auth_proxy_conf(self.kind, self.minter, self.jwks_url,
+                                    self.mock.port, self.openai_key))
+        return self
+
+
 # The sample's per-user quotas (1200 requests/minute) would stop a
 # benchmark's one user within seconds: same directives, limits out of reach,
 # so that the quota bookkeeping is still paid for.
@@ -129,9 +213,14 @@ DBDInitSQL "PRAGMA busy_timeout=5000"
 
 def make_servers(kinds, mock_port, workdir, extra_conf=""):
     """{kind: started server} for kinds among plain, plain_auth, gateway,
-    gateway_pg (audit in a PostgreSQL of its own)."""
+    gateway_pg (audit in a PostgreSQL of its own), plain_openidc_file,
+    plain_openidc_jwks, plain_oauth2_file, plain_oauth2_jwks."""
     minter = TokenMinter(os.path.join(workdir, "jwt"))
     servers = {}
+    jwks = None
+    if any(k.endswith("_jwks") for k in kinds):
+        from gwtest.jwks import JwksServer
+        jwks = JwksServer(minter).start()
     ref = MockRef(mock_port)
     for kind in kinds:
         base = tempfile.mkdtemp(prefix="llmgw-bench-%s-" % kind, dir=workdir)
@@ -158,6 +247,10 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
                                          "\n" % (LOOPBACK, r.port)},
                               extra_conf=extra_conf, sample_mpm=True)
             s.bench_redis = r
+        elif kind.startswith(("plain_openidc_", "plain_oauth2_")):
+            s = PlainAuth(minter, mock=ref, plain_proxy=True, base_dir=base,
+                          extra_conf=extra_conf, sample_mpm=True, kind=kind,
+                          jwks_url=jwks.url if jwks else None)
         elif kind.startswith("gateway") and kind != "gateway_pg":
             # gateway, or gateway-noscan / gateway-noaudit / ... to see
             # what each part costs.
