@@ -16,6 +16,7 @@ import pytest
 
 from gwtest.httpd import REPO_ROOT, GatewayServer
 from gwtest.op import browser
+from client_helpers import clients_installed  # noqa: F401  (fixture)
 
 LLM_TOKEN = os.path.join(REPO_ROOT, "tools", "llm-token", "llm-token")
 CHAT = "/v1/chat/completions"
@@ -164,3 +165,42 @@ def test_issuer_from_config_file_and_unreachable_idp(op, home):
     rc, out, err = run_once(env)
     assert rc == 1 and out == ""
     assert "cannot reach the IdP at https://127.0.0.1:9/" in err
+
+
+def test_claude_code_with_llm_token_as_api_key_helper(op, op_gw, mock,
+                                                      clients_installed):
+    """The developer set-up of docs/identity.md, end to end: llm-token
+    configured by ~/.config/llm-token.conf, one device login, then Claude
+    Code asks llm-token for its key (apiKeyHelper) and its turn reaches the
+    provider through the gateway as that developer."""
+    import json
+    import shutil
+    from client_helpers import (assert_provider_credentials, claude_home,
+                                run_claude)
+    home = claude_home()
+    try:
+        conf = os.path.join(home, ".config")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "llm-token.conf"), "w") as f:
+            f.write("LLM_TOKEN_ISSUER=%s\nLLM_TOKEN_RESOURCE=urn:llm-gateway\n"
+                    "LLM_TOKEN_SCOPE=openid offline_access llm\n"
+                    "LLM_TOKEN_CA_FILE=%s\n" % (op.issuer, op.tls_cert))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home}
+        token = device_login(op, env, login="alice")
+        os.makedirs(os.path.join(home, ".claude"))
+        with open(os.path.join(home, ".claude", "settings.json"), "w") as f:
+            json.dump({"apiKeyHelper": "/usr/bin/python3 " + LLM_TOKEN}, f)
+        mock.reply_text = "Hello through llm-token."
+        run = run_claude(op_gw, "", "say hi", token_as="none", home=home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert run.returncode == 0, run
+    assert "Hello through llm-token." in run.stdout, run
+    reqs = mock.wait_for_requests(1, timeout=10)
+    assert reqs
+    for rec in reqs:
+        assert_provider_credentials(rec, op_gw, token, "anthropic")
+    rows = op_gw.audit.query(
+        "SELECT user_name, user_groups FROM llm_audit WHERE user_name = %s",
+        ("alice",))
+    assert rows, "no audit row names the developer"

@@ -14,7 +14,7 @@ rpmbuild -tb --nodeps --define "_topdir $work" mod_llm_gateway-*.tar.gz \
 rpm=$(find "$work/RPMS" -name 'mod_llm_gateway-*.rpm' | head -1)
 [ -n "$rpm" ] || { echo "no RPM produced"; exit 1; }
 contents=$(rpm -qpl "$rpm")
-for f in mod_llm_scan.so mod_llm_route.so mod_llm_audit.so llm-scan llm-gateway.conf; do
+for f in mod_llm_scan.so mod_llm_route.so mod_llm_audit.so llm-scan llm-token llm-gateway.conf; do
     echo "$contents" | grep -q "/$f\$" || { echo "RPM lacks $f"; echo "$contents"; exit 1; }
 done
 echo "RPM built: $(basename "$rpm") ($(echo "$contents" | wc -l) files)"
