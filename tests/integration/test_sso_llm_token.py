@@ -156,6 +156,13 @@ def test_status_logout_and_missing_issuer(op, home):
     assert "LLM_TOKEN_ISSUER is not set" in err
 
 
+def test_plain_http_issuer_refused(op, home):
+    rc, out, err = run_once(env_for(op, home,
+                                    LLM_TOKEN_ISSUER="http://idp.example.test"))
+    assert rc == 1 and out == ""
+    assert "must be an https URL" in err
+
+
 def test_issuer_from_config_file_and_unreachable_idp(op, home):
     (home / "config").mkdir()
     (home / "config" / "llm-token.conf").write_text(
