@@ -211,3 +211,24 @@ def test_claude_code_with_llm_token_as_api_key_helper(op, op_gw, mock,
         "SELECT user_name, user_groups FROM llm_audit WHERE user_name = %s",
         ("alice",))
     assert rows, "no audit row names the developer"
+
+
+def test_codex_with_llm_token_env_key(op, op_gw, mock, home,
+                                      clients_installed):
+    """Codex CLI's custom provider reads its key from the variable its
+    env_key names: the wrapper of docs/identity.md,
+    LLM_GATEWAY_TOKEN=$(llm-token) codex, with the token from llm-token's
+    cache after one device login."""
+    from client_helpers import assert_provider_credentials, run_codex
+    env = env_for(op, home)
+    token = device_login(op, env, login="root")
+    rc, out, err = run_once(env)
+    assert (rc, err) == (0, "") and out == token + "\n"
+    mock.reply_text = "Codex through llm-token."
+    run = run_codex(op_gw, out.strip(), "say hi")
+    assert run.returncode == 0, run
+    assert "Codex through llm-token." in run.stdout, run
+    reqs = mock.wait_for_requests(1, timeout=10)
+    assert reqs and all(r.route == "/v1/responses" for r in reqs), mock.summary()
+    for rec in reqs:
+        assert_provider_credentials(rec, op_gw, token, "openai")
