@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import secrets
+import select
 import shutil
 import ssl
 import subprocess
@@ -146,9 +147,12 @@ class OpenIdProvider:
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         deadline = time.monotonic() + timeout
         line = ""
-        # readline blocks until the OP prints or dies; the deadline guards
-        # against neither happening (checked after each line).
-        while time.monotonic() < deadline:
+        # Wait for the "ready" line, the OP's exit, or the deadline.
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [],
+                                              left)[0]:
+                break
             line = self.proc.stdout.readline()
             if not line:
                 break
