@@ -82,6 +82,20 @@ void llm_route_register_response_filter(void);
 
 /* Handlers. */
 int llm_route_models_handler(request_rec *r);
+
+/* The models a caller may use, as GET /v1/models lists them: the aliases
+ * and the routes that name one model, filtered by LLMRouteAllowModels. */
+typedef struct {
+    const char *name;
+    const char *owner;           /* provider name, or "gateway" for aliases */
+} llm_usable_model_t;
+apr_array_header_t *llm_route_usable_models(request_rec *r,
+                                            const llm_route_dir_conf_t *dc,
+                                            const llm_request_t *req);
+
+/* The self-service page (route_selfservice.c). */
+#define LLM_SELF_SERVICE_HANDLER "llm-self-service"
+int llm_route_self_service_handler(request_rec *r);
 int llm_route_mock_handler(request_rec *r);
 int llm_route_error_handler(request_rec *r);
 

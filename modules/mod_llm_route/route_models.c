@@ -48,13 +48,9 @@ static int may_use(request_rec *r, const llm_route_dir_conf_t *dc,
     return llm_route_model_allowed(r, dc, req, name, pv ? upstream : NULL);
 }
 
-static void add_model(apr_hash_t *seen, json_t *data, llm_family_e family,
-                      const char *id, const char *owner)
+static void add_model(json_t *data, llm_family_e family, const char *id,
+                      const char *owner)
 {
-    if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
-        return;
-    }
-    apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
     if (family == LLM_FAMILY_ANTHROPIC) {
         json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s}",
             "type", "model", "id", id, "display_name", id,
@@ -66,14 +62,54 @@ static void add_model(apr_hash_t *seen, json_t *data, llm_family_e family,
     }
 }
 
+apr_array_header_t *llm_route_usable_models(request_rec *r,
+                                            const llm_route_dir_conf_t *dc,
+                                            const llm_request_t *req)
+{
+    apr_array_header_t *out = apr_array_make(r->pool, 8,
+                                             sizeof(llm_usable_model_t));
+    apr_hash_t *seen = apr_hash_make(r->pool);
+    const apr_array_header_t *arr = apr_table_elts(dc->aliases);
+    const apr_table_entry_t *te = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts + dc->routes->nelts; i++) {
+        const char *name, *owner;
+        llm_usable_model_t *m;
+
+        if (i < arr->nelts) {
+            name = te[i].key;
+            owner = "gateway";
+        }
+        else {
+            const llm_model_route_t *mr = &APR_ARRAY_IDX(
+                dc->routes, i - arr->nelts, llm_model_route_t);
+
+            if (apr_fnmatch_test(mr->pattern)) {
+                continue;
+            }
+            name = mr->pattern;
+            owner = mr->provider_name;
+        }
+        /* Only what the caller may use (LLMRouteAllowModels). */
+        if (apr_hash_get(seen, name, APR_HASH_KEY_STRING)
+            || !may_use(r, dc, req, name)) {
+            continue;
+        }
+        apr_hash_set(seen, name, APR_HASH_KEY_STRING, name);
+        m = apr_array_push(out);
+        m->name = name;
+        m->owner = owner;
+    }
+    return out;
+}
+
 int llm_route_models_handler(request_rec *r)
 {
     llm_request_t *req;
     llm_route_dir_conf_t *dc;
     json_t *root, *data;
-    apr_hash_t *seen;
-    const apr_array_header_t *arr;
-    const apr_table_entry_t *te;
+    apr_array_header_t *models;
     char *dump;
     int i;
 
@@ -82,26 +118,13 @@ int llm_route_models_handler(request_rec *r)
     }
     req = llm_request_get(r, 0);
     dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
-    seen = apr_hash_make(r->pool);
     data = json_array();
+    models = llm_route_usable_models(r, dc, req);
+    for (i = 0; i < models->nelts; i++) {
+        const llm_usable_model_t *m =
+            &APR_ARRAY_IDX(models, i, llm_usable_model_t);
 
-    arr = apr_table_elts(dc->aliases);
-    te = (const apr_table_entry_t *)arr->elts;
-    for (i = 0; i < arr->nelts; i++) {
-        /* Only what the caller may use (LLMRouteAllowModels). */
-        if (may_use(r, dc, req, te[i].key)) {
-            add_model(seen, data, req->caller_family, te[i].key, "gateway");
-        }
-    }
-    for (i = 0; i < dc->routes->nelts; i++) {
-        const llm_model_route_t *mr =
-            &APR_ARRAY_IDX(dc->routes, i, llm_model_route_t);
-
-        if (!apr_fnmatch_test(mr->pattern)
-            && may_use(r, dc, req, mr->pattern)) {
-            add_model(seen, data, req->caller_family, mr->pattern,
-                      mr->provider_name);
-        }
+        add_model(data, req->caller_family, m->name, m->owner);
     }
     if (req->caller_family == LLM_FAMILY_ANTHROPIC) {
         size_t n = json_array_size(data);

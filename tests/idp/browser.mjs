@@ -57,7 +57,50 @@ async function approveDevice(page) {
   return { ok: true, user_code: shown.trim(), title: await page.title() };
 }
 
-const jobs = { 'approve-device': approveDevice };
+// {"job": "self-service", "url": page URL, "login", "password",
+//  "logout": true|false}: logs in at the OP's form from the gateway's page,
+// reads the page, the session cookie's flags; with logout, follows the
+// page's logout link (confirming at the OP) and reports whether the page
+// asks for a login again.
+async function selfService(page) {
+  await page.goto(job.url);
+  await login(page, job.login, job.password);
+  await page.waitForSelector('#you, #error');
+  const text = async (sel) => ((await page.$(sel)) ? (await page.textContent(sel)).trim() : null);
+  const all = async (sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+  const result = {
+    ok: true,
+    final_url: page.url(),
+    error: await text('#error'),
+    user: await text('#user'),
+    groups: await all('#groups li'),
+    models: await all('#model-list li'),
+    quick_token: await text('#quick-token'),
+    setup: {},
+    copy_buttons_shown: await page.$$eval('button.copy', (bs) => bs.filter((b) => !b.hidden).length),
+    html: await page.content(),
+  };
+  for (const id of ['setup-claude', 'setup-codex', 'setup-openai', 'setup-anthropic']) {
+    result.setup[id] = await text(`#${id}`);
+  }
+  result.cookies = (await page.context().cookies()).map((c) => ({
+    name: c.name, httpOnly: c.httpOnly, secure: c.secure, sameSite: c.sameSite, domain: c.domain,
+  }));
+  if (job.logout) {
+    await Promise.all([page.waitForNavigation(), page.click('#logout')]);
+    // The OP asks to confirm the sign-out (RP-initiated logout).
+    const confirm = await page.waitForSelector('button[name=logout], #you, #login');
+    if ((await confirm.getAttribute('name')) === 'logout') {
+      await Promise.all([page.waitForNavigation(), confirm.click()]);
+    }
+    await page.goto(job.url);
+    result.after_logout_login_form = !!(await page.waitForSelector('#login, #you')
+      .then((el) => el.getAttribute('id')).then((id) => id === 'login'));
+  }
+  return result;
+}
+
+const jobs = { 'approve-device': approveDevice, 'self-service': selfService };
 
 try {
   if (!jobs[job.job]) throw new Error(`unknown job ${job.job}`);

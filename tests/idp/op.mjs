@@ -107,7 +107,15 @@ function buildProvider(issuer) {
       },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = page('Sign out', `${form}<button type="submit" id="logout-yes" form="op.logoutForm" value="yes" name="logout">Sign out</button>`);
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = page('Signed out', '<p id="signed-out">You are signed out.</p>');
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => RESOURCE,

@@ -1,0 +1,111 @@
+"""The self-service page (issue 17, SetHandler llm-self-service): a
+developer opens it in a browser (Debian's chromium), logs in at the real
+OP's form, and lands on a page that says who the gateway takes them for,
+their groups and models, and ready-to-paste setup with a token for a quick
+try -- a token the openai SDK then uses against the gateway (200).  The
+session cookie is HttpOnly and SameSite; logging out makes the page ask
+for a login again.  The token is in no log."""
+
+import json
+import os
+
+import pytest
+
+from gwtest.httpd import GatewayServer
+from gwtest.op import OpenIdProvider, browser
+from client_helpers import clients_installed, run_sdk  # noqa: F401
+
+ACCESS = """\
+LLMRouteAllowModels developers gpt-4o-mini claude-haiku-4-5
+LLMRouteAllowModels ml-team    gpt-4o
+LLMRouteModel gpt-4o-mini      testopenai
+LLMRouteModel gpt-4o           testopenai
+LLMRouteModel claude-haiku-4-5 testanthropic
+"""
+
+PAGE_CONF = """\
+OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
+OIDCSSLValidateServer Off
+OIDCClientID llm-gateway-web
+OIDCClientSecret {secret}
+OIDCRedirectURI {gw}/llm-me/redirect_uri
+OIDCCryptoPassphrase "exec:/bin/cat ${{LLM_GW_DATA}}/keys/oidc-passphrase"
+OIDCScope "openid profile email groups llm"
+OIDCAuthRequestParams resource=urn%3Allm-gateway
+OIDCCookieSameSite On
+# The same name as API calls get (OIDCOAuthRemoteUserClaim sub).
+OIDCRemoteUserClaim sub
+<Location /llm-me>
+    AuthType openid-connect
+    Require valid-user
+    SetHandler llm-self-service
+</Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def page_env(minter, mock_provider, postgres):
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres)
+    op = OpenIdProvider(web_redirect_uris=[g.url + "/llm-me/redirect_uri",
+                                           g.url + "/llm-me"]).start()
+    try:
+        g.extra_defines.update(op.defines())
+        g.gateway_d.update({
+            "11-op-jwks.conf": op.httpd_conf(),
+            "15-self-service.conf": PAGE_CONF.format(
+                issuer=op.issuer, secret=op.web_secret, gw=g.url),
+            "40-model-access.conf": ACCESS})
+        g.start()
+        yield g, op
+    finally:
+        g.destroy()
+        op.destroy()
+
+
+def test_login_page_setup_token_works_and_logout(page_env, mock,
+                                                 clients_installed):
+    g, op = page_env
+    res = browser({"job": "self-service", "url": g.url + "/llm-me",
+                   "login": "alice", "password": op.password("alice"),
+                   "logout": True}, timeout=90)
+    assert res["error"] is None, res["error"]
+    assert res["final_url"] == g.url + "/llm-me"
+    assert res["user"] == "alice"
+    assert res["groups"] == ["developers"]
+    assert res["models"] == ["gpt-4o-mini", "claude-haiku-4-5"]
+    assert res["setup"]["setup-openai"] == (
+        "export OPENAI_BASE_URL=%s/v1\nexport OPENAI_API_KEY=$(llm-token)"
+        % g.url)
+    assert '"apiKeyHelper": "llm-token"' in res["setup"]["setup-claude"]
+    assert '"ANTHROPIC_BASE_URL": "%s"' % g.url in res["setup"]["setup-claude"]
+    assert 'env_key = "LLM_GATEWAY_TOKEN"' in res["setup"]["setup-codex"]
+    assert res["copy_buttons_shown"] >= 5
+    session = [c for c in res["cookies"]
+               if c["name"].startswith("mod_auth_openidc_session")]
+    assert session, res["cookies"]
+    for c in session:
+        assert c["httpOnly"] and c["sameSite"] in ("Lax", "Strict"), c
+    # The page's token works for an API call through the openai SDK.
+    token = res["quick_token"]
+    assert token and token.count(".") == 2
+    mock.reply_text = "hello from the page's token"
+    run = run_sdk(g, token, "openai-chat", "gpt-4o-mini")
+    assert run.returncode == 0, run
+    assert "hello from the page's token" in run.stdout
+    # Logged out: the page asks for a login again.
+    assert res["after_logout_login_form"] is True
+    # No token in any log.
+    for text in (g.error_log_text(), g.access_log_text()):
+        assert token not in text
+
+
+def test_page_only_answers_get_and_needs_login(page_env):
+    g, op = page_env
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    r = g.client().request("GET", "/llm-me", headers=html)
+    # Not logged in: mod_auth_openidc sends the browser to the OP ...
+    assert r.status == 302
+    assert r.header("location").startswith(op.issuer + "/auth?")
+    # ... and a script (no HTML accepted) gets 401, nothing of the page.
+    r = g.client().request("GET", "/llm-me")
+    assert r.status == 401 and b"quick-token" not in r.body
