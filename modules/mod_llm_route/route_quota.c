@@ -534,6 +534,51 @@ static const char *who_text(apr_pool_t *p, const llm_quota_rule_t *q,
                : apr_pstrcat(p, "user ", user, NULL);
 }
 
+apr_array_header_t *llm_route_quota_peek(request_rec *r,
+                                         const llm_route_dir_conf_t *dc,
+                                         const llm_request_t *req)
+{
+    apr_array_header_t *out = apr_array_make(r->pool, 4,
+                                             sizeof(llm_quota_figure_t));
+    apr_time_t now = apr_time_now();
+    llm_counter_store_t *used = NULL;
+    quota_state_t *st;
+    apr_status_t rv;
+    int i;
+
+    if (!dc->quotas->nelts || !llm_quota_store_ready()) {
+        return out;
+    }
+    st = build_ops(r, dc, req, 0, now);
+    /* A reservation of nothing reads every counter under the store's
+     * lock and changes none. */
+    for (i = 0; i < st->n; i++) {
+        st->ops[i].amount = 0;
+    }
+    if (!st->n) {
+        return out;
+    }
+    rv = llm_quota_store_reserve(r, st->ops, st->n, now, &used);
+    if (rv != APR_SUCCESS && rv != APR_EGENERAL) {
+        return NULL;
+    }
+    for (i = 0; i < st->n; i++) {
+        llm_quota_figure_t *f;
+
+        if (st->ops[i].unavailable) {
+            continue;
+        }
+        f = apr_array_push(out);
+        f->who = who_text(r->pool, st->rules[i], req->user);
+        f->unit = unit_names[st->rules[i]->unit];
+        f->period = period_names[st->rules[i]->period];
+        f->limit = st->ops[i].limit;
+        f->used = st->ops[i].value;
+        f->reset = st->ops[i].reset;
+    }
+    return out;
+}
+
 int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
                           llm_request_t *req)
 {

@@ -85,6 +85,24 @@ apr_array_header_t *llm_route_merge_quotas(apr_pool_t *p,
                                            const apr_array_header_t *base,
                                            const apr_array_header_t *add);
 
+/* One counter that applies to a caller, as the self-service page shows
+ * it. */
+typedef struct {
+    const char *who;             /* "user alice", "group ci-bots" */
+    const char *unit;            /* "requests", "tokens" */
+    const char *period;          /* "minute", "hour", "day", "month" */
+    apr_int64_t limit;
+    apr_int64_t used;
+    apr_time_t reset;            /* when the window ends */
+} llm_quota_figure_t;
+
+/* Every quota counter that applies to the caller, read without counting
+ * anything; an empty array without quotas, NULL when the counter store
+ * did not answer. */
+apr_array_header_t *llm_route_quota_peek(request_rec *r,
+                                         const llm_route_dir_conf_t *dc,
+                                         const llm_request_t *req);
+
 /* The last check before a request goes to its provider: OK when within
  * every quota (the request is counted), else the 429 has been sent and
  * its status is returned for route_fixups to return. */

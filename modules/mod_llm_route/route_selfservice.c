@@ -41,6 +41,7 @@
 #include "apr_strings.h"
 
 #include "route_internal.h"
+#include "route_quota.h"
 
 APLOG_USE_MODULE(llm_route);
 
@@ -91,6 +92,41 @@ static const char PAGE_SCRIPT[] =
     "  });\n"
     "});\n"
     "</script>\n";
+
+/* The caller's quota counters: used, left, and when each window ends. */
+static void quota_section(request_rec *r, const llm_route_dir_conf_t *dc,
+                          const llm_request_t *who)
+{
+    apr_array_header_t *q = llm_route_quota_peek(r, dc, who);
+    int i;
+
+    ap_rputs("<section id=\"quota\"><h2>Your quotas</h2>\n", r);
+    if (!q) {
+        ap_rputs("<p>The quota counters cannot be read right now.</p>"
+                 "</section>\n", r);
+        return;
+    }
+    if (!q->nelts) {
+        ap_rputs("<p>No quota applies to you.</p></section>\n", r);
+        return;
+    }
+    ap_rputs("<table id=\"quota-table\"><tr><th>counter</th><th>unit</th>"
+             "<th>used</th><th>limit</th><th>left</th><th>window ends</th>"
+             "</tr>\n", r);
+    for (i = 0; i < q->nelts; i++) {
+        const llm_quota_figure_t *f =
+            &APR_ARRAY_IDX(q, i, llm_quota_figure_t);
+        apr_int64_t left = f->limit - f->used;
+
+        ap_rprintf(r, "<tr><td>%s</td><td>%s/%s</td><td>%" APR_INT64_T_FMT
+                   "</td><td>%" APR_INT64_T_FMT "</td><td>%" APR_INT64_T_FMT
+                   "</td><td>%s</td></tr>\n", esc(r, f->who), f->unit,
+                   f->period, f->used, f->limit, left > 0 ? left : 0,
+                   f->reset ? ap_ht_time(r->pool, f->reset,
+                                         "%Y-%m-%d %H:%M:%S UTC", 1) : "");
+    }
+    ap_rputs("</table></section>\n", r);
+}
 
 static void send_headers(request_rec *r)
 {
@@ -185,7 +221,9 @@ int llm_route_self_service_handler(request_rec *r)
     if (!models->nelts) {
         ap_rputs("<li>none named here: ask your administrator</li>", r);
     }
-    ap_rputs("</ul></section>\n<section id=\"setup\"><h2>Setup</h2>\n"
+    ap_rputs("</ul></section>\n", r);
+    quota_section(r, dc, who);
+    ap_rputs("<section id=\"setup\"><h2>Setup</h2>\n"
              "<p>Install <code>llm-token</code> and log in once with "
              "<code>llm-token login</code>; the lines below use it.</p>\n", r);
     setup_block(r, "setup-claude", "Claude Code (~/.claude/settings.json)",

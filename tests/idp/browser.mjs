@@ -76,6 +76,8 @@ async function selfService(page) {
     groups: await all('#groups li'),
     models: await all('#model-list li'),
     quick_token: await text('#quick-token'),
+    quota: await page.$$eval('#quota-table tr', (rows) => rows.slice(1).map(
+      (tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim()))),
     setup: {},
     copy_buttons_shown: await page.$$eval('button.copy', (bs) => bs.filter((b) => !b.hidden).length),
     html: await page.content(),

@@ -23,6 +23,11 @@ LLMRouteModel gpt-4o           testopenai
 LLMRouteModel claude-haiku-4-5 testanthropic
 """
 
+QUOTAS = """\
+LLMRouteQuota user             requests/minute 50
+LLMRouteQuota group:developers tokens/day      1M
+"""
+
 PAGE_CONF = """\
 OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
 OIDCSSLValidateServer Off
@@ -54,7 +59,8 @@ def page_env(minter, mock_provider, postgres):
             "11-op-jwks.conf": op.httpd_conf(),
             "15-self-service.conf": PAGE_CONF.format(
                 issuer=op.issuer, secret=op.web_secret, gw=g.url),
-            "40-model-access.conf": ACCESS})
+            "40-model-access.conf": ACCESS,
+            "60-quotas.conf": QUOTAS})
         g.start()
         yield g, op
     finally:
@@ -80,6 +86,12 @@ def test_login_page_setup_token_works_and_logout(page_env, mock,
     assert '"ANTHROPIC_BASE_URL": "%s"' % g.url in res["setup"]["setup-claude"]
     assert 'env_key = "LLM_GATEWAY_TOKEN"' in res["setup"]["setup-codex"]
     assert res["copy_buttons_shown"] >= 5
+    # Quotas: the figures as the counters hold them (nothing used yet
+    # by alice in this module's gateway; the page itself counts nothing).
+    quota = {(row[0], row[1]): row[2:5] for row in res["quota"]}
+    assert quota[("user alice", "requests/minute")] == ["0", "50", "50"]
+    assert quota[("group developers", "tokens/day")] == ["0", "1000000",
+                                                         "1000000"]
     session = [c for c in res["cookies"]
                if c["name"].startswith("mod_auth_openidc_session")]
     assert session, res["cookies"]
@@ -92,6 +104,14 @@ def test_login_page_setup_token_works_and_logout(page_env, mock,
     run = run_sdk(g, token, "openai-chat", "gpt-4o-mini")
     assert run.returncode == 0, run
     assert "hello from the page's token" in run.stdout
+    # The page now shows the request the SDK made.
+    again = browser({"job": "self-service", "url": g.url + "/llm-me",
+                     "login": "alice", "password": op.password("alice")},
+                    timeout=90)
+    quota = {(row[0], row[1]): row[2:5] for row in again["quota"]}
+    assert quota[("user alice", "requests/minute")] == ["1", "50", "49"]
+    used = int(quota[("group developers", "tokens/day")][0])
+    assert used > 0
     # Logged out: the page asks for a login again.
     assert res["after_logout_login_form"] is True
     # No token in any log.
