@@ -88,6 +88,12 @@ async function selfService(page) {
   result.cookies = (await page.context().cookies()).map((c) => ({
     name: c.name, httpOnly: c.httpOnly, secure: c.secure, sameSite: c.sameSite, domain: c.domain,
   }));
+  if (job.admin_url) {
+    const resp = await page.goto(job.admin_url);
+    result.admin_status = resp.status();
+    result.admin_html = await page.content();
+    await page.goto(job.url);
+  }
   if (job.logout) {
     await Promise.all([page.waitForNavigation(), page.click('#logout')]);
     // The OP asks to confirm the sign-out (RP-initiated logout).

@@ -82,6 +82,9 @@ function buildProvider(issuer) {
       groups: ['groups'],
     },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    // The scopes' claims in the ID token too (as Keycloak's mappers put
+    // them there): the gateway's browser login authorizes on "groups".
+    conformIdTokenClaims: false,
     async findAccount(ctx, id) {
       if (!accounts[id]) return undefined;
       return { accountId: id, async claims() { return accountClaims(id); } };

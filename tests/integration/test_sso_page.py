@@ -45,6 +45,15 @@ OIDCRemoteUserClaim sub
     Require valid-user
     SetHandler llm-self-service
 </Location>
+# The admin view: the status page, for the llm-admins group only.
+<Location /llm-me/admin>
+    AuthType openid-connect
+    Require claim groups:llm-admins
+    # Logged in but not an admin: 403 (httpd answers an authorization
+    # failure of a known user with 401 otherwise).
+    AuthzSendForbiddenOnFailure On
+    SetHandler llm-status
+</Location>
 """
 
 
@@ -129,3 +138,26 @@ def test_page_only_answers_get_and_needs_login(page_env):
     # ... and a script (no HTML accepted) gets 401, nothing of the page.
     r = g.client().request("GET", "/llm-me")
     assert r.status == 401 and b"quick-token" not in r.body
+
+
+def test_admin_view_for_admins_only(page_env, mock):
+    g, op = page_env
+    ci_token = op.client_credentials_token()
+    r = g.client().post("/v1/chat/completions",
+                        {"model": "gpt-4o-mini",
+                         "messages": [{"role": "user", "content": "hi"}]},
+                        token=ci_token)
+    assert r.status == 403          # ci-bots may use no model here: a refusal
+    admin = browser({"job": "self-service", "url": g.url + "/llm-me",
+                     "login": "root", "password": op.password("root"),
+                     "admin_url": g.url + "/llm-me/admin"}, timeout=90)
+    assert admin["admin_status"] == 200
+    html = admin["admin_html"]
+    assert "Top users by tokens today" in html
+    assert "Recent blocks and redactions" in html
+    assert ci_token not in html and admin["quick_token"] not in html
+    other = browser({"job": "self-service", "url": g.url + "/llm-me",
+                     "login": "bob", "password": op.password("bob"),
+                     "admin_url": g.url + "/llm-me/admin"}, timeout=90)
+    assert other["admin_status"] == 403
+    assert "Top users" not in other["admin_html"]
