@@ -45,6 +45,11 @@ OIDCRemoteUserClaim sub
     Require valid-user
     SetHandler llm-self-service
 </Location>
+# A misconfiguration: the page without a login in front of it.
+<Location /llm-me-open>
+    Require all granted
+    SetHandler llm-self-service
+</Location>
 # The admin view: the status page, for the llm-admins group only.
 <Location /llm-me/admin>
     AuthType openid-connect
@@ -138,6 +143,10 @@ def test_page_only_answers_get_and_needs_login(page_env):
     # ... and a script (no HTML accepted) gets 401, nothing of the page.
     r = g.client().request("GET", "/llm-me")
     assert r.status == 401 and b"quick-token" not in r.body
+    # Without a login in front, the page shows nothing and says why.
+    r = g.client().request("GET", "/llm-me-open", headers=html)
+    assert r.status == 403 and b"quick-token" not in r.body
+    assert "LLM02600" in g.error_log_text()
 
 
 def test_admin_view_for_admins_only(page_env, mock):
