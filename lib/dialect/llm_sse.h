@@ -60,6 +60,14 @@ llm_sse_parser_t *llm_sse_parser_create(apr_pool_t *p, size_t max_event);
 int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
                         llm_sse_event_cb cb, void *baton);
 
+/* Where the parser is in the piece being fed, for a caller that relays
+ * whole events: the offset just past the line being processed (in a
+ * callback: the end of the event's blank line), and just past the
+ * piece's last blank line so far (0: none).  A piece that ends in "\r"
+ * may leave its "\n" at the start of the next piece. */
+size_t llm_sse_parser_line_end(const llm_sse_parser_t *ps);
+size_t llm_sse_parser_boundary(const llm_sse_parser_t *ps);
+
 /* The stream ended: an event not yet closed by a blank line is dispatched
  * if it has data (providers sometimes omit the last blank line). */
 int llm_sse_parser_finish(llm_sse_parser_t *ps, llm_sse_event_cb cb,
@@ -96,10 +104,18 @@ llm_sse_translator_t *llm_sse_translator_create_for(apr_pool_t *p,
                                                     int include_usage,
                                                     const char *model);
 
+/* For a pass-through OpenAI stream (chat.completions, completions) whose
+ * caller did not ask for usage: the usage chunk (choices [], usage set)
+ * the gateway asked the provider for is left out of what the caller
+ * gets.  Bytes then go on whole events at a time (a partial event waits
+ * for its end), otherwise as they came. */
+void llm_sse_translator_strip_usage(llm_sse_translator_t *t);
+
 /* Feed upstream bytes; *out / *out_len get the bytes to send on (valid
  * until the next call; may be empty).  0, or -1 on an event over the cap
  * (the caller ends the stream; what was sent stays valid SSE).  A
- * pass-through translator always returns 0 and *out is buf itself. */
+ * pass-through translator always returns 0 and *out is buf itself
+ * (unless it strips the usage chunk). */
 int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
                       const char **out, size_t *out_len);
 
@@ -110,6 +126,12 @@ int llm_sse_translate_finish(llm_sse_translator_t *t, const char **out,
 
 /* Usage read from the stream so far (normalised, llm_usage.h). */
 const llm_usage_t *llm_sse_translator_usage(const llm_sse_translator_t *t);
+
+/* Bytes of text the model wrote in the stream so far
+ * (llm_usage_text_bytes of each event; every byte once an event was too
+ * large to read): what an estimate of output tokens is made from when the
+ * provider reports no usage. */
+size_t llm_sse_translator_text_bytes(const llm_sse_translator_t *t);
 
 /* 1 once the stream has ended ([DONE], message_stop or an error event). */
 int llm_sse_translator_done(const llm_sse_translator_t *t);

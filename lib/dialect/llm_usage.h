@@ -37,6 +37,8 @@ typedef struct llm_usage_t {
     long long cached_input_tokens;
     long long cache_creation_input_tokens;
     int seen;                        /* 1 once any usage was read */
+    int output_final;                /* output_tokens is the answer's total
+                                      * (not message_start's placeholder) */
     /* Anthropic reports its parts in separate events: the uncached part
      * as last reported, to add the cache parts to. */
     long long anthropic_uncached;
@@ -66,5 +68,33 @@ int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data);
  * (streams are relayed untouched).  Equals the above on well-formed data. */
 int llm_usage_from_event_text(llm_usage_t *u, const char *event,
                               const char *data, size_t len);
+
+/* --- when the provider reports none ---------------------------------- */
+
+/* Bytes of generated text in one stream event's data (or a whole answer
+ * body): the string values of the members that carry text a model wrote
+ * (content, text, arguments, partial_json, refusal, thinking,
+ * reasoning_content, and Responses' string delta), escapes counted as one
+ * byte.  Responses' summary events (event name response.* not ending in
+ * .delta) count 0: they repeat the deltas.  A text scan, no parse. */
+size_t llm_usage_text_bytes(const char *event, const char *data, size_t len);
+
+/* Tokens for bytes of text: about 4 bytes each, rounded up. */
+long long llm_usage_estimate_tokens(size_t bytes);
+
+/* Fill in what the provider did not report: input tokens from the bytes
+ * of the body sent to it, output tokens from the text relayed (never
+ * less than what was reported).  1 when anything was estimated. */
+int llm_usage_complete(llm_usage_t *u, size_t input_bytes,
+                       size_t output_text_bytes);
+
+/* The upstream body of an OpenAI-dialect stream (chat.completions or
+ * completions) made to ask for the usage chunk: stream_options.
+ * include_usage set to true by a text edit (the rest byte for byte).
+ * 1 and *out / *out_len (from p) when edited; 0 when the body is not a
+ * stream or already asks; -1 when it is not an object this edit can
+ * follow (sent as it is). */
+int llm_usage_request_ask(apr_pool_t *p, const char *body, size_t len,
+                          const char **out, size_t *out_len);
 
 #endif /* LLM_USAGE_H */

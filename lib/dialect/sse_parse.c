@@ -37,6 +37,11 @@ struct llm_sse_parser_t {
     int skip_lf;             /* the last feed ended in \r */
     int first_line;          /* a UTF-8 BOM may start the stream */
     int spent;
+    /* Offsets in the piece being fed, for relaying whole events: just
+     * past the line being processed, and just past the piece's last
+     * blank line (0: none yet). */
+    size_t line_end;
+    size_t boundary;
 };
 
 llm_sse_parser_t *llm_sse_parser_create(apr_pool_t *p, size_t max_event)
@@ -91,7 +96,10 @@ static int process_line(llm_sse_parser_t *ps, const char *l, size_t n,
         }
     }
     if (n == 0) {
-        return dispatch(ps, cb, baton);
+        int rv = dispatch(ps, cb, baton);
+
+        ps->boundary = ps->line_end;
+        return rv;
     }
     if (l[0] == ':') {
         return 0;
@@ -138,9 +146,10 @@ static int process_line(llm_sse_parser_t *ps, const char *l, size_t n,
 int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
                         llm_sse_event_cb cb, void *baton)
 {
-    size_t pos = 0, i;
+    size_t pos = 0, i, eol;
     int rv;
 
+    ps->boundary = 0;
     if (ps->spent) {
         return -1;
     }
@@ -160,17 +169,7 @@ int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
             }
             break;
         }
-        if (ps->line.len) {
-            if (llm_dbuf_append(&ps->line, buf + pos, i - pos) != 0) {
-                ps->spent = 1;
-                return -1;
-            }
-            rv = process_line(ps, ps->line.data, ps->line.len, cb, baton);
-            ps->line.len = 0;
-        }
-        else {
-            rv = process_line(ps, buf + pos, i - pos, cb, baton);
-        }
+        eol = i;
         if (buf[i] == '\r') {
             if (i + 1 < len) {
                 if (buf[i + 1] == '\n') {
@@ -180,6 +179,18 @@ int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
             else {
                 ps->skip_lf = 1;
             }
+        }
+        ps->line_end = i + 1;
+        if (ps->line.len) {
+            if (llm_dbuf_append(&ps->line, buf + pos, eol - pos) != 0) {
+                ps->spent = 1;
+                return -1;
+            }
+            rv = process_line(ps, ps->line.data, ps->line.len, cb, baton);
+            ps->line.len = 0;
+        }
+        else {
+            rv = process_line(ps, buf + pos, eol - pos, cb, baton);
         }
         pos = i + 1;
         if (rv < 0) {
@@ -191,6 +202,16 @@ int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
         }
     }
     return 0;
+}
+
+size_t llm_sse_parser_line_end(const llm_sse_parser_t *ps)
+{
+    return ps->line_end;
+}
+
+size_t llm_sse_parser_boundary(const llm_sse_parser_t *ps)
+{
+    return ps->boundary;
 }
 
 int llm_sse_parser_finish(llm_sse_parser_t *ps, llm_sse_event_cb cb,

@@ -50,6 +50,14 @@ struct llm_sse_translator_t {
     int done;
     int failed;
     json_int_t created;
+    size_t text_bytes;           /* generated text seen, for estimates */
+
+    /* pass-through that leaves out the usage chunk */
+    int strip_usage;
+    const char *piece;           /* the piece being fed */
+    size_t mark;                 /* piece bytes before it are dealt with */
+    int cut;                     /* the piece does not go on as it came */
+    llm_dbuf_t held;             /* an event begun in earlier pieces */
 
     /* Anthropic -> OpenAI */
     const char *chunk_id;

@@ -51,6 +51,7 @@ static llm_sse_translator_t *translator_new(apr_pool_t *p,
     /* Output stays small per call (one input piece's worth of events);
      * the cap only guards against a runaway event. */
     llm_dbuf_init(&t->out, p, LLM_SSE_DEFAULT_MAX_EVENT * 2);
+    llm_dbuf_init(&t->held, p, LLM_SSE_DEFAULT_MAX_EVENT * 2);
     llm_usage_init(&t->usage);
     t->tool_of_block = apr_array_make(p, 4, sizeof(int));
     t->block_open = NO_INDEX;
@@ -96,6 +97,19 @@ llm_sse_translator_t *llm_sse_translator_create_for(apr_pool_t *p,
                                      ? LLM_FAMILY_ANTHROPIC
                                      : LLM_FAMILY_OPENAI,
                                      include_usage, model);
+}
+
+void llm_sse_translator_strip_usage(llm_sse_translator_t *t)
+{
+    if (t->mode == LLM_SSE_PASS) {
+        t->strip_usage = 1;
+        t->out.max = (size_t)-1 / 4;
+    }
+}
+
+size_t llm_sse_translator_text_bytes(const llm_sse_translator_t *t)
+{
+    return t->text_bytes;
 }
 
 const llm_usage_t *llm_sse_translator_usage(const llm_sse_translator_t *t)
@@ -478,6 +492,99 @@ static int o2a_chunk(llm_sse_translator_t *t, json_t *c)
     return 0;
 }
 
+/* --- pass-through without the usage chunk ---------------------------- */
+
+static int on_event(void *baton, const llm_sse_event_t *ev);
+
+/* Bytes to send on (t->out has no cap in this mode: it holds at most a
+ * held event and one piece). */
+static void pass_out(llm_sse_translator_t *t, const char *s, size_t n)
+{
+    if (n) {
+        llm_dbuf_append(&t->out, s, n);
+    }
+}
+
+/* The usage chunk OpenAI adds when asked: no choices, only usage. */
+static int usage_chunk(const llm_sse_event_t *ev)
+{
+    const char *v;
+    size_t n, i;
+
+    if (llm_json_top_member(ev->data, ev->data_len, "choices", &v, &n) != 1
+        || n < 2 || v[0] != '[') {
+        return 0;
+    }
+    for (i = 1; i + 1 < n; i++) {
+        if (v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != '\r') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The event just parsed is left out: what came before it goes on. */
+static void strip_event(llm_sse_translator_t *t)
+{
+    size_t start = llm_sse_parser_boundary(t->ps);
+
+    t->cut = 1;
+    if (!t->piece) {
+        /* the unterminated last event, at the end of the stream */
+        t->held.len = 0;
+        return;
+    }
+    if (start > 0) {
+        /* The held bytes end in an earlier event of this piece. */
+        pass_out(t, t->held.data, t->held.len);
+        pass_out(t, t->piece + t->mark, start - t->mark);
+    }
+    t->held.len = 0;
+    t->mark = llm_sse_parser_line_end(t->ps);
+}
+
+static int pass_strip(llm_sse_translator_t *t, const char *buf, size_t len,
+                      const char **out, size_t *out_len)
+{
+    size_t b;
+    int rv;
+
+    t->piece = buf;
+    t->mark = 0;
+    t->cut = 0;
+    rv = llm_sse_parser_feed(t->ps, buf, len, on_event, t);
+    b = rv ? len : llm_sse_parser_boundary(t->ps);
+    if (rv) {
+        /* An event too large to read: no more stripping, and the unread
+         * bytes are all charged as text. */
+        t->failed = 1;
+        t->text_bytes += len;
+    }
+    if (!t->cut && !t->held.len && b == len) {
+        *out = buf;
+        *out_len = len;
+        return 0;
+    }
+    if (t->held.len && b > 0) {
+        pass_out(t, t->held.data, t->held.len);
+        t->held.len = 0;
+    }
+    pass_out(t, buf + t->mark, b > t->mark ? b - t->mark : 0);
+    if (t->failed
+        || (b < len && llm_dbuf_append(&t->held, buf + b, len - b) != 0)) {
+        /* From here on bytes go on as they come. */
+        t->failed = 1;
+        pass_out(t, t->held.data, t->held.len);
+        t->held.len = 0;
+        if (b < len) {
+            pass_out(t, buf + b, len - b);
+        }
+    }
+    *out = t->out.data ? t->out.data : "";
+    *out_len = t->out.len;
+    return 0;
+}
+
 /* --- the parser's callback ------------------------------------------- */
 
 static int on_event(void *baton, const llm_sse_event_t *ev)
@@ -487,9 +594,13 @@ static int on_event(void *baton, const llm_sse_event_t *ev)
     const char *type;
     int rv = 0;
 
+    t->text_bytes += llm_usage_text_bytes(ev->event, ev->data, ev->data_len);
     if (t->mode == LLM_SSE_PASS) {
-        llm_usage_from_event_text(&t->usage, ev->event, ev->data,
-                                  ev->data_len);
+        if (llm_usage_from_event_text(&t->usage, ev->event, ev->data,
+                                      ev->data_len)
+            && t->strip_usage && usage_chunk(ev)) {
+            strip_event(t);
+        }
         return 0;
     }
     if (t->done) {
@@ -529,13 +640,19 @@ int llm_sse_translate(llm_sse_translator_t *t, const char *buf, size_t len,
     int rv;
 
     t->out.len = 0;
+    if (t->mode == LLM_SSE_PASS && t->strip_usage && !t->failed) {
+        return pass_strip(t, buf, len, out, out_len);
+    }
     if (t->failed) {
+        /* Unread bytes are all charged as text. */
+        t->text_bytes += len;
         rv = -1;
     }
     else {
         rv = llm_sse_parser_feed(t->ps, buf, len, on_event, t);
         if (rv != 0) {
             t->failed = 1;
+            t->text_bytes += len;
         }
     }
     if (t->mode == LLM_SSE_PASS) {
@@ -557,7 +674,13 @@ int llm_sse_translate_finish(llm_sse_translator_t *t, const char **out,
 
     t->out.len = 0;
     if (!t->failed) {
+        t->piece = NULL;
         rv = llm_sse_parser_finish(t->ps, on_event, t);
+    }
+    if (t->held.len) {
+        /* a last event without its blank line, not stripped */
+        pass_out(t, t->held.data, t->held.len);
+        t->held.len = 0;
     }
     if (!t->done) {
         /* The provider's stream ended early or failed: close the caller's

@@ -190,6 +190,7 @@ static int usage_from_src(llm_usage_t *u, const usage_src_t *usage)
     }
     if (get_int(usage, "completion_tokens", &v)) {
         u->output_tokens = v;
+        u->output_final = 1;
         found = 1;
     }
     /* Anthropic keeps cache reads and writes out of input_tokens. */
@@ -221,6 +222,7 @@ static int usage_from_src(llm_usage_t *u, const usage_src_t *usage)
     }
     if (get_int(usage, "output_tokens", &v)) {
         u->output_tokens = v;
+        u->output_final = 1;
         found = 1;
     }
     if (found) {
@@ -244,6 +246,9 @@ int llm_usage_from_body(llm_usage_t *u, json_t *body)
     return llm_usage_from_object(u, json_object_get(body, "usage"));
 }
 
+static int message_start_usage(llm_usage_t *u, const char *text,
+                               size_t len, json_t *message);
+
 int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data)
 {
     const char *type;
@@ -256,7 +261,8 @@ int llm_usage_from_event(llm_usage_t *u, const char *event, json_t *data)
     type = json_is_string(t) ? json_string_value(t) : event;
     if (type) {
         if (!strcmp(type, "message_start")) {
-            return llm_usage_from_body(u, json_object_get(data, "message"));
+            return message_start_usage(u, NULL, 0,
+                                       json_object_get(data, "message"));
         }
         if (!strcmp(type, "message_delta")) {
             return llm_usage_from_object(u, json_object_get(data, "usage"));
@@ -298,6 +304,19 @@ static int usage_in_member(llm_usage_t *u, const char *buf, size_t len,
     return llm_usage_from_body_text(u, v, vlen);
 }
 
+/* message_start's output_tokens is a placeholder (1), not the answer's:
+ * only message_delta's figure is final. */
+static int message_start_usage(llm_usage_t *u, const char *text,
+                               size_t len, json_t *message)
+{
+    int final = u->output_final;
+    int rv = text ? usage_in_member(u, text, len, "message")
+                  : llm_usage_from_body(u, message);
+
+    u->output_final = final;
+    return rv;
+}
+
 static int type_is(const char *type, size_t tlen, const char *name)
 {
     return tlen == strlen(name) && !memcmp(type, name, tlen);
@@ -337,7 +356,7 @@ int llm_usage_from_event_text(llm_usage_t *u, const char *event,
     }
     if (type) {
         if (type_is(type, tlen, "message_start")) {
-            return usage_in_member(u, data, len, "message");
+            return message_start_usage(u, data, len, NULL);
         }
         if (type_is(type, tlen, "message_delta")) {
             return llm_usage_from_body_text(u, data, len);

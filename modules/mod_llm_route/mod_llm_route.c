@@ -350,6 +350,7 @@ static int route_fixups(request_rec *r)
                                    "translated for the provider of '%s'.",
                                    req->model_requested));
     }
+    llm_route_ask_usage(r, req);
     /* Quotas last, just before the provider: a request refused earlier
      * is not counted. */
     if ((rv = llm_route_quota_check(r, dc, req)) != OK) {

@@ -71,6 +71,10 @@ int llm_route_prepare_body(request_rec *r, llm_request_t *req,
                            const llm_provider_t *pv,
                            const char *upstream_model);
 
+/* An OpenAI-dialect stream's upstream body asks for its usage chunk
+ * (stream_options.include_usage), whatever the caller asked. */
+void llm_route_ask_usage(request_rec *r, llm_request_t *req);
+
 /* mod_proxy's optional fixups hook: only the upstream copy of the headers
  * is changed, so the caller's token never goes upstream. */
 int llm_route_proxy_fixups(request_rec *r);

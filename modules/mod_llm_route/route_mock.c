@@ -29,6 +29,7 @@
 #include "httpd.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "apr_base64.h"
 #include "apr_strings.h"
 
 #include "route_internal.h"
@@ -87,11 +88,13 @@ static const char *last_user_text(json_t *root)
     return "";
 }
 
+/* The body into one buffer that doubles as it fills: linear in the body's
+ * size (a copy per read would be quadratic: 16 MB took a minute). */
 static int read_body(request_rec *r, char **buf, apr_size_t *len)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
-    apr_off_t total = 0;
+    apr_size_t cap = 0;
     int eos = 0;
 
     *buf = NULL;
@@ -107,23 +110,36 @@ static int read_body(request_rec *r, char **buf, apr_size_t *len)
         }
         for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
              e = APR_BUCKET_NEXT(e)) {
+            const char *d;
+            apr_size_t n;
+
             if (APR_BUCKET_IS_EOS(e)) {
                 eos = 1;
+                break;
             }
-        }
-        apr_brigade_length(bb, 1, &total);
-        if (total > MOCK_MAX_BODY) {
-            return HTTP_REQUEST_ENTITY_TOO_LARGE;
-        }
-        if (total > 0) {
-            apr_size_t n = (apr_size_t)total;
-            char *nb = apr_palloc(r->pool, *len + n + 1);
+            if (APR_BUCKET_IS_METADATA(e)) {
+                continue;
+            }
+            if (apr_bucket_read(e, &d, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+                return HTTP_BAD_REQUEST;
+            }
+            if (n > MOCK_MAX_BODY - *len) {
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            if (*len + n + 1 > cap) {
+                char *nb;
 
-            if (*len) {
-                memcpy(nb, *buf, *len);
+                cap = cap ? cap : 16384;
+                while (cap < *len + n + 1) {
+                    cap *= 2;
+                }
+                nb = apr_palloc(r->pool, cap);
+                if (*len) {
+                    memcpy(nb, *buf, *len);
+                }
+                *buf = nb;
             }
-            apr_brigade_flatten(bb, nb + *len, &n);
-            *buf = nb;
+            memcpy(*buf + *len, d, n);
             *len += n;
         }
         apr_brigade_cleanup(bb);
@@ -166,42 +182,131 @@ static int tokens(const char *s)
     return (int)(strlen(s) / 4) + 1;
 }
 
-static void chat(request_rec *r, const char *model, const char *reply,
-                 int in, int stream)
+/* The reply in the pieces a model streams: a word and its spaces each. */
+static apr_array_header_t *pieces_of(apr_pool_t *p, const char *reply)
 {
-    int out = tokens(reply);
+    apr_array_header_t *a = apr_array_make(p, 16, sizeof(const char *));
+    const char *s = reply, *e;
+
+    while (*s) {
+        for (e = s; *e && *e != ' '; e++) {
+        }
+        while (*e == ' ') {
+            e++;
+        }
+        APR_ARRAY_PUSH(a, const char *) = apr_pstrmemdup(p, s, e - s);
+        s = e;
+    }
+    return a;
+}
+
+#define PIECE(a, i) APR_ARRAY_IDX(a, i, const char *)
+
+/* --- OpenAI chat.completions and completions --------------------------- */
+
+static json_t *openai_usage(int in, int out)
+{
+    return json_pack("{s:i, s:i, s:i}", "prompt_tokens", in,
+                     "completion_tokens", out, "total_tokens", in + out);
+}
+
+/* A chunk as OpenAI streams it: with stream_options.include_usage every
+ * chunk has "usage": null but the last, which has no choices. */
+static json_t *chunk(const char *object, const char *model, json_t *choices,
+                     int include_usage)
+{
+    json_t *c = json_pack("{s:s, s:s, s:i, s:s, s:o}", "id",
+                          !strcmp(object, "text_completion") ? "cmpl-mock"
+                                                             : "chatcmpl-mock",
+                          "object", object, "created", 0, "model", model,
+                          "choices", choices);
+
+    if (include_usage) {
+        json_object_set_new(c, "usage", json_null());
+    }
+    return c;
+}
+
+static void usage_chunk(request_rec *r, const char *object, const char *model,
+                        int in, int out)
+{
+    json_t *c = chunk(object, model, json_array(), 1);
+
+    json_object_set_new(c, "usage", openai_usage(in, out));
+    sse(r, NULL, c);
+}
+
+static json_t *chat_choice(json_t *delta, const char *finish)
+{
+    return json_pack("[{s:i, s:o, s:n, s:s?}]", "index", 0, "delta", delta,
+                     "logprobs", "finish_reason", finish);
+}
+
+static void chat(request_rec *r, const char *model, const char *reply,
+                 int in, int stream, int include_usage)
+{
+    const char *obj = "chat.completion.chunk";
+    apr_array_header_t *pieces;
+    int out = tokens(reply), i;
 
     if (!stream) {
         send_json(r, json_pack(
-            "{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s, s:s}, s:s}],"
-            " s:{s:i, s:i, s:i}}",
+            "{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s, s:s, s:n}, s:n, s:s}],"
+            " s:o}",
             "id", "chatcmpl-mock", "object", "chat.completion", "created", 0,
             "model", model, "choices", "index", 0, "message", "role",
-            "assistant", "content", reply, "finish_reason", "stop", "usage",
-            "prompt_tokens", in, "completion_tokens", out, "total_tokens",
-            in + out));
+            "assistant", "content", reply, "refusal", "logprobs",
+            "finish_reason", "stop", "usage", openai_usage(in, out)));
         return;
     }
     start_stream(r);
-    sse(r, NULL, json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s, s:s},"
-                           " s:n}]}", "id", "chatcmpl-mock", "object",
-                           "chat.completion.chunk", "created", 0, "model",
-                           model, "choices", "index", 0, "delta", "role",
-                           "assistant", "content", "", "finish_reason"));
-    sse(r, NULL, json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:s}, s:n}]}",
-                           "id", "chatcmpl-mock", "object",
-                           "chat.completion.chunk", "created", 0, "model",
-                           model, "choices", "index", 0, "delta", "content",
-                           reply, "finish_reason"));
-    sse(r, NULL, json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{}, s:s}],"
-                           " s:{s:i, s:i, s:i}}", "id", "chatcmpl-mock",
-                           "object", "chat.completion.chunk", "created", 0,
-                           "model", model, "choices", "index", 0, "delta",
-                           "finish_reason", "stop", "usage", "prompt_tokens",
-                           in, "completion_tokens", out, "total_tokens",
-                           in + out));
+    sse(r, NULL, chunk(obj, model, chat_choice(json_pack("{s:s, s:s, s:n}",
+        "role", "assistant", "content", "", "refusal"), NULL),
+        include_usage));
+    pieces = pieces_of(r->pool, reply);
+    for (i = 0; i < pieces->nelts; i++) {
+        sse(r, NULL, chunk(obj, model, chat_choice(json_pack("{s:s}",
+            "content", PIECE(pieces, i)), NULL), include_usage));
+    }
+    sse(r, NULL, chunk(obj, model, chat_choice(json_object(), "stop"),
+                       include_usage));
+    if (include_usage) {
+        usage_chunk(r, obj, model, in, out);
+    }
     ap_rputs("data: [DONE]\n\n", r);
 }
+
+static void completions(request_rec *r, const char *model, const char *reply,
+                        int in, int stream, int include_usage)
+{
+    const char *obj = "text_completion";
+    apr_array_header_t *pieces;
+    int out = tokens(reply), i;
+
+    if (!stream) {
+        send_json(r, json_pack("{s:s, s:s, s:i, s:s, s:[{s:s, s:i, s:n,"
+                               " s:s}], s:o}", "id", "cmpl-mock", "object",
+                               obj, "created", 0, "model", model, "choices",
+                               "text", reply, "index", 0, "logprobs",
+                               "finish_reason", "stop", "usage",
+                               openai_usage(in, out)));
+        return;
+    }
+    start_stream(r);
+    pieces = pieces_of(r->pool, reply);
+    for (i = 0; i < pieces->nelts; i++) {
+        sse(r, NULL, chunk(obj, model, json_pack("[{s:s, s:i, s:n, s:s?}]",
+            "text", PIECE(pieces, i), "index", 0, "logprobs",
+            "finish_reason", i + 1 == pieces->nelts ? "stop" : NULL),
+            include_usage));
+    }
+    if (include_usage) {
+        usage_chunk(r, obj, model, in, out);
+    }
+    ap_rputs("data: [DONE]\n\n", r);
+}
+
+/* --- Anthropic messages ------------------------------------------------- */
 
 static void messages(request_rec *r, const char *model, const char *reply,
                      int in, int stream)
@@ -240,72 +345,192 @@ static void messages(request_rec *r, const char *model, const char *reply,
     sse(r, "message_stop", json_pack("{s:s}", "type", "message_stop"));
 }
 
+/* --- OpenAI Responses --------------------------------------------------- */
+
+static json_t *responses_usage(int in, int out)
+{
+    return json_pack("{s:i, s:{s:i}, s:i, s:{s:i}, s:i}", "input_tokens", in,
+                     "input_tokens_details", "cached_tokens", 0,
+                     "output_tokens", out, "output_tokens_details",
+                     "reasoning_tokens", 0, "total_tokens", in + out);
+}
+
+/* usage stolen; NULL: null (a response still in progress). */
 static json_t *response_obj(const char *model, const char *status,
-                            json_t *output, int in, int out)
+                            json_t *output, json_t *usage)
 {
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:{s:i, s:i, s:i}}",
+    return json_pack("{s:s, s:s, s:i, s:s, s:n, s:n, s:n, s:s, s:o, s:b,"
+                     " s:s, s:[], s:o}",
                      "id", "resp_mock", "object", "response", "created_at", 0,
-                     "status", status, "model", model, "output", output,
-                     "usage", "input_tokens", in, "output_tokens", out,
-                     "total_tokens", in + out);
+                     "status", status, "error", "incomplete_details",
+                     "instructions", "model", model, "output", output,
+                     "parallel_tool_calls", 1, "tool_choice", "auto",
+                     "tools", "usage", usage ? usage : json_null());
 }
 
-static json_t *message_item(const char *reply, const char *status)
+static json_t *text_part(const char *text)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:[]}]}",
-                     "id", "msg_mock", "type", "message", "status", status,
-                     "role", "assistant", "content", "type", "output_text",
-                     "text", reply, "annotations");
+    return json_pack("{s:s, s:[], s:[], s:s}", "type", "output_text",
+                     "annotations", "logprobs", "text", text);
 }
 
+/* text NULL: the item as it opens, without content yet. */
+static json_t *message_item(const char *text, const char *status)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", "msg_mock", "type",
+                     "message", "status", status, "role", "assistant",
+                     "content", text ? json_pack("[o]", text_part(text))
+                                     : json_array());
+}
+
+/* One Responses event: its type and sequence number, then its fields. */
+static void revent(request_rec *r, int *seq, const char *type, json_t *ev)
+{
+    json_object_set_new(ev, "type", json_string(type));
+    json_object_set_new(ev, "sequence_number", json_integer((*seq)++));
+    sse(r, type, ev);
+}
+
+static json_t *in_part(void)
+{
+    return json_pack("{s:s, s:i, s:i}", "item_id", "msg_mock",
+                     "output_index", 0, "content_index", 0);
+}
+
+/* The sequence the real API sends for one message: created, in_progress,
+ * output_item.added, content_part.added, output_text.delta...,
+ * output_text.done, content_part.done, output_item.done, completed (the
+ * SDK's responses.stream() builds its final response from all of it). */
 static void responses(request_rec *r, const char *model, const char *reply,
                       int in, int stream)
 {
-    int out = tokens(reply);
+    apr_array_header_t *pieces;
+    json_t *ev;
+    int out = tokens(reply), seq = 0, i;
 
     if (!stream) {
         send_json(r, response_obj(model, "completed",
                                   json_pack("[o]", message_item(reply,
                                                                "completed")),
-                                  in, out));
+                                  responses_usage(in, out)));
         return;
     }
     start_stream(r);
-    sse(r, "response.created", json_pack("{s:s, s:i, s:o}", "type",
-        "response.created", "sequence_number", 0, "response",
-        response_obj(model, "in_progress", json_array(), 0, 0)));
-    sse(r, "response.output_item.added", json_pack(
-        "{s:s, s:i, s:i, s:{s:s, s:s, s:s, s:s, s:[]}}", "type",
-        "response.output_item.added", "sequence_number", 1, "output_index", 0,
-        "item", "id", "msg_mock", "type", "message", "status", "in_progress",
-        "role", "assistant", "content"));
-    sse(r, "response.output_text.delta", json_pack(
-        "{s:s, s:i, s:s, s:i, s:i, s:s}", "type",
-        "response.output_text.delta", "sequence_number", 2, "item_id",
-        "msg_mock", "output_index", 0, "content_index", 0, "delta", reply));
-    sse(r, "response.output_item.done", json_pack(
-        "{s:s, s:i, s:i, s:o}", "type", "response.output_item.done",
-        "sequence_number", 3, "output_index", 0, "item",
-        message_item(reply, "completed")));
-    sse(r, "response.completed", json_pack("{s:s, s:i, s:o}", "type",
-        "response.completed", "sequence_number", 4, "response",
-        response_obj(model, "completed",
-                     json_pack("[o]", message_item(reply, "completed")),
-                     in, out)));
+    revent(r, &seq, "response.created", json_pack("{s:o}", "response",
+           response_obj(model, "in_progress", json_array(), NULL)));
+    revent(r, &seq, "response.in_progress", json_pack("{s:o}", "response",
+           response_obj(model, "in_progress", json_array(), NULL)));
+    revent(r, &seq, "response.output_item.added", json_pack("{s:i, s:o}",
+           "output_index", 0, "item", message_item(NULL, "in_progress")));
+    ev = in_part();
+    json_object_set_new(ev, "part", text_part(""));
+    revent(r, &seq, "response.content_part.added", ev);
+    pieces = pieces_of(r->pool, reply);
+    for (i = 0; i < pieces->nelts; i++) {
+        ev = in_part();
+        json_object_set_new(ev, "delta", json_string(PIECE(pieces, i)));
+        json_object_set_new(ev, "logprobs", json_array());
+        revent(r, &seq, "response.output_text.delta", ev);
+    }
+    ev = in_part();
+    json_object_set_new(ev, "text", json_string(reply));
+    json_object_set_new(ev, "logprobs", json_array());
+    revent(r, &seq, "response.output_text.done", ev);
+    ev = in_part();
+    json_object_set_new(ev, "part", text_part(reply));
+    revent(r, &seq, "response.content_part.done", ev);
+    revent(r, &seq, "response.output_item.done", json_pack("{s:i, s:o}",
+           "output_index", 0, "item", message_item(reply, "completed")));
+    revent(r, &seq, "response.completed", json_pack("{s:o}", "response",
+           response_obj(model, "completed",
+                        json_pack("[o]", message_item(reply, "completed")),
+                        responses_usage(in, out))));
 }
 
-static void embeddings(request_rec *r, const char *model, int in)
-{
-    json_t *vec = json_array();
-    int i;
+/* --- OpenAI embeddings -------------------------------------------------- */
 
-    for (i = 0; i < 8; i++) {
-        json_array_append_new(vec, json_real(0.125 * i));
+/* One vector per input: a string or a token array is one input, an array
+ * of them one each. */
+static size_t embedding_inputs(json_t *input, int *tok)
+{
+    json_t *first;
+    size_t i, n;
+
+    *tok = 0;
+    if (json_is_string(input)) {
+        *tok = tokens(json_string_value(input));
+        return 1;
     }
-    send_json(r, json_pack("{s:s, s:[{s:s, s:i, s:o}], s:s, s:{s:i, s:i}}",
-                           "object", "list", "data", "object", "embedding",
-                           "index", 0, "embedding", vec, "model", model,
-                           "usage", "prompt_tokens", in, "total_tokens", in));
+    n = json_array_size(input);
+    first = json_array_get(input, 0);
+    if (!n || json_is_integer(first)) {
+        *tok = (int)n;
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        json_t *x = json_array_get(input, i);
+
+        *tok += json_is_string(x) ? tokens(json_string_value(x))
+                                  : (int)json_array_size(x);
+    }
+    return n;
+}
+
+static json_t *embedding_vector(request_rec *r, size_t index, int base64)
+{
+    float f[8];
+    json_t *vec;
+    char *b64;
+    int k;
+
+    for (k = 0; k < 8; k++) {
+        f[k] = (float)(0.125 * k + 0.0078125 * (double)(index % 64));
+    }
+    if (!base64) {
+        vec = json_array();
+        for (k = 0; k < 8; k++) {
+            json_array_append_new(vec, json_real(f[k]));
+        }
+        return vec;
+    }
+    /* The openai SDK asks for base64 (little-endian float32) by default. */
+    b64 = apr_palloc(r->pool, apr_base64_encode_len(sizeof(f)));
+    apr_base64_encode(b64, (const char *)f, sizeof(f));
+    return json_string(b64);
+}
+
+static void embeddings(request_rec *r, const char *model, json_t *root)
+{
+    const char *fmt = json_string_value(json_object_get(root,
+                                                        "encoding_format"));
+    int base64 = fmt && !strcmp(fmt, "base64");
+    json_t *data = json_array();
+    size_t n, i;
+    int tok;
+
+    n = embedding_inputs(json_object_get(root, "input"), &tok);
+    for (i = 0; i < n; i++) {
+        json_array_append_new(data, json_pack("{s:s, s:I, s:o}", "object",
+                              "embedding", "index", (json_int_t)i,
+                              "embedding", embedding_vector(r, i, base64)));
+    }
+    send_json(r, json_pack("{s:s, s:o, s:s, s:{s:i, s:i}}", "object", "list",
+                           "data", data, "model", model, "usage",
+                           "prompt_tokens", tok, "total_tokens", tok));
+}
+
+/* At most max bytes of s, not splitting a UTF-8 character. */
+static const char *utf8_prefix(apr_pool_t *p, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+            n--;
+        }
+    }
+    return apr_pstrmemdup(p, s, n);
 }
 
 int llm_route_mock_handler(request_rec *r)
@@ -315,7 +540,7 @@ int llm_route_mock_handler(request_rec *r)
     json_t *root;
     char *body;
     apr_size_t len;
-    int rc, stream, in;
+    int rc, stream, in, include_usage;
 
     if (!r->handler || strcmp(r->handler, LLM_MOCK_HANDLER)) {
         return DECLINED;
@@ -335,14 +560,12 @@ int llm_route_mock_handler(request_rec *r)
     model = json_string_value(json_object_get(root, "model"));
     model = apr_pstrdup(r->pool, model ? model : "mock");
     stream = json_is_true(json_object_get(root, "stream"));
+    include_usage = json_is_true(json_object_get(
+        json_object_get(root, "stream_options"), "include_usage"));
     text = last_user_text(root);
     in = tokens(body ? body : "");
-    reply = apr_pstrcat(r->pool, MOCK_NOTE,
-                        apr_pstrmemdup(r->pool, text,
-                                       strlen(text) > 200 ? 200
-                                                          : strlen(text)),
+    reply = apr_pstrcat(r->pool, MOCK_NOTE, utf8_prefix(r->pool, text, 200),
                         NULL);
-    json_decref(root);
 
     if (ap_strstr_c(path, "/messages/count_tokens")) {
         send_json(r, json_pack("{s:i}", "input_tokens", in));
@@ -351,26 +574,21 @@ int llm_route_mock_handler(request_rec *r)
         messages(r, model, reply, in, stream);
     }
     else if (ap_strstr_c(path, "/chat/completions")) {
-        chat(r, model, reply, in, stream);
+        chat(r, model, reply, in, stream, include_usage);
     }
     else if (ap_strstr_c(path, "/responses")) {
         responses(r, model, reply, in, stream);
     }
     else if (ap_strstr_c(path, "/embeddings")) {
-        embeddings(r, model, in);
+        embeddings(r, model, root);
     }
     else if (ap_strstr_c(path, "/completions")) {
-        send_json(r, json_pack("{s:s, s:s, s:i, s:s, s:[{s:s, s:i, s:s}],"
-                               " s:{s:i, s:i, s:i}}", "id", "cmpl-mock",
-                               "object", "text_completion", "created", 0,
-                               "model", model, "choices", "text", reply,
-                               "index", 0, "finish_reason", "stop", "usage",
-                               "prompt_tokens", in, "completion_tokens",
-                               tokens(reply), "total_tokens",
-                               in + tokens(reply)));
+        completions(r, model, reply, in, stream, include_usage);
     }
     else {
+        json_decref(root);
         return HTTP_NOT_FOUND;
     }
+    json_decref(root);
     return OK;
 }

@@ -19,6 +19,12 @@
  * usage for quotas and the audit, and -- when the provider speaks the other
  * dialect -- translation, event by event for streams.  Same-dialect answers
  * are passed on bucket by bucket without waiting: only a copy is read.
+ * Error answers are held whole (they are small), so that the provider key
+ * and the caller's token can be taken out of them (route_scrub.c).
+ *
+ * The gateway always knows the usage of what it relays: the provider
+ * reports it (an OpenAI stream is asked to, route_usage.c), or it is
+ * estimated from the text relayed (llm_usage_complete).
  */
 
 #include <string.h>
@@ -35,20 +41,31 @@
 #include "dialect/llm_translate.h"
 #include "dialect/llm_usage.h"
 #include "route_internal.h"
+#include "route_scrub.h"
 
 APLOG_USE_MODULE(llm_route);
 
 /* A non-stream answer is parsed for usage (and translated) only up to
- * this size; a bigger one is passed on untouched, its usage unknown. */
+ * this size; a bigger one is passed on untouched, its usage estimated
+ * from its size, or -- when it needed translating -- refused with a 502. */
 #define LLM_RESPONSE_MAX_PARSE (32 * 1024 * 1024)
+
+/* An error answer bigger than this is not relayed (it could not be
+ * scrubbed without holding it): the caller gets an error of its own. */
+#define LLM_ERROR_MAX_KEEP (1024 * 1024)
 
 typedef struct {
     llm_request_t *req;
     int started;
     int stream;
     int translate;               /* provider family != caller family */
+    int error;                   /* status >= 400: held, scrubbed */
+    int hold;                    /* nothing goes on before the end */
     int too_big;
+    apr_size_t limit;            /* what keep() holds at most */
+    apr_off_t seen;              /* body bytes from the provider */
     llm_sse_translator_t *sse;
+    llm_route_secrets_t secrets;
     apr_bucket_brigade *out;
     char *buf;                   /* non-stream body, when kept */
     apr_size_t len, cap;
@@ -57,10 +74,11 @@ typedef struct {
 static void keep(request_rec *r, response_ctx_t *ctx, const char *d,
                  apr_size_t n)
 {
+    ctx->seen += n;
     if (ctx->too_big) {
         return;
     }
-    if (ctx->len + n > LLM_RESPONSE_MAX_PARSE) {
+    if (ctx->len + n > ctx->limit) {
         ctx->too_big = 1;
         return;
     }
@@ -82,105 +100,245 @@ static void keep(request_rec *r, response_ctx_t *ctx, const char *d,
     ctx->len += n;
 }
 
-static void take_usage(llm_request_t *req, const llm_usage_t *u)
+/* What the provider reported, completed by estimates where it reported
+ * nothing, becomes the request's usage.  Refusals and token counting
+ * cost nothing. */
+static void account(request_rec *r, response_ctx_t *ctx, llm_usage_t *u,
+                    apr_size_t text_bytes)
 {
-    if (u && u->seen) {
-        req->tokens_in = u->input_tokens;
-        req->tokens_out = u->output_tokens;
-        req->tokens_cached = u->cached_input_tokens;
+    llm_request_t *req = ctx->req;
+
+    if (req->upstream_status >= 400
+        || req->endpoint == LLM_EP_ANTHROPIC_COUNT_TOKENS) {
+        return;
     }
+    if (llm_usage_complete(u, req->body_len, text_bytes)) {
+        apr_table_setn(r->notes, "llm-usage-estimated", "1");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(02300)
+                      "provider %s reported %s usage; estimated from the "
+                      "text relayed: %lld input, %lld output tokens",
+                      req->provider, u->seen ? "incomplete" : "no",
+                      u->input_tokens, u->output_tokens);
+    }
+    req->tokens_in = u->input_tokens;
+    req->tokens_out = u->output_tokens;
+    req->tokens_cached = u->cached_input_tokens;
+}
+
+static int caller_asked_usage(const llm_request_t *req)
+{
+    json_t *so;
+
+    if (!req->json) {
+        return 0;
+    }
+    so = json_object_get(req->json, "stream_options");
+    return json_is_true(json_object_get(so, "include_usage"));
 }
 
 static void start(request_rec *r, response_ctx_t *ctx)
 {
     const char *ct = r->content_type;
     llm_request_t *req = ctx->req;
+    int include_usage = caller_asked_usage(req);
 
     ctx->started = 1;
     req->upstream_status = r->status;
-    ctx->stream = ct && !strncasecmp(ct, "text/event-stream", 17);
     ctx->translate = req->provider_family != req->caller_family;
+    ctx->error = r->status >= 400;
+    ctx->stream = !ctx->error && ct
+                  && !strncasecmp(ct, "text/event-stream", 17);
+    ctx->hold = ctx->error || (ctx->translate && !ctx->stream);
+    ctx->limit = ctx->error ? LLM_ERROR_MAX_KEEP : LLM_RESPONSE_MAX_PARSE;
+    llm_route_answer_secrets(r, &ctx->secrets);
+    if (llm_route_scrub_headers(r, &ctx->secrets)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02301)
+                      "provider %s answered with a header holding the "
+                      "provider key or the caller's token; replaced",
+                      req->provider);
+    }
     if (ctx->stream) {
-        int include_usage = 0;
-
-        if (req->json) {
-            json_t *so = json_object_get(req->json, "stream_options");
-
-            include_usage = json_is_true(json_object_get(so,
-                                                         "include_usage"));
-        }
         ctx->sse = llm_sse_translator_create_for(r->pool, req->endpoint,
             req->provider_family, include_usage,
             ctx->translate ? req->model_requested : NULL);
+        /* The gateway asked for the usage chunk (route_usage.c); a
+         * caller that did not ask does not get it. */
+        if (!ctx->translate && !include_usage
+            && (req->endpoint == LLM_EP_OPENAI_CHAT
+                || req->endpoint == LLM_EP_OPENAI_COMPLETIONS)) {
+            llm_sse_translator_strip_usage(ctx->sse);
+        }
     }
-    if (ctx->translate) {
+    if (ctx->hold || ctx->translate) {
         apr_table_unset(r->headers_out, "Content-Length");
     }
 }
 
-/* The whole non-stream answer is in ctx->buf: read usage, translate. */
+/* An answer of the gateway's own in place of the provider's. */
+static const char *own_error(request_rec *r, const llm_request_t *req,
+                             int status, const char *code,
+                             const char *message)
+{
+    r->status = status;
+    return llm_dialect_error_body(r->pool, req->caller_family, status,
+                                  "api_error", code, message, NULL);
+}
+
+/* The error answer, held whole: scrubbed, translated if need be. */
+static const char *finish_error(request_rec *r, response_ctx_t *ctx,
+                                apr_size_t *tlen)
+{
+    llm_request_t *req = ctx->req;
+    const char *buf = ctx->buf ? ctx->buf : "";
+    apr_size_t len = ctx->len;
+    int hits = 0;
+
+    if (ctx->too_big) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02302)
+                      "provider %s answered HTTP %d with an error body over "
+                      "%d bytes; not relayed", req->provider, r->status,
+                      LLM_ERROR_MAX_KEEP);
+        *tlen = 0;
+        return own_error(r, req, r->status, "upstream_error",
+                         apr_psprintf(r->pool, "The provider answered HTTP "
+                                      "%d with an error too large to "
+                                      "relay.", r->status));
+    }
+    buf = llm_route_scrub(r->pool, &ctx->secrets, buf, len, &len, &hits);
+    if (hits) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02303)
+                      "error answer of provider %s (HTTP %d) held the "
+                      "provider key or the caller's token %d time(s); "
+                      "replaced before relaying", req->provider, r->status,
+                      hits);
+    }
+    if (ctx->translate) {
+        *tlen = 0;
+        return llm_translate_error_body(r->pool, buf, len,
+                                        req->caller_family, r->status);
+    }
+    *tlen = len;
+    return buf;
+}
+
+/* Usage and, when needed, the estimate's text from a whole body. */
+static void account_body(request_rec *r, response_ctx_t *ctx,
+                         llm_usage_t *u)
+{
+    account(r, ctx, u, u->output_final ? 0
+                       : llm_usage_text_bytes(NULL, ctx->buf ? ctx->buf : "",
+                                              ctx->len));
+}
+
+/* The whole non-stream answer has passed: read usage, translate, scrub. */
 static void finish_body(request_rec *r, response_ctx_t *ctx,
                         apr_bucket_brigade *bb)
 {
     llm_request_t *req = ctx->req;
     const char *err = NULL;
-    json_t *body;
-    json_t *out = NULL;
-    char *text = NULL;
+    const char *text = NULL;
     apr_size_t tlen = 0;
+    llm_usage_t u;
+    json_t *body, *out;
 
-    if (ctx->too_big) {
-        return;
+    llm_usage_init(&u);
+    if (ctx->error) {
+        text = finish_error(r, ctx, &tlen);
     }
-    if (ctx->translate && r->status >= 400) {
-        text = llm_translate_error_body(r->pool, ctx->buf ? ctx->buf : "",
-                                        ctx->len, req->caller_family,
-                                        r->status);
-        tlen = strlen(text);
+    else if (ctx->too_big) {
+        /* Too big to read: the provider billed it all the same. */
+        account(r, ctx, &u, (apr_size_t)ctx->seen);
+        if (!ctx->translate) {
+            return;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02304)
+                      "answer of provider %s is over %d MB: too large to "
+                      "translate for the caller's dialect; answered 502",
+                      req->provider, LLM_RESPONSE_MAX_PARSE >> 20);
+        text = own_error(r, req, HTTP_BAD_GATEWAY,
+                         "upstream_response_too_large",
+                         apr_psprintf(r->pool, "The provider's answer is "
+                                      "larger than the %d MB the gateway "
+                                      "can translate; ask for a shorter "
+                                      "answer.",
+                                      LLM_RESPONSE_MAX_PARSE >> 20));
     }
     else if (!ctx->translate) {
         /* Passed on untouched: only its usage is wanted. */
-        llm_usage_t u;
-
-        llm_usage_init(&u);
         llm_usage_from_body_text(&u, ctx->buf ? ctx->buf : "", ctx->len);
-        take_usage(req, &u);
+        account_body(r, ctx, &u);
+        return;
     }
     else if ((body = llm_json_parse(r->pool, ctx->buf ? ctx->buf : "",
                                     ctx->len, &err)) != NULL) {
-        llm_usage_t u;
-
-        llm_usage_init(&u);
         llm_usage_from_body(&u, body);
-        take_usage(req, &u);
-        if (ctx->translate) {
-            out = llm_translate_response_for(r->pool, req->endpoint,
-                                             req->provider_family, body);
-            if (out) {
-                if (req->model_requested) {
-                    json_object_set_new(out, "model",
-                                        json_string(req->model_requested));
-                }
-                text = llm_json_dump(r->pool, out, &tlen);
+        account_body(r, ctx, &u);
+        out = llm_translate_response_for(r->pool, req->endpoint,
+                                         req->provider_family, body);
+        if (out) {
+            if (req->model_requested) {
+                json_object_set_new(out, "model",
+                                    json_string(req->model_requested));
             }
+            text = llm_json_dump(r->pool, out, &tlen);
         }
     }
-    if (ctx->translate) {
-        if (!text) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02020)
-                          "answer of provider %s could not be translated "
-                          "(%s)", req->provider, err ? err : "unknown shape");
-            text = llm_dialect_error_body(r->pool, req->caller_family,
-                                          HTTP_BAD_GATEWAY, "api_error",
-                                          "bad_upstream_response",
-                                          "The provider's answer could not "
-                                          "be translated.", NULL);
-            tlen = strlen(text);
-            r->status = HTTP_BAD_GATEWAY;
-        }
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(text, tlen,
-                                r->pool, bb->bucket_alloc));
-        ap_set_content_length(r, tlen);
+    if (!text) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02020)
+                      "answer of provider %s could not be translated "
+                      "(%s)", req->provider, err ? err : "unknown shape");
+        text = own_error(r, req, HTTP_BAD_GATEWAY, "bad_upstream_response",
+                         "The provider's answer could not be translated.");
+    }
+    if (!tlen) {
+        tlen = strlen(text);
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(text, tlen, r->pool,
+                                                       bb->bucket_alloc));
+    ap_set_content_length(r, tlen);
+}
+
+static void finish_stream(request_rec *r, response_ctx_t *ctx,
+                          apr_bucket_brigade *bb)
+{
+    const char *o;
+    size_t on = 0;
+    llm_usage_t u;
+
+    llm_sse_translate_finish(ctx->sse, &o, &on);
+    if (on) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(o, on, NULL,
+                                                           bb->bucket_alloc));
+    }
+    u = *llm_sse_translator_usage(ctx->sse);
+    account(r, ctx, &u, llm_sse_translator_text_bytes(ctx->sse));
+}
+
+/* One piece of a stream: translated, or relayed (less a stripped usage
+ * chunk).  The bucket is moved to out or deleted. */
+static void stream_piece(request_rec *r, response_ctx_t *ctx, apr_bucket *e,
+                         const char *data, apr_size_t n)
+{
+    const char *o;
+    size_t on = 0;
+
+    if (llm_sse_translate(ctx->sse, data, n, &o, &on) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02021)
+                      "stream event from provider %s over the size limit; "
+                      "the output tokens of this stream are estimated from "
+                      "its bytes", ctx->req->provider);
+    }
+    if (o == data && on == n) {
+        APR_BUCKET_REMOVE(e);
+        APR_BRIGADE_INSERT_TAIL(ctx->out, e);
+        return;
+    }
+    apr_bucket_delete(e);
+    if (on) {
+        APR_BRIGADE_INSERT_TAIL(ctx->out,
+            apr_bucket_heap_create(o, on, NULL, ctx->out->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(ctx->out,
+            apr_bucket_flush_create(ctx->out->bucket_alloc));
     }
 }
 
@@ -203,16 +361,7 @@ static apr_status_t response_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         next = APR_BUCKET_NEXT(e);
         if (APR_BUCKET_IS_EOS(e)) {
             if (ctx->stream) {
-                const char *o;
-                size_t on = 0;
-
-                llm_sse_translate_finish(ctx->sse, &o, &on);
-                if (ctx->translate && on) {
-                    APR_BRIGADE_INSERT_TAIL(ctx->out,
-                        apr_bucket_heap_create(o, on, NULL,
-                                               f->c->bucket_alloc));
-                }
-                take_usage(req, llm_sse_translator_usage(ctx->sse));
+                finish_stream(r, ctx, ctx->out);
             }
             else {
                 finish_body(r, ctx, ctx->out);
@@ -220,6 +369,12 @@ static apr_status_t response_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             APR_BUCKET_REMOVE(e);
             APR_BRIGADE_INSERT_TAIL(ctx->out, e);
             break;
+        }
+        if (ctx->hold && APR_BUCKET_IS_FLUSH(e)) {
+            /* A flush would send the status line before the answer is
+             * known (a 502 must still be possible). */
+            apr_bucket_delete(e);
+            continue;
         }
         if (APR_BUCKET_IS_METADATA(e)) {
             APR_BUCKET_REMOVE(e);
@@ -234,33 +389,13 @@ static apr_status_t response_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             req->first_byte = apr_time_now();
         }
         if (ctx->stream) {
-            const char *o;
-            size_t on = 0;
-
-            if (llm_sse_translate(ctx->sse, data, n, &o, &on) != 0) {
-                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02021)
-                              "stream event from provider %s over the size "
-                              "limit; usage of this stream is not known",
-                              req->provider);
-            }
-            if (ctx->translate) {
-                apr_bucket_delete(e);
-                if (on) {
-                    APR_BRIGADE_INSERT_TAIL(ctx->out,
-                        apr_bucket_heap_create(o, on, NULL,
-                                               f->c->bucket_alloc));
-                    APR_BRIGADE_INSERT_TAIL(ctx->out,
-                        apr_bucket_flush_create(f->c->bucket_alloc));
-                }
-                continue;
-            }
+            stream_piece(r, ctx, e, data, n);
+            continue;
         }
-        else {
-            keep(r, ctx, data, n);
-            if (ctx->translate && !ctx->too_big) {
-                apr_bucket_delete(e);
-                continue;
-            }
+        keep(r, ctx, data, n);
+        if (ctx->hold) {
+            apr_bucket_delete(e);
+            continue;
         }
         APR_BUCKET_REMOVE(e);
         APR_BRIGADE_INSERT_TAIL(ctx->out, e);

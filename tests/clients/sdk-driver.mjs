@@ -9,7 +9,10 @@
 //
 // Scenarios:
 //   openai-chat, openai-chat-stream, openai-responses,
-//   openai-responses-stream, openai-embeddings, openai-models
+//   openai-responses-stream, openai-embeddings, openai-models,
+//   openai-responses-stream-final (responses.stream().finalResponse()),
+//   openai-chat-stream-plain (no stream_options),
+//   openai-embeddings-batch (three inputs)
 //   anthropic-messages, anthropic-messages-stream, anthropic-count-tokens,
 //   anthropic-beta-messages, anthropic-models     (@anthropic-ai/sdk 1.x)
 //   anthropic0-...                                (the same with 0.x)
@@ -91,6 +94,42 @@ async function run() {
                 }
             }
             return { text, types, usage, status };
+        }
+        case "responses-stream-final": {
+            // The helper: it rebuilds the response from the whole event
+            // sequence and fails when an event it needs is missing.
+            const s = c.responses.stream({ model, input: prompt });
+            const types = [];
+            s.on("event", ev => types.push(ev.type));
+            const final = await s.finalResponse();
+            return { text: final.output_text, status: final.status,
+                     usage: final.usage, types };
+        }
+        case "chat-stream-plain": {
+            // No stream_options: what a caller that did not ask for usage
+            // gets.
+            const s = await c.chat.completions.create({
+                model, messages: [{ role: "user", content: prompt }],
+                stream: true });
+            let text = "", chunks = 0, usage_chunks = 0, finish = null;
+            for await (const ch of s) {
+                chunks++;
+                if (ch.usage) usage_chunks++;
+                for (const choice of ch.choices || []) {
+                    if (choice.delta && choice.delta.content)
+                        text += choice.delta.content;
+                    if (choice.finish_reason) finish = choice.finish_reason;
+                }
+            }
+            return { text, chunks, usage_chunks, finish };
+        }
+        case "embeddings-batch": {
+            const input = [prompt, prompt + " again", "third"];
+            const r = await c.embeddings.create({ model, input });
+            return { count: r.data.length,
+                     indexes: r.data.map(d => d.index),
+                     dims: r.data.map(d => d.embedding.length),
+                     usage: r.usage };
         }
         case "embeddings": {
             // The SDK asks for base64 by default and decodes it to floats.

@@ -1,0 +1,48 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* Keeping the provider key and the caller's token out of answers. */
+
+#ifndef ROUTE_SCRUB_H
+#define ROUTE_SCRUB_H
+
+#include "httpd.h"
+
+#define LLM_ROUTE_MAX_SECRETS 3
+
+typedef struct {
+    const char *value[LLM_ROUTE_MAX_SECRETS];
+    apr_size_t len[LLM_ROUTE_MAX_SECRETS];
+    const char *placeholder[LLM_ROUTE_MAX_SECRETS];
+    int n;
+} llm_route_secrets_t;
+
+/* The secrets of this request: the routed provider's key, the caller's
+ * bearer token and x-api-key (values under 8 bytes are not taken). */
+void llm_route_answer_secrets(request_rec *r, llm_route_secrets_t *s);
+
+/* buf with every secret replaced by its placeholder ([REDACTED_PROVIDER_KEY],
+ * [REDACTED_GATEWAY_TOKEN]); buf itself when there is none.  *hits grows
+ * by the number replaced. */
+const char *llm_route_scrub(apr_pool_t *p, const llm_route_secrets_t *s,
+                            const char *buf, apr_size_t len,
+                            apr_size_t *out_len, int *hits);
+
+/* The same in every value of r->headers_out and r->err_headers_out;
+ * the number replaced. */
+int llm_route_scrub_headers(request_rec *r, const llm_route_secrets_t *s);
+
+#endif /* ROUTE_SCRUB_H */

@@ -1,0 +1,51 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * An OpenAI-dialect stream reports its usage only when the request asks
+ * for it (stream_options.include_usage).  Quotas and the audit must not
+ * depend on a flag the caller chooses, so the gateway asks on every such
+ * stream it sends; route_response.c takes the usage chunk out of the
+ * stream again when the caller had not asked for it.
+ */
+
+#include "httpd.h"
+#include "http_log.h"
+
+#include "dialect/llm_usage.h"
+#include "route_internal.h"
+
+APLOG_USE_MODULE(llm_route);
+
+void llm_route_ask_usage(request_rec *r, llm_request_t *req)
+{
+    const char *body;
+    apr_size_t len;
+
+    if (req->provider_endpoint != LLM_EP_OPENAI_CHAT
+        && req->provider_endpoint != LLM_EP_OPENAI_COMPLETIONS) {
+        return;
+    }
+    if (!req->body
+        || llm_usage_request_ask(r->pool, req->body, req->body_len, &body,
+                                 &len) != 1) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, LLMNO(02305)
+                  "stream for provider %s: stream_options.include_usage "
+                  "added", req->provider);
+    llm_request_set_body(r, req, body, len);
+}
