@@ -350,12 +350,12 @@ static int route_fixups(request_rec *r)
                                    "translated for the provider of '%s'.",
                                    req->model_requested));
     }
-    llm_route_ask_usage(r, req);
     /* Quotas last, just before the provider: a request refused earlier
      * is not counted. */
     if ((rv = llm_route_quota_check(r, dc, req)) != OK) {
         return rv;
     }
+    llm_route_ask_usage(r, req);
     llm_route_to_proxy(r, req, pv, path, args);
     llm_route_watch_response(r, req);
     return OK;

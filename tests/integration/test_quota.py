@@ -156,9 +156,11 @@ def test_requests_per_minute_exact_under_concurrency(gw, mock, minter,
 
 def test_tokens_per_minute_exact_under_concurrency(gw, mock, minter):
     """30 streams at once whose estimates fit 10 times into the limit:
-    exactly 10 are let through.  (Streams without a usage event keep their
-    estimate after the answer, so the count does not move under the test.)"""
+    exactly 10 are let through.  (Each stream lasts a second, so no answer's
+    usage corrects the count while the others are counted.)"""
     token = minter.mint(sub="tokhammer")
+    mock.stream_deltas = 10
+    mock.stream_interval = 0.1
     n = 30
     barrier = threading.Barrier(n)
     results = [None] * n
