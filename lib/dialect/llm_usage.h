@@ -72,12 +72,22 @@ int llm_usage_from_event_text(llm_usage_t *u, const char *event,
 /* --- when the provider reports none ---------------------------------- */
 
 /* Bytes of generated text in one stream event's data (or a whole answer
- * body): the string values of the members that carry text a model wrote
- * (content, text, arguments, partial_json, refusal, thinking,
- * reasoning_content, and Responses' string delta), escapes counted as one
- * byte.  Responses' summary events (event name response.* not ending in
- * .delta) count 0: they repeat the deltas.  A text scan, no parse. */
+ * body): the string values, as written, of the members that carry text a
+ * model wrote (content, text, arguments, partial_json, refusal, thinking,
+ * reasoning_content, and Responses' string delta).  Responses' summary
+ * events (event name response.* not ending in .delta) count 0: they
+ * repeat the deltas.  One pass over the text, no parse. */
 size_t llm_usage_text_bytes(const char *event, const char *data, size_t len);
+
+/* The same pass, telling too whether the data has a "usage" member to be
+ * read (llm_usage_read_event_text): a stream's events are scanned once. */
+size_t llm_usage_scan_event(const char *event, const char *data, size_t len,
+                            int *has_usage);
+
+/* llm_usage_from_event_text without its quick check for the word
+ * "usage", for data llm_usage_scan_event found a usage member in. */
+int llm_usage_read_event_text(llm_usage_t *u, const char *event,
+                              const char *data, size_t len);
 
 /* Tokens for bytes of text: about 4 bytes each, rounded up. */
 long long llm_usage_estimate_tokens(size_t bytes);

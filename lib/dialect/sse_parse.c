@@ -143,6 +143,18 @@ static int process_line(llm_sse_parser_t *ps, const char *l, size_t n,
     return 0;
 }
 
+/* Where the line starting at pos ends (its \n or \r), len if it does not
+ * end in buf.  memchr rather than a byte loop: this runs over every byte
+ * of every stream the gateway relays. */
+static size_t find_eol(const char *buf, size_t pos, size_t len)
+{
+    const char *nl = memchr(buf + pos, '\n', len - pos);
+    size_t lim = nl ? (size_t)(nl - buf) : len;
+    const char *cr = memchr(buf + pos, '\r', lim - pos);
+
+    return cr ? (size_t)(cr - buf) : lim;
+}
+
 int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
                         llm_sse_event_cb cb, void *baton)
 {
@@ -160,8 +172,7 @@ int llm_sse_parser_feed(llm_sse_parser_t *ps, const char *buf, size_t len,
         }
     }
     while (pos < len) {
-        for (i = pos; i < len && buf[i] != '\n' && buf[i] != '\r'; i++) {
-        }
+        i = find_eol(buf, pos, len);
         if (i == len) {
             if (llm_dbuf_append(&ps->line, buf + pos, len - pos) != 0) {
                 ps->spent = 1;

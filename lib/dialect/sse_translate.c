@@ -592,12 +592,15 @@ static int on_event(void *baton, const llm_sse_event_t *ev)
     llm_sse_translator_t *t = baton;
     json_t *d;
     const char *type;
-    int rv = 0;
+    int rv = 0, has_usage;
 
-    t->text_bytes += llm_usage_text_bytes(ev->event, ev->data, ev->data_len);
+    /* One pass finds the text (for an estimate) and a usage member. */
+    t->text_bytes += llm_usage_scan_event(ev->event, ev->data, ev->data_len,
+                                          &has_usage);
     if (t->mode == LLM_SSE_PASS) {
-        if (llm_usage_from_event_text(&t->usage, ev->event, ev->data,
-                                      ev->data_len)
+        if (has_usage
+            && llm_usage_read_event_text(&t->usage, ev->event, ev->data,
+                                         ev->data_len)
             && t->strip_usage && usage_chunk(ev)) {
             strip_event(t);
         }

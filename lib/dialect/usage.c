@@ -325,17 +325,23 @@ static int type_is(const char *type, size_t tlen, const char *name)
 int llm_usage_from_event_text(llm_usage_t *u, const char *event,
                               const char *data, size_t len)
 {
+    /* Most events carry no usage: no parse unless the word is there. */
+    if (len < 7 || !memmem(data, len, "usage", 5)) {
+        return 0;
+    }
+    return llm_usage_read_event_text(u, event, data, len);
+}
+
+int llm_usage_read_event_text(llm_usage_t *u, const char *event,
+                              const char *data, size_t len)
+{
     const char *type = event, *v;
     size_t tlen = event ? strlen(event) : 0, vlen;
     json_t *j;
     int rv;
 
-    /* Most events carry no usage: no parse unless the word is there, and
-     * then only the usage object is parsed, found by llm_usage_from_event's
+    /* Only the usage object is parsed, found by llm_usage_from_event's
      * rules (the stream is relayed as it came; this only counts tokens). */
-    if (len < 7 || !memmem(data, len, "usage", 5)) {
-        return 0;
-    }
     rv = llm_json_top_member(data, len, "type", &v, &vlen);
     if (rv < 0) {
         return 0;

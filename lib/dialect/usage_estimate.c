@@ -25,31 +25,35 @@
 
 #include "llm_usage.h"
 
-/* Members whose string value is text the model wrote. */
-static const struct {
-    const char *name;
-    size_t len;
-} text_members[] = {
-    { "content", 7 }, { "text", 4 }, { "arguments", 9 },
-    { "partial_json", 12 }, { "refusal", 7 }, { "thinking", 8 },
-    { "reasoning_content", 17 }, { "delta", 5 }
+/* The first letters of the member names the scan looks for: most quotes
+ * in an event are rejected by this table alone. */
+static const unsigned char wanted_first[256] = {
+    ['a'] = 1, ['c'] = 1, ['d'] = 1, ['p'] = 1, ['r'] = 1, ['t'] = 1,
+    ['u'] = 1
 };
 
-#define N_TEXT_MEMBERS (sizeof(text_members) / sizeof(text_members[0]))
+#define NAME_IS(p, n, lit) \
+    ((n) == sizeof(lit) - 1 && !memcmp((p), (lit), sizeof(lit) - 1))
 
-/* p is just after a '"': the length of `name"` if a text member's name
- * is spelt there, else 0. */
-static size_t text_member_at(const char *p, const char *end)
+/* p is just after an opening quote and q at the closing one: 1 for a
+ * member holding text the model wrote, 2 for "usage", else 0. */
+static int wanted_name(const char *p, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < N_TEXT_MEMBERS; i++) {
-        size_t n = text_members[i].len;
-
-        if (*p == text_members[i].name[0] && (size_t)(end - p) > n
-            && p[n] == '"' && !memcmp(p, text_members[i].name, n)) {
-            return n + 1;
-        }
+    switch (*p) {
+    case 'a':
+        return NAME_IS(p, n, "arguments");
+    case 'c':
+        return NAME_IS(p, n, "content");
+    case 'd':
+        return NAME_IS(p, n, "delta");
+    case 'p':
+        return NAME_IS(p, n, "partial_json");
+    case 'r':
+        return NAME_IS(p, n, "refusal") || NAME_IS(p, n, "reasoning_content");
+    case 't':
+        return NAME_IS(p, n, "text") || NAME_IS(p, n, "thinking");
+    case 'u':
+        return NAME_IS(p, n, "usage") ? 2 : 0;
     }
     return 0;
 }
@@ -60,6 +64,22 @@ static const char *skip_ws(const char *p, const char *end)
         p++;
     }
     return p;
+}
+
+/* The quote closing the string whose content starts at p, or NULL. */
+static const char *string_end(const char *p, const char *end)
+{
+    const char *q, *b;
+
+    while ((q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+        for (b = q; b > p && b[-1] == '\\'; b--) {
+        }
+        if (((q - b) & 1) == 0) {
+            return q;
+        }
+        p = q + 1;
+    }
+    return NULL;
 }
 
 /* Responses' summary events repeat text already sent as deltas. */
@@ -74,36 +94,55 @@ static int summary_event(const char *event)
     return n < 6 || strcmp(event + n - 6, ".delta");
 }
 
-size_t llm_usage_text_bytes(const char *event, const char *data, size_t len)
+size_t llm_usage_scan_event(const char *event, const char *data, size_t len,
+                            int *has_usage)
 {
-    const char *p = data, *end = data + len, *q;
-    size_t total = 0, k;
+    const char *p = data, *end = data + len, *q, *v;
+    size_t total = 0;
+    int count = !summary_event(event), w;
 
-    if (summary_event(event)) {
-        return 0;
-    }
-    /* Quotes are delimiters or escaped (\"); a delimiter followed by a
-     * text member's name and a colon opens that member. */
+    *has_usage = 0;
+    /* Every string is stepped over whole; a name is a string followed by
+     * a colon. */
     while (p < end && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
-        p = q + 1;
-        if (p >= end || (q > data && q[-1] == '\\')
-            || !(k = text_member_at(p, end))) {
+        if (q + 1 >= end) {
+            break;
+        }
+        if (!(p = string_end(q + 1, end))) {
+            break;
+        }
+        w = wanted_first[(unsigned char)q[1]]
+            ? wanted_name(q + 1, (size_t)(p - q - 1)) : 0;
+        p++;
+        if (!w) {
             continue;
         }
-        q = skip_ws(p + k, end);
-        if (q >= end || *q != ':') {
+        v = skip_ws(p, end);
+        if (v >= end || *v != ':') {
             continue;
         }
-        q = skip_ws(q + 1, end);
-        if (q >= end || *q != '"') {
+        v = skip_ws(v + 1, end);
+        if (w == 2) {
+            /* OpenAI's "usage": null on every chunk but the last is
+             * nothing to read. */
+            *has_usage |= v < end && *v != 'n';
             continue;
         }
-        for (q++; q < end && *q != '"'; total++) {
-            q += *q != '\\' ? 1 : (q + 1 < end && q[1] == 'u') ? 6 : 2;
+        if (v < end && *v == '"' && (q = string_end(v + 1, end)) != NULL) {
+            if (count) {
+                total += (size_t)(q - v - 1);
+            }
+            p = q + 1;
         }
-        p = q + 1;
     }
     return total;
+}
+
+size_t llm_usage_text_bytes(const char *event, const char *data, size_t len)
+{
+    int has_usage;
+
+    return llm_usage_scan_event(event, data, len, &has_usage);
 }
 
 long long llm_usage_estimate_tokens(size_t bytes)

