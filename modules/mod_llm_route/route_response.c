@@ -184,6 +184,21 @@ static const char *own_error(request_rec *r, const llm_request_t *req,
                                   "api_error", code, message, NULL);
 }
 
+static void scrub_answer(request_rec *r, response_ctx_t *ctx,
+                         const char **text, apr_size_t *tlen)
+{
+    int hits = 0;
+
+    *text = llm_route_scrub(r->pool, &ctx->secrets, *text, *tlen, tlen,
+                            &hits);
+    if (hits) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02306)
+                      "answer of provider %s held the provider key or the "
+                      "caller's token %d time(s); replaced",
+                      ctx->req->provider, hits);
+    }
+}
+
 /* The error answer, held whole: scrubbed, translated if need be. */
 static const char *finish_error(request_rec *r, response_ctx_t *ctx,
                                 apr_size_t *tlen)
@@ -281,6 +296,8 @@ static void finish_body(request_rec *r, response_ctx_t *ctx,
                                     json_string(req->model_requested));
             }
             text = llm_json_dump(r->pool, out, &tlen);
+            /* Held whole anyway: nothing the gateway holds goes back. */
+            scrub_answer(r, ctx, &text, &tlen);
         }
     }
     if (!text) {

@@ -322,6 +322,26 @@ def test_translated_error_echoing_key_is_scrubbed(gw, mock, minter,
     assert_nowhere(gw, resp, [key, token], user_agent)
 
 
+def test_translated_answer_echoing_key_is_scrubbed(gw, mock, minter,
+                                                   user_agent):
+    """A translated answer is held whole: a key in it does not go back."""
+    token = minter.mint()
+    key = gw.anthropic_key
+    mock.respond_next(200, {
+        "id": "msg_k", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "your key is %s" % key}],
+        "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 5}},
+        headers=echo_headers(key, token))
+    resp = gw.client().post(CHAT, chat(model="claude-sonnet-4-5"),
+                            token=token, headers={"User-Agent": user_agent})
+    assert resp.status == 200, resp
+    assert resp.json()["choices"][0]["message"]["content"] == \
+        "your key is [REDACTED_PROVIDER_KEY]"
+    assert_nowhere(gw, resp, [key, token], user_agent)
+
+
 # --- answers too large to translate (item 14) -------------------------------
 
 

@@ -166,7 +166,8 @@ END_TEST
 START_TEST(strip_passes_aligned_pieces_untouched)
 {
     llm_sse_translator_t *t = stripping();
-    const char *ev = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+    const char *ev =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
     const char *out;
     size_t olen;
 
