@@ -62,6 +62,7 @@ typedef struct {
     int error;                   /* status >= 400: held, scrubbed */
     int hold;                    /* nothing goes on before the end */
     int too_big;
+    int ended;                   /* EOS seen: the usage is final */
     apr_size_t limit;            /* what keep() holds at most */
     apr_off_t seen;              /* body bytes from the provider */
     llm_sse_translator_t *sse;
@@ -102,27 +103,49 @@ static void keep(request_rec *r, response_ctx_t *ctx, const char *d,
 
 /* What the provider reported, completed by estimates where it reported
  * nothing, becomes the request's usage.  Refusals and token counting
- * cost nothing. */
+ * cost nothing.  r NULL: quietly. */
 static void account(request_rec *r, response_ctx_t *ctx, llm_usage_t *u,
                     apr_size_t text_bytes)
 {
     llm_request_t *req = ctx->req;
+    int reported = u->seen;
 
     if (req->upstream_status >= 400
         || req->endpoint == LLM_EP_ANTHROPIC_COUNT_TOKENS) {
         return;
     }
-    if (llm_usage_complete(u, req->body_len, text_bytes)) {
+    if (llm_usage_complete(u, req->body_len, text_bytes) && r) {
         apr_table_setn(r->notes, "llm-usage-estimated", "1");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(02300)
                       "provider %s reported %s usage; estimated from the "
                       "text relayed: %lld input, %lld output tokens",
-                      req->provider, u->seen ? "incomplete" : "no",
+                      req->provider, reported ? "incomplete" : "no",
                       u->input_tokens, u->output_tokens);
     }
     req->tokens_in = u->input_tokens;
     req->tokens_out = u->output_tokens;
     req->tokens_cached = u->cached_input_tokens;
+}
+
+/* The usage so far, kept current while the answer passes: an answer that
+ * never ends (the caller went away mid-stream, the provider's connection
+ * broke) is charged what was relayed until then, not nothing.  Quiet (no
+ * r): it runs for every brigade. */
+static void account_so_far(response_ctx_t *ctx)
+{
+    llm_usage_t u;
+
+    if (ctx->error) {
+        return;
+    }
+    if (ctx->stream) {
+        u = *llm_sse_translator_usage(ctx->sse);
+        account(NULL, ctx, &u, llm_sse_translator_text_bytes(ctx->sse));
+    }
+    else {
+        llm_usage_init(&u);
+        account(NULL, ctx, &u, (apr_size_t)ctx->seen);
+    }
 }
 
 static int caller_asked_usage(const llm_request_t *req)
@@ -385,6 +408,7 @@ static apr_status_t response_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             }
             APR_BUCKET_REMOVE(e);
             APR_BRIGADE_INSERT_TAIL(ctx->out, e);
+            ctx->ended = 1;
             break;
         }
         if (ctx->hold && APR_BUCKET_IS_FLUSH(e)) {
@@ -418,6 +442,9 @@ static apr_status_t response_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         APR_BRIGADE_INSERT_TAIL(ctx->out, e);
     }
     apr_brigade_cleanup(bb);
+    if (!ctx->ended) {
+        account_so_far(ctx);
+    }
     if (APR_BRIGADE_EMPTY(ctx->out)) {
         return APR_SUCCESS;
     }

@@ -240,6 +240,29 @@ def test_anthropic_stream_cut_before_its_usage_is_estimated(gw, mock, minter,
     assert row["tokens_out"] == estimate(len(text))
 
 
+def test_stream_the_caller_leaves_is_charged(gw, mock, minter, user_agent):
+    """The caller hangs up before the usage chunk: what was relayed until
+    then is charged, not nothing."""
+    mock.reply_text = "x" * 400
+    mock.stream_deltas = 400
+    mock.stream_interval = 0.01
+    stream = gw.client().stream(
+        CHAT, chat("long", stream=True,
+                   stream_options={"include_usage": True}),
+        token=minter.mint(), headers={"User-Agent": user_agent})
+    seen = 0
+    for _, ev in stream:
+        if isinstance(ev, str) and '"content":"x"' in ev:
+            seen += 1
+            if seen == 40:
+                break
+    stream.close()
+    rec = mock.last_request()
+    row = one_row(gw, user_agent)
+    assert row["tokens_in"] == estimate(len(rec.body))
+    assert row["tokens_out"] >= estimate(40)
+
+
 # --- provider errors carry no secret (item 11) -----------------------------
 
 
