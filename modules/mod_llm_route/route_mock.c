@@ -19,7 +19,8 @@
  * offline (conf/llm-gateway.d/25-mock-provider.conf routes "mock-*" models
  * to it through an ordinary balancer), and gives benchmarks an upstream
  * that costs almost nothing.  It answers in the provider's own wire format,
- * streamed or not, echoing the last user text.
+ * streamed or not, echoing the last user text -- faithfully enough for the
+ * official SDKs' stream helpers, which rebuild answers from every event.
  */
 
 #include <stdlib.h>
