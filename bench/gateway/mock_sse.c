@@ -33,6 +33,11 @@
  *                           N ms between events (default 0: all at once)
  *   "mock_events": N / x-mock-events: N
  *                           number of content events (default 16)
+ *   "mock_openai_usage": 1  usage as OpenAI sends it: a usage chunk of its
+ *                           own ("choices": []) and "usage": null on every
+ *                           other chunk only when the body asks for it
+ *                           (stream_options.include_usage), none otherwise;
+ *                           without it the finish chunk always has usage
  * The first event always goes out at once, so a client's time to first
  * token through a proxy minus the same direct is what the proxy adds.
  */
@@ -65,6 +70,8 @@ typedef struct conn {
     char *out;          /* pending bytes not yet written */
     size_t outlen, outoff, outcap;
     int streaming;      /* paced stream in progress */
+    int openai_usage;   /* "mock_openai_usage": usage only when asked */
+    int usage;          /* ... and the stream asked for it */
     int events_left;
     int interval_ms;
     int64_t due_ms;
@@ -151,7 +158,8 @@ static void event_chunk(conn_t *c, const char *delta_json)
     int n = snprintf(buf, sizeof(buf),
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\","
         "\"created\":1700000000,\"model\":\"mock\",\"choices\":[{\"index\":0,"
-        "\"delta\":%s,\"finish_reason\":null}]}\n\n", delta_json);
+        "\"delta\":%s,\"finish_reason\":null}]%s}\n\n", delta_json,
+        c->usage ? ",\"usage\":null" : "");
 
     out_chunk(c, buf, n);
 }
@@ -163,9 +171,29 @@ static void stream_finish(conn_t *c)
         "\"created\":1700000000,\"model\":\"mock\",\"choices\":[{\"index\":0,"
         "\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
         "1000,\"completion_tokens\":16,\"total_tokens\":1016}}\n\n";
+    static const char fin_plain[] =
+        "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\","
+        "\"created\":1700000000,\"model\":\"mock\",\"choices\":[{\"index\":0,"
+        "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    static const char fin_asked[] =
+        "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\","
+        "\"created\":1700000000,\"model\":\"mock\",\"choices\":[{\"index\":0,"
+        "\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n"
+        "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\","
+        "\"created\":1700000000,\"model\":\"mock\",\"choices\":[],\"usage\":"
+        "{\"prompt_tokens\":1000,\"completion_tokens\":16,\"total_tokens\":"
+        "1016}}\n\n";
     static const char done[] = "data: [DONE]\n\n";
 
-    out_chunk(c, fin, sizeof(fin) - 1);
+    if (!c->openai_usage) {
+        out_chunk(c, fin, sizeof(fin) - 1);
+    }
+    else if (c->usage) {
+        out_chunk(c, fin_asked, sizeof(fin_asked) - 1);
+    }
+    else {
+        out_chunk(c, fin_plain, sizeof(fin_plain) - 1);
+    }
     out_chunk(c, done, sizeof(done) - 1);
     out_append(c, "0\r\n\r\n", 5);
 }
@@ -322,6 +350,10 @@ static void respond(conn_t *c, const char *head, size_t hlen,
             ne = find_header(head, hlen, "x-mock-events");
         }
         out_append(c, sh, sizeof(sh) - 1);
+        c->openai_usage = body_number(body, blen, "\"mock_openai_usage\"")
+                          != NULL;
+        c->usage = c->openai_usage
+                   && memmem(body, blen, "\"include_usage\":true", 20);
         event_chunk(c, "{\"role\":\"assistant\",\"content\":\"\"}");
         c->interval_ms = iv ? atoi(iv) : 0;
         if (c->interval_ms <= 0) {
