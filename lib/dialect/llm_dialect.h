@@ -55,8 +55,8 @@ typedef struct llm_piece_t {
     json_t *value;           /* the json string itself */
     size_t unit_offset;      /* where it starts in the unit text */
     size_t len;              /* its decoded length */
-    /* Added: object keys of free-form objects (tool inputs, schemas,
-     * unknown fields) are text a provider reads too.  For such a piece
+    /* Object keys of free-form objects (tool inputs, schemas, unknown
+     * fields) are text a provider reads too.  For such a piece
      * value is NULL, object is the object holding the key and key/key_len
      * the key as it was; an edit renames the key in place. */
     json_t *object;
@@ -93,13 +93,13 @@ typedef struct llm_edit_t {
     const char *replacement;
 } llm_edit_t;
 
-/* Apply non-overlapping edits (sorted by offset) to the JSON strings behind
- * a unit; a range that spans pieces puts the replacement in the first piece
- * and removes the rest of the range from the others.  0 or -1.
- * (Added: edits in any order are sorted, and overlapping ones merged: the
- * union is replaced by the replacement of the edit starting first.  -1,
- * with nothing changed, for a range outside the text, a cut through a
- * UTF-8 character, or a key renamed onto another key of its object.) */
+/* Apply edits to the JSON strings behind a unit; a range that spans pieces
+ * puts the replacement in the first piece and removes the rest of the
+ * range from the others.  Edits may come in any order and may overlap:
+ * overlapping ones are merged, and the union is replaced by the
+ * replacement of the edit starting first.  0, or -1 with nothing changed
+ * for a range outside the text, a cut through a UTF-8 character, or a key
+ * renamed onto another key of its object. */
 int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
                          const llm_edit_t *edits, int nedits);
 
@@ -121,7 +121,7 @@ char *llm_dialect_error_body(apr_pool_t *p, llm_family_e family, int status,
                              const char *type, const char *code,
                              const char *message, const char *findings_json);
 
-/* Added: the Anthropic error type for an HTTP status (the mapping above). */
+/* The Anthropic error type for an HTTP status (the mapping above). */
 const char *llm_dialect_anthropic_error_type(int status);
 
 #endif /* LLM_DIALECT_H */

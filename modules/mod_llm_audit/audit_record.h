@@ -78,7 +78,7 @@ typedef enum {
     LLM_AUDIT_T_TEXT = 0,
     LLM_AUDIT_T_INT,
     LLM_AUDIT_T_DECIMAL,          /* fixed 9 decimals */
-    LLM_AUDIT_T_TIME              /* "YYYY-MM-DD HH:MM:SS.uuuuuu+00" */
+    LLM_AUDIT_T_TIME              /* "YYYY-MM-DD HH:MM:SS.uuuuuuZ" */
 } llm_audit_type_e;
 
 #define LLM_AUDIT_CANON_VERSION "llm-audit-v1"

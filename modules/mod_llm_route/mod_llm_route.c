@@ -43,7 +43,7 @@
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
 
-/* The gateway endpoint r->uri names under the location's LLMGatewayBase,
+/* The gateway endpoint r->uri names under the location of LLMGateway On,
  * LLM_EP_NONE when it names none. */
 static llm_endpoint_e endpoint_of(request_rec *r,
                                   const llm_route_dir_conf_t *dc)
@@ -426,11 +426,11 @@ static void route_register_hooks(apr_pool_t *p)
                            APR_HOOK_FIRST);
     ap_hook_map_to_storage(route_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_header_parser(route_header_parser, NULL, NULL, APR_HOOK_FIRST);
-    /* FIRST so that mod_proxy's own fixup canonicalises our proxy: URL. */
     /* REALLY_FIRST puts it before mod_llm_scan without a second ordering
      * constraint between the two modules, which apr_hook would find
      * circular. */
     ap_hook_fixups(route_identity_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* FIRST so that mod_proxy's own fixup canonicalises our proxy: URL. */
     ap_hook_fixups(route_fixups, after_scan, NULL, APR_HOOK_FIRST);
     APR_REGISTER_OPTIONAL_FN(llm_route_annotate);
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -239,7 +239,6 @@ static const char *add_model(cmd_parms *cmd, void *dcv, const char *pattern,
     mr->pattern = pattern;
     mr->provider_name = provider;
     mr->upstream_model = upstream;
-    mr->provider = NULL;
     APR_ARRAY_PUSH(sc->provider_refs, const char *) = provider;
     return NULL;
 }

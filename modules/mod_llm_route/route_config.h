@@ -51,7 +51,6 @@ typedef struct llm_model_route_t {
     const char *pattern;         /* apr_fnmatch pattern */
     const char *provider_name;
     const char *upstream_model;  /* NULL: the requested name */
-    llm_provider_t *provider;    /* resolved in post_config */
 } llm_model_route_t;
 
 typedef struct llm_route_server_conf_t {

@@ -109,9 +109,11 @@ apr_array_header_t *llm_route_quota_peek(request_rec *r,
 int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
                           llm_request_t *req);
 
-/* pre_config (mutex type), post_config (shared memory), child_init,
- * log_transaction (counting real usage) and the output filter that puts
- * the remaining figures on answers. */
+/* post_config (the counter store: this node's shared memory, or Redis),
+ * child_init (the Redis store's connection per process), the
+ * llm_route_quota_metrics optional function, log_transaction (counting
+ * real usage) and the output filter that puts the remaining figures on
+ * answers. */
 void llm_route_quota_register_hooks(apr_pool_t *p);
 
 /* route_quota_restore.c: rebuild day and month counters from the audit

@@ -17,7 +17,7 @@
 /*
  * Every directive is checked when it is parsed, so that `apachectl -t`
  * names the bad value; admin patterns are compiled here once to report
- * their errors, and again (with JIT) when post_config builds the rule set.
+ * their errors, and again (with JIT) when check_config builds the rule set.
  */
 
 #include <ctype.h>

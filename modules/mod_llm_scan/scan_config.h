@@ -30,7 +30,7 @@
 /* Coding agents send whole files and long histories: several MB. */
 #define LLM_SCAN_DEFAULT_MAX_BODY (16 * 1024 * 1024)
 
-/* One admin rule as written in the config, kept until post_config builds
+/* One admin rule as written in the config, kept until check_config builds
  * the server's rule set (merged vhost rules need the base server's too). */
 typedef struct llm_scan_rule_spec_t {
     enum { SPEC_PATTERN, SPEC_KEYWORDS, SPEC_ALLOW, SPEC_DISABLE } kind;
@@ -47,7 +47,7 @@ typedef struct llm_scan_server_conf_t {
     apr_array_header_t *action_refs; /* rule ids and types LLMScanAction
                                         names, checked once rules are built */
     int builtins;                    /* LLMScanBuiltinRules */
-    llm_scan_rules_t *rules;         /* compiled in post_config */
+    llm_scan_rules_t *rules;         /* compiled in check_config */
 } llm_scan_server_conf_t;
 
 typedef struct llm_scan_dir_conf_t {
