@@ -131,10 +131,11 @@ const char *llm_action_name(int action);
 /* Findings as JSON text (types, rules, locations, offsets; no values). */
 const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req);
 
-/* Send an error in the caller's dialect and return DONE-style status
- * (the status code itself) for a hook to return. code is the machine code
- * ("sensitive_data_detected", "invalid_request_error", ...); extra, when
- * not NULL, is a JSON array of findings placed in the body. */
+/* Send an error in the caller's dialect (r->status set to status) and
+ * return DONE for the hook to return.  type is the OpenAI error type
+ * ("sensitive_data_detected", "invalid_request_error", ...), code the
+ * machine code; findings_json, when not NULL, is a JSON array of findings
+ * placed in the body. */
 int llm_request_send_error(request_rec *r, int status, const char *type,
                            const char *code, const char *message,
                            const char *findings_json);

@@ -22,7 +22,7 @@
 #ifndef LLM_TYPES_H
 #define LLM_TYPES_H
 
-/* The gateway endpoints (DESIGN.md, Contracts). */
+/* The gateway endpoints (docs/architecture.md, Contracts). */
 typedef enum {
     LLM_EP_NONE = 0,
     LLM_EP_OPENAI_CHAT,          /* POST /v1/chat/completions */

@@ -15,7 +15,8 @@
  */
 
 /*
- * Error bodies in the caller's dialect (DESIGN.md, Contracts).
+ * Error bodies in the caller's dialect (docs/architecture.md, Contracts;
+ * docs/dialect.md, Error bodies).
  */
 
 #include "apr_strings.h"

@@ -110,13 +110,14 @@ char *llm_json_dump(apr_pool_t *p, json_t *root, size_t *len);
  * instead of when p goes: a translated request's tree, once serialised. */
 void llm_json_release(apr_pool_t *p, json_t *j);
 
-/* An error body in the dialect of family (DESIGN.md, Contracts).  type is
- * the OpenAI "type" ("sensitive_data_detected", "invalid_request_error",
- * "authentication_error", ...); code the machine code; findings_json a JSON
- * array text or NULL.  Anthropic bodies map type onto their error types
- * (403 -> permission_error, 401 -> authentication_error, 400 ->
- * invalid_request_error, 404 -> not_found_error, 429 -> rate_limit_error,
- * 413 -> request_too_large, 5xx -> api_error) and carry code. */
+/* An error body in the dialect of family (docs/architecture.md,
+ * Contracts).  type is the OpenAI "type" ("sensitive_data_detected",
+ * "invalid_request_error", "authentication_error", ...); code the machine
+ * code; findings_json a JSON array text or NULL.  Anthropic bodies map
+ * type onto their error types (403 -> permission_error, 401 ->
+ * authentication_error, 400 -> invalid_request_error, 404 ->
+ * not_found_error, 429 -> rate_limit_error, 413 -> request_too_large,
+ * 5xx -> api_error) and carry code. */
 char *llm_dialect_error_body(apr_pool_t *p, llm_family_e family, int status,
                              const char *type, const char *code,
                              const char *message, const char *findings_json);

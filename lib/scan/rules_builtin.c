@@ -18,9 +18,10 @@
  * The built-in rules.  The first entries are emitted by the recognisers in
  * C (their order is llm_scan_rule_e); the others are pattern rules: a
  * literal anchor found by the prefilter, then an anchored PCRE2 regex at
- * that spot.  Well-known formats that DESIGN.md has no type for (npm, PyPI,
- * Twilio, SendGrid, GCP, Azure, ...) are GENERIC_SECRET with their own rule
- * id, so that an admin can still switch them one by one.
+ * that spot.  Well-known formats without a type of their own among the
+ * gateway's finding types (docs/architecture.md, Contracts: npm, PyPI,
+ * Twilio, SendGrid, GCP, Azure, ...) are GENERIC_SECRET with their own
+ * rule id, so that an admin can still switch them one by one.
  *
  * Priorities decide overlaps: a key block beats anything inside it, a
  * vendor format beats a password or generic assignment holding it, a
