@@ -31,6 +31,7 @@
 #include "apr_lib.h"
 
 #include "mod_llm_audit.h"
+#include "llm_size.h"
 
 void *llm_audit_create_srv(apr_pool_t *p, server_rec *s)
 {
@@ -103,30 +104,16 @@ void *llm_audit_merge_dir(apr_pool_t *p, void *basev, void *addv)
     return dc;
 }
 
-/* "64M", "512K", "1G", "1048576": bytes. */
+/* "64M", "512K", "1G", "1048576": bytes (llm_size.h). */
 static const char *parse_size(cmd_parms *cmd, const char *arg, apr_off_t min,
                               apr_off_t *out)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
+    const char *err = llm_size_parse(cmd->pool, arg, LLM_SIZE_BYTES, min,
+                                     APR_INT64_MAX, &n);
 
-    if (end == arg || n < 0) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a size (bytes, or "
-                            "a number with K, M or G)", cmd->cmd->name, arg);
-    }
-    switch (apr_toupper(*end)) {
-    case 'K': n *= 1024; end++; break;
-    case 'M': n *= 1024 * 1024; end++; break;
-    case 'G': n *= (apr_int64_t)1024 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end && !(apr_toupper(*end) == 'B' && end[1] == '\0')) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a size (bytes, or "
-                            "a number with K, M or G)", cmd->cmd->name, arg);
-    }
-    if (n < min) {
-        return apr_psprintf(cmd->pool, "%s: %s is below the minimum of %"
-                            APR_OFF_T_FMT " bytes", cmd->cmd->name, arg, min);
+    if (err) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
     }
     *out = (apr_off_t)n;
     return NULL;

@@ -48,6 +48,7 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 
+#include "llm_size.h"
 #include "route_internal.h"
 #include "route_access.h"
 #include "route_quota.h"
@@ -81,36 +82,16 @@ typedef struct {
 
 /* -- configuration --------------------------------------------------------- */
 
+/* Far below where adding a request's tokens to a counter could overflow. */
+#define QUOTA_LIMIT_MAX APR_INT64_C(1000000000000000)
+
 static const char *parse_limit(apr_pool_t *p, const char *s, apr_int64_t *out)
 {
-    char *end;
-    apr_int64_t v, mult = 1;
-
     if (!strcasecmp(s, "unlimited")) {
         *out = -1;
         return NULL;
     }
-    if (!apr_isdigit(*s)) {
-        return "is not a number (e.g. 60, 200k, 5M) or 'unlimited'";
-    }
-    v = apr_strtoi64(s, &end, 10);
-    if (*end == 'k' || *end == 'K') {
-        mult = 1000;
-        end++;
-    }
-    else if (*end == 'm' || *end == 'M') {
-        mult = 1000000;
-        end++;
-    }
-    else if (*end == 'g' || *end == 'G') {
-        mult = 1000000000;
-        end++;
-    }
-    if (*end || v < 0 || v > APR_INT64_C(1000000000000)) {
-        return "is not a number (e.g. 60, 200k, 5M) or 'unlimited'";
-    }
-    *out = v * mult;
-    return NULL;
+    return llm_size_parse(p, s, LLM_SIZE_COUNT, 0, QUOTA_LIMIT_MAX, out);
 }
 
 const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
@@ -160,8 +141,8 @@ const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
     rule.unit = unit;
     rule.period = period;
     if ((err = parse_limit(cmd->pool, limit, &rule.limit)) != NULL) {
-        return apr_psprintf(cmd->pool, "LLMRouteQuota %s %s: '%s' %s", who,
-                            what, limit, err);
+        return apr_psprintf(cmd->pool, "LLMRouteQuota %s %s: %s, or "
+                            "'unlimited'", who, what, err);
     }
     for (i = 0; i < dc->quotas->nelts; i++) {
         const llm_quota_rule_t *o =

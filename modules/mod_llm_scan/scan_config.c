@@ -30,6 +30,7 @@
 #include "apr_strings.h"
 
 #include "llm_gateway.h"
+#include "llm_size.h"
 #include "scan_config.h"
 
 extern module AP_MODULE_DECLARE_DATA llm_scan_module;
@@ -145,13 +146,14 @@ static llm_scan_server_conf_t *server_conf(cmd_parms *cmd)
 static const char *set_max_body(cmd_parms *cmd, void *dcv, const char *arg)
 {
     llm_scan_dir_conf_t *dc = dcv;
-    apr_off_t n;
+    apr_int64_t n;
+    const char *err = llm_size_parse(cmd->pool, arg, LLM_SIZE_BYTES, 1024,
+                                     APR_INT64_MAX, &n);
 
-    if (ap_parse_strict_length(&n, arg) != 1 || n < 1024) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a size in bytes "
-                            "of at least 1024", cmd->cmd->name, arg);
+    if (err) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
     }
-    dc->max_body = n;
+    dc->max_body = (apr_off_t)n;
     return NULL;
 }
 

@@ -1,0 +1,80 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Sizes and counts in directives (llm_size.h).  Digits are read here
+ * rather than by strtoll, which would take a sign, leading blanks and a
+ * value past the 64-bit range without a word.
+ */
+
+#include "apr_lib.h"
+#include "apr_strings.h"
+
+#include "llm_size.h"
+
+#define NOT_A_SIZE(p, arg, unit)                                          \
+    apr_psprintf((p), (unit) == LLM_SIZE_BYTES                            \
+                 ? "'%s' is not a size (bytes, or a number with K, M "    \
+                   "or G, e.g. 16M)"                                      \
+                 : "'%s' is not a number (e.g. 60, 200k, 5M)", (arg))
+
+const char *llm_size_parse(apr_pool_t *p, const char *arg,
+                           llm_size_unit_e unit, apr_int64_t min,
+                           apr_int64_t max, apr_int64_t *out)
+{
+    const char *s = arg;
+    apr_int64_t n = 0, mult = 1;
+    int exp = 0;
+
+    if (!apr_isdigit(*s)) {
+        return NOT_A_SIZE(p, arg, unit);
+    }
+    for (; apr_isdigit(*s); s++) {
+        if (n > (APR_INT64_MAX - (*s - '0')) / 10) {
+            return apr_psprintf(p, "'%s' is too large (at most %"
+                                APR_INT64_T_FMT ")", arg, max);
+        }
+        n = n * 10 + (*s - '0');
+    }
+    switch (apr_toupper(*s)) {
+    case 'K': exp = 1; s++; break;
+    case 'M': exp = 2; s++; break;
+    case 'G': exp = 3; s++; break;
+    default: break;
+    }
+    if (unit == LLM_SIZE_BYTES && apr_toupper(*s) == 'B') {
+        s++;
+    }
+    if (*s) {
+        return NOT_A_SIZE(p, arg, unit);
+    }
+    while (exp-- > 0) {
+        mult *= unit;
+    }
+    if (n > max / mult) {
+        return apr_psprintf(p, "'%s' is too large (at most %" APR_INT64_T_FMT
+                            "%s)", arg, max,
+                            unit == LLM_SIZE_BYTES ? " bytes" : "");
+    }
+    n *= mult;
+    if (n < min) {
+        return apr_psprintf(p, "'%s' is below the minimum of %"
+                            APR_INT64_T_FMT "%s", arg, min,
+                            unit == LLM_SIZE_BYTES ? " bytes" : "");
+    }
+    *out = n;
+    return NULL;
+}
