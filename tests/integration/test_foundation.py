@@ -190,6 +190,48 @@ def test_config_check_rejects_bad_directive_value(gateway_factory, line,
     assert "Syntax OK" not in out
 
 
+@pytest.mark.parametrize("line", [
+    "LLMScanMaxBody 16M",
+    "LLMScanMaxBody 512K",
+    "LLMAuditBodyMax 16M",
+    "LLMAuditSpoolMaxSize 64MB",
+    "<Location /v1>\nLLMRouteQuota user tokens/day 5M\n</Location>",
+])
+def test_config_check_accepts_every_size_with_a_suffix(gateway_factory, line):
+    """Every size directive reads sizes the same way (one parser):
+    LLMScanMaxBody 16M used to be refused while LLMAuditBodyMax 16M was
+    accepted."""
+    g = gateway_factory.make(start=False,
+                             gateway_d={"99-size.conf": line + "\n"})
+    rc, out = g.check_config()
+    assert rc == 0, out
+    assert "Syntax OK" in out, out
+
+
+@pytest.mark.parametrize("line,message", [
+    ("LLMScanMaxBody 16Q", "LLMScanMaxBody: '16Q' is not a size (bytes, or "
+                           "a number with K, M or G, e.g. 16M)"),
+    ("LLMScanMaxBody 1.5M", "LLMScanMaxBody: '1.5M' is not a size"),
+    ("LLMScanMaxBody 1000", "LLMScanMaxBody: '1000' is below the minimum "
+                            "of 1024 bytes"),
+    ("LLMScanMaxBody 99999999999G", "LLMScanMaxBody: '99999999999G' is too "
+                                    "large"),
+    ("LLMAuditBodyMax -1", "LLMAuditBodyMax: '-1' is not a size"),
+    ("<Location /v1>\nLLMRouteQuota user tokens/day 5MB\n</Location>",
+     "LLMRouteQuota user tokens/day: '5MB' is not a number (e.g. 60, 200k, "
+     "5M), or 'unlimited'"),
+])
+def test_config_check_refuses_a_bad_size_by_name(gateway_factory, line,
+                                                 message):
+    g = gateway_factory.make(start=False,
+                             gateway_d={"99-bad-size.conf": line + "\n"})
+    rc, out = g.check_config()
+    assert rc != 0, out
+    assert "99-bad-size.conf" in out, out
+    assert message in out, out
+    assert "Syntax OK" not in out
+
+
 # -- the embedded default ------------------------------------------------------
 
 def test_embedded_sqlite_default_records_the_request(gateway_factory, mock,

@@ -18,7 +18,8 @@ from gwtest.httpd import GatewayServer
 SMALL = 4096
 
 LIMITS = "\n".join([
-    sh.location("/small/v1", "    LLMScanMaxBody %d" % SMALL),
+    # Written with a suffix, as an admin would: 4K is SMALL bytes.
+    sh.location("/small/v1", "    LLMScanMaxBody 4K"),
     sh.location("/noinflate/v1", "    LLMScanInflate Off"),
 ]) + "\n"
 
