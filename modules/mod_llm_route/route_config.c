@@ -131,6 +131,37 @@ static const char *set_gateway(cmd_parms *cmd, void *dcv, int on)
     return NULL;
 }
 
+/* The provider types, the one place they are written: what each defaults
+ * to.  Usage and error messages list them from here. */
+static const struct {
+    const char *name;
+    llm_provider_type_e type;
+    llm_family_e family;
+    const char *prefix;
+    const char *api_version;
+    const char *anthropic_version;
+} provider_types[] = {
+    { "openai", LLM_PROVIDER_OPENAI, LLM_FAMILY_OPENAI, "/v1", NULL, NULL },
+    { "anthropic", LLM_PROVIDER_ANTHROPIC, LLM_FAMILY_ANTHROPIC, "/v1", NULL,
+      "2023-06-01" },
+    { "azure", LLM_PROVIDER_AZURE, LLM_FAMILY_OPENAI, "/openai",
+      "2024-10-21", NULL },
+    { "gemini", LLM_PROVIDER_GEMINI, LLM_FAMILY_OPENAI, "/v1beta/openai",
+      NULL, NULL },
+    { NULL }
+};
+
+static const char *provider_type_names(apr_pool_t *p, const char *sep)
+{
+    const char *s = provider_types[0].name;
+    int i;
+
+    for (i = 1; provider_types[i].name; i++) {
+        s = apr_pstrcat(p, s, sep, provider_types[i].name, NULL);
+    }
+    return s;
+}
+
 static const char *add_provider(cmd_parms *cmd, void *dcv, const char *args)
 {
     llm_route_server_conf_t *sc =
@@ -139,43 +170,38 @@ static const char *add_provider(cmd_parms *cmd, void *dcv, const char *args)
     const char *type = ap_getword_conf(cmd->pool, &args);
     const char *balancer = ap_getword_conf(cmd->pool, &args);
     llm_provider_t pv;
+    int i;
 
     memset(&pv, 0, sizeof(pv));
     if (!*name || !*type || !*balancer) {
-        return "LLMRouteProvider: usage: LLMRouteProvider name "
-               "openai|anthropic|azure|gemini balancer://name "
-               "[key=env:VAR|key=file:/path] [prefix=/v1] "
-               "[api-version=...] [anthropic-version=...]";
+        return apr_pstrcat(cmd->pool, "LLMRouteProvider: usage: "
+                           "LLMRouteProvider name ",
+                           provider_type_names(cmd->pool, "|"),
+                           " balancer://name [key=env:VAR|key=file:/path] "
+                           "[prefix=/v1] [api-version=...] "
+                           "[anthropic-version=...]", NULL);
     }
     if (llm_route_find_provider(sc, name)) {
         return apr_psprintf(cmd->pool, "LLMRouteProvider: provider '%s' is "
                             "defined twice", name);
     }
     pv.name = name;
-    pv.family = LLM_FAMILY_OPENAI;
-    pv.prefix = "/v1";
-    if (!strcasecmp(type, "openai")) {
-        pv.type = LLM_PROVIDER_OPENAI;
+    for (i = 0; provider_types[i].name; i++) {
+        if (!strcasecmp(type, provider_types[i].name)) {
+            break;
+        }
     }
-    else if (!strcasecmp(type, "anthropic")) {
-        pv.type = LLM_PROVIDER_ANTHROPIC;
-        pv.family = LLM_FAMILY_ANTHROPIC;
-        pv.anthropic_version = "2023-06-01";
-    }
-    else if (!strcasecmp(type, "azure")) {
-        pv.type = LLM_PROVIDER_AZURE;
-        pv.prefix = "/openai";
-        pv.api_version = "2024-10-21";
-    }
-    else if (!strcasecmp(type, "gemini")) {
-        pv.type = LLM_PROVIDER_GEMINI;
-        pv.prefix = "/v1beta/openai";
-    }
-    else {
+    if (!provider_types[i].name) {
         return apr_psprintf(cmd->pool, "LLMRouteProvider %s: type '%s' is not "
-                            "one of openai, anthropic, azure, gemini (any "
-                            "OpenAI-compatible API is 'openai')", name, type);
+                            "one of %s (any OpenAI-compatible API is "
+                            "'openai')", name, type,
+                            provider_type_names(cmd->pool, ", "));
     }
+    pv.type = provider_types[i].type;
+    pv.family = provider_types[i].family;
+    pv.prefix = provider_types[i].prefix;
+    pv.api_version = provider_types[i].api_version;
+    pv.anthropic_version = provider_types[i].anthropic_version;
     if (strncasecmp(balancer, "balancer://", 11) || !balancer[11]) {
         return apr_psprintf(cmd->pool, "LLMRouteProvider %s: '%s' is not a "
                             "balancer URL (balancer://name, defined with "
@@ -314,9 +340,8 @@ const command_rec llm_route_cmds[] = {
     AP_INIT_FLAG("LLMGateway", set_gateway, NULL, ACCESS_CONF,
                  "On|Off: this <Location> is the gateway's API root"),
     AP_INIT_RAW_ARGS("LLMRouteProvider", add_provider, NULL, RSRC_CONF,
-                     "name openai|anthropic|azure|gemini balancer://name "
-                     "[key=env:VAR|key=file:/path] [prefix=/v1] "
-                     "[api-version=..] [anthropic-version=..]"),
+                     "name type balancer://name [key=env:VAR|key=file:/path] "
+                     "[prefix=/v1] [api-version=..] [anthropic-version=..]"),
     AP_INIT_TAKE23("LLMRouteModel", add_model, NULL, RSRC_CONF | ACCESS_CONF,
                    "pattern provider [upstream-model]: first match wins"),
     AP_INIT_TAKE2("LLMRouteAlias", add_alias, NULL, RSRC_CONF | ACCESS_CONF,

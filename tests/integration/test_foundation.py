@@ -232,6 +232,24 @@ def test_config_check_refuses_a_bad_size_by_name(gateway_factory, line,
     assert "Syntax OK" not in out
 
 
+@pytest.mark.parametrize("line,message", [
+    ("LLMRouteProvider broken nosuchtype balancer://broken key=env:HOME",
+     "LLMRouteProvider broken: type 'nosuchtype' is not one of openai, "
+     "anthropic, azure, gemini (any OpenAI-compatible API is 'openai')"),
+    ("LLMRouteProvider broken",
+     "LLMRouteProvider: usage: LLMRouteProvider name "
+     "openai|anthropic|azure|gemini balancer://name"),
+])
+def test_config_check_lists_the_provider_types(gateway_factory, line,
+                                               message):
+    """The types come from the one table in route_config.c."""
+    g = gateway_factory.make(start=False,
+                             gateway_d={"99-bad-provider.conf": line + "\n"})
+    rc, out = g.check_config()
+    assert rc != 0, out
+    assert message in out, out
+
+
 # -- the embedded default ------------------------------------------------------
 
 def test_embedded_sqlite_default_records_the_request(gateway_factory, mock,
