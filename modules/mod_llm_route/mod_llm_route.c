@@ -430,7 +430,10 @@ static void route_register_hooks(apr_pool_t *p)
      * constraint between the two modules, which apr_hook would find
      * circular. */
     ap_hook_fixups(route_identity_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    /* FIRST so that mod_proxy's own fixup canonicalises our proxy: URL. */
+    /* After mod_llm_scan's, which reads the body it routes on.  mod_proxy's
+     * own fixup (FIRST too, its module loaded before ours) has run by then
+     * and never sees the proxy: URL set here: mod_proxy_balancer
+     * canonicalises it when it picks a member (route_proxy.c). */
     ap_hook_fixups(route_fixups, after_scan, NULL, APR_HOOK_FIRST);
     APR_REGISTER_OPTIONAL_FN(llm_route_annotate);
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
