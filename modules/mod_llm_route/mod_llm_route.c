@@ -118,6 +118,23 @@ static void withhold_query(request_rec *r)
     r->args = NULL;
 }
 
+/* The path tells the dialect, except for what both dialects share (the
+ * model list) and what is no endpoint: there Anthropic's SDKs and Claude
+ * Code give themselves away by anthropic-version, or by a key sent as
+ * x-api-key (looked at before it is promoted to Authorization below). */
+static llm_family_e caller_family(request_rec *r, llm_endpoint_e ep)
+{
+    if (ep != LLM_EP_MODELS && llm_dialect_family(ep) != LLM_FAMILY_NONE) {
+        return llm_dialect_family(ep);
+    }
+    if (apr_table_get(r->headers_in, "anthropic-version")
+        || (apr_table_get(r->headers_in, "x-api-key")
+            && !apr_table_get(r->headers_in, "Authorization"))) {
+        return LLM_FAMILY_ANTHROPIC;
+    }
+    return LLM_FAMILY_OPENAI;
+}
+
 /* The caller's dialect is known before authentication, so that even a 401
  * can be answered and audited in it. */
 static int route_header_parser(request_rec *r)
@@ -134,11 +151,7 @@ static int route_header_parser(request_rec *r)
         withhold_query(r);
     }
     req->endpoint = endpoint_of(r, dc);
-    req->caller_family = llm_dialect_family(req->endpoint);
-    if (req->caller_family == LLM_FAMILY_NONE) {
-        req->caller_family = apr_table_get(r->headers_in, "anthropic-version")
-                                 ? LLM_FAMILY_ANTHROPIC : LLM_FAMILY_OPENAI;
-    }
+    req->caller_family = caller_family(r, req->endpoint);
     /* Anthropic clients send their key as x-api-key; here that key is the
      * caller's gateway token, which mod_auth_openidc reads as a bearer. */
     if (dc->promote_api_key != 0
@@ -315,13 +328,19 @@ static int route_fixups(request_rec *r)
                                    req->model_requested));
     }
     if (!pv->key) {
+        /* A configuration gap, not an outage: 404, which SDKs do not
+         * retry (they retry every 5xx), naming what is missing. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02002)
                       "provider %s has no key; refusing model %s", pv->name,
                       req->model_requested);
-        return refuse(r, req, HTTP_SERVICE_UNAVAILABLE, LLM_DECISION_ERROR,
-                      "api_error", "provider_unavailable",
-                      "The provider of this model is not configured on the "
-                      "gateway.");
+        return refuse(r, req, HTTP_NOT_FOUND, LLM_DECISION_ERROR,
+                      "invalid_request_error", "provider_not_configured",
+                      apr_psprintf(r->pool, "The model '%s' cannot be served: "
+                                   "its provider '%s' is not configured on "
+                                   "this gateway (it has no credential). "
+                                   "GET /v1/models lists the models that can "
+                                   "be served.", req->model_requested,
+                                   pv->name));
     }
     req->provider_endpoint = llm_translate_target_endpoint(req->endpoint,
                                                            pv->family);

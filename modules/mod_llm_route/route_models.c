@@ -17,7 +17,7 @@
 /*
  * GET /v1/models, answered from the routing table of the caller's location:
  * the aliases and the routes that name one model (wildcard routes have no
- * single name to list).
+ * single name to list), in the caller's dialect.
  */
 
 #include <stdlib.h>
@@ -35,7 +35,9 @@
 #include "route_access.h"
 
 /* The model list filtered the way a request is: on the name the route
- * would give the provider. */
+ * would give the provider.  Only what can be served is listed: a model
+ * whose provider has no credential (key=env: of an unset variable) would
+ * only be refused. */
 static int may_use(request_rec *r, const llm_route_dir_conf_t *dc,
                    const llm_request_t *req, const char *name)
 {
@@ -45,7 +47,8 @@ static int may_use(request_rec *r, const llm_route_dir_conf_t *dc,
                                     &llm_route_module),
         name, &upstream, NULL);
 
-    return llm_route_model_allowed(r, dc, req, name, pv ? upstream : NULL);
+    return pv && pv->key
+           && llm_route_model_allowed(r, dc, req, name, upstream);
 }
 
 static void add_model(json_t *data, llm_family_e family, const char *id,
