@@ -253,6 +253,8 @@ class GatewayServer:
             "LLM_GW_JWT_ISSUER": self.minter.issuer,
             "LLM_GW_JWT_AUDIENCE": self.minter.audience,
         }
+        if self.include_mock_provider:
+            d["LLM_GW_MOCK_PROVIDER"] = "1"
         d.update(self.extra_defines)
         return d
 
