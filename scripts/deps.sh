@@ -8,7 +8,7 @@ libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libpcre2-dev libjansson-dev libssl
 zlib1g-dev libapache2-mod-auth-openidc openssl sqlite3 ca-certificates
 libhiredis-dev"
 test_pkgs="check postgresql python3 python3-pytest python3-psycopg2 python3-cryptography
-rpm valgrind clang curl redis-server
+rpm valgrind clang curl redis-server prometheus
 chromium libapache2-mod-oauth2"
 
 case "${1:-build}" in
@@ -38,8 +38,9 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts the packaged services; the gateway runs its own httpd and
-# the tests their own PostgreSQL and Redis.
-for svc in apache2 postgresql redis-server; do
+# the tests their own PostgreSQL and Redis; prometheus is there for
+# promtool.
+for svc in apache2 postgresql redis-server prometheus; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || \
         $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -25,6 +25,7 @@
 #ifndef LLM_AUDIT_METRICS_H
 #define LLM_AUDIT_METRICS_H
 
+#include "httpd.h"
 #include "apr_time.h"
 
 #include "llm_shm_lock.h"
@@ -35,7 +36,7 @@
 #define LLM_AUDIT_TYPES_MAX 64
 #define LLM_AUDIT_USERS_MAX 256
 #define LLM_AUDIT_RECENT_MAX 32
-#define LLM_AUDIT_NBUCKETS 12
+#define LLM_AUDIT_NBUCKETS 17
 #define LLM_AUDIT_CHAINS_MAX 64
 
 /* Histogram upper bounds in seconds (the last bucket is +Inf). */
@@ -122,5 +123,8 @@ void llm_audit_shm_unlock(void);
 /* A copy of the segment in p, taken under the lock, so that a handler
  * formats it without holding the lock.  NULL without shared memory. */
 llm_audit_shm_t *llm_audit_shm_snapshot(apr_pool_t *p);
+
+/* Busy httpd workers and MaxRequestWorkers, for the metrics page. */
+void llm_audit_workers_metrics(request_rec *r);
 
 #endif /* LLM_AUDIT_METRICS_H */

@@ -280,6 +280,7 @@ int llm_audit_metrics_handler(request_rec *r)
         snap->interrupted, snap->unjournaled, spool_bytes,
         spool_records,
         snap->db_ok ? 1 : 0);
+    llm_audit_workers_metrics(r);
     {
         /* mod_llm_route's own figures (the Redis quota store). */
         APR_OPTIONAL_FN_TYPE(llm_route_quota_metrics) *route_metrics =

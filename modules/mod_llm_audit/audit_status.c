@@ -108,7 +108,9 @@ int llm_audit_status_handler(request_rec *r)
                    spool_bytes, snap->lost);
         for (i = 0; i < LLM_AUDIT_CHAINS_MAX; i++) {
             if (snap->chains[i].chain_id[0]) {
-                ap_rprintf(r, "Chain: %s %" APR_INT64_T_FMT "\n",
+                /* One key per writer slot: ?auto readers keep one value
+                 * per key, and chain ids contain ':'. */
+                ap_rprintf(r, "Chain-%d: %s %" APR_INT64_T_FMT "\n", i,
                            snap->chains[i].chain_id, snap->chains[i].seq);
             }
         }

@@ -862,9 +862,11 @@ def writers(g):
                                 % g.port, timeout=10) as resp:
         text = resp.read().decode()
     out = {}
+    keys = [line.split(":", 1)[0] for line in text.splitlines()]
+    assert len(keys) == len(set(keys)), "?auto repeats a key: %s" % text
     for line in text.splitlines():
-        if line.startswith("Chain: "):
-            chain, seq = line[len("Chain: "):].rsplit(" ", 1)
+        if line.startswith("Chain-"):
+            chain, seq = line.split(": ", 1)[1].rsplit(" ", 1)
             out[chain] = int(seq)
     return out
 
