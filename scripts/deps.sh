@@ -8,7 +8,7 @@ libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libpcre2-dev libjansson-dev libssl
 zlib1g-dev libapache2-mod-auth-openidc openssl sqlite3 ca-certificates
 libhiredis-dev"
 test_pkgs="check postgresql python3 python3-pytest python3-psycopg2 python3-cryptography
-rpm valgrind clang curl redis-server prometheus
+rpm debhelper valgrind clang curl redis-server prometheus
 chromium libapache2-mod-oauth2"
 
 case "${1:-build}" in
