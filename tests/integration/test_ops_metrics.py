@@ -108,7 +108,8 @@ def test_busy_workers_on_metrics_and_mod_status(gateway_factory, mock,
     token = minter.mint(sub="workers")
     m = ah.metrics(g)
     idle_busy = ah.metric_sum(m, "llm_gateway_httpd_busy_workers")
-    assert ah.metric_sum(m, "llm_gateway_httpd_max_workers") == 1024
+    # The suite's pool: MaxRequestWorkers 256 (gwtest/httpd.py).
+    assert ah.metric_sum(m, "llm_gateway_httpd_max_workers") == 256
 
     # Three open streams hold three workers.
     mock.stream_interval = 0.1

@@ -325,11 +325,14 @@ class GatewayServer:
         lines.append('Include "%s"' % os.path.join(self.conf_root,
                                                    "httpd-standalone.conf"))
         # The suite runs many gateways on two cores: each starts a small
-        # pool (the sample starts every thread up front, for streams).
+        # pool (the sample starts every thread up front, for streams),
+        # with spare scoreboard slots for gracefuls as the sample has
+        # (ServerLimit 4x the 4 processes MaxRequestWorkers needs).
         if not self.sample_mpm:
             lines.append("<IfModule mpm_event_module>\n"
                          "    ServerLimit 16\n    StartServers 2\n"
-                         "    ThreadsPerChild 64\n    MinSpareThreads 64\n"
+                         "    ThreadsPerChild 64\n    MaxRequestWorkers 256\n"
+                         "    MinSpareThreads 64\n"
                          "    MaxSpareThreads 256\n</IfModule>")
         if self.log_level:
             lines.append("LogLevel %s" % self.log_level)
