@@ -224,6 +224,10 @@ def test_install_owners_modes_and_paths(work, rpms):
         root, "/etc/llm-gateway/httpd-standalone.conf")
     assert "Define LLM_GW_MODULES %s" % apxs("LIBEXECDIR") in read(
         root, "/etc/httpd/conf.modules.d/10-llm_gateway.conf")
+    for path in glob.glob(root + "/etc/**/*.conf", recursive=True):
+        text = read("", path)
+        assert "www-data" not in text, path
+        assert "ca-certificates.crt" not in text, path
     # rpm -V: nothing changed after install.
     rpm_root(root, "-V", "mod_llm_gateway")
 
