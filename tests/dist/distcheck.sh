@@ -19,8 +19,10 @@ if [ "$(id -u)" -eq 0 ]; then
     chown -R nobody "$work"
     run="runuser -u nobody --"
 fi
+src=$(find "$work" -maxdepth 1 -type d -name 'mod_llm_gateway-*')
 # shellcheck disable=SC2086
-$run sh -c "cd '$work'/mod_llm_gateway-* && HOME='$work' ./configure >'$work/configure.log' 2>&1 \
+$run sh -c "cd '$src' && HOME='$work' ./configure >'$work/configure.log' 2>&1 \
     && HOME='$work' make distcheck >'$work/distcheck.log' 2>&1" || {
-    tail -40 "$work/configure.log" "$work/distcheck.log" 2>/dev/null; exit 1; }
+    echo "make distcheck failed as $(id -un)${run:+ (runuser -u nobody)}:" >&2
+    tail -40 "$work/configure.log" "$work/distcheck.log" >&2; exit 1; }
 grep "archives ready for distribution" "$work/distcheck.log"
