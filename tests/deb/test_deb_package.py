@@ -74,7 +74,8 @@ def test_package_layout(deb):
     for m in ("mod_llm_scan.so", "mod_llm_route.so", "mod_llm_audit.so"):
         assert os.path.exists(os.path.join(moddir, m))
     assert not glob.glob(moddir + "/*.la")
-    for tool in ("llm-scan", "llm-audit-verify", "llm-audit-decrypt"):
+    for tool in ("llm-scan", "llm-audit-verify", "llm-audit-decrypt",
+                 "llm-token"):
         assert os.path.exists(root + "/usr/bin/" + tool)
     # Every file under /etc is a conffile: dpkg keeps the admin's edits,
     # and the admin's deletions, across upgrades.

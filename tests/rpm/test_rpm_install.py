@@ -109,7 +109,8 @@ def test_package_layout(rpms):
     for m in ("mod_llm_scan.so", "mod_llm_route.so", "mod_llm_audit.so"):
         assert os.path.join(moddir, m) in f
     assert not [p for p in f if p.endswith(".la")], "libtool .la shipped"
-    for tool in ("llm-scan", "llm-audit-verify", "llm-audit-decrypt"):
+    for tool in ("llm-scan", "llm-audit-verify", "llm-audit-decrypt",
+                 "llm-token"):
         assert "/usr/bin/" + tool in f
     # httpd's own directories, as Fedora's mod_* packages use them.
     assert f["/etc/httpd/conf.modules.d/10-llm_gateway.conf"][3] == "cn"

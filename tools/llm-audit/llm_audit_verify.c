@@ -315,7 +315,8 @@ static void check_row(chain_state_t *st, apr_pool_t *p, apr_hash_t *cps,
     st->ended = llm_audit_is_end_record(&rec);
 }
 
-/* "Chain: <id> <seq>" lines of the status page's ?auto output. */
+/* "Chain-<n>: <id> <seq>" lines of the status page's ?auto output (one
+ * key per writer slot; "Chain: <id> <seq>" from older gateways too). */
 static apr_hash_t *load_writers(apr_pool_t *p, const char *path)
 {
     apr_hash_t *h = apr_hash_make(p);
@@ -327,14 +328,22 @@ static apr_hash_t *load_writers(apr_pool_t *p, const char *path)
         return NULL;
     }
     while (fgets(line, sizeof(line), f)) {
-        char *sp;
+        char *id, *sp;
 
         line[strcspn(line, "\r\n")] = '\0';
-        if (strncmp(line, "Chain: ", 7) || !(sp = strrchr(line + 7, ' '))) {
+        if (strncmp(line, "Chain", 5)) {
             continue;
         }
+        id = line + 5;
+        if (*id == '-') {
+            id += 1 + strspn(id + 1, "0123456789");
+        }
+        if (strncmp(id, ": ", 2) || !(sp = strrchr(id + 2, ' '))) {
+            continue;
+        }
+        id += 2;
         *sp = '\0';
-        apr_hash_set(h, apr_pstrdup(p, line + 7), APR_HASH_KEY_STRING,
+        apr_hash_set(h, apr_pstrdup(p, id), APR_HASH_KEY_STRING,
                      apr_pstrdup(p, sp + 1));
     }
     fclose(f);
