@@ -48,7 +48,6 @@ def estimate(body):
 
 
 def hammer_body():
-    # A stream without a usage event keeps its estimate after the answer.
     return chat("tokens " * 100, stream=True)
 
 
@@ -224,10 +223,23 @@ def test_requests_exact_across_three_nodes(nodes, redis, mock, minter,
 
 def test_token_limit_exact_across_nodes(nodes, redis, mock, minter):
     """30 streams at once over three nodes whose estimates fit 10 times
-    into the token limit: exactly 10 pass."""
+    into the token limit: exactly 10 pass.  Each stream lasts two seconds,
+    so the count in Redis is read while it holds the 10 reservations, before
+    the answers' usage corrects it."""
     token = minter.mint(sub="tokhammer")
-    results = spread(nodes, 30, lambda c, i: c.post(CHAT, hammer_body(),
-                                                    token=token))
+    mock.stream_deltas = 20
+    mock.stream_interval = 0.1
+    out = []
+    sender = threading.Thread(target=lambda: out.append(
+        spread(nodes, 30, lambda c, i: c.post(CHAT, hammer_body(),
+                                              token=token))))
+    sender.start()
+    deadline = time.monotonic() + 30
+    while len(mock.requests) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)   # received, not yet answered
+    held = redis.get_int(key("tokhammer", "tokens/minute"))
+    sender.join(120)
+    results = out[0]
     statuses = [r.status for r in results]
     assert statuses.count(200) == 10, statuses
     assert statuses.count(429) == 20, statuses
@@ -237,7 +249,7 @@ def test_token_limit_exact_across_nodes(nodes, redis, mock, minter):
     assert remaining == [TOKHAMMER_LIMIT - k * e for k in range(10, 0, -1)]
     refused = [r for r in results if r.status == 429][0]
     assert refused.json()["error"]["type"] == "tokens"
-    assert redis.get_int(key("tokhammer", "tokens/minute")) == 10 * e
+    assert held == 10 * e
 
 
 def test_token_budget_counts_real_usage_across_nodes(nodes, redis, mock,
