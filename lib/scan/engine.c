@@ -88,8 +88,7 @@ static size_t run_finder(llm_scan_ctx_t *cx, const llm_scan_rule_t *r,
 {
     size_t e;
 
-    if ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
-        && LLM_IS_ALNUM(cx->t[at - 1])) {
+    if ((r->flags & LLM_RF_BOUND_LEFT) && !llm_scan_word_start(cx->t, at)) {
         return at + 1;
     }
     e = r->find(cx, rule, at);
@@ -106,8 +105,8 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     if (r->find) {
         return run_finder(cx, r, rule, at);
     }
-    if (!r->code || ((r->flags & LLM_RF_BOUND_LEFT) && at > 0
-                     && LLM_IS_ALNUM(cx->t[at - 1]))) {
+    if (!r->code || ((r->flags & LLM_RF_BOUND_LEFT)
+                     && !llm_scan_word_start(cx->t, at))) {
         return at + 1;
     }
     rc = match(cx, r, at);

@@ -170,7 +170,8 @@ static void report(llm_scan_ctx_t *cx, int o, size_t i)
 
     for (; o >= 0; o = kw->outs[o].next) {
         size_t len = (size_t)kw->outs[o].len, st = i + 1 - len;
-        if ((st == 0 || !word_byte(cx->t[st - 1]))
+        if ((st == 0 || !word_byte(cx->t[st - 1])
+             || llm_scan_escape_before(cx->t, st))
             && (i + 1 >= cx->len || !word_byte(cx->t[i + 1]))) {
             llm_scan_emit(cx, kw->outs[o].rule, st, len);
         }

@@ -262,4 +262,45 @@ const char *llm_scan_kw_add(llm_scan_rules_t *rs, int rule,
 #define LLM_LOWER(c) (LLM_IS_UPPER(c) ? (c) + 32 : (c))
 #define LLM_IS_HEX(c) (LLM_IS_DIGIT(c) || (unsigned)(((c) | 32) - 'a') < 6)
 
+/* Do the bytes before t[at] spell out an escape of one character?  Agents
+ * send text that holds other text still escaped: JSON inside a string,
+ * logs and source code ("\n", "\t", "\r", "\b", "\f" as two characters,
+ * "\u003e", "\x3d"), URL-encoded clone URLs and query strings ("%2F",
+ * "%3D", "%3A", and "%252F" encoded twice).  The letter or hex digit that
+ * ends such an escape is not part of the word after it, so a token right
+ * there starts at a boundary. */
+static inline int llm_scan_escape_before(const unsigned char *t, size_t at)
+{
+    unsigned char c;
+
+    if (at < 2) {
+        return 0;
+    }
+    c = t[at - 1];
+    if (t[at - 2] == '\\') {
+        return c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f';
+    }
+    if (!LLM_IS_HEX(c) || !LLM_IS_HEX(t[at - 2]) || at < 3) {
+        return 0;
+    }
+    if (t[at - 3] == '%'
+        || (at >= 5 && t[at - 3] == '5' && t[at - 4] == '2'
+            && t[at - 5] == '%')) {
+        return 1;
+    }
+    if (t[at - 3] == 'x') {
+        return at >= 4 && t[at - 4] == '\\';
+    }
+    return at >= 6 && LLM_IS_HEX(t[at - 3]) && LLM_IS_HEX(t[at - 4])
+           && t[at - 5] == 'u' && t[at - 6] == '\\';
+}
+
+/* May a word start at t[at]: at the start, after a byte that is not a
+ * letter or digit, or after an escape that stands for one. */
+static inline int llm_scan_word_start(const unsigned char *t, size_t at)
+{
+    return at == 0 || !LLM_IS_ALNUM(t[at - 1])
+           || llm_scan_escape_before(t, at);
+}
+
 #endif /* LLM_SCAN_PRIVATE_H */

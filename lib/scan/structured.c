@@ -234,7 +234,8 @@ size_t llm_scan_rec_jwt(llm_scan_ctx_t *cx, size_t pos)
     size_t n = cx->len, e1, e2, e3, o, k;
     unsigned char hdr[384];
 
-    if (pos > 0 && (b64url(t[pos - 1]) || t[pos - 1] == '.')) {
+    if (pos > 0 && (b64url(t[pos - 1]) || t[pos - 1] == '.')
+        && !llm_scan_escape_before(t, pos)) {
         return pos + 1;
     }
     for (e1 = pos; e1 < n && b64url(t[e1]); e1++) {

@@ -892,6 +892,128 @@ START_TEST(every_rule_has_a_case)
 }
 END_TEST
 
+/* Escape text that ends in a letter or hex digit: JSON inside a string,
+ * logs and source code, URL-encoded text (issue 10, item 1). */
+static const char *const escapes[] = {
+    "\\n", "\\t", "\\r", "\\b", "\\f", "\\u003e", "\\x3d",
+    "%2F", "%3D", "%3A", "%2f", "%252F", NULL
+};
+
+/* The case's text with ins put right where rule's match starts (its first
+ * anchor less the rule's look-back). */
+static char *insert_at_anchor(int ri, const char *text, const char *ins)
+{
+    const llm_scan_rule_t *r = LLM_RULE(rules, ri);
+    const char *s = r->anchors, *e, *best = NULL, *hit;
+
+    while (s && *s) {
+        e = strchr(s, '|');
+        if (!e) {
+            e = s + strlen(s);
+        }
+        hit = strstr(text, apr_pstrmemdup(pool, s, (apr_size_t)(e - s)));
+        if (hit && (!best || hit < best)) {
+            best = hit;
+        }
+        s = *e ? e + 1 : e;
+    }
+    ck_assert_msg(best != NULL, "no anchor of %s in '%s'", r->id, text);
+    best -= r->back;
+    return apr_psprintf(pool, "%.*s%s%s", (int)(best - text), text, ins,
+                        best);
+}
+
+/* Every prefix-anchored rule (the left-bounded pattern rules, whatever
+ * rules are added) finds its case's value right after each escape, and
+ * still not glued to a word: "lognAKIA..." is no key id. */
+START_TEST(left_boundary_after_escapes)
+{
+    int i, ri, k, tested = 0;
+
+    for (ri = LLM_R_NCODE; ri < rules->rules->nelts; ri++) {
+        const llm_scan_rule_t *r = LLM_RULE(rules, ri);
+        if (!r->builtin || !(r->flags & LLM_RF_BOUND_LEFT)) {
+            continue;
+        }
+        for (i = 0; rule_cases[i].rule; i++) {
+            if (!strcmp(rule_cases[i].rule, r->id)) {
+                break;
+            }
+        }
+        ck_assert_msg(rule_cases[i].rule != NULL, "%s has no case", r->id);
+        for (k = 0; escapes[k]; k++) {
+            has(insert_at_anchor(ri, rule_cases[i].text,
+                                 apr_pstrcat(pool, "log", escapes[k], NULL)),
+                r->id, rule_cases[i].value);
+        }
+        {
+            const char *glued = insert_at_anchor(ri, rule_cases[i].text,
+                                                 "logn");
+            apr_array_header_t *out = scan(glued);
+            for (k = 0; k < out->nelts; k++) {
+                ck_assert_msg(strcmp(APR_ARRAY_IDX(out, k, llm_scan_match_t)
+                                         .rule, r->id) != 0,
+                              "%s found glued to a word in '%s'", r->id,
+                              glued);
+            }
+        }
+        tested++;
+    }
+    ck_assert_int_ge(tested, 30);
+
+    /* the recognisers and the rest of the left edges */
+    for (k = 0; escapes[k]; k++) {
+        const char *e = escapes[k];
+        has(apr_pstrcat(pool, "tok", e, "eyJhbGciOiAiSFMyNTYifQ."
+                        "eyJzdWIiOiAidS04MjMxIn0.PiYGFDm7ena8D5VfLDpgyyjVw5",
+                        NULL),
+            "jwt", "eyJhbGciOiAiSFMyNTYifQ.eyJzdWIiOiAidS04MjMxIn0."
+                   "PiYGFDm7ena8D5VfLDpgyyjVw5");
+        has(apr_pstrcat(pool, "env", e, "DB_PASSWORD=hunter2rocks", NULL),
+            "password-assignment", "hunter2rocks");
+        has(apr_pstrcat(pool, "env", e, "API_KEY=xYYMfGmzWkpAePcEJIukB4geqNfngAFT",
+                        NULL),
+            "generic-secret-assignment", "xYYMfGmzWkpAePcEJIukB4geqNfngAFT");
+        has(apr_pstrcat(pool, "x", e, "-----BEGIN EC PRIVATE KEY-----\\n"
+                        "MHcCAQEEIBkg3Xq9Lw2Pz8mN4vR7\\n-----END EC PRIVATE "
+                        "KEY-----", NULL),
+            "private-key-ec", "-----BEGIN EC PRIVATE KEY-----\\n"
+            "MHcCAQEEIBkg3Xq9Lw2Pz8mN4vR7\\n-----END EC PRIVATE KEY-----");
+        has(apr_pstrcat(pool, "u", e, "postgres://app:Rk9xLw2Pq@db.internal/x",
+                        NULL),
+            "connection-string-password", "Rk9xLw2Pq");
+    }
+    /* a JWT glued to base64url text is part of something else */
+    none("tokeneyJhbGciOiAiSFMyNTYifQ.eyJzdWIiOiAidS04MjMxIn0."
+         "PiYGFDm7ena8D5VfLDpgyyjVw5", "JWT");
+}
+END_TEST
+
+/* Whole-word admin keywords start after an escape too. */
+START_TEST(keywords_after_escapes)
+{
+    apr_pool_t *p;
+    llm_scan_rules_t *rs;
+    apr_array_header_t *out;
+    const char *words[] = { "falcon" };
+    int k;
+
+    apr_pool_create(&p, pool);
+    rs = llm_scan_rules_create(p, 0);
+    ck_assert_ptr_null(llm_scan_rules_add_keywords(rs, "CODENAME", "codenames",
+                                                   words, 1, LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_compile(rs));
+    for (k = 0; escapes[k]; k++) {
+        const char *t = apr_pstrcat(p, "see", escapes[k], "falcon now", NULL);
+        out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+        ck_assert_int_eq(llm_scan_text(rs, t, strlen(t), p, out), 1);
+    }
+    out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    ck_assert_int_eq(llm_scan_text(rs, "seenfalcon", 10, p, out), 0);
+    apr_pool_destroy(p);
+}
+END_TEST
+
 /* Every placeholder word turns a token-shaped value into a non-finding;
  * keeps allow.c's lists and its first-character switch in step. */
 START_TEST(placeholder_words)
@@ -1273,6 +1395,8 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, agent_text_shapes);
     tcase_add_test(tc, shared_by_threads);
     tcase_add_test(tc, every_rule_has_a_case);
+    tcase_add_test(tc, left_boundary_after_escapes);
+    tcase_add_test(tc, keywords_after_escapes);
     tcase_add_test(tc, more_vendor_negatives);
     tcase_add_test(tc, placeholder_words);
     tcase_add_test(tc, random_keys_are_not_placeholders);
