@@ -41,6 +41,37 @@ const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
 const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
                                    size_t index);
 
+/* fields.c: what the dialects' own fields may hold (see units.c). */
+typedef enum {
+    LLM_FIELD_TEXT = 0,     /* text: scanned */
+    LLM_FIELD_ENUM,         /* a known value is a fixed word; others scanned */
+    LLM_FIELD_ID,           /* id syntax (else 400), and scanned */
+    LLM_FIELD_BLOB,         /* base64 (else 400), and scanned */
+    LLM_FIELD_MODEL         /* scanned; mod_llm_route checks its syntax */
+} llm_field_kind_e;
+
+#define LLM_DIALECT_ID_MAX 4096
+
+llm_field_kind_e llm_dialect_field_kind(const char *key);
+int llm_dialect_enum_known(const char *key, const char *v, size_t n);
+int llm_dialect_id_ok(const char *v, size_t n);
+int llm_dialect_blob_ok(const char *v, size_t n);
+int llm_dialect_name_known(const char *key);
+
+/* media.c: is a media field base64 of a binary format? */
+typedef enum {
+    LLM_MEDIA_BINARY,       /* base64 of a known binary format: not text */
+    LLM_MEDIA_TEXT,         /* not base64 at all: scanned as it is */
+    LLM_MEDIA_ENCODED_TEXT  /* base64 of anything else: scanned as it is
+                             * and decoded (*decoded, from p) */
+} llm_media_e;
+
+/* s: the field's value; declared: the media type the request names, or
+ * NULL; url_field: the field holds a URL (only data: URLs are media). */
+llm_media_e llm_dialect_media(apr_pool_t *p, const char *s, size_t n,
+                              const char *declared, int url_field,
+                              const char **decoded, size_t *decoded_len);
+
 /* jansson 2.14 added keys with lengths (and so keys holding NUL); older
  * releases (RHEL 8 ships 2.11) have C-string keys only, and there every
  * key is what strlen() says. */

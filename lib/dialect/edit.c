@@ -234,6 +234,9 @@ int llm_unit_apply_edits(apr_pool_t *p, const llm_unit_t *u,
             a = edits[j].offset;
             b = a + edits[j].length;
             owner = locate_index(u, a);
+            if ((owner == i || (owner < i && b > s)) && pcs[i].fixed) {
+                return -1;      /* nothing can be written back there */
+            }
             if (owner == i) {
                 if (!out) {
                     out = apr_palloc(p, pcs[i].len + cap);

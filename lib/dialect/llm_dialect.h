@@ -62,6 +62,10 @@ typedef struct llm_piece_t {
     json_t *object;
     const char *key;
     size_t key_len;
+    /* Added: nothing can be written back here (the model name, opaque
+     * provider blobs, text decoded from base64): a finding the policy
+     * would redact blocks the request instead, and an edit fails. */
+    int fixed;
 } llm_piece_t;
 
 /* A scan unit: the text of neighbouring pieces that belong together (the
@@ -80,6 +84,23 @@ typedef struct llm_unit_t {
  * the dialect fixes their meaning. Returns an array of llm_unit_t. */
 apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
                                       llm_endpoint_e ep);
+
+/* Added: the same, and *err (from p) names the first protocol field whose
+ * value does not fit its syntax (an id, an opaque base64 blob): the
+ * caller answers 400.  The units are complete either way. */
+apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
+                                              llm_endpoint_e ep,
+                                              const char **err);
+
+/* Added: path as llm_dialect_units wrote it, with every named key for
+ * which hide(baton, key, len) says so written by position instead
+ * ("{#N}", N its place in its object, looked up in root).  Used so that
+ * a location never repeats a value a rule matched. */
+const char *llm_dialect_path_hide(apr_pool_t *p, json_t *root,
+                                  const char *path,
+                                  int (*hide)(void *baton, const char *key,
+                                              size_t len),
+                                  void *baton);
 
 /* Map an offset in a unit to the piece it falls in; *piece_off gets the
  * offset inside that piece. */

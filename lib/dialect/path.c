@@ -18,8 +18,12 @@
  * JSON paths as findings report them: messages[3].content[0].text.
  */
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "apr_strings.h"
 
+#include "llm_dialect.h"
 #include "dialect_private.h"
 
 /* A key is written out only when it looks like a field name a schema
@@ -28,7 +32,7 @@
  * bodies and audit records where a secret must never appear. */
 static int key_is_name(const char *key, size_t len)
 {
-    size_t i, digits = 0, upper = 0, lower = 0, seps = 0;
+    size_t i, digits = 0, upper = 0, lower = 0, seps = 0, run;
     char c;
 
     if (len == 0 || len > 40) {
@@ -68,6 +72,15 @@ static int key_is_name(const char *key, size_t len)
     if (len >= 16 && lower == 0 && seps == 0) {
         return 0;
     }
+    /* ... also with a suffix or prefix glued on (AKIA..._a): sixteen
+     * capitals and digits in a row are no word of a name. */
+    for (i = 0, run = 0; i < len; i++) {
+        c = key[i];
+        run = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? run + 1 : 0;
+        if (run >= 16) {
+            return 0;
+        }
+    }
     return 1;
 }
 
@@ -90,4 +103,95 @@ const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
 {
     return apr_psprintf(p, "%s[%" APR_SIZE_T_FMT "]", path ? path : "",
                         index);
+}
+
+/* The place of key among obj's members, as the walkers count them. */
+static int key_index(json_t *obj, const char *key, size_t len, size_t *index)
+{
+    size_t i;
+    void *it;
+
+    for (i = 0, it = json_object_iter(obj); it;
+         i++, it = json_object_iter_next(obj, it)) {
+        if (llm_json_iter_key_len(it) == len
+            && !memcmp(json_object_iter_key(it), key, len)) {
+            *index = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Paths are "name", ".name", "[N]", "{#N}" steps and maybe "#key" at the
+ * end.  A written name holds only [A-Za-z0-9_$-] (key_is_name), so the
+ * steps split without doubt.  Runs for findings only. */
+const char *llm_dialect_path_hide(apr_pool_t *p, json_t *root,
+                                  const char *path,
+                                  int (*hide)(void *baton, const char *key,
+                                              size_t len),
+                                  void *baton)
+{
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
+    json_t *node = root;
+    const char *s = path, *e, *name;
+    size_t n, idx;
+    int changed = 0;
+    void *it;
+
+    if (!path) {
+        return path;
+    }
+    while (*s) {
+        if (*s == '.') {
+            e = s + 1;
+        }
+        else if (*s == '[' || (*s == '{' && s[1] == '#')) {
+            e = strchr(s, *s == '[' ? ']' : '}');
+            if (!e) {
+                e = s + strlen(s);
+                node = NULL;
+            }
+            else {
+                idx = (size_t)strtoul(s + (*s == '[' ? 1 : 2), NULL, 10);
+                if (*s == '[') {
+                    node = json_is_array(node) ? json_array_get(node, idx)
+                                               : NULL;
+                }
+                else {
+                    it = json_is_object(node) ? json_object_iter(node) : NULL;
+                    for (n = 0; it && n < idx; n++) {
+                        it = json_object_iter_next(node, it);
+                    }
+                    node = it ? json_object_iter_value(it) : NULL;
+                }
+                e++;
+            }
+        }
+        else if (*s == '#') {
+            e = s + strlen(s);
+        }
+        else {
+            e = s + strcspn(s, ".[{#");
+            n = (size_t)(e - s);
+            name = apr_pstrmemdup(p, s, n);
+            if (hide(baton, s, n)) {
+                APR_ARRAY_PUSH(out, const char *) =
+                    json_is_object(node) && key_index(node, name, n, &idx)
+                    ? apr_psprintf(p, "{#%" APR_SIZE_T_FMT "}", idx)
+                    : "{#?}";
+                changed = 1;
+            }
+            else {
+                APR_ARRAY_PUSH(out, const char *) = name;
+            }
+            node = json_is_object(node) ? llm_json_object_getn(node, name, n)
+                                        : NULL;
+            s = e;
+            continue;
+        }
+        APR_ARRAY_PUSH(out, const char *) =
+            apr_pstrmemdup(p, s, (size_t)(e - s));
+        s = e;
+    }
+    return changed ? apr_array_pstrcat(p, out, 0) : path;
 }

@@ -18,12 +18,17 @@
  * Every string a provider could read, in scan units.
  *
  * One walker serves all endpoints.  Inside the structures the dialects
- * define ("protocol" mode) a short list of fields whose values the dialect
- * fixes (role, type, ids, enums, opaque ciphertext, base64 media) is left
- * out and object keys are field names, not text.  Inside free-form objects
- * (tool inputs, JSON schemas, metadata, fields this code does not know)
- * every string and every object key is scanned: nothing a provider could
- * read leaves unscanned because a client invented a field.
+ * define ("protocol" mode) object keys are field names and the fields
+ * whose values the dialects fix are checked by kind (fields.c): known
+ * enum values are fixed words; other enum values, ids, the model and
+ * opaque provider blobs are scanned in one unit of their own (ids and
+ * blobs must also fit their syntax, or the request is refused); any key
+ * that is not a field name of the dialects is scanned.  Base64 media is
+ * left out only when it is base64 of a binary format (media.c).  Inside
+ * free-form objects (tool inputs, JSON schemas, metadata, fields this
+ * code does not know) every string and every object key is scanned:
+ * nothing a provider could read leaves unscanned because a client
+ * invented a field.
  */
 
 #include <string.h>
@@ -37,6 +42,11 @@ typedef struct {
     apr_pool_t *p;
     apr_array_header_t *units;   /* of llm_unit_t */
     apr_array_header_t *open;    /* pieces of the unit being built */
+    /* Short protocol values (ids, unknown enum values, unknown keys, the
+     * model, blobs): one unit for the whole body, a newline between
+     * pieces, since a scan call per id would cost more than the scan. */
+    apr_array_header_t *batch;
+    const char *err;             /* the first field that does not fit */
 } walk_t;
 
 static void walk_free(walk_t *w, json_t *node, const char *path);
@@ -88,7 +98,9 @@ static void unit_add_key(walk_t *w, const char *path, json_t *obj,
     pc->len = key_len;
 }
 
-static void unit_end(walk_t *w)
+/* A unit of pieces; sep, when not 0, is put between them (in no piece:
+ * edits never touch it). */
+static void unit_finish(walk_t *w, apr_array_header_t *pieces, char sep)
 {
     llm_unit_t *u;
     llm_piece_t *pcs;
@@ -96,15 +108,14 @@ static void unit_end(walk_t *w)
     size_t total = 0, off = 0;
     int i;
 
-    if (!w->open || w->open->nelts == 0) {
-        w->open = NULL;
+    if (!pieces || pieces->nelts == 0) {
         return;
     }
-    pcs = (llm_piece_t *)w->open->elts;
-    for (i = 0; i < w->open->nelts; i++) {
-        total += pcs[i].len;
+    pcs = (llm_piece_t *)pieces->elts;
+    for (i = 0; i < pieces->nelts; i++) {
+        total += pcs[i].len + (sep && i ? 1 : 0);
     }
-    if (w->open->nelts == 1 && pcs[0].value) {
+    if (pieces->nelts == 1 && pcs[0].value) {
         /* One string value (a tool result, a file: most of an agent's
          * body): its text is read where jansson keeps it, not copied, so
          * a 1 MB body is not held a third time. */
@@ -113,7 +124,10 @@ static void unit_end(walk_t *w)
     else {
         /* Several pieces (or a key, which an edit frees): a copy. */
         text = apr_palloc(w->p, total + 1);
-        for (i = 0; i < w->open->nelts; i++) {
+        for (i = 0; i < pieces->nelts; i++) {
+            if (sep && i) {
+                text[off++] = sep;
+            }
             pcs[i].unit_offset = off;
             memcpy(text + off, pcs[i].value ? json_string_value(pcs[i].value)
                                             : pcs[i].key, pcs[i].len);
@@ -124,7 +138,12 @@ static void unit_end(walk_t *w)
     u = apr_array_push(w->units);
     u->text = text;
     u->len = total;
-    u->pieces = w->open;
+    u->pieces = pieces;
+}
+
+static void unit_end(walk_t *w)
+{
+    unit_finish(w, w->open, 0);
     w->open = NULL;
 }
 
@@ -175,27 +194,42 @@ static void walk_free(walk_t *w, json_t *node, const char *path)
     }
 }
 
-/* String fields whose value the dialects fix: roles, block types, ids the
- * client echoes back, enums, and opaque blobs only the provider can read
- * (thinking signatures, encrypted reasoning). */
-static const char *const protocol_keys[] = {
-    "role", "type", "model", "id", "call_id", "tool_call_id", "tool_use_id",
-    "status", "signature", "encrypted_content", "media_type", "detail",
-    "tool_choice", "stop_reason", "finish_reason", "service_tier",
-    "reasoning_effort", "encoding_format", "truncation", "object",
-    "previous_response_id", NULL
-};
-
-static int is_protocol_key(const char *key)
+/* One short protocol value (or key) for the body's batch unit. */
+static void batch_value(walk_t *w, const char *path, json_t *value,
+                        int fixed)
 {
-    int i;
+    llm_piece_t *pc;
 
-    for (i = 0; protocol_keys[i]; i++) {
-        if (!strcmp(key, protocol_keys[i])) {
-            return 1;
-        }
+    if (json_string_length(value) == 0) {
+        return;
     }
-    return 0;
+    pc = apr_array_push(w->batch);
+    memset(pc, 0, sizeof(*pc));
+    pc->path = path;
+    pc->value = value;
+    pc->len = json_string_length(value);
+    pc->fixed = fixed;
+}
+
+static void batch_key(walk_t *w, const char *path, json_t *obj,
+                      const char *key, size_t key_len)
+{
+    llm_piece_t *pc;
+
+    pc = apr_array_push(w->batch);
+    memset(pc, 0, sizeof(*pc));
+    pc->path = apr_pstrcat(w->p, path, "#key", NULL);
+    pc->object = obj;
+    pc->key = apr_pstrmemdup(w->p, key, key_len);
+    pc->key_len = key_len;
+    pc->len = key_len;
+}
+
+static void refuse(walk_t *w, const char *path, const char *why)
+{
+    if (!w->err) {
+        w->err = apr_psprintf(w->p, "%s %s", path, why);
+    }
 }
 
 /* Objects (and arrays) whose members are the caller's own data. */
@@ -210,33 +244,131 @@ static int is_free_key(const char *key, json_t *v)
             && (!strcmp(key, "input") || !strcmp(key, "arguments")));
 }
 
-/* Media and documents sent as base64 are not text: scanning them finds
- * noise, and redacting them would corrupt the file.  Documented in
- * docs/dialect.md as not scanned. */
-static int is_binary(json_t *obj, const char *parent_key, const char *key,
-                     json_t *v)
+/* Text decoded from base64: scanned, never edited (an edit would have to
+ * be encoded back); offsets count decoded bytes. */
+static void unit_decoded(walk_t *w, const char *path, json_t *value,
+                         const char *text, size_t len)
 {
-    const char *type = llm_dialect_str(obj, "type");
-    const char *s = json_string_value(v);
+    llm_unit_t *u;
+    llm_piece_t *pc;
 
+    if (len == 0) {
+        return;
+    }
+    u = apr_array_push(w->units);
+    u->text = text;
+    u->len = len;
+    u->pieces = apr_array_make(w->p, 1, sizeof(llm_piece_t));
+    pc = apr_array_push(u->pieces);
+    memset(pc, 0, sizeof(*pc));
+    pc->path = path;
+    pc->value = value;
+    pc->len = len;
+    pc->fixed = 1;
+}
+
+/* Media fields: the data of a base64 source, input_audio data, file_data,
+ * and URLs (data: URLs only).  *declared: the media type named beside. */
+static int is_media(json_t *obj, const char *parent_key, const char *key,
+                    const char **declared, int *url_field)
+{
+    const char *type;
+
+    *declared = NULL;
+    *url_field = 0;
     if (!strcmp(key, "data")) {
-        if (type && (!strcmp(type, "base64")
-                     || !strcmp(type, "redacted_thinking"))) {
+        type = llm_dialect_str(obj, "type");
+        if (type && !strcmp(type, "base64")) {
+            *declared = llm_dialect_str(obj, "media_type");
             return 1;
         }
-        if (parent_key && !strcmp(parent_key, "input_audio")) {
-            return 1;
-        }
+        return parent_key && !strcmp(parent_key, "input_audio");
     }
     if (!strcmp(key, "file_data")) {
         return 1;
     }
-    if ((!strcmp(key, "url") || !strcmp(key, "image_url")
-         || !strcmp(key, "file_data"))
-        && json_string_length(v) > 5 && !strncmp(s, "data:", 5)) {
+    if (!strcmp(key, "url") || !strcmp(key, "image_url")) {
+        *url_field = 1;
         return 1;
     }
     return 0;
+}
+
+static void media_string(walk_t *w, const char *path, json_t *v,
+                         const char *declared, int url_field)
+{
+    const char *dec;
+    size_t dlen;
+
+    switch (llm_dialect_media(w->p, json_string_value(v),
+                              json_string_length(v), declared, url_field,
+                              &dec, &dlen)) {
+    case LLM_MEDIA_BINARY:
+        return;
+    case LLM_MEDIA_ENCODED_TEXT:
+        unit_decoded(w, path, v, dec, dlen);
+        /* and as sent: text that happens to be valid base64 */
+        /* fall through */
+    default:
+        unit_single(w, path, v);
+    }
+}
+
+/* A string member of a protocol object (or of the root). */
+static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
+                         const char *key, const char *path, size_t idx,
+                         json_t *v)
+{
+    const char *s = json_string_value(v), *declared;
+    size_t n = json_string_length(v);
+    const char *kpath;
+    const char *type;
+    int url_field;
+
+    switch (llm_dialect_field_kind(key)) {
+    case LLM_FIELD_ENUM:
+        if (!llm_dialect_enum_known(key, s, n)) {
+            batch_value(w, llm_dialect_path_key(w->p, path, key, strlen(key),
+                                                idx), v, 0);
+        }
+        return;
+    case LLM_FIELD_ID:
+        kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
+        if (!llm_dialect_id_ok(s, n)) {
+            refuse(w, kpath, "is not a valid id (letters, digits and "
+                   "_-.:+/= only, at most 4096 bytes)");
+        }
+        batch_value(w, kpath, v, 0);
+        return;
+    case LLM_FIELD_BLOB:
+        kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
+        if (!llm_dialect_blob_ok(s, n)) {
+            refuse(w, kpath, "must be the provider's base64 data");
+        }
+        batch_value(w, kpath, v, 1);
+        return;
+    case LLM_FIELD_MODEL:
+        batch_value(w, llm_dialect_path_key(w->p, path, key, strlen(key),
+                                            idx), v, 1);
+        return;
+    default:
+        break;
+    }
+    kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
+    if (!strcmp(key, "data") && (type = llm_dialect_str(obj, "type"))
+        && !strcmp(type, "redacted_thinking")) {
+        /* encrypted thinking: opaque to all but the provider */
+        if (!llm_dialect_blob_ok(s, n)) {
+            refuse(w, kpath, "must be the provider's base64 data");
+        }
+        batch_value(w, kpath, v, 1);
+        return;
+    }
+    if (is_media(obj, parent_key, key, &declared, &url_field)) {
+        media_string(w, kpath, v, declared, url_field);
+        return;
+    }
+    unit_single(w, kpath, v);
 }
 
 static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
@@ -252,23 +384,19 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
         key = json_object_iter_key(it);
         key_len = llm_json_iter_key_len(it);
         v = json_object_iter_value(it);
-        if (key_len != strlen(key)) {
-            /* "role\u0000x" is not "role": no field of the dialect, so
-             * free-form, key and all. */
+        if (key_len != strlen(key) || !llm_dialect_name_known(key)) {
+            /* No field of the dialects ("role\u0000x" is not "role"):
+             * the provider may read the key and all of its value. */
             kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
-            unit_single_key(w, kpath, obj, key, key_len);
+            batch_key(w, kpath, obj, key, key_len);
             walk_free(w, v, kpath);
             continue;
         }
-        if ((skip_text && !strcmp(key, "text"))
-            || !strcmp(key, "cache_control")) {
+        if (skip_text && !strcmp(key, "text")) {
             continue;
         }
         if (json_is_string(v)) {
-            if (!is_protocol_key(key) && !is_binary(obj, parent_key, key, v)) {
-                kpath = llm_dialect_path_key(w->p, path, key, strlen(key), i);
-                unit_single(w, kpath, v);
-            }
+            proto_string(w, obj, parent_key, key, path, i, v);
         }
         else if (json_is_object(v) || json_is_array(v)) {
             kpath = llm_dialect_path_key(w->p, path, key, strlen(key), i);
@@ -360,7 +488,9 @@ static const char *const known_root[] = {
     "max_tokens", "max_completion_tokens", "max_output_tokens",
     "temperature", "top_p", "top_k", "stream", "n", "seed", "store",
     "parallel_tool_calls", "presence_penalty", "frequency_penalty",
-    "logprobs", "top_logprobs", "dimensions", NULL
+    "logprobs", "top_logprobs", "dimensions",
+    /* free-form: their members are walked as the caller's data */
+    "metadata", "client_metadata", NULL
 };
 
 static int is_known_root(const char *key)
@@ -375,8 +505,9 @@ static int is_known_root(const char *key)
     return 0;
 }
 
-apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
-                                      llm_endpoint_e ep)
+apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
+                                              llm_endpoint_e ep,
+                                              const char **err)
 {
     walk_t w;
     size_t i, key_len;
@@ -387,33 +518,51 @@ apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
     w.p = p;
     w.units = apr_array_make(p, 32, sizeof(llm_unit_t));
     w.open = NULL;
+    w.batch = apr_array_make(p, 16, sizeof(llm_piece_t));
+    w.err = NULL;
     (void)ep;   /* one walker fits all: the shapes do not collide */
 
     if (!json_is_object(root)) {
         walk_free(&w, root, "");
-        return w.units;
     }
-    for (i = 0, it = json_object_iter(root); it;
-         i++, it = json_object_iter_next(root, it)) {
-        key = json_object_iter_key(it);
-        key_len = llm_json_iter_key_len(it);
-        v = json_object_iter_value(it);
-        kpath = llm_dialect_path_key(p, "", key, key_len, i);
-        if (key_len == strlen(key) && is_known_root(key)) {
-            if (json_is_string(v)) {
-                if (!is_protocol_key(key)) {
-                    unit_single(&w, kpath, v);
+    else {
+        for (i = 0, it = json_object_iter(root); it;
+             i++, it = json_object_iter_next(root, it)) {
+            key = json_object_iter_key(it);
+            key_len = llm_json_iter_key_len(it);
+            v = json_object_iter_value(it);
+            if (key_len == strlen(key) && is_known_root(key)) {
+                if (json_is_string(v)) {
+                    proto_string(&w, root, NULL, key, "", i, v);
+                }
+                else if (has_text(v)) {
+                    kpath = llm_dialect_path_key(p, "", key, key_len, i);
+                    if (is_free_key(key, v)) {
+                        walk_free(&w, v, kpath);
+                    }
+                    else {
+                        walk_proto(&w, v, kpath, key);
+                    }
                 }
             }
             else {
-                walk_proto(&w, v, kpath, key);
+                /* An unknown top-level field: the provider may read its
+                 * name and all of its value. */
+                kpath = llm_dialect_path_key(p, "", key, key_len, i);
+                batch_key(&w, kpath, root, key, key_len);
+                walk_free(&w, v, kpath);
             }
         }
-        else {
-            /* An unknown top-level field: the provider may read all of
-             * its value.  Its own name is a field name, not text. */
-            walk_free(&w, v, kpath);
-        }
+    }
+    unit_finish(&w, w.batch, '\n');
+    if (err) {
+        *err = w.err;
     }
     return w.units;
+}
+
+apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
+                                      llm_endpoint_e ep)
+{
+    return llm_dialect_units_checked(p, root, ep, NULL);
 }

@@ -132,7 +132,10 @@ static int scan_fixups(request_rec *r)
         decision = LLM_DECISION_ALLOW;
     }
     else {
-        decision = llm_scan_apply_policy(r, req, sc->rules, dc);
+        decision = llm_scan_apply_policy(r, req, sc->rules, dc, &err);
+        if (err) {
+            return invalid(r, req, HTTP_BAD_REQUEST, "invalid_request", err);
+        }
     }
     /* A User-Agent with a finding went on redacted (scan_names.c). */
     if (decision == LLM_DECISION_ALLOW && req->findings->nelts

@@ -66,12 +66,65 @@ static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
     return found;
 }
 
+/* Does a step of a location hold anything a rule finds?  (A secret used
+ * as a key, with a suffix that makes it look like a field name.) */
+typedef struct {
+    const llm_scan_rules_t *rules;
+    apr_pool_t *p;
+    int failed;
+} hide_t;
+
+static int step_hides(void *baton, const char *key, size_t len)
+{
+    hide_t *h = baton;
+    apr_array_header_t *m = apr_array_make(h->p, 2, sizeof(llm_scan_match_t));
+    int n = llm_scan_text(h->rules, key, len, h->p, m);
+
+    if (n < 0) {
+        h->failed = 1;
+    }
+    return n != 0;
+}
+
+/* The location of a finding as it may be shown: a location goes into the
+ * 403 body, the audit row and the error log, so a key a rule matches is
+ * written by position.  Looked at only for findings. */
+static const char *safe_location(request_rec *r, llm_request_t *req,
+                                 const llm_scan_rules_t *rules,
+                                 const char *path)
+{
+    apr_array_header_t *m = apr_array_make(r->pool, 2,
+                                           sizeof(llm_scan_match_t));
+    hide_t h;
+    const char *safe;
+
+    if (!path || !*path
+        || llm_scan_text(rules, path, strlen(path), r->pool, m) == 0) {
+        return path ? path : "";
+    }
+    h.rules = rules;
+    h.p = r->pool;
+    h.failed = 0;
+    safe = llm_dialect_path_hide(r->pool, req->json, path, step_hides, &h);
+    if (h.failed || llm_scan_text(rules, safe, strlen(safe), r->pool, m) != 0) {
+        /* what is left still matches: say nothing of where */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(01010)
+                      "a finding's location matches a rule even written by "
+                      "position; it is reported as \"(hidden)\"");
+        return "(hidden)";
+    }
+    return safe;
+}
+
 llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                      const llm_scan_rules_t *rules,
-                                     const llm_scan_dir_conf_t *dc)
+                                     const llm_scan_dir_conf_t *dc,
+                                     const char **invalid)
 {
-    apr_array_header_t *units = llm_dialect_units(r->pool, req->json,
-                                                  req->endpoint);
+    const char *bad = NULL;
+    apr_array_header_t *units = llm_dialect_units_checked(r->pool, req->json,
+                                                          req->endpoint,
+                                                          &bad);
     apr_array_header_t *matches = apr_array_make(r->pool, 8,
                                                  sizeof(llm_scan_match_t));
     apr_array_header_t **edits = apr_pcalloc(r->pool,
@@ -80,6 +133,11 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     int blocked = 0, redacted = 0;
     int i, j;
 
+    *invalid = NULL;
+    if (bad) {
+        *invalid = bad;
+        return LLM_DECISION_INVALID;
+    }
     ph.by_value = apr_hash_make(r->pool);
     ph.per_type = apr_hash_make(r->pool);
 
@@ -103,11 +161,17 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             piece = llm_unit_locate(u, m->offset, &poff);
             f.type = m->type;
             f.rule = m->rule;
-            f.location = piece ? piece->path : "";
+            f.location = safe_location(r, req, rules,
+                                       piece ? piece->path : "");
             f.offset = poff;
             f.length = m->length;
             f.category = m->category;
             f.action = llm_scan_action_for(dc, m->rule, m->type, m->category);
+            /* the model name, a provider blob, text decoded from base64:
+             * a redaction cannot be written back there */
+            if (f.action == LLM_ACTION_REDACT && piece && piece->fixed) {
+                f.action = LLM_ACTION_BLOCK;
+            }
             llm_request_add_finding(r, req, &f);
 
             if (f.action == LLM_ACTION_BLOCK) {

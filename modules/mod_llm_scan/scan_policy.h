@@ -26,10 +26,13 @@
 
 /* Scan every provider-visible string of req->json, record the findings on
  * req and, when the decision is to redact, rewrite req->json.  Returns the
- * decision, or LLM_DECISION_ERROR when the engine failed (fail closed). */
+ * decision, or LLM_DECISION_ERROR when the engine failed (fail closed).
+ * When a protocol field does not fit its syntax (an id, a provider blob),
+ * *invalid gets the message for a 400 and nothing is scanned. */
 llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                      const llm_scan_rules_t *rules,
-                                     const llm_scan_dir_conf_t *dc);
+                                     const llm_scan_dir_conf_t *dc,
+                                     const char **invalid);
 
 /* The 403 for a blocked request, in the caller's dialect. */
 int llm_scan_send_block(request_rec *r, llm_request_t *req);

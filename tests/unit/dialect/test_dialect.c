@@ -85,9 +85,15 @@ START_TEST(token_like_keys_are_written_by_position)
                          "\"AKIA2OGYBAH6STMMNXNN\":\"b\","
                          "\"DATABASE_PASSWORD\":\"c\","
                          "\"maxCompletionTokens\":\"d\","
-                         "\"user_id\":\"e\"}}");
+                         "\"user_id\":\"e\","
+                         "\"AKIAXYVJFTDFSBLUMSXZ_a\":\"f\","
+                         "\"x_AKIA2OGYBAH6STMMNXNN\":\"g\"}}");
     apr_array_header_t *units = llm_dialect_units(tp, j, LLM_EP_OPENAI_CHAT);
     int i, k;
+
+    /* with a suffix or a prefix glued on (issue 10, item 10) */
+    ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.{#5}#key", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.{#6}#key", NULL));
 
     /* An AWS key id without a digit is an id, not a field name. */
     ck_assert_ptr_nonnull(tu_unit_with(units, "metadata.{#0}#key", NULL));
@@ -372,10 +378,22 @@ START_TEST(units_anthropic_paths)
     ck_assert_ptr_nonnull(tu_unit_with(units,
         "messages[1].content[1].input.command#key", NULL));
 
-    /* protocol and opaque values are left out */
-    ck_assert_int_eq(tu_units_contain(units, "claude-x"), 0);
-    ck_assert_int_eq(tu_units_contain(units, "toolu_01abc"), 0);
-    ck_assert_int_eq(tu_units_contain(units, "c2lnbmF0dXJlYmxvYg"), 0);
+    /* the model, ids and opaque blobs are scanned (issue 10), in the
+     * body's one unit of short protocol values; the model and the blob
+     * cannot be redacted */
+    u = tu_unit_with(units, "model", &pi);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(((const llm_piece_t *)u->pieces->elts)[pi].fixed, 1);
+    ck_assert_ptr_eq(tu_unit_with(units, "messages[1].content[1].id", NULL),
+                     u);
+    ck_assert_ptr_eq(tu_unit_with(units, "messages[2].content[0].tool_use_id",
+                                  NULL), u);
+    ck_assert_ptr_eq(tu_unit_with(units, "messages[1].content[0].signature",
+                                  &pi), u);
+    ck_assert_int_eq(((const llm_piece_t *)u->pieces->elts)[pi].fixed, 1);
+    ck_assert_msg(!strncmp(u->text, "claude-x\nc2lnbmF0dXJlYmxvYg\n"
+                           "toolu_01abc\n", 40), "%s", u->text);
+    /* known enum values and base64 of a real image are left out */
     ck_assert_int_eq(tu_units_contain(units, "iVBORw0KGgo"), 0);
     ck_assert_int_eq(tu_units_contain(units, "ephemeral"), 0);
     ck_assert_int_eq(tu_units_contain(units, "assistant"), 0);
@@ -391,7 +409,7 @@ START_TEST(units_openai_chat)
         "{\"role\":\"system\",\"content\":\"sys prompt\"},"
         "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
         "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;"
-        "base64,AAAA\"}},{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "base64,iVBORw0KGgoAAAANSUhEUgAA\"}},{\"type\":\"image_url\",\"image_url\":{\"url\":"
         "\"https://h.example/i.png?sig=abc\"}}]},"
         "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
         "\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get\","
@@ -422,9 +440,13 @@ START_TEST(units_openai_chat)
         "tools[0].function.parameters.properties.q.description", NULL));
     ck_assert_ptr_nonnull(tu_unit_with(units, "user", NULL));
     ck_assert_ptr_nonnull(tu_unit_with(units, "stop[0]", NULL));
-    ck_assert_int_eq(tu_units_contain(units, "call_1"), 0);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[2].tool_calls[0].id",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[3].tool_call_id",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "model", NULL));
     ck_assert_int_eq(tu_units_contain(units, "auto"), 0);
-    ck_assert_int_eq(tu_units_contain(units, "gpt-x"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "assistant"), 0);
 }
 END_TEST
 
@@ -462,9 +484,12 @@ START_TEST(units_responses)
     ck_assert_ptr_nonnull(tu_unit_with(units, "tools[0].description", NULL));
     ck_assert_ptr_nonnull(tu_unit_with(units, "client_metadata.session",
                                        NULL));
-    ck_assert_int_eq(tu_units_contain(units, "gAAAAABopaque"), 0);
-    ck_assert_int_eq(tu_units_contain(units, "call_9"), 0);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[1].encrypted_content",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[2].call_id", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "input[1].id", NULL));
     ck_assert_int_eq(tu_units_contain(units, "completed"), 0);
+    ck_assert_int_eq(tu_units_contain(units, "developer"), 0);
 
     j = tu_parse("{\"model\":\"m\",\"input\":\"just text\"}");
     units = llm_dialect_units(tp, j, LLM_EP_OPENAI_RESPONSES);
@@ -494,20 +519,282 @@ START_TEST(units_embeddings_and_completions)
     apr_array_header_t *units = llm_dialect_units(tp, j,
                                                   LLM_EP_OPENAI_EMBEDDINGS);
 
-    /* separate inputs are separate units */
-    ck_assert_int_eq(units->nelts, 2);
+    /* separate inputs are separate units (and the model one more) */
+    ck_assert_int_eq(units->nelts, 3);
     ck_assert_ptr_nonnull(tu_unit_with(units, "input[0]", NULL));
     ck_assert_ptr_nonnull(tu_unit_with(units, "input[1]", NULL));
 
     j = tu_parse("{\"model\":\"e\",\"input\":[[1,2,3]]}");
     units = llm_dialect_units(tp, j, LLM_EP_OPENAI_EMBEDDINGS);
-    ck_assert_int_eq(units->nelts, 0);
+    ck_assert_int_eq(units->nelts, 1);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "model", NULL));
 
     j = tu_parse("{\"model\":\"c\",\"prompt\":\"complete me\","
                  "\"suffix\":\"end\"}");
     units = llm_dialect_units(tp, j, LLM_EP_OPENAI_COMPLETIONS);
     ck_assert_ptr_nonnull(tu_unit_with(units, "prompt", NULL));
     ck_assert_ptr_nonnull(tu_unit_with(units, "suffix", NULL));
+}
+END_TEST
+
+/* --- protocol fields (issue 10, items 2 and 4) ------------------------ */
+
+static const char *units_err(const char *body, apr_array_header_t **units)
+{
+    const char *err = NULL;
+    json_t *j = tu_parse(body);
+
+    *units = llm_dialect_units_checked(tp, j, LLM_EP_ANTHROPIC_MESSAGES,
+                                       &err);
+    return err;
+}
+
+START_TEST(protocol_values_are_checked)
+{
+    apr_array_header_t *units;
+    const char *err;
+
+    /* an unknown enum value is scanned, a known one is not */
+    err = units_err("{\"model\":\"m\",\"service_tier\":\"auto\",\"messages\":["
+                    "{\"role\":\"user AKIAZ3MJQW7XK4RTLP2B\",\"content\":\"hi\"},"
+                    "{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+                    "\"text\":\"x\",\"cache_control\":{\"type\":\"ephemeral\","
+                    "\"ttl\":\"1h\",\"note\":\"c-note\"}},{\"type\":"
+                    "\"weird_type\",\"text\":\"y\"}]}],"
+                    "\"tool_choice\":\"any-of-them\","
+                    "\"reasoning_effort\":\"high\"}", &units);
+    ck_assert_ptr_null(err);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[0].role", NULL));
+    ck_assert_int_eq(tu_units_contain(units, "user AKIAZ3MJQW7XK4RTLP2B"), 1);
+    ck_assert_ptr_null(tu_unit_with(units, "messages[1].role", NULL));
+    ck_assert_ptr_null(tu_unit_with(units, "service_tier", NULL));
+    ck_assert_ptr_null(tu_unit_with(units, "reasoning_effort", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "tool_choice", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[1].content[1].type",
+                                       NULL));
+    ck_assert_ptr_null(tu_unit_with(units, "messages[1].content[0].type",
+                                    NULL));
+    /* inside cache_control: known values pass, anything else is text */
+    ck_assert_ptr_null(tu_unit_with(units,
+        "messages[1].content[0].cache_control.ttl", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[1].content[0].cache_control.note#key", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[1].content[0].cache_control.note", NULL));
+
+    /* a versioned tool type is known */
+    err = units_err("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                    "\"content\":\"hi\"}],\"tools\":[{\"type\":"
+                    "\"web_search_20250305\",\"name\":\"web_search\"}]}",
+                    &units);
+    ck_assert_ptr_null(err);
+    ck_assert_ptr_null(tu_unit_with(units, "tools[0].type", NULL));
+}
+END_TEST
+
+START_TEST(protocol_keys_are_scanned)
+{
+    apr_array_header_t *units;
+    int pi;
+    const llm_unit_t *u;
+    const char *err = units_err(
+        "{\"model\":\"m\",\"AKIAZ3MJQW7XK4RTLP2B_a\":1,\"messages\":["
+        "{\"role\":\"user\",\"ghp_note\":true,\"content\":[{\"type\":"
+        "\"text\",\"text\":\"x\",\"x-extra\":null}]}]}", &units);
+
+    ck_assert_ptr_null(err);
+    /* the top-level key: scanned, and its path is by position */
+    u = tu_unit_with(units, "{#1}#key", &pi);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(tu_units_contain(units, "AKIAZ3MJQW7XK4RTLP2B_a"), 1);
+    ck_assert_ptr_nonnull(tu_unit_with(units, "messages[0].ghp_note#key",
+                                       NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[0].content[0].x-extra#key", NULL));
+    /* the dialects' own field names are not text */
+    ck_assert_ptr_null(tu_unit_with(units, "messages[0].role#key", NULL));
+    ck_assert_ptr_null(tu_unit_with(units, "messages#key", NULL));
+}
+END_TEST
+
+START_TEST(protocol_ids_and_blobs_have_a_syntax)
+{
+    apr_array_header_t *units;
+    const char *err;
+
+    /* real ids pass, and are scanned */
+    err = units_err("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+                    "\"content\":[{\"type\":\"tool_use\",\"id\":"
+                    "\"toolu_01Xy9AbCdEfGhIjKlMnOpQr\",\"name\":\"b\","
+                    "\"input\":{}},{\"type\":\"thinking\",\"thinking\":\"t\","
+                    "\"signature\":\"EqQBCkgIARABGAIiQL+/x==\"}]},"
+                    "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+                    "\"tool_use_id\":\"call_8f2e-41aa.x:0\",\"content\":\"ok\"}"
+                    "]}]}", &units);
+    ck_assert_ptr_null(err);
+    ck_assert_int_eq(tu_units_contain(units, "toolu_01Xy9AbCdEfGhIjKlMnOpQr"),
+                     1);
+    ck_assert_int_eq(tu_units_contain(units, "EqQBCkgIARABGAIiQL+/x=="), 1);
+
+    /* an id with a blank, a quote, or a blob that is not base64: 400 */
+    err = units_err("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                    "\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
+                    "\"my password is hunter2\",\"content\":\"ok\"}]}]}",
+                    &units);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, "messages[0].content[0].tool_use_id") != NULL,
+                  "%s", err);
+    ck_assert_msg(strstr(err, "hunter2") == NULL, "%s", err);
+    err = units_err("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+                    "\"content\":[{\"type\":\"thinking\",\"thinking\":\"t\","
+                    "\"signature\":\"not base64 at all\"}]}]}", &units);
+    ck_assert_ptr_nonnull(err);
+    err = units_err("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+                    "\"content\":[{\"type\":\"redacted_thinking\",\"data\":"
+                    "\"plain words\"}]}]}", &units);
+    ck_assert_ptr_nonnull(err);
+    /* the scan never loses them even so */
+    ck_assert_int_eq(tu_units_contain(units, "plain words"), 1);
+}
+END_TEST
+
+START_TEST(media_exempt_only_when_binary)
+{
+    apr_array_header_t *units;
+    const llm_unit_t *u;
+    int pi;
+    const char *err = units_err(
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":["
+        /* 0: a real PNG: left out */
+        "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":"
+        "\"image/png\",\"data\":\"iVBORw0KGgoAAAANSUhEUgAA\"}},"
+        /* 1: plain text where base64 is expected */
+        "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":"
+        "\"image/png\",\"data\":\"key AKIAZ3MJQW7XK4RTLP2B here\"}},"
+        /* 2: base64 of text, declared a PDF: scanned decoded too */
+        "{\"type\":\"document\",\"source\":{\"type\":\"base64\",\"media_type\":"
+        "\"application/pdf\",\"data\":\"a2V5IEFLSUFaM01KUVc3WEs0UlRMUDJC\"}},"
+        /* 3: base64 of a PNG but declared text: scanned */
+        "{\"type\":\"document\",\"source\":{\"type\":\"base64\",\"media_type\":"
+        "\"text/plain\",\"data\":\"iVBORw0KGgoAAAANSUhEUgAA\"}}"
+        "]}]}", &units);
+
+    ck_assert_ptr_null(err);
+    ck_assert_ptr_null(tu_unit_with(units,
+        "messages[0].content[0].source.data", NULL));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[0].content[1].source.data", NULL));
+    ck_assert_int_eq(tu_units_contain(units, "key AKIAZ3MJQW7XK4RTLP2B"), 1);
+    /* decoded: a unit of its own that no edit may change */
+    ck_assert_int_eq(tu_units_contain(units, "key AKIAZ3MJQW7XK4RTLP2B"), 1);
+    u = NULL;
+    {
+        int i, found = 0;
+        for (i = 0; i < units->nelts; i++) {
+            u = &((const llm_unit_t *)units->elts)[i];
+            if (u->len == 24 && !memcmp(u->text, "key AKIAZ3MJQW7XK4RTLP2B", 24)) {
+                const llm_piece_t *pc = (const llm_piece_t *)u->pieces->elts;
+                llm_edit_t e = { 4, 20, "[X]" };
+                ck_assert_str_eq(pc->path, "messages[0].content[2].source.data");
+                ck_assert_int_eq(pc->fixed, 1);
+                ck_assert_int_eq(llm_unit_apply_edits(tp, u, &e, 1), -1);
+                found = 1;
+            }
+        }
+        ck_assert_int_eq(found, 1);
+    }
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[0].content[3].source.data", &pi));
+
+    /* OpenAI: data:text URLs, text in file_data and input_audio */
+    {
+        const char *e2 = NULL;
+        json_t *j = tu_parse(
+            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":["
+            "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+            "\"data:text/plain,AKIAZ3MJQW7XK4RTLP2B\"}},"
+            "{\"type\":\"file\",\"file\":{\"filename\":\"a.txt\","
+            "\"file_data\":\"token ghp_x\"}},"
+            "{\"type\":\"input_audio\",\"input_audio\":{\"format\":\"wav\","
+            "\"data\":\"spoken words\"}},"
+            "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+            "\"data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==\"}},"
+            "{\"type\":\"file\",\"file\":{\"filename\":\"a.txt\",\"file_data\":"
+            "\"data:text/plain;base64,a2V5IEFLSUFaM01KUVc3WEs0UlRMUDJC\"}}"
+            "]}]}");
+        units = llm_dialect_units_checked(tp, j, LLM_EP_OPENAI_CHAT, &e2);
+        ck_assert_ptr_null(e2);
+        ck_assert_ptr_nonnull(tu_unit_with(units,
+            "messages[0].content[0].image_url.url", NULL));
+        ck_assert_ptr_nonnull(tu_unit_with(units,
+            "messages[0].content[1].file.file_data", NULL));
+        ck_assert_ptr_nonnull(tu_unit_with(units,
+            "messages[0].content[2].input_audio.data", NULL));
+        ck_assert_ptr_null(tu_unit_with(units,
+            "messages[0].content[3].image_url.url", NULL));
+        ck_assert_int_eq(tu_units_contain(units, "key AKIAZ3MJQW7XK4RTLP2B"),
+                         1);
+    }
+}
+END_TEST
+
+START_TEST(batch_unit_edits_and_locate)
+{
+    apr_array_header_t *units;
+    const llm_unit_t *u;
+    const llm_piece_t *pc;
+    size_t poff;
+    int pi;
+    llm_edit_t e;
+    json_t *j = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"tool\","
+                         "\"tool_call_id\":\"call_AKIAZ3MJQW7XK4RTLP2B\","
+                         "\"content\":\"ok\"}]}");
+
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_CHAT);
+    u = tu_unit_with(units, "messages[0].tool_call_id", &pi);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->text, "m\ncall_AKIAZ3MJQW7XK4RTLP2B");
+    pc = llm_unit_locate(u, 7, &poff);
+    ck_assert_str_eq(pc->path, "messages[0].tool_call_id");
+    ck_assert_int_eq(poff, 5);
+    /* an id can be redacted; the model cannot */
+    e.offset = 7;
+    e.length = 20;
+    e.replacement = "[R]";
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, &e, 1), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(
+        json_array_get(json_object_get(j, "messages"), 0), "tool_call_id")),
+        "call_[R]");
+    e.offset = 0;
+    e.length = 1;
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, &e, 1), -1);
+}
+END_TEST
+
+static int hide_akia(void *baton, const char *key, size_t len)
+{
+    (void)baton;
+    return len >= 4 && !memcmp(key, "AKIA", 4);
+}
+
+START_TEST(path_hide_writes_keys_by_position)
+{
+    json_t *j = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                         "\"content\":[{\"type\":\"tool_use\",\"input\":{"
+                         "\"a\":1,\"AKIAsuffix_a\":{\"b\":\"v\"}}}]}]}");
+    const char *p;
+
+    p = llm_dialect_path_hide(tp, j,
+        "messages[0].content[0].input.AKIAsuffix_a.b", hide_akia, NULL);
+    ck_assert_str_eq(p, "messages[0].content[0].input.{#1}.b");
+    p = llm_dialect_path_hide(tp, j,
+        "messages[0].content[0].input.AKIAsuffix_a#key", hide_akia, NULL);
+    ck_assert_str_eq(p, "messages[0].content[0].input.{#1}#key");
+    p = llm_dialect_path_hide(tp, j, "messages[0].content", hide_akia, NULL);
+    ck_assert_str_eq(p, "messages[0].content");
+    /* a key the walker already wrote by position stays as it is */
+    ck_assert_str_eq(llm_dialect_path_hide(tp, j, "{#1}[0].role", hide_akia,
+                                           NULL), "{#1}[0].role");
 }
 END_TEST
 
@@ -748,6 +1035,12 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, units_responses);
     tcase_add_test(tc, keys_with_nul_are_refused);
     tcase_add_test(tc, units_embeddings_and_completions);
+    tcase_add_test(tc, protocol_values_are_checked);
+    tcase_add_test(tc, protocol_keys_are_scanned);
+    tcase_add_test(tc, protocol_ids_and_blobs_have_a_syntax);
+    tcase_add_test(tc, media_exempt_only_when_binary);
+    tcase_add_test(tc, batch_unit_edits_and_locate);
+    tcase_add_test(tc, path_hide_writes_keys_by_position);
     tcase_add_test(tc, locate_maps_offsets);
     tcase_add_test(tc, edits_within_and_across_pieces);
     tcase_add_test(tc, edits_validated_before_change);

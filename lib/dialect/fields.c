@@ -1,0 +1,246 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * What the dialects' own fields may hold, for the scan walker (units.c).
+ *
+ * No field goes upstream unchecked.  An enum value the dialects define
+ * ("user", "tool_result", "ephemeral") is a fixed word and needs no scan;
+ * any other value of an enum field is scanned as text, so that a new
+ * provider value still passes and a secret in "role" is still found.  Ids
+ * must fit an id syntax (else 400) and are scanned as well: a key id such
+ * as AKIA... fits any id syntax.  Opaque provider blobs (thinking
+ * signatures, encrypted reasoning) must be base64 and are scanned too
+ * (random base64 holds no finding: 64 MB of it gave none).  Field names
+ * of the dialects' objects are not text; any other key is scanned.
+ */
+
+#include <string.h>
+
+#include "dialect_private.h"
+
+/* A word list, one string with the words between '|' ("|a|bc|"), the
+ * commonest first. */
+static int in_list(const char *list, const char *v, size_t n)
+{
+    const char *s = list + 1;
+
+    if (n == 0 || memchr(v, '|', n)) {
+        return 0;
+    }
+    while (*s) {
+        if (s[0] == v[0] && !strncmp(s, v, n) && s[n] == '|') {
+            return 1;
+        }
+        s = strchr(s, '|') + 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *name;
+    llm_field_kind_e kind;
+    const char *values;      /* enums: the known values */
+} field_t;
+
+/* Sorted by name (bsearch). */
+static const field_t fields[] = {
+    { "call_id", LLM_FIELD_ID, NULL },
+    { "detail", LLM_FIELD_ENUM, "|auto|low|high|" },
+    { "encoding_format", LLM_FIELD_ENUM, "|float|base64|" },
+    { "encrypted_content", LLM_FIELD_BLOB, NULL },
+    { "finish_reason", LLM_FIELD_ENUM,
+      "|stop|length|tool_calls|content_filter|function_call|" },
+    { "id", LLM_FIELD_ID, NULL },
+    { "media_type", LLM_FIELD_ENUM,
+      "|image/jpeg|image/png|image/gif|image/webp|application/pdf|"
+      "text/plain|" },
+    { "model", LLM_FIELD_MODEL, NULL },
+    { "object", LLM_FIELD_ENUM,
+      "|chat.completion|chat.completion.chunk|response|list|"
+      "text_completion|embedding|" },
+    { "previous_response_id", LLM_FIELD_ID, NULL },
+    { "reasoning_effort", LLM_FIELD_ENUM,
+      "|none|minimal|low|medium|high|xhigh|" },
+    { "role", LLM_FIELD_ENUM,
+      "|system|user|assistant|tool|function|developer|" },
+    { "service_tier", LLM_FIELD_ENUM,
+      "|auto|default|flex|scale|priority|standard_only|" },
+    { "signature", LLM_FIELD_BLOB, NULL },
+    { "status", LLM_FIELD_ENUM,
+      "|completed|in_progress|incomplete|failed|searching|queued|"
+      "cancelled|" },
+    { "stop_reason", LLM_FIELD_ENUM,
+      "|end_turn|max_tokens|stop_sequence|tool_use|pause_turn|refusal|"
+      "model_context_window_exceeded|" },
+    { "tool_call_id", LLM_FIELD_ID, NULL },
+    { "tool_choice", LLM_FIELD_ENUM, "|auto|none|required|any|" },
+    { "tool_use_id", LLM_FIELD_ID, NULL },
+    { "truncation", LLM_FIELD_ENUM, "|auto|disabled|" },
+    { "ttl", LLM_FIELD_ENUM, "|5m|1h|" },
+    /* block, part, item, tool and setting types of both dialects; an
+     * Anthropic versioned type (web_search_20250305) is its base name
+     * with a date */
+    { "type", LLM_FIELD_ENUM,
+      "|text|tool_use|tool_result|function|function_call|"
+      "function_call_output|message|input_text|output_text|ephemeral|"
+      "thinking|reasoning|image|image_url|document|file|"
+      "input_image|input_file|input_audio|audio|refusal|summary_text|"
+      "reasoning_text|custom|custom_tool_call|"
+      "custom_tool_call_output|server_tool_use|"
+      "web_search_tool_result|web_fetch_tool_result|"
+      "code_execution_tool_result|mcp_tool_use|mcp_tool_result|"
+      "search_result|container_upload|redacted_thinking|"
+      "base64|url|content|char_location|page_location|"
+      "content_block_location|web_search_result_location|"
+      "search_result_location|url_citation|file_citation|json_schema|"
+      "json_object|auto|any|tool|none|required|allowed_tools|enabled|"
+      "disabled|adaptive|approximate|web_search|"
+      "web_search_preview|web_fetch|file_search|code_interpreter|"
+      "code_execution|computer|computer_use_preview|computer_call|"
+      "computer_call_output|local_shell|local_shell_call|"
+      "local_shell_call_output|shell|shell_call|shell_call_output|"
+      "apply_patch|apply_patch_call|apply_patch_call_output|mcp|"
+      "mcp_call|mcp_list_tools|mcp_approval_request|"
+      "mcp_approval_response|image_generation|image_generation_call|"
+      "web_search_call|file_search_call|item_reference|namespace|bash|"
+      "text_editor|memory|clear_thinking|clear_tool_uses|"
+      "input_tokens|tool_uses|thinking_turns|tool_search_tool_regex|"
+      "tool_search_tool_bm25|tool_reference|" },
+};
+
+static int field_cmp(const void *key, const void *elt)
+{
+    return strcmp((const char *)key, ((const field_t *)elt)->name);
+}
+
+static const field_t *field_of(const char *key)
+{
+    return bsearch(key, fields, sizeof(fields) / sizeof(fields[0]),
+                   sizeof(fields[0]), field_cmp);
+}
+
+llm_field_kind_e llm_dialect_field_kind(const char *key)
+{
+    const field_t *f = field_of(key);
+
+    return f ? f->kind : LLM_FIELD_TEXT;
+}
+
+/* "web_search_20250305": a listed name and an 8-digit date */
+static int versioned(const char *list, const char *v, size_t n)
+{
+    size_t k;
+
+    if (n < 10 || v[n - 9] != '_') {
+        return 0;
+    }
+    for (k = n - 8; k < n; k++) {
+        if (v[k] < '0' || v[k] > '9') {
+            return 0;
+        }
+    }
+    return in_list(list, v, n - 9);
+}
+
+int llm_dialect_enum_known(const char *key, const char *v, size_t n)
+{
+    const field_t *f = field_of(key);
+
+    if (!f || f->kind != LLM_FIELD_ENUM) {
+        return 0;
+    }
+    return in_list(f->values, v, n)
+           || (!strcmp(key, "type") && versioned(f->values, v, n));
+}
+
+/* Ids the providers and the clients make: toolu_01..., call_..., msg_...,
+ * resp_..., rs_..., fc_..., UUIDs, "functions.run:0", ids with a base64
+ * suffix.  One token, no blanks, no quotes, bounded; empty carries
+ * nothing. */
+int llm_dialect_id_ok(const char *v, size_t n)
+{
+    size_t k;
+    unsigned char c;
+
+    if (n > LLM_DIALECT_ID_MAX) {
+        return 0;
+    }
+    for (k = 0; k < n; k++) {
+        c = (unsigned char)v[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'
+              || c == '.' || c == ':' || c == '+' || c == '/'
+              || c == '=')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* base64 or base64url, '=' only as padding at the end; empty is allowed
+ * (clients send thinking blocks with an empty signature). */
+int llm_dialect_blob_ok(const char *v, size_t n)
+{
+    size_t k, pad = 0;
+    unsigned char c;
+
+    for (k = 0; k < n; k++) {
+        c = (unsigned char)v[k];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                     || (c >= '0' && c <= '9') || c == '+' || c == '/'
+                     || c == '-' || c == '_')) {
+            return 0;
+        }
+    }
+    return pad <= 2;
+}
+
+/* The member names of the dialects' own objects (messages, parts, tool
+ * definitions and calls, settings).  Sorted (bsearch).  A key not here,
+ * inside one of those objects, is scanned as text. */
+static const char *const names[] = {
+    "allowed_domains", "annotations", "arguments", "audio",
+    "blocked_domains", "budget_tokens", "cache_control", "call_id",
+    "citations", "city", "clear_at_least", "clear_tool_inputs", "content",
+    "context", "context_management", "country", "data", "defer_loading",
+    "description", "detail", "disable_parallel_tool_use", "edits",
+    "effort", "encrypted_content", "exclude_tools", "file", "file_data",
+    "file_id", "file_url", "filename", "format", "function",
+    "generate_summary", "id", "image_url", "include_usage", "input",
+    "input_audio", "input_schema", "is_error", "json_schema", "keep",
+    "logprobs", "max_uses", "media_type", "model", "name", "output",
+    "parameters", "phase", "refusal", "region", "role", "schema",
+    "signature", "source", "status", "strict", "summary", "text",
+    "thinking", "timezone", "title", "tool_call_id", "tool_calls",
+    "tool_use_id", "trigger", "ttl", "type", "url", "user_location",
+    "value", "verbosity"
+};
+
+static int name_cmp(const void *key, const void *elt)
+{
+    return strcmp((const char *)key, *(const char *const *)elt);
+}
+
+int llm_dialect_name_known(const char *key)
+{
+    return bsearch(key, names, sizeof(names) / sizeof(names[0]),
+                   sizeof(names[0]), name_cmp) != NULL;
+}
