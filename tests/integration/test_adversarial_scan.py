@@ -36,6 +36,21 @@ import pytest
 import scan_helpers as sh
 
 
+@pytest.fixture(scope="module")
+def gateway(minter, mock_provider, postgres):
+    """The sample configuration at LogLevel info, so that every finding
+    is logged (LLM01003, with its location) and the error-log checks
+    below read what an operator would."""
+    from gwtest.httpd import GatewayServer
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres,
+                      log_level="info")
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
 @pytest.fixture
 def token(minter):
     return minter.mint(sub="adversary", groups=["developers"])
@@ -396,6 +411,10 @@ def test_secret_as_key_of_any_object(gateway, mock, token, user_agent, name,
         locs = [f["location"] for f in sh.error_of(resp, family)["findings"]]
         assert locs and all(value not in loc for loc in locs), locs
         assert all(value not in f["location"] for f in sh.findings_of(row))
+        # the finding was logged (so the error-log check above read it)
+        assert any(loc in line for line in
+                   gateway.error_log_text().splitlines()
+                   if "LLM01003" in line for loc in locs), locs
 
 
 # -- escapes and encodings before the secret -------------------------------------------
