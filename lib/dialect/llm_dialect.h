@@ -78,10 +78,12 @@ typedef struct llm_unit_t {
     apr_array_header_t *pieces;   /* of llm_piece_t, in text order */
 } llm_unit_t;
 
-/* Every string value in the body a provider could read (known fields and,
- * failing closed, unknown ones), grouped in units.  Strings that are pure
- * protocol (role, type, model, ids, enum values) are left out only where
- * the dialect fixes their meaning. Returns an array of llm_unit_t. */
+/* Every string value (and key) in the body a provider could read (known
+ * fields and, failing closed, unknown ones), grouped in units.  Only
+ * known enum values of the dialects' own fields ("user", "tool_result")
+ * and base64 of binary media are left out; ids, the model, other enum
+ * values, provider blobs and unknown keys form one unit of their own per
+ * body (pieces separated by a newline).  Returns an array of llm_unit_t. */
 apr_array_header_t *llm_dialect_units(apr_pool_t *p, json_t *root,
                                       llm_endpoint_e ep);
 
