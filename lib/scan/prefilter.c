@@ -68,6 +68,12 @@ static int pick_pair(const char *lit, size_t len)
     return at;
 }
 
+/* The letters of the one-character escapes that stand for a blank. */
+static int escape_letter(unsigned char c)
+{
+    return c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f';
+}
+
 static unsigned int bucket_of(uint16_t pair)
 {
     return ((unsigned int)pair * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
@@ -205,6 +211,13 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
             if (rs->want_iban && LLM_IS_UPPER(c0) && LLM_IS_DIGIT(c1)) {
                 hit = 1;
             }
+            /* "\n4111 ...": a number right after escape text written out
+             * (JSON inside a string, logs); quick_skip drops the pair
+             * unless a backslash precedes it */
+            if ((rs->want_number || rs->want_ipv6) && LLM_IS_DIGIT(c1)
+                && escape_letter((unsigned char)c0)) {
+                hit = 1;
+            }
             if (hit) {
                 set_pair(rs, (unsigned char)c0, (unsigned char)c1);
             }
@@ -256,7 +269,8 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
         }
     }
     else if (LLM_IS_DIGIT(c1)) {
-        if (!LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.' && c0 != '-') {
+        if ((!LLM_IS_ALNUM(c0) && c0 != '_' && c0 != '.' && c0 != '-')
+            || (escape_letter(c0) && i > 0 && t[i - 1] == '\\')) {
             /* public IPv6 addresses start with a group 2xxx or 3xxx */
             if (rs->want_ipv6 && (c1 == '2' || c1 == '3') && i + 6 < cx->len
                 && t[i + 5] == ':' && (e = llm_scan_rec_ipv6(cx, i + 1)) > end) {
@@ -418,6 +432,10 @@ static inline size_t quick_skip(const unsigned char *t, size_t n,
     }
     if (!LLM_IS_DIGIT(c1) || c0 == '+' || c0 == '(') {
         return 0;
+    }
+    /* a letter before a digit is here only as the end of an escape */
+    if (LLM_IS_LOWER(c0) && (p == 0 || t[p - 1] != '\\')) {
+        return p + 1;
     }
     if (p + 9 < n) {
         /* the digit run in one go: a byte is a digit when (b ^ '0') < 10 */

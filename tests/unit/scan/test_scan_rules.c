@@ -983,6 +983,22 @@ START_TEST(left_boundary_after_escapes)
                         NULL),
             "connection-string-password", "Rk9xLw2Pq");
     }
+    /* numbers right after "\n", "\t", "\r" written out (a log inside a
+     * JSON string); a letter glued to a number stays a word */
+    {
+        static const char *const esc3[] = { "\\n", "\\t", "\\r", NULL };
+        for (k = 0; esc3[k]; k++) {
+            has(apr_pstrcat(pool, "{\"log\":\"paid", esc3[k],
+                            "4787 7893 2879 2170\"}", NULL),
+                "credit-card", "4787 7893 2879 2170");
+            has(apr_pstrcat(pool, "ssn", esc3[k], "536-22-1947", NULL),
+                "us-ssn", "536-22-1947");
+            has(apr_pstrcat(pool, "from", esc3[k], "34.117.59.81 x", NULL),
+                "ipv4-public", "34.117.59.81");
+        }
+        none("paidn4787 7893 2879 2170", "CREDIT_CARD");
+        none("uint64 int32 sha256 base64 h264", NULL);
+    }
     /* a JWT glued to base64url text is part of something else */
     none("tokeneyJhbGciOiAiSFMyNTYifQ.eyJzdWIiOiAidS04MjMxIn0."
          "PiYGFDm7ena8D5VfLDpgyyjVw5", "JWT");
