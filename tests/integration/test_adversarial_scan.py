@@ -7,8 +7,9 @@ the error log.
 It grows with every bypass class.  Classes so far:
 
 - every field of the request schemas of both dialects (OpenAI Chat
-  Completions, Responses, Anthropic Messages): each string of a full,
-  realistic body in turn holds the secret, streaming and not;
+  Completions, Responses, Anthropic Messages, and OpenAI callers on an
+  Anthropic model, translated): each string of a full, realistic body in
+  turn holds the secret, streaming and not;
 - every object of those bodies gets the secret as a key (with a suffix,
   so that it looks like a field name);
 - escape text and URL encodings right before the secret (left boundary);
@@ -254,8 +255,28 @@ def anthropic_body():
     }
 
 
+def chat_to_claude_body():
+    """An OpenAI caller on an Anthropic model (translated after the scan):
+    the parts the translation takes."""
+    b = chat_body()
+    b["model"] = sh.CLAUDE
+    b["messages"][2]["content"] = b["messages"][2]["content"][:3]
+    return b
+
+
+def responses_to_claude_body():
+    """Codex on an Anthropic model: no file input (not translated)."""
+    b = responses_body()
+    b["model"] = sh.CLAUDE
+    b["input"][1]["content"] = b["input"][1]["content"][:2]
+    return b
+
+
 TEMPLATES = {
     "chat": ("openai", sh.CHAT, chat_body),
+    "chat_to_claude": ("openai", sh.CHAT, chat_to_claude_body),
+    "responses_to_claude": ("openai", sh.RESPONSES,
+                            responses_to_claude_body),
     "responses": ("openai", sh.RESPONSES, responses_body),
     "responses_followup": ("openai", sh.RESPONSES, responses_followup_body),
     "messages": ("anthropic", sh.MESSAGES, anthropic_body),
@@ -370,9 +391,13 @@ def test_template_reaches_provider_unchanged(gateway, mock, token,
     assert resp.status == 200, resp
     got = sh.forwarded(mock)
     sent = got.json()
-    if family == "openai" and stream and path == sh.CHAT:
-        sent.pop("stream_options", None)     # the gateway may ask for usage
-    assert sent == body
+    if name.endswith("_to_claude"):
+        # translated: the provider got a Messages body with the text
+        assert "messages" in sent and sent["model"] == sh.CLAUDE, sent
+    else:
+        if family == "openai" and stream and path == sh.CHAT:
+            sent.pop("stream_options", None)   # the gateway may ask for usage
+        assert sent == body
     sh.assert_audit(gateway, user_agent, "allow", status=200)
 
 
