@@ -57,6 +57,29 @@ static const llm_endpoint_e endpoints[] = {
 
 /* Redact the middle of every unit: exercises edits across pieces and keys
  * (refusals for cuts through UTF-8 characters are expected). */
+static int hide_every_step(void *baton, const char *key, size_t len)
+{
+    (void)baton;
+    return len > 0 && key[0] != 'm';
+}
+
+/* Every piece's path, with every named step written by position: the
+ * path parser reads what the walker wrote, against the same tree. */
+static void hide_paths(apr_pool_t *p, json_t *root, apr_array_header_t *units)
+{
+    int i, k;
+    const llm_unit_t *u;
+
+    for (i = 0; i < units->nelts; i++) {
+        u = &((const llm_unit_t *)units->elts)[i];
+        for (k = 0; k < u->pieces->nelts; k++) {
+            llm_dialect_path_hide(p, root,
+                                  ((const llm_piece_t *)u->pieces->elts)[k].path,
+                                  hide_every_step, NULL);
+        }
+    }
+}
+
 static void redact_all(apr_pool_t *p, apr_array_header_t *units)
 {
     int i;
@@ -175,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         units = llm_dialect_units(p, root, ep);
+        hide_paths(p, root, units);
         redact_all(p, units);
         llm_json_dump(p, root, NULL);
         /* the edited tree is still a tree the walker can read */
