@@ -50,7 +50,9 @@ typedef enum {
     LLM_FIELD_MODEL         /* scanned; mod_llm_route checks its syntax */
 } llm_field_kind_e;
 
-#define LLM_DIALECT_ID_MAX 4096
+/* ids with a provider signature appended (thought signatures) run to
+ * kilobytes */
+#define LLM_DIALECT_ID_MAX 65536
 
 llm_field_kind_e llm_dialect_field_kind(const char *key);
 int llm_dialect_enum_known(const char *key, const char *v, size_t n);

@@ -336,7 +336,7 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
         kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
         if (!llm_dialect_id_ok(s, n)) {
             refuse(w, kpath, "is not a valid id (letters, digits and "
-                   "_-.:+/= only, at most 4096 bytes)");
+                   "_-.:+/= only, at most 65536 bytes)");
         }
         batch_value(w, kpath, v, 0);
         return;
