@@ -336,15 +336,7 @@ def all_slots(kind):
 
 # -- what must hold for every planted request ---------------------------------
 
-# The audit row records the requested model as sent; keeping a secret out
-# of it is the model-syntax check of mod_llm_route (issue 10, item 3),
-# which is not part of the scan.  Reported as an expected failure until
-# that check is in.
-MODEL_IN_AUDIT = ("issue 10 item 3: the audit row's model_requested holds "
-                  "the model string as sent")
-
-
-def assert_nowhere(gateway, mock, resp, user_agent, value, model=False):
+def assert_nowhere(gateway, mock, resp, user_agent, value):
     """The value is in no request the provider received, not in the
     answer, not in the audit row, not in the error log."""
     needles = [value.encode(), value[4:16].encode()]
@@ -361,20 +353,17 @@ def assert_nowhere(gateway, mock, resp, user_agent, value, model=False):
     assert value not in log and value[4:16] not in log, \
         "the value is in the error log"
     row = sh.audit_row(gateway, user_agent)
-    if model and value in (row.get("model_requested") or ""):
-        pytest.xfail(MODEL_IN_AUDIT)
     text = json.dumps(row, default=str)
     assert value not in text and value[4:16] not in text, \
         "the value is in the audit row"
     return row
 
 
-def assert_refused(gateway, mock, resp, family, user_agent, value,
-                   model=False):
+def assert_refused(gateway, mock, resp, family, user_agent, value):
     assert resp.status in (400, 403), resp
     assert mock.requests == [], mock.summary()
     sh.error_of(resp, family)
-    return assert_nowhere(gateway, mock, resp, user_agent, value, model)
+    return assert_nowhere(gateway, mock, resp, user_agent, value)
 
 
 # -- the templates themselves pass ---------------------------------------------
@@ -413,8 +402,7 @@ def test_secret_in_any_field(gateway, mock, token, user_agent, name, slot,
     parent = at(body, slot[:-1])
     parent[slot[-1]] = value
     resp = sh.post(gateway, token, path, body, user_agent)
-    assert_refused(gateway, mock, resp, family, user_agent, value,
-                   model=slot == ("model",))
+    assert_refused(gateway, mock, resp, family, user_agent, value)
 
 
 # -- every object gets the secret as a key ------------------------------------------
