@@ -13,10 +13,13 @@ It grows with every bypass class.  Classes so far:
 - every object of those bodies gets the secret as a key (with a suffix,
   so that it looks like a field name);
 - escape text and URL encodings right before the secret (left boundary);
+  the secret written as JSON unicode escapes;
 - encodings of media fields: plain text and base64 of text where base64
   media is expected, data:text URLs;
 - ids, blobs and the model under a redact policy: what cannot be
-  redacted is blocked.
+  redacted is blocked;
+- text parts: a secret at the edge of a part (glued to the next part's
+  word) and a secret split over two parts.
 
 Each body is first sent unplanted: it must reach the provider unchanged,
 so that the real ids (toolu_..., call_..., msg_..., resp_..., rs_...,
@@ -670,4 +673,34 @@ def test_secret_at_the_edge_of_a_text_part(gateway, mock, token, user_agent,
              if where == "ends_part" else ["see repo", value + " is it"])
     body = with_stream(GLUE[name](parts), stream)
     resp = sh.post(gateway, token, path, body, user_agent)
+    assert_refused(gateway, mock, resp, family, user_agent, value)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("name", sorted(GLUE))
+def test_secret_split_over_two_text_parts(gateway, mock, token, user_agent,
+                                          name, stream):
+    family, path, _ = TEMPLATES[name]
+    value = secret_for(len(name) + (1 if stream else 0))
+    body = with_stream(GLUE[name](["the key is " + value[:9],
+                                   value[9:] + " ok"]), stream)
+    resp = sh.post(gateway, token, path, body, user_agent)
+    assert_refused(gateway, mock, resp, family, user_agent, value)
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_SLOTS))
+def test_secret_written_as_json_unicode_escapes(gateway, mock, token,
+                                                user_agent, name):
+    """Every character of the value written as \\uXXXX in the body: the
+    parser decodes it, the scan sees the value."""
+    family, path, make = TEMPLATES[name]
+    body = make()
+    value = secret_for(len(name))
+    marker = "MARKER" + rnd(sh.ALNUM, 8)
+    slot = TEXT_SLOTS[name]
+    at(body, slot[:-1])[slot[-1]] = "creds: " + marker
+    raw = sh.dumps(body).replace(
+        marker.encode(), "".join("\\u%04x" % ord(c) for c in value).encode())
+    assert value.encode() not in raw
+    resp = sh.post(gateway, token, path, raw, user_agent)
     assert_refused(gateway, mock, resp, family, user_agent, value)
