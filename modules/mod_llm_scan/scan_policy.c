@@ -31,6 +31,7 @@
 #include "llm_gateway.h"
 #include "dialect/llm_dialect.h"
 #include "scan_policy.h"
+#include "scan_units.h"
 
 APLOG_USE_MODULE(llm_scan);
 
@@ -66,136 +67,6 @@ static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
     return found;
 }
 
-/* Does a step of a location hold anything a rule finds?  (A secret used
- * as a key, with a suffix that makes it look like a field name.) */
-typedef struct {
-    const llm_scan_rules_t *rules;
-    apr_pool_t *p;
-    int failed;
-} hide_t;
-
-static int step_hides(void *baton, const char *key, size_t len)
-{
-    hide_t *h = baton;
-    apr_array_header_t *m = apr_array_make(h->p, 2, sizeof(llm_scan_match_t));
-    int n = llm_scan_text(h->rules, key, len, h->p, m);
-
-    if (n < 0) {
-        h->failed = 1;
-    }
-    return n != 0;
-}
-
-/* The location of a finding as it may be shown: a location goes into the
- * 403 body, the audit row and the error log, so a key a rule matches is
- * written by position.  Looked at only for findings. */
-static const char *safe_location(request_rec *r, llm_request_t *req,
-                                 const llm_scan_rules_t *rules,
-                                 const char *path)
-{
-    apr_array_header_t *m = apr_array_make(r->pool, 2,
-                                           sizeof(llm_scan_match_t));
-    hide_t h;
-    const char *safe;
-
-    if (!path || !*path
-        || llm_scan_text(rules, path, strlen(path), r->pool, m) == 0) {
-        return path ? path : "";
-    }
-    h.rules = rules;
-    h.p = r->pool;
-    h.failed = 0;
-    safe = llm_dialect_path_hide(r->pool, req->json, path, step_hides, &h);
-    if (h.failed || llm_scan_text(rules, safe, strlen(safe), r->pool, m) != 0) {
-        /* what is left still matches: say nothing of where */
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(01010)
-                      "a finding's location matches a rule even written by "
-                      "position; it is reported as \"(hidden)\"");
-        return "(hidden)";
-    }
-    return safe;
-}
-
-/* Text parts are scanned joined, so that a value split over two parts is
- * found.  Joined, a value that ends one part is glued to the word that
- * starts the next (and the other way round), and a rule that wants a
- * boundary there misses it: "AKIA...|Repository".  Where two parts meet
- * word to word, a window around the junction is scanned again with a
- * newline between them, and what ends or starts right at the junction is
- * added.  Parts nearly always meet at a blank, a newline or a '>', so
- * this costs next to nothing. */
-#define JUNCTION_WINDOW 512
-
-static int token_byte(unsigned char c)
-{
-    return apr_isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~'
-           || c == '+' || c == '/' || c == '=';
-}
-
-static int overlaps_any(const apr_array_header_t *m, size_t off, size_t len)
-{
-    int i;
-
-    for (i = 0; i < m->nelts; i++) {
-        const llm_scan_match_t *x = &APR_ARRAY_IDX(m, i, llm_scan_match_t);
-        if (off < x->offset + x->length && x->offset < off + len) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int scan_junctions(request_rec *r, const llm_scan_rules_t *rules,
-                          const llm_unit_t *u, apr_array_header_t *matches)
-{
-    const llm_piece_t *pcs = (const llm_piece_t *)u->pieces->elts;
-    apr_array_header_t *wm = NULL;
-    const unsigned char *t = (const unsigned char *)u->text;
-    size_t j, a, b, cut;
-    char *win;
-    int i, k, n;
-
-    for (i = 1; i < u->pieces->nelts; i++) {
-        j = pcs[i].unit_offset;
-        if (j == 0 || j >= u->len
-            || pcs[i - 1].unit_offset + pcs[i - 1].len != j
-            || !token_byte(t[j - 1]) || !token_byte(t[j])) {
-            continue;
-        }
-        a = j > JUNCTION_WINDOW ? j - JUNCTION_WINDOW : 0;
-        b = u->len - j > JUNCTION_WINDOW ? j + JUNCTION_WINDOW : u->len;
-        cut = j - a;
-        win = apr_palloc(r->pool, b - a + 2);
-        memcpy(win, t + a, cut);
-        win[cut] = '\n';
-        memcpy(win + cut + 1, t + j, b - j);
-        win[b - a + 1] = '\0';
-        if (!wm) {
-            wm = apr_array_make(r->pool, 4, sizeof(llm_scan_match_t));
-        }
-        apr_array_clear(wm);
-        if ((n = llm_scan_text(rules, win, b - a + 1, r->pool, wm)) < 0) {
-            return -1;
-        }
-        for (k = 0; k < n; k++) {
-            llm_scan_match_t m = APR_ARRAY_IDX(wm, k, llm_scan_match_t);
-            if (m.offset + m.length == cut) {
-                m.offset += a;
-            }
-            else if (m.offset == cut + 1) {
-                m.offset = j;
-            }
-            else {
-                continue;
-            }
-            if (!overlaps_any(matches, m.offset, m.length)) {
-                APR_ARRAY_PUSH(matches, llm_scan_match_t) = m;
-            }
-        }
-    }
-    return 0;
-}
-
 llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                      const llm_scan_rules_t *rules,
                                      const llm_scan_dir_conf_t *dc,
@@ -227,7 +98,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
         apr_array_clear(matches);
         if (llm_scan_text(rules, u->text, u->len, r->pool, matches) < 0
             || (u->pieces->nelts > 1
-                && scan_junctions(r, rules, u, matches) < 0)) {
+                && llm_scan_junctions(r, rules, u, matches) < 0)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01001)
                           "scan engine failed on a string of %" APR_SIZE_T_FMT
                           " bytes; refusing the request", u->len);
@@ -243,8 +114,8 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             piece = llm_unit_locate(u, m->offset, &poff);
             f.type = m->type;
             f.rule = m->rule;
-            f.location = safe_location(r, req, rules,
-                                       piece ? piece->path : "");
+            f.location = llm_scan_safe_location(r, req, rules,
+                                                piece ? piece->path : "");
             f.offset = poff;
             f.length = m->length;
             f.category = m->category;
