@@ -63,8 +63,10 @@ typedef struct llm_piece_t {
     const char *key;
     size_t key_len;
     /* Added: nothing can be written back here (the model name, opaque
-     * provider blobs, text decoded from base64): a finding the policy
-     * would redact blocks the request instead, and an edit fails. */
+     * provider blobs, text decoded from base64, a long integer of
+     * free-form data, whose decimal text is in key with object NULL): a
+     * finding the policy would redact blocks the request instead, and an
+     * edit fails. */
     int fixed;
 } llm_piece_t;
 

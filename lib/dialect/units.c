@@ -163,6 +163,36 @@ static void unit_single_key(walk_t *w, const char *path, json_t *obj,
 }
 
 /* Free-form data: every string, every key. */
+/* A long integer in free-form data ({"card": 4111...}) is read by the
+ * model as a number in the text: 13 digits and more may be a card
+ * number.  Shorter ones (counts, token ids, most timestamps) are left. */
+static int long_number(json_t *v)
+{
+    json_int_t n;
+
+    if (!json_is_integer(v)) {
+        return 0;
+    }
+    n = json_integer_value(v);
+    return n >= (json_int_t)1000000000000LL
+           || n <= -(json_int_t)1000000000000LL;
+}
+
+/* Scanned as its decimal text with the short values; a number cannot
+ * take a placeholder, so a finding there blocks (fixed). */
+static void batch_number(walk_t *w, const char *path, json_t *v)
+{
+    llm_piece_t *pc = apr_array_push(w->batch);
+
+    memset(pc, 0, sizeof(*pc));
+    pc->path = path;
+    pc->key = apr_psprintf(w->p, "%" APR_INT64_T_FMT,
+                           (apr_int64_t)json_integer_value(v));
+    pc->key_len = strlen(pc->key);
+    pc->len = pc->key_len;
+    pc->fixed = 1;
+}
+
 static void walk_free(walk_t *w, json_t *node, const char *path)
 {
     size_t i, key_len;
@@ -174,9 +204,12 @@ static void walk_free(walk_t *w, json_t *node, const char *path)
     if (json_is_string(node)) {
         unit_single(w, path, node);
     }
+    else if (long_number(node)) {
+        batch_number(w, path, node);
+    }
     else if (json_is_array(node)) {
         json_array_foreach(node, i, v) {
-            if (has_text(v)) {
+            if (has_text(v) || long_number(v)) {
                 walk_free(w, v, llm_dialect_path_index(w->p, path, i));
             }
         }

@@ -19,7 +19,8 @@ It grows with every bypass class.  Classes so far:
 - ids, blobs and the model under a redact policy: what cannot be
   redacted is blocked;
 - text parts: a secret at the edge of a part (glued to the next part's
-  word) and a secret split over two parts.
+  word) and a secret split over two parts;
+- card numbers written as JSON numbers in free-form data.
 
 Each body is first sent unplanted: it must reach the provider unchanged,
 so that the real ids (toolu_..., call_..., msg_..., resp_..., rs_...,
@@ -704,3 +705,25 @@ def test_secret_written_as_json_unicode_escapes(gateway, mock, token,
     assert value.encode() not in raw
     resp = sh.post(gateway, token, path, raw, user_agent)
     assert_refused(gateway, mock, resp, family, user_agent, value)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("name", ["messages", "responses", "chat"])
+def test_card_number_as_a_json_number(gateway, mock, token, user_agent,
+                                      name, stream):
+    """A card number written as a JSON number in free-form data (a tool's
+    input, metadata, an unknown field) is read by the model like text: it
+    is scanned, and since a number cannot take a placeholder, the request
+    is refused even though personal data is redacted by default."""
+    family, path, make = TEMPLATES[name]
+    body = with_stream(make(), stream)
+    card = sh.credit_card()
+    if name == "messages":
+        body["messages"][1]["content"][3]["input"]["card"] = int(card)
+    elif name == "responses":
+        body["metadata"]["card"] = int(card)
+    else:
+        body["x_billing"] = {"card": int(card)}
+    resp = sh.post(gateway, token, path, body, user_agent)
+    assert resp.status == 403, resp
+    assert_refused(gateway, mock, resp, family, user_agent, card)

@@ -771,6 +771,41 @@ START_TEST(batch_unit_edits_and_locate)
 }
 END_TEST
 
+START_TEST(long_numbers_of_free_form_data_are_scanned)
+{
+    apr_array_header_t *units;
+    const llm_unit_t *u;
+    const llm_piece_t *pc;
+    int pi;
+    llm_edit_t e = { 0, 1, "x" };
+    json_t *j = tu_parse("{\"model\":\"m\",\"max_tokens\":9,\"messages\":["
+                         "{\"role\":\"assistant\",\"content\":[{\"type\":"
+                         "\"tool_use\",\"id\":\"toolu_1\",\"name\":\"pay\","
+                         "\"input\":{\"card\":4787789328792170,\"n\":5,"
+                         "\"ids\":[1700000000000123,7]}}]}],"
+                         "\"seed\":4787789328792170}");
+
+    units = llm_dialect_units(tp, j, LLM_EP_ANTHROPIC_MESSAGES);
+    u = tu_unit_with(units, "messages[0].content[0].input.card", &pi);
+    ck_assert_ptr_nonnull(u);
+    pc = &((const llm_piece_t *)u->pieces->elts)[pi];
+    ck_assert_int_eq(pc->fixed, 1);
+    ck_assert_int_eq(pc->len, 16);
+    ck_assert(!memcmp(u->text + pc->unit_offset, "4787789328792170", 16));
+    ck_assert_ptr_nonnull(tu_unit_with(units,
+        "messages[0].content[0].input.ids[0]", NULL));
+    /* short numbers and the dialects' own numbers are no text */
+    ck_assert_ptr_null(tu_unit_with(units, "messages[0].content[0].input.n",
+                                    NULL));
+    ck_assert_ptr_null(tu_unit_with(units, "messages[0].content[0].input.ids[1]",
+                                    NULL));
+    ck_assert_ptr_null(tu_unit_with(units, "seed", NULL));
+    /* a number takes no placeholder */
+    e.offset = pc->unit_offset;
+    ck_assert_int_eq(llm_unit_apply_edits(tp, u, &e, 1), -1);
+}
+END_TEST
+
 static int hide_akia(void *baton, const char *key, size_t len)
 {
     (void)baton;
@@ -1041,6 +1076,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, media_exempt_only_when_binary);
     tcase_add_test(tc, batch_unit_edits_and_locate);
     tcase_add_test(tc, path_hide_writes_keys_by_position);
+    tcase_add_test(tc, long_numbers_of_free_form_data_are_scanned);
     tcase_add_test(tc, locate_maps_offsets);
     tcase_add_test(tc, edits_within_and_across_pieces);
     tcase_add_test(tc, edits_validated_before_change);
