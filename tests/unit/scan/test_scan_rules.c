@@ -923,6 +923,26 @@ static char *insert_at_anchor(int ri, const char *text, const char *ins)
                         best);
 }
 
+/* text must yield a finding of type whose value is exactly value (by
+ * rule, or by another rule of the same type that sees it first) */
+static void has_typed(const char *text, const char *rule, const char *type,
+                      const char *value)
+{
+    apr_array_header_t *out = scan(text);
+    size_t vl = strlen(value);
+    int i;
+
+    for (i = 0; i < out->nelts; i++) {
+        llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+        if (!strcmp(m->type, type) && m->length == vl
+            && !memcmp(text + m->offset, value, vl)) {
+            return;
+        }
+    }
+    ck_abort_msg("no %s (%s) '%s' in '%s'; got:%s", rule, type, value, text,
+                 describe(text, out));
+}
+
 /* Every prefix-anchored rule (the left-bounded pattern rules, whatever
  * rules are added) finds its case's value right after each escape, and
  * still not glued to a word: "lognAKIA..." is no key id. */
@@ -932,7 +952,11 @@ START_TEST(left_boundary_after_escapes)
 
     for (ri = LLM_R_NCODE; ri < rules->rules->nelts; ri++) {
         const llm_scan_rule_t *r = LLM_RULE(rules, ri);
-        if (!r->builtin || !(r->flags & LLM_RF_BOUND_LEFT)) {
+        /* rules whose regex opens with a lookbehind of its own (a flag
+         * must follow a blank or a quote, as the shell wants) decide
+         * their left edge themselves */
+        if (!r->builtin || !(r->flags & LLM_RF_BOUND_LEFT)
+            || (r->pattern && !strncmp(r->pattern, "(?<", 3))) {
             continue;
         }
         for (i = 0; rule_cases[i].rule; i++) {
@@ -941,14 +965,15 @@ START_TEST(left_boundary_after_escapes)
             }
         }
         ck_assert_msg(rule_cases[i].rule != NULL, "%s has no case", r->id);
+        /* the escape alone: it ends in a letter or digit, and the rest
+         * of the case (a command before a flag) stays as it was */
         for (k = 0; escapes[k]; k++) {
-            has(insert_at_anchor(ri, rule_cases[i].text,
-                                 apr_pstrcat(pool, "log", escapes[k], NULL)),
-                r->id, rule_cases[i].value);
+            has_typed(insert_at_anchor(ri, rule_cases[i].text, escapes[k]),
+                      r->id, r->type, rule_cases[i].value);
         }
         {
             const char *glued = insert_at_anchor(ri, rule_cases[i].text,
-                                                 "logn");
+                                                 "n");
             apr_array_header_t *out = scan(glued);
             for (k = 0; k < out->nelts; k++) {
                 ck_assert_msg(strcmp(APR_ARRAY_IDX(out, k, llm_scan_match_t)
