@@ -1,5 +1,5 @@
--- Licensed to the Apache Software Foundation (ASF) under the Apache License,
--- Version 2.0; see the LICENSE file.
+-- SPDX-License-Identifier: Apache-2.0
+-- Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 --
 -- Retention for the SQLite audit table: delete rows older than :cutoff,
 -- after recording each chain's last deleted row, so that llm-audit-verify

@@ -1,5 +1,5 @@
--- Licensed to the Apache Software Foundation (ASF) under the Apache License,
--- Version 2.0; see the LICENSE file.
+-- SPDX-License-Identifier: Apache-2.0
+-- Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 --
 -- mod_llm_audit: the audit table for SQLite (3.24 or later), the embedded
 -- default.  The same columns as postgresql.sql, so one INSERT serves both.

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Licensed to the Apache Software Foundation (ASF) under the Apache License,
-# Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Build the lib/dialect libFuzzer target with clang (-fsanitize=fuzzer,
 # address,undefined) straight from the sources, seed it with a few bodies

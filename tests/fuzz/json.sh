@@ -1,6 +1,6 @@
 #!/bin/sh
-# Licensed to the Apache Software Foundation (ASF) under the Apache License,
-# Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Differential fuzzing of the request-body JSON parser
 # (lib/dialect/json_fast.c) against jansson's json_loadb: builds

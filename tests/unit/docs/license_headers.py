@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
+#
+# Every C source and header of the project states its license as an SPDX
+# identifier in its first lines, and none carries a header claiming the code
+# is licensed to someone else (this is not an ASF project: see NOTICE).
+# Usage: license_headers.py [srcdir]
+
+import os
+import sys
+
+SCOPES = ("include", "lib", "modules", "tools", "tests", "bench")
+FOREIGN = "Licensed to the Apache Software Foundation"
+
+
+def main():
+    srcdir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
+        "srcdir", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    bad = []
+    for scope in SCOPES:
+        for dirpath, dirs, names in os.walk(os.path.join(srcdir, scope)):
+            dirs[:] = [d for d in dirs if d not in ("node_modules", ".libs")]
+            for n in names:
+                if not n.endswith((".c", ".h")):
+                    continue
+                path = os.path.join(dirpath, n)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                head = text[:400]
+                if "SPDX-License-Identifier: Apache-2.0" not in head:
+                    bad.append("%s: no SPDX-License-Identifier line" % path)
+                if FOREIGN in text:
+                    bad.append("%s: carries a foreign license header" % path)
+    for b in bad:
+        print(b)
+    if not os.path.isfile(os.path.join(srcdir, "NOTICE")):
+        print("NOTICE is missing")
+        bad.append("NOTICE")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
