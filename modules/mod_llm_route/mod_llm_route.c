@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include <jansson.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -338,6 +340,20 @@ static int route_fixups(request_rec *r)
                       apr_psprintf(r->pool, "The model '%s' is served by a "
                                    "provider without this endpoint.",
                                    req->model_requested));
+    }
+    /* A background response is generated after this request has been
+     * answered and fetched by later ones: its usage would never reach the
+     * quota or the audit row.  Read from the parsed body, so that a name
+     * spelt with escapes is the member the provider reads too. */
+    if (req->provider_endpoint == LLM_EP_OPENAI_RESPONSES
+        && json_is_true(json_object_get((json_t *)req->json,
+                                        "background"))) {
+        return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
+                      "invalid_request_error", "background_not_supported",
+                      "Background responses are not supported by this "
+                      "gateway: their usage could not be counted. Send "
+                      "the request without \"background\": true (stream "
+                      "it for long answers).");
     }
     req->model_used = upstream_model;
     req->model_label = label;

@@ -317,3 +317,34 @@ def test_responses_stream_ending_without_completed_counts_usage(
     row = one_row(gateway, user_agent)
     assert row["tokens_out"] == 1000
     assert row["tokens_in"] == 5
+
+
+@pytest.mark.parametrize("variant", ["plain", "stream", "escaped-name"])
+def test_background_response_is_refused(gateway, mock, minter, user_agent,
+                                        variant):
+    """A Responses request with "background": true is answered at once
+    ("queued", no usage) and generated afterwards, fetched by GETs the
+    gateway does not route: its output would be counted nowhere (quota,
+    audit, cost).  It is refused in the caller's dialect, also with the
+    member's name spelt with a JSON escape; the same request without it
+    goes through."""
+    body = {"model": sh.GPT, "input": "write a very long story",
+            "background": True, "store": True, "max_output_tokens": 100000}
+    if variant == "stream":
+        body["stream"] = True
+    data = json.dumps(body)
+    if variant == "escaped-name":
+        data = data.replace('"background"', '"backgr\\u006fund"')
+        assert "background" not in data
+    resp = gateway.client().post(RESPONSES, data.encode(), token=minter.mint(),
+                                 headers={"User-Agent": user_agent})
+    assert resp.status == 400, resp
+    assert resp.json()["error"]["code"] == "background_not_supported"
+    assert mock.requests == []
+    row = one_row(gateway, user_agent)
+    assert row["decision"] == "invalid"
+
+    body["background"] = False
+    resp = gateway.client().post(RESPONSES, body, token=minter.mint())
+    assert resp.status == 200, resp
+    assert mock.last_request().json()["background"] is False
