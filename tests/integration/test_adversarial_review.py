@@ -11,6 +11,8 @@ gap is, so that the test turns into a pass when the gap is closed.
   and percent forms already covered -- quoted-printable (=3D), C octal
   (\\012), a percent-encoded backslash escape (%5Cn) -- in the body and in
   the User-Agent;
+- split keys: the halves of a key in two consecutive user turns, which
+  the Anthropic API joins into one turn;
 - base64 (item 4): base64 of text wrapped at 76 columns (MIME, what
   `base64` and most mail and PEM tools write), and a PDF whose content
   stream holds the text uncompressed;
@@ -124,6 +126,29 @@ def test_key_in_user_agent_after_escape_is_redacted(gateway, mock, minter,
     assert_not_upstream(mock, key)
     assert key not in gateway.access_log_text()
     assert key not in gateway.error_log_text()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "split keys: the junction rescan joins the text parts of one content, "
+    "not consecutive messages of the same role, which the Anthropic API "
+    "combines into a single turn; each half alone matches no rule and both "
+    "reach the provider"))
+@pytest.mark.parametrize("form", ["string", "blocks"])
+def test_key_split_over_consecutive_user_turns_is_found(gateway, mock, minter,
+                                                        form):
+    key = sh.aws_access_key_id()
+    head, tail = key[:10], key[10:]
+
+    def content(text):
+        return text if form == "string" else [{"type": "text", "text": text}]
+
+    body = {"model": sh.CLAUDE, "max_tokens": 16,
+            "messages": [{"role": "user", "content": content("key " + head)},
+                         {"role": "user", "content": content(tail + " ok")}]}
+    resp = send(gateway, "anthropic", body, minter.mint())
+    assert resp.status == 403, resp
+    assert not any(head.encode() in rq.body and tail.encode() in rq.body
+                   for rq in mock.requests), "both halves reached the provider"
 
 
 # -- item 4: base64 that decodes to text -----------------------------------------
