@@ -178,6 +178,42 @@ static int b64_valid(const char *s, size_t n)
     return !bad;
 }
 
+/* base64 as `base64`, MIME and PEM write it: lines of a fixed length (a
+ * multiple of 4), each ending in LF or CRLF.  Decoders skip the line
+ * breaks, so the model reads what is encoded.  Only the first line is
+ * checked here: text that merely has newlines fails at once. */
+static int b64_wrapped(const char *s, size_t n)
+{
+    const char *nl = memchr(s, '\n', n < 200 ? n : 200);
+    size_t len;
+
+    if (!nl) {
+        return 0;
+    }
+    len = (size_t)(nl - s);
+    if (len > 0 && s[len - 1] == '\r') {
+        len--;
+    }
+    return len >= 16 && len % 4 == 0 && b64_valid(s, len);
+}
+
+/* A copy of s without its line breaks. */
+static int b64_unwrap(apr_pool_t *p, const char **s, size_t *n)
+{
+    char *out = apr_palloc(p, *n + 1);
+    size_t k, o = 0;
+
+    for (k = 0; k < *n; k++) {
+        if ((*s)[k] != '\n' && (*s)[k] != '\r') {
+            out[o++] = (*s)[k];
+        }
+    }
+    out[o] = '\0';
+    *s = out;
+    *n = o;
+    return o > 0;
+}
+
 /* Decode the first max bytes (or all, max 0) of valid base64. */
 static size_t b64_decode(const char *s, size_t n, unsigned char *out,
                          size_t max)
@@ -294,7 +330,10 @@ llm_media_e llm_dialect_media(apr_pool_t *p, const char *s, size_t n,
     else if (url_field) {
         return LLM_MEDIA_TEXT;          /* a URL: text */
     }
-    if (!b64_valid(payload, plen)) {
+    if (!b64_valid(payload, plen)
+        && !(b64_wrapped(payload, plen)
+             && b64_unwrap(p, &payload, &plen)
+             && b64_valid(payload, plen))) {
         return LLM_MEDIA_TEXT;
     }
     if (!(declared && text_type(declared, dlen))

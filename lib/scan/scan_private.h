@@ -252,35 +252,73 @@ const char *llm_scan_kw_add(llm_scan_rules_t *rs, int rule,
 
 /* Do the bytes before t[at] spell out an escape of one character?  Agents
  * send text that holds other text still escaped: JSON inside a string,
- * logs and source code ("\n", "\t", "\r", "\b", "\f" as two characters,
- * "\u003e", "\x3d"), URL-encoded clone URLs and query strings ("%2F",
- * "%3D", "%3A", and "%252F" encoded twice).  The letter or hex digit that
- * ends such an escape is not part of the word after it, so a token right
- * there starts at a boundary. */
+ * logs and source code ("\n", "\t", "\r", "\b", "\f", "\0" as two
+ * characters, "\u003e", "\x3d", "\U0000000a", C octal "\012"),
+ * URL-encoded clone URLs and query strings ("%2F", "%3D", "%3A", "%252F"
+ * encoded twice, "%u000A", "%5Cn" for an encoded "\n"), mail bodies in
+ * quoted-printable ("=3D") and HTML ("&#10", "&#x0a").  The letter or digit
+ * that ends such an escape is not part of the word after it, so a token
+ * right there starts at a boundary. */
 static inline int llm_scan_escape_before(const unsigned char *t, size_t at)
 {
-    unsigned char c;
+    unsigned char c, pre;
+    size_t n, k;
 
     if (at < 2) {
         return 0;
     }
     c = t[at - 1];
-    if (t[at - 2] == '\\') {
-        return c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f';
+    /* \n \t \r \b \f \v \a \e \0 written out, also with the backslash
+     * percent-encoded (%5Cn, a JSON log inside a query string) */
+    if (c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f'
+        || c == 'v' || c == 'a' || c == 'e' || c == '0') {
+        if (t[at - 2] == '\\') {
+            return 1;
+        }
+        if (at >= 4 && t[at - 4] == '%' && t[at - 3] == '5'
+            && (t[at - 2] == 'C' || t[at - 2] == 'c')) {
+            return 1;
+        }
     }
-    if (!LLM_IS_HEX(c) || !LLM_IS_HEX(t[at - 2]) || at < 3) {
+    /* C octal: \12, \012 */
+    for (k = 1; k <= 3 && k < at && t[at - k] >= '0' && t[at - k] <= '7';
+         k++) {
+        if (t[at - k - 1] == '\\') {
+            return 1;
+        }
+    }
+    /* The hex digits right before the token, and what introduces them. */
+    for (n = 0; n < 8 && n < at && LLM_IS_HEX(t[at - 1 - n]); n++) {
+    }
+    if (n < 2 || n >= at) {
         return 0;
     }
-    if (t[at - 3] == '%'
-        || (at >= 5 && t[at - 3] == '5' && t[at - 4] == '2'
-            && t[at - 5] == '%')) {
-        return 1;
+    pre = t[at - 1 - n];
+    k = at - 1 - n;                 /* where pre is */
+    switch (pre) {
+    case '%':                       /* %2F, %252F */
+        return n == 2 || n == 4;
+    case '=':                       /* quoted-printable =3D, upper case */
+        return n == 2 && !(t[at - 1] >= 'a' && t[at - 1] <= 'f')
+               && !(t[at - 2] >= 'a' && t[at - 2] <= 'f');
+    case 'x':                       /* \x0a, &#x0a */
+        return n == 2 && k > 0
+               && (t[k - 1] == '\\' || (t[k - 1] == '#' && k > 1
+                                        && t[k - 2] == '&'));
+    case 'u':                       /* \u000a, %u000A */
+        return n == 4 && k > 0 && (t[k - 1] == '\\' || t[k - 1] == '%');
+    case 'U':                       /* \U0000000a */
+        return n == 8 && k > 0 && t[k - 1] == '\\';
+    case '#':                       /* &#10 without its ';' */
+        for (; n > 0; n--) {
+            if (t[at - n] < '0' || t[at - n] > '9') {
+                return 0;
+            }
+        }
+        return k > 0 && t[k - 1] == '&';
+    default:
+        return 0;
     }
-    if (t[at - 3] == 'x') {
-        return at >= 4 && t[at - 4] == '\\';
-    }
-    return at >= 6 && LLM_IS_HEX(t[at - 3]) && LLM_IS_HEX(t[at - 4])
-           && t[at - 5] == 'u' && t[at - 6] == '\\';
 }
 
 /* May a word start at t[at]: at the start, after a byte that is not a

@@ -88,16 +88,15 @@ ESCAPES = [
     ("quoted-printable", "aws_access_key_id=3D"),   # .eml, MIME parts
     ("c-octal", "printf 'id\\012"),                  # shell printf, C strings
     ("percent-encoded-json-escape", "log=first+line%5Cn"),  # a log in a URL
+    ("c-nul", "buf\\0"),                            # C string dumps
+    ("c-vertical-tab", "form\\v"),
+    ("unicode-8", "s\\U0000000a"),                  # Python/C++ literals
+    ("percent-u", "q=%u000A"),                        # old JavaScript escape()
+    ("html-decimal-no-semicolon", "line&#10"),        # HTML without ';'
+    ("html-hex", "line&#x0a;x&#x0a"),
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "item 1 not closed for these escapes: the left boundary (with the "
-    "i-scan branch's escape_before) accepts \\n \\t \\r \\b \\f, \\xHH, "
-    "\\uHHHH, %HH and %25HH, but not quoted-printable =HH, C octal \\ooo "
-    "or a percent-encoded backslash escape (%5Cn, which starts no decoded "
-    "view): the anchor follows a letter/digit, the rule is skipped and "
-    "the key reaches the provider"))
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
 @pytest.mark.parametrize("name,before", ESCAPES, ids=[e[0] for e in ESCAPES])
 def test_key_after_other_escapes_is_found(gateway, mock, minter, dialect,
@@ -111,9 +110,6 @@ def test_key_after_other_escapes_is_found(gateway, mock, minter, dialect,
     assert_not_upstream(mock, key)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "item 1/5: the User-Agent is scanned with the same boundary rules, so "
-    "a key after =3D or %5Cn in it is forwarded to the provider"))
 @pytest.mark.parametrize("before", ["id=3D", "x%5Cn"])
 def test_key_in_user_agent_after_escape_is_redacted(gateway, mock, minter,
                                                     before):
@@ -153,11 +149,6 @@ def test_key_split_over_consecutive_user_turns_is_found(gateway, mock, minter,
 
 # -- item 4: base64 that decodes to text -----------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "item 4: base64 wrapped at 76 columns (MIME/PEM style, what `base64` "
-    "writes) is not accepted as base64, so it is scanned as raw text and "
-    "the encoded key passes; Python's and Go's standard decoders skip the "
-    "line breaks and read the key"))
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
 def test_line_wrapped_base64_text_is_scanned(gateway, mock, minter, dialect):
     key = sh.aws_access_key_id()

@@ -884,7 +884,11 @@ END_TEST
  * logs and source code, URL-encoded text (issue 10, item 1). */
 static const char *const escapes[] = {
     "\\n", "\\t", "\\r", "\\b", "\\f", "\\u003e", "\\x3d",
-    "%2F", "%3D", "%3A", "%2f", "%252F", NULL
+    "%2F", "%3D", "%3A", "%2f", "%252F",
+    /* found by review: C octal and NUL, \U, %u, an encoded backslash
+     * escape, quoted-printable, HTML character references */
+    "\\012", "\\0", "\\v", "\\U0000000a", "%u000A", "%5Cn", "=3D",
+    "&#10", "&#x0a", NULL
 };
 
 /* The case's text with ins put right where rule's match starts (its first
