@@ -8,7 +8,9 @@
  * dialect -- translation, event by event for streams.  Same-dialect answers
  * are passed on bucket by bucket without waiting: only a copy is read.
  * Error answers are held whole (they are small), so that the provider key
- * and the caller's token can be taken out of them (route_scrub.c).
+ * and the caller's token can be taken out of them (route_scrub.c); what
+ * is relayed as it comes is scrubbed as it passes, holding back at most
+ * a tail that could begin one of them.
  *
  * The gateway always knows the usage of what it relays: the provider
  * reports it (an OpenAI stream is asked to, route_usage.c), or it is
@@ -55,6 +57,7 @@ typedef struct {
     apr_off_t seen;              /* body bytes from the provider */
     llm_sse_translator_t *sse;
     llm_route_secrets_t secrets;
+    llm_route_scrubber_t scrubber; /* what is not held whole */
     apr_bucket_brigade *out;
     char *buf;                   /* non-stream body, when kept */
     apr_size_t len, cap;
@@ -180,7 +183,9 @@ static void start(request_rec *r, response_ctx_t *ctx)
             llm_sse_translator_strip_usage(ctx->sse);
         }
     }
-    if (ctx->hold || ctx->translate) {
+    llm_route_scrubber_init(r->pool, &ctx->scrubber, &ctx->secrets);
+    /* A replaced secret changes the length of a relayed answer too. */
+    if (ctx->hold || ctx->translate || ctx->secrets.n) {
         apr_table_unset(r->headers_out, "Content-Length");
     }
 }
@@ -432,6 +437,18 @@ static apr_status_t response_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_brigade_cleanup(bb);
     if (!ctx->ended) {
         account_so_far(ctx);
+    }
+    if (!ctx->hold
+        && (rv = llm_route_scrub_brigade(&ctx->scrubber, ctx->out))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    if (ctx->ended && ctx->scrubber.hits) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(02350)
+                      "%s answer of provider %s held the provider key or "
+                      "the caller's token %d time(s); replaced as relayed",
+                      ctx->stream ? "streamed" : "non-stream",
+                      req->provider, ctx->scrubber.hits);
     }
     if (APR_BRIGADE_EMPTY(ctx->out)) {
         return APR_SUCCESS;

@@ -188,3 +188,168 @@ int llm_route_scrub_headers(request_rec *r, const llm_route_secrets_t *s)
     return scrub_table(r, s, r->headers_out)
            + scrub_table(r, s, r->err_headers_out);
 }
+
+/* --- answers relayed as they come ------------------------------------ */
+
+void llm_route_scrubber_init(apr_pool_t *p, llm_route_scrubber_t *z,
+                             const llm_route_secrets_t *s)
+{
+    apr_size_t longest = 0;
+    int i;
+
+    memset(z, 0, sizeof(*z));
+    z->s = s;
+    for (i = 0; i < s->n; i++) {
+        if (s->len[i] > longest) {
+            longest = s->len[i];
+        }
+    }
+    if (longest) {
+        z->tail = apr_palloc(p, longest);
+    }
+}
+
+/* Where the part of buf[from, len) to hold back starts: the first
+ * position whose rest is the beginning of a secret (len: none).  Only
+ * the last (secret length - 1) bytes can be, and memchr for the secret's
+ * first byte finds the candidates, so an ordinary tail costs a scan of a
+ * few dozen bytes and is never held. */
+static apr_size_t hold_from(const llm_route_secrets_t *s, const char *buf,
+                            apr_size_t len, apr_size_t from)
+{
+    apr_size_t best = len, start, rest;
+    const char *c;
+    int i;
+
+    for (i = 0; i < s->n; i++) {
+        start = len > s->len[i] - 1 ? len - (s->len[i] - 1) : 0;
+        if (start < from) {
+            start = from;
+        }
+        c = buf + start;
+        while (c < buf + best
+               && (c = memchr(c, s->value[i][0],
+                              (apr_size_t)(buf + best - c))) != NULL) {
+            rest = (apr_size_t)(buf + len - c);
+            if (!memcmp(c, s->value[i], rest)) {
+                best = (apr_size_t)(c - buf);
+                break;
+            }
+            c++;
+        }
+    }
+    return best;
+}
+
+/* buf (the held tail and bucket e's bytes) less what is held back now,
+ * scrubbed, in place of e. */
+static void replace_bucket(llm_route_scrubber_t *z, apr_bucket *e,
+                           const char *buf, apr_size_t len)
+{
+    const llm_route_secrets_t *s = z->s;
+    const char *pos = buf, *end = buf + len, *hit;
+    apr_size_t total = 0, keep, n;
+    int which = 0;
+    char *out, *o;
+
+    while ((hit = next_secret(s, pos, end, &which)) != NULL) {
+        total += (apr_size_t)(hit - pos) + strlen(s->placeholder[which]);
+        pos = hit + s->len[which];
+    }
+    keep = hold_from(s, buf, len, (apr_size_t)(pos - buf));
+    total += keep - (apr_size_t)(pos - buf);
+    if (total) {
+        o = out = apr_bucket_alloc(total, e->list);
+        pos = buf;
+        while ((hit = next_secret(s, pos, buf + keep, &which)) != NULL) {
+            memcpy(o, pos, (apr_size_t)(hit - pos));
+            o += hit - pos;
+            n = strlen(s->placeholder[which]);
+            memcpy(o, s->placeholder[which], n);
+            o += n;
+            pos = hit + s->len[which];
+            z->hits++;
+        }
+        memcpy(o, pos, (apr_size_t)(buf + keep - pos));
+        APR_BUCKET_INSERT_BEFORE(e, apr_bucket_heap_create(out, total,
+                                     apr_bucket_free, e->list));
+    }
+    /* buf may be the tail itself: memmove. */
+    memmove(z->tail, buf + keep, len - keep);
+    z->tail_len = len - keep;
+}
+
+static void scrub_bucket(llm_route_scrubber_t *z, apr_bucket *e,
+                         const char *data, apr_size_t n)
+{
+    const llm_route_secrets_t *s = z->s;
+    apr_size_t keep;
+    char *joined;
+    int which;
+
+    if (!z->tail_len) {
+        /* The usual case: nothing held, no secret: e goes on as it is
+         * (or split, when its end could begin a secret). */
+        if (next_secret(s, data, data + n, &which)) {
+            replace_bucket(z, e, data, n);
+            apr_bucket_delete(e);
+            return;
+        }
+        keep = hold_from(s, data, n, 0);
+        if (keep == n) {
+            return;
+        }
+        memcpy(z->tail, data + keep, n - keep);
+        z->tail_len = n - keep;
+        if (keep) {
+            apr_bucket_split(e, keep);
+            apr_bucket_delete(APR_BUCKET_NEXT(e));
+        }
+        else {
+            apr_bucket_delete(e);
+        }
+        return;
+    }
+    joined = apr_bucket_alloc(z->tail_len + n, e->list);
+    memcpy(joined, z->tail, z->tail_len);
+    memcpy(joined + z->tail_len, data, n);
+    replace_bucket(z, e, joined, z->tail_len + n);
+    apr_bucket_free(joined);
+    apr_bucket_delete(e);
+}
+
+apr_status_t llm_route_scrub_brigade(llm_route_scrubber_t *z,
+                                     apr_bucket_brigade *bb)
+{
+    apr_bucket *e, *next;
+    const char *data;
+    apr_size_t n;
+    apr_status_t rv;
+
+    if (!z->s->n) {
+        return APR_SUCCESS;
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
+        next = APR_BUCKET_NEXT(e);
+        if (APR_BUCKET_IS_EOS(e)) {
+            /* Shorter than any secret and holding none: it goes as is. */
+            if (z->tail_len) {
+                APR_BUCKET_INSERT_BEFORE(e, apr_bucket_heap_create(
+                    z->tail, z->tail_len, NULL, e->list));
+                z->tail_len = 0;
+            }
+            continue;
+        }
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        if ((rv = apr_bucket_read(e, &data, &n, APR_BLOCK_READ))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        if (n) {
+            scrub_bucket(z, e, data, n);
+        }
+    }
+    return APR_SUCCESS;
+}

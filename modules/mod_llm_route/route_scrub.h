@@ -8,6 +8,7 @@
 #define ROUTE_SCRUB_H
 
 #include "httpd.h"
+#include "apr_buckets.h"
 
 #define LLM_ROUTE_MAX_SECRETS 3
 
@@ -32,5 +33,25 @@ const char *llm_route_scrub(apr_pool_t *p, const llm_route_secrets_t *s,
 /* The same in every value of r->headers_out and r->err_headers_out;
  * the number replaced. */
 int llm_route_scrub_headers(request_rec *r, const llm_route_secrets_t *s);
+
+/* The same for an answer relayed as it comes (streams, same-dialect
+ * answers): the bytes are scrubbed as they pass, and only a tail that
+ * could be the start of a secret is held back until the next bytes (or
+ * the end) tell. */
+typedef struct {
+    const llm_route_secrets_t *s;
+    char *tail;                  /* longest secret - 1 bytes at most */
+    apr_size_t tail_len;
+    int hits;                    /* secrets replaced so far */
+} llm_route_scrubber_t;
+
+void llm_route_scrubber_init(apr_pool_t *p, llm_route_scrubber_t *z,
+                             const llm_route_secrets_t *s);
+
+/* Every data bucket of bb scrubbed in place; the held tail goes out
+ * before an EOS.  APR_SUCCESS, or the error of a bucket that could not
+ * be read. */
+apr_status_t llm_route_scrub_brigade(llm_route_scrubber_t *z,
+                                     apr_bucket_brigade *bb);
 
 #endif /* ROUTE_SCRUB_H */

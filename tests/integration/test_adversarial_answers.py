@@ -365,6 +365,175 @@ def test_translated_answer_echoing_key_is_scrubbed(gw, mock, minter,
     assert_nowhere(gw, resp, [key, token], user_agent)
 
 
+# --- successful answers relayed as they come carry no secret either ----------
+
+OPENAI_MODEL = "gpt-4o-mini"
+ANTHROPIC_MODEL = "claude-sonnet-4-5"
+# (caller dialect, provider dialect): translated when they differ.
+DIALECTS = [("openai", "openai"), ("anthropic", "anthropic"),
+            ("openai", "anthropic"), ("anthropic", "openai")]
+# Where the piece boundary falls inside the key and inside the token.
+SPLITS = ["first", "middle", "last"]
+
+
+def split_at(which, n):
+    return {"first": 1, "middle": n // 2, "last": n - 1}[which]
+
+
+def provider_key(gw, provider):
+    return gw.openai_key if provider == "openai" else gw.anthropic_key
+
+
+def provider_answer(provider, text):
+    if provider == "openai":
+        return {"id": "chatcmpl-k", "object": "chat.completion",
+                "created": 1, "model": OPENAI_MODEL,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant",
+                                         "content": text}}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 5,
+                          "total_tokens": 8}}
+    return {"id": "msg_k", "type": "message", "role": "assistant",
+            "model": ANTHROPIC_MODEL,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 3, "output_tokens": 5}}
+
+
+def provider_stream(provider, texts):
+    """A stream of the provider's dialect, one text delta per text."""
+    if provider == "openai":
+        chunk = {"id": "chatcmpl-k", "object": "chat.completion.chunk",
+                 "created": 1, "model": OPENAI_MODEL}
+        events = [(None, dict(chunk, choices=[{
+            "index": 0, "delta": {"role": "assistant", "content": ""},
+            "finish_reason": None}]))]
+        events += [(None, dict(chunk, choices=[{
+            "index": 0, "delta": {"content": t}, "finish_reason": None}]))
+            for t in texts]
+        events += [(None, dict(chunk, choices=[{
+            "index": 0, "delta": {}, "finish_reason": "stop"}])),
+            (None, dict(chunk, choices=[], usage={
+                "prompt_tokens": 3, "completion_tokens": 5,
+                "total_tokens": 8})),
+            (None, "[DONE]")]
+        return sse_text(events)
+    events = [("message_start", {"type": "message_start", "message": {
+        "id": "msg_k", "type": "message", "role": "assistant",
+        "model": ANTHROPIC_MODEL, "content": [], "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text",
+                                                   "text": ""}})]
+    events += [("content_block_delta", {
+        "type": "content_block_delta", "index": 0,
+        "delta": {"type": "text_delta", "text": t}}) for t in texts]
+    events += [("content_block_stop", {"type": "content_block_stop",
+                                       "index": 0}),
+               ("message_delta", {"type": "message_delta", "delta": {
+                   "stop_reason": "end_turn", "stop_sequence": None},
+                   "usage": {"output_tokens": 5}}),
+               ("message_stop", {"type": "message_stop"})]
+    return sse_text(events)
+
+
+def pieces_splitting(text, secrets, where):
+    """text cut inside every secret (at the split point ``where``), so
+    that each one reaches the gateway in two reads."""
+    cuts = sorted(text.index(s) + split_at(where, len(s)) for s in secrets)
+    out, prev = [], 0
+    for c in cuts:
+        out.append(text[prev:c])
+        prev = c
+    out.append(text[prev:])
+    return out
+
+
+def log_count(gw, *ids):
+    text = gw.error_log_text()
+    return sum(text.count(i) for i in ids)
+
+
+def ask(gw, caller, provider, token, user_agent, stream):
+    model = OPENAI_MODEL if provider == "openai" else ANTHROPIC_MODEL
+    if caller == "openai":
+        return gw.client().post(CHAT, chat("echo", model=model,
+                                           stream=stream),
+                                token=token,
+                                headers={"User-Agent": user_agent})
+    return gw.client().post(MESSAGES, messages("echo", model=model,
+                                               stream=stream),
+                            headers=dict(ANTHROPIC, **{
+                                "x-api-key": token,
+                                "User-Agent": user_agent}))
+
+
+def streamed_text(caller, resp):
+    if caller == "openai":
+        return "".join(
+            d["choices"][0]["delta"].get("content") or ""
+            for d in data_events(resp)
+            if d != "[DONE]" and d.get("choices"))
+    return "".join(json.loads(d)["delta"]["text"] for n, d in resp.sse()
+                   if n == "content_block_delta")
+
+
+@pytest.mark.parametrize("where", SPLITS)
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_answer_echoing_key_is_scrubbed(gw, mock, minter, user_agent,
+                                        caller, provider, where):
+    """A successful non-stream answer, sent in pieces cut inside the key
+    and inside the token: neither reaches the caller."""
+    token = minter.mint()
+    key = provider_key(gw, provider)
+    body = json.dumps(provider_answer(
+        provider, "your key is %s and you are %s." % (key, token)))
+    mock.respond_next(200, pieces=pieces_splitting(body, [key, token],
+                                                   where))
+    logged = log_count(gw, "LLM02350", "LLM02306")
+    resp = ask(gw, caller, provider, token, user_agent, stream=False)
+    assert resp.status == 200, resp
+    got = resp.json()
+    text = (got["choices"][0]["message"]["content"] if caller == "openai"
+            else got["content"][0]["text"])
+    assert text == ("your key is [REDACTED_PROVIDER_KEY] and you are "
+                    "[REDACTED_GATEWAY_TOKEN].")
+    assert_nowhere(gw, resp, [key, token], user_agent)
+    assert log_count(gw, "LLM02350", "LLM02306") == logged + 1
+
+
+@pytest.mark.parametrize("where", SPLITS)
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_stream_echoing_key_is_scrubbed(gw, mock, minter, user_agent,
+                                        caller, provider, where):
+    """A stream whose key and token each arrive cut in two reads (the
+    second half with the next events): the caller gets every event, the
+    secrets replaced, the text otherwise whole."""
+    token = minter.mint()
+    key = provider_key(gw, provider)
+    texts = ["Hello. ", "Your key is %s, " % key, "you are %s." % token,
+             " Bye."]
+    mock.respond_next(200, pieces=pieces_splitting(
+        provider_stream(provider, texts), [key, token], where),
+        headers={"Content-Type": "text/event-stream"})
+    logged = log_count(gw, "LLM02350")
+    resp = ask(gw, caller, provider, token, user_agent, stream=True)
+    assert resp.status == 200, resp
+    assert streamed_text(caller, resp) == (
+        "Hello. Your key is [REDACTED_PROVIDER_KEY], you are "
+        "[REDACTED_GATEWAY_TOKEN]. Bye.")
+    names = [n for n, _ in resp.sse()]
+    if caller == "anthropic":
+        assert names[-1] == "message_stop"
+    else:
+        assert data_events(resp)[-1] == "[DONE]"
+    assert_nowhere(gw, resp, [key, token], user_agent)
+    assert log_count(gw, "LLM02350") == logged + 1
+    row = one_row(gw, user_agent)
+    assert row["tokens_out"] > 0
+
+
 # --- answers too large to translate (item 14) -------------------------------
 
 

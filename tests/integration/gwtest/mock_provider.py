@@ -187,10 +187,15 @@ class MockProvider:
             self.cached_tokens = 0
 
     def respond_next(self, status, body=b"", headers=None, path=None,
-                     times=1):
+                     times=1, pieces=None):
         """Answer the next ``times`` matching requests with this canned
-        response (body: bytes, str or a JSON-able object)."""
-        if not isinstance(body, (bytes, str)):
+        response (body: bytes, str or a JSON-able object).  ``pieces``:
+        a list of bytes/str sent instead of body as separate HTTP/1.1
+        chunks, 50 ms apart (so each reaches the gateway in a read of its
+        own), for values split across the gateway's reads."""
+        if pieces is not None:
+            body = [p.encode() if isinstance(p, str) else p for p in pieces]
+        elif not isinstance(body, (bytes, str)):
             body = _dumps(body)
         if isinstance(body, str):
             body = body.encode()
@@ -333,6 +338,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
+    def _send_pieces(self, rec, status, headers, pieces):
+        rec.response_status = status
+        rec.response_headers = list(headers)
+        rec.response_body = b"".join(pieces)
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        for i, data in enumerate(pieces):
+            if i:
+                self.mock._wake.wait(0.05)
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def _send_json(self, rec, obj, status=200, extra_headers=()):
         headers = [("Content-Type", "application/json")]
         headers += self._request_id_headers(rec)
@@ -382,6 +405,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif rule.kind == "close":
                 rec.response_status = 0
                 self.close_connection = True
+                return
+            elif rule.kind == "canned" and isinstance(rule.args["body"],
+                                                      list):
+                self._send_pieces(rec, rule.args["status"],
+                                  rule.args["headers"], rule.args["body"])
                 return
             elif rule.kind == "canned":
                 self._send(rec, rule.args["status"], rule.args["headers"],
