@@ -194,14 +194,27 @@ int llm_route_scrub_headers(request_rec *r, const llm_route_secrets_t *s)
 void llm_route_scrubber_init(apr_pool_t *p, llm_route_scrubber_t *z,
                              const llm_route_secrets_t *s)
 {
-    apr_size_t longest = 0;
-    int i;
+    apr_size_t longest = 0, j, m;
+    const unsigned char *v;
+    int i, c;
 
     memset(z, 0, sizeof(*z));
     z->s = s;
     for (i = 0; i < s->n; i++) {
-        if (s->len[i] > longest) {
-            longest = s->len[i];
+        v = (const unsigned char *)s->value[i];
+        m = s->len[i];
+        if (m > longest) {
+            longest = m;
+        }
+        z->skip[i] = apr_palloc(p, 256 * sizeof(apr_uint32_t));
+        for (c = 0; c < 256; c++) {
+            z->skip[i][c] = (apr_uint32_t)m;
+        }
+        for (j = 0; j + 1 < m; j++) {
+            z->skip[i][v[j]] = (apr_uint32_t)(m - 1 - j);
+        }
+        for (j = 0; j < m; j++) {
+            z->in_secret[v[j]] = 1;
         }
     }
     if (longest) {
@@ -209,22 +222,72 @@ void llm_route_scrubber_init(apr_pool_t *p, llm_route_scrubber_t *z,
     }
 }
 
+/* Secret i in [p, end), Horspool: relayed answers are searched byte
+ * after byte as they pass, and with keys and tokens of 20 to several
+ * hundred bytes this looks at about one byte in that many, where
+ * memmem() first builds its tables anew at every call. */
+static const char *find_secret(const llm_route_scrubber_t *z, int i,
+                               const char *p, const char *end)
+{
+    const char *v = z->s->value[i];
+    apr_size_t m = z->s->len[i];
+    const apr_uint32_t *skip = z->skip[i];
+    unsigned char last = (unsigned char)v[m - 1];
+    unsigned char c;
+
+    while ((apr_size_t)(end - p) >= m) {
+        c = (unsigned char)p[m - 1];
+        if (c == last && !memcmp(p, v, m - 1)) {
+            return p;
+        }
+        p += skip[c];
+    }
+    return NULL;
+}
+
+/* The first secret at or after p, and which one. */
+static const char *next_secret_z(const llm_route_scrubber_t *z,
+                                 const char *p, const char *end, int *which)
+{
+    const char *best = NULL, *hit, *lim;
+    int i;
+
+    for (i = 0; i < z->s->n; i++) {
+        lim = best && (apr_size_t)(end - best) > z->s->len[i]
+              ? best + z->s->len[i] : end;
+        hit = find_secret(z, i, p, lim);
+        if (hit && (!best || hit < best)) {
+            best = hit;
+            *which = i;
+        }
+    }
+    return best;
+}
+
 /* Where the part of buf[from, len) to hold back starts: the first
  * position whose rest is the beginning of a secret (len: none).  Only
- * the last (secret length - 1) bytes can be, and memchr for the secret's
- * first byte finds the candidates, so an ordinary tail costs a scan of a
- * few dozen bytes and is never held. */
-static apr_size_t hold_from(const llm_route_secrets_t *s, const char *buf,
+ * the trailing run of bytes that occur in some secret can be (an event
+ * ends in a newline, which none holds, so a whole event is never held),
+ * and within the secret's length - 1 last bytes; memchr for its first
+ * byte finds the candidates. */
+static apr_size_t hold_from(const llm_route_scrubber_t *z, const char *buf,
                             apr_size_t len, apr_size_t from)
 {
-    apr_size_t best = len, start, rest;
+    const llm_route_secrets_t *s = z->s;
+    apr_size_t best = len, start, rest, run = len;
     const char *c;
     int i;
 
+    while (run > from && z->in_secret[(unsigned char)buf[run - 1]]) {
+        run--;
+    }
+    if (run == len) {
+        return len;
+    }
     for (i = 0; i < s->n; i++) {
         start = len > s->len[i] - 1 ? len - (s->len[i] - 1) : 0;
-        if (start < from) {
-            start = from;
+        if (start < run) {
+            start = run;
         }
         c = buf + start;
         while (c < buf + best
@@ -252,16 +315,16 @@ static void replace_bucket(llm_route_scrubber_t *z, apr_bucket *e,
     int which = 0;
     char *out, *o;
 
-    while ((hit = next_secret(s, pos, end, &which)) != NULL) {
+    while ((hit = next_secret_z(z, pos, end, &which)) != NULL) {
         total += (apr_size_t)(hit - pos) + strlen(s->placeholder[which]);
         pos = hit + s->len[which];
     }
-    keep = hold_from(s, buf, len, (apr_size_t)(pos - buf));
+    keep = hold_from(z, buf, len, (apr_size_t)(pos - buf));
     total += keep - (apr_size_t)(pos - buf);
     if (total) {
         o = out = apr_bucket_alloc(total, e->list);
         pos = buf;
-        while ((hit = next_secret(s, pos, buf + keep, &which)) != NULL) {
+        while ((hit = next_secret_z(z, pos, buf + keep, &which)) != NULL) {
             memcpy(o, pos, (apr_size_t)(hit - pos));
             o += hit - pos;
             n = strlen(s->placeholder[which]);
@@ -290,12 +353,12 @@ static void scrub_bucket(llm_route_scrubber_t *z, apr_bucket *e,
     if (!z->tail_len) {
         /* The usual case: nothing held, no secret: e goes on as it is
          * (or split, when its end could begin a secret). */
-        if (next_secret(s, data, data + n, &which)) {
+        if (next_secret_z(z, data, data + n, &which)) {
             replace_bucket(z, e, data, n);
             apr_bucket_delete(e);
             return;
         }
-        keep = hold_from(s, data, n, 0);
+        keep = hold_from(z, data, n, 0);
         if (keep == n) {
             return;
         }

@@ -534,6 +534,41 @@ def test_stream_echoing_key_is_scrubbed(gw, mock, minter, user_agent,
     assert row["tokens_out"] > 0
 
 
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_stream_scrub_holds_no_complete_event(gw, mock, minter, user_agent,
+                                              dialect):
+    """The provider stops for 2 s in the middle of the key: the events
+    before it reach the caller at once, not when the key is complete."""
+    token = minter.mint()
+    key = provider_key(gw, dialect)
+    text = provider_stream(dialect, ["Hello. ", "Your key is %s." % key])
+    cut = text.index(key) + len(key) // 2
+    mock.respond_next(200, pieces=[text[:cut], text[cut:]], pause=2.0,
+                      headers={"Content-Type": "text/event-stream"})
+    model = OPENAI_MODEL if dialect == "openai" else ANTHROPIC_MODEL
+    if dialect == "openai":
+        stream = gw.client().stream(CHAT, chat("echo", model=model,
+                                               stream=True),
+                                    token=token,
+                                    headers={"User-Agent": user_agent})
+    else:
+        stream = gw.client().stream(MESSAGES, messages("echo", model=model,
+                                                       stream=True),
+                                    headers=dict(ANTHROPIC, **{
+                                        "x-api-key": token,
+                                        "User-Agent": user_agent}))
+    hello = keyed = None
+    for t, ev in stream:
+        if isinstance(ev, str) and "Hello. " in ev:
+            hello = t
+        if isinstance(ev, str) and "Your key is" in ev:
+            keyed = t
+            assert key not in ev and "[REDACTED_PROVIDER_KEY]" in ev, ev
+    assert hello is not None and keyed is not None
+    assert hello < 1.5, hello
+    assert keyed >= 2.0, keyed
+
+
 # --- answers too large to translate (item 14) -------------------------------
 
 

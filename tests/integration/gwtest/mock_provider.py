@@ -187,12 +187,12 @@ class MockProvider:
             self.cached_tokens = 0
 
     def respond_next(self, status, body=b"", headers=None, path=None,
-                     times=1, pieces=None):
+                     times=1, pieces=None, pause=0.05):
         """Answer the next ``times`` matching requests with this canned
         response (body: bytes, str or a JSON-able object).  ``pieces``:
         a list of bytes/str sent instead of body as separate HTTP/1.1
-        chunks, 50 ms apart (so each reaches the gateway in a read of its
-        own), for values split across the gateway's reads."""
+        chunks, ``pause`` seconds apart (so each reaches the gateway in a
+        read of its own), for values split across the gateway's reads."""
         if pieces is not None:
             body = [p.encode() if isinstance(p, str) else p for p in pieces]
         elif not isinstance(body, (bytes, str)):
@@ -203,7 +203,7 @@ class MockProvider:
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", "application/json"))
         self._add(_Rule("canned", path, times, status=status, body=body,
-                        headers=headers))
+                        headers=headers, pause=pause))
 
     def fail_next(self, status=503, path=None, times=1):
         """Answer with a provider-style error (OpenAI or Anthropic shape,
@@ -338,7 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
-    def _send_pieces(self, rec, status, headers, pieces):
+    def _send_pieces(self, rec, status, headers, pieces, pause):
         rec.response_status = status
         rec.response_headers = list(headers)
         rec.response_body = b"".join(pieces)
@@ -350,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         for i, data in enumerate(pieces):
             if i:
-                self.mock._wake.wait(0.05)
+                self.mock._wake.wait(pause)
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
@@ -409,7 +409,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif rule.kind == "canned" and isinstance(rule.args["body"],
                                                       list):
                 self._send_pieces(rec, rule.args["status"],
-                                  rule.args["headers"], rule.args["body"])
+                                  rule.args["headers"], rule.args["body"],
+                                  rule.args["pause"])
                 return
             elif rule.kind == "canned":
                 self._send(rec, rule.args["status"], rule.args["headers"],
