@@ -8,7 +8,8 @@
  * ("Incorrect API key provided: sk-..."), and a provider or a proxy in
  * between may echo request headers: the provider key configured for the
  * route, and the caller's own token, are replaced wherever they appear in
- * the answer's headers and in the error bodies relayed to the caller.
+ * the answer's headers, in the answers held whole (errors, translated
+ * non-stream answers) and in the bytes of those relayed as they come.
  */
 
 #include <string.h>
