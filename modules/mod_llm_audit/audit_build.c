@@ -214,24 +214,14 @@ static void capture_body(request_rec *r, const llm_request_t *req,
     rec->v[LLM_AUDIT_F_BODY] = blob;
 }
 
-llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
-                                    const llm_audit_srv_t *sc,
-                                    const llm_audit_dir_t *dc)
+/* Who called, when, and what for: the same in the final row and in the
+ * intent journaled before the request goes upstream (whose row stands in
+ * when a child dies before its log phase). */
+static void fill_caller(llm_audit_record_t *rec, request_rec *r,
+                        llm_request_t *req)
 {
-    llm_audit_record_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
     apr_pool_t *p = r->pool;
-    apr_time_t now = apr_time_now();
-    request_rec *last = r;
-    const char *cl, *model_used;
-    apr_int64_t bytes_in = 0;
-    int nfind, f;
-    double cost;
 
-    /* What the client got is the last internal redirect's status and
-     * bytes (an ErrorDocument), as %>s and %B log them. */
-    while (last->next) {
-        last = last->next;
-    }
     rec->v[LLM_AUDIT_F_TS] = llm_audit_time_format(p, r->request_time);
     rec->v[LLM_AUDIT_F_REQUEST_ID] = request_id(r);
     rec->v[LLM_AUDIT_F_SERVER_NAME] = r->server->server_hostname;
@@ -250,6 +240,27 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
                                            req->endpoint);
     }
     rec->v[LLM_AUDIT_F_DIALECT] = family_name(req->caller_family);
+}
+
+llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
+                                    const llm_audit_srv_t *sc,
+                                    const llm_audit_dir_t *dc)
+{
+    llm_audit_record_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    apr_pool_t *p = r->pool;
+    apr_time_t now = apr_time_now();
+    request_rec *last = r;
+    const char *cl, *model_used;
+    apr_int64_t bytes_in = 0;
+    int nfind, f;
+    double cost;
+
+    /* What the client got is the last internal redirect's status and
+     * bytes (an ErrorDocument), as %>s and %B log them. */
+    while (last->next) {
+        last = last->next;
+    }
+    fill_caller(rec, r, req);
     rec->v[LLM_AUDIT_F_MODEL_REQUESTED] = req->model_requested;
     model_used = req->model_used ? req->model_used
                                  : (req->provider ? req->model_requested
@@ -317,24 +328,8 @@ llm_audit_record_t *llm_audit_build_intent(request_rec *r,
     apr_pool_t *p = r->pool;
     int f;
 
-    rec->v[LLM_AUDIT_F_TS] = llm_audit_time_format(p, r->request_time);
-    rec->v[LLM_AUDIT_F_REQUEST_ID] = request_id(r);
+    fill_caller(rec, r, req);
     rec->v[LLM_AUDIT_F_CHAIN_ID] = chain_id;
-    rec->v[LLM_AUDIT_F_SERVER_NAME] = r->server->server_hostname;
-    rec->v[LLM_AUDIT_F_USER_NAME] = req->user && *req->user ? req->user
-                                                            : r->user;
-    rec->v[LLM_AUDIT_F_USER_GROUPS] = env_or(r, req->groups,
-                                             "OIDC_CLAIM_groups");
-    rec->v[LLM_AUDIT_F_CLIENT_IP] = r->useragent_ip;
-    rec->v[LLM_AUDIT_F_USER_AGENT] = apr_table_get(r->headers_in,
-                                                   "User-Agent");
-    rec->v[LLM_AUDIT_F_METHOD] = r->method;
-    rec->v[LLM_AUDIT_F_URI] = r->uri;
-    if (req->endpoint != LLM_EP_NONE) {
-        rec->v[LLM_AUDIT_F_ENDPOINT] = llm_dialect_endpoint_name(
-                                           req->endpoint);
-    }
-    rec->v[LLM_AUDIT_F_DIALECT] = family_name(req->caller_family);
     rec->v[LLM_AUDIT_F_DECISION] = llm_decision_name(LLM_DECISION_ERROR);
     rec->v[LLM_AUDIT_F_REASON] = "interrupted";
     for (f = 0; f < LLM_AUDIT_F_MAC; f++) {

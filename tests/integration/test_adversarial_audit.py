@@ -120,7 +120,8 @@ class Storm:
 
 
 def rows_by_agent(g, run):
-    rows = g.audit.query("SELECT user_agent, decision, reason FROM llm_audit "
+    rows = g.audit.query("SELECT user_agent, decision, reason, user_name, "
+                         "user_groups FROM llm_audit "
                          "WHERE user_agent LIKE %s", (run + "%",))
     out = {}
     for r in rows:
@@ -437,7 +438,7 @@ def test_a_child_killed_mid_stream_leaves_the_request_recorded(
     g = gateway_factory.make(pg=None, gateway_d=replay_conf())
     mock.stream_interval = 0.05
     mock.stream_deltas = 600                   # 30 s of answer
-    tok = minter.mint(sub="mid-stream")
+    tok = minter.mint(sub="mid-stream", groups=["dev,ops", "developers"])
     ua = "gwtest/mid-stream/%s" % uuid.uuid4().hex[:8]
     body = json.dumps({"model": "gpt-4o-mini", "stream": True, "messages": [
         {"role": "user", "content": ua}]}).encode()
@@ -460,6 +461,10 @@ def test_a_child_killed_mid_stream_leaves_the_request_recorded(
                       30), g.error_log_tail(20)
     (row,) = rows_by_agent(g, ua)[ua]
     assert row["decision"] == "error" and row["reason"] == "interrupted", row
+    # Who called is recorded as for any row: the groups as the JSON array
+    # the token holds (a group with a comma stays one group).
+    assert row["user_name"] == "mid-stream", row
+    assert json.loads(row["user_groups"]) == ["dev,ops", "developers"], row
     assert "LLM03077" in g.error_log_text()
     assert ah.metric_sum(ah.metrics(g),
                          "llm_gateway_audit_interrupted_total") >= 1
