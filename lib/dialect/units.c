@@ -53,30 +53,30 @@ static void unit_begin(walk_t *w)
     w->open = apr_array_make(w->p, 4, sizeof(llm_piece_t));
 }
 
-static void unit_add_value(walk_t *w, const char *path, json_t *value)
+/* A string value as a piece of the unit (or batch) being built; NULL for
+ * an empty string, which carries nothing to find and nothing to redact. */
+static llm_piece_t *push_value(apr_array_header_t *pieces, const char *path,
+                               json_t *value)
 {
     llm_piece_t *pc;
 
-    /* Empty strings carry nothing to find and nothing to redact. */
     if (json_string_length(value) == 0) {
-        return;
+        return NULL;
     }
-    pc = apr_array_push(w->open);
+    pc = apr_array_push(pieces);
     memset(pc, 0, sizeof(*pc));
     pc->path = path;
     pc->value = value;
     pc->len = json_string_length(value);
+    return pc;
 }
 
-static void unit_add_key(walk_t *w, const char *path, json_t *obj,
-                         const char *key, size_t key_len)
+/* An object key as a piece. */
+static void push_key(walk_t *w, apr_array_header_t *pieces, const char *path,
+                     json_t *obj, const char *key, size_t key_len)
 {
-    llm_piece_t *pc;
+    llm_piece_t *pc = apr_array_push(pieces);
 
-    if (key_len == 0) {
-        return;
-    }
-    pc = apr_array_push(w->open);
     memset(pc, 0, sizeof(*pc));
     pc->path = apr_pstrcat(w->p, path, "#key", NULL);
     pc->object = obj;
@@ -84,6 +84,19 @@ static void unit_add_key(walk_t *w, const char *path, json_t *obj,
     pc->key = apr_pstrmemdup(w->p, key, key_len);
     pc->key_len = key_len;
     pc->len = key_len;
+}
+
+static void unit_add_value(walk_t *w, const char *path, json_t *value)
+{
+    push_value(w->open, path, value);
+}
+
+static void unit_add_key(walk_t *w, const char *path, json_t *obj,
+                         const char *key, size_t key_len)
+{
+    if (key_len > 0) {
+        push_key(w, w->open, path, obj, key, key_len);
+    }
 }
 
 /* A unit of pieces; sep, when not 0, is put between them (in no piece:
@@ -219,31 +232,17 @@ static void walk_free(walk_t *w, json_t *node, const char *path)
 static void batch_value(walk_t *w, const char *path, json_t *value,
                         int fixed)
 {
-    llm_piece_t *pc;
+    llm_piece_t *pc = push_value(w->batch, path, value);
 
-    if (json_string_length(value) == 0) {
-        return;
+    if (pc) {
+        pc->fixed = fixed;
     }
-    pc = apr_array_push(w->batch);
-    memset(pc, 0, sizeof(*pc));
-    pc->path = path;
-    pc->value = value;
-    pc->len = json_string_length(value);
-    pc->fixed = fixed;
 }
 
 static void batch_key(walk_t *w, const char *path, json_t *obj,
                       const char *key, size_t key_len)
 {
-    llm_piece_t *pc;
-
-    pc = apr_array_push(w->batch);
-    memset(pc, 0, sizeof(*pc));
-    pc->path = apr_pstrcat(w->p, path, "#key", NULL);
-    pc->object = obj;
-    pc->key = apr_pstrmemdup(w->p, key, key_len);
-    pc->key_len = key_len;
-    pc->len = key_len;
+    push_key(w, w->batch, path, obj, key, key_len);
 }
 
 static void refuse(walk_t *w, const char *path, const char *why)
