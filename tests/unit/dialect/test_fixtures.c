@@ -3,10 +3,10 @@
  */
 
 /*
- * Walks the recorded client requests (../shared/fixtures/clients, read at
- * test time, never copied into the tree) through the shape check and the
- * unit extraction.  Skips when the recordings are not on this machine.
- * LLM_FIXTURES_DIR points elsewhere.
+ * Walks request records shaped like coding agents' turns (the project's
+ * own, in tests/unit/dialect/exchanges; LLM_FIXTURES_DIR points at another
+ * folder of the same layout) through the shape check and the unit
+ * extraction.
  */
 
 #include <stdlib.h>
@@ -121,9 +121,8 @@ static void walk_cb(const char *path, const char *name, void *baton)
 
 START_TEST(fixtures_walk)
 {
-    if (tu_for_each_fixture(".json", walk_cb, NULL) >= 0) {
-        ck_assert_int_gt(nchecked, 10);
-    }
+    ck_assert_int_ge(tu_for_each_fixture(".json", walk_cb, NULL), 0);
+    ck_assert_int_gt(nchecked, 10);
 }
 END_TEST
 

@@ -134,7 +134,7 @@ int tu_for_each_fixture(const char *suffix,
     int count = 0;
 
     if (!dir) {
-        dir = "/work/shared/fixtures/clients";
+        dir = LLM_TEST_EXCHANGES_DIR;
     }
     if (!(top = opendir(dir))) {
         fprintf(stderr, "fixtures not found at %s: skipped\n", dir);

@@ -47,10 +47,11 @@ char *tu_slurp(const char *path, size_t *len);
 /* Run a suite (apr initialised around it); the exit status for main. */
 int tu_run(Suite *s);
 
-/* Call fn for each file whose name ends in suffix in the folders of the
- * recorded client exchanges (LLM_FIXTURES_DIR, by default
- * /work/shared/fixtures/clients), read at test time, never copied into
- * the tree.  The number of files, or -1 when the folder is not there. */
+/* Call fn for each file whose name ends in suffix in the folders of
+ * exchanges (LLM_FIXTURES_DIR, by default the project's own
+ * tests/unit/dialect/exchanges, written for these tests: agents' requests
+ * of each dialect as .json records, providers' streams as .sse).  The
+ * number of files, or -1 when the folder is not there. */
 int tu_for_each_fixture(const char *suffix,
                         void (*fn)(const char *path, const char *name,
                                    void *baton),

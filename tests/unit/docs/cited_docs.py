@@ -2,8 +2,8 @@
 # Licensed under the Apache License, Version 2.0; see the LICENSE file.
 #
 # Every document the code and the docs cite is in the project: a comment
-# that sends the reader to a file that does not exist (a DESIGN.md that
-# was never part of it) is a comment that is not true.  A name is looked
+# that sends the reader to a file that does not exist (a design document
+# that was never part of it) is a comment that is not true.  A name is looked
 # up from the top of the tree, then in docs/.  Usage: cited_docs.py [srcdir]
 
 import os
