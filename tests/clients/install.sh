@@ -15,31 +15,8 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
-
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "install.sh: node and npm are needed for the client tests" >&2
-    exit 2
-fi
-
-stamp=node_modules/.llm-gw-install-stamp
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-
-if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] \
-        && [ "$(cat "$stamp")" = "$want" ]; then
-    exit 0
-fi
-
-# Two test runs starting at once must not both install: flock when present.
-lock="$here/.install.lock"
-if command -v flock >/dev/null 2>&1 && [ -z "${LLM_GW_INSTALL_LOCKED:-}" ]; then
-    # $0 may be relative to where we were called from: we cd'ed since.
-    LLM_GW_INSTALL_LOCKED=1 exec flock "$lock" sh "$here/install.sh" "$@"
-fi
-# Re-check under the lock: another run may just have finished.
-if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] \
-        && [ "$(cat "$stamp")" = "$want" ]; then
-    exit 0
-fi
+. ../npm-pinned.sh
+npm_pinned_begin "$here/install.sh" "client tests" "$@"
 
 # openai 7.x and Claude Code declare node >= 22 but work on node 20: do not
 # let an engine-strict user config refuse them.
@@ -55,4 +32,4 @@ node_modules/.bin/claude --version >/dev/null
 node_modules/.bin/codex --version >/dev/null
 node -e 'require("openai"); require("@anthropic-ai/sdk"); require("anthropic-sdk-0x")'
 
-echo "$want" > "$stamp"
+npm_pinned_done
