@@ -348,6 +348,38 @@ static apr_status_t end_chain(void *data)
     return APR_SUCCESS;
 }
 
+/* The last thing a stopping process does for the audit: move the journals
+ * of children that died into the spool and replay the spool, waiting for
+ * its lock.  Without it a graceful stop that came right after a crash left
+ * the dead child's rows and chain end in a journal or the spool until the
+ * next start, and the stopped gateway's table showed an open chain.  Every
+ * process appends what it has before it takes the lock to replay, so the
+ * last one out replays what all the others left. */
+static apr_status_t drain_at_exit(void *data)
+{
+    server_rec *s = data;
+    llm_audit_srv_t *sc = llm_audit_srv(s);
+    apr_off_t size = 0;
+    apr_pool_t *p;
+    ap_dbd_t *dbd;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    llm_audit_recover(s, p);
+    if (llm_audit_spool_depth(&sc->spool, p, &size, NULL) == APR_SUCCESS
+        && size > 0 && (dbd = llm_audit_dbd_open(p, s)) != NULL) {
+        if (llm_audit_dbd_replay(s, dbd, p, 0) >= 0) {
+            size = 0;
+            llm_audit_spool_depth(&sc->spool, p, &size, NULL);
+            llm_audit_state_set_pending(size > 0);
+        }
+        llm_audit_dbd_close(s, dbd);
+    }
+    apr_pool_destroy(p);
+    return APR_SUCCESS;
+}
+
 static void child_init(apr_pool_t *p, server_rec *s)
 {
     llm_audit_srv_t *sc = llm_audit_srv(s);
@@ -394,6 +426,9 @@ static void child_init(apr_pool_t *p, server_rec *s)
                                       apr_pool_cleanup_null);
         }
     }
+    /* Registered before the batch writer's stop and the end record: runs
+     * after both, so it replays what they spooled. */
+    apr_pool_pre_cleanup_register(p, s, drain_at_exit);
     if (chain && sc->batch_size > 1) {
         batch = llm_audit_batch_start(p, s, journal, sc->batch_size,
                                       sc->batch_delay != LLM_AUDIT_UNSET

@@ -252,6 +252,35 @@ def test_crash_storm_on_the_sqlite_default(minter, mock, gateway_factory):
     assert rc == 0, out
 
 
+def test_graceful_stop_right_after_a_crash_closes_every_chain(
+        minter, mock, gateway_factory):
+    """Children killed, then httpd stopped before anything replays what
+    their journals held (no traffic, a replay tick an hour away): the
+    stopping processes store it, so the stopped gateway's table has every
+    row and every chain closed -- not just at the next start."""
+    g = gateway_factory.make(pg=None, gateway_d={
+        "60-audit-replay.conf": "LLMAuditReplayInterval 3600\n"})
+    tok = minter.mint(sub="stop-after-crash")
+    run = "gwtest/stop-after-crash/%s/" % uuid.uuid4().hex[:8]
+    c = g.client()
+    for i in range(8):
+        assert c.post(CHAT, chat(run + str(i)), token=tok, headers={
+            "User-Agent": run + str(i)}).status == 200
+    assert wait_until(lambda: len(rows_by_agent(g, run)) == 8, 30)
+    kill_children(g)
+    # The new children moved the dead chains' ends into the spool; nothing
+    # replays it before the stop.
+    assert wait_until(lambda: os.path.exists(spool_path(g))
+                      and os.path.getsize(spool_path(g)) > 0, 30), \
+        g.error_log_tail(20)
+    graceful_stop(g)
+    assert os.path.getsize(spool_path(g)) == 0
+    assert not journals(g), journals(g)
+    rc, out = ah.verify(g, "-c")
+    assert rc == 0, out
+    assert len(rows_by_agent(g, run)) == 8
+
+
 def test_rows_cut_from_a_chain_end_are_reported(minter, mock,
                                                 gateway_factory):
     """A chain's last rows cannot vouch for themselves: its end record
