@@ -41,7 +41,7 @@
 #include "apr_thread_cond.h"
 
 #include "mod_llm_audit.h"
-#include "audit_journal.h"
+#include "audit/audit_journal.h"
 
 APLOG_USE_MODULE(llm_audit);
 

@@ -19,7 +19,7 @@
 #include "apr_strings.h"
 
 #include "mod_llm_audit.h"
-#include "audit_crypt.h"
+#include "audit/audit_crypt.h"
 #include "dialect/llm_dialect.h"
 
 APLOG_USE_MODULE(llm_audit);

@@ -9,8 +9,8 @@
  * plus shared-memory metrics and a status page.
  *
  * This file is the glue: hooks and the per-process chain.  The record,
- * chain, spool and body crypto are httpd-free (audit_record.c,
- * audit_chain.c, audit_spool.c, audit_crypt.c); directives live in
+ * chain, spool, journal and body crypto are the httpd-free audit core in
+ * lib/audit, which the audit tools link too; directives live in
  * audit_config.c, the database in audit_dbd.c, metrics in
  * audit_metrics.c and the status page in audit_status.c.
  */
@@ -32,7 +32,7 @@
 #include "apr_atomic.h"
 
 #include "mod_llm_audit.h"
-#include "audit_crypt.h"
+#include "audit/audit_crypt.h"
 #include "audit_metrics.h"
 
 /* This process's chain.  Each child process writes its own chain, so no

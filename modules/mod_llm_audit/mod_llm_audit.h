@@ -17,10 +17,10 @@
 #include "mod_dbd.h"
 
 #include "llm_gateway.h"
-#include "audit_record.h"
-#include "audit_chain.h"
-#include "audit_spool.h"
-#include "audit_journal.h"
+#include "audit/audit_record.h"
+#include "audit/audit_chain.h"
+#include "audit/audit_spool.h"
+#include "audit/audit_journal.h"
 
 #define LLM_AUDIT_UNSET (-1)
 
@@ -144,8 +144,6 @@ void llm_audit_recover(server_rec *s, apr_pool_t *p);
 
 /* audit_replay.c: periodic spool replay from a mod_watchdog thread. */
 void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s);
-
-/* audit_crypt.c (httpd-free) is declared in audit_crypt.h. */
 
 /* audit_metrics.c (shared counters) and audit_prometheus.c (exposition) */
 apr_status_t llm_audit_metrics_post_config(apr_pool_t *pconf, server_rec *s);

@@ -22,7 +22,7 @@ from decimal import Decimal
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
-# Column order of the MAC (modules/mod_llm_audit/audit_record.c) and how
+# Column order of the MAC (lib/audit/audit_record.c) and how
 # each is normalised: i = integer, d = 9-decimal number, t = time, s = text.
 FIELDS = [
     ("ts", "t"), ("request_id", "s"), ("chain_id", "s"), ("seq", "i"),

@@ -67,7 +67,7 @@ def test_schemas_have_the_record_columns_in_order():
         # the MAC order (audit_record.c) with mac after chain fields
         expected = ah.COLUMNS
         assert sorted(cols[1:]) == sorted(expected), (f, cols)
-    src = read("modules", "mod_llm_audit", "audit_record.c")
+    src = read("lib", "audit", "audit_record.c")
     c_fields = re.findall(r'\{ "([a-z_]+)",\s+LLM_AUDIT_T_', src)
     assert c_fields == ah.COLUMNS
 

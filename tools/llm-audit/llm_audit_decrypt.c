@@ -22,8 +22,8 @@
 #include "apr_getopt.h"
 #include "apr_strings.h"
 
-#include "audit_chain.h"
-#include "audit_crypt.h"
+#include "audit/audit_chain.h"
+#include "audit/audit_crypt.h"
 #include "audit_tool.h"
 
 static const char *prog = "llm-audit-decrypt";

@@ -38,8 +38,8 @@
 #include "apr_strings.h"
 #include "apr_hash.h"
 
-#include "audit_record.h"
-#include "audit_chain.h"
+#include "audit/audit_record.h"
+#include "audit/audit_chain.h"
 #include "audit_tool.h"
 
 static const char *prog = "llm-audit-verify";

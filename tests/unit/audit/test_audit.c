@@ -24,13 +24,13 @@
 #include "apr_strings.h"
 #include "apr_file_io.h"
 
-#include "audit_record.h"
-#include "audit_chain.h"
-#include "audit_spool.h"
-#include "audit_journal.h"
-#include "audit_fileio.h"
+#include "audit/audit_record.h"
+#include "audit/audit_chain.h"
+#include "audit/audit_spool.h"
+#include "audit/audit_journal.h"
+#include "audit/audit_fileio.h"
 #include "llm_shm_lock.h"
-#include "audit_crypt.h"
+#include "audit/audit_crypt.h"
 
 static apr_pool_t *pool;
 static char tmpdir[256];
