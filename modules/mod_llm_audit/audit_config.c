@@ -21,6 +21,16 @@
 #include "mod_llm_audit.h"
 #include "llm_size.h"
 
+llm_audit_srv_t *llm_audit_srv(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &llm_audit_module);
+}
+
+llm_audit_dir_t *llm_audit_dir(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &llm_audit_module);
+}
+
 void *llm_audit_create_srv(apr_pool_t *p, server_rec *s)
 {
     llm_audit_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
@@ -107,12 +117,6 @@ static const char *parse_size(cmd_parms *cmd, const char *arg, apr_off_t min,
     return NULL;
 }
 
-static llm_audit_srv_t *srv_of(cmd_parms *cmd)
-{
-    return ap_get_module_config(cmd->server->module_config,
-                                &llm_audit_module);
-}
-
 /* The chain, the spool and its replay belong to the whole server (one
  * chain per process, one spool file): their directives are refused in a
  * virtual host rather than silently ignored there. */
@@ -123,7 +127,7 @@ static const char *check_global(cmd_parms *cmd)
 
 static const char *set_file(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    llm_audit_srv_t *sc = srv_of(cmd);
+    llm_audit_srv_t *sc = llm_audit_srv(cmd->server);
     const char *err = (int)(apr_uintptr_t)cmd->info == 1
                       ? ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT)
                       : check_global(cmd);
@@ -163,7 +167,7 @@ static const char *set_file(cmd_parms *cmd, void *dummy, const char *arg)
 static const char *set_schema(cmd_parms *cmd, void *dummy, const char *driver,
                               const char *arg)
 {
-    llm_audit_srv_t *sc = srv_of(cmd);
+    llm_audit_srv_t *sc = llm_audit_srv(cmd->server);
     const char *err = check_global(cmd);
     const char *path;
     apr_finfo_t fi;
@@ -194,7 +198,8 @@ static const char *set_spool_max(cmd_parms *cmd, void *dummy,
 {
     const char *err = check_global(cmd);
 
-    return err ? err : parse_size(cmd, arg, 4096, &srv_of(cmd)->spool_max);
+    return err ? err : parse_size(cmd, arg, 4096,
+                                  &llm_audit_srv(cmd->server)->spool_max);
 }
 
 static const char *set_replay_interval(cmd_parms *cmd, void *dummy,
@@ -212,7 +217,7 @@ static const char *set_replay_interval(cmd_parms *cmd, void *dummy,
         return apr_psprintf(cmd->pool, "LLMAuditReplayInterval: '%s' is not "
                             "a number of seconds from 1 to 3600", arg);
     }
-    srv_of(cmd)->replay_interval = (int)n;
+    llm_audit_srv(cmd->server)->replay_interval = (int)n;
     return NULL;
 }
 
@@ -220,7 +225,7 @@ static const char *set_replay_interval(cmd_parms *cmd, void *dummy,
 static const char *set_batch(cmd_parms *cmd, void *dummy, const char *arg,
                              const char *delay)
 {
-    llm_audit_srv_t *sc = srv_of(cmd);
+    llm_audit_srv_t *sc = llm_audit_srv(cmd->server);
     const char *err = check_global(cmd);
     char *end;
     long n, ms = LLM_AUDIT_DEFAULT_BATCH_DELAY;
@@ -271,7 +276,7 @@ static const char *parse_price(cmd_parms *cmd, const char *what,
 static const char *set_price(cmd_parms *cmd, void *dummy, int argc,
                              char *const argv[])
 {
-    llm_audit_srv_t *sc = srv_of(cmd);
+    llm_audit_srv_t *sc = llm_audit_srv(cmd->server);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
     llm_audit_price_t pr;
 

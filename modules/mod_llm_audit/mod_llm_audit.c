@@ -58,16 +58,6 @@ static int chain_ended;                      /* the end record is sealed */
  * larger): a database that stalls for long cannot fill the disk with it. */
 #define LLM_AUDIT_JOURNAL_MIN_CAP ((apr_off_t)16 * LLM_AUDIT_JOURNAL_ROTATE)
 
-llm_audit_srv_t *llm_audit_srv(server_rec *s)
-{
-    return ap_get_module_config(s->module_config, &llm_audit_module);
-}
-
-static llm_audit_dir_t *dir_of(request_rec *r)
-{
-    return ap_get_module_config(r->per_dir_config, &llm_audit_module);
-}
-
 /* Create a MAC key on first start, so the quick start and the tests need
  * no extra step: 32 random bytes as hex, readable by root only.  The
  * parent reads it before children drop privileges. */
@@ -545,7 +535,7 @@ static int log_transaction(request_rec *r)
     if (!req) {
         return DECLINED;       /* not a gateway request */
     }
-    dc = dir_of(r);
+    dc = llm_audit_dir(r);
     if (dc->enabled == 0) {
         return DECLINED;
     }
@@ -657,7 +647,7 @@ static int fixups(request_rec *r)
     if (!ap_is_initial_req(r) || !(req = llm_request_get(r, 0))) {
         return DECLINED;
     }
-    dc = dir_of(r);
+    dc = llm_audit_dir(r);
     if (dc->enabled == 0) {
         return DECLINED;
     }

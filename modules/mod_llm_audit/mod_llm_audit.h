@@ -76,11 +76,10 @@ typedef struct llm_audit_dir_t {
 
 extern module AP_MODULE_DECLARE_DATA llm_audit_module;
 
-/* mod_llm_audit.c: this process's chain, behind a process-local mutex. */
-llm_audit_srv_t *llm_audit_srv(server_rec *s);
-
-/* audit_config.c */
+/* audit_config.c: the directives, and the getters of their values. */
 extern const command_rec llm_audit_cmds[];
+llm_audit_srv_t *llm_audit_srv(server_rec *s);
+llm_audit_dir_t *llm_audit_dir(request_rec *r);
 void *llm_audit_create_srv(apr_pool_t *p, server_rec *s);
 void *llm_audit_merge_srv(apr_pool_t *p, void *basev, void *addv);
 void *llm_audit_create_dir(apr_pool_t *p, char *dir);
