@@ -19,7 +19,8 @@
 #include "llm_types.h"
 
 /* Log message ids: every module's lines carry LLMnnnnn. Ranges:
- * 00001-00999 shared, 01000-01999 scan, 02000-02999 route, 03000-03999 audit. */
+ * 00001-00999 shared, 01000-01999 scan, 02000-02999 route, 03000-03999 audit,
+ * 04000-04999 the local mock provider (mod_llm_mock). */
 #define LLMNO(n) "LLM" #n ": "
 
 /* What the gateway did with a request, as the audit row records it. */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Configure and build the whole tree in build/ (out of the source tree) and
-# stage the three modules in build/stage-modules for the run and test
-# commands.  Re-running only rebuilds what changed.
+# stage the three modules, and the local mock provider's module, in
+# build/stage-modules for the run and test commands.  Re-running only rebuilds what changed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -19,6 +19,6 @@ if [ ! -f Makefile ] || [ ../configure -nt Makefile ]; then
 fi
 make -j"$(nproc)" >make.log 2>&1 || { grep -E 'error|Error' make.log | head -30 >&2; tail -20 make.log >&2; exit 1; }
 mkdir -p stage-modules
-for m in scan route audit; do
+for m in scan route audit mock; do
     install -m 755 "modules/mod_llm_$m/.libs/mod_llm_$m.so" stage-modules/
 done

@@ -462,7 +462,6 @@ static void route_register_hooks(apr_pool_t *p)
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_self_service_handler, NULL, NULL,
                     APR_HOOK_MIDDLE);
-    ap_hook_handler(llm_route_mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
     llm_route_register_response_filter();
     llm_route_quota_register_hooks(p);

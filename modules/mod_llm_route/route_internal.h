@@ -88,11 +88,9 @@ apr_array_header_t *llm_route_usable_models(request_rec *r,
 /* The self-service page (route_selfservice.c). */
 #define LLM_SELF_SERVICE_HANDLER "llm-self-service"
 int llm_route_self_service_handler(request_rec *r);
-int llm_route_mock_handler(request_rec *r);
 int llm_route_error_handler(request_rec *r);
 
 #define LLM_MODELS_HANDLER "llm-models"
-#define LLM_MOCK_HANDLER "llm-mock-provider"
 #define LLM_ERROR_HANDLER "llm-error"
 
 #endif /* ROUTE_INTERNAL_H */

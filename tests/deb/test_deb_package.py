@@ -74,6 +74,11 @@ def test_package_layout(deb):
     for m in ("mod_llm_scan.so", "mod_llm_route.so", "mod_llm_audit.so"):
         assert os.path.exists(os.path.join(moddir, m))
     assert not glob.glob(moddir + "/*.la")
+    # The local mock provider is test equipment: neither its module nor
+    # its configuration file is packaged.
+    mock = [p for p in glob.glob(root + "/**", recursive=True)
+            if "mock" in os.path.basename(p)]
+    assert not mock, mock
     for tool in ("llm-scan", "llm-audit-verify", "llm-audit-decrypt",
                  "llm-token"):
         assert os.path.exists(root + "/usr/bin/" + tool)
@@ -145,5 +150,10 @@ def test_enabled_configuration_checks(deb):
     assert "OIDCOAuthVerifyJwksUri https://idp.example.com/certs" in cfg
     assert "OIDCOAuthVerifyCertFiles" not in cfg
     assert "llm-mock-provider" not in cfg
+    # Not even when an admin defines the checkout's switch for it.
+    rc, out = httpd(conf, "-t", "-D", "LLM_GW_MOCK_PROVIDER",
+                    "-D", "DUMP_MODULES")
+    assert rc == 0, out
+    assert "llm_route_module" in out and "llm_mock_module" not in out, out
     rc, out = httpd(debian_conf(root, jwks=False), "-t")
     assert rc != 0 and "LLM_GW_JWKS_URI" in out, out

@@ -109,6 +109,10 @@ def test_package_layout(rpms):
     for m in ("mod_llm_scan.so", "mod_llm_route.so", "mod_llm_audit.so"):
         assert os.path.join(moddir, m) in f
     assert not [p for p in f if p.endswith(".la")], "libtool .la shipped"
+    # The local mock provider is test equipment: neither its module nor
+    # its configuration file is packaged.
+    assert not [p for p in f if "mock" in os.path.basename(p)], \
+        [p for p in f if "mock" in os.path.basename(p)]
     for tool in ("llm-scan", "llm-audit-verify", "llm-audit-decrypt",
                  "llm-token"):
         assert "/usr/bin/" + tool in f
@@ -259,6 +263,11 @@ def test_installed_configuration_checks(work, rpms):
     assert "OIDCOAuthVerifyCertFiles" not in cfg
     assert "llm-mock-provider" not in cfg and "mock-echo" not in cfg
     assert "LLMRouteQuota" in cfg and "LLMRouteAllowModels" in cfg
+    # Not even when an admin defines the checkout's switch for it.
+    rc, out = httpd(conf, "-t", "-D", "LLM_GW_MOCK_PROVIDER",
+                    "-D", "DUMP_MODULES")
+    assert rc == 0, out
+    assert "llm_route_module" in out and "llm_mock_module" not in out, out
 
     # Enabled without any way to verify tokens: refused at -t, saying why.
     conf = fedora_conf(root, jwks=False)

@@ -41,6 +41,8 @@ REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
 REPO_CONF = os.path.join(REPO_ROOT, "conf")
 SQLITE_SCHEMA = os.path.join(REPO_CONF, "sql", "sqlite.sql")
 GATEWAY_MODULES = ("mod_llm_scan.so", "mod_llm_route.so", "mod_llm_audit.so")
+# Loaded by the sample's 25-mock-provider.conf when include_mock_provider.
+MOCK_MODULE = "mod_llm_mock.so"
 
 # Sample policy files a test gateway must not load: they route to the real
 # providers (which need keys and internet) or to the built-in demo mock.
@@ -83,9 +85,10 @@ def gateway_modules_dir():
         REPO_ROOT, "build", "stage-modules")
 
 
-def missing_gateway_modules(directory=None):
+def missing_gateway_modules(directory=None, mock_provider=False):
     directory = directory or gateway_modules_dir()
-    return [m for m in GATEWAY_MODULES
+    wanted = GATEWAY_MODULES + ((MOCK_MODULE,) if mock_provider else ())
+    return [m for m in wanted
             if not os.path.exists(os.path.join(directory, m))]
 
 
@@ -369,7 +372,8 @@ class GatewayServer:
         return proc.returncode, proc.stdout
 
     def start(self, timeout=20.0):
-        missing = missing_gateway_modules(self.modules_dir)
+        missing = missing_gateway_modules(self.modules_dir,
+                                          self.include_mock_provider)
         if missing and not self.plain_proxy:
             raise RuntimeError(
                 "gateway modules %s not found in %s: build them first "

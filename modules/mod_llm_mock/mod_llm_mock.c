@@ -3,12 +3,18 @@
  */
 
 /*
- * The local mock provider: NOT a model.  It lets a newcomer try the gateway
- * offline (conf/llm-gateway.d/25-mock-provider.conf routes "mock-*" models
- * to it through an ordinary balancer), and gives benchmarks an upstream
- * that costs almost nothing.  It answers in the provider's own wire format,
- * streamed or not, echoing the last user text -- faithfully enough for the
- * official SDKs' stream helpers, which rebuild answers from every event.
+ * mod_llm_mock, the local mock provider: NOT a model.  It lets a newcomer
+ * try the gateway offline (conf/llm-gateway.d/25-mock-provider.conf loads
+ * it and routes "mock-*" models to it through an ordinary balancer), and
+ * gives the tests and benchmarks an upstream that costs almost nothing.  It
+ * answers in the provider's own wire format, streamed or not, echoing the
+ * last user text -- faithfully enough for the official SDKs' stream
+ * helpers, which rebuild answers from every event.
+ *
+ * A module of its own, apart from the gateway's three: it is development
+ * and test equipment, not production code.  It is built with them but not
+ * installed (so no package ships it), and it knows nothing of them: it is
+ * a handler that speaks the providers' protocols, like any upstream.
  */
 
 #include <stdlib.h>
@@ -16,13 +22,16 @@
 #include <jansson.h>
 
 #include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "apr_base64.h"
 #include "apr_strings.h"
 
-#include "route_internal.h"
+#include "llm_gateway.h"       /* LLMNO, the log ids; nothing else */
 
+#define MOCK_HANDLER "llm-mock-provider"
 #define MOCK_MAX_BODY (64 * 1024 * 1024)
 #define MOCK_NOTE "[local mock provider, not a real model] You said: "
 
@@ -95,7 +104,10 @@ static int read_body(request_rec *r, char **buf, apr_size_t *len)
         apr_bucket *e;
 
         if (rv != APR_SUCCESS) {
-            return HTTP_BAD_REQUEST;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMNO(04001)
+                          "mock provider: reading the request body failed "
+                          "after %" APR_SIZE_T_FMT " bytes", *len);
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
         }
         for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
              e = APR_BUCKET_NEXT(e)) {
@@ -109,10 +121,18 @@ static int read_body(request_rec *r, char **buf, apr_size_t *len)
             if (APR_BUCKET_IS_METADATA(e)) {
                 continue;
             }
-            if (apr_bucket_read(e, &d, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+            if ((rv = apr_bucket_read(e, &d, &n, APR_BLOCK_READ))
+                != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                              LLMNO(04001) "mock provider: reading the "
+                              "request body failed after %" APR_SIZE_T_FMT
+                              " bytes", *len);
                 return HTTP_BAD_REQUEST;
             }
             if (n > MOCK_MAX_BODY - *len) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(04002)
+                              "mock provider: request body over its %d MB "
+                              "limit", MOCK_MAX_BODY / (1024 * 1024));
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
             if (*len + n + 1 > cap) {
@@ -522,7 +542,7 @@ static const char *utf8_prefix(apr_pool_t *p, const char *s, size_t max)
     return apr_pstrmemdup(p, s, n);
 }
 
-int llm_route_mock_handler(request_rec *r)
+static int mock_handler(request_rec *r)
 {
     const char *path, *model, *text, *reply;
     json_error_t jerr;
@@ -531,10 +551,11 @@ int llm_route_mock_handler(request_rec *r)
     apr_size_t len;
     int rc, stream, in, include_usage;
 
-    if (!r->handler || strcmp(r->handler, LLM_MOCK_HANDLER)) {
+    if (!r->handler || strcmp(r->handler, MOCK_HANDLER)) {
         return DECLINED;
     }
     if (r->method_number != M_POST) {
+        r->allowed = AP_METHOD_BIT << M_POST;
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if ((rc = read_body(r, &body, &len)) != OK) {
@@ -542,6 +563,10 @@ int llm_route_mock_handler(request_rec *r)
     }
     root = json_loadb(body ? body : "", len, 0, &jerr);
     if (!json_is_object(root)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(04003)
+                      "mock provider: the request body is not a JSON object"
+                      " (line %d, column %d: %s)", jerr.line, jerr.column,
+                      root ? "another JSON value" : jerr.text);
         json_decref(root);
         return HTTP_BAD_REQUEST;
     }
@@ -575,9 +600,31 @@ int llm_route_mock_handler(request_rec *r)
         completions(r, model, reply, in, stream, include_usage);
     }
     else {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(04004)
+                      "mock provider: no provider endpoint at %s (it "
+                      "answers .../chat/completions, /completions, "
+                      "/responses, /embeddings, /messages and "
+                      "/messages/count_tokens)", path);
         json_decref(root);
         return HTTP_NOT_FOUND;
     }
     json_decref(root);
     return OK;
 }
+
+static void mock_register_hooks(apr_pool_t *p)
+{
+    ap_hook_handler(mock_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* No directives: the sample's <Location /__mock-provider> with
+ * "SetHandler llm-mock-provider" is all it needs. */
+AP_DECLARE_MODULE(llm_mock) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    mock_register_hooks
+};
