@@ -114,11 +114,18 @@ void llm_request_set_body(request_rec *r, llm_request_t *req,
 /* Name of a decision as stored in the audit table ("allow", "block", ...). */
 const char *llm_decision_name(llm_decision_e d);
 
-/* Name of a finding's action ("log", "redact", "block"; "none"). */
+/* llm_findings.c.  Name of a finding's action ("log", "redact", "block";
+ * "none"). */
 const char *llm_action_name(int action);
 
-/* Findings as JSON text (types, rules, locations, offsets; no values). */
+/* Findings as JSON text, one entry per finding (type, rule, location,
+ * offset, length, action; never a value): the caller's error body. */
 const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req);
+
+/* Findings as the audit row keeps them: one entry per (type, rule,
+ * location) with a count, in the order first seen, no offsets. */
+const char *llm_request_findings_grouped_json(apr_pool_t *p,
+                                              const llm_request_t *req);
 
 /* Send an error in the caller's dialect (r->status set to status) and
  * return DONE for the hook to return.  type is the OpenAI error type

@@ -13,8 +13,6 @@
 #include "httpd.h"
 #include "http_protocol.h"
 #include "apr_strings.h"
-#include <stdlib.h>
-#include <jansson.h>
 
 #include "llm_gateway.h"
 
@@ -77,42 +75,4 @@ const char *llm_decision_name(llm_decision_e d)
     case LLM_DECISION_NONE:    break;
     }
     return "none";
-}
-
-const char *llm_action_name(int action)
-{
-    switch (action) {
-    case LLM_ACTION_LOG:    return "log";
-    case LLM_ACTION_REDACT: return "redact";
-    case LLM_ACTION_BLOCK:  return "block";
-    }
-    return "none";
-}
-
-const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req)
-{
-    json_t *arr;
-    char *dump;
-    const char *out;
-    int i;
-
-    if (!req || !req->findings || req->findings->nelts == 0) {
-        return "[]";
-    }
-    /* Types, rules and paths can hold caller-controlled JSON keys: let
-     * jansson do the escaping. */
-    arr = json_array();
-    for (i = 0; i < req->findings->nelts; i++) {
-        const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i, llm_finding_t);
-
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
-            "type", f->type, "rule", f->rule, "location", f->location,
-            "offset", (json_int_t)f->offset, "length", (json_int_t)f->length,
-            "action", llm_action_name(f->action)));
-    }
-    dump = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    out = apr_pstrdup(p, dump ? dump : "[]");
-    free(dump);
-    return out;
 }

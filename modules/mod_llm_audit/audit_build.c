@@ -7,10 +7,6 @@
  * per-request object and what httpd knows about the exchange.
  */
 
-#include <stdlib.h>
-#include <string.h>
-#include <jansson.h>
-
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -69,59 +65,6 @@ static const char *family_name(llm_family_e f)
     case LLM_FAMILY_NONE:      break;
     }
     return NULL;
-}
-
-/* Findings as the audit keeps them: one entry per (type, rule, location)
- * with a count, in the order first seen.  Offsets and lengths are left to
- * the client's error body: across rows they only add noise. */
-static const char *findings_json(apr_pool_t *p, const llm_request_t *req,
-                                 int *count)
-{
-    json_t *arr;
-    char *dump;
-    const char *out;
-    int i, j;
-
-    *count = req->findings ? req->findings->nelts : 0;
-    if (*count == 0) {
-        return "[]";
-    }
-    arr = json_array();
-    for (i = 0; i < req->findings->nelts; i++) {
-        const llm_finding_t *f = &APR_ARRAY_IDX(req->findings, i,
-                                                llm_finding_t);
-        json_t *hit = NULL;
-
-        for (j = 0; j < (int)json_array_size(arr); j++) {
-            json_t *e = json_array_get(arr, j);
-
-            if (!strcmp(json_string_value(json_object_get(e, "type")),
-                        f->type ? f->type : "")
-                && !strcmp(json_string_value(json_object_get(e, "rule")),
-                           f->rule ? f->rule : "")
-                && !strcmp(json_string_value(json_object_get(e, "location")),
-                           f->location ? f->location : "")) {
-                hit = e;
-                break;
-            }
-        }
-        if (hit) {
-            json_object_set_new(hit, "count", json_integer(
-                json_integer_value(json_object_get(hit, "count")) + 1));
-            continue;
-        }
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:s}",
-            "type", f->type ? f->type : "",
-            "rule", f->rule ? f->rule : "",
-            "location", f->location ? f->location : "",
-            "count", 1,
-            "action", llm_action_name(f->action)));
-    }
-    dump = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(arr);
-    out = apr_pstrdup(p, dump ? dump : "[]");
-    free(dump);
-    return out;
 }
 
 /* Where a random request id is kept between the intent and the record. */
@@ -252,7 +195,7 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     request_rec *last = r;
     const char *cl, *model_used;
     apr_int64_t bytes_in = 0;
-    int nfind, f;
+    int f;
     double cost;
 
     /* What the client got is the last internal redirect's status and
@@ -279,8 +222,9 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
             || req->decision == LLM_DECISION_REDACT)) {
         rec->v[LLM_AUDIT_F_REASON] = "upstream_error";
     }
-    rec->v[LLM_AUDIT_F_FINDINGS] = findings_json(p, req, &nfind);
-    rec->v[LLM_AUDIT_F_FINDING_COUNT] = i64(p, nfind);
+    rec->v[LLM_AUDIT_F_FINDINGS] = llm_request_findings_grouped_json(p, req);
+    rec->v[LLM_AUDIT_F_FINDING_COUNT] = i64(p, req->findings
+                                               ? req->findings->nelts : 0);
     rec->v[LLM_AUDIT_F_HTTP_STATUS] = i64(p, last->status);
     if (req->upstream_status > 0) {
         rec->v[LLM_AUDIT_F_UPSTREAM_STATUS] = i64(p, req->upstream_status);
