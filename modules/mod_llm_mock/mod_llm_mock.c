@@ -124,9 +124,9 @@ static int read_body(request_rec *r, char **buf, apr_size_t *len)
             if ((rv = apr_bucket_read(e, &d, &n, APR_BLOCK_READ))
                 != APR_SUCCESS) {
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                              LLMNO(04001) "mock provider: reading the "
-                              "request body failed after %" APR_SIZE_T_FMT
-                              " bytes", *len);
+                              LLMNO(04005) "mock provider: reading a bucket "
+                              "of the request body failed after %"
+                              APR_SIZE_T_FMT " bytes", *len);
                 return HTTP_BAD_REQUEST;
             }
             if (n > MOCK_MAX_BODY - *len) {
@@ -562,11 +562,17 @@ static int mock_handler(request_rec *r)
         return rc;
     }
     root = json_loadb(body ? body : "", len, 0, &jerr);
-    if (!json_is_object(root)) {
+    if (!root) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(04003)
                       "mock provider: the request body is not a JSON object"
                       " (line %d, column %d: %s)", jerr.line, jerr.column,
-                      root ? "another JSON value" : jerr.text);
+                      jerr.text);
+        return HTTP_BAD_REQUEST;
+    }
+    if (!json_is_object(root)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(04006)
+                      "mock provider: the request body is JSON but not an "
+                      "object");
         json_decref(root);
         return HTTP_BAD_REQUEST;
     }

@@ -93,6 +93,12 @@ def test_mock_module_logs_why_it_refuses(mock_alone):
     assert resp.status == 400, resp
     assert wait_for_log(mock_alone, "LLM04003: mock provider: the request "
                                     "body is not a JSON object")
+    resp = mock_alone.client().post(
+        "/__mock-provider/v1/chat/completions", b"[1, 2]",
+        headers={"Content-Type": "application/json"})
+    assert resp.status == 400, resp
+    assert wait_for_log(mock_alone, "LLM04006: mock provider: the request "
+                                    "body is JSON but not an object")
     resp = mock_alone.client().post("/__mock-provider/v1/nowhere",
                                     chat("x"))
     assert resp.status == 404, resp
