@@ -3,15 +3,18 @@
  */
 
 /*
- * Who the caller is, read from the token mod_auth_openidc has verified.
+ * Who the caller is, read from the token the authenticating module
+ * verified (mod_oauth2 for API calls, mod_auth_openidc for the
+ * self-service page's login; route_claims.c finds it).
  *
- * mod_auth_openidc hands claims on as OIDC_CLAIM_* variables with arrays
- * joined by ',', so a group named "nobody,llm-all-models" would read as
- * two groups.  The groups are therefore taken from the token's own JSON:
- * the payload of the JWT that was verified (OIDC_access_token, or the
- * bearer token it was read from), one string per group.  The same JSON
- * gives "exp" and "nbf", which mod_auth_openidc does not require: a
- * token without an expiry would be valid for ever.
+ * Both modules hand claims on as environment variables, with arrays joined
+ * by ',' (mod_auth_openidc) or as JSON text (mod_oauth2), under prefixes
+ * of their own; a group named "nobody,llm-all-models" would read as two
+ * groups in the first.  The user, the groups and the expiry are therefore
+ * taken from the token's own JSON: the payload of the JWT that was
+ * verified, one string per group -- the same whichever module verified
+ * it.  The same JSON gives "exp" and "nbf", which neither module requires
+ * as the gateway does: a token without an expiry would be valid for ever.
  */
 
 #include <string.h>
@@ -26,6 +29,7 @@
 #include "apr_strings.h"
 
 #include "route_internal.h"
+#include "route_claims.h"
 #include "dialect/llm_dialect.h"
 #include "dialect/json_fast.h"
 
@@ -33,26 +37,6 @@ APLOG_USE_MODULE(llm_route);
 
 /* Clock skew allowed for "nbf". */
 #define NBF_SKEW 60
-
-/* The token mod_auth_openidc verified: the variable it sets, else the
- * bearer token it read (the variable is missing when claims are passed
- * as headers only). */
-static const char *verified_token(request_rec *r)
-{
-    const char *t = apr_table_get(r->subprocess_env, "OIDC_access_token");
-    const char *h;
-
-    if (t && *t) {
-        return t;
-    }
-    h = apr_table_get(r->headers_in, "Authorization");
-    if (h && !strncasecmp(h, "Bearer ", 7)) {
-        for (h += 7; *h == ' '; h++)
-            ;
-        return *h ? h : NULL;
-    }
-    return NULL;
-}
 
 /* The decoded payload of a compact JWS (header.payload.signature); NULL
  * for anything else (an opaque token checked by introspection, a JWE). */
@@ -163,12 +147,20 @@ static int number_claim(request_rec *r, const char *payload, apr_size_t len,
     return 1;
 }
 
-/* An opaque token's expiry as introspection reported it. */
-static int env_number(request_rec *r, const char *name, apr_int64_t *out)
+/* An opaque token's claim as introspection reported it, in the
+ * authenticating module's environment variables. */
+static const char *env_claim(request_rec *r, const char *prefix,
+                             const char *name)
 {
-    const char *v = apr_table_get(r->subprocess_env,
-                                  apr_pstrcat(r->pool, "OIDC_CLAIM_", name,
-                                              NULL));
+    return prefix ? apr_table_get(r->subprocess_env,
+                                  apr_pstrcat(r->pool, prefix, name, NULL))
+                  : NULL;
+}
+
+static int env_number(request_rec *r, const char *prefix, const char *name,
+                      apr_int64_t *out)
+{
+    const char *v = env_claim(r, prefix, name);
     char *end;
 
     if (!v || !*v) {
@@ -178,31 +170,50 @@ static int env_number(request_rec *r, const char *name, apr_int64_t *out)
     return *end == '\0';
 }
 
+/* A top-level member that is a JSON string without NUL (a name cut at a
+ * NUL would compare as another). */
+static const char *string_claim(request_rec *r, const char *payload,
+                                apr_size_t len, const char *name)
+{
+    const char *v;
+    size_t vlen;
+    json_t *parsed, *s;
+    const char *out = NULL;
+    char *wrapped;
+
+    if (llm_json_top_member(payload, len, name, &v, &vlen) != 1
+        || !vlen || *v != '"') {
+        return NULL;
+    }
+    wrapped = apr_palloc(r->pool, vlen + 3);
+    wrapped[0] = '[';
+    memcpy(wrapped + 1, v, vlen);
+    wrapped[vlen + 1] = ']';
+    wrapped[vlen + 2] = '\0';
+    parsed = llm_json_parse(r->pool, wrapped, vlen + 2, NULL);
+    s = json_array_get(parsed, 0);
+    if (json_is_string(s) && json_string_length(s)
+        && strlen(json_string_value(s)) == json_string_length(s)) {
+        out = apr_pstrdup(r->pool, json_string_value(s));
+    }
+    return out;
+}
+
 int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
                             llm_request_t *req, const char **why)
 {
-    const char *user = dc->user_claim
-        ? apr_table_get(r->subprocess_env,
-                        apr_pstrcat(r->pool, "OIDC_CLAIM_", dc->user_claim,
-                                    NULL))
-        : NULL;
     apr_int64_t now = apr_time_sec(r->request_time), exp = 0, nbf = 0;
-    const char *token, *payload, *gv;
+    const char *token, *payload, *gv, *prefix, *user = NULL;
     apr_size_t plen = 0;
     size_t gvlen;
     int has_exp, has_nbf, found;
 
-    req->user = user ? user : r->user;
+    req->user = r->user;
     if (!r->user) {
         return OK;          /* no authentication here: nothing to read */
     }
-    if (!(token = verified_token(r))) {
+    if (!(token = llm_route_verified_token(r, &prefix))) {
         *why = "the gateway cannot read the verified token";
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02200)
-                      "authenticated request without the token in "
-                      "OIDC_access_token or Authorization: the gateway "
-                      "reads groups and expiry from it (OIDCPassClaimsAs "
-                      "environment)");
         return HTTP_UNAUTHORIZED;
     }
     payload = jws_payload(r, token, &plen);
@@ -215,15 +226,24 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
         if (found == 1) {
             take_groups(r, req, gv, gvlen);
         }
+        if (dc->user_claim) {
+            user = string_claim(r, payload, plen, dc->user_claim);
+        }
         has_exp = number_claim(r, payload, plen, "exp", &exp);
         has_nbf = number_claim(r, payload, plen, "nbf", &nbf);
     }
     else {
         /* Opaque (or a payload this scan cannot follow): the claims came
-         * from introspection and reach us only joined, where a list of
-         * groups cannot be told apart. */
-        has_exp = env_number(r, "exp", &exp);
-        has_nbf = env_number(r, "nbf", &nbf);
+         * from introspection and reach us only as the module passed them
+         * on, where a list of groups cannot be told apart. */
+        if (dc->user_claim) {
+            user = env_claim(r, prefix, dc->user_claim);
+        }
+        has_exp = env_number(r, prefix, "exp", &exp);
+        has_nbf = env_number(r, prefix, "nbf", &nbf);
+    }
+    if (user && *user) {
+        req->user = user;
     }
     if (!has_exp) {
         *why = "it has no expiry: exp is missing or not a number";

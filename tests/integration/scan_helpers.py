@@ -386,11 +386,11 @@ def field_text(value, placement):
 LOCATION = """\
 <Location {path}>
     LLMGateway On
-    AuthType oauth20
+    AuthType oauth2
     <RequireAll>
         Require valid-user
-        Require claim iss:${{LLM_GW_JWT_ISSUER}}
-        Require claim aud:${{LLM_GW_JWT_AUDIENCE}}
+        Require oauth2_claim iss:${{LLM_GW_JWT_ISSUER}}
+        Require oauth2_claim aud:${{LLM_GW_JWT_AUDIENCE}}
 {require}
     </RequireAll>
 {body}

@@ -1,11 +1,12 @@
 """The harness itself, against plain httpd (no gateway modules).
 
 These run even before the gateway modules are built, and pin down what
-mod_auth_openidc 2.4.12 does on its own -- what the gateway can rely on and
-what it must add (README.md, "mod_auth_openidc as we found it").
+mod_oauth2 3.3 (the gateway's bearer-token verifier) does on its own --
+what the gateway can rely on and what it must add.
 """
 
 import subprocess
+import time
 
 import psycopg2
 import pytest
@@ -18,15 +19,16 @@ CHAT = {"model": "gpt-4o-mini",
 
 @pytest.fixture(scope="module")
 def plain(minter, mock_provider):
-    """httpd with mod_proxy_balancer + mod_auth_openidc only, forwarding
+    """httpd with mod_proxy_balancer + mod_oauth2 only, forwarding
     /v1 to the mock with the provider key, claims copied into request
-    headers so the mock shows what mod_auth_openidc exposed."""
+    headers so the mock shows what mod_oauth2 exposed."""
     from gwtest.httpd import GatewayServer
     g = GatewayServer(minter, mock=mock_provider, plain_proxy=True,
                       include_mock_provider=False, extra_conf="""
 <Location /v1>
-    RequestHeader set X-Claim-Groups "%{OIDC_CLAIM_groups}e"
-    RequestHeader set X-Claim-Email "%{OIDC_CLAIM_email}e"
+    RequestHeader set X-Claim-Groups "%{OAUTH2_CLAIM_groups}e"
+    RequestHeader set X-Claim-Email "%{OAUTH2_CLAIM_email}e"
+    RequestHeader set X-Claim-Token-Is-Bearer "expr=%{osenv:OAUTH2_CLAIM_access_token} == %{HTTP:X-Expected-Token}"
     RequestHeader set X-Remote-User "expr=%{REMOTE_USER}"
 </Location>
 """)
@@ -52,55 +54,65 @@ def test_plain_proxy_sends_provider_key_and_returns_bytes(plain, mock,
 
 @pytest.mark.parametrize("case", [
     "no_token", "expired", "bad_signature", "tampered", "alg_none",
-    "wrong_issuer", "wrong_audience"])
-def test_mod_auth_openidc_refuses(plain, mock, minter, case):
+    "wrong_issuer", "wrong_audience", "issued_in_future", "no_exp"])
+def test_mod_oauth2_refuses(plain, mock, minter, case):
+    now = int(time.time())
     tokens = {
         "no_token": None,
         "expired": minter.mint(expired=True),
         "bad_signature": minter.mint(key=minter.other_key),
         "tampered": minter.tamper(minter.mint()),
         "alg_none": minter.mint(alg_none=True),
-        # refused only because the conf says Require claim iss:/aud:
+        # refused only because the conf says Require oauth2_claim iss:/aud:
         "wrong_issuer": minter.mint(iss="https://evil.example"),
         "wrong_audience": minter.mint(aud="someone-else"),
+        # "iat" more than 10 s ahead (mod_oauth2's own slack)
+        "issued_in_future": minter.mint(extra={"iat": now + 3600}),
+        # verify.exp=required in the sample
+        "no_exp": minter.mint(extra={"exp": None}),
     }
     resp = plain.client().post("/v1/chat/completions", CHAT,
                                token=tokens[case])
     assert resp.status == 401
     assert mock.requests == []
-    if case == "no_token":
-        assert 'error="invalid_request"' in resp.header("WWW-Authenticate")
-    elif case not in ("wrong_issuer", "wrong_audience"):
-        assert 'error="invalid_token"' in resp.header("WWW-Authenticate")
+    if case not in ("wrong_issuer", "wrong_audience"):
+        # refused by mod_oauth2 itself (the others by mod_authz_core)
+        wa = resp.header("WWW-Authenticate")
+        assert wa and wa.startswith("Bearer"), wa
 
 
-def test_mod_auth_openidc_ignores_nbf(plain, mock, minter):
-    """2.4.12 checks exp but not nbf/iat: a not-yet-valid token passes.
-    The gateway has to refuse it itself (issue 5)."""
-    resp = plain.client().post("/v1/chat/completions", CHAT,
-                               token=minter.mint(not_yet_valid=True))
+def test_mod_oauth2_ignores_nbf(plain, mock, minter):
+    """mod_oauth2 3.3 checks exp and iat but not nbf: a token not valid
+    before an hour from now passes.  The gateway refuses it itself."""
+    resp = plain.client().post(
+        "/v1/chat/completions", CHAT,
+        token=minter.mint(extra={"nbf": int(time.time()) + 3600}))
     assert resp.status == 200
 
 
-def test_mod_auth_openidc_claims_as_environment(plain, mock, minter):
+def test_mod_oauth2_claims_as_environment(plain, mock, minter):
     token = minter.mint(sub="carol", email="carol@corp.example",
                         groups=["developers", "ml team"])
-    resp = plain.client().post("/v1/chat/completions", CHAT, token=token)
+    resp = plain.client().post("/v1/chat/completions", CHAT, token=token,
+                               headers={"X-Expected-Token": token})
     assert resp.status == 200
     got = mock.last_request()
-    # arrays are joined with "," (OIDCClaimDelimiter), spaces kept
-    assert got.header("x-claim-groups") == "developers,ml team"
+    # arrays are passed on as JSON text; strings as they are
+    assert got.header("x-claim-groups") == '["developers", "ml team"]'
     assert got.header("x-claim-email") == "carol@corp.example"
-    # OIDCOAuthRemoteUserClaim sub -> r->user
+    # the token it verified, as OAUTH2_CLAIM_access_token (mod_llm_route
+    # reads the claims from it)
+    assert got.header("x-claim-token-is-bearer") == "true"
+    # remote_user_claim=sub -> r->user
     assert got.header("x-remote-user") == "carol"
-    # OIDCPassClaimsAs environment: no OIDC_CLAIM_* request headers
-    assert not [h for h in got.header_names() if h.startswith("oidc")]
+    # headers=off: no OAUTH2_CLAIM_* request headers
+    assert not [h for h in got.header_names() if h.startswith("oauth2")]
 
 
-def test_x_api_key_is_not_accepted_by_mod_auth_openidc(plain, mock, minter):
-    """Anthropic clients send their key as x-api-key; mod_auth_openidc
-    2.4.12 only reads Authorization (OIDCOAuthAcceptTokenAs has no
-    header:NAME form), so the gateway must promote it (issue 5)."""
+def test_x_api_key_is_not_accepted_by_mod_oauth2(plain, mock, minter):
+    """Anthropic clients send their key as x-api-key; mod_oauth2 reads
+    Authorization only (unless told otherwise with OAuth2AcceptTokenIn), so
+    the gateway promotes it (issue 5)."""
     resp = plain.client().post("/v1/messages", CHAT, token=None,
                                headers={"x-api-key": minter.mint()})
     assert resp.status == 401
@@ -109,9 +121,8 @@ def test_x_api_key_is_not_accepted_by_mod_auth_openidc(plain, mock, minter):
 
 def test_es256_tokens_verify_through_https_jwks(minter, mock_provider, jwks,
                                                 mock):
-    """ES256 cannot go through OIDCOAuthVerifyCertFiles in 2.4.12 (it
-    crashes httpd); through an https JWKS URI it works, next to the RSA
-    cert file."""
+    """ES256 tokens verify through an https JWKS URI, listed after the RSA
+    development key (OAuth2TokenVerify is tried in order)."""
     from gwtest.httpd import GatewayServer
     g = GatewayServer(minter, mock=mock_provider, plain_proxy=True,
                       include_mock_provider=False,

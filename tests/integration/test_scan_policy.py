@@ -43,7 +43,7 @@ POLICY = "\n".join([
                            "    LLMScanAction pii block"),
     location("/contractors/v1", "    LLMScanAction pii block\n"
                                 "    LLMScanAction CUSTOMER block",
-             require="        Require claim groups:contractors"),
+             require="        Require oauth2_claim groups:contractors"),
     location("/rules/v1", "    LLMScanAction github-pat-classic log\n"
                           "    LLMScanAction CREDIT_CARD block\n"
                           "    LLMScanAction customer-names redact\n"
@@ -579,7 +579,7 @@ def test_stricter_inner_location_is_not_ignored(gateway_factory, mock,
         "LLMScanAction pii log\n"
         "LLMRouteAllowModels contractors *\n" +
         sh.location("/contractors/v1", "    LLMScanAction pii block",
-                    require="        Require claim groups:contractors"))})
+                    require="        Require oauth2_claim groups:contractors"))})
     tok = minter.mint(sub="ext-1", groups=["contractors"])
     e = sh.email()
     resp = sh.post(g, tok, "/contractors/v1/chat/completions",

@@ -1,12 +1,10 @@
 """An https JWKS endpoint for the suite's signing keys.
 
-Why: mod_auth_openidc 2.4.12 can load only RSA certificates through
-``OIDCOAuthVerifyCertFiles`` (an EC certificate crashes httpd at config
-time), so ES256 tokens must be verified through ``OIDCOAuthVerifyJwksUri``,
-and that directive accepts https URLs only.  This serves the minter's keys
-as a JWK set over TLS with a throw-away self-signed certificate; httpd needs
-``OIDCOAuthSSLValidateServer Off`` to accept it.  It is also what production
-looks like (the IdP's JWKS URI)::
+This serves the minter's keys (RS256 and ES256) as a JWK set over TLS with
+a throw-away self-signed certificate; ``httpd_conf()`` is a server-wide
+``OAuth2TokenVerify jwks_uri`` with ``jwks_uri.ssl_verify=false`` to accept
+it, added after the sample's development key.  It is what production looks
+like (the IdP's JWKS URI)::
 
     jwks = JwksServer(minter).start()
     gateway_d={"11-jwks.conf": jwks.httpd_conf()}
@@ -113,8 +111,9 @@ class JwksServer:
         return self._server.fetches
 
     def httpd_conf(self):
-        return ("OIDCOAuthVerifyJwksUri %s\n"
-                "OIDCOAuthSSLValidateServer Off\n" % self.url)
+        return ("OAuth2TokenVerify jwks_uri %s "
+                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600&"
+                "verify.exp=required\n" % self.url)
 
     def start(self):
         threading.Thread(target=self._server.serve_forever, daemon=True,

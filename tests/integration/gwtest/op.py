@@ -198,8 +198,9 @@ class OpenIdProvider:
     def httpd_conf(self):
         """Verify gateway tokens with the OP's published keys (the way
         production does); the OP's certificate is self-signed."""
-        return ("OIDCOAuthVerifyJwksUri %s\n"
-                "OIDCOAuthSSLValidateServer Off\n" % self.jwks_uri)
+        return ("OAuth2TokenVerify jwks_uri %s "
+                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600&"
+                "verify.exp=required\n" % self.jwks_uri)
 
     def defines(self):
         return {"LLM_GW_JWT_ISSUER": self.issuer,

@@ -1,9 +1,9 @@
-"""Test signing keys and JWT minting for mod_auth_openidc.
+"""Test signing keys and JWT minting for the gateway's bearer check (mod_oauth2).
 
 The gateway never sees a real IdP in tests: the suite generates its own RSA
-(RS256) and EC (ES256) keys per session, writes self-signed certificates that
-mod_auth_openidc loads with ``OIDCOAuthVerifyCertFiles kid#/path/cert.pem``,
-and mints tokens signed by those keys.  The "bad" variants (expired, wrong
+(RS256) and EC (ES256) keys per session (with self-signed certificates),
+hands the RSA key to httpd as a JWK (``LLM_GW_JWT_JWK``, gwtest/httpd.py) and
+the ES256 one through a JWKS URI (gwtest/jwks.py), and mints tokens signed by those keys.  The "bad" variants (expired, wrong
 issuer, other key, alg none, ...) are built here so every test refuses the
 same way.
 
@@ -40,8 +40,8 @@ def _json_segment(obj):
 class SigningKey:
     """One private key, its self-signed certificate on disk, and its kid.
 
-    ``alg`` is RS256 or ES256.  ``cert_path`` is what the httpd config points
-    ``OIDCOAuthVerifyCertFiles`` at (``kid#cert_path``).
+    ``alg`` is RS256 or ES256.  ``cert_path``: its certificate (PEM), for
+    tools that want one; httpd gets the public key as a JWK (gwtest.jwks).
     """
 
     def __init__(self, directory, kid, alg="RS256"):
@@ -113,12 +113,10 @@ class TokenMinter:
         self.directory = directory
         self.issuer = issuer
         self.audience = audience
-        # kid "dev" matches the sample conf's
-        # "OIDCOAuthVerifyCertFiles dev#${LLM_GW_JWT_CERT}".
+        # kid "dev", as the development key of the quick start
+        # (scripts/dev-keys.sh); httpd gets it as LLM_GW_JWT_JWK.
         self.rsa_key = SigningKey(directory, rsa_kid, "RS256")
-        # ES256: NOT loadable with OIDCOAuthVerifyCertFiles in
-        # mod_auth_openidc 2.4.12 (it parses every cert as RSA and crashes
-        # httpd at config time); serve it as a JWK from an https JWKS URI.
+        # ES256: served as a JWK from an https JWKS URI (gwtest.jwks).
         self.es256_key = SigningKey(directory, "test-es256", "ES256")
         # Same kid as the trusted key on purpose: the refusal must come from
         # the signature check, not from an unknown kid.
