@@ -1,37 +1,21 @@
-"""The gateway behind mod_oauth2 instead of mod_auth_openidc's deprecated
-OAuth 2.0 mode (issue 17's evaluation, docs/identity.md "mod_auth_openidc
-or mod_oauth2"): with 10-auth.conf replaced by the mod_oauth2 equivalent,
-tokens from the real OP are verified from its JWKS, the gateway modules
-read the caller and groups from the verified bearer token, bad tokens are
-refused in the caller's dialect, a rotated key works, and nothing of the
-token or of mod_oauth2's claim headers reaches the provider."""
+"""The bearer path on mod_oauth2 (issue 17; docs/identity.md, "mod_auth_openidc
+or mod_oauth2"): the sample's 10-auth.conf with the real OP's JWKS.  Tokens
+from the OP are verified and the gateway modules read the caller and
+groups from the token mod_oauth2 verified -- not from whatever the request
+carries -- bad tokens are refused in the caller's dialect, a rotated key
+works, nothing of the token or of mod_oauth2's claims reaches the
+provider, and what mod_oauth2 caches does not outlive a token's "exp"."""
 
 import json
-import os
+import time
 
 import pytest
 
-from gwtest.httpd import GatewayServer, httpd_modules_dir
+from gwtest.httpd import GatewayServer
 
 CHAT = "/v1/chat/completions"
 BODY = {"model": "gpt-4o-mini",
         "messages": [{"role": "user", "content": "hello"}]}
-
-OAUTH2_AUTH = """\
-<IfModule !oauth2_module>
-    LoadModule oauth2_module ${{LLM_GW_HTTPD_MODULES}}/mod_oauth2.so
-</IfModule>
-LLMRouteApiKeyHeader On
-<Location /v1>
-    AuthType oauth2
-    OAuth2TokenVerify jwks_uri {jwks} jwks_uri.ssl_verify=false&verify.exp=required
-    <RequireAll>
-        Require valid-user
-        Require oauth2_claim iss:${{LLM_GW_JWT_ISSUER}}
-        Require oauth2_claim aud:${{LLM_GW_JWT_AUDIENCE}}
-    </RequireAll>
-</Location>
-"""
 
 ACCESS = """\
 LLMRouteAllowModels developers *
@@ -41,18 +25,20 @@ LLMRouteAllowModels ci-bots    gpt-4o-mini
 
 @pytest.fixture(scope="module")
 def oauth2_gw(op, minter, mock_provider, postgres):
-    if not os.path.exists(os.path.join(httpd_modules_dir(), "mod_oauth2.so")):
-        pytest.fail("mod_oauth2 is not installed (scripts/deps.sh test)")
     g = GatewayServer(minter, mock=mock_provider, pg=postgres,
                       defines=op.defines(),
-                      gateway_d={"10-auth.conf":
-                                 OAUTH2_AUTH.format(jwks=op.jwks_uri),
+                      gateway_d={"11-op-jwks.conf": op.httpd_conf(),
                                  "40-model-access.conf": ACCESS})
     try:
         g.start()
         yield g
     finally:
         g.destroy()
+
+
+def groups_of(row):
+    groups = row["user_groups"]
+    return json.loads(groups) if isinstance(groups, str) else groups
 
 
 def test_op_token_through_mod_oauth2(op, oauth2_gw, mock, user_agent):
@@ -66,12 +52,13 @@ def test_op_token_through_mod_oauth2(op, oauth2_gw, mock, user_agent):
         assert not name.lower().startswith("oauth2"), name
     assert rec.header("authorization") == "Bearer " + oauth2_gw.openai_key
     row = oauth2_gw.audit.rows_for_user_agent(user_agent)[0]
-    groups = row["user_groups"]
-    if isinstance(groups, str):
-        groups = json.loads(groups)
-    assert (row["user_name"], groups) == ("ci-llm-review", ["ci-bots"])
+    assert (row["user_name"], groups_of(row)) == ("ci-llm-review",
+                                                  ["ci-bots"])
     r = oauth2_gw.client().post(CHAT, dict(BODY, model="gpt-4o"), token=token)
     assert r.status == 403 and b"model_not_allowed" in r.body
+    # Nothing of mod_oauth2's target pass in the logs either.
+    assert token not in oauth2_gw.error_log_text()
+    assert token not in oauth2_gw.access_log_text()
 
 
 def test_bad_tokens_refused_in_dialect(op, oauth2_gw, mock, minter):
@@ -82,6 +69,14 @@ def test_bad_tokens_refused_in_dialect(op, oauth2_gw, mock, minter):
         r = oauth2_gw.client().post(CHAT, BODY, token=bad)
         assert r.status == 401, r.body
         assert r.json()["error"]["code"] == "invalid_api_key", r.body
+    r = oauth2_gw.client().post("/v1/messages",
+                                {"model": "claude-haiku-4-5", "max_tokens": 8,
+                                 "messages": [{"role": "user",
+                                               "content": "hi"}]},
+                                token=forged,
+                                headers={"anthropic-version": "2023-06-01"})
+    assert r.status == 401
+    assert r.json()["error"]["type"] == "authentication_error"
     assert mock.requests == []
 
 
@@ -92,3 +87,71 @@ def test_rotated_key_through_mod_oauth2(op, oauth2_gw, mock):
     r = oauth2_gw.client().post(CHAT, BODY,
                                 token=op.client_credentials_token())
     assert r.status == 200, r.body
+
+
+def test_expired_token_refused_though_mod_oauth2_cached_it(gateway, mock,
+                                                           minter):
+    """mod_oauth2 keeps a verified token's result for 5 minutes whatever
+    its "exp"; the gateway checks "exp" on every request."""
+    exp = int(time.time()) + 12
+    token = minter.mint(sub="short-lived", extra={"exp": exp})
+    assert gateway.client().post(CHAT, BODY, token=token).status == 200
+    while time.time() < exp + 1.5:
+        time.sleep(0.5)
+    mock.reset()
+    r = gateway.client().post(CHAT, BODY, token=token)
+    assert r.status == 401, r.body
+    assert "expired" in r.json()["error"]["message"]
+    assert mock.requests == []
+
+
+# The token in a cookie for mod_oauth2; an Authorization header the
+# caller wrote is then nothing mod_oauth2 looked at.
+COOKIE_AUTH = """\
+<Location /v1>
+    OAuth2AcceptTokenIn cookie name=gwtoken
+    LLMRouteApiKeyHeader Off
+</Location>
+"""
+
+ADMIN_ONLY = "LLMRouteAllowModels llm-admins *\n"
+
+
+def forged_with_groups(token, groups):
+    """The same token with its payload's groups replaced: its signature no
+    longer matches (nothing verified it)."""
+    import base64
+    head, payload, sig = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["groups"] = groups
+    raw = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+    return "%s.%s.%s" % (head, raw.decode(), sig)
+
+
+def test_groups_come_from_the_token_mod_oauth2_verified(gateway_factory, mock,
+                                                        minter, user_agent):
+    g = gateway_factory.make(gateway_d={"12-cookie.conf": COOKIE_AUTH,
+                                        "40-model-access.conf": ADMIN_ONLY})
+    token = minter.mint(sub="mallory", groups=["developers"])
+    forged = forged_with_groups(token, ["llm-admins"])
+    r = g.client().post(CHAT, BODY, headers={
+        "Cookie": "gwtoken=" + token,
+        "Authorization": "Bearer " + forged,
+        "User-Agent": user_agent})
+    # Verified: developers, who may use no model here.
+    assert r.status == 403, r.body
+    assert b"model_not_allowed" in r.body
+    assert mock.requests == []
+    (row,) = g.audit.rows_for_user_agent(user_agent)
+    assert (row["user_name"], groups_of(row)) == ("mallory", ["developers"])
+
+
+def test_claims_not_passed_refused_and_logged(gateway_factory, mock, minter):
+    g = gateway_factory.make(gateway_d={
+        "12-no-envvars.conf": 'OAuth2TargetPass "envvars=off"\n'})
+    r = g.client().post(CHAT, BODY, token=minter.mint())
+    assert r.status == 401, r.body
+    assert r.json()["error"]["code"] == "invalid_api_key"
+    assert mock.requests == []
+    log = g.error_log_text()
+    assert "LLM02650" in log and "OAuth2TargetPass" in log
