@@ -5,11 +5,11 @@ set -eu
 
 build_pkgs="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
 libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libpcre2-dev libjansson-dev libssl-dev
-zlib1g-dev libapache2-mod-auth-openidc openssl sqlite3 ca-certificates
-libhiredis-dev"
+zlib1g-dev libapache2-mod-oauth2 libapache2-mod-auth-openidc openssl sqlite3
+ca-certificates libhiredis-dev"
 test_pkgs="check postgresql python3 python3-pytest python3-psycopg2 python3-cryptography
 rpm debhelper valgrind clang curl redis-server prometheus
-chromium libapache2-mod-oauth2"
+chromium"
 
 case "${1:-build}" in
     build) want="$build_pkgs" ;;

@@ -147,8 +147,9 @@ def test_enabled_configuration_checks(deb):
     rc, cfg = httpd(conf, "-t", "-D", "DUMP_CONFIG")
     assert rc == 0, cfg
     assert "LLMGateway On" in cfg
-    assert "OIDCOAuthVerifyJwksUri https://idp.example.com/certs" in cfg
-    assert "OIDCOAuthVerifyCertFiles" not in cfg
+    assert "OAuth2TokenVerify jwks_uri https://idp.example.com/certs" in cfg
+    assert "OAuth2TokenVerify jwk " not in cfg
+    assert "OIDCOAuth" not in cfg and "auth_openidc" not in cfg
     assert "llm-mock-provider" not in cfg
     # Not even when an admin defines the checkout's switch for it.
     rc, out = httpd(conf, "-t", "-D", "LLM_GW_MOCK_PROVIDER",

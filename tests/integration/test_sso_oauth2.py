@@ -7,6 +7,8 @@ works, nothing of the token or of mod_oauth2's claims reaches the
 provider, and what mod_oauth2 caches does not outlive a token's "exp"."""
 
 import json
+import os
+import subprocess
 import time
 
 import pytest
@@ -155,3 +157,38 @@ def test_claims_not_passed_refused_and_logged(gateway_factory, mock, minter):
     assert mock.requests == []
     log = g.error_log_text()
     assert "LLM02650" in log and "OAuth2TargetPass" in log
+
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def test_quick_start_development_key(gateway_factory, mock, minter, tmp_path):
+    """scripts/dev-keys.sh's JWK verifies scripts/mint-dev-token.sh's token
+    (the quick start's pair, as scripts/run-gateway passes it)."""
+    keys = str(tmp_path / "keys")
+    subprocess.run(["sh", os.path.join(REPO, "scripts", "dev-keys.sh"), keys],
+                   check=True)
+    with open(os.path.join(keys, "dev-jwt.jwk")) as f:
+        jwk = f.read().strip()
+    assert json.loads(jwk)["kid"] == "dev"
+    env = dict(os.environ, LLM_GW_JWT_ISSUER=minter.issuer,
+               LLM_GW_JWT_AUDIENCE=minter.audience)
+    token = subprocess.run(
+        ["sh", os.path.join(REPO, "scripts", "mint-dev-token.sh"), keys,
+         "quick-user"], check=True, stdout=subprocess.PIPE, text=True,
+        env=env).stdout.strip()
+    g = gateway_factory.make(defines={"LLM_GW_JWT_JWK": jwk})
+    r = g.client().post(CHAT, BODY, token=token)
+    assert r.status == 200, r.body
+    # The suite's own key is not this one.
+    assert g.client().post(CHAT, BODY, token=minter.mint()).status == 401
+
+
+def test_old_certificate_define_refused_at_config_check(gateway_factory,
+                                                        minter):
+    g = gateway_factory.make(start=False, defines={
+        "LLM_GW_JWT_CERT": minter.rsa_key.cert_path})
+    rc, out = g.check_config()
+    assert rc != 0, out
+    assert "LLM_GW_JWT_CERT is no longer read" in out
+    assert "LLM_GW_JWT_JWK" in out

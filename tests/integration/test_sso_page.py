@@ -29,6 +29,9 @@ LLMRouteQuota group:developers tokens/day      1M
 """
 
 PAGE_CONF = """\
+<IfModule !auth_openidc_module>
+    LoadModule auth_openidc_module ${{LLM_GW_HTTPD_MODULES}}/mod_auth_openidc.so
+</IfModule>
 OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
 OIDCSSLValidateServer Off
 OIDCClientID llm-gateway-web
@@ -38,7 +41,7 @@ OIDCCryptoPassphrase "exec:/bin/cat ${{LLM_GW_DATA}}/keys/oidc-passphrase"
 OIDCScope "openid profile email groups llm"
 OIDCAuthRequestParams resource=urn%3Allm-gateway
 OIDCCookieSameSite On
-# The same name as API calls get (OIDCOAuthRemoteUserClaim sub).
+# The same name as API calls get (remote_user_claim=sub in 10-auth.conf).
 OIDCRemoteUserClaim sub
 <Location /llm-me>
     AuthType openid-connect

@@ -259,8 +259,9 @@ def test_installed_configuration_checks(work, rpms):
         assert m in out
     cfg = dump_config(conf)
     assert "LLMGateway On" in cfg
-    assert "OIDCOAuthVerifyJwksUri https://idp.example.com/certs" in cfg
-    assert "OIDCOAuthVerifyCertFiles" not in cfg
+    assert "OAuth2TokenVerify jwks_uri https://idp.example.com/certs" in cfg
+    assert "OAuth2TokenVerify jwk " not in cfg
+    assert "OIDCOAuth" not in cfg and "auth_openidc" not in cfg
     assert "llm-mock-provider" not in cfg and "mock-echo" not in cfg
     assert "LLMRouteQuota" in cfg and "LLMRouteAllowModels" in cfg
     # Not even when an admin defines the checkout's switch for it.
