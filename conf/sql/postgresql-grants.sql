@@ -4,7 +4,7 @@
 -- Least-privilege roles for the audit table (after postgresql.sql):
 --
 --   psql -v ON_ERROR_STOP=1 -v gateway_role=llm_gateway \
---        -v auditor_role=llm_auditor [-v quota_restore=1] \
+--        -v auditor_role=llm_auditor [-v quota_restore=1] [-v self_service=1] \
 --        -d llm_audit -f postgresql-grants.sql
 --
 -- The roles must exist (CREATE ROLE llm_gateway LOGIN PASSWORD '...').
@@ -33,6 +33,12 @@ GRANT USAGE ON SEQUENCE llm_audit_id_seq TO :"gateway_role";
 \if :{?quota_restore}
 GRANT SELECT (ts, user_name, user_groups, decision, tokens_in, tokens_out)
     ON llm_audit TO :"gateway_role";
+\endif
+-- The self-service page (SetHandler llm-self-service) shows a developer's
+-- spend this month: the sum of their rows' cost since the 1st (UTC).
+-- Opt in with -v self_service=1.
+\if :{?self_service}
+GRANT SELECT (ts, user_name, decision, cost) ON llm_audit TO :"gateway_role";
 \endif
 
 GRANT USAGE ON SCHEMA public TO :"auditor_role";

@@ -308,6 +308,43 @@ static apr_int64_t num(const char *v)
     return v ? apr_atoi64(v) : 0;
 }
 
+/* The request was refused by the gateway (not an upstream failure). */
+static int refusal(const char *decision)
+{
+    return decision && (!strcmp(decision, "block")
+                        || !strcmp(decision, "deny")
+                        || !strcmp(decision, "quota")
+                        || !strcmp(decision, "invalid"));
+}
+
+/* One more refusal of this decision and reason; the last slot collects
+ * the rest once the table is full.  Called with the lock held. */
+static void count_reason(const char *decision, const char *reason)
+{
+    char d[16], why[48];
+    int i;
+
+    copy(d, sizeof(d), decision);
+    copy(why, sizeof(why), reason && *reason ? reason : "-");
+    for (i = 0; i < LLM_AUDIT_REASONS_MAX - 1; i++) {
+        llm_audit_reasoncount_t *rc = &shm->reasons[i];
+
+        if (!rc->decision[0]) {
+            memcpy(rc->decision, d, sizeof(d));
+            memcpy(rc->reason, why, sizeof(why));
+        }
+        if (!strcmp(rc->decision, d) && !strcmp(rc->reason, why)) {
+            rc->count++;
+            return;
+        }
+    }
+    if (!shm->reasons[i].decision[0]) {
+        copy(shm->reasons[i].decision, 16, "_other_");
+        copy(shm->reasons[i].reason, 48, "_other_");
+    }
+    shm->reasons[i].count++;
+}
+
 void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
                               const llm_audit_record_t *rec)
 {
@@ -397,7 +434,10 @@ void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
         slot->requests++;
         slot->cost_nusd += cost;
     }
-    if (decision && (!strcmp(decision, "block") || !strcmp(decision, "redact"))) {
+    if (refusal(decision)) {
+        count_reason(decision, rec->v[LLM_AUDIT_F_REASON]);
+    }
+    if (decision && (refusal(decision) || !strcmp(decision, "redact"))) {
         llm_audit_recent_t *rc = &shm->recent[shm->recent_next
                                               % LLM_AUDIT_RECENT_MAX];
         char types[160] = "";
@@ -421,6 +461,7 @@ void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
         copy(rc->user, sizeof(rc->user), user);
         copy(rc->model, sizeof(rc->model), model);
         copy(rc->decision, sizeof(rc->decision), decision);
+        copy(rc->reason, sizeof(rc->reason), rec->v[LLM_AUDIT_F_REASON]);
         memcpy(rc->types, types, sizeof(types));
         shm->recent_next++;
     }

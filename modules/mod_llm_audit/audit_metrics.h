@@ -19,11 +19,12 @@
 #include "llm_shm_lock.h"
 
 #define LLM_AUDIT_SHM_MAGIC 0x4c4c4d41u     /* "LLMA" */
-#define LLM_AUDIT_SHM_VERSION 5
+#define LLM_AUDIT_SHM_VERSION 6
 #define LLM_AUDIT_SERIES_MAX 512
 #define LLM_AUDIT_TYPES_MAX 64
 #define LLM_AUDIT_USERS_MAX 256
 #define LLM_AUDIT_RECENT_MAX 32
+#define LLM_AUDIT_REASONS_MAX 64
 #define LLM_AUDIT_NBUCKETS 17
 #define LLM_AUDIT_CHAINS_MAX 64
 
@@ -51,6 +52,15 @@ typedef struct {
     apr_uint64_t count;
 } llm_audit_typecount_t;
 
+/* Refusals (block, deny, quota, invalid) by decision and reason: the
+ * gateway's own codes (model_not_allowed, budget_exceeded, ...), never a
+ * caller's value. */
+typedef struct {
+    char decision[16];
+    char reason[48];
+    apr_uint64_t count;
+} llm_audit_reasoncount_t;
+
 typedef struct {
     char user[64];
     apr_int64_t day;                        /* days since the epoch, UTC */
@@ -64,6 +74,7 @@ typedef struct {
     char user[64];
     char model[64];
     char decision[16];
+    char reason[48];
     char types[160];                        /* finding types, no values */
 } llm_audit_recent_t;
 
@@ -96,6 +107,7 @@ typedef struct {
     llm_audit_usercount_t users[LLM_AUDIT_USERS_MAX];
     llm_audit_recent_t recent[LLM_AUDIT_RECENT_MAX];
     unsigned int recent_next;
+    llm_audit_reasoncount_t reasons[LLM_AUDIT_REASONS_MAX];
     llm_audit_chainhead_t chains[LLM_AUDIT_CHAINS_MAX];
 } llm_audit_shm_t;
 

@@ -4,8 +4,9 @@
 
 /*
  * The human status page (SetHandler llm-status), in the spirit of
- * mod_status: the shared counters at a glance, recent blocks by finding
- * type (never values) and today's top users by tokens.  ?auto gives the
+ * mod_status: the shared counters at a glance, refusals by reason, recent
+ * refusals and redactions with their finding types (never values) and
+ * today's top users by tokens.  ?auto gives the
  * same figures as key: value lines for scripts.
  */
 
@@ -158,9 +159,17 @@ int llm_audit_status_handler(request_rec *r)
         ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    esc(r, snap->types[i].type), snap->types[i].count);
     }
-    ap_rputs("</table>\n<h2>Recent blocks and redactions</h2><table>"
-             "<tr><th>time</th><th>decision</th><th>finding types</th>"
-             "<th>user</th><th>model</th><th>request id</th></tr>\n", r);
+    ap_rputs("</table>\n<h2 id=\"refusals\">Refusals by reason</h2><table>"
+             "<tr><th>decision</th><th>reason</th><th>count</th></tr>\n", r);
+    for (i = 0; i < LLM_AUDIT_REASONS_MAX && snap->reasons[i].count; i++) {
+        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                   "</td></tr>\n", esc(r, snap->reasons[i].decision),
+                   esc(r, snap->reasons[i].reason), snap->reasons[i].count);
+    }
+    ap_rputs("</table>\n<h2>Recent refusals and redactions</h2><table>"
+             "<tr><th>time</th><th>decision</th><th>reason</th>"
+             "<th>finding types</th><th>user</th><th>model</th>"
+             "<th>request id</th></tr>\n", r);
     for (n = 0; n < LLM_AUDIT_RECENT_MAX; n++) {
         /* Newest first. */
         const llm_audit_recent_t *rc = &snap->recent[
@@ -172,7 +181,8 @@ int llm_audit_status_handler(request_rec *r)
         }
         apr_rfc822_date(tbuf, rc->t);
         ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                   "<td>%s</td><td>%s</td></tr>\n", tbuf, esc(r, rc->decision),
+                   "<td>%s</td><td>%s</td><td>%s</td></tr>\n", tbuf,
+                   esc(r, rc->decision), esc(r, rc->reason),
                    esc(r, rc->types), esc(r, rc->user), esc(r, rc->model),
                    esc(r, rc->request_id));
     }

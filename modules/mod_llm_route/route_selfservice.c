@@ -6,8 +6,9 @@
  * The self-service page (SetHandler llm-self-service): for a developer
  * logged in through the browser at the company IdP (mod_auth_openidc,
  * AuthType openid-connect), who the gateway takes them for, their groups,
- * the models they may use, and ready-to-paste setup for the agents and
- * SDKs with the session's access token for a quick try.
+ * the models they may use, their quotas and spend this month, and
+ * ready-to-paste setup for the agents and SDKs with the session's access
+ * token for a quick try.
  *
  * The identity is read exactly as for an API call (route_identity.c, from
  * the session's access token), so the page shows what the gateway will
@@ -18,6 +19,7 @@
  * token, and nothing here logs one.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -30,6 +32,7 @@
 
 #include "route_internal.h"
 #include "route_quota.h"
+#include "route_spend.h"
 
 APLOG_USE_MODULE(llm_route);
 
@@ -114,6 +117,26 @@ static void quota_section(request_rec *r, const llm_route_dir_conf_t *dc,
                                          "%Y-%m-%d %H:%M:%S UTC", 1) : "");
     }
     ap_rputs("</table></section>\n", r);
+}
+
+/* What the audit trail holds for the caller this month (route_spend.c). */
+static void spend_section(request_rec *r, const llm_request_t *who)
+{
+    llm_spend_t sp;
+    const char *why = NULL;
+
+    ap_rputs("<section id=\"spend\"><h2>Your spend this month</h2>\n", r);
+    if (!who->user || llm_route_month_spend(r, who->user, &sp, &why)
+                      != APR_SUCCESS) {
+        ap_rprintf(r, "<p>Your spend cannot be read right now (%s).</p>"
+                   "</section>\n", esc(r, why ? why : "no user"));
+        return;
+    }
+    ap_rprintf(r, "<p><span id=\"spend-usd\">$%.6f</span> for "
+               "<span id=\"spend-requests\">%" APR_INT64_T_FMT "</span> "
+               "requests since %s, as the audit trail prices them.</p>"
+               "</section>\n", strtod(sp.cost, NULL), sp.requests,
+               ap_ht_time(r->pool, sp.since, "%Y-%m-%d %H:%M UTC", 1));
 }
 
 static void send_headers(request_rec *r)
@@ -211,6 +234,7 @@ int llm_route_self_service_handler(request_rec *r)
     }
     ap_rputs("</ul></section>\n", r);
     quota_section(r, dc, who);
+    spend_section(r, who);
     ap_rputs("<section id=\"setup\"><h2>Setup</h2>\n"
              "<p>Install <code>llm-token</code> and log in once with "
              "<code>llm-token login</code>; the lines below use it.</p>\n", r);

@@ -8,11 +8,14 @@ for a login again.  The token is in no log."""
 
 import json
 import os
+import re
+import subprocess
 
 import pytest
 
 from gwtest.httpd import GatewayServer
 from gwtest.op import OpenIdProvider, browser
+from gwtest.ports import free_port
 from client_helpers import clients_installed, run_sdk  # noqa: F401
 
 ACCESS = """\
@@ -36,7 +39,8 @@ OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
 OIDCSSLValidateServer Off
 OIDCClientID llm-gateway-web
 OIDCClientSecret {secret}
-OIDCRedirectURI {gw}/llm-me/redirect_uri
+# Relative: on whichever listener the browser came in (http or https).
+OIDCRedirectURI /llm-me/redirect_uri
 OIDCCryptoPassphrase "exec:/bin/cat ${{LLM_GW_DATA}}/keys/oidc-passphrase"
 OIDCScope "openid profile email groups llm"
 OIDCAuthRequestParams resource=urn%3Allm-gateway
@@ -65,17 +69,59 @@ OIDCRemoteUserClaim sub
 """
 
 
+def page_spend(html):
+    """(USD, requests) from the page's spend section."""
+    usd = re.search(r'id="spend-usd">\$([0-9.]+)<', html)
+    n = re.search(r'id="spend-requests">([0-9]+)<', html)
+    assert usd and n, html[html.find('id="spend"'):][:400]
+    return float(usd.group(1)), int(n.group(1))
+
+
+def db_spend(g, user):
+    """What the audit table holds for user this month (UTC)."""
+    (row,) = g.audit.query(
+        "SELECT COALESCE(SUM(cost), 0) AS usd,"
+        " COUNT(*) FILTER (WHERE decision IN ('allow', 'redact')) AS n"
+        " FROM llm_audit WHERE user_name = %s"
+        " AND ts >= date_trunc('month', now() AT TIME ZONE 'UTC')"
+        " AT TIME ZONE 'UTC'", (user,))
+    return float(row["usd"]), int(row["n"])
+
+
 @pytest.fixture(scope="module")
-def page_env(minter, mock_provider, postgres):
-    g = GatewayServer(minter, mock=mock_provider, pg=postgres)
-    op = OpenIdProvider(web_redirect_uris=[g.url + "/llm-me/redirect_uri",
-                                           g.url + "/llm-me"]).start()
+def tls_cert(tmp_path_factory):
+    """A self-signed certificate for localhost, for the TLS listener."""
+    d = tmp_path_factory.mktemp("page-tls")
+    crt, key = str(d / "gateway.crt"), str(d / "gateway.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", crt], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(str(d), 0o755)
+    return crt, key
+
+
+@pytest.fixture(scope="module")
+def page_env(minter, mock_provider, postgres, tls_cert):
+    # The page over plain http (the suite's loopback listener) and over
+    # https (the sample's TLS listener, conf/llm-gateway-tls.conf), one
+    # relative redirect URI for both.
+    tls_port = free_port()
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres, defines={
+        "LLM_GW_TLS": "1", "LLM_GW_TLS_ADDR": "127.0.0.1",
+        "LLM_GW_TLS_PORT": str(tls_port), "LLM_GW_TLS_CERT": tls_cert[0],
+        "LLM_GW_TLS_KEY": tls_cert[1]})
+    g.https_url = "https://localhost:%d" % tls_port
+    op = OpenIdProvider(web_redirect_uris=[
+        base + path for base in (g.url, g.https_url)
+        for path in ("/llm-me/redirect_uri", "/llm-me")]).start()
     try:
         g.extra_defines.update(op.defines())
         g.gateway_d.update({
             "11-op-jwks.conf": op.httpd_conf(),
             "15-self-service.conf": PAGE_CONF.format(
-                issuer=op.issuer, secret=op.web_secret, gw=g.url),
+                issuer=op.issuer, secret=op.web_secret),
             "40-model-access.conf": ACCESS,
             "60-quotas.conf": QUOTAS})
         g.start()
@@ -109,6 +155,10 @@ def test_login_page_setup_token_works_and_logout(page_env, mock,
     assert quota[("user alice", "requests/minute")] == ["0", "50", "50"]
     assert quota[("group developers", "tokens/day")] == ["0", "1000000",
                                                          "1000000"]
+    # Spend this month: the audit table's own sum for alice (other
+    # modules' gateways of this session wrote rows for an "alice" too).
+    spend_before = page_spend(res["html"])
+    assert spend_before == pytest.approx(db_spend(g, "alice"), abs=1e-6)
     session = [c for c in res["cookies"]
                if c["name"].startswith("mod_auth_openidc_session")]
     assert session, res["cookies"]
@@ -118,9 +168,15 @@ def test_login_page_setup_token_works_and_logout(page_env, mock,
     token = res["quick_token"]
     assert token and token.count(".") == 2
     mock.reply_text = "hello from the page's token"
+    rows_before = len(g.audit.query(
+        "SELECT id FROM llm_audit WHERE user_name = 'alice'"))
     run = run_sdk(g, token, "openai-chat", "gpt-4o-mini")
     assert run.returncode == 0, run
     assert "hello from the page's token" in run.stdout
+    # Its audit row is in the table before the page is read again (the
+    # row is written after the answer).
+    g.audit.wait_for_rows("SELECT id FROM llm_audit WHERE user_name = 'alice'",
+                          count=rows_before + 1, settle=0)
     # The page now shows the request the SDK made.
     again = browser({"job": "self-service", "url": g.url + "/llm-me",
                      "login": "alice", "password": op.password("alice")},
@@ -129,6 +185,16 @@ def test_login_page_setup_token_works_and_logout(page_env, mock,
     assert quota[("user alice", "requests/minute")] == ["1", "50", "49"]
     used = int(quota[("group developers", "tokens/day")][0])
     assert used > 0
+    # ... and what it cost: exactly its audit row's cost more.
+    (row,) = g.audit.query(
+        "SELECT cost FROM llm_audit WHERE user_name = 'alice'"
+        " AND model_requested = 'gpt-4o-mini' ORDER BY id DESC LIMIT 1")
+    cost = float(row["cost"])
+    assert cost > 0
+    spend_after = page_spend(again["html"])
+    assert spend_after[1] == spend_before[1] + 1
+    assert spend_after[0] == pytest.approx(spend_before[0] + cost, abs=1e-6)
+    assert spend_after == pytest.approx(db_spend(g, "alice"), abs=1e-6)
     # Logged out: the page asks for a login again.
     assert res["after_logout_login_form"] is True
     # No token in any log.
@@ -166,10 +232,45 @@ def test_admin_view_for_admins_only(page_env, mock):
     assert admin["admin_status"] == 200
     html = admin["admin_html"]
     assert "Top users by tokens today" in html
-    assert "Recent blocks and redactions" in html
+    assert "Recent refusals and redactions" in html
+    # Refusals by reason: the ci-bots call above, counted under its reason
+    # (the gateway's code, no value of the request).
+    table = html[html.index('id="refusals"'):]
+    table = table[:table.index("</table>")]
+    counts = dict(((d, why), int(n)) for d, why, n in re.findall(
+        r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([0-9]+)</td></tr>", table))
+    assert counts.get(("deny", "model_not_allowed"), 0) >= 1, table
+    assert re.search(r"<td>deny</td><td>model_not_allowed</td>", html)
     assert ci_token not in html and admin["quick_token"] not in html
     other = browser({"job": "self-service", "url": g.url + "/llm-me",
                      "login": "bob", "password": op.password("bob"),
                      "admin_url": g.url + "/llm-me/admin"}, timeout=90)
     assert other["admin_status"] == 403
     assert "Top users" not in other["admin_html"]
+
+
+def test_session_cookie_secure_httponly_samesite_over_https(page_env):
+    """Over the TLS listener the session cookie is Secure too (mod_auth_openidc
+    sets it from the request's scheme): with HttpOnly and SameSite, the
+    flags issue 17 asks for."""
+    g, op = page_env
+    res = browser({"job": "self-service", "url": g.https_url + "/llm-me",
+                   "login": "alice", "password": op.password("alice")},
+                  timeout=90)
+    assert res["error"] is None, res["error"]
+    assert res["final_url"] == g.https_url + "/llm-me"
+    assert res["user"] == "alice"
+    session = [c for c in res["cookies"]
+               if c["name"].startswith("mod_auth_openidc_session")]
+    assert session, res["cookies"]
+    for c in session:
+        assert c["secure"] and c["httpOnly"], c
+        assert c["sameSite"] in ("Lax", "Strict"), c
+    # Over plain http the same cookie cannot be Secure (the browser would
+    # not send it back): the flag follows the scheme, not a setting.
+    plain = browser({"job": "self-service", "url": g.url + "/llm-me",
+                     "login": "alice", "password": op.password("alice")},
+                    timeout=90)
+    plain_session = [c for c in plain["cookies"]
+                     if c["name"].startswith("mod_auth_openidc_session")]
+    assert plain_session and not any(c["secure"] for c in plain_session)

@@ -145,7 +145,7 @@ LoadModule authn_core_module ${{LLM_GW_HTTPD_MODULES}}/mod_authn_core.so
 LoadModule authz_user_module ${{LLM_GW_HTTPD_MODULES}}/mod_authz_user.so
 LoadModule oauth2_module ${{LLM_GW_HTTPD_MODULES}}/mod_oauth2.so
 
-OAuth2TokenVerify jwk ${{LLM_GW_JWT_JWK}} verify.exp=required
+OAuth2TokenVerify jwk ${{LLM_GW_JWT_JWK}}
 OAuth2TargetPass "envvars=on&headers=off&remote_user_claim=sub"
 
 <Proxy balancer://plain>

@@ -112,8 +112,7 @@ class JwksServer:
 
     def httpd_conf(self):
         return ("OAuth2TokenVerify jwks_uri %s "
-                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600&"
-                "verify.exp=required\n" % self.url)
+                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600\n" % self.url)
 
     def start(self):
         threading.Thread(target=self._server.serve_forever, daemon=True,

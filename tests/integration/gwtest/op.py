@@ -199,8 +199,7 @@ class OpenIdProvider:
         """Verify gateway tokens with the OP's published keys (the way
         production does); the OP's certificate is self-signed."""
         return ("OAuth2TokenVerify jwks_uri %s "
-                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600&"
-                "verify.exp=required\n" % self.jwks_uri)
+                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600\n" % self.jwks_uri)
 
     def defines(self):
         return {"LLM_GW_JWT_ISSUER": self.issuer,
