@@ -25,11 +25,16 @@ Targets, all in front of the same C mock upstream (bench/gateway/mock_sse.c,
 one epoll thread):
   direct      wrk -> mock
   plain       wrk -> httpd mod_proxy_balancer -> mock (no auth)
-  plain_auth  the same plus mod_auth_openidc verifying the JWT
-  gateway     the full gateway from the sample conf: mod_auth_openidc, scan
+  plain_auth  the same plus mod_oauth2 verifying the JWT
+  gateway     the full gateway from the sample conf: mod_oauth2, scan
               (sample policy, all built-in rules), route, quotas, audit
               (embedded SQLite; gateway_pg: PostgreSQL; gateway_redis: quota
-              counters in a local redis-server, whose CPU is shown apart)
+              counters in a local redis-server, whose CPU is shown apart;
+              gateway_jwks: keys from a JWKS URI; gateway_openidc_file,
+              gateway_openidc_jwks: the bearer check as it was before
+              mod_oauth2, mod_auth_openidc's oauth20)
+  plain_openidc_file, plain_openidc_jwks, plain_oauth2_file,
+  plain_oauth2_jwks  plain mod_proxy behind one bearer-check module alone
 All httpd use conf/httpd-standalone.conf's MPM settings and access log.
 
 Per run: requests/s, latency p50/p90/p99 (wrk --latency), errors, and the

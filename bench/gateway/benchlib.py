@@ -188,6 +188,62 @@ class PlainAuth(GatewayServer):
         return self
 
 
+# The whole gateway with its bearer check before and after the switch to
+# mod_oauth2 (docs/identity.md, "mod_auth_openidc or mod_oauth2"):
+#   gateway_openidc_file  10-auth.conf as it was: mod_auth_openidc's oauth20,
+#                         the development key from its certificate file
+#   gateway_openidc_jwks  the same with the keys from the JWKS URI
+#   gateway               the sample: mod_oauth2, the development key as a JWK
+#   gateway_jwks          the sample with the keys from the JWKS URI only
+OPENIDC_AUTH = """\
+LoadModule auth_openidc_module ${{LLM_GW_HTTPD_MODULES}}/mod_auth_openidc.so
+{verify}
+OIDCOAuthAcceptTokenAs header
+OIDCOAuthRemoteUserClaim sub
+OIDCPassClaimsAs environment
+LLMRouteApiKeyHeader On
+<Location /v1>
+    AuthType oauth20
+    <RequireAll>
+        Require valid-user
+        Require claim iss:${{LLM_GW_JWT_ISSUER}}
+        Require claim aud:${{LLM_GW_JWT_AUDIENCE}}
+    </RequireAll>
+</Location>
+"""
+
+
+class GatewayJwksOnly(GatewayServer):
+    """The sample gateway without the development key: every token is
+    verified against the JWKS URI, as in production."""
+
+    @property
+    def defines(self):
+        d = dict(GatewayServer.defines.fget(self))
+        d.pop("LLM_GW_JWT_JWK", None)
+        d["LLM_GW_JWKS_URI"] = "unused-see-11-jwks.conf"
+        return d
+
+
+def gateway_auth_variant(kind, minter, jwks):
+    """gateway_d entries for the before/after bearer-check variants."""
+    if kind == "gateway_jwks":
+        # The sample's jwks_uri line needs a trusted certificate; the
+        # bench's JWKS server has a throw-away one.
+        return {"10-auth.conf": open(os.path.join(
+            REPO, "conf", "llm-gateway.d", "10-auth.conf")).read().replace(
+                "jwks_uri.expiry=3600",
+                "jwks_uri.ssl_verify=false&jwks_uri.expiry=3600").replace(
+                "${LLM_GW_JWKS_URI}", jwks.url)}
+    if kind == "gateway_openidc_file":
+        verify = "OIDCOAuthVerifyCertFiles %s#%s" % (
+            minter.rsa_key.kid, minter.rsa_key.cert_path)
+    else:
+        verify = ("OIDCOAuthVerifyJwksUri %s\nOIDCOAuthSSLValidateServer Off"
+                  % jwks.url)
+    return {"10-auth.conf": OPENIDC_AUTH.format(verify=verify)}
+
+
 # The sample's per-user quotas (1200 requests/minute) would stop a
 # benchmark's one user within seconds: same directives, limits out of reach,
 # so that the quota bookkeeping is still paid for.
@@ -251,6 +307,14 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
             s = PlainAuth(minter, mock=ref, plain_proxy=True, base_dir=base,
                           extra_conf=extra_conf, sample_mpm=True, kind=kind,
                           jwks_url=jwks.url if jwks else None)
+        elif kind in ("gateway_jwks", "gateway_openidc_file",
+                      "gateway_openidc_jwks"):
+            gd = {"60-quotas.conf": BENCH_QUOTAS}
+            gd.update(gateway_auth_variant(kind, minter, jwks))
+            cls = GatewayJwksOnly if kind == "gateway_jwks" else GatewayServer
+            s = cls(minter, mock=ref, pg=None, base_dir=base,
+                    include_mock_provider=False, gateway_d=gd,
+                    extra_conf=extra_conf, sample_mpm=True)
         elif kind.startswith("gateway") and kind != "gateway_pg":
             # gateway, or gateway-noscan / gateway-noaudit / ... to see
             # what each part costs.

@@ -32,7 +32,7 @@ const char *llm_audit_derive_decision(const llm_request_t *req, int status)
     if (req && req->decision != LLM_DECISION_NONE) {
         return llm_decision_name(req->decision);
     }
-    /* Refused before any gateway module decided (mod_auth_openidc's 401,
+    /* Refused before any gateway module decided (mod_oauth2's 401,
      * a Require's 403, httpd's own 400/413): the status says what. */
     switch (status) {
     case HTTP_UNAUTHORIZED:

@@ -143,7 +143,7 @@ static int route_header_parser(request_rec *r)
     req->endpoint = endpoint_of(r, dc);
     req->caller_family = caller_family(r, req->endpoint);
     /* Anthropic clients send their key as x-api-key; here that key is the
-     * caller's gateway token, which mod_auth_openidc reads as a bearer. */
+     * caller's gateway token, which mod_oauth2 reads as a bearer. */
     if (dc->promote_api_key != 0
         && !apr_table_get(r->headers_in, "Authorization")) {
         const char *k = apr_table_get(r->headers_in, "x-api-key");

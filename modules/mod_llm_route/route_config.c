@@ -290,7 +290,7 @@ static const char *set_claim(cmd_parms *cmd, void *dcv, const char *claim)
     return NULL;
 }
 
-/* mod_auth_openidc bounds no access token's lifetime; this does. */
+/* mod_oauth2 bounds no access token's lifetime; this does. */
 static const char *set_token_max_life(cmd_parms *cmd, void *dcv,
                                       const char *arg)
 {

@@ -4,7 +4,7 @@
 
 /*
  * Refusals that httpd itself produces before any gateway code runs -- the
- * 401 of mod_auth_openidc above all -- reach this handler through
+ * 401 of mod_oauth2 above all -- reach this handler through
  * ErrorDocument, which keeps r->pool and so the per-request object: the
  * caller gets the error in its own dialect, and the audit knows why.
  */
