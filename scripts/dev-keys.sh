@@ -23,5 +23,11 @@ if [ ! -s "$dir/dev-jwt.jwk" ]; then
     printf '{"kty":"RSA","kid":"dev","use":"sig","alg":"RS256","n":"%s","e":"%s"}\n' \
         "$(hex2bin "$n" | b64url)" "$(hex2bin "$e_hex" | b64url)" >"$dir/dev-jwt.jwk"
 fi
+# The same as a Define for httpd: too long for a command line's -C (httpd
+# drops a -C Define of a few hundred bytes without a word), so
+# run-gateway includes this file.
+if [ ! -s "$dir/dev-jwt.conf" ] || [ "$dir/dev-jwt.jwk" -nt "$dir/dev-jwt.conf" ]; then
+    printf "Define LLM_GW_JWT_JWK '%s'\n" "$(cat "$dir/dev-jwt.jwk")" >"$dir/dev-jwt.conf"
+fi
 [ -s "$dir/mock-provider.key" ] || \
     printf 'mock-provider-key-%s\n' "$(openssl rand -hex 12)" >"$dir/mock-provider.key"

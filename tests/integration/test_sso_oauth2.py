@@ -177,7 +177,19 @@ def test_quick_start_development_key(gateway_factory, mock, minter, tmp_path):
         ["sh", os.path.join(REPO, "scripts", "mint-dev-token.sh"), keys,
          "quick-user"], check=True, stdout=subprocess.PIPE, text=True,
         env=env).stdout.strip()
-    g = gateway_factory.make(defines={"LLM_GW_JWT_JWK": jwk})
+    # As scripts/run-gateway starts httpd: the Define from dev-jwt.conf,
+    # included ahead of the configuration.
+    with open(os.path.join(keys, "dev-jwt.conf")) as f:
+        assert f.read() == "Define LLM_GW_JWT_JWK '%s'\n" % jwk
+    g = gateway_factory.make(start=False)
+    g.build()
+    with open(g.conf_file) as f:
+        lines = [l for l in f.read().splitlines()
+                 if not l.startswith("Define LLM_GW_JWT_JWK ")]
+    lines.insert(1, 'Include "%s"' % os.path.join(keys, "dev-jwt.conf"))
+    with open(g.conf_file, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    g.start()
     r = g.client().post(CHAT, BODY, token=token)
     assert r.status == 200, r.body
     # The suite's own key is not this one.
