@@ -69,7 +69,12 @@ def test_package_layout(deb):
     rc, depends = run(["dpkg-deb", "-f", path, "Depends"])
     # The httpd module ABI, as dh_apache2 ties Debian's module packages.
     assert "apache2-api-20120211" in depends, depends
-    assert "libapache2-mod-auth-openidc" in depends
+    # mod_oauth2 verifies the callers' tokens; mod_auth_openidc is for the
+    # optional self-service page only.
+    assert "libapache2-mod-oauth2" in depends
+    assert "libapache2-mod-auth-openidc" not in depends
+    rc, suggests = run(["dpkg-deb", "-f", path, "Suggests"])
+    assert "libapache2-mod-auth-openidc" in suggests, suggests
     moddir = root + apxs("LIBEXECDIR")
     for m in ("mod_llm_scan.so", "mod_llm_route.so", "mod_llm_audit.so"):
         assert os.path.exists(os.path.join(moddir, m))

@@ -131,7 +131,12 @@ def test_package_layout(rpms):
     assert f["/var/lib/llm-gateway/spool"][:3] == ("apache", "apache", 0o750)
     assert f["/var/lib/llm-gateway/keys"][:3] == ("root", "apache", 0o750)
     # Tied to the httpd module ABI when httpd-devel's macro says which.
-    assert "httpd-mmn = 20120211x8664" in qp(r2, "[%{REQUIRENAME} = %{REQUIREVERSION}\n]")
+    requires = qp(r2, "[%{REQUIRENAME} = %{REQUIREVERSION}\n]")
+    assert "httpd-mmn = 20120211x8664" in requires
+    # mod_oauth2 verifies the callers' tokens; mod_auth_openidc is for the
+    # optional self-service page only.
+    assert "mod_oauth2 = " in requires and "mod_auth_openidc" not in requires
+    assert "mod_auth_openidc" in qp(r2, "[%{SUGGESTNAME}\n]")
     assert "httpd-mmn" not in qp(r3, "[%{REQUIRENAME}\n]")
 
 
