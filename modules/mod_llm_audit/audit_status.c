@@ -95,6 +95,12 @@ int llm_audit_status_handler(request_rec *r)
                    tokens, (double)cost / 1e9, snap->written, snap->db_ok,
                    snap->db_errors, snap->spooled, spool_records,
                    spool_bytes, snap->lost);
+        for (i = 0; i < LLM_AUDIT_REASONS_MAX && snap->reasons[i].count;
+             i++) {
+            ap_rprintf(r, "Refused-%s-%s: %" APR_UINT64_T_FMT "\n",
+                       snap->reasons[i].decision, snap->reasons[i].reason,
+                       snap->reasons[i].count);
+        }
         for (i = 0; i < LLM_AUDIT_CHAINS_MAX; i++) {
             if (snap->chains[i].chain_id[0]) {
                 /* One key per writer slot: ?auto readers keep one value

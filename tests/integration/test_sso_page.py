@@ -241,6 +241,13 @@ def test_admin_view_for_admins_only(page_env, mock):
         r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([0-9]+)</td></tr>", table))
     assert counts.get(("deny", "model_not_allowed"), 0) >= 1, table
     assert re.search(r"<td>deny</td><td>model_not_allowed</td>", html)
+    # The same figures for scripts (?auto), one key per decision and reason.
+    r = g.client().request("GET", "/llm-status?auto")
+    assert r.status == 200
+    auto = dict(line.split(": ", 1) for line in r.body.decode().splitlines()
+                if line.startswith("Refused-"))
+    assert int(auto["Refused-deny-model_not_allowed"]) >= \
+        counts[("deny", "model_not_allowed")]
     assert ci_token not in html and admin["quick_token"] not in html
     other = browser({"job": "self-service", "url": g.url + "/llm-me",
                      "login": "bob", "password": op.password("bob"),
