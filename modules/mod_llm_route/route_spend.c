@@ -68,9 +68,9 @@ apr_status_t llm_route_month_spend(request_rec *r, const char *user,
         *why = "the audit table cannot be read";
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02653)
                       "self-service page: reading the spend this month "
-                      "from the audit table failed (%s); the gateway's "
-                      "database role needs SELECT on llm_audit (ts, "
-                      "user_name, decision, cost)",
+                      "from the audit table failed (%s); with "
+                      "PostgreSQL the gateway's database role needs "
+                      "SELECT on llm_audit (ts, user_name, decision, cost)",
                       apr_dbd_error(dbd->driver, dbd->handle, rv));
         return APR_EGENERAL;
     }

@@ -281,3 +281,44 @@ def test_session_cookie_secure_httponly_samesite_over_https(page_env):
     plain_session = [c for c in plain["cookies"]
                      if c["name"].startswith("mod_auth_openidc_session")]
     assert plain_session and not any(c["secure"] for c in plain_session)
+
+
+BEARER_PAGE = """\
+# The page behind the API's own bearer check, for a script: the spend
+# section reads the embedded SQLite audit database here.
+<Location /llm-me-bearer>
+    AuthType oauth2
+    Require valid-user
+    SetHandler llm-self-service
+</Location>
+"""
+
+
+def test_spend_this_month_from_sqlite(gateway_factory, mock, minter):
+    g = gateway_factory.make(pg=None,
+                             gateway_d={"15-self-service.conf": BEARER_PAGE})
+    token = minter.mint(sub="spender-sqlite", groups=["developers"])
+    html = {"Accept": "text/html"}
+    r = g.client().request("GET", "/llm-me-bearer", token=token, headers=html)
+    assert r.status == 200, r.body
+    assert page_spend(r.body.decode()) == (0.0, 0)
+    for _ in range(2):
+        assert g.client().post("/v1/chat/completions",
+                               {"model": "gpt-4o-mini",
+                                "messages": [{"role": "user",
+                                              "content": "hi"}]},
+                               token=token).status == 200
+    # A refused request costs nothing and is not counted.
+    assert g.client().post("/v1/chat/completions",
+                           {"model": "no-such-model",
+                            "messages": [{"role": "user", "content": "hi"}]},
+                           token=token).status >= 400
+    rows = g.audit.wait_for_rows(
+        "SELECT cost, decision FROM llm_audit WHERE user_name = %s",
+        ("spender-sqlite",), count=3)
+    cost = sum(float(row["cost"] or 0) for row in rows)
+    assert cost > 0
+    r = g.client().request("GET", "/llm-me-bearer", token=token, headers=html)
+    usd, n = page_spend(r.body.decode())
+    assert n == 2
+    assert usd == pytest.approx(cost, abs=1e-6)
