@@ -341,7 +341,7 @@ const command_rec llm_route_cmds[] = {
                  "in Authorization (default On)"),
     AP_INIT_TAKE1("LLMRouteUserClaim", set_claim, NULL, RSRC_CONF | ACCESS_CONF,
                   "claim naming the user in the audit (default: the "
-                  "authenticated user, OIDCOAuthRemoteUserClaim)"),
+                  "authenticated user: mod_oauth2's remote_user_claim)"),
     AP_INIT_TAKE1("LLMRouteGroupsClaim", set_claim, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "claim holding the caller's groups (default groups)"),

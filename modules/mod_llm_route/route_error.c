@@ -48,7 +48,7 @@ int llm_route_error_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     }
     status = atoi(st);
-    /* Refused after authentication (Require claim ...): the audit row
+    /* Refused after authentication (Require oauth2_claim ...): the audit row
      * still names who asked, with the groups read the gateway's way. */
     if (!req->user && r->prev->user) {
         const char *ignored;

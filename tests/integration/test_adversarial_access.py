@@ -396,7 +396,7 @@ def test_group_with_comma_is_one_group(gw, mock, minter, dialect, stream):
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
 def test_refusal_by_claim_check_records_json_groups(gw, mock, minter,
                                                     dialect):
-    # A wrong audience fails "Require claim aud:..." after authentication:
+    # A wrong audience fails "Require oauth2_claim aud:..." after authentication:
     # the audit row still names the caller, with the groups as an array.
     ua = marker()
     user = "aud-" + uuid.uuid4().hex[:8]

@@ -216,7 +216,7 @@ def test_config_check_rejects_bad_claim_names(gateway_factory, line, value):
 
 def test_audience_array_holding_the_gateway(gateway, mock, minter):
     """IdPs such as Keycloak put several audiences in "aud": the sample's
-    Require claim aud:... matches one element of the array."""
+    Require oauth2_claim aud:... matches one element of the array."""
     ok = minter.mint(aud=["account", minter.audience])
     assert gateway.client().post(CHAT, chat(), token=ok).status == 200
     bad = minter.mint(aud=["account", "another-service"])
