@@ -26,6 +26,7 @@ APLOG_USE_MODULE(llm_route);
 
 typedef struct {
     const char *auth_type;
+    int oauth2;                 /* mod_oauth2, else mod_auth_openidc */
     const char *token_var;      /* environment variable with the token */
     const char *claim_prefix;
     /* The module only takes the token from "Authorization: Bearer" (as
@@ -37,13 +38,13 @@ typedef struct {
 static const source_t sources[] = {
     /* mod_oauth2, OAuth2TargetPass with its defaults (envvars on, prefix
      * OAUTH2_CLAIM_): every claim and the token as access_token. */
-    { "oauth2", "OAUTH2_CLAIM_access_token", "OAUTH2_CLAIM_", 0 },
+    { "oauth2", 1, "OAUTH2_CLAIM_access_token", "OAUTH2_CLAIM_", 0 },
     /* mod_auth_openidc's browser login: the session's access token. */
-    { "openid-connect", "OIDC_access_token", "OIDC_CLAIM_", 0 },
-    { "auth-openidc", "OIDC_access_token", "OIDC_CLAIM_", 0 },
+    { "openid-connect", 0, "OIDC_access_token", "OIDC_CLAIM_", 0 },
+    { "auth-openidc", 0, "OIDC_access_token", "OIDC_CLAIM_", 0 },
     /* mod_auth_openidc's OAuth 2.0 resource server (deprecated), with
      * OIDCOAuthAcceptTokenAs header. */
-    { "oauth20", "OIDC_access_token", "OIDC_CLAIM_", 1 },
+    { "oauth20", 0, "OIDC_access_token", "OIDC_CLAIM_", 1 },
 };
 
 static const char *bearer(request_rec *r)
@@ -80,7 +81,7 @@ const char *llm_route_verified_token(request_rec *r,
         if (s->bearer_is_verified && (t = bearer(r))) {
             return t;
         }
-        if (i == 0) {
+        if (s->oauth2) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(02650)
                           "authenticated by mod_oauth2 without %s: the "
                           "gateway reads the caller's groups and expiry "
