@@ -204,3 +204,15 @@ def test_old_certificate_define_refused_at_config_check(gateway_factory,
     assert rc != 0, out
     assert "LLM_GW_JWT_CERT is no longer read" in out
     assert "LLM_GW_JWT_JWK" in out
+
+
+def test_sample_loads_mod_oauth2_not_mod_auth_openidc(gateway):
+    """The API path needs mod_oauth2 only; mod_auth_openidc's deprecated
+    resource-server mode, and its warning at every start, are gone."""
+    out = subprocess.run([gateway.binary, "-t", "-D", "DUMP_MODULES", "-f",
+                          gateway.conf_file], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout
+    assert "oauth2_module" in out.stdout
+    assert "auth_openidc_module" not in out.stdout
+    assert "deprecated" not in gateway.error_log_text().lower()
