@@ -216,3 +216,43 @@ def test_sample_loads_mod_oauth2_not_mod_auth_openidc(gateway):
     assert "oauth2_module" in out.stdout
     assert "auth_openidc_module" not in out.stdout
     assert "deprecated" not in gateway.error_log_text().lower()
+
+
+def test_unknown_auth_module_refused_with_named_cause(gateway_factory, mock):
+    """A gateway root behind a module whose verified token the gateway
+    cannot find (here Basic): refused in the caller's dialect, and the
+    error log names the AuthType (LLM02651)."""
+    import base64
+    import hashlib
+    g = gateway_factory.make(start=False)
+    users = os.path.join(g.data_dir, "users")
+    g.gateway_d["12-basic.conf"] = """\
+<IfModule !auth_basic_module>
+    LoadModule auth_basic_module ${LLM_GW_HTTPD_MODULES}/mod_auth_basic.so
+</IfModule>
+<IfModule !authn_file_module>
+    LoadModule authn_file_module ${LLM_GW_HTTPD_MODULES}/mod_authn_file.so
+</IfModule>
+<Location /basic/v1>
+    LLMGateway On
+    AuthType Basic
+    AuthName gateway
+    AuthBasicProvider file
+    AuthUserFile "%s"
+    Require valid-user
+</Location>
+""" % users
+    g.build()
+    with open(users, "w") as f:
+        f.write("carol:{SHA}%s\n" % base64.b64encode(
+            hashlib.sha1(b"secret").digest()).decode())
+    os.chmod(users, 0o644)
+    g.start()
+    basic = "Basic " + base64.b64encode(b"carol:secret").decode()
+    r = g.client().post("/basic/v1/chat/completions", BODY,
+                        headers={"Authorization": basic})
+    assert r.status == 401, r.body
+    assert r.json()["error"]["code"] == "invalid_api_key"
+    assert mock.requests == []
+    log = g.error_log_text()
+    assert "LLM02651" in log and "AuthType Basic" in log
