@@ -35,6 +35,12 @@ typedef enum {
     LLM_DECISION_ERROR       /* gateway or upstream failure */
 } llm_decision_e;
 
+/* Which way the text a finding was in travelled. */
+typedef enum {
+    LLM_DIRECTION_REQUEST = 0,   /* the caller's request */
+    LLM_DIRECTION_ANSWER         /* the provider's answer */
+} llm_direction_e;
+
 /* One finding as the gateway keeps it: never the value itself. */
 typedef struct llm_finding_t {
     const char *type;        /* "AWS_ACCESS_KEY", or an admin's type name */
@@ -44,6 +50,7 @@ typedef struct llm_finding_t {
     apr_size_t length;
     int category;            /* llm_category_e */
     int action;              /* llm_action_e applied to this finding */
+    int direction;           /* llm_direction_e */
 } llm_finding_t;
 
 /* The per-request object.  Created on first use, lives in r->pool, shared
@@ -118,12 +125,17 @@ const char *llm_decision_name(llm_decision_e d);
  * "none"). */
 const char *llm_action_name(int action);
 
+/* Name of a finding's direction ("request", "answer"). */
+const char *llm_direction_name(int direction);
+
 /* Findings as JSON text, one entry per finding (type, rule, location,
- * offset, length, action; never a value): the caller's error body. */
+ * offset, length, action, direction; never a value): the caller's error
+ * body. */
 const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req);
 
 /* Findings as the audit row keeps them: one entry per (type, rule,
- * location) with a count, in the order first seen, no offsets. */
+ * location, direction) with a count, in the order first seen, no
+ * offsets. */
 const char *llm_request_findings_grouped_json(apr_pool_t *p,
                                               const llm_request_t *req);
 

@@ -962,3 +962,10 @@ int llm_json_top_member(const char *buf, size_t len, const char *name,
     }
     return -1;
 }
+
+const char *llm_json_skip_value(const char *p, const char *end)
+{
+    return (const char *)skip_value(skip_ws((const unsigned char *)p,
+                                            (const unsigned char *)end),
+                                    (const unsigned char *)end);
+}

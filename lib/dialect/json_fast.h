@@ -37,4 +37,9 @@ json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
 int llm_json_top_member(const char *buf, size_t len, const char *name,
                         const char **value, size_t *value_len);
 
+/* Past the JSON value at p (blanks before it skipped), or NULL; containers
+ * are matched by bracket count only (the walk of answer events,
+ * answer_walk.c, reads the members it needs with llm_json_top_member). */
+const char *llm_json_skip_value(const char *p, const char *end);
+
 #endif

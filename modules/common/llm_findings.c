@@ -35,6 +35,11 @@ const char *llm_action_name(int action)
     return "none";
 }
 
+const char *llm_direction_name(int direction)
+{
+    return direction == LLM_DIRECTION_ANSWER ? "answer" : "request";
+}
+
 static const char *str(const char *s)
 {
     return s ? s : "";
@@ -64,17 +69,19 @@ const char *llm_request_findings_json(apr_pool_t *p, const llm_request_t *req)
                                                 llm_finding_t);
 
         json_array_append_new(arr, json_pack(
-            "{s:s, s:s, s:s, s:I, s:I, s:s}", "type", str(f->type),
+            "{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "type", str(f->type),
             "rule", str(f->rule), "location", str(f->location),
             "offset", (json_int_t)f->offset, "length", (json_int_t)f->length,
-            "action", llm_action_name(f->action)));
+            "action", llm_action_name(f->action),
+            "direction", llm_direction_name(f->direction)));
     }
     return dump(p, arr, 0);
 }
 
-/* Entries in the order their (type, rule, location) was first seen; the
- * hash key is the three strings with their NULs, which none of them holds
- * inside, so no two triples share a key. */
+/* Entries in the order their (type, rule, location, direction) was
+ * first seen; the hash key is the three strings with their NULs, which
+ * none of them holds inside, and the direction's byte, so no two share a
+ * key. */
 const char *llm_request_findings_grouped_json(apr_pool_t *p,
                                               const llm_request_t *req)
 {
@@ -94,23 +101,26 @@ const char *llm_request_findings_grouped_json(apr_pool_t *p,
                    *location = str(f->location);
         apr_size_t tl = strlen(type), rl = strlen(rule),
                    ll = strlen(location);
-        char *key = apr_palloc(p, tl + rl + ll + 2);
+        char *key = apr_palloc(p, tl + rl + ll + 3);
         json_t *entry;
 
         memcpy(key, type, tl + 1);
         memcpy(key + tl + 1, rule, rl + 1);
-        memcpy(key + tl + rl + 2, location, ll);
-        entry = apr_hash_get(seen, key, tl + rl + ll + 2);
+        memcpy(key + tl + rl + 2, location, ll + 1);
+        key[tl + rl + ll + 3 - 1] = f->direction == LLM_DIRECTION_ANSWER
+                                    ? 'a' : 'r';
+        entry = apr_hash_get(seen, key, tl + rl + ll + 3);
         if (entry) {
             json_object_set_new(entry, "count", json_integer(
                 json_integer_value(json_object_get(entry, "count")) + 1));
             continue;
         }
-        entry = json_pack("{s:s, s:s, s:s, s:i, s:s}", "type", type,
+        entry = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "type", type,
                           "rule", rule, "location", location, "count", 1,
-                          "action", llm_action_name(f->action));
+                          "action", llm_action_name(f->action),
+                          "direction", llm_direction_name(f->direction));
         json_array_append_new(arr, entry);   /* arr holds the reference */
-        apr_hash_set(seen, key, tl + rl + ll + 2, entry);
+        apr_hash_set(seen, key, tl + rl + ll + 3, entry);
     }
     return dump(p, arr, JSON_ENSURE_ASCII);
 }

@@ -402,7 +402,12 @@ void llm_audit_metrics_record(request_rec *r, const llm_request_t *req,
             }
             if (!strncmp(tc->type, f->type ? f->type : "",
                          sizeof(tc->type) - 1)) {
-                tc->count++;
+                if (f->direction == LLM_DIRECTION_ANSWER) {
+                    tc->answer_count++;
+                }
+                else {
+                    tc->count++;
+                }
                 break;
             }
         }

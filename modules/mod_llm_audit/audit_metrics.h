@@ -49,7 +49,8 @@ typedef struct {
 
 typedef struct {
     char type[48];
-    apr_uint64_t count;
+    apr_uint64_t count;                     /* in requests */
+    apr_uint64_t answer_count;              /* in answers */
 } llm_audit_typecount_t;
 
 /* Refusals (block, deny, quota, invalid) by decision and reason: the

@@ -206,12 +206,17 @@ int llm_audit_metrics_handler(request_rec *r)
                       a->ttfb, a->ttfb_sum, a->ttfb_n);
         }
     }
-    ap_rputs("# HELP llm_gateway_findings_total Findings by type (never "
-             "values).\n# TYPE llm_gateway_findings_total counter\n", r);
+    ap_rputs("# HELP llm_gateway_findings_total Findings by type and "
+             "direction (in the request or in the answer; never values).\n"
+             "# TYPE llm_gateway_findings_total counter\n", r);
     for (i = 0; i < LLM_AUDIT_TYPES_MAX && snap->types[i].type[0]; i++) {
-        ap_rprintf(r, "llm_gateway_findings_total{type=\"%s\"} %"
-                   APR_UINT64_T_FMT "\n", esc(r->pool, snap->types[i].type),
-                   snap->types[i].count);
+        ap_rprintf(r, "llm_gateway_findings_total{type=\"%s\","
+                   "direction=\"request\"} %" APR_UINT64_T_FMT "\n"
+                   "llm_gateway_findings_total{type=\"%s\","
+                   "direction=\"answer\"} %" APR_UINT64_T_FMT "\n",
+                   esc(r->pool, snap->types[i].type), snap->types[i].count,
+                   esc(r->pool, snap->types[i].type),
+                   snap->types[i].answer_count);
     }
     ap_rprintf(r,
         "# HELP llm_gateway_audit_records_total Audit records produced.\n"

@@ -23,6 +23,7 @@
 #include "scan_body.h"
 #include "scan_policy.h"
 #include "scan_names.h"
+#include "scan_answer.h"
 
 module AP_MODULE_DECLARE_DATA llm_scan_module;
 
@@ -166,6 +167,7 @@ static int scan_fixups(request_rec *r)
                                       "request to the provider from memory, "
                                       "so it was not sent.", NULL);
     }
+    llm_scan_answer_insert(r, req, sc->rules, dc);
     return OK;
 }
 
@@ -221,6 +223,7 @@ static void scan_register_hooks(apr_pool_t *p)
     /* A protocol filter: see llm_scan_replay_body. */
     ap_register_input_filter(LLM_BODY_REPLAY_FILTER, llm_scan_replay_filter,
                              NULL, AP_FTYPE_PROTOCOL);
+    llm_scan_answer_register();
 }
 
 AP_DECLARE_MODULE(llm_scan) = {

@@ -53,6 +53,7 @@ void *llm_scan_create_dir_conf(apr_pool_t *p, char *dir)
     dc->enabled = LLM_SCAN_UNSET;
     dc->max_body = LLM_SCAN_UNSET;
     dc->inflate = LLM_SCAN_UNSET;
+    dc->answers = LLM_SCAN_UNSET;
     dc->actions = apr_table_make(p, 4);
     return dc;
 }
@@ -66,6 +67,7 @@ void *llm_scan_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->max_body = add->max_body != LLM_SCAN_UNSET ? add->max_body
                                                    : base->max_body;
     dc->inflate = add->inflate != LLM_SCAN_UNSET ? add->inflate : base->inflate;
+    dc->answers = add->answers != LLM_SCAN_UNSET ? add->answers : base->answers;
     /* apr_table_get returns the first entry: the inner context's own
      * actions must come first to win. */
     dc->actions = apr_table_overlay(p, add->actions, base->actions);
@@ -431,6 +433,12 @@ const command_rec llm_scan_cmds[] = {
                  ACCESS_CONF | RSRC_CONF,
                  "On|Off: inflate gzip/deflate request bodies to scan them "
                  "(default On); Off answers 415"),
+    AP_INIT_FLAG("LLMScanResponse", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(llm_scan_dir_conf_t, answers),
+                 ACCESS_CONF | RSRC_CONF,
+                 "On|Off: scan the answers relayed here, streams included, "
+                 "with the LLMScanAction actions (default Off; the sample "
+                 "configuration turns it On)"),
     AP_INIT_TAKE2("LLMScanAction", set_action, NULL,
                   ACCESS_CONF | RSRC_CONF,
                   "TYPE|rule-id|secret|pii|content block|redact|log"),

@@ -43,6 +43,7 @@ typedef struct llm_scan_dir_conf_t {
     apr_off_t max_body;              /* LLMScanMaxBody */
     int inflate;                     /* LLMScanInflate */
     apr_table_t *actions;            /* LLMScanAction: key -> "block"... */
+    int answers;                     /* LLMScanResponse */
 } llm_scan_dir_conf_t;
 
 extern const command_rec llm_scan_cmds[];

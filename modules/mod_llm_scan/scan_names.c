@@ -38,7 +38,7 @@ static void add_finding(request_rec *r, llm_request_t *req,
                         const llm_scan_match_t *m, const char *location,
                         llm_action_e action)
 {
-    llm_finding_t f;
+    llm_finding_t f = { 0 };
 
     f.type = m->type;
     f.rule = m->rule;

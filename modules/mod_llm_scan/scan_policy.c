@@ -96,7 +96,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             const llm_scan_match_t *m =
                 &APR_ARRAY_IDX(matches, j, llm_scan_match_t);
             const llm_piece_t *piece;
-            llm_finding_t f;
+            llm_finding_t f = { 0 };
             size_t poff = 0;
 
             piece = llm_unit_locate(u, m->offset, &poff);

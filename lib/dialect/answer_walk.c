@@ -1,0 +1,707 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_llm_gateway developers; see NOTICE.
+ */
+
+/*
+ * Where the caller-visible strings of an answer are (llm_answer_walk.h).
+ * Stream events are read member by member (llm_json_top_member), since
+ * this runs for every event of every stream; whole answers, held anyway,
+ * are walked as jansson trees.
+ */
+
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "llm_answer_walk.h"
+#include "json_fast.h"
+
+/* --- spans of JSON text -------------------------------------------------- */
+
+typedef struct {
+    const char *p;
+    size_t n;
+} span_t;
+
+static int member(span_t obj, const char *name, span_t *v)
+{
+    return llm_json_top_member(obj.p, obj.n, name, &v->p, &v->n) == 1;
+}
+
+static int is_string(span_t v)
+{
+    return v.n >= 2 && v.p[0] == '"';
+}
+
+/* The span's text if it is a JSON string "name" as written. */
+static int string_is(span_t v, const char *s)
+{
+    size_t n = strlen(s);
+
+    return v.n == n + 2 && v.p[0] == '"' && !memcmp(v.p + 1, s, n);
+}
+
+static long integer(span_t v)
+{
+    long n = 0;
+    size_t i;
+
+    for (i = 0; i < v.n && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
+        n = n * 10 + (v.p[i] - '0');
+        if (n > 1000000) {
+            return -1;
+        }
+    }
+    return i ? n : -1;
+}
+
+/* Next element of the array whose '[' is at a->p; *at walks it. */
+static int element(span_t arr, const char **at, span_t *el)
+{
+    const char *end = arr.p + arr.n, *q = *at ? *at : arr.p + 1, *e;
+
+    while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'
+                       || *q == ',')) {
+        q++;
+    }
+    if (q >= end || *q == ']') {
+        return 0;
+    }
+    if (!(e = llm_json_skip_value(q, end))) {
+        return 0;
+    }
+    el->p = q;
+    el->n = (size_t)(e - q);
+    *at = e;
+    return 1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static char *put_cp(char *o, unsigned long cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    }
+    else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | (cp >> 6));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | (cp >> 12));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    else {
+        *o++ = (char)(0xF0 | (cp >> 18));
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+static unsigned long hex4(const char *q)
+{
+    unsigned long v = 0;
+    int i, h;
+
+    for (i = 0; i < 4; i++) {
+        if ((h = hexval(q[i])) < 0) {
+            return 0xFFFD;
+        }
+        v = v * 16 + (unsigned long)h;
+    }
+    return v;
+}
+
+/* The decoded value of a JSON string token; the token's own bytes when
+ * it holds no escape. */
+static int decode(apr_pool_t *p, span_t tok, const char **text, size_t *len)
+{
+    const char *q = tok.p + 1, *end = tok.p + tok.n - 1;
+    char *o, *out;
+    unsigned long cp, lo;
+
+    if (!memchr(q, '\\', (size_t)(end - q))) {
+        *text = q;
+        *len = (size_t)(end - q);
+        return 0;
+    }
+    o = out = apr_palloc(p, (size_t)(end - q) + 1);
+    while (q < end) {
+        if (*q != '\\') {
+            *o++ = *q++;
+            continue;
+        }
+        if (++q >= end) {
+            return -1;
+        }
+        switch (*q) {
+        case 'n': *o++ = '\n'; break;
+        case 't': *o++ = '\t'; break;
+        case 'r': *o++ = '\r'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'u':
+            if (end - q < 5) {
+                return -1;
+            }
+            cp = hex4(q + 1);
+            q += 4;
+            if (cp >= 0xD800 && cp < 0xDC00 && end - q >= 7 && q[1] == '\\'
+                && q[2] == 'u' && (lo = hex4(q + 3)) >= 0xDC00
+                && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                q += 6;
+            }
+            else if (cp >= 0xD800 && cp < 0xE000) {
+                cp = 0xFFFD;
+            }
+            o = put_cp(o, cp);
+            break;
+        default: *o++ = *q; break;
+        }
+        q++;
+    }
+    *o = '\0';
+    *text = out;
+    *len = (size_t)(o - out);
+    return 0;
+}
+
+static void piece(apr_pool_t *p, llm_answer_event_t *out, span_t data,
+                  span_t tok, llm_answer_kind_e kind, const char *block,
+                  int whole)
+{
+    llm_answer_piece_t *pc;
+    const char *t;
+    size_t n;
+
+    if (!is_string(tok) || decode(p, tok, &t, &n) != 0) {
+        return;
+    }
+    pc = apr_array_push(out->pieces);
+    pc->kind = kind;
+    pc->block = block;
+    pc->tok_off = (size_t)(tok.p - data.p);
+    pc->tok_len = tok.n;
+    pc->text = t;
+    pc->len = n;
+    pc->whole = whole;
+}
+
+static void ends(llm_answer_event_t *out, const char *block)
+{
+    APR_ARRAY_PUSH(out->ends, const char *) = block;
+}
+
+/* --- Anthropic Messages ------------------------------------------------- */
+
+static int messages_event(apr_pool_t *p, span_t d, span_t type,
+                          llm_answer_event_t *out)
+{
+    span_t idx, delta, dt, v, cb;
+    long i;
+
+    if (string_is(type, "content_block_delta")) {
+        if (!member(d, "index", &idx) || (i = integer(idx)) < 0
+            || !member(d, "delta", &delta) || !member(delta, "type", &dt)) {
+            return 0;
+        }
+        if (string_is(dt, "text_delta") && member(delta, "text", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "content[%ld].text", i), 0);
+        }
+        else if (string_is(dt, "input_json_delta")
+                 && member(delta, "partial_json", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_ARGS,
+                  apr_psprintf(p, "content[%ld].input", i), 0);
+        }
+        else if (string_is(dt, "thinking_delta")
+                 && member(delta, "thinking", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_SIGNED,
+                  apr_psprintf(p, "content[%ld].thinking", i), 0);
+        }
+        return 0;
+    }
+    if (string_is(type, "content_block_start")) {
+        if (!member(d, "index", &idx) || (i = integer(idx)) < 0
+            || !member(d, "content_block", &cb) || !member(cb, "type", &dt)) {
+            return 0;
+        }
+        if (string_is(dt, "text") && member(cb, "text", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "content[%ld].text", i), 0);
+        }
+        else if (string_is(dt, "thinking") && member(cb, "thinking", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_SIGNED,
+                  apr_psprintf(p, "content[%ld].thinking", i), 0);
+        }
+        return 0;
+    }
+    if (string_is(type, "content_block_stop")) {
+        if (member(d, "index", &idx) && (i = integer(idx)) >= 0) {
+            ends(out, apr_psprintf(p, "content[%ld].", i));
+        }
+        return 0;
+    }
+    if (string_is(type, "message_stop")) {
+        out->last = 1;
+        ends(out, "");
+    }
+    else if (string_is(type, "error")) {
+        out->error = 1;
+    }
+    return 0;
+}
+
+/* --- OpenAI chat and completions chunks --------------------------------- */
+
+static void chat_choice(apr_pool_t *p, span_t d, span_t ch,
+                        llm_answer_event_t *out, long ci)
+{
+    span_t idx, delta, v, calls, call, fn, fr;
+    const char *at = NULL;
+    long i = ci, j;
+
+    if (member(ch, "index", &idx) && integer(idx) >= 0) {
+        i = integer(idx);
+    }
+    if (member(ch, "text", &v)) {
+        piece(p, out, d, v, LLM_ANSWER_TEXT,
+              apr_psprintf(p, "choices[%ld].text", i), 0);
+    }
+    if (member(ch, "delta", &delta)) {
+        if (member(delta, "content", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "choices[%ld].delta.content", i), 0);
+        }
+        if (member(delta, "refusal", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "choices[%ld].delta.refusal", i), 0);
+        }
+        if (member(delta, "tool_calls", &calls) && calls.n
+            && calls.p[0] == '[') {
+            for (j = 0; element(calls, &at, &call); j++) {
+                long k = j;
+
+                if (member(call, "index", &idx) && integer(idx) >= 0) {
+                    k = integer(idx);
+                }
+                if (member(call, "function", &fn)
+                    && member(fn, "arguments", &v)) {
+                    piece(p, out, d, v, LLM_ANSWER_ARGS,
+                          apr_psprintf(p, "choices[%ld].delta.tool_calls"
+                                       "[%ld].function.arguments", i, k), 0);
+                }
+            }
+        }
+    }
+    if (member(ch, "finish_reason", &fr) && is_string(fr)) {
+        ends(out, apr_psprintf(p, "choices[%ld].", i));
+    }
+}
+
+static int chat_event(apr_pool_t *p, span_t d, llm_answer_event_t *out)
+{
+    span_t choices, ch, err;
+    const char *at = NULL;
+    long i;
+
+    if (d.n == 6 && !memcmp(d.p, "[DONE]", 6)) {
+        out->last = 1;
+        ends(out, "");
+        return 0;
+    }
+    if (member(d, "choices", &choices) && choices.n && choices.p[0] == '[') {
+        for (i = 0; element(choices, &at, &ch); i++) {
+            chat_choice(p, d, ch, out, i);
+        }
+        return 0;
+    }
+    if (member(d, "error", &err)) {
+        out->error = 1;
+        return 0;
+    }
+    return llm_json_top_member(d.p, d.n, "x", &err.p, &err.n) < 0 ? -1 : 0;
+}
+
+/* --- OpenAI Responses ---------------------------------------------------- */
+
+static int responses_event(apr_pool_t *p, span_t d, span_t type,
+                           llm_answer_event_t *out)
+{
+    span_t oi, ci, v;
+    long o = 0, c = 0;
+    const char *t;
+
+    if (type.n < 2) {
+        return 0;
+    }
+    if (member(d, "output_index", &oi) && integer(oi) >= 0) {
+        o = integer(oi);
+    }
+    if (member(d, "content_index", &ci) && integer(ci) >= 0) {
+        c = integer(ci);
+    }
+    else if (member(d, "summary_index", &ci) && integer(ci) >= 0) {
+        c = integer(ci);
+    }
+    t = apr_pstrndup(p, type.p + 1, type.n - 2);
+    if (!strcmp(t, "response.output_text.delta")
+        || !strcmp(t, "response.refusal.delta")
+        || !strcmp(t, "response.reasoning_summary_text.delta")
+        || !strcmp(t, "response.reasoning_text.delta")) {
+        if (member(d, "delta", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "output[%ld].content[%ld].text", o, c), 0);
+        }
+        return 0;
+    }
+    if (!strcmp(t, "response.function_call_arguments.delta")
+        || !strcmp(t, "response.custom_tool_call_input.delta")) {
+        if (member(d, "delta", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_ARGS,
+                  apr_psprintf(p, "output[%ld].arguments", o), 0);
+        }
+        return 0;
+    }
+    if (!strcmp(t, "response.completed") || !strcmp(t, "response.failed")
+        || !strcmp(t, "response.incomplete")) {
+        out->last = 1;
+        ends(out, "");
+        return 0;
+    }
+    if (!strcmp(t, "error")) {
+        out->error = 1;
+        return 0;
+    }
+    /* The ".done" events and the items they close repeat the whole
+     * strings: the caller reads them whole (its pieces are not deltas). */
+    if (!strcmp(t, "response.output_text.done")
+        || !strcmp(t, "response.reasoning_summary_text.done")
+        || !strcmp(t, "response.reasoning_text.done")) {
+        if (member(d, "text", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "output[%ld].content[%ld].text", o, c), 1);
+        }
+        ends(out, apr_psprintf(p, "output[%ld].content[%ld].", o, c));
+        return 0;
+    }
+    if (!strcmp(t, "response.refusal.done")) {
+        if (member(d, "refusal", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_TEXT,
+                  apr_psprintf(p, "output[%ld].content[%ld].text", o, c), 1);
+        }
+        ends(out, apr_psprintf(p, "output[%ld].content[%ld].", o, c));
+        return 0;
+    }
+    if (!strcmp(t, "response.function_call_arguments.done")) {
+        if (member(d, "arguments", &v)) {
+            piece(p, out, d, v, LLM_ANSWER_ARGS,
+                  apr_psprintf(p, "output[%ld].arguments", o), 1);
+        }
+        ends(out, apr_psprintf(p, "output[%ld].", o));
+        return 0;
+    }
+    if (!strcmp(t, "response.output_item.done")) {
+        ends(out, apr_psprintf(p, "output[%ld].", o));
+    }
+    return 0;
+}
+
+/* Events the walk above reads whole with jansson: they repeat strings
+ * inside items (content_part.done, output_item.done, completed). */
+static const char *const whole_events[] = {
+    "response.content_part.done", "response.output_item.done",
+    "response.completed", "response.incomplete", "response.failed",
+    "response.output_item.added", "response.content_part.added", NULL
+};
+
+int llm_answer_walk_event(apr_pool_t *p, llm_endpoint_e ep,
+                          const char *event, const char *data, size_t len,
+                          llm_answer_event_t *out)
+{
+    span_t d, type;
+
+    (void)event;
+    d.p = data;
+    d.n = len;
+    out->pieces = apr_array_make(p, 2, sizeof(llm_answer_piece_t));
+    out->ends = apr_array_make(p, 1, sizeof(const char *));
+    out->last = 0;
+    out->error = 0;
+    switch (ep) {
+    case LLM_EP_OPENAI_CHAT:
+    case LLM_EP_OPENAI_COMPLETIONS:
+        return chat_event(p, d, out);
+    case LLM_EP_ANTHROPIC_MESSAGES:
+        if (!member(d, "type", &type)) {
+            return llm_json_top_member(d.p, d.n, "x", &type.p, &type.n) < 0
+                   ? -1 : 0;
+        }
+        return messages_event(p, d, type, out);
+    case LLM_EP_OPENAI_RESPONSES:
+        if (!member(d, "type", &type)) {
+            return llm_json_top_member(d.p, d.n, "x", &type.p, &type.n) < 0
+                   ? -1 : 0;
+        }
+        {
+            int i, rv = responses_event(p, d, type, out);
+
+            for (i = 0; whole_events[i]; i++) {
+                if (string_is(type, whole_events[i])) {
+                    return rv ? rv : 1;
+                }
+            }
+            return rv;
+        }
+    default:
+        return 0;
+    }
+}
+
+/* --- whole answers ------------------------------------------------------- */
+
+static void add(apr_pool_t *p, apr_array_header_t *out,
+                llm_answer_kind_e kind, const char *loc, json_t *node)
+{
+    llm_answer_string_t *s;
+
+    if (!json_is_string(node)) {
+        return;
+    }
+    s = apr_array_push(out);
+    s->kind = kind;
+    s->location = loc;
+    s->node = node;
+}
+
+/* Every string inside v (an Anthropic tool_use input). */
+static void all_strings(apr_pool_t *p, apr_array_header_t *out,
+                        const char *loc, json_t *v, int depth)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+
+    if (depth > 64) {
+        return;
+    }
+    if (json_is_string(v)) {
+        add(p, out, LLM_ANSWER_TEXT, loc, v);
+    }
+    else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) {
+            all_strings(p, out, apr_psprintf(p, "%s[%lu]", loc,
+                                             (unsigned long)i), x,
+                        depth + 1);
+        }
+    }
+    else if (json_is_object(v)) {
+        i = 0;
+        json_object_foreach(v, k, x) {
+            /* by position: a key could itself be sensitive */
+            all_strings(p, out, apr_psprintf(p, "%s{#%lu}", loc,
+                                             (unsigned long)i++), x,
+                        depth + 1);
+        }
+    }
+}
+
+static void message_content(apr_pool_t *p, apr_array_header_t *out,
+                            const char *loc, json_t *content)
+{
+    json_t *part;
+    size_t i;
+
+    if (json_is_string(content)) {
+        add(p, out, LLM_ANSWER_TEXT, loc, content);
+        return;
+    }
+    json_array_foreach(content, i, part) {
+        add(p, out, LLM_ANSWER_TEXT,
+            apr_psprintf(p, "%s[%lu].text", loc, (unsigned long)i),
+            json_object_get(part, "text"));
+        add(p, out, LLM_ANSWER_TEXT,
+            apr_psprintf(p, "%s[%lu].refusal", loc, (unsigned long)i),
+            json_object_get(part, "refusal"));
+    }
+}
+
+static void chat_body(apr_pool_t *p, json_t *body, apr_array_header_t *out)
+{
+    json_t *ch, *msg, *call;
+    size_t i, j;
+
+    json_array_foreach(json_object_get(body, "choices"), i, ch) {
+        const char *c = apr_psprintf(p, "choices[%lu]", (unsigned long)i);
+
+        add(p, out, LLM_ANSWER_TEXT, apr_pstrcat(p, c, ".text", NULL),
+            json_object_get(ch, "text"));
+        msg = json_object_get(ch, "message");
+        if (!json_is_object(msg)) {
+            continue;
+        }
+        message_content(p, out, apr_pstrcat(p, c, ".message.content", NULL),
+                        json_object_get(msg, "content"));
+        add(p, out, LLM_ANSWER_TEXT,
+            apr_pstrcat(p, c, ".message.refusal", NULL),
+            json_object_get(msg, "refusal"));
+        json_array_foreach(json_object_get(msg, "tool_calls"), j, call) {
+            add(p, out, LLM_ANSWER_ARGS,
+                apr_psprintf(p, "%s.message.tool_calls[%lu].function."
+                             "arguments", c, (unsigned long)j),
+                json_object_get(json_object_get(call, "function"),
+                                "arguments"));
+        }
+    }
+}
+
+static void messages_body(apr_pool_t *p, json_t *body,
+                          apr_array_header_t *out)
+{
+    json_t *b;
+    size_t i;
+
+    json_array_foreach(json_object_get(body, "content"), i, b) {
+        const char *t = json_string_value(json_object_get(b, "type"));
+        const char *c = apr_psprintf(p, "content[%lu]", (unsigned long)i);
+
+        if (!t) {
+            continue;
+        }
+        if (!strcmp(t, "text")) {
+            add(p, out, LLM_ANSWER_TEXT, apr_pstrcat(p, c, ".text", NULL),
+                json_object_get(b, "text"));
+        }
+        else if (!strcmp(t, "tool_use") || !strcmp(t, "server_tool_use")) {
+            all_strings(p, out, apr_pstrcat(p, c, ".input", NULL),
+                        json_object_get(b, "input"), 0);
+        }
+        else if (!strcmp(t, "thinking")) {
+            add(p, out, LLM_ANSWER_SIGNED,
+                apr_pstrcat(p, c, ".thinking", NULL),
+                json_object_get(b, "thinking"));
+        }
+    }
+}
+
+static void responses_item(apr_pool_t *p, json_t *item, const char *c,
+                           apr_array_header_t *out)
+{
+    const char *t = json_string_value(json_object_get(item, "type"));
+    json_t *part;
+    size_t j;
+
+    if (!t) {
+        return;
+    }
+    if (!strcmp(t, "message")) {
+        message_content(p, out, apr_pstrcat(p, c, ".content", NULL),
+                        json_object_get(item, "content"));
+    }
+    else if (!strcmp(t, "function_call")) {
+        add(p, out, LLM_ANSWER_ARGS, apr_pstrcat(p, c, ".arguments", NULL),
+            json_object_get(item, "arguments"));
+    }
+    else if (!strcmp(t, "custom_tool_call")) {
+        add(p, out, LLM_ANSWER_TEXT, apr_pstrcat(p, c, ".input", NULL),
+            json_object_get(item, "input"));
+    }
+    else if (!strcmp(t, "reasoning")) {
+        json_array_foreach(json_object_get(item, "summary"), j, part) {
+            add(p, out, LLM_ANSWER_TEXT,
+                apr_psprintf(p, "%s.summary[%lu].text", c, (unsigned long)j),
+                json_object_get(part, "text"));
+        }
+    }
+}
+
+static void responses_body(apr_pool_t *p, json_t *body,
+                           apr_array_header_t *out)
+{
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(json_object_get(body, "output"), i, item) {
+        responses_item(p, item, apr_psprintf(p, "output[%lu]",
+                                             (unsigned long)i), out);
+    }
+}
+
+void llm_answer_walk_body(apr_pool_t *p, llm_endpoint_e ep, json_t *body,
+                          apr_array_header_t *out)
+{
+    json_t *x;
+
+    switch (ep) {
+    case LLM_EP_OPENAI_CHAT:
+    case LLM_EP_OPENAI_COMPLETIONS:
+        chat_body(p, body, out);
+        break;
+    case LLM_EP_ANTHROPIC_MESSAGES:
+        messages_body(p, body, out);
+        break;
+    case LLM_EP_OPENAI_RESPONSES:
+        /* an event's own object: an item, a part, or a whole response */
+        if ((x = json_object_get(body, "response")) != NULL) {
+            responses_body(p, x, out);
+        }
+        else if ((x = json_object_get(body, "item")) != NULL) {
+            responses_item(p, x, "item", out);
+        }
+        else if ((x = json_object_get(body, "part")) != NULL) {
+            add(p, out, LLM_ANSWER_TEXT, "part.text",
+                json_object_get(x, "text"));
+            add(p, out, LLM_ANSWER_TEXT, "part.refusal",
+                json_object_get(x, "refusal"));
+        }
+        else {
+            responses_body(p, body, out);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+char *llm_answer_json_quote(apr_pool_t *p, const char *s, size_t n,
+                            size_t *out_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *out = apr_palloc(p, n * 6 + 3), *o = out;
+    size_t i;
+
+    *o++ = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        switch (c) {
+        case '"': *o++ = '\\'; *o++ = '"'; break;
+        case '\\': *o++ = '\\'; *o++ = '\\'; break;
+        case '\n': *o++ = '\\'; *o++ = 'n'; break;
+        case '\r': *o++ = '\\'; *o++ = 'r'; break;
+        case '\t': *o++ = '\\'; *o++ = 't'; break;
+        default:
+            if (c < 0x20) {
+                *o++ = '\\'; *o++ = 'u'; *o++ = '0'; *o++ = '0';
+                *o++ = hex[c >> 4]; *o++ = hex[c & 15];
+            }
+            else {
+                *o++ = (char)c;
+            }
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    *out_len = (size_t)(o - out);
+    return out;
+}

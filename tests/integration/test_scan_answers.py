@@ -1,0 +1,533 @@
+"""Answer scanning (issue 15 items 1, 2 and 4): what the model writes back
+is scanned with the same rules and actions as requests (LLMScanResponse,
+On in the sample configuration), in the caller's dialect, translated or
+not, whole answers and streams.
+
+The mock provider is scripted (respond_next with canned bytes) to answer
+with planted values: in text, refusals and tool-call arguments, split
+across SSE events at every offset.  Each test checks what the caller got
+(redacted in place, or a block as an error in its dialect), that the
+events reached it unchanged otherwise (same number, same order), and
+that the planted value is nowhere: answer, audit row, error log, access
+log, metrics.
+"""
+
+import json
+import time
+import uuid
+
+import pytest
+
+import audit_helpers as ah
+
+from gwtest.httpd import GatewayServer
+
+CHAT = "/v1/chat/completions"
+MESSAGES = "/v1/messages"
+RESPONSES = "/v1/responses"
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
+OPENAI_MODEL = "gpt-4o-mini"
+ANTHROPIC_MODEL = "claude-sonnet-4-5"
+DIALECTS = [("openai", "openai"), ("anthropic", "anthropic"),
+            ("openai", "anthropic"), ("anthropic", "openai")]
+SSE = {"Content-Type": "text/event-stream"}
+
+EMAIL = "carol.quinn@northwind-mail.com"
+AWS = "AKIAQ" + "7XJ2LMN4PQR5S"     # an AWS access key id shape
+PLANTED = [EMAIL, AWS]
+
+
+@pytest.fixture(scope="module")
+def gw(minter, mock_provider, postgres):
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres,
+                      gateway_d={"60-quotas.conf": None})
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+@pytest.fixture(scope="module")
+def gw_off(minter, mock_provider):
+    g = GatewayServer(minter, mock=mock_provider, gateway_d={
+        "60-quotas.conf": None,
+        "41-answers-off.conf": "<Location /v1>\n"
+                               "    LLMScanResponse Off\n</Location>\n"})
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+# --- what the provider sends ---------------------------------------------
+
+def sse_text(events):
+    return "".join("%sdata: %s\n\n" % ("event: %s\n" % name if name else "",
+                                       data if isinstance(data, str)
+                                       else json.dumps(data))
+                   for name, data in events)
+
+
+def openai_chunks(deltas, finish="stop"):
+    """chat.completion.chunk events: each delta a dict (content,
+    refusal, tool_calls)."""
+    base = {"id": "chatcmpl-a", "object": "chat.completion.chunk",
+            "created": 1, "model": OPENAI_MODEL}
+    ev = [(None, dict(base, choices=[{
+        "index": 0, "delta": {"role": "assistant", "content": ""},
+        "finish_reason": None}]))]
+    ev += [(None, dict(base, choices=[{"index": 0, "delta": d,
+                                       "finish_reason": None}]))
+           for d in deltas]
+    ev += [(None, dict(base, choices=[{"index": 0, "delta": {},
+                                       "finish_reason": finish}])),
+           (None, dict(base, choices=[], usage={
+               "prompt_tokens": 3, "completion_tokens": 5,
+               "total_tokens": 8})),
+           (None, "[DONE]")]
+    return ev
+
+
+def anthropic_events(blocks):
+    """Messages events; blocks: list of (content_block, [delta, ...])."""
+    ev = [("message_start", {"type": "message_start", "message": {
+        "id": "msg_a", "type": "message", "role": "assistant",
+        "model": ANTHROPIC_MODEL, "content": [], "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1}}})]
+    for i, (start, deltas) in enumerate(blocks):
+        ev.append(("content_block_start", {"type": "content_block_start",
+                                           "index": i,
+                                           "content_block": start}))
+        if i == 0:
+            ev.append(("ping", {"type": "ping"}))
+        ev += [("content_block_delta", {"type": "content_block_delta",
+                                        "index": i, "delta": d})
+               for d in deltas]
+        ev.append(("content_block_stop", {"type": "content_block_stop",
+                                          "index": i}))
+    ev += [("message_delta", {"type": "message_delta", "delta": {
+        "stop_reason": "end_turn", "stop_sequence": None},
+        "usage": {"output_tokens": 5}}),
+        ("message_stop", {"type": "message_stop"})]
+    return ev
+
+
+def text_stream(provider, texts):
+    if provider == "openai":
+        return sse_text(openai_chunks([{"content": t} for t in texts]))
+    return sse_text(anthropic_events([({"type": "text", "text": ""},
+                                       [{"type": "text_delta", "text": t}
+                                        for t in texts])]))
+
+
+def args_stream(provider, pieces, name="write_file"):
+    """A tool call whose arguments (JSON text) arrive in pieces."""
+    if provider == "openai":
+        first = {"tool_calls": [{"index": 0, "id": "call_a",
+                                 "type": "function",
+                                 "function": {"name": name,
+                                              "arguments": ""}}]}
+        return sse_text(openai_chunks(
+            [first] + [{"tool_calls": [{"index": 0, "function": {
+                "arguments": p}}]} for p in pieces], finish="tool_calls"))
+    return sse_text(anthropic_events([(
+        {"type": "tool_use", "id": "toolu_a", "name": name, "input": {}},
+        [{"type": "input_json_delta", "partial_json": p} for p in pieces])]))
+
+
+def whole_answer(provider, text=None, tool_args=None, refusal=None):
+    if provider == "openai":
+        msg = {"role": "assistant", "content": text, "refusal": refusal}
+        if tool_args is not None:
+            msg["tool_calls"] = [{"id": "call_a", "type": "function",
+                                  "function": {"name": "write_file",
+                                               "arguments": tool_args}}]
+        return {"id": "chatcmpl-a", "object": "chat.completion",
+                "created": 1, "model": OPENAI_MODEL,
+                "choices": [{"index": 0, "message": msg,
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 5,
+                          "total_tokens": 8}}
+    content = []
+    if text is not None:
+        content.append({"type": "text", "text": text})
+    if tool_args is not None:
+        content.append({"type": "tool_use", "id": "toolu_a",
+                        "name": "write_file",
+                        "input": json.loads(tool_args)})
+    return {"id": "msg_a", "type": "message", "role": "assistant",
+            "model": ANTHROPIC_MODEL, "content": content,
+            "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 3, "output_tokens": 5}}
+
+
+# --- what the caller gets ------------------------------------------------
+
+def ask(gw, caller, provider, token, user_agent, stream, path=None):
+    model = OPENAI_MODEL if provider == "openai" else ANTHROPIC_MODEL
+    if caller == "openai":
+        body = {"model": model, "stream": stream,
+                "messages": [{"role": "user", "content": "write it"}]}
+        return gw.client().post(path or CHAT, json.dumps(body).encode(),
+                                token=token,
+                                headers={"User-Agent": user_agent})
+    body = {"model": model, "max_tokens": 64, "stream": stream,
+            "messages": [{"role": "user", "content": "write it"}]}
+    return gw.client().post(MESSAGES, json.dumps(body).encode(),
+                            headers=dict(ANTHROPIC, **{
+                                "x-api-key": token,
+                                "User-Agent": user_agent}))
+
+
+def data_events(resp):
+    return [d if d == "[DONE]" else json.loads(d) for _, d in resp.sse()]
+
+
+def streamed_text(caller, resp):
+    if caller == "openai":
+        return "".join(d["choices"][0]["delta"].get("content") or ""
+                       for d in data_events(resp)
+                       if d != "[DONE]" and d.get("choices"))
+    return "".join(json.loads(d)["delta"].get("text", "")
+                   for n, d in resp.sse() if n == "content_block_delta")
+
+
+def streamed_args(caller, resp):
+    if caller == "openai":
+        return "".join(tc["function"].get("arguments") or ""
+                       for d in data_events(resp)
+                       if d != "[DONE]" and d.get("choices")
+                       for tc in d["choices"][0]["delta"].get("tool_calls")
+                       or [])
+    return "".join(json.loads(d)["delta"].get("partial_json", "")
+                   for n, d in resp.sse() if n == "content_block_delta")
+
+
+def whole_text(caller, resp):
+    got = resp.json()
+    if caller == "openai":
+        return got["choices"][0]["message"]["content"]
+    return "".join(b.get("text", "") for b in got["content"])
+
+
+def one_row(gw, user_agent):
+    rows = gw.audit.wait_for_rows(
+        "SELECT * FROM llm_audit WHERE user_agent = %s", (user_agent,), 1,
+        10)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def findings(row):
+    f = row["findings"]
+    return json.loads(f) if isinstance(f, str) else f
+
+
+def assert_nowhere(gw, resp, values, user_agent=None):
+    """The planted values reach neither the caller nor any record."""
+    body = resp.body.decode("utf-8", "replace")
+    logs = gw.error_log_text() + gw.access_log_text()
+    for v in values:
+        assert v not in body, body[:2000]
+        assert v not in logs
+    if user_agent:
+        row = one_row(gw, user_agent)
+        for v in values:
+            assert v not in json.dumps(row, default=str)
+
+
+def split_every(value, prefix="mail ", suffix=" now."):
+    """(texts, cut) for every cut of value into two events."""
+    for k in range(1, len(value)):
+        yield [prefix + value[:k], value[k:] + suffix], k
+
+
+# --- whole answers ---------------------------------------------------------
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_whole_answer_pii_is_redacted(gw, mock, minter, user_agent, caller,
+                                      provider):
+    mock.respond_next(200, whole_answer(
+        provider, "Write to %s today; %s again." % (EMAIL, EMAIL)))
+    resp = ask(gw, caller, provider, minter.mint(), user_agent, False)
+    assert resp.status == 200, resp
+    assert whole_text(caller, resp) == ("Write to [REDACTED_EMAIL_A1] "
+                                        "today; [REDACTED_EMAIL_A1] again.")
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+    row = one_row(gw, user_agent)
+    f = findings(row)
+    assert [x["direction"] for x in f] == ["answer"], f
+    assert f[0]["type"] == "EMAIL" and f[0]["count"] == 2
+    assert f[0]["action"] == "redact"
+    assert f[0]["location"] == ("choices[0].message.content"
+                                if caller == "openai" else "content[0].text")
+    assert row["decision"] == "redact"
+
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_whole_answer_secret_blocks(gw, mock, minter, user_agent, caller,
+                                    provider):
+    mock.respond_next(200, whole_answer(provider, "your key: %s" % AWS))
+    resp = ask(gw, caller, provider, minter.mint(), user_agent, False)
+    assert resp.status == 403, resp
+    err = resp.json()
+    if caller == "openai":
+        assert err["error"]["code"] == "answer_aws_access_key"
+        assert err["error"]["type"] == "sensitive_data_detected"
+    else:
+        assert err["type"] == "error"
+        assert err["error"]["type"] == "permission_error"
+        assert err["error"]["code"] == "answer_aws_access_key"
+    assert_nowhere(gw, resp, [AWS], user_agent)
+    row = one_row(gw, user_agent)
+    assert row["decision"] == "block"
+    assert row["reason"] == "answer_aws_access_key"
+    assert findings(row)[0]["direction"] == "answer"
+
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_whole_answer_tool_arguments_redacted_as_parsed(gw, mock, minter,
+                                                       user_agent, caller,
+                                                       provider):
+    """The arguments are JSON the client parses: a value written with
+    escapes (\\u0040 for @) is found, and the arguments stay valid JSON."""
+    args = '{"path": "notes.txt", "content": "ask carol.quinn\\u0040' \
+           'northwind-mail.com\\nbye"}'
+    assert json.loads(args)["content"] == "ask %s\nbye" % EMAIL
+    mock.respond_next(200, whole_answer(provider, tool_args=args))
+    resp = ask(gw, caller, provider, minter.mint(), user_agent, False)
+    assert resp.status == 200, resp
+    got = resp.json()
+    if caller == "openai":
+        parsed = json.loads(got["choices"][0]["message"]["tool_calls"][0]
+                            ["function"]["arguments"])
+    else:
+        parsed = [b for b in got["content"] if b["type"] == "tool_use"][0][
+            "input"]
+    assert parsed == {"path": "notes.txt",
+                      "content": "ask [REDACTED_EMAIL_A1]\nbye"}
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+def test_whole_answer_refusal_is_scanned(gw, mock, minter, user_agent):
+    mock.respond_next(200, whole_answer("openai", refusal="I cannot; ask "
+                                        "%s" % EMAIL))
+    resp = ask(gw, "openai", "openai", minter.mint(), user_agent, False)
+    assert resp.status == 200, resp
+    assert resp.json()["choices"][0]["message"]["refusal"] == (
+        "I cannot; ask [REDACTED_EMAIL_A1]")
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+def test_whole_answer_without_finding_passes_byte_for_byte(gw, mock, minter,
+                                                          user_agent):
+    raw = (b'{"id":"chatcmpl-a","object":"chat.completion","created":1,'
+           b'"model":"gpt-4o-mini","choices":[{"index":0,"message":{'
+           b'"role":"assistant","content":"nothing \\u0041 here"},'
+           b'"finish_reason":"stop"}],"usage":{"prompt_tokens":3,'
+           b'"completion_tokens":5,"total_tokens":8}}')
+    mock.respond_next(200, raw)
+    resp = ask(gw, "openai", "openai", minter.mint(), user_agent, False)
+    assert resp.status == 200 and resp.body == raw
+
+
+# --- streams ---------------------------------------------------------------
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_stream_value_split_at_every_offset_is_redacted(gw, mock, minter,
+                                                        user_agent, caller,
+                                                        provider):
+    """An e-mail address cut between two text events at every offset:
+    the caller gets it as a placeholder, every event in its place."""
+    token = minter.mint()
+    for texts, k in split_every(EMAIL):
+        mock.respond_next(200, pieces=[text_stream(provider, texts)],
+                          headers=SSE)
+        resp = ask(gw, caller, provider, token, user_agent, True)
+        assert resp.status == 200, resp
+        assert streamed_text(caller, resp) == (
+            "mail [REDACTED_EMAIL_A1] now."), (k, resp.body)
+        assert EMAIL not in resp.body.decode()
+        assert (EMAIL[:k] not in resp.body.decode()
+                or EMAIL[:k] in "mail now. [REDACTED_EMAIL_A1]"
+                or len(EMAIL[:k]) < 4)
+        if caller == provider:
+            # nothing merged or dropped: as many events as were sent
+            assert len(resp.sse()) == len(
+                [1 for x in text_stream(provider, texts).split("\n\n")
+                 if x.strip()]), (k, resp.body)
+    assert_nowhere(gw, resp, [EMAIL])
+
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_stream_value_split_over_three_events_and_reads(gw, mock, minter,
+                                                        user_agent, caller,
+                                                        provider):
+    """The value in three events, each in a read of its own."""
+    texts = ["Reach ", "carol.qu", "inn@north", "wind-mail.com", " or me."]
+    body = text_stream(provider, texts)
+    cuts = [body.index(t) + len(t) for t in texts[1:4]]
+    pieces = [body[:cuts[0]], body[cuts[0]:cuts[1]], body[cuts[1]:cuts[2]],
+              body[cuts[2]:]]
+    mock.respond_next(200, pieces=pieces, pause=0.05, headers=SSE)
+    resp = ask(gw, caller, provider, minter.mint(), user_agent, True)
+    assert resp.status == 200, resp
+    assert streamed_text(caller, resp) == "Reach [REDACTED_EMAIL_A1] or me."
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+    f = findings(one_row(gw, user_agent))
+    assert f[0]["direction"] == "answer" and f[0]["type"] == "EMAIL"
+    assert f[0]["location"] == ("choices[0].delta.content"
+                                if caller == "openai" else "content[0].text")
+
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_stream_tool_arguments_split_at_every_offset(gw, mock, minter,
+                                                     user_agent, caller,
+                                                     provider):
+    token = minter.mint()
+    args = json.dumps({"path": "a.txt", "content": "to: %s" % EMAIL})
+    start = args.index(EMAIL)
+    for k in range(1, len(EMAIL)):
+        cut = start + k
+        mock.respond_next(200, pieces=[args_stream(provider,
+                                                   [args[:cut], args[cut:]])],
+                          headers=SSE)
+        resp = ask(gw, caller, provider, token, user_agent, True)
+        assert resp.status == 200, resp
+        got = json.loads(streamed_args(caller, resp))
+        assert got == {"path": "a.txt",
+                       "content": "to: [REDACTED_EMAIL_A1]"}, (k, resp.body)
+        assert EMAIL not in resp.body.decode()
+
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_stream_secret_ends_stream_with_error_event(gw, mock, minter,
+                                                    user_agent, caller,
+                                                    provider):
+    texts = ["Sure. ", "Use key ", AWS[:9], AWS[9:], " for it.", " More."]
+    mock.respond_next(200, pieces=[text_stream(provider, texts)],
+                      headers=SSE)
+    resp = ask(gw, caller, provider, minter.mint(), user_agent, True)
+    assert resp.status == 200, resp
+    events = resp.sse()
+    name, data = events[-1]
+    err = json.loads(data)
+    if caller == "anthropic":
+        assert name == "error" and err["type"] == "error"
+        assert err["error"]["type"] == "permission_error"
+        assert err["error"]["code"] == "answer_aws_access_key"
+        assert "message_stop" not in [n for n, _ in events]
+    else:
+        assert err["error"]["code"] == "answer_aws_access_key"
+        assert "[DONE]" not in [d for _, d in events]
+    # what came before the key reached the caller
+    assert streamed_text(caller, resp).startswith("Sure. ")
+    assert_nowhere(gw, resp, [AWS, AWS[:9], AWS[9:]], user_agent)
+    row = one_row(gw, user_agent)
+    assert row["decision"] == "block"
+    assert row["reason"] == "answer_aws_access_key"
+    assert findings(row)[0]["direction"] == "answer"
+
+
+def test_stream_signed_thinking_with_finding_blocks(gw, mock, minter,
+                                                    user_agent):
+    """Signed thinking is never altered: a finding there that would be
+    redacted blocks the answer."""
+    events = anthropic_events([
+        ({"type": "thinking", "thinking": "", "signature": ""},
+         [{"type": "thinking_delta", "thinking": "the user is "},
+          {"type": "thinking_delta", "thinking": EMAIL},
+          {"type": "signature_delta", "signature": "c2lnbmVk"}]),
+        ({"type": "text", "text": ""},
+         [{"type": "text_delta", "text": "Done."}])])
+    mock.respond_next(200, pieces=[sse_text(events)], headers=SSE)
+    resp = ask(gw, "anthropic", "anthropic", minter.mint(), user_agent, True)
+    name, data = resp.sse()[-1]
+    assert name == "error", resp.body
+    assert json.loads(data)["error"]["code"] == "answer_email"
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+    f = findings(one_row(gw, user_agent))
+    assert f[0]["location"] == "content[0].thinking"
+    assert f[0]["action"] == "block"
+
+
+def test_whole_answer_signed_thinking_with_finding_blocks(gw, mock, minter,
+                                                          user_agent):
+    body = whole_answer("anthropic", "Done.")
+    body["content"].insert(0, {"type": "thinking",
+                               "thinking": "mail " + EMAIL,
+                               "signature": "c2lnbmVk"})
+    mock.respond_next(200, body)
+    resp = ask(gw, "anthropic", "anthropic", minter.mint(), user_agent,
+               False)
+    assert resp.status == 403, resp
+    assert resp.json()["error"]["code"] == "answer_email"
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_stream_events_before_a_value_are_not_held(gw, mock, minter,
+                                                   user_agent, dialect):
+    """The provider stops for 2 s inside an address: the events before it
+    reach the caller at once; the address waits for its end."""
+    texts = ["Hello. ", "Mail carol.qu", "inn@northwind-mail.com", " now."]
+    body = text_stream(dialect, texts)
+    cut = body.index("inn@northwind-mail.com")
+    mock.respond_next(200, pieces=[body[:cut], body[cut:]], pause=2.0,
+                      headers=SSE)
+    model = OPENAI_MODEL if dialect == "openai" else ANTHROPIC_MODEL
+    payload = {"model": model, "stream": True,
+               "messages": [{"role": "user", "content": "hi"}]}
+    if dialect == "openai":
+        stream = gw.client().stream(CHAT, json.dumps(payload).encode(),
+                                    token=minter.mint(),
+                                    headers={"User-Agent": user_agent})
+    else:
+        payload["max_tokens"] = 64
+        stream = gw.client().stream(MESSAGES, json.dumps(payload).encode(),
+                                    headers=dict(ANTHROPIC, **{
+                                        "x-api-key": minter.mint(),
+                                        "User-Agent": user_agent}))
+    hello = mailed = None
+    for t, ev in stream:
+        if isinstance(ev, str) and "Hello. " in ev:
+            hello = t
+        if isinstance(ev, str) and "[REDACTED_EMAIL_A1]" in ev:
+            mailed = t
+        assert not (isinstance(ev, str) and "carol" in ev), ev
+    assert hello is not None and mailed is not None
+    assert hello < 1.5, hello
+    assert mailed >= 2.0, mailed
+
+
+def test_scan_off_relays_answers_unchanged(gw_off, mock, minter,
+                                           user_agent):
+    mock.respond_next(200, pieces=[text_stream("openai", ["mail ", EMAIL])],
+                      headers=SSE)
+    resp = ask(gw_off, "openai", "openai", minter.mint(), user_agent, True)
+    assert resp.status == 200
+    assert streamed_text("openai", resp) == "mail " + EMAIL
+
+
+def test_metrics_count_findings_by_direction(gw, mock, minter, user_agent):
+    def count(m, direction):
+        return ah.metric_sum(m, "llm_gateway_findings_total", type="EMAIL",
+                             direction=direction)
+
+    before = ah.metrics(gw)
+    mock.respond_next(200, whole_answer("openai", "mail %s" % EMAIL))
+    resp = ask(gw, "openai", "openai", minter.mint(), user_agent, False)
+    assert resp.status == 200
+    one_row(gw, user_agent)
+    deadline = time.time() + 10
+    while True:
+        after = ah.metrics(gw)
+        if count(after, "answer") > count(before, "answer") \
+                or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert count(after, "answer") == count(before, "answer") + 1
+    assert count(after, "request") == count(before, "request")
