@@ -276,9 +276,9 @@ size_t llm_answer_tail_start(const char *text, size_t len, size_t from)
         /* Digits in groups (a card or phone number, "4111 1111 ...",
          * "(415) 867-5309"): a blank or dash between two groups, and the
          * brackets around an area code, do not end the run. */
-        if (p >= from + 2 && p < len && (t[p - 1] == ' ' || t[p - 1] == '-')
+        if (p >= from + 2 && (t[p - 1] == ' ' || t[p - 1] == '-')
             && (digit(t[p - 2]) || t[p - 2] == ')')
-            && (digit(t[p]) || t[p] == '(')) {
+            && (p == len || digit(t[p]) || t[p] == '(')) {
             p--;
             continue;
         }
