@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS llm_audit (
     ttfb_us         BIGINT,
     body_mode       TEXT,
     body            TEXT,
+    answer_body_mode TEXT,
+    answer_body     TEXT,
     PRIMARY KEY (id, ts),
     UNIQUE (request_id, ts)
 ) PARTITION BY RANGE (ts);

@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS llm_audit (
     ttfb_us         INTEGER,
     body_mode       TEXT,
     body            TEXT,
+    answer_body_mode TEXT,
+    answer_body     TEXT,
     UNIQUE (request_id, ts)
 );
 

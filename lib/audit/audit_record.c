@@ -60,6 +60,8 @@ static const field_def_t fields[LLM_AUDIT_NFIELDS] = {
     { "ttfb_us",         LLM_AUDIT_T_INT },
     { "body_mode",       LLM_AUDIT_T_TEXT },
     { "body",            LLM_AUDIT_T_TEXT },
+    { "answer_body_mode", LLM_AUDIT_T_TEXT },
+    { "answer_body",     LLM_AUDIT_T_TEXT },
     { "mac",             LLM_AUDIT_T_TEXT }
 };
 

@@ -56,6 +56,8 @@ typedef enum {
     LLM_AUDIT_F_TTFB_US,
     LLM_AUDIT_F_BODY_MODE,
     LLM_AUDIT_F_BODY,
+    LLM_AUDIT_F_ANSWER_BODY_MODE,
+    LLM_AUDIT_F_ANSWER_BODY,
     LLM_AUDIT_F_MAC,             /* not part of the canonical bytes */
     LLM_AUDIT_NFIELDS
 } llm_audit_field_e;

@@ -14,6 +14,7 @@
 #include "http_protocol.h"
 #include "apr_strings.h"
 
+#include "audit_answer.h"
 #include "mod_llm_audit.h"
 #include "audit/audit_crypt.h"
 #include "dialect/llm_dialect.h"
@@ -111,6 +112,36 @@ static const char *env_or(request_rec *r, const char *v, const char *env)
     return v && *v ? v : NULL;
 }
 
+/* The answer as the answer scan left it (audit_answer.h), encrypted as
+ * the request body is, under the same limit. */
+static void capture_answer(request_rec *r, const llm_audit_srv_t *sc,
+                           apr_off_t max, llm_audit_record_t *rec)
+{
+    const char *answer, *blob, *err = NULL;
+    apr_size_t len = 0;
+    int truncated = 0;
+
+    if (!(answer = llm_audit_answer_get(r, &len, &truncated))) {
+        return;
+    }
+    if ((apr_off_t)len > max) {
+        len = (apr_size_t)max;
+        truncated = 1;
+    }
+    blob = llm_audit_encrypt(r->pool, sc->body_key, sc->body_key_len,
+                             rec->v[LLM_AUDIT_F_REQUEST_ID], answer, len,
+                             &err);
+    if (!blob) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(03360)
+                      "answer not captured: %s",
+                      err ? err : "encryption failed");
+        return;
+    }
+    rec->v[LLM_AUDIT_F_ANSWER_BODY_MODE] = truncated ? "redacted-truncated"
+                                                     : "redacted";
+    rec->v[LLM_AUDIT_F_ANSWER_BODY] = blob;
+}
+
 static void capture_body(request_rec *r, const llm_request_t *req,
                          const llm_audit_srv_t *sc, const llm_audit_dir_t *dc,
                          llm_audit_record_t *rec)
@@ -122,13 +153,17 @@ static void capture_body(request_rec *r, const llm_request_t *req,
     const char *mode_name, *blob, *body, *err = NULL;
     apr_size_t len;
 
-    if (mode == LLM_AUDIT_BODIES_OFF || !req->body_read || !req->body) {
+    if (mode == LLM_AUDIT_BODIES_OFF) {
         return;
     }
     if (!sc->body_key) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(03010)
                       "LLMAuditBodies is on but no LLMAuditBodyKeyFile is "
                       "configured: body not captured");
+        return;
+    }
+    capture_answer(r, sc, max, rec);
+    if (!req->body_read || !req->body) {
         return;
     }
     /* req->body is what the provider received; req->body_received what

@@ -31,6 +31,7 @@
 #include "apr_thread_mutex.h"
 #include "apr_atomic.h"
 
+#include "audit_answer.h"
 #include "mod_llm_audit.h"
 #include "audit/audit_crypt.h"
 #include "audit_metrics.h"
@@ -590,11 +591,12 @@ static int can_record(request_rec *r, llm_audit_srv_t *sc,
     apr_time_t now;
 
     /* Room for this request's record: its columns, plus its captured
-     * body, encrypted and base64-encoded, when bodies are kept here. */
+     * body and answer, encrypted and base64-encoded, when bodies are kept
+     * here. */
     if (dc->bodies > LLM_AUDIT_BODIES_OFF) {
-        need += (apr_size_t)(dc->body_max == LLM_AUDIT_UNSET
-                             ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max)
-                / 3 * 4 + 64;
+        need += 2 * ((apr_size_t)(dc->body_max == LLM_AUDIT_UNSET
+                                  ? LLM_AUDIT_DEFAULT_BODY_MAX
+                                  : dc->body_max) / 3 * 4 + 64);
     }
     if (llm_audit_spool_has_room(&sc->spool, r->pool, need)) {
         return 1;
@@ -704,6 +706,16 @@ static void insert_filter(request_rec *r)
     }
 }
 
+/* The answer's copy: only on the answers the handler makes (the
+ * provider's), not on error pages httpd makes itself. */
+static void insert_answer_filter(request_rec *r)
+{
+    if (llm_request_get(r, 0) && !r->main) {
+        llm_audit_answer_insert(r, ap_get_module_config(r->per_dir_config,
+                                                        &llm_audit_module));
+    }
+}
+
 static int handler(request_rec *r)
 {
     if (!r->handler) {
@@ -729,6 +741,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(insert_answer_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    llm_audit_answer_register();
     ap_hook_insert_error_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(TTFB_FILTER, ttfb_filter, NULL,
                               AP_FTYPE_PROTOCOL);

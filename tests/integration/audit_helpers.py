@@ -36,7 +36,7 @@ FIELDS = [
     ("bytes_in", "i"), ("bytes_out", "i"), ("tokens_in", "i"),
     ("tokens_out", "i"), ("tokens_cached", "i"), ("cost", "d"),
     ("latency_us", "i"), ("ttfb_us", "i"), ("body_mode", "s"),
-    ("body", "s"),
+    ("body", "s"), ("answer_body_mode", "s"), ("answer_body", "s"),
 ]
 COLUMNS = [f for f, _ in FIELDS] + ["mac"]
 ZERO_MAC = "0" * 64

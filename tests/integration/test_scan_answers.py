@@ -13,8 +13,10 @@ log, metrics.
 """
 
 import json
+import os
+import shutil
+import subprocess
 import time
-import uuid
 
 import pytest
 
@@ -533,3 +535,153 @@ def test_metrics_count_findings_by_direction(gw, mock, minter, user_agent):
         time.sleep(0.1)
     assert count(after, "answer") == count(before, "answer") + 1
     assert count(after, "request") == count(before, "request")
+
+
+# --- the Responses API (Codex) ---------------------------------------------
+
+def ask_responses(gw, model, token, user_agent, stream):
+    body = {"model": model, "stream": stream, "input": "write it"}
+    return gw.client().post(RESPONSES, json.dumps(body).encode(),
+                            token=token, headers={"User-Agent": user_agent})
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
+def test_responses_text_redacted_everywhere(gw, mock, minter, user_agent,
+                                            stream, model):
+    """Deltas, the ".done" events and response.completed (which repeat
+    the text whole) all carry the same placeholder."""
+    mock.reply_text = "Write to %s today, %s." % (EMAIL, EMAIL)
+    resp = ask_responses(gw, model, minter.mint(), user_agent, stream)
+    assert resp.status == 200, resp
+    want = "Write to [REDACTED_EMAIL_A1] today, [REDACTED_EMAIL_A1]."
+    if stream:
+        events = [json.loads(d) for _, d in resp.sse()]
+        deltas = "".join(e["delta"] for e in events
+                         if e["type"] == "response.output_text.delta")
+        assert deltas == want
+        done = [e for e in events if e["type"] == "response.completed"][0]
+        final = done["response"]["output"][-1]["content"][0]["text"]
+    else:
+        final = resp.json()["output"][-1]["content"][0]["text"]
+    assert final == want
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
+def test_responses_tool_arguments_redacted(gw, mock, minter, user_agent,
+                                           stream, model):
+    mock.tool_call = {"name": "write_file",
+                      "arguments": {"path": "a.txt", "content": EMAIL}}
+    resp = ask_responses(gw, model, minter.mint(), user_agent, stream)
+    assert resp.status == 200, resp
+    want = {"path": "a.txt", "content": "[REDACTED_EMAIL_A1]"}
+    if stream:
+        events = [json.loads(d) for _, d in resp.sse()]
+        deltas = "".join(e["delta"] for e in events if e["type"] ==
+                         "response.function_call_arguments.delta")
+        assert json.loads(deltas) == want
+        done = [e for e in events if e["type"] == "response.completed"][0]
+        item = done["response"]["output"][-1]
+    else:
+        item = resp.json()["output"][-1]
+    assert json.loads(item["arguments"]) == want
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_secret_blocks(gw, mock, minter, user_agent, stream):
+    mock.reply_text = "the key is %s ok" % AWS
+    resp = ask_responses(gw, OPENAI_MODEL, minter.mint(), user_agent,
+                         stream)
+    if stream:
+        assert resp.status == 200
+        name, data = resp.sse()[-1]
+        assert name == "error", resp.body
+        assert json.loads(data)["code"] == "answer_aws_access_key"
+    else:
+        assert resp.status == 403
+        assert resp.json()["error"]["code"] == "answer_aws_access_key"
+    assert_nowhere(gw, resp, [AWS], user_agent)
+    assert one_row(gw, user_agent)["reason"] == "answer_aws_access_key"
+
+
+def test_stream_refusal_is_scanned(gw, mock, minter, user_agent):
+    """OpenAI streams refusals as deltas of their own."""
+    caller = provider = "openai"
+    mock.respond_next(200, pieces=[sse_text(openai_chunks(
+        [{"refusal": "No; ask carol.qu"}, {"refusal": "inn@northwind-mail"},
+         {"refusal": ".com instead."}]))], headers=SSE)
+    resp = ask(gw, caller, provider, minter.mint(), user_agent, True)
+    got = "".join(d["choices"][0]["delta"].get("refusal") or ""
+                  for d in data_events(resp)
+                  if d != "[DONE]" and d.get("choices"))
+    assert got == "No; ask [REDACTED_EMAIL_A1] instead."
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+# --- the answer in the audit row (LLMAuditBodies) ---------------------------
+
+BODY_KEY = "c0ffee" * 10 + "c0ff"
+
+
+@pytest.fixture(scope="module")
+def gw_bodies(minter, mock_provider, postgres):
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres, gateway_d={
+        "60-quotas.conf": None,
+        "60-audit-bodies.conf":
+            'LLMAuditBodyKeyFile "${LLM_GW_DATA}/keys/audit-body.key"\n'
+            "<Location /v1>\n    LLMAuditBodies redacted\n"
+            "    LLMAuditBodyMax 4096\n</Location>\n"})
+    try:
+        g.build()
+        g.body_key = os.path.join(g.keys_dir, "audit-body.key")
+        with open(g.body_key, "w") as f:
+            f.write(BODY_KEY + "\n")
+        os.chmod(g.body_key, 0o640)
+        shutil.chown(g.body_key, group="www-data")
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+def decrypt_blob(g, request_id, blob):
+    proc = subprocess.run([ah.find_tool("llm-audit-decrypt"), "-k",
+                           g.body_key, "-r", request_id],
+                          input=blob.encode(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.decode()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_audit_bodies_capture_the_answer_redacted(gw_bodies, mock, minter,
+                                                  user_agent, stream):
+    g = gw_bodies
+    mock.reply_text = "Write to %s today." % EMAIL
+    resp = ask(g, "openai", "openai", minter.mint(), user_agent, stream)
+    assert resp.status == 200, resp
+    row = one_row(g, user_agent)
+    assert row["answer_body_mode"] == "redacted"
+    assert row["answer_body"].startswith("v1:")
+    assert EMAIL not in row["answer_body"]
+    answer = decrypt_blob(g, row["request_id"], row["answer_body"])
+    assert "[REDACTED_EMAIL_A1]" in answer and EMAIL not in answer
+    assert answer.rstrip("\n") == resp.body.decode().rstrip("\n")
+    # the request body is captured as before, beside it
+    assert row["body_mode"] == "redacted" and row["body"].startswith("v1:")
+
+
+def test_audit_bodies_answer_over_the_limit_is_cut(gw_bodies, mock, minter,
+                                                   user_agent):
+    mock.reply_text = "word " * 2000
+    resp = ask(gw_bodies, "openai", "openai", minter.mint(), user_agent,
+               False)
+    assert resp.status == 200
+    row = one_row(gw_bodies, user_agent)
+    assert row["answer_body_mode"] == "redacted-truncated"
+    answer = decrypt_blob(gw_bodies, row["request_id"], row["answer_body"])
+    assert len(answer.rstrip("\n")) == 4096
+    assert resp.body.decode().startswith(answer.rstrip("\n"))

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_llm_gateway developers; see NOTICE.
+ */
+
+/* The answer's copy for the audit row (audit_answer.h). */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "http_request.h"
+#include "apr_buckets.h"
+
+#include "audit_answer.h"
+
+/* r->pool userdata: the copy of this request's answer. */
+#define KEY "llm-audit-answer"
+
+typedef struct {
+    char *buf;
+    apr_size_t len, cap, max;
+    int truncated;
+} answer_copy_t;
+
+static void append(request_rec *r, answer_copy_t *c, const char *d,
+                   apr_size_t n)
+{
+    apr_size_t take = n > c->max - c->len ? c->max - c->len : n;
+
+    if (take < n) {
+        c->truncated = 1;
+    }
+    if (c->len + take > c->cap) {
+        /* grows with the answer, up to the limit */
+        apr_size_t cap = c->cap ? c->cap * 2 : 16384;
+        char *nb;
+
+        while (cap < c->len + take) {
+            cap *= 2;
+        }
+        if (cap > c->max) {
+            cap = c->max;
+        }
+        nb = apr_palloc(r->pool, cap);
+        if (c->len) {
+            memcpy(nb, c->buf, c->len);
+        }
+        c->buf = nb;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, d, take);
+    c->len += take;
+}
+
+static apr_status_t copy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    answer_copy_t *c = f->ctx;
+    apr_bucket *b;
+    const char *data;
+    apr_size_t n;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_METADATA(b)) {
+            continue;
+        }
+        if (c->len >= c->max) {
+            if (b->length) {
+                c->truncated = 1;
+            }
+            continue;
+        }
+        if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+            break;
+        }
+        append(f->r, c, data, n);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void llm_audit_answer_insert(request_rec *r, const llm_audit_dir_t *dc)
+{
+    answer_copy_t *c;
+
+    if (dc->bodies <= LLM_AUDIT_BODIES_OFF) {
+        return;
+    }
+    c = apr_pcalloc(r->pool, sizeof(*c));
+    c->max = (apr_size_t)(dc->body_max == LLM_AUDIT_UNSET
+                          ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max);
+    apr_pool_userdata_setn(c, KEY, NULL, r->pool);
+    ap_add_output_filter(LLM_AUDIT_ANSWER_FILTER, c, r, r->connection);
+}
+
+const char *llm_audit_answer_get(request_rec *r, apr_size_t *len,
+                                 int *truncated)
+{
+    answer_copy_t *c = NULL;
+
+    apr_pool_userdata_get((void **)&c, KEY, r->pool);
+    if (!c || !c->len) {
+        return NULL;
+    }
+    *len = c->len;
+    *truncated = c->truncated;
+    return c->buf;
+}
+
+void llm_audit_answer_register(void)
+{
+    ap_register_output_filter(LLM_AUDIT_ANSWER_FILTER, copy_filter, NULL,
+                              LLM_AUDIT_ANSWER_FTYPE);
+}
