@@ -28,6 +28,99 @@ static int member(span_t obj, const char *name, span_t *v)
     return llm_json_top_member(obj.p, obj.n, name, &v->p, &v->n) == 1;
 }
 
+static const char *ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* The members named in names, in one pass over obj (each out[i].n is 0
+ * when absent); 0, or -1 when obj is not an object this can follow.  The
+ * stream's events are read with this: one pass per object, not one per
+ * member wanted. */
+static int members(span_t obj, const char *const *names, int nn,
+                   span_t *out)
+{
+    const char *p = obj.p, *end = obj.p + obj.n, *k, *ke, *v;
+    int i;
+
+    for (i = 0; i < nn; i++) {
+        out[i].p = NULL;
+        out[i].n = 0;
+    }
+    p = ws(p, end);
+    if (p >= end || *p != '{') {
+        return -1;
+    }
+    p = ws(p + 1, end);
+    if (p < end && *p == '}') {
+        return 0;
+    }
+    while (p < end) {
+        if (*p != '"') {
+            return -1;
+        }
+        k = p + 1;
+        for (p = k; p < end && *p != '"'; p++) {
+            if (*p == '\\') {
+                p++;
+            }
+        }
+        if (p >= end) {
+            return -1;
+        }
+        ke = p;
+        p = ws(p + 1, end);
+        if (p >= end || *p != ':') {
+            return -1;
+        }
+        v = ws(p + 1, end);
+        if (!(p = llm_json_skip_value(v, end))) {
+            return -1;
+        }
+        for (i = 0; i < nn; i++) {
+            /* compared as written: a name spelt with escapes is not it */
+            if (!out[i].p && (size_t)(ke - k) == strlen(names[i])
+                && !memcmp(k, names[i], (size_t)(ke - k))) {
+                out[i].p = v;
+                out[i].n = (size_t)(p - v);
+                break;
+            }
+        }
+        p = ws(p, end);
+        if (p < end && *p == ',') {
+            p = ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' ? 0 : -1;
+    }
+    return -1;
+}
+
+/* prefix, a number, the rest: the block names, without a format parse
+ * for every event */
+static const char *name1(apr_pool_t *p, const char *a, long i, const char *b)
+{
+    char num[24], *o, *out;
+    int n = 0;
+    size_t la = strlen(a), lb = strlen(b);
+
+    do {
+        num[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i && n < 20);
+    o = out = apr_palloc(p, la + (size_t)n + lb + 1);
+    memcpy(o, a, la);
+    o += la;
+    while (n) {
+        *o++ = num[--n];
+    }
+    memcpy(o, b, lb + 1);
+    return out;
+}
+
 static int is_string(span_t v)
 {
     return v.n >= 2 && v.p[0] == '"';
@@ -205,50 +298,38 @@ static void ends(llm_answer_event_t *out, const char *block)
 /* --- Anthropic Messages ------------------------------------------------- */
 
 static int messages_event(apr_pool_t *p, span_t d, span_t type,
-                          llm_answer_event_t *out)
+                          span_t idx, span_t sub, llm_answer_event_t *out)
 {
-    span_t idx, delta, dt, v, cb;
-    long i;
+    static const char *const dn[] = { "type", "text", "partial_json",
+                                      "thinking" };
+    span_t m[4];
+    long i = integer(idx);
 
-    if (string_is(type, "content_block_delta")) {
-        if (!member(d, "index", &idx) || (i = integer(idx)) < 0
-            || !member(d, "delta", &delta) || !member(delta, "type", &dt)) {
+    if (string_is(type, "content_block_delta")
+        || string_is(type, "content_block_start")) {
+        int start = type.n == sizeof("content_block_start") + 1;
+
+        if (i < 0 || members(sub, dn, 4, m) < 0) {
             return 0;
         }
-        if (string_is(dt, "text_delta") && member(delta, "text", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_TEXT,
-                  apr_psprintf(p, "content[%ld].text", i), 0);
+        if ((string_is(m[0], start ? "text" : "text_delta")) && m[1].n) {
+            piece(p, out, d, m[1], LLM_ANSWER_TEXT,
+                  name1(p, "content[", i, "].text"), 0);
         }
-        else if (string_is(dt, "input_json_delta")
-                 && member(delta, "partial_json", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_ARGS,
-                  apr_psprintf(p, "content[%ld].input", i), 0);
+        else if (!start && string_is(m[0], "input_json_delta") && m[2].n) {
+            piece(p, out, d, m[2], LLM_ANSWER_ARGS,
+                  name1(p, "content[", i, "].input"), 0);
         }
-        else if (string_is(dt, "thinking_delta")
-                 && member(delta, "thinking", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_SIGNED,
-                  apr_psprintf(p, "content[%ld].thinking", i), 0);
-        }
-        return 0;
-    }
-    if (string_is(type, "content_block_start")) {
-        if (!member(d, "index", &idx) || (i = integer(idx)) < 0
-            || !member(d, "content_block", &cb) || !member(cb, "type", &dt)) {
-            return 0;
-        }
-        if (string_is(dt, "text") && member(cb, "text", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_TEXT,
-                  apr_psprintf(p, "content[%ld].text", i), 0);
-        }
-        else if (string_is(dt, "thinking") && member(cb, "thinking", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_SIGNED,
-                  apr_psprintf(p, "content[%ld].thinking", i), 0);
+        else if (string_is(m[0], start ? "thinking" : "thinking_delta")
+                 && m[3].n) {
+            piece(p, out, d, m[3], LLM_ANSWER_SIGNED,
+                  name1(p, "content[", i, "].thinking"), 0);
         }
         return 0;
     }
     if (string_is(type, "content_block_stop")) {
-        if (member(d, "index", &idx) && (i = integer(idx)) >= 0) {
-            ends(out, apr_psprintf(p, "content[%ld].", i));
+        if (i >= 0) {
+            ends(out, name1(p, "content[", i, "]."));
         }
         return 0;
     }
@@ -267,51 +348,60 @@ static int messages_event(apr_pool_t *p, span_t d, span_t type,
 static void chat_choice(apr_pool_t *p, span_t d, span_t ch,
                         llm_answer_event_t *out, long ci)
 {
-    span_t idx, delta, v, calls, call, fn, fr;
-    const char *at = NULL;
+    static const char *const cn[] = { "index", "delta", "text",
+                                      "finish_reason" };
+    static const char *const dn[] = { "content", "refusal", "tool_calls" };
+    static const char *const tn[] = { "index", "function" };
+    span_t c[4], dv[3], t[2], v, call;
+    const char *at = NULL, *pre;
     long i = ci, j;
 
-    if (member(ch, "index", &idx) && integer(idx) >= 0) {
-        i = integer(idx);
+    if (members(ch, cn, 4, c) < 0) {
+        return;
     }
-    if (member(ch, "text", &v)) {
-        piece(p, out, d, v, LLM_ANSWER_TEXT,
-              apr_psprintf(p, "choices[%ld].text", i), 0);
+    if (c[0].n && integer(c[0]) >= 0) {
+        i = integer(c[0]);
     }
-    if (member(ch, "delta", &delta)) {
-        if (member(delta, "content", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_TEXT,
-                  apr_psprintf(p, "choices[%ld].delta.content", i), 0);
+    if (c[2].n) {
+        piece(p, out, d, c[2], LLM_ANSWER_TEXT,
+              name1(p, "choices[", i, "].text"), 0);
+    }
+    if (c[1].n && members(c[1], dn, 3, dv) == 0) {
+        if (dv[0].n && dv[0].p[0] == '"') {
+            piece(p, out, d, dv[0], LLM_ANSWER_TEXT,
+                  name1(p, "choices[", i, "].delta.content"), 0);
         }
-        if (member(delta, "refusal", &v)) {
-            piece(p, out, d, v, LLM_ANSWER_TEXT,
-                  apr_psprintf(p, "choices[%ld].delta.refusal", i), 0);
+        if (dv[1].n && dv[1].p[0] == '"') {
+            piece(p, out, d, dv[1], LLM_ANSWER_TEXT,
+                  name1(p, "choices[", i, "].delta.refusal"), 0);
         }
-        if (member(delta, "tool_calls", &calls) && calls.n
-            && calls.p[0] == '[') {
-            for (j = 0; element(calls, &at, &call); j++) {
+        if (dv[2].n && dv[2].p[0] == '[') {
+            pre = name1(p, "choices[", i, "].delta.tool_calls[");
+            for (j = 0; element(dv[2], &at, &call); j++) {
                 long k = j;
 
-                if (member(call, "index", &idx) && integer(idx) >= 0) {
-                    k = integer(idx);
+                if (members(call, tn, 2, t) < 0) {
+                    continue;
                 }
-                if (member(call, "function", &fn)
-                    && member(fn, "arguments", &v)) {
+                if (t[0].n && integer(t[0]) >= 0) {
+                    k = integer(t[0]);
+                }
+                if (t[1].n && member(t[1], "arguments", &v)) {
                     piece(p, out, d, v, LLM_ANSWER_ARGS,
-                          apr_psprintf(p, "choices[%ld].delta.tool_calls"
-                                       "[%ld].function.arguments", i, k), 0);
+                          name1(p, pre, k, "].function.arguments"), 0);
                 }
             }
         }
     }
-    if (member(ch, "finish_reason", &fr) && is_string(fr)) {
-        ends(out, apr_psprintf(p, "choices[%ld].", i));
+    if (c[3].n && is_string(c[3])) {
+        ends(out, name1(p, "choices[", i, "]."));
     }
 }
 
 static int chat_event(apr_pool_t *p, span_t d, llm_answer_event_t *out)
 {
-    span_t choices, ch, err;
+    static const char *const top[] = { "choices", "error" };
+    span_t m[2], ch;
     const char *at = NULL;
     long i;
 
@@ -320,17 +410,18 @@ static int chat_event(apr_pool_t *p, span_t d, llm_answer_event_t *out)
         ends(out, "");
         return 0;
     }
-    if (member(d, "choices", &choices) && choices.n && choices.p[0] == '[') {
-        for (i = 0; element(choices, &at, &ch); i++) {
+    if (members(d, top, 2, m) < 0) {
+        return -1;
+    }
+    if (m[0].n && m[0].p[0] == '[') {
+        for (i = 0; element(m[0], &at, &ch); i++) {
             chat_choice(p, d, ch, out, i);
         }
-        return 0;
     }
-    if (member(d, "error", &err)) {
+    else if (m[1].n) {
         out->error = 1;
-        return 0;
     }
-    return llm_json_top_member(d.p, d.n, "x", &err.p, &err.n) < 0 ? -1 : 0;
+    return 0;
 }
 
 /* --- OpenAI Responses ---------------------------------------------------- */
@@ -442,12 +533,16 @@ int llm_answer_walk_event(apr_pool_t *p, llm_endpoint_e ep,
     case LLM_EP_OPENAI_CHAT:
     case LLM_EP_OPENAI_COMPLETIONS:
         return chat_event(p, d, out);
-    case LLM_EP_ANTHROPIC_MESSAGES:
-        if (!member(d, "type", &type)) {
-            return llm_json_top_member(d.p, d.n, "x", &type.p, &type.n) < 0
-                   ? -1 : 0;
+    case LLM_EP_ANTHROPIC_MESSAGES: {
+        static const char *const mn[] = { "type", "index", "delta",
+                                          "content_block" };
+        span_t m[4];
+
+        if (members(d, mn, 4, m) < 0) {
+            return -1;
         }
-        return messages_event(p, d, type, out);
+        return messages_event(p, d, m[0], m[1], m[2].n ? m[2] : m[3], out);
+    }
     case LLM_EP_OPENAI_RESPONSES:
         if (!member(d, "type", &type)) {
             return llm_json_top_member(d.p, d.n, "x", &type.p, &type.n) < 0

@@ -18,6 +18,14 @@
 /* Decoder states for json blocks. */
 enum { J_OUT = 0, J_STR, J_ESC, J_HEX };
 
+/* Decoded bytes [d, d + n) came from source bytes [s, s + sn): byte for
+ * byte when run (plain string text, numbers), else all of them from the
+ * whole source span (an escape; a separator has sn 0). */
+typedef struct {
+    size_t d, s, n, sn;
+    int run;
+} seg_t;
+
 struct llm_answer_stream_t {
     apr_pool_t *p;
     apr_pool_t *scratch;
@@ -25,8 +33,11 @@ struct llm_answer_stream_t {
     int json;
 
     char *txt;               /* decoded text from tbase on */
-    size_t *map_s, *map_e;   /* json: source span of each decoded byte */
     size_t tlen, tcap;
+    /* json: where each stretch of decoded text came from (segments in
+     * decoded order, the first may start before tbase) */
+    seg_t *seg;
+    int nseg, segcap;
     size_t tbase;            /* decoded offset of txt[0] */
 
     size_t src_end;          /* bytes added */
@@ -65,7 +76,6 @@ static void grow(llm_answer_stream_t *s, size_t need)
 {
     size_t cap = s->tcap ? s->tcap : 256;
     char *t;
-    size_t *ms = NULL, *me = NULL;
 
     if (s->tlen + need <= s->tcap) {
         return;
@@ -75,38 +85,74 @@ static void grow(llm_answer_stream_t *s, size_t need)
     }
     t = apr_palloc(s->p, cap);
     memcpy(t, s->txt, s->tlen);
-    if (s->json) {
-        ms = apr_palloc(s->p, cap * sizeof(size_t));
-        me = apr_palloc(s->p, cap * sizeof(size_t));
-        memcpy(ms, s->map_s, s->tlen * sizeof(size_t));
-        memcpy(me, s->map_e, s->tlen * sizeof(size_t));
-    }
-    /* The old arrays stay in the pool until it goes: the block's text
-     * is trimmed on every scan, so they only double a few times. */
+    /* The old buffer stays in the pool until it goes: the block's text
+     * is trimmed on every scan, so it only doubles a few times. */
     s->txt = t;
-    s->map_s = ms;
-    s->map_e = me;
     s->tcap = cap;
+}
+
+/* Where decoded bytes [d, d + n) came from. */
+static void map(llm_answer_stream_t *s, size_t n, size_t from, size_t to,
+                int run)
+{
+    size_t d = s->tbase + s->tlen - n;
+    seg_t *g = s->nseg ? &s->seg[s->nseg - 1] : NULL;
+
+    if (g && g->d + g->n == d
+        && ((run && g->run && g->s + g->sn == from)
+            || (!run && !g->run && g->s == from && g->s + g->sn == to))) {
+        /* more of the same run, or more bytes of one escape */
+        g->n += n;
+        g->sn = run ? g->sn + n : g->sn;
+        return;
+    }
+    if (s->nseg == s->segcap) {
+        int cap = s->segcap ? s->segcap * 2 : 16;
+        seg_t *ns = apr_palloc(s->p, sizeof(seg_t) * (size_t)cap);
+
+        if (s->nseg) {
+            memcpy(ns, s->seg, sizeof(seg_t) * (size_t)s->nseg);
+        }
+        s->seg = ns;
+        s->segcap = cap;
+    }
+    g = &s->seg[s->nseg++];
+    g->d = d;
+    g->s = from;
+    g->n = n;
+    g->sn = to - from;
+    g->run = run;
 }
 
 static void put(llm_answer_stream_t *s, char c, size_t from, size_t to)
 {
     grow(s, 1);
-    s->txt[s->tlen] = c;
-    s->map_s[s->tlen] = from;
-    s->map_e[s->tlen] = to;
-    s->tlen++;
+    s->txt[s->tlen++] = c;
+    map(s, 1, from, to, to == from + 1 && s->st != J_ESC
+                        && s->st != J_HEX);
+}
+
+static void put_run(llm_answer_stream_t *s, const char *b, size_t n,
+                    size_t from)
+{
+    grow(s, n);
+    memcpy(s->txt + s->tlen, b, n);
+    s->tlen += n;
+    map(s, n, from, from + n, 1);
 }
 
 /* Strings are separated from what is around them, so that no value runs
  * from one string into the next. */
 static void sep(llm_answer_stream_t *s, size_t at)
 {
-    if (s->tlen && s->txt[s->tlen - 1] == '\n' && s->map_s[s->tlen - 1]
-                                                  == s->map_e[s->tlen - 1]) {
+    if (s->nseg && s->seg[s->nseg - 1].sn == 0
+        && s->seg[s->nseg - 1].d + s->seg[s->nseg - 1].n
+           == s->tbase + s->tlen) {
         return;
     }
-    put(s, '\n', at, at);
+    grow(s, 1);
+    s->txt[s->tlen++] = '\n';
+    map(s, 1, at, at, 0);
 }
 
 static void put_cp(llm_answer_stream_t *s, unsigned long cp, size_t from,
@@ -233,8 +279,23 @@ void llm_answer_stream_add(llm_answer_stream_t *s, const char *piece,
         s->src_done = s->src_end;
         return;
     }
-    for (i = 0; i < len; i++) {
+    for (i = 0; i < len;) {
+        if (s->st == J_STR) {
+            /* plain string text in one copy */
+            size_t j = i;
+
+            while (j < len && piece[j] != '"' && piece[j] != '\\') {
+                j++;
+            }
+            if (j > i) {
+                put_run(s, piece + i, j - i, s->src_end + i);
+                s->src_done = s->src_end + j;
+                i = j;
+                continue;
+            }
+        }
         json_byte(s, (unsigned char)piece[i], s->src_end + i);
+        i++;
     }
     s->src_end += len;
 }
@@ -294,24 +355,47 @@ size_t llm_answer_tail_start(const char *text, size_t len, size_t from)
     }
 }
 
+/* The segment holding decoded offset d. */
+static const seg_t *seg_at(const llm_answer_stream_t *s, size_t d)
+{
+    int lo = 0, hi = s->nseg - 1, mid;
+
+    while (lo < hi) {
+        mid = (lo + hi + 1) / 2;
+        if (s->seg[mid].d <= d) {
+            lo = mid;
+        }
+        else {
+            hi = mid - 1;
+        }
+    }
+    return &s->seg[lo];
+}
+
 /* Source offset of decoded offset d (d <= the decoded end). */
 static size_t src_at(const llm_answer_stream_t *s, size_t d)
 {
+    const seg_t *g;
+
     if (!s->json) {
         return d;
     }
-    if (d >= s->tbase + s->tlen) {
+    if (d >= s->tbase + s->tlen || !s->nseg) {
         return s->src_done;
     }
-    return s->map_s[d - s->tbase];
+    g = seg_at(s, d);
+    return g->run ? g->s + (d - g->d) : g->s;
 }
 
 static size_t src_end_of(const llm_answer_stream_t *s, size_t d_last)
 {
+    const seg_t *g;
+
     if (!s->json) {
         return d_last + 1;
     }
-    return s->map_e[d_last - s->tbase];
+    g = seg_at(s, d_last);
+    return g->run ? g->s + (d_last - g->d) + 1 : g->s + g->sn;
 }
 
 /* Drop decoded text no scan will look at again. */
@@ -333,12 +417,19 @@ static void trim(llm_answer_stream_t *s)
         return;
     }
     memmove(s->txt, s->txt + drop, s->tlen - drop);
-    if (s->json) {
-        memmove(s->map_s, s->map_s + drop, (s->tlen - drop) * sizeof(size_t));
-        memmove(s->map_e, s->map_e + drop, (s->tlen - drop) * sizeof(size_t));
-    }
     s->tlen -= drop;
     s->tbase += drop;
+    if (s->json && s->nseg > 1) {
+        /* segments wholly before the text kept go too */
+        const seg_t *g = seg_at(s, s->tbase);
+        int first = (int)(g - s->seg);
+
+        if (first) {
+            memmove(s->seg, s->seg + first,
+                    sizeof(seg_t) * (size_t)(s->nseg - first));
+            s->nseg -= first;
+        }
+    }
 }
 
 int llm_answer_stream_scan(llm_answer_stream_t *s, int final,
