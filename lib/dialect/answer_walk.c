@@ -37,30 +37,36 @@ static const char *ws(const char *p, const char *end)
 }
 
 /* The members named in names, in one pass over obj (each out[i].n is 0
- * when absent); 0, or -1 when obj is not an object this can follow.  The
- * stream's events are read with this: one pass per object, not one per
- * member wanted. */
-static int members(span_t obj, const char *const *names, int nn,
-                   span_t *out)
+ * when absent).  Once need of them are found, the walk stops there, and a
+ * container found last is not walked over (its span then runs to obj's
+ * end: what reads it stops at its own end).  Returns the end of the
+ * object (NULL when it stopped early), or NULL when obj is not an object
+ * this can follow (*bad set).  The stream's events are read with this:
+ * each object once, not once per member wanted. */
+static const char *members(span_t obj, const char *const *names, int nn,
+                           int need, span_t *out, int *bad)
 {
-    const char *p = obj.p, *end = obj.p + obj.n, *k, *ke, *v;
-    int i;
+    const char *p = obj.p, *end = obj.p + obj.n, *k, *v;
+    size_t kl;
+    int i, found = 0;
 
+    *bad = 0;
     for (i = 0; i < nn; i++) {
         out[i].p = NULL;
         out[i].n = 0;
     }
     p = ws(p, end);
     if (p >= end || *p != '{') {
-        return -1;
+        *bad = 1;
+        return NULL;
     }
     p = ws(p + 1, end);
     if (p < end && *p == '}') {
-        return 0;
+        return p + 1;
     }
     while (p < end) {
         if (*p != '"') {
-            return -1;
+            break;
         }
         k = p + 1;
         for (p = k; p < end && *p != '"'; p++) {
@@ -69,34 +75,46 @@ static int members(span_t obj, const char *const *names, int nn,
             }
         }
         if (p >= end) {
-            return -1;
+            break;
         }
-        ke = p;
+        kl = (size_t)(p - k);
         p = ws(p + 1, end);
         if (p >= end || *p != ':') {
-            return -1;
+            break;
         }
         v = ws(p + 1, end);
-        if (!(p = llm_json_skip_value(v, end))) {
-            return -1;
-        }
         for (i = 0; i < nn; i++) {
             /* compared as written: a name spelt with escapes is not it */
-            if (!out[i].p && (size_t)(ke - k) == strlen(names[i])
-                && !memcmp(k, names[i], (size_t)(ke - k))) {
-                out[i].p = v;
-                out[i].n = (size_t)(p - v);
+            if (!out[i].p && !strncmp(k, names[i], kl)
+                && names[i][kl] == '\0') {
                 break;
             }
+        }
+        if (i < nn && ++found == need && v < end
+            && (*v == '{' || *v == '[')) {
+            out[i].p = v;
+            out[i].n = (size_t)(end - v);
+            return NULL;
+        }
+        if (!(p = llm_json_skip_value(v, end))) {
+            break;
+        }
+        if (i < nn) {
+            out[i].p = v;
+            out[i].n = (size_t)(p - v);
         }
         p = ws(p, end);
         if (p < end && *p == ',') {
             p = ws(p + 1, end);
             continue;
         }
-        return p < end && *p == '}' ? 0 : -1;
+        if (p < end && *p == '}') {
+            return p + 1;
+        }
+        break;
     }
-    return -1;
+    *bad = 1;
+    return NULL;
 }
 
 /* prefix, a number, the rest: the block names, without a format parse
@@ -307,9 +325,15 @@ static int messages_event(apr_pool_t *p, span_t d, span_t type,
 
     if (string_is(type, "content_block_delta")
         || string_is(type, "content_block_start")) {
-        int start = type.n == sizeof("content_block_start") + 1;
+        int start = string_is(type, "content_block_start");
 
-        if (i < 0 || members(sub, dn, 4, m) < 0) {
+        int bad;
+
+        if (i < 0 || !sub.n) {
+            return 0;
+        }
+        members(sub, dn, 4, 5, m, &bad);
+        if (bad) {
             return 0;
         }
         if ((string_is(m[0], start ? "text" : "text_delta")) && m[1].n) {
@@ -345,19 +369,22 @@ static int messages_event(apr_pool_t *p, span_t d, span_t type,
 
 /* --- OpenAI chat and completions chunks --------------------------------- */
 
-static void chat_choice(apr_pool_t *p, span_t d, span_t ch,
-                        llm_answer_event_t *out, long ci)
+/* One choice of a chunk; the end of its object, or NULL. */
+static const char *chat_choice(apr_pool_t *p, span_t d, span_t ch,
+                               llm_answer_event_t *out, long ci)
 {
     static const char *const cn[] = { "index", "delta", "text",
                                       "finish_reason" };
     static const char *const dn[] = { "content", "refusal", "tool_calls" };
     static const char *const tn[] = { "index", "function" };
     span_t c[4], dv[3], t[2], v, call;
-    const char *at = NULL, *pre;
+    const char *at = NULL, *pre, *cend;
     long i = ci, j;
+    int bad;
 
-    if (members(ch, cn, 4, c) < 0) {
-        return;
+    cend = members(ch, cn, 4, 5, c, &bad);
+    if (bad) {
+        return NULL;
     }
     if (c[0].n && integer(c[0]) >= 0) {
         i = integer(c[0]);
@@ -366,7 +393,7 @@ static void chat_choice(apr_pool_t *p, span_t d, span_t ch,
         piece(p, out, d, c[2], LLM_ANSWER_TEXT,
               name1(p, "choices[", i, "].text"), 0);
     }
-    if (c[1].n && members(c[1], dn, 3, dv) == 0) {
+    if (c[1].n && (members(c[1], dn, 3, 4, dv, &bad), !bad)) {
         if (dv[0].n && dv[0].p[0] == '"') {
             piece(p, out, d, dv[0], LLM_ANSWER_TEXT,
                   name1(p, "choices[", i, "].delta.content"), 0);
@@ -380,7 +407,8 @@ static void chat_choice(apr_pool_t *p, span_t d, span_t ch,
             for (j = 0; element(dv[2], &at, &call); j++) {
                 long k = j;
 
-                if (members(call, tn, 2, t) < 0) {
+                members(call, tn, 2, 3, t, &bad);
+                if (bad) {
                     continue;
                 }
                 if (t[0].n && integer(t[0]) >= 0) {
@@ -396,26 +424,40 @@ static void chat_choice(apr_pool_t *p, span_t d, span_t ch,
     if (c[3].n && is_string(c[3])) {
         ends(out, name1(p, "choices[", i, "]."));
     }
+    return cend;
 }
 
 static int chat_event(apr_pool_t *p, span_t d, llm_answer_event_t *out)
 {
     static const char *const top[] = { "choices", "error" };
     span_t m[2], ch;
-    const char *at = NULL;
+    const char *q, *end = d.p + d.n;
     long i;
+    int bad;
 
     if (d.n == 6 && !memcmp(d.p, "[DONE]", 6)) {
         out->last = 1;
         ends(out, "");
         return 0;
     }
-    if (members(d, top, 2, m) < 0) {
+    members(d, top, 2, 1, m, &bad);
+    if (bad) {
         return -1;
     }
     if (m[0].n && m[0].p[0] == '[') {
-        for (i = 0; element(m[0], &at, &ch); i++) {
-            chat_choice(p, d, ch, out, i);
+        /* each choice read once: its own walk says where it ends */
+        q = ws(m[0].p + 1, end);
+        for (i = 0; q < end && *q == '{'; i++) {
+            ch.p = q;
+            ch.n = (size_t)(end - q);
+            if (!(q = chat_choice(p, d, ch, out, i))) {
+                break;
+            }
+            q = ws(q, end);
+            if (q >= end || *q != ',') {
+                break;
+            }
+            q = ws(q + 1, end);
         }
     }
     else if (m[1].n) {
@@ -537,8 +579,10 @@ int llm_answer_walk_event(apr_pool_t *p, llm_endpoint_e ep,
         static const char *const mn[] = { "type", "index", "delta",
                                           "content_block" };
         span_t m[4];
+        int bad;
 
-        if (members(d, mn, 4, m) < 0) {
+        members(d, mn, 4, 3, m, &bad);
+        if (bad) {
             return -1;
         }
         return messages_event(p, d, m[0], m[1], m[2].n ? m[2] : m[3], out);

@@ -317,6 +317,11 @@ static int value_byte(unsigned char c)
     return 1;
 }
 
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
 static int digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
@@ -444,6 +449,17 @@ int llm_answer_stream_scan(llm_answer_stream_t *s, int final,
 
     if (from < s->tbase) {
         from = s->tbase;
+    }
+    if (from > s->tbase) {
+        /* from the start of a word */
+        size_t w = from;
+
+        while (w < s->committed && !is_blank(s->txt[w - s->tbase])) {
+            w++;
+        }
+        if (w < s->committed) {
+            from = w + 1;
+        }
     }
     tail = final ? tend
            : s->tbase + llm_answer_tail_start(s->txt, s->tlen,

@@ -29,8 +29,11 @@
 #include "llm_scan.h"
 
 /* Text scanned again before what is new, for rules whose value follows
- * a cue ("password: ...") in text already final. */
-#define LLM_ANSWER_CONTEXT 128
+ * a cue ("password: ...", "AWS_SECRET_ACCESS_KEY=") in text already
+ * final; it starts after a blank when it holds one, so that no word is
+ * read from its middle.  Kept short: in a stream relayed event by event
+ * it is scanned again with every event (about 5 ns a byte). */
+#define LLM_ANSWER_CONTEXT 48
 
 /* The longest tail held back: longer runs (a JWT, a key) are held up to
  * this and what starts before is relayed; a value found reaching back

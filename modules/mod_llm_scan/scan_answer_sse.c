@@ -26,6 +26,10 @@
 
 APLOG_USE_MODULE(llm_scan);
 
+/* Bytes read without a flush before the events so far are judged and
+ * sent anyway: what the core output filter holds back itself. */
+#define ANSWER_BURST_MAX 65536
+
 typedef struct {
     const char *name;
     llm_answer_kind_e kind;
@@ -57,6 +61,7 @@ typedef struct held_t {
     int npieces;
     const char *new_data;        /* rewritten whole (a repeated item) */
     size_t new_data_len;
+    int joined_in_raw;           /* data points into raw */
 } held_t;
 
 struct scan_answer_sse_t {
@@ -64,6 +69,8 @@ struct scan_answer_sse_t {
     held_t *head, *tail;
     char *pend;                  /* bytes not yet a whole event */
     size_t plen, pcap;
+    size_t used;                 /* of pend, cut into events this call */
+    block_t *last;               /* the block found last */
     apr_hash_t *blocks;
     apr_array_header_t *list;    /* of block_t * */
     apr_array_header_t *matches;
@@ -92,11 +99,28 @@ static void grow(apr_pool_t *p, char **buf, size_t *cap, size_t len,
     *cap = c;
 }
 
+/* Bytes going on, in a buffer the bucket that carries them will own. */
 static void emit(scan_answer_t *ctx, const char *s, size_t n)
 {
     scan_answer_sse_t *z = ctx->sse;
 
-    grow(ctx->r->pool, &z->ob, &z->ocap, z->olen, n);
+    if (z->olen + n > z->ocap) {
+        size_t cap = z->ocap ? z->ocap * 2 : 8192;
+        char *nb;
+
+        while (cap < z->olen + n) {
+            cap *= 2;
+        }
+        nb = apr_bucket_alloc(cap, ctx->out->bucket_alloc);
+        if (z->olen) {
+            memcpy(nb, z->ob, z->olen);
+        }
+        if (z->ob) {
+            apr_bucket_free(z->ob);
+        }
+        z->ob = nb;
+        z->ocap = cap;
+    }
     memcpy(z->ob + z->olen, s, n);
     z->olen += n;
 }
@@ -105,9 +129,12 @@ static block_t *block_for(scan_answer_t *ctx, const char *name,
                           llm_answer_kind_e kind)
 {
     scan_answer_sse_t *z = ctx->sse;
-    block_t *b = apr_hash_get(z->blocks, name, APR_HASH_KEY_STRING);
+    block_t *b = z->last && !strcmp(z->last->name, name)
+                 ? z->last
+                 : apr_hash_get(z->blocks, name, APR_HASH_KEY_STRING);
 
     if (b) {
+        z->last = b;
         b->ended = 0;
         return b;
     }
@@ -119,6 +146,7 @@ static block_t *block_for(scan_answer_t *ctx, const char *name,
     b->edits = apr_array_make(ctx->r->pool, 2, sizeof(scan_answer_edit_t));
     apr_hash_set(z->blocks, b->name, APR_HASH_KEY_STRING, b);
     APR_ARRAY_PUSH(z->list, block_t *) = b;
+    z->last = b;
     return b;
 }
 
@@ -193,7 +221,8 @@ static void take_event(scan_answer_t *ctx, const char *raw, size_t len)
     int ndata = 0, i, rv;
     llm_answer_event_t ev;
 
-    h->raw = apr_pstrmemdup(z->hp, raw, len);
+    /* in the pending bytes until it is kept past this call (keep_held) */
+    h->raw = raw;
     h->len = len;
     for (; p < end; p = nl + 1) {
         if (!(nl = memchr(p, '\n', (size_t)(end - p)))) {
@@ -214,6 +243,7 @@ static void take_event(scan_answer_t *ctx, const char *raw, size_t len)
                 h->data_off = (size_t)(v - raw);
                 h->data_len = vl;
                 joined = (char *)h->raw + h->data_off;
+                h->joined_in_raw = 1;
                 jl = vl;
             }
             else {
@@ -304,9 +334,41 @@ static void cut_events(scan_answer_t *ctx)
         take_event(ctx, ev, (size_t)(p - ev));
         ev = p;
     }
-    if (ev > z->pend) {
-        z->plen = (size_t)(end - ev);
-        memmove(z->pend, ev, z->plen);
+    z->used = (size_t)(ev - z->pend);
+}
+
+/* Events still held after this call leave the pending bytes, which are
+ * reused: their bytes (and the strings that point into them) are copied
+ * to the held events' pool.  Most events go on in the call that read
+ * them and are never copied. */
+static void keep_held(scan_answer_t *ctx)
+{
+    scan_answer_sse_t *z = ctx->sse;
+    held_t *h;
+    int i;
+
+    for (h = z->head; h; h = h->next) {
+        const char *old = h->raw, *oend = h->raw + h->len;
+        char *nr;
+
+        if (!(old >= z->pend && old < z->pend + z->pcap)) {
+            continue;
+        }
+        nr = apr_pmemdup(z->hp, old, h->len);
+        h->raw = nr;
+        if (h->data >= old && h->data < oend) {
+            h->data = nr + (h->data - old);
+        }
+        for (i = 0; i < h->npieces; i++) {
+            if (h->pieces[i].text >= old && h->pieces[i].text < oend) {
+                h->pieces[i].text = nr + (h->pieces[i].text - old);
+            }
+        }
+    }
+    if (z->used) {
+        z->plen -= z->used;
+        memmove(z->pend, z->pend + z->used, z->plen);
+        z->used = 0;
     }
 }
 
@@ -448,7 +510,6 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
         z->list = apr_array_make(r->pool, 4, sizeof(block_t *));
         z->matches = apr_array_make(r->pool, 4, sizeof(llm_answer_match_t));
     }
-    z->olen = 0;
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
         const char *data;
         apr_size_t n;
@@ -486,12 +547,19 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
         memcpy(z->pend + z->plen, data, n);
         z->plen += n;
     }
+    /* Nothing goes to the client before a flush (mod_proxy sends one
+     * whenever the provider pauses) or the core's buffer would fill:
+     * the events of a burst are read and scanned together. */
+    if (!flush && !eos && !ctx->blocked && !z->done
+        && z->plen < ANSWER_BURST_MAX) {
+        return APR_SUCCESS;
+    }
     if (!z->done && !ctx->blocked) {
         cut_events(ctx);
-        if (eos && z->plen) {
+        if (eos && z->plen > z->used) {
             /* the last event without its blank line */
-            take_event(ctx, z->pend, z->plen);
-            z->plen = 0;
+            take_event(ctx, z->pend + z->used, z->plen - z->used);
+            z->used = z->plen;
         }
         if (eos) {
             end_blocks(ctx, "");
@@ -512,14 +580,17 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
     }
     else if (!z->done) {
         release(ctx);
+        keep_held(ctx);
         if (eos && ctx->redacted && ctx->req->decision == LLM_DECISION_ALLOW) {
             ctx->req->decision = LLM_DECISION_REDACT;
         }
     }
     if (z->olen) {
         APR_BRIGADE_INSERT_TAIL(ctx->out,
-                                apr_bucket_heap_create(z->ob, z->olen, NULL,
-                                                       ba));
+                                apr_bucket_heap_create(z->ob, z->olen,
+                                                       apr_bucket_free, ba));
+        z->ob = NULL;
+        z->ocap = z->olen = 0;
     }
     if (flush) {
         APR_BRIGADE_INSERT_TAIL(ctx->out, apr_bucket_flush_create(ba));
