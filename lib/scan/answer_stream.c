@@ -317,6 +317,18 @@ static int value_byte(unsigned char c)
     return 1;
 }
 
+static int letters(const char *t, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\n' || c == '\t' || c == '\r';
@@ -464,6 +476,12 @@ int llm_answer_stream_scan(llm_answer_stream_t *s, int final,
     tail = final ? tend
            : s->tbase + llm_answer_tail_start(s->txt, s->tlen,
                                               s->committed - s->tbase);
+    if (tail == 0 && tend && tend <= 32 && letters(s->txt, tend)) {
+        /* The block's first word, still alone: it goes at once, for the
+         * time to first token.  Should it grow into a value (the local
+         * part of an address), that value is reported late. */
+        tail = tend;
+    }
     safe_d = tail;
     if (tend > s->committed) {
         ms = apr_array_make(s->scratch, 4, sizeof(llm_scan_match_t));

@@ -507,6 +507,41 @@ def test_stream_events_before_a_value_are_not_held(gw, mock, minter,
     assert mailed >= 2.0, mailed
 
 
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_stream_first_word_is_not_held(gw, mock, minter, user_agent,
+                                       dialect):
+    """Time to first token: the provider's first delta ends inside a word
+    and the next comes 2 s later; the first one reaches the caller at
+    once all the same."""
+    body = text_stream(dialect, ["Sure", " thing."])
+    cut = body.index(" thing.")
+    cut = body.rindex("\n\n", 0, cut) + 2
+    mock.respond_next(200, pieces=[body[:cut], body[cut:]], pause=2.0,
+                      headers=SSE)
+    model = OPENAI_MODEL if dialect == "openai" else ANTHROPIC_MODEL
+    payload = {"model": model, "stream": True, "max_tokens": 64,
+               "messages": [{"role": "user", "content": "hi"}]}
+    if dialect == "openai":
+        del payload["max_tokens"]
+        stream = gw.client().stream(CHAT, json.dumps(payload).encode(),
+                                    token=minter.mint(),
+                                    headers={"User-Agent": user_agent})
+    else:
+        stream = gw.client().stream(MESSAGES, json.dumps(payload).encode(),
+                                    headers=dict(ANTHROPIC, **{
+                                        "x-api-key": minter.mint(),
+                                        "User-Agent": user_agent}))
+    first = rest = None
+    for t, ev in stream:
+        if isinstance(ev, str) and '"Sure"' in ev:
+            first = t
+        if isinstance(ev, str) and "thing." in ev:
+            rest = t
+    assert first is not None and rest is not None
+    assert first < 1.5, first
+    assert rest >= 2.0, rest
+
+
 def test_scan_off_relays_answers_unchanged(gw_off, mock, minter,
                                            user_agent):
     mock.respond_next(200, pieces=[text_stream("openai", ["mail ", EMAIL])],

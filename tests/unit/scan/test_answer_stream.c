@@ -225,6 +225,28 @@ START_TEST(phone_in_brackets_is_held_whole)
 }
 END_TEST
 
+START_TEST(first_word_goes_at_once)
+{
+    /* time to first token: the block's first word is not held */
+    apr_pool_t *p;
+    llm_answer_stream_t *s;
+    apr_array_header_t *out = apr_array_make(pool, 4,
+                                             sizeof(llm_answer_match_t));
+    size_t safe = 0;
+
+    apr_pool_create(&p, pool);
+    s = llm_answer_stream_create(p, rules, 0);
+    llm_answer_stream_add(s, "Hello", 5);
+    ck_assert_int_ge(llm_answer_stream_scan(s, 0, out, &safe), 0);
+    ck_assert_uint_eq(safe, 5);
+    llm_answer_stream_release(s, safe);
+    /* later words wait for what follows them */
+    llm_answer_stream_add(s, " wor", 4);
+    ck_assert_int_ge(llm_answer_stream_scan(s, 0, out, &safe), 0);
+    ck_assert_uint_eq(safe, 6);
+}
+END_TEST
+
 static Suite *answer_suite(void)
 {
     Suite *s = suite_create("answer_stream");
@@ -239,6 +261,7 @@ static Suite *answer_suite(void)
     tcase_add_test(tc, long_text_is_not_held_whole);
     tcase_add_test(tc, value_reaching_back_into_relayed_text_is_late);
     tcase_add_test(tc, phone_in_brackets_is_held_whole);
+    tcase_add_test(tc, first_word_goes_at_once);
     suite_add_tcase(s, tc);
     return s;
 }
