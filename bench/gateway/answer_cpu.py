@@ -13,10 +13,13 @@ LLMScanResponse Off.  Each round sends --requests sequential streamed chat
 completions of --events content events through each, in an order that
 rotates per round; the figure is the httpd processes' utime+stime over
 the requests divided by the events relayed (stream_cpu.py's measure); the
-table shows the median round and every round.
+table shows the median round and every round.  --interval-ms paces the
+mock's events (each then reaches the gateway in a read of its own, with a
+flush, as from a real provider); without it they come in a burst.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -25,7 +28,53 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 from benchlib import GatewayServer, MockRef, TokenMinter  # noqa: E402
-from stream_cpu import run  # noqa: E402
+import stream_cpu  # noqa: E402
+
+
+def run(server, token, args, asked):
+    """stream_cpu.run, with the mock pacing its events when asked."""
+    if not args.interval_ms:
+        return stream_cpu.run(server, token, args, asked)
+    body = stream_cpu.body
+
+    def paced(events, asked_, openai_usage):
+        b = json.loads(body(events, asked_, openai_usage))
+        b["mock_interval_ms"] = args.interval_ms
+        return json.dumps(b).encode()
+
+    stream_cpu.body = paced
+    try:
+        return stream_cpu.run(server, token, args, asked)
+    finally:
+        stream_cpu.body = body
+
+
+def ttft(server, token, n):
+    """Seconds to the first content event of n paced streams (the mock
+    sends the first at once, the next 50 ms later): median, p90."""
+    import http.client
+    import time
+    out = []
+    body = json.dumps({"model": "gpt-4o-mini", "stream": True,
+                       "mock_events": 3, "mock_interval_ms": 50,
+                       "messages": [{"role": "user", "content": "hi"}]})
+    for _ in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port,
+                                          timeout=60)
+        t0 = time.monotonic()
+        conn.request("POST", "/v1/chat/completions", body,
+                     {"Authorization": "Bearer " + token,
+                      "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        while True:
+            line = resp.fp.readline()
+            if not line or b"token" in line:
+                break
+        out.append(time.monotonic() - t0)
+        resp.read()
+        conn.close()
+    out.sort()
+    return out[len(out) // 2], out[len(out) * 9 // 10]
 
 
 def scan_conf_without_answers():
@@ -47,6 +96,12 @@ def main():
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--interval-ms", type=int, default=0,
+                    help="the mock paces its events (one read and one "
+                    "flush per event, as real providers send them)")
+    ap.add_argument("--ttft", type=int, default=0,
+                    help="also measure time to first token over this "
+                    "many paced streams per gateway")
     args = ap.parse_args()
     args.openai_usage = False
 
@@ -87,6 +142,11 @@ def main():
             m = statistics.median(res[name])
             print("%-16s %.3f us/event  x%.3f of baseline  rounds %s" % (
                 name, m, m / b, [round(x, 3) for x in res[name]]))
+        for rnd in range(2 if args.ttft else 0):
+            for name in names:
+                med, p90 = ttft(servers[name], token, args.ttft)
+                print("%-16s time to first token median %.2f ms, p90 "
+                      "%.2f ms" % (name, med * 1e3, p90 * 1e3))
     finally:
         for s in servers.values():
             s.stop()
