@@ -85,8 +85,8 @@ static const char *members(span_t obj, const char *const *names, int nn,
         v = ws(p + 1, end);
         for (i = 0; i < nn; i++) {
             /* compared as written: a name spelt with escapes is not it */
-            if (!out[i].p && !strncmp(k, names[i], kl)
-                && names[i][kl] == '\0') {
+            if (!out[i].p && kl && names[i][0] == *k
+                && strlen(names[i]) == kl && !memcmp(k, names[i], kl)) {
                 break;
             }
         }
@@ -178,7 +178,7 @@ static int element(span_t arr, const char **at, span_t *el)
     if (q >= end || *q == ']') {
         return 0;
     }
-    if (!(e = llm_json_skip_value(q, end))) {
+    if (!(e = llm_json_skip_value(q, end)) || e == q) {
         return 0;
     }
     el->p = q;

@@ -84,7 +84,9 @@ static void grow(llm_answer_stream_t *s, size_t need)
         cap *= 2;
     }
     t = apr_palloc(s->p, cap);
-    memcpy(t, s->txt, s->tlen);
+    if (s->tlen) {
+        memcpy(t, s->txt, s->tlen);
+    }
     /* The old buffer stays in the pool until it goes: the block's text
      * is trimmed on every scan, so it only doubles a few times. */
     s->txt = t;
@@ -271,6 +273,9 @@ void llm_answer_stream_add(llm_answer_stream_t *s, const char *piece,
 {
     size_t i;
 
+    if (!len) {
+        return;
+    }
     if (!s->json) {
         grow(s, len);
         memcpy(s->txt + s->tlen, piece, len);
