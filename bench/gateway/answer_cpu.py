@@ -52,27 +52,30 @@ def run(server, token, args, asked):
 def ttft(server, token, n):
     """Seconds to the first content event of n paced streams (the mock
     sends the first at once, the next 50 ms later): median, p90."""
-    import http.client
+    import socket
     import time
     out = []
     body = json.dumps({"model": "gpt-4o-mini", "stream": True,
                        "mock_events": 3, "mock_interval_ms": 50,
                        "messages": [{"role": "user", "content": "hi"}]})
+    req = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           "Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+           % (token, len(body), body)).encode()
     for _ in range(n):
-        conn = http.client.HTTPConnection("127.0.0.1", server.port,
-                                          timeout=60)
+        sock = socket.create_connection(("127.0.0.1", server.port), 60)
         t0 = time.monotonic()
-        conn.request("POST", "/v1/chat/completions", body,
-                     {"Authorization": "Bearer " + token,
-                      "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        while True:
-            line = resp.fp.readline()
-            if not line or b"token" in line:
-                break
+        sock.sendall(req)
+        got = b""
+        while b"token" not in got:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("stream ended early: %r" % got[-300:])
+            got += chunk
         out.append(time.monotonic() - t0)
-        resp.read()
-        conn.close()
+        while sock.recv(65536):
+            pass
+        sock.close()
     out.sort()
     return out[len(out) // 2], out[len(out) * 9 // 10]
 

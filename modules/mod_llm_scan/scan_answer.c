@@ -19,6 +19,7 @@
 #include "httpd.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 
@@ -516,6 +517,12 @@ static apr_status_t answer_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                 APR_BUCKET_REMOVE(e);
                 APR_BRIGADE_INSERT_TAIL(ctx->out, e);
                 break;
+            }
+            if (AP_BUCKET_IS_ERROR(e)) {
+                /* the provider's connection broke: httpd's own handling */
+                APR_BUCKET_REMOVE(e);
+                APR_BRIGADE_INSERT_TAIL(ctx->out, e);
+                continue;
             }
             if (APR_BUCKET_IS_METADATA(e)) {
                 /* a flush would send the status before the answer is

@@ -18,6 +18,7 @@
 
 #include "httpd.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "apr_strings.h"
 
 #include "dialect/llm_dialect.h"
@@ -499,6 +500,7 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
     request_rec *r = ctx->r;
     scan_answer_sse_t *z = ctx->sse;
     apr_bucket *e, *next, *eos = NULL;
+    apr_bucket_brigade *errors = NULL;
     apr_bucket_alloc_t *ba = ctx->out->bucket_alloc;
     int flush = 0;
     apr_status_t rv;
@@ -521,6 +523,16 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
             break;
         }
         if (APR_BUCKET_IS_FLUSH(e)) {
+            flush = 1;
+            continue;
+        }
+        if (AP_BUCKET_IS_ERROR(e)) {
+            /* the provider's connection broke: after what goes now */
+            APR_BUCKET_REMOVE(e);
+            if (!errors) {
+                errors = apr_brigade_create(r->pool, ba);
+            }
+            APR_BRIGADE_INSERT_TAIL(errors, e);
             flush = 1;
             continue;
         }
@@ -591,6 +603,9 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
                                                        apr_bucket_free, ba));
         z->ob = NULL;
         z->ocap = z->olen = 0;
+    }
+    if (errors) {
+        APR_BRIGADE_CONCAT(ctx->out, errors);
     }
     if (flush) {
         APR_BRIGADE_INSERT_TAIL(ctx->out, apr_bucket_flush_create(ba));

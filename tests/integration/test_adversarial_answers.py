@@ -243,7 +243,9 @@ def test_anthropic_stream_cut_before_its_usage_is_estimated(gw, mock, minter,
 def test_stream_the_caller_leaves_is_charged(gw, mock, minter, user_agent):
     """The caller hangs up before the usage chunk: what was relayed until
     then is charged, not nothing."""
-    mock.reply_text = "x" * 400
+    # words, not one 400-character run: the answer scan (LLMScanResponse,
+    # on in the sample) holds a run that long back as a possible value
+    mock.reply_text = "x " * 200
     mock.stream_deltas = 400
     mock.stream_interval = 0.01
     stream = gw.client().stream(

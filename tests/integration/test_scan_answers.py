@@ -720,3 +720,60 @@ def test_audit_bodies_answer_over_the_limit_is_cut(gw_bodies, mock, minter,
     answer = decrypt_blob(gw_bodies, row["request_id"], row["answer_body"])
     assert len(answer.rstrip("\n")) == 4096
     assert resp.body.decode().startswith(answer.rstrip("\n"))
+
+
+# --- configuration and actions ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def gw_log(minter, mock_provider):
+    g = GatewayServer(minter, mock=mock_provider, gateway_d={
+        "60-quotas.conf": None,
+        "41-answers-log.conf": "<Location /v1>\n"
+                               "    LLMScanAction EMAIL log\n</Location>\n"})
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_log_action_relays_and_records(gw_log, mock, minter, user_agent,
+                                       stream):
+    mock.reply_text = "Write to %s today." % EMAIL
+    resp = ask(gw_log, "openai", "openai", minter.mint(), user_agent, stream)
+    assert resp.status == 200
+    text = (streamed_text("openai", resp) if stream
+            else whole_text("openai", resp))
+    assert text == "Write to %s today." % EMAIL
+    row = one_row(gw_log, user_agent)
+    f = findings(row)
+    assert [(x["type"], x["direction"], x["action"]) for x in f] == [
+        ("EMAIL", "answer", "log")]
+    assert row["decision"] == "allow"
+    assert EMAIL not in json.dumps(row, default=str)
+    assert EMAIL not in gw_log.error_log_text()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_request_placeholders_in_answers_are_no_findings(gw, mock, minter,
+                                                         user_agent, stream):
+    """The provider writes back the request's own placeholders: they pass
+    as they are (a later filter may restore them) and are no findings."""
+    mock.reply_text = "I wrote [REDACTED_EMAIL_1] to [REDACTED_PHONE_2]."
+    resp = ask(gw, "anthropic", "anthropic", minter.mint(), user_agent,
+               stream)
+    assert resp.status == 200
+    text = (streamed_text("anthropic", resp) if stream
+            else whole_text("anthropic", resp))
+    assert text == "I wrote [REDACTED_EMAIL_1] to [REDACTED_PHONE_2]."
+    assert findings(one_row(gw, user_agent)) == []
+
+
+def test_bad_llmscanresponse_value_fails_config_check(gateway_factory):
+    g = gateway_factory.make(start=False, gateway_d={
+        "41-answers-bad.conf": "<Location /v1>\n"
+                               "    LLMScanResponse Maybe\n</Location>\n"})
+    rc, out = g.check_config()
+    assert rc != 0
+    assert "LLMScanResponse" in out
