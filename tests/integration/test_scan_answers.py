@@ -777,3 +777,59 @@ def test_bad_llmscanresponse_value_fails_config_check(gateway_factory):
     rc, out = g.check_config()
     assert rc != 0
     assert "LLMScanResponse" in out
+
+
+@pytest.mark.parametrize("caller,provider", DIALECTS)
+def test_stream_secret_split_at_every_offset_never_leaks(gw, mock, minter,
+                                                         user_agent, caller,
+                                                         provider):
+    """A key cut between two events at every offset: the stream ends
+    with the error event, and no piece of the key reached the caller."""
+    token = minter.mint()
+    for k in range(1, len(AWS)):
+        mock.respond_next(200, pieces=[text_stream(
+            provider, ["Use key " + AWS[:k], AWS[k:] + " now."])],
+            headers=SSE)
+        resp = ask(gw, caller, provider, token, user_agent, True)
+        assert resp.status == 200
+        body = resp.body.decode()
+        assert "answer_aws_access_key" in body, (k, body)
+        for part in (AWS[:k], AWS[k:]):
+            # (a part of a few characters is in ordinary text too)
+            assert len(part) < 4 or part not in body, (k, body)
+
+
+def private_key():
+    import base64
+    import random
+    rnd = random.Random(7)
+    b = base64.b64encode(bytes(rnd.randrange(256) for _ in range(600)))
+    lines = [b[i:i + 64].decode() for i in range(0, len(b), 64)]
+    return ("-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines)
+            + "\n-----END RSA PRIVATE KEY-----")
+
+
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_stream_value_found_after_its_start_went_ends_stream(gw, mock,
+                                                             minter,
+                                                             user_agent,
+                                                             dialect):
+    """A private key whose BEGIN line went on before its body came (the
+    provider paused between them): it cannot be redacted any more, so the
+    stream is ended; its body never reaches the caller."""
+    key = private_key()
+    head, rest = key.split("\n", 1)
+    body = text_stream(dialect, ["Here:\n", head + "\n", rest, "\nDone."])
+    cut = body.index(rest.split("\n")[0][:20])
+    cut = body.rindex("\n\n", 0, cut) + 2
+    mock.respond_next(200, pieces=[body[:cut], body[cut:]], pause=0.5,
+                      headers=SSE)
+    logged = gw.error_log_text().count("LLM01202")
+    resp = ask(gw, dialect, dialect, minter.mint(), user_agent, True)
+    text = resp.body.decode()
+    assert "answer_private_key" in text, text[-500:]
+    for line in rest.split("\n")[:-1]:
+        assert line not in text
+    assert gw.error_log_text().count("LLM01202") == logged + 1
+    row = one_row(gw, user_agent)
+    assert row["reason"] == "answer_private_key"
