@@ -833,3 +833,21 @@ def test_stream_value_found_after_its_start_went_ends_stream(gw, mock,
     assert gw.error_log_text().count("LLM01202") == logged + 1
     row = one_row(gw, user_agent)
     assert row["reason"] == "answer_private_key"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_legacy_completions_text_redacted(gw, mock, minter, user_agent,
+                                          stream):
+    mock.reply_text = "Write to %s today." % EMAIL
+    body = {"model": OPENAI_MODEL, "prompt": "write it", "stream": stream}
+    resp = gw.client().post("/v1/completions", json.dumps(body).encode(),
+                            token=minter.mint(),
+                            headers={"User-Agent": user_agent})
+    assert resp.status == 200, resp
+    if stream:
+        text = "".join(d["choices"][0]["text"] for d in data_events(resp)
+                       if d != "[DONE]" and d.get("choices"))
+    else:
+        text = resp.json()["choices"][0]["text"]
+    assert text == "Write to [REDACTED_EMAIL_A1] today."
+    assert_nowhere(gw, resp, [EMAIL], user_agent)
