@@ -21,6 +21,7 @@ import time
 import pytest
 
 import audit_helpers as ah
+from client_helpers import clients_installed, run_sdk  # noqa: F401
 
 from gwtest.httpd import GatewayServer
 
@@ -851,3 +852,41 @@ def test_legacy_completions_text_redacted(gw, mock, minter, user_agent,
         text = resp.json()["choices"][0]["text"]
     assert text == "Write to [REDACTED_EMAIL_A1] today."
     assert_nowhere(gw, resp, [EMAIL], user_agent)
+
+
+# --- what the real SDKs make of it ------------------------------------------
+
+@pytest.mark.parametrize("scenario,model", [
+    ("openai-chat-stream", OPENAI_MODEL),
+    ("openai-chat-stream", ANTHROPIC_MODEL),
+    ("anthropic-messages-stream", ANTHROPIC_MODEL),
+    ("anthropic-messages-stream", OPENAI_MODEL)])
+def test_sdk_gets_blocked_stream_as_error(gw, mock, minter, clients_installed,
+                                          scenario, model):
+    """The error event that ends a blocked stream is one the SDKs raise:
+    the caller's code sees an API error naming the finding's code."""
+    provider = "openai" if model == OPENAI_MODEL else "anthropic"
+    mock.respond_next(200, pieces=[text_stream(
+        provider, ["Sure. ", "key ", AWS[:7], AWS[7:], " ok."])],
+        headers=SSE)
+    run = run_sdk(gw, minter.mint(), scenario, model)
+    assert run.returncode == 1, run
+    out = run.json()
+    assert "answer_aws_access_key" in json.dumps(out), out
+    assert AWS not in json.dumps(out)
+
+
+@pytest.mark.parametrize("scenario,model", [
+    ("openai-chat-stream", OPENAI_MODEL),
+    ("anthropic-messages-stream", ANTHROPIC_MODEL)])
+def test_sdk_gets_redacted_stream(gw, mock, minter, clients_installed,
+                                  scenario, model):
+    provider = "openai" if model == OPENAI_MODEL else "anthropic"
+    mock.respond_next(200, pieces=[text_stream(
+        provider, ["Mail carol.qu", "inn@northwind", "-mail.com now."])],
+        headers=SSE)
+    run = run_sdk(gw, minter.mint(), scenario, model)
+    assert run.returncode == 0, run
+    out = json.dumps(run.json())
+    assert "Mail [REDACTED_EMAIL_A1] now." in out, out
+    assert EMAIL not in out
