@@ -75,10 +75,10 @@ START_TEST(each_finding_with_its_offset)
     ck_assert_str_eq(llm_request_findings_json(pool, req),
         "[{\"type\":\"AWS_ACCESS_KEY\",\"rule\":\"aws-access-key-id\","
         "\"location\":\"messages[0].content\",\"offset\":12,\"length\":20,"
-        "\"action\":\"block\"},"
+        "\"action\":\"block\",\"direction\":\"request\"},"
         "{\"type\":\"EMAIL\",\"rule\":\"email\","
         "\"location\":\"messages[1].content\",\"offset\":3,\"length\":20,"
-        "\"action\":\"redact\"}]");
+        "\"action\":\"redact\",\"direction\":\"request\"}]");
 }
 END_TEST
 
@@ -94,13 +94,13 @@ START_TEST(grouped_by_type_rule_and_location_in_first_seen_order)
     ck_assert_str_eq(llm_request_findings_grouped_json(pool, req),
         "[{\"type\":\"EMAIL\",\"rule\":\"email\","
         "\"location\":\"messages[1].content\",\"count\":3,"
-        "\"action\":\"log\"},"
+        "\"action\":\"log\",\"direction\":\"request\"},"
         "{\"type\":\"JWT\",\"rule\":\"jwt\","
         "\"location\":\"messages[0].content\",\"count\":1,"
-        "\"action\":\"block\"},"
+        "\"action\":\"block\",\"direction\":\"request\"},"
         "{\"type\":\"EMAIL\",\"rule\":\"email\","
         "\"location\":\"messages[2].content\",\"count\":1,"
-        "\"action\":\"log\"}]");
+        "\"action\":\"log\",\"direction\":\"request\"}]");
 }
 END_TEST
 
@@ -123,6 +123,28 @@ START_TEST(grouping_keys_do_not_run_into_each_other)
 }
 END_TEST
 
+/* The same finding in the request and in the answer is two entries. */
+START_TEST(direction_is_part_of_the_group)
+{
+    llm_request_t *req = request();
+    json_t *arr;
+
+    add(req, "EMAIL", "email", "content[0].text", 0, LLM_ACTION_REDACT);
+    add(req, "EMAIL", "email", "content[0].text", 9, LLM_ACTION_REDACT);
+    ((llm_finding_t *)req->findings->elts)[1].direction =
+        LLM_DIRECTION_ANSWER;
+    arr = json_loads(llm_request_findings_grouped_json(pool, req), 0, NULL);
+    ck_assert_int_eq(json_array_size(arr), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(
+        json_array_get(arr, 1), "direction")), "answer");
+    json_decref(arr);
+    arr = json_loads(llm_request_findings_json(pool, req), 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(
+        json_array_get(arr, 0), "direction")), "request");
+    json_decref(arr);
+}
+END_TEST
+
 /* A location is a JSON path made of the caller's keys: escaped, never
  * copied raw; the audit row's form is ASCII, the error body's UTF-8. */
 START_TEST(caller_keys_are_escaped)
@@ -134,11 +156,11 @@ START_TEST(caller_keys_are_escaped)
     ck_assert_str_eq(llm_request_findings_grouped_json(pool, req),
         "[{\"type\":\"PASSWORD\",\"rule\":\"password-assignment\","
         "\"location\":\"tools[0].input[\\\"caf\\u00E9\\\\\\\"]\","
-        "\"count\":1,\"action\":\"block\"}]");
+        "\"count\":1,\"action\":\"block\",\"direction\":\"request\"}]");
     ck_assert_str_eq(llm_request_findings_json(pool, req),
         "[{\"type\":\"PASSWORD\",\"rule\":\"password-assignment\","
         "\"location\":\"tools[0].input[\\\"caf\xc3\xa9\\\\\\\"]\","
-        "\"offset\":0,\"length\":20,\"action\":\"block\"}]");
+        "\"offset\":0,\"length\":20,\"action\":\"block\",\"direction\":\"request\"}]");
 }
 END_TEST
 
@@ -184,6 +206,7 @@ static Suite *findings_suite(void)
     tcase_add_test(tc, each_finding_with_its_offset);
     tcase_add_test(tc, grouped_by_type_rule_and_location_in_first_seen_order);
     tcase_add_test(tc, grouping_keys_do_not_run_into_each_other);
+    tcase_add_test(tc, direction_is_part_of_the_group);
     tcase_add_test(tc, caller_keys_are_escaped);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(scale, setup, teardown);
