@@ -71,6 +71,7 @@ struct scan_answer_sse_t {
     char *pend;                  /* bytes not yet a whole event */
     size_t plen, pcap;
     size_t used;                 /* of pend, cut into events this call */
+    size_t seen;                 /* of the event not yet whole, searched */
     block_t *last;               /* the block found last */
     apr_hash_t *blocks;
     apr_array_header_t *list;    /* of block_t * */
@@ -317,7 +318,7 @@ static void take_event(scan_answer_t *ctx, const char *raw, size_t len)
 static void cut_events(scan_answer_t *ctx)
 {
     scan_answer_sse_t *z = ctx->sse;
-    const char *p = z->pend, *end = z->pend + z->plen, *nl;
+    const char *p = z->pend + z->seen, *end = z->pend + z->plen, *nl;
     const char *ev = z->pend;
 
     while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -336,6 +337,9 @@ static void cut_events(scan_answer_t *ctx)
         ev = p;
     }
     z->used = (size_t)(ev - z->pend);
+    /* An event larger than a read is searched once, not from its start
+     * again with every read (the last two bytes may begin its end). */
+    z->seen = (size_t)(end - ev) > 2 ? (size_t)(end - ev) - 2 : 0;
 }
 
 /* Events still held after this call leave the pending bytes, which are
@@ -572,6 +576,7 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
             /* the last event without its blank line */
             take_event(ctx, z->pend + z->used, z->plen - z->used);
             z->used = z->plen;
+            z->seen = 0;
         }
         if (eos) {
             end_blocks(ctx, "");

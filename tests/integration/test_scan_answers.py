@@ -890,3 +890,19 @@ def test_sdk_gets_redacted_stream(gw, mock, minter, clients_installed,
     out = json.dumps(run.json())
     assert "Mail [REDACTED_EMAIL_A1] now." in out, out
     assert EMAIL not in out
+
+
+@pytest.mark.parametrize("dialect", ["openai", "anthropic"])
+def test_stream_event_larger_than_a_read(gw, mock, minter, user_agent,
+                                         dialect):
+    """One text event of 1 MB, arriving in 64 KB reads, with an address at
+    its end: it reaches the caller whole, the address redacted."""
+    text = "word " * 200000 + EMAIL + " end."
+    body = text_stream(dialect, ["Start. ", text])
+    pieces = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+    mock.respond_next(200, pieces=pieces, pause=0.001, headers=SSE)
+    resp = ask(gw, dialect, dialect, minter.mint(), user_agent, True)
+    assert resp.status == 200
+    got = streamed_text(dialect, resp)
+    assert got == "Start. " + "word " * 200000 + "[REDACTED_EMAIL_A1] end."
+    assert EMAIL not in resp.body.decode()
