@@ -706,6 +706,15 @@ def test_audit_bodies_capture_the_answer_redacted(gw_bodies, mock, minter,
     answer = decrypt_blob(g, row["request_id"], row["answer_body"])
     assert "[REDACTED_EMAIL_A1]" in answer and EMAIL not in answer
     assert answer.rstrip("\n") == resp.body.decode().rstrip("\n")
+    # the tool reads it from the table with -a
+    proc = subprocess.run([ah.find_tool("llm-audit-decrypt")]
+                          + ah.db_args(g) + ["-k", g.body_key, "-a",
+                                             row["request_id"]],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == answer
+    assert b"answer_body_mode redacted" in proc.stderr
     # the request body is captured as before, beside it
     assert row["body_mode"] == "redacted" and row["body"].startswith("v1:")
 

@@ -4,10 +4,11 @@
 
 /*
  * llm-audit-decrypt: print a captured request body (LLMAuditBodies) in
- * clear, for an administrator holding the body key.
+ * clear, for an administrator holding the body key; with -a the captured
+ * answer (the answer_body column) instead.
  *
- *   llm-audit-decrypt -d pgsql -p "host=... dbname=..." -k body.key REQUEST_ID
- *   llm-audit-decrypt -k body.key -r REQUEST_ID < blob     (the body column)
+ *   llm-audit-decrypt -d pgsql -p "host=... dbname=..." -k body.key [-a] REQUEST_ID
+ *   llm-audit-decrypt -k body.key -r REQUEST_ID < blob     (either column)
  *
  * The request id is the GCM associated data: a body copied into another
  * row does not decrypt there.  Exit: 0 printed, 1 not found or not
@@ -31,8 +32,9 @@ static const char *prog = "llm-audit-decrypt";
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: %s -d DRIVER -p PARAMS -k BODYKEYFILE REQUEST_ID\n"
-        "       %s -k BODYKEYFILE -r REQUEST_ID < body-column-text\n",
+        "usage: %s -d DRIVER -p PARAMS -k BODYKEYFILE [-a] REQUEST_ID\n"
+        "       %s -k BODYKEYFILE -r REQUEST_ID < body-column-text\n"
+        "  -a  the captured answer (answer_body) instead of the request\n",
         prog, prog);
 }
 
@@ -59,6 +61,7 @@ int main(int argc, const char *const *argv)
         { "params", 'p', 1, "apr_dbd parameters" },
         { "key", 'k', 1, "body key file" },
         { "request-id", 'r', 1, "request id of a blob read from stdin" },
+        { "answer", 'a', 0, "the captured answer instead of the request" },
         { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL }
     };
@@ -71,7 +74,7 @@ int main(int argc, const char *const *argv)
     apr_status_t rv;
     llm_audit_db_t *db;
     apr_array_header_t *rows;
-    int c, ncols, i, rc = 0;
+    int c, ncols, i, rc = 0, answer = 0;
 
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
@@ -83,6 +86,7 @@ int main(int argc, const char *const *argv)
         case 'p': params = arg; break;
         case 'k': keyfile = arg; break;
         case 'r': rid = arg; break;
+        case 'a': answer = 1; break;
         default: usage(); return c == 'h' ? 0 : 2;
         }
     }
@@ -120,8 +124,10 @@ int main(int argc, const char *const *argv)
     if (!db) {
         return 2;
     }
-    sql = apr_psprintf(p, "SELECT request_id, body_mode, body FROM llm_audit "
+    sql = apr_psprintf(p, "SELECT request_id, %s FROM llm_audit "
                        "WHERE request_id = '%s'",
+                       answer ? "answer_body_mode, answer_body"
+                              : "body_mode, body",
                        apr_dbd_escape(db->driver, p, rid, db->handle));
     rows = llm_audit_tool_select(p, prog, db, sql, 0, &ncols);
     if (!rows) {
@@ -135,13 +141,13 @@ int main(int argc, const char *const *argv)
         const char **v = APR_ARRAY_IDX(rows, i, const char **);
 
         if (!v[2]) {
-            fprintf(stderr, "%s: %s: no body captured (LLMAuditBodies off "
-                    "there)\n", prog, rid);
+            fprintf(stderr, "%s: %s: no %s captured (LLMAuditBodies off "
+                    "there)\n", prog, rid, answer ? "answer" : "body");
             rc = 1;
             continue;
         }
-        fprintf(stderr, "%s: %s: body_mode %s\n", prog, rid,
-                v[1] ? v[1] : "?");
+        fprintf(stderr, "%s: %s: %s %s\n", prog, rid,
+                answer ? "answer_body_mode" : "body_mode", v[1] ? v[1] : "?");
         rc |= print_body(p, key, key_len, rid, v[2]);
     }
     apr_dbd_close(db->driver, db->handle);
