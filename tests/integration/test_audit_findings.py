@@ -49,9 +49,9 @@ def test_row_groups_findings_by_location_with_counts(gw, mock, minter,
     assert row["finding_count"] == 4
     assert findings_of(row) == [
         {"type": "EMAIL", "rule": "email", "location": "messages[0].content",
-         "count": 3, "action": "redact"},
+         "count": 3, "action": "redact", "direction": "request"},
         {"type": "EMAIL", "rule": "email", "location": "messages[2].content",
-         "count": 1, "action": "redact"}]
+         "count": 1, "action": "redact", "direction": "request"}]
     text = json.dumps(row, default=str)
     assert not any(v in text for v in (a, b, c))
     assert '"offset"' not in row["findings"]
