@@ -345,7 +345,19 @@ int bench_stages_main(int argc, const char *const *argv)
         fprintf(stderr, "bench_pipeline: %s\n", err);
         return 2;
     }
+    /* As mod_llm_scan does in each child, unless --no-arena (to compare). */
     for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-arena")) {
+            break;
+        }
+    }
+    if (i == argc && llm_json_arena_install((size_t)1 << 30) != 0) {
+        fprintf(stderr, "bench_pipeline: no arena for the parse trees\n");
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-arena")) {
+            continue;
+        }
         if (!strncmp(argv[i], "--runs=", 7)) {
             reps = atoi(argv[i] + 7);
             continue;

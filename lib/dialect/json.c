@@ -41,6 +41,7 @@ json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
                        const char **err)
 {
     llm_json_fast_error_t jerr;
+    llm_json_arena_t *arena;
     json_t *root;
 
     /* Not json_loadb: its byte-at-a-time lexer ran at ~80 MB/s and was
@@ -52,7 +53,9 @@ json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
      * hostile body never builds a deep tree.  Its error texts are
      * constants: a 400 never echoes the body, which may hold the very
      * secret the caller must not see. */
+    arena = llm_json_arena_enter(p);
     root = llm_json_fast_parse(buf, len, LLM_DIALECT_MAX_DEPTH, &jerr);
+    llm_json_arena_leave(arena);
     if (!root) {
         if (err) {
             *err = jerr.too_deep

@@ -860,10 +860,18 @@ static const unsigned char *skip_ws(const unsigned char *p,
 }
 
 /* Past the string starting at p (its opening quote), or NULL. */
+/* Past the string whose opening quote is at p, or NULL.  Runs of plain
+ * bytes are skipped as the parser skips them: a request body is mostly
+ * long strings, and the gateway looks for a top-level member of every
+ * stream request it sends (usage_request.c). */
 static const unsigned char *skip_string(const unsigned char *p,
                                         const unsigned char *end)
 {
     for (p++; p < end; p++) {
+        p = jf_plain_run(p, end);
+        if (p == end) {
+            return NULL;
+        }
         if (*p == '\\') {
             p++;
         }

@@ -31,6 +31,23 @@ const char *llm_dialect_endpoint_name(llm_endpoint_e ep); /* "chat.completions" 
 json_t *llm_json_parse(apr_pool_t *p, const char *buf, size_t len,
                        const char **err);
 
+/* Trees of llm_json_parse built in an arena of their pool instead of
+ * node by node with malloc (json_arena.c).  Once per process, before its
+ * threads serve requests (httpd: child_init), and only where no other
+ * allocator was given to jansson: 0 when installed (or already), -1 when
+ * not (jansson keeps malloc; nothing else changes).  region_size bounds
+ * the address space reserved for the blocks (memory is committed as they
+ * are first used); past it, trees fall back to malloc. */
+int llm_json_arena_install(size_t region_size);
+int llm_json_arena_installed(void);
+/* Whether p lies in the arenas' region (for tests). */
+int llm_json_arena_owns(const void *p);
+/* The window in which this thread's jansson allocations come from p's
+ * arena: enter returns what leave restores. */
+typedef struct llm_json_arena_t llm_json_arena_t;
+llm_json_arena_t *llm_json_arena_enter(apr_pool_t *p);
+void llm_json_arena_leave(llm_json_arena_t *prev);
+
 /* Check that root has the documented shape of ep (model present and a
  * string, messages an array, ...).  NULL or a message for a 400. */
 const char *llm_dialect_check(apr_pool_t *p, json_t *root, llm_endpoint_e ep);

@@ -27,7 +27,9 @@ void llm_route_ask_usage(request_rec *r, llm_request_t *req)
         && req->provider_endpoint != LLM_EP_OPENAI_COMPLETIONS) {
         return;
     }
-    if (!req->body
+    /* The parsed body says whether the caller streams: a request that
+     * does not is not walked again for its "stream" member. */
+    if (!req->body || (req->json && !req->stream)
         || llm_usage_request_ask(r->pool, req->body, req->body_len, &body,
                                  &len) != 1) {
         return;

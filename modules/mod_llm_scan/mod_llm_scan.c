@@ -20,6 +20,7 @@
 #include "dialect/llm_dialect.h"
 #include "scan/llm_scan.h"
 #include "scan_config.h"
+#include "scan_arena.h"
 #include "scan_body.h"
 #include "scan_policy.h"
 #include "scan_names.h"
@@ -214,6 +215,8 @@ static void scan_register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(scan_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(llm_scan_arena_child_init, NULL, NULL,
+                       APR_HOOK_MIDDLE);
     /* FIRST; mod_llm_route, which routes on the parsed body, names this
      * module as its predecessor (naming each other would be a cycle). */
     ap_hook_fixups(scan_fixups, NULL, NULL, APR_HOOK_FIRST);
