@@ -72,25 +72,65 @@ static int key_is_name(const char *key, size_t len)
     return 1;
 }
 
+/* a + b + c in one allocation: paths are built for every string of a
+ * request (units.c), and apr_psprintf's formatter was most of the time
+ * of extracting a coding agent's request. */
+static const char *cat3(apr_pool_t *p, const char *a, size_t alen,
+                        const char *b, size_t blen, const char *c,
+                        size_t clen)
+{
+    char *out = apr_palloc(p, alen + blen + clen + 1);
+
+    memcpy(out, a, alen);
+    memcpy(out + alen, b, blen);
+    memcpy(out + alen + blen, c, clen);
+    out[alen + blen + clen] = '\0';
+    return out;
+}
+
+/* open, the decimal digits of n, close: "[12]", "{#3}", ".{#3}". */
+static size_t bracketed(char *buf, const char *open, size_t n, char close)
+{
+    char digits[24];
+    size_t nd = 0, olen = strlen(open), i;
+
+    do {
+        digits[nd++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    memcpy(buf, open, olen);
+    for (i = 0; i < nd; i++) {
+        buf[olen + i] = digits[nd - 1 - i];
+    }
+    buf[olen + nd] = close;
+    return olen + nd + 1;
+}
+
 const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
                                  const char *key, size_t key_len,
                                  size_t index)
 {
     int root = (path == NULL || *path == '\0');
+    char step[32];
+    size_t n;
 
     if (key_is_name(key, key_len)) {
         return root ? apr_pstrmemdup(p, key, key_len)
-                    : apr_psprintf(p, "%s.%.*s", path, (int)key_len, key);
+                    : cat3(p, path, strlen(path), ".", 1, key, key_len);
     }
-    return apr_psprintf(p, "%s%s{#%" APR_SIZE_T_FMT "}", root ? "" : path,
-                        root ? "" : ".", index);
+    n = bracketed(step, root ? "{#" : ".{#", index, '}');
+    return cat3(p, root ? "" : path, root ? 0 : strlen(path), step, n, "",
+                0);
 }
 
 const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
                                    size_t index)
 {
-    return apr_psprintf(p, "%s[%" APR_SIZE_T_FMT "]", path ? path : "",
-                        index);
+    char step[32];
+    size_t n = bracketed(step, "[", index, ']');
+
+    return cat3(p, path ? path : "", path ? strlen(path) : 0, step, n, "",
+                0);
 }
 
 /* The place of key among obj's members, as the walkers count them. */
