@@ -69,6 +69,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     apr_array_header_t **edits = apr_pcalloc(r->pool,
                                              sizeof(*edits) * (units->nelts + 1));
     placeholders_t ph;
+    apr_pool_t *scratch = NULL;
     int blocked = 0, redacted = 0;
     int i, j;
 
@@ -79,12 +80,17 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     }
     ph.by_value = apr_hash_make(r->pool);
     ph.per_type = apr_hash_make(r->pool);
+    /* What the engine allocates for one unit (candidates, decoded views
+     * with two offset maps of 8 bytes a character) is dropped before the
+     * next: matches hold only offsets and the rule set's names. */
+    apr_pool_create(&scratch, r->pool);
 
     for (i = 0; i < units->nelts; i++) {
         const llm_unit_t *u = &APR_ARRAY_IDX(units, i, llm_unit_t);
 
         apr_array_clear(matches);
-        if (llm_scan_text(rules, u->text, u->len, r->pool, matches) < 0
+        apr_pool_clear(scratch);
+        if (llm_scan_text(rules, u->text, u->len, scratch, matches) < 0
             || (u->pieces->nelts > 1
                 && llm_scan_junctions(r, rules, u, matches) < 0)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01001)
@@ -134,6 +140,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             }
         }
     }
+    apr_pool_destroy(scratch);
     if (blocked) {
         return LLM_DECISION_BLOCK;
     }
