@@ -139,7 +139,7 @@ static void run_admin_patterns(llm_scan_ctx_t *cx)
     const llm_scan_rules_t *rs = cx->rs;
     int i;
 
-    for (i = LLM_R_NCODE; i < rs->rules->nelts && !cx->error; i++) {
+    for (i = rs->admin_from; i < rs->rules->nelts && !cx->error; i++) {
         const llm_scan_rule_t *r = LLM_RULE(rs, i);
         size_t at = 0, next;
         if (r->builtin || r->disabled || !r->code) {

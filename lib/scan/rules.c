@@ -163,6 +163,9 @@ const char *llm_scan_rules_add_pattern(llm_scan_rules_t *rs, const char *type,
     r->prio = 55;
     r->pattern = apr_pstrdup(rs->pool, pcre2_pattern);
     r->code = code;
+    if (rs->compiled && rs->rules->nelts - 1 < rs->admin_from) {
+        rs->admin_from = rs->rules->nelts - 1;
+    }
     return NULL;
 }
 
@@ -262,8 +265,13 @@ const char *llm_scan_rules_compile(llm_scan_rules_t *rs)
         return NULL;
     }
     rs->max_ovec = 2;
+    rs->admin_from = rs->rules->nelts;
     for (i = 0; i < rs->rules->nelts; i++) {
         llm_scan_rule_t *r = LLM_RULE(rs, i);
+        if (!r->builtin && r->code && i >= LLM_R_NCODE
+            && i < rs->admin_from) {
+            rs->admin_from = i;
+        }
         if (r->builtin && r->pattern && !r->code && !r->disabled) {
             if (!(r->code = compile_re(rs->pool, r->pattern, PCRE2_ANCHORED,
                                        &err))) {

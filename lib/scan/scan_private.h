@@ -131,6 +131,10 @@ struct llm_scan_rules_t {
     llm_scan_kw_t *kw;              /* compiled keyword automaton or NULL */
     pcre2_match_context *mctx;      /* limits; read-only after compile */
     uint32_t max_ovec;
+    /* The first admin rule with a pattern (rules->nelts when none): every
+     * scanned string starts its admin pass there, not at the ~100
+     * built-in rules before it. */
+    int admin_from;
 };
 
 /* A candidate before overlap resolution. */
