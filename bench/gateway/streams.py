@@ -4,7 +4,8 @@ MPM settings, time to first token, resident memory per open stream
 (docs/route-benchmark.md).
 
     sudo /usr/bin/python3 bench/gateway/streams.py [--streams 250,500,1000] \
-        [--interval-ms 50] [--seconds 30] [--targets direct,gateway]
+        [--interval-ms 50] [--seconds 30] [--targets direct,gateway] \
+        [--conf conf/httpd-streams-5000.conf] [--ramp 10]
 
 The upstream is bench/gateway/mock_sse.c: each stream gets its first event
 at once, then one event every --interval-ms for --seconds.  The client
@@ -148,6 +149,13 @@ def mpm_conf(spec):
             % "\n".join("    " + l for l in lines))
 
 
+def variant_conf(path):
+    if not path:
+        return ""
+    with open(path) as f:
+        return f.read() + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--streams", default="250,500,1000")
@@ -160,6 +168,9 @@ def main():
                     help="MPM directives appended after the sample's, e.g. "
                          "'StartServers 16;MinSpareThreads 256' (';' "
                          "separates lines)")
+    ap.add_argument("--conf", help="a configuration file appended after "
+                    "the sample's, as httpd-standalone.conf includes a "
+                    "variant (conf/httpd-streams-5000.conf)")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -173,7 +184,7 @@ def main():
     mock = benchlib.CMock(work).start()
     servers, token = benchlib.make_servers(
         [t for t in targets if t != "direct"], mock.port, work,
-        extra_conf=mpm_conf(args.mpm))
+        extra_conf=variant_conf(args.conf) + mpm_conf(args.mpm))
     body = paced_body(args.interval_ms, events)
     out = []
     print("# CPU: %s, %d cores; load average %s; %d events per stream, one "
