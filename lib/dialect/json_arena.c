@@ -206,7 +206,11 @@ llm_json_arena_t *llm_json_arena_enter(apr_pool_t *p)
         /* Registered before any tree of p is handed to p: cleanups run
          * last registered first, so every json_decref walks the trees
          * while their blocks are still there. */
-        apr_pool_userdata_setn(a, ARENA_KEY, arena_release, p);
+        apr_pool_userdata_setn(a, ARENA_KEY, NULL, p);
+        /* Not for a child forked before exec (a CGI): it must not take
+         * the region's lock, which another thread may have held. */
+        apr_pool_cleanup_register(p, a, arena_release,
+                                  apr_pool_cleanup_null);
     }
     current = a;
     return prev;
