@@ -24,6 +24,10 @@
  *              pieces
  *   free       the request pool cleared: the parse tree freed
  *
+ * Trees are built in per-request arenas as mod_llm_scan builds them in
+ * each child (lib/dialect/json_arena.c); --no-arena leaves jansson on
+ * malloc, to compare.
+ *
  * The audit stage does not depend on the body (LLMAuditBodies off, the
  * sample): bench/gateway/bench.py --targets gateway,gateway-noaudit
  * measures it end to end.
