@@ -28,7 +28,7 @@
 APLOG_USE_MODULE(llm_scan);
 
 /* Address space reserved per child for the blocks; memory is committed
- * only as blocks are first used (a 1 MB agent request uses ~10 blocks of
+ * only as blocks are first used (a 1 MB agent request uses 4-5 blocks of
  * 64 KB), and trees past it are built with malloc as before. */
 #define ARENA_REGION ((apr_size_t)1 << 30)
 
