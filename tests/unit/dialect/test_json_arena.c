@@ -7,9 +7,10 @@
  * trees as jansson's own with malloc, for the project's recorded bodies
  * and for bodies larger than the region; small nodes in the arena, long
  * strings and nodes added later with malloc, all freed when the pool
- * goes; blocks reused request after request (the region here holds 32
- * blocks, a few requests' worth); pools destroyed by other threads than
- * the one that parsed, as httpd's event MPM may.
+ * goes; blocks reused request after request (the region here holds 128
+ * blocks, a few dozen requests' worth), also those given back to the
+ * system when more are free than a process keeps; pools destroyed by
+ * other threads than the one that parsed, as httpd's event MPM may.
  */
 
 #include <pthread.h>
@@ -18,7 +19,7 @@
 
 #include "test_util.h"
 
-#define REGION_BLOCKS 32
+#define REGION_BLOCKS 128
 #define REGION ((size_t)REGION_BLOCKS * 64 * 1024)
 
 /* A body of n small members (a tool schema's worth of nodes each). */
@@ -128,12 +129,41 @@ START_TEST(blocks_come_back_when_the_pool_goes)
 }
 END_TEST
 
+/* More blocks free at once than a process keeps resident: the excess is
+ * given back (madvise) and must still serve whole trees afterwards. */
+START_TEST(blocks_given_back_serve_again)
+{
+    apr_pool_t *pools[100];
+    size_t len;
+    char *body = many_small(100, &len);     /* one block each */
+    int round, i;
+
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 100; i++) {
+            const char *err = NULL;
+            json_t *root;
+
+            apr_pool_create(&pools[i], NULL);
+            root = llm_json_parse(pools[i], body, len, &err);
+            ck_assert_ptr_nonnull(root);
+            ck_assert_msg(llm_json_arena_owns(root),
+                          "round %d, pool %d: not in the arena", round, i);
+        }
+        for (i = 0; i < 100; i++) {
+            apr_pool_destroy(pools[i]);
+        }
+        same_tree_as_jansson(body, len, "after giving blocks back");
+    }
+    free(body);
+}
+END_TEST
+
 START_TEST(larger_than_the_region_falls_back_to_malloc)
 {
     size_t len;
-    char *body = many_small(60000, &len);   /* ~2x the region in nodes */
+    char *body = many_small(200000, &len);  /* more nodes than the region */
 
-    same_tree_as_jansson(body, len, "60,000 objects");
+    same_tree_as_jansson(body, len, "200,000 objects");
     free(body);
 }
 END_TEST
@@ -255,6 +285,7 @@ static Suite *arena_suite(void)
     tcase_add_test(tc, installed_once);
     tcase_add_test(tc, small_nodes_in_the_arena_long_strings_and_later_nodes_not);
     tcase_add_test(tc, blocks_come_back_when_the_pool_goes);
+    tcase_add_test(tc, blocks_given_back_serve_again);
     tcase_add_test(tc, larger_than_the_region_falls_back_to_malloc);
     tcase_add_test(tc, recorded_client_bodies);
     tcase_add_test(tc, pools_destroyed_on_other_threads);
