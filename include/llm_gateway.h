@@ -114,7 +114,8 @@ void llm_request_add_finding(request_rec *r, llm_request_t *req,
                              const llm_finding_t *f);
 
 /* Replace the body the provider will receive (after redaction or
- * translation) and keep Content-Length in step with it. */
+ * translation).  The module that hands the request to mod_proxy frames
+ * whatever req->body is then (docs/architecture.md). */
 void llm_request_set_body(request_rec *r, llm_request_t *req,
                           const char *body, apr_size_t len);
 
@@ -148,16 +149,37 @@ int llm_request_send_error(request_rec *r, int status, const char *type,
                            const char *code, const char *message,
                            const char *findings_json);
 
-/* Optional function of mod_llm_route: fill req->provider and
- * req->model_used for req->model_requested without routing, so that a
- * request refused before routing (blocked by mod_llm_scan) is still
- * audited with the provider it was meant for.  Found at post_config. */
-APR_DECLARE_OPTIONAL_FN(void, llm_route_annotate, (request_rec *r));
-
 /* Optional function of mod_llm_route: its own lines of the Prometheus
  * page (the shared quota store's health), written with ap_rprintf by
  * mod_llm_audit's llm-metrics handler.  Writes nothing when the node
  * counts quotas in its own shared memory. */
 APR_DECLARE_OPTIONAL_FN(void, llm_route_quota_metrics, (request_rec *r));
+
+/* One caller's use of the providers as mod_llm_audit's table records it:
+ * the requests that reached a provider (decision allow or redact) and
+ * their tokens (in + out), since the start of the day and of the month. */
+typedef struct llm_audit_usage_t {
+    const char *user;            /* NULL or "" when the row had none */
+    const apr_array_header_t *groups;   /* of const char *, maybe empty */
+    apr_int64_t requests_day;
+    apr_int64_t requests_month;
+    apr_int64_t tokens_day;
+    apr_int64_t tokens_month;
+} llm_audit_usage_t;
+
+typedef void llm_audit_usage_fn(void *baton, const llm_audit_usage_t *u);
+
+/* Optional function of mod_llm_audit: call fn once per user and groups
+ * with what its table holds from month (included) to until (excluded),
+ * counting from day for the day figures.  APR_SUCCESS; APR_EAGAIN when
+ * its database cannot be reached now (try again later); another status
+ * when the table cannot be read and will not be by retrying, *why saying
+ * what to fix.  Run from a thread that may block (mod_dbd's own
+ * connection, no request). */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, llm_audit_usage,
+                        (server_rec *s, apr_pool_t *p, apr_time_t day,
+                         apr_time_t month, apr_time_t until,
+                         llm_audit_usage_fn *fn, void *baton,
+                         const char **why));
 
 #endif /* LLM_GATEWAY_H */

@@ -51,15 +51,12 @@ void llm_request_add_finding(request_rec *r, llm_request_t *req,
 void llm_request_set_body(request_rec *r, llm_request_t *req,
                           const char *body, apr_size_t len)
 {
+    (void)r;
     if (body != req->body || len != req->body_len) {
         req->body_rewritten = 1;
     }
     req->body = body;
     req->body_len = len;
-    /* mod_proxy_http trusts this header to frame a body it has not
-     * prefetched whole. */
-    apr_table_setn(r->headers_in, "Content-Length",
-                   apr_off_t_toa(r->pool, (apr_off_t)len));
 }
 
 const char *llm_decision_name(llm_decision_e d)

@@ -177,6 +177,40 @@ static int load_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     return OK;
 }
 
+/* Without mod_llm_route no request is a gateway request (it creates the
+ * shared object this module records): only the metrics and status pages
+ * serve.  Said at apachectl -t and in the error log of every start; not an
+ * error, so that the modules can be loaded one by one. */
+static void say_missing_peers(server_rec *s)
+{
+    if (!ap_find_linked_module("mod_llm_route.c")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03300)
+                     "mod_llm_audit records the requests mod_llm_route marks "
+                     "as gateway requests (LLMGateway On), and mod_llm_route "
+                     "is not loaded: no request is recorded, only the "
+                     "llm-metrics and llm-status pages serve.  Add "
+                     "'LoadModule llm_route_module .../mod_llm_route.so'");
+    }
+}
+
+/* mod_dbd carries every row: without it nothing could be stored, which is
+ * said at apachectl -t already. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    llm_audit_dbd_init();
+    if (!llm_audit_dbd_available()) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     LLMNO(03006) "mod_llm_audit needs mod_dbd: LoadModule "
+                     "dbd_module before it, with DBDriver and DBDParams");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        say_missing_peers(s);
+    }
+    return OK;
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                        apr_pool_t *ptemp, server_rec *s)
 {
@@ -185,11 +219,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     int rv;
 
     llm_audit_dbd_init();
-    if (!llm_audit_dbd_available()) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, LLMNO(03006)
-                     "mod_llm_audit needs mod_dbd: LoadModule dbd_module "
-                     "before it, with DBDriver and DBDParams");
-        return HTTP_INTERNAL_SERVER_ERROR;
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        say_missing_peers(s);
     }
     if (!ap_find_linked_module("mod_unique_id.c")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(03009)
@@ -734,11 +765,14 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_dbd[] = { "mod_dbd.c", NULL };
 
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_llm_scan reads the body and mod_llm_route picks the
-     * provider: nothing may go upstream unrecorded. */
-    ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+     * provider: nothing may go upstream unrecorded.  Just after
+     * mod_llm_route's identity fixup (REALLY_FIRST), so that the intent
+     * names the caller whatever order the modules were loaded in. */
+    ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST + 1);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_answer_filter, NULL, NULL, APR_HOOK_MIDDLE);
@@ -746,7 +780,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(TTFB_FILTER, ttfb_filter, NULL,
                               AP_FTYPE_PROTOCOL);
+    /* MIDDLE: mod_llm_route's logger (FIRST) has written into the shared
+     * object what a refused request's row names (its provider). */
     ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    llm_audit_usage_register();
 }
 
 AP_DECLARE_MODULE(llm_audit) = {

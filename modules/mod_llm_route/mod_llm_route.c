@@ -4,9 +4,12 @@
 
 /*
  * mod_llm_route: recognises gateway endpoints, maps the requested model to
- * a provider and hands the request to a mod_proxy balancer with the
- * provider's credentials.  It runs after mod_llm_scan in fixups: nothing is
- * routed that has not been read whole and judged.
+ * a provider and hands the request, with the body mod_llm_scan read, to a
+ * mod_proxy balancer with the provider's credentials.  It runs after
+ * mod_llm_scan in fixups: nothing is routed that has not been read whole
+ * and judged.  What it learns (who calls, which provider) it writes into
+ * the shared request object, where mod_llm_audit reads it; it calls no
+ * other module.
  */
 
 #include <string.h>
@@ -15,6 +18,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_main.h"
 #include "http_protocol.h"
@@ -188,27 +192,22 @@ static int route_identity_fixups(request_rec *r)
     return DECLINED;
 }
 
-static void llm_route_annotate(request_rec *r)
+/* A request refused before it was routed (by mod_llm_scan's policy, by
+ * a header or model access check here) is audited with the provider it
+ * was meant for: named at the log phase, before mod_llm_audit's logger
+ * (this hook is FIRST, audit's MIDDLE) builds the row from the object. */
+static int route_log_provider(request_rec *r)
 {
     llm_request_t *req = llm_request_get(r, 0);
-    const char *upstream = NULL, *label = NULL;
-    llm_provider_t *pv;
 
-    if (!req || !req->model_requested) {
-        return;
+    if (!req || req->provider || !req->model_requested) {
+        return DECLINED;
     }
-    pv = llm_route_select(r, ap_get_module_config(r->per_dir_config,
-                                                  &llm_route_module),
-                          ap_get_module_config(r->server->module_config,
-                                               &llm_route_module),
-                          req->model_requested, &upstream, &label);
-    if (pv) {
-        req->provider = pv->name;
-        req->provider_family = pv->family;
-        req->balancer = pv->balancer;
-        req->model_used = upstream;
-        req->model_label = label;
-    }
+    llm_route_assign(r, ap_get_module_config(r->per_dir_config,
+                                             &llm_route_module),
+                     ap_get_module_config(r->server->module_config,
+                                          &llm_route_module), req);
+    return DECLINED;
 }
 
 /* The headers that go to the provider with a meaning for it: a value
@@ -239,7 +238,7 @@ static int route_fixups(request_rec *r)
     llm_route_dir_conf_t *dc;
     llm_route_server_conf_t *sc;
     llm_provider_t *pv;
-    const char *upstream_model = NULL, *label = NULL, *bad_header;
+    const char *upstream_model, *bad_header;
     const char *path, *args = NULL;
     int rv;
 
@@ -296,8 +295,8 @@ static int route_fixups(request_rec *r)
                                    "form its API defines, so the request "
                                    "was not sent.", bad_header));
     }
-    pv = llm_route_select(r, dc, sc, req->model_requested, &upstream_model,
-                          &label);
+    pv = llm_route_assign(r, dc, sc, req);
+    upstream_model = req->model_used;
     /* Before anything else about the route: a model the caller may not
      * use is refused whatever provider would serve it, and decided on
      * the name that provider would be given. */
@@ -355,8 +354,6 @@ static int route_fixups(request_rec *r)
                       "the request without \"background\": true (stream "
                       "it for long answers).");
     }
-    req->model_used = upstream_model;
-    req->model_label = label;
     if (!(path = llm_route_provider_path(r, req, pv, upstream_model,
                                          &args))) {
         return refuse(r, req, HTTP_BAD_REQUEST, LLM_DECISION_INVALID,
@@ -373,6 +370,14 @@ static int route_fixups(request_rec *r)
                                    "translated for the provider of '%s'.",
                                    req->model_requested));
     }
+    /* Before the quotas: a request that cannot be handed over is not
+     * counted. */
+    if (llm_route_replay_body(r, req) != OK) {
+        return refuse(r, req, HTTP_INTERNAL_SERVER_ERROR, LLM_DECISION_ERROR,
+                      "api_error", "body_not_forwarded",
+                      "The gateway could not hand this request to the "
+                      "provider from memory, so it was not sent.");
+    }
     /* Quotas last, just before the provider: a request refused earlier
      * is not counted. */
     if ((rv = llm_route_quota_check(r, dc, req)) != OK) {
@@ -384,11 +389,56 @@ static int route_fixups(request_rec *r)
     return OK;
 }
 
+/* What this module needs of others.  mod_proxy and its balancer carry
+ * every request; mod_llm_scan reads and judges every body, and without it
+ * every request with a body would be refused (body_not_checked): both are
+ * errors, at apachectl -t already.  The quota rebuild asks mod_llm_audit
+ * for its table (LLMRouteQuotaRestore); without it the counters merely
+ * start from zero, which is said but does not stop the server. */
+static int needs_missing(server_rec *s)
+{
+    if (!ap_find_linked_module("mod_proxy.c")
+        || !ap_find_linked_module("mod_proxy_balancer.c")) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     LLMNO(02004) "mod_llm_route hands requests to mod_proxy "
+                     "balancers: load mod_proxy, mod_proxy_http and "
+                     "mod_proxy_balancer");
+        return 1;
+    }
+    if (!ap_find_linked_module("mod_llm_scan.c")) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     LLMNO(02005) "mod_llm_route needs mod_llm_scan, which "
+                     "reads and checks every request body before it is "
+                     "routed: add 'LoadModule llm_scan_module "
+                     ".../mod_llm_scan.so'");
+        return 1;
+    }
+    return 0;
+}
+
+static void say_missing_peers(server_rec *s)
+{
+    llm_route_server_conf_t *sc =
+        ap_get_module_config(s->module_config, &llm_route_module);
+
+    if (sc->quota_restore == 1 && !APR_RETRIEVE_OPTIONAL_FN(llm_audit_usage)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(02801)
+                     "LLMRouteQuotaRestore On rebuilds the day and month "
+                     "quota counters from mod_llm_audit's table, and "
+                     "mod_llm_audit is not loaded: they start from zero.  "
+                     "Add 'LoadModule llm_audit_module "
+                     ".../mod_llm_audit.so' or set LLMRouteQuotaRestore Off");
+    }
+}
+
 static int route_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *vs;
 
+    if (needs_missing(s)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     for (vs = s; vs; vs = vs->next) {
         llm_route_server_conf_t *sc =
             ap_get_module_config(vs->module_config, &llm_route_module);
@@ -406,6 +456,9 @@ static int route_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             }
         }
     }
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        say_missing_peers(s);
+    }
     return OK;
 }
 
@@ -414,23 +467,11 @@ static int route_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     server_rec *vs;
 
-    if (!ap_find_linked_module("mod_proxy.c")
-        || !ap_find_linked_module("mod_proxy_balancer.c")) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(02004)
-                     "mod_llm_route hands requests to mod_proxy balancers: "
-                     "load mod_proxy, mod_proxy_http and mod_proxy_balancer");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (!ap_find_linked_module("mod_llm_scan.c")) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(02005)
-                     "mod_llm_route needs mod_llm_scan, which reads and "
-                     "checks every request body before it is routed");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     /* The first pass only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    say_missing_peers(s);
     for (vs = s; vs; vs = vs->next) {
         llm_route_load_keys(pconf, vs,
                             ap_get_module_config(vs->module_config,
@@ -441,30 +482,36 @@ static int route_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void route_register_hooks(apr_pool_t *p)
 {
-    static const char *const after_scan[] = { "mod_llm_scan.c", NULL };
+    /* This module knows mod_llm_scan by name (it needs it), never the other
+     * way round: its header_parser goes first because it creates the
+     * shared object, its routing fixup after scan's because it routes on
+     * the body scan reads.  The two are in different hook lists, so
+     * naming the same module as successor and predecessor is no cycle. */
+    static const char *const scan[] = { "mod_llm_scan.c", NULL };
 
     ap_hook_check_config(route_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(route_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(route_translate_name, NULL, NULL,
                            APR_HOOK_FIRST);
     ap_hook_map_to_storage(route_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_header_parser(route_header_parser, NULL, NULL, APR_HOOK_FIRST);
-    /* REALLY_FIRST puts it before mod_llm_scan without a second ordering
-     * constraint between the two modules, which apr_hook would find
-     * circular. */
+    ap_hook_header_parser(route_header_parser, NULL, scan, APR_HOOK_FIRST);
+    /* Who is calling, before anyone else's fixup: by priority, not by
+     * name, since a name would place this module's routing fixup too.
+     * mod_llm_audit's (REALLY_FIRST + 1) journals the intent with it. */
     ap_hook_fixups(route_identity_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* After mod_llm_scan's, which reads the body it routes on.  mod_proxy's
      * own fixup (FIRST too, its module loaded before ours) has run by then
      * and never sees the proxy: URL set here: mod_proxy_balancer
      * canonicalises it when it picks a member (route_proxy.c). */
-    ap_hook_fixups(route_fixups, after_scan, NULL, APR_HOOK_FIRST);
-    APR_REGISTER_OPTIONAL_FN(llm_route_annotate);
+    ap_hook_fixups(route_fixups, scan, NULL, APR_HOOK_FIRST);
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_self_service_handler, NULL, NULL,
                     APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    llm_route_register_replay_filter();
     llm_route_register_response_filter();
     llm_route_quota_register_hooks(p);
+    ap_hook_log_transaction(route_log_provider, NULL, NULL, APR_HOOK_FIRST);
     APR_OPTIONAL_HOOK(proxy, fixups, llm_route_proxy_fixups, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -32,6 +32,15 @@ llm_provider_t *llm_route_select(request_rec *r,
                                  const char **upstream_model,
                                  const char **label);
 
+/* The provider for req->model_requested, written into req: provider,
+ * provider_family, balancer, model_used (the name the provider knows it
+ * by) and model_label, the only place they are set.  NULL, req untouched,
+ * when no route matches. */
+llm_provider_t *llm_route_assign(request_rec *r,
+                                 const llm_route_dir_conf_t *dc,
+                                 const llm_route_server_conf_t *sc,
+                                 llm_request_t *req);
+
 /* Read who the caller is from the verified token: req->user, req->groups
  * (LLMRouteGroupsClaim, as the token's JSON array), and check that the
  * token has an expiry and is valid now.  OK, or HTTP_UNAUTHORIZED with
@@ -47,10 +56,21 @@ const char *llm_route_provider_path(request_rec *r, const llm_request_t *req,
                                     const char **args);
 
 /* Hand the request to mod_proxy: r->filename = proxy:balancer://...
- * path is llm_route_provider_path()'s. */
+ * path is llm_route_provider_path()'s; the body is framed as req->body
+ * is now. */
 void llm_route_to_proxy(request_rec *r, llm_request_t *req,
                         llm_provider_t *pv, const char *path,
                         const char *args);
+
+/* route_handover.c: make mod_proxy read req->body (as it is when mod_proxy
+ * reads it, so later rewrites count) from memory, so that mod_proxy_http
+ * streams it instead of spooling it to a file.  OK, or
+ * HTTP_INTERNAL_SERVER_ERROR when the input filters cannot be arranged
+ * so.  llm_route_frame_body: Content-Length of req->body, once it is the
+ * body the provider receives. */
+int llm_route_replay_body(request_rec *r, llm_request_t *req);
+void llm_route_frame_body(request_rec *r, const llm_request_t *req);
+void llm_route_register_replay_filter(void);
 
 /* Make req->body what the provider expects: the model renamed when the
  * route says so, the request translated when the provider speaks the

@@ -107,9 +107,7 @@ void llm_route_to_proxy(request_rec *r, llm_request_t *req,
     /* Streams must reach the client event by event. */
     apr_table_setn(r->subprocess_env, "no-gzip", "1");
     apr_table_setn(r->subprocess_env, "proxy-sendcl", "1");
-    req->provider = pv->name;
-    req->provider_family = pv->family;
-    req->balancer = pv->balancer;
+    llm_route_frame_body(r, req);
 }
 
 /* r->headers_in is mod_proxy's copy for the upstream request here; it is

@@ -8,26 +8,22 @@
  * On, the day and month counters of an empty table are rebuilt from the
  * audit table -- what each user and each group used today and this month,
  * up to the moment the table was created (from then on the counters count
- * live, so nothing is counted twice).
+ * live, so nothing is counted twice).  mod_llm_audit reads its own table
+ * (the llm_audit_usage optional function, audit_usage.c); this file only
+ * turns its figures into counters.
  *
  * mod_dbd's connections exist in the children, so the work is a
  * mod_watchdog callback in one child (singleton); the store hands the job
  * to exactly one caller and takes it back when the database did not
  * answer, so a later tick tries again.  Requests are served meanwhile,
  * against the counts so far.
- *
- * The gateway's database role needs SELECT on the columns read here (the
- * audit grant is INSERT only by default; docs/identity.md, "Quotas").
  */
 
 #include <string.h>
-#include <jansson.h>
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "apr_dbd.h"
-#include "mod_dbd.h"
 #include "mod_watchdog.h"
 #include "apr_optional.h"
 #include "apr_strings.h"
@@ -48,17 +44,7 @@ typedef struct {
     int failures;                /* this child's, to log the first only */
 } restore_ctx_t;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
-
-/* The audit's time format: text comparison stays chronological in
- * SQLite, and PostgreSQL reads it as a timestamptz. */
-static const char *sql_time(apr_pool_t *p, apr_time_exp_t *tm)
-{
-    return apr_psprintf(p, "%04d-%02d-%02d %02d:%02d:%02d.%06dZ",
-                        tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-                        tm->tm_hour, tm->tm_min, tm->tm_sec, tm->tm_usec);
-}
+static APR_OPTIONAL_FN_TYPE(llm_audit_usage) *audit_usage;
 
 typedef struct {
     apr_pool_t *p;
@@ -67,6 +53,9 @@ typedef struct {
     llm_counter_op_t ops[RESTORE_MAX_OPS];
     int n;
     int total;
+    int rows;
+    int user_mask;
+    apr_hash_t *groups;          /* name -> int * mask */
 } batch_t;
 
 static void flush(batch_t *b)
@@ -105,55 +94,50 @@ static void add_counters(batch_t *b, const char *kind, const char *name,
     }
 }
 
-/* A row's user_groups: a JSON array of names; rows written before the
- * groups were kept as JSON hold them joined with ','. */
-static apr_array_header_t *row_groups(apr_pool_t *p, const char *text)
+/* One user and groups' figures, as mod_llm_audit read them. */
+static void take_usage(void *baton, const llm_audit_usage_t *u)
 {
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
-    json_t *arr, *g;
-    size_t i;
+    batch_t *b = baton;
+    const apr_int64_t fig[2][2] = {
+        { u->requests_day, u->requests_month },
+        { u->tokens_day, u->tokens_month }
+    };
+    int i;
 
-    if (*text == '[') {
-        arr = json_loads(text, 0, NULL);
-        json_array_foreach(arr, i, g) {
-            if (json_is_string(g)) {
-                APR_ARRAY_PUSH(out, const char *) =
-                    apr_pstrdup(p, json_string_value(g));
-            }
+    b->rows++;
+    if (u->user && *u->user && b->user_mask) {
+        add_counters(b, "u", u->user, b->user_mask, fig);
+    }
+    for (i = 0; i < u->groups->nelts; i++) {
+        const char *g = APR_ARRAY_IDX(u->groups, i, const char *);
+        int *m = apr_hash_get(b->groups, g, APR_HASH_KEY_STRING);
+
+        if (m) {
+            add_counters(b, "g", g, *m, fig);
         }
-        json_decref(arr);
-        return out;
     }
-    while (text && *text) {
-        const char *e = strchr(text, ',');
-
-        APR_ARRAY_PUSH(out, const char *) =
-            e ? apr_pstrmemdup(p, text, e - text) : apr_pstrdup(p, text);
-        text = e ? e + 1 : NULL;
-    }
-    return out;
 }
 
 static int restore(restore_ctx_t *ctx, apr_pool_t *p, apr_time_t since)
 {
     server_rec *s = ctx->s, *vs;
-    int user_mask = 0;
-    apr_hash_t *groups = apr_hash_make(p);
     apr_time_exp_t tm;
-    const char *t_since, *t_day, *t_month, *sql;
-    ap_dbd_t *dbd;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
+    apr_time_t day, month;
+    const char *why = NULL;
+    apr_status_t rv;
     batch_t b;
-    int rows = 0, rv;
 
+    memset(&b, 0, sizeof(b));
+    b.p = p;
+    b.store = ctx->store;
+    b.groups = apr_hash_make(p);
     /* Which day and month counters the configuration uses, everywhere. */
     for (vs = s; vs; vs = vs->next) {
         llm_route_server_conf_t *sc =
             ap_get_module_config(vs->module_config, &llm_route_module);
         apr_hash_index_t *hi;
 
-        user_mask |= sc->quota_budget_user;
+        b.user_mask |= sc->quota_budget_user;
         for (hi = apr_hash_first(p, sc->quota_budget_groups); hi;
              hi = apr_hash_next(hi)) {
             const void *k;
@@ -161,18 +145,25 @@ static int restore(restore_ctx_t *ctx, apr_pool_t *p, apr_time_t since)
             int *m;
 
             apr_hash_this(hi, &k, NULL, &v);
-            m = apr_hash_get(groups, k, APR_HASH_KEY_STRING);
+            m = apr_hash_get(b.groups, k, APR_HASH_KEY_STRING);
             if (!m) {
                 m = apr_pcalloc(p, sizeof(*m));
-                apr_hash_set(groups, k, APR_HASH_KEY_STRING, m);
+                apr_hash_set(b.groups, k, APR_HASH_KEY_STRING, m);
             }
             *m |= *(int *)v;
         }
     }
-    if (!user_mask && !apr_hash_count(groups)) {
+    if (!b.user_mask && !apr_hash_count(b.groups)) {
         return 1;
     }
-    if (!dbd_open || !dbd_close || !(dbd = dbd_open(p, s))) {
+    b.now = apr_time_now();
+    apr_time_exp_gmt(&tm, b.now);
+    tm.tm_usec = tm.tm_sec = tm.tm_min = tm.tm_hour = 0;
+    apr_time_exp_gmt_get(&day, &tm);
+    tm.tm_mday = 1;
+    apr_time_exp_gmt_get(&month, &tm);
+    rv = audit_usage(s, p, day, month, since, take_usage, &b, &why);
+    if (rv == APR_EAGAIN) {
         if (!ctx->failures++) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(02131)
                          "quota budgets: the audit database is not "
@@ -181,76 +172,18 @@ static int restore(restore_ctx_t *ctx, apr_pool_t *p, apr_time_t since)
         }
         return 0;
     }
-
-    memset(&b, 0, sizeof(b));
-    b.p = p;
-    b.store = ctx->store;
-    b.now = apr_time_now();
-    apr_time_exp_gmt(&tm, since);
-    t_since = sql_time(p, &tm);
-    apr_time_exp_gmt(&tm, b.now);
-    tm.tm_usec = tm.tm_sec = tm.tm_min = tm.tm_hour = 0;
-    t_day = sql_time(p, &tm);
-    tm.tm_mday = 1;
-    t_month = sql_time(p, &tm);
-    /* Requests that reached a provider, as the live counters count them. */
-    sql = apr_psprintf(p,
-        "SELECT user_name, user_groups,"
-        " SUM(CASE WHEN ts >= '%s' THEN 1 ELSE 0 END), COUNT(*),"
-        " SUM(CASE WHEN ts >= '%s' THEN COALESCE(tokens_in, 0)"
-        " + COALESCE(tokens_out, 0) ELSE 0 END),"
-        " SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0))"
-        " FROM llm_audit WHERE ts >= '%s' AND ts < '%s'"
-        " AND decision IN ('allow', 'redact')"
-        " GROUP BY user_name, user_groups",
-        t_day, t_day, t_month, t_since);
-    /* random access: the driver runs the query at once, so a refusal
-     * (no SELECT grant) is reported here rather than read as no rows. */
-    rv = apr_dbd_select(dbd->driver, p, dbd->handle, &res, sql, 1);
-    if (rv != 0) {
+    if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, LLMNO(02132)
-                     "quota budgets: reading the audit table failed (%s); "
-                     "the gateway's database role needs SELECT on llm_audit "
-                     "(ts, user_name, user_groups, decision, tokens_in, "
-                     "tokens_out)",
-                     apr_dbd_error(dbd->driver, dbd->handle, rv));
-        dbd_close(s, dbd);
+                     "quota budgets: %s", why ? why : "the audit table "
+                     "could not be read");
         /* A missing grant does not fix itself: do not retry. */
         return 1;
     }
-    while (apr_dbd_get_row(dbd->driver, p, res, &row, -1) == 0) {
-        const char *user = apr_dbd_get_entry(dbd->driver, row, 0);
-        const char *grp = apr_dbd_get_entry(dbd->driver, row, 1);
-        apr_int64_t fig[2][2];
-        int i;
-
-        rows++;
-        for (i = 0; i < 4; i++) {
-            const char *v = apr_dbd_get_entry(dbd->driver, row, 2 + i);
-
-            fig[i / 2][i % 2] = v ? apr_atoi64(v) : 0;
-        }
-        if (user && *user && user_mask) {
-            add_counters(&b, "u", user, user_mask, fig);
-        }
-        if (grp && *grp) {
-            apr_array_header_t *names = row_groups(p, grp);
-
-            for (i = 0; i < names->nelts; i++) {
-                const char *g = APR_ARRAY_IDX(names, i, const char *);
-                int *m = apr_hash_get(groups, g, APR_HASH_KEY_STRING);
-
-                if (m) {
-                    add_counters(&b, "g", g, *m, fig);
-                }
-            }
-        }
-    }
     flush(&b);
-    dbd_close(s, dbd);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, LLMNO(02130)
                  "quota budgets rebuilt from the audit table: %d counters "
-                 "from %d user/group rows since %s", b.total, rows, t_month);
+                 "from %d user/group rows since %s", b.total, b.rows,
+                 ap_ht_time(p, month, "%Y-%m-%d %H:%M:%SZ", 1));
     return 1;
 }
 
@@ -284,14 +217,16 @@ void llm_route_quota_restore_setup(apr_pool_t *pconf, server_rec *s,
     ap_watchdog_t *wd;
     apr_status_t rv;
 
-    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    audit_usage = APR_RETRIEVE_OPTIONAL_FN(llm_audit_usage);
     get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!dbd_open || !dbd_close || !get_instance || !register_cb) {
+    if (!audit_usage) {
+        return;                 /* said at startup: LLM02801 */
+    }
+    if (!get_instance || !register_cb) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(02133)
-                     "LLMRouteQuotaRestore On needs mod_dbd and mod_watchdog:"
-                     " day and month quota counters start from zero");
+                     "LLMRouteQuotaRestore On needs mod_watchdog: day and "
+                     "month quota counters start from zero");
         return;
     }
     ctx = apr_pcalloc(pconf, sizeof(*ctx));

@@ -3,7 +3,8 @@
  */
 
 /* Model names to providers: aliases first, then the first matching route
- * of the location (its own routes before inherited ones). */
+ * of the location (its own routes before inherited ones).  A request's
+ * provider is written into the shared object here and nowhere else. */
 
 #include "httpd.h"
 #include "apr_fnmatch.h"
@@ -40,4 +41,23 @@ llm_provider_t *llm_route_select(request_rec *r,
         }
     }
     return NULL;
+}
+
+llm_provider_t *llm_route_assign(request_rec *r,
+                                 const llm_route_dir_conf_t *dc,
+                                 const llm_route_server_conf_t *sc,
+                                 llm_request_t *req)
+{
+    const char *upstream = NULL, *label = NULL;
+    llm_provider_t *pv = llm_route_select(r, dc, sc, req->model_requested,
+                                          &upstream, &label);
+
+    if (pv) {
+        req->provider = pv->name;
+        req->provider_family = pv->family;
+        req->balancer = pv->balancer;
+        req->model_used = upstream;
+        req->model_label = label;
+    }
+    return pv;
 }

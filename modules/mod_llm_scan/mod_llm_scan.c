@@ -5,13 +5,16 @@
 /*
  * mod_llm_scan: reads the whole body of every gateway request in fixups,
  * parses it once, scans every string a provider would see and blocks,
- * redacts or records what it finds.  Nothing reaches mod_proxy before this
- * has run: a request this module cannot judge is refused.
+ * redacts or records what it finds.  It knows no other module: it works
+ * on the shared request object (llm_gateway.h) that mod_llm_route creates
+ * for the gateway's endpoints, and leaves its verdict and the body there;
+ * mod_llm_route routes nothing this module has not read whole and judged.
  */
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "apr_strings.h"
@@ -27,10 +30,6 @@
 #include "scan_answer.h"
 
 module AP_MODULE_DECLARE_DATA llm_scan_module;
-
-/* mod_llm_route's, found at post_config: names the provider of a request
- * this module refuses, for the audit row. */
-static APR_OPTIONAL_FN_TYPE(llm_route_annotate) *route_annotate;
 
 static int invalid(request_rec *r, llm_request_t *req, int status,
                    const char *code, const char *message)
@@ -114,9 +113,6 @@ static int scan_fixups(request_rec *r)
     }
     req->model_requested = llm_dialect_model(req->json);
     req->stream = llm_dialect_is_stream(req->json);
-    if (route_annotate) {
-        route_annotate(r);
-    }
 
     if (dc->enabled == 0) {
         decision = LLM_DECISION_ALLOW;
@@ -159,17 +155,23 @@ static int scan_fixups(request_rec *r)
     default:
         break;
     }
-    if (llm_scan_replay_body(r, req) != OK) {
-        req->decision = LLM_DECISION_ERROR;
-        req->reason = "body_not_forwarded";
-        return llm_request_send_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                                      "api_error", "body_not_forwarded",
-                                      "The gateway could not hand this "
-                                      "request to the provider from memory, "
-                                      "so it was not sent.", NULL);
-    }
     llm_scan_answer_insert(r, req, sc->rules, dc);
     return OK;
+}
+
+/* Without mod_llm_route no request is a gateway request (LLMGateway is
+ * its directive, and it creates the shared object): this module then
+ * checks nothing.  Said at apachectl -t and in the error log of every
+ * start; not an error, so that the modules can be loaded one by one. */
+static void say_missing_peers(server_rec *s)
+{
+    if (!ap_find_linked_module("mod_llm_route.c")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(01100)
+                     "mod_llm_scan checks the requests mod_llm_route marks "
+                     "as gateway requests (LLMGateway On), and mod_llm_route "
+                     "is not loaded: no request is checked.  Add "
+                     "'LoadModule llm_route_module .../mod_llm_route.so'");
+    }
 }
 
 /* The rule sets are built when the configuration is checked, which also
@@ -193,39 +195,33 @@ static int scan_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        say_missing_peers(s);
+    }
     return OK;
 }
 
 static int scan_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
-    route_annotate = APR_RETRIEVE_OPTIONAL_FN(llm_route_annotate);
-    if (!ap_find_linked_module("mod_llm_route.c") || !route_annotate) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMNO(01004)
-                     "mod_llm_scan needs mod_llm_route: add "
-                     "'LoadModule llm_route_module .../mod_llm_route.so'");
-        return HTTP_INTERNAL_SERVER_ERROR;
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        say_missing_peers(s);
     }
     return OK;
 }
 
 static void scan_register_hooks(apr_pool_t *p)
 {
-    static const char *const after_route[] = { "mod_llm_route.c", NULL };
-
     ap_hook_check_config(scan_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(llm_scan_arena_child_init, NULL, NULL,
                        APR_HOOK_MIDDLE);
-    /* FIRST; mod_llm_route, which routes on the parsed body, names this
-     * module as its predecessor (naming each other would be a cycle). */
+    /* This module names no other: mod_llm_route, which creates the shared
+     * object and routes on the body read here, places its header_parser
+     * before this one and its routing fixup after it. */
     ap_hook_fixups(scan_fixups, NULL, NULL, APR_HOOK_FIRST);
-    /* After mod_llm_route's, which creates the per-request object. */
-    ap_hook_header_parser(scan_header_parser, after_route, NULL,
-                          APR_HOOK_FIRST);
-    /* A protocol filter: see llm_scan_replay_body. */
-    ap_register_input_filter(LLM_BODY_REPLAY_FILTER, llm_scan_replay_filter,
-                             NULL, AP_FTYPE_PROTOCOL);
+    ap_hook_header_parser(scan_header_parser, NULL, NULL, APR_HOOK_FIRST);
     llm_scan_answer_register();
 }
 

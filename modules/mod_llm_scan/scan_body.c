@@ -6,8 +6,8 @@
  * The body is read in fixups, the way ModSecurity does it: deciding there
  * lets us answer any status in the caller's dialect, while a decision taken
  * inside an input filter that mod_proxy is reading could only become a 400
- * or 413 from mod_proxy.  The kept body is then replayed to mod_proxy by a
- * small input filter, as mod_request does for kept bodies.
+ * or 413 from mod_proxy.  The kept body stays in the shared request object;
+ * mod_llm_route hands it to mod_proxy (route_handover.c).
  */
 
 #include <stdlib.h>
@@ -207,80 +207,5 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
     req->body_len = bp->len;
     req->body_received = bp->data;
     req->body_len_received = bp->len;
-    return OK;
-}
-
-typedef struct {
-    llm_request_t *req;
-    apr_size_t pos;
-} replay_ctx_t;
-
-apr_status_t llm_scan_replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
-                                    ap_input_mode_t mode,
-                                    apr_read_type_e block,
-                                    apr_off_t readbytes)
-{
-    replay_ctx_t *ctx = f->ctx;
-    apr_size_t n;
-
-    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE) {
-        return APR_ENOTIMPL;
-    }
-    if (ctx->pos >= ctx->req->body_len) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-        return APR_SUCCESS;
-    }
-    n = ctx->req->body_len - ctx->pos;
-    if (readbytes > 0 && (apr_off_t)n > readbytes) {
-        n = (apr_size_t)readbytes;
-    }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
-        ctx->req->body + ctx->pos, n, f->r->pool, bb->bucket_alloc));
-    if (mode == AP_MODE_READBYTES) {
-        ctx->pos += n;
-        if (ctx->pos >= ctx->req->body_len) {
-            APR_BRIGADE_INSERT_TAIL(bb,
-                                    apr_bucket_eos_create(bb->bucket_alloc));
-        }
-    }
-    return APR_SUCCESS;
-}
-
-int llm_scan_replay_body(request_rec *r, llm_request_t *req)
-{
-    replay_ctx_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-    ap_filter_t *f;
-
-    ctx->req = req;
-    /* mod_proxy_http trusts Content-Length, and streams the body from
-     * memory, only when r->input_filters == r->proto_input_filters (no
-     * request-level filter could resize it); otherwise it spools every body
-     * over 16 KB to a file in the temporary directory.  So the replay
-     * filter is a protocol filter, which lands below HTTP_IN, and the
-     * filters above it go: they have delivered the body to
-     * llm_scan_read_body up to its EOS and have nothing more to give.  Both
-     * chains then start at the replay filter, which never reads below
-     * itself. */
-    f = ap_add_input_filter(LLM_BODY_REPLAY_FILTER, ctx, r, r->connection);
-    while (f && r->input_filters != f && r->input_filters->r == r) {
-        ap_remove_input_filter(r->input_filters);
-    }
-    if (!f || r->input_filters != f || r->proto_input_filters != f) {
-        /* mod_proxy_http would spool it to disk: refuse rather. */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01050)
-                      "the kept request body could not be put first in the "
-                      "input filters (another module's filter is in the "
-                      "way); refusing it rather than letting mod_proxy_http "
-                      "write it to a temporary file");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    /* The provider gets a plain body of known length: the chunking and the
-     * compression were the client's, and the 100-continue handshake is
-     * over since the body has been read. */
-    apr_table_unset(r->headers_in, "Transfer-Encoding");
-    apr_table_unset(r->headers_in, "Content-Encoding");
-    apr_table_unset(r->headers_in, "Expect");
-    r->expecting_100 = 0;
-    llm_request_set_body(r, req, req->body, req->body_len);
     return OK;
 }
