@@ -200,6 +200,15 @@ def test_blocked_request_row_has_findings_but_no_value(gw, mock, minter,
     row = one_row(gw, user_agent)
     assert row["decision"] == "block"
     assert row["http_status"] == 403
+    # mod_llm_scan refused it before routing: who asked and the provider
+    # it was meant for are still on the row (mod_llm_route writes them
+    # into the shared object, at the latest in its log phase hook).
+    assert row["user_name"] == "bob"
+    assert json.loads(row["user_groups"]) == ["developers"]
+    assert row["model_requested"] == "gpt-4o-mini"
+    assert row["provider"] == "testopenai"
+    assert row["model_used"] == "gpt-4o-mini"
+    assert row["balancer"] == "balancer://testopenai"
     assert row["finding_count"] >= 1
     types = {f["type"] for f in findings_of(row)}
     assert "AWS_ACCESS_KEY" in types, row["findings"]
@@ -209,6 +218,28 @@ def test_blocked_request_row_has_findings_but_no_value(gw, mock, minter,
     # Never the value: not in the row, not in the error log.
     assert secret not in json.dumps(row, default=str)
     assert secret not in gw.error_log_text()
+
+
+def test_request_refused_before_routing_names_user_and_provider(
+        gw, mock, minter, user_agent):
+    """A header refused by mod_llm_route before it picks the provider
+    (invalid_header): the row still names the caller and the provider the
+    model maps to (an alias included), from the log phase."""
+    tok = minter.mint(sub="erin", groups=["developers"])
+    resp = gw.client().post(CHAT, chat("hello", model="claude-sonnet-4-5"),
+                            token=tok,
+                            headers={"User-Agent": user_agent,
+                                     "anthropic-version": "2023-06-01 x"})
+    assert resp.status == 400, resp
+    assert resp.json()["error"]["code"] == "invalid_header", resp
+    assert mock.requests == []
+    row = one_row(gw, user_agent)
+    assert row["decision"] == "invalid"
+    assert row["reason"] == "invalid_header"
+    assert row["user_name"] == "erin"
+    assert row["provider"] == "testanthropic"
+    assert row["balancer"] == "balancer://testanthropic"
+    assert row["model_used"] == "claude-sonnet-4-5"
 
 
 def test_redacted_request_is_recorded_as_redact(gw, mock, minter,
