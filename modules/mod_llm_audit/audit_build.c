@@ -146,10 +146,8 @@ static void capture_body(request_rec *r, const llm_request_t *req,
                          const llm_audit_srv_t *sc, const llm_audit_dir_t *dc,
                          llm_audit_record_t *rec)
 {
-    int mode = dc->bodies == LLM_AUDIT_BODIES_UNSET ? LLM_AUDIT_BODIES_OFF
-                                                    : dc->bodies;
-    apr_off_t max = dc->body_max == LLM_AUDIT_UNSET
-                    ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max;
+    int mode = llm_audit_bodies(dc);
+    apr_off_t max = llm_audit_body_max(dc);
     const char *mode_name, *blob, *body, *err = NULL;
     apr_size_t len;
 

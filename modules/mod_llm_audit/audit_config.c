@@ -45,6 +45,14 @@ void *llm_audit_create_srv(apr_pool_t *p, server_rec *s)
     sc->batch_delay = LLM_AUDIT_UNSET;
     sc->prices = apr_array_make(p, 8, sizeof(llm_audit_price_t));
     sc->prices_set = 0;
+    /* Loaded at post_config (load_server), for each server: not
+     * configuration, nothing to inherit. */
+    sc->key = NULL;
+    sc->key_len = 0;
+    sc->body_key = NULL;
+    sc->body_key_len = 0;
+    sc->schema_sql = NULL;
+    memset(&sc->spool, 0, sizeof(sc->spool));
     return sc;
 }
 
@@ -72,6 +80,12 @@ void *llm_audit_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->prices = add->prices_set ? add->prices : base->prices;
     sc->prices_set = add->prices_set || base->prices_set;
     /* Keys, schema text and the spool are loaded at post_config. */
+    sc->key = NULL;
+    sc->key_len = 0;
+    sc->body_key = NULL;
+    sc->body_key_len = 0;
+    sc->schema_sql = NULL;
+    memset(&sc->spool, 0, sizeof(sc->spool));
     return sc;
 }
 
@@ -81,7 +95,7 @@ void *llm_audit_create_dir(apr_pool_t *p, char *dir)
 
     dc->enabled = LLM_AUDIT_UNSET;
     dc->required = LLM_AUDIT_UNSET;
-    dc->bodies = LLM_AUDIT_BODIES_UNSET;
+    dc->bodies = LLM_AUDIT_UNSET;
     dc->body_max = LLM_AUDIT_UNSET;
     return dc;
 }
@@ -95,8 +109,8 @@ void *llm_audit_merge_dir(apr_pool_t *p, void *basev, void *addv)
                                                   : base->enabled;
     dc->required = add->required != LLM_AUDIT_UNSET ? add->required
                                                     : base->required;
-    dc->bodies = add->bodies != LLM_AUDIT_BODIES_UNSET ? add->bodies
-                                                       : base->bodies;
+    dc->bodies = add->bodies != LLM_AUDIT_UNSET ? add->bodies
+                                                : base->bodies;
     dc->body_max = add->body_max != LLM_AUDIT_UNSET ? add->body_max
                                                     : base->body_max;
     return dc;
@@ -238,7 +252,7 @@ static const char *set_batch(cmd_parms *cmd, void *dummy, const char *arg,
             return "LLMAuditBatch off takes no delay";
         }
         sc->batch_size = 0;
-        sc->batch_delay = LLM_AUDIT_DEFAULT_BATCH_DELAY;
+        sc->batch_delay = LLM_AUDIT_UNSET;
         return NULL;
     }
     n = strtol(arg, &end, 10);

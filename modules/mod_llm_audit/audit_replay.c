@@ -94,8 +94,7 @@ void llm_audit_replay_post_config(apr_pool_t *pconf, server_rec *s)
      * it needs mod_dbd's per-child connection pool. */
     rv = get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf);
     if (rv == APR_SUCCESS) {
-        secs = sc->replay_interval != LLM_AUDIT_UNSET
-               ? sc->replay_interval : LLM_AUDIT_DEFAULT_REPLAY_INTERVAL;
+        secs = llm_audit_replay_interval(sc);
         rv = register_cb(wd, apr_time_from_sec(secs), s, replay_tick);
     }
     if (rv != APR_SUCCESS) {

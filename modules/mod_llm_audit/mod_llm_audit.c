@@ -100,11 +100,8 @@ static int load_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     const char *err;
     apr_finfo_t fi;
 
-    sc->spool.path = sc->spool_path ? sc->spool_path
-                     : ap_server_root_relative(pconf,
-                                               LLM_AUDIT_DEFAULT_SPOOL);
-    sc->spool.max_size = sc->spool_max != LLM_AUDIT_UNSET
-                         ? sc->spool_max : LLM_AUDIT_DEFAULT_SPOOL_MAX;
+    sc->spool.path = llm_audit_spool_path(pconf, sc);
+    sc->spool.max_size = llm_audit_spool_max(sc);
 
     /* Virtual hosts that inherit the main server's files share its keys. */
     if (main_sc && sc != main_sc && sc->key_file
@@ -451,11 +448,9 @@ static void child_init(apr_pool_t *p, server_rec *s)
     /* Registered before the batch writer's stop and the end record: runs
      * after both, so it replays what they spooled. */
     apr_pool_pre_cleanup_register(p, s, drain_at_exit);
-    if (chain && sc->batch_size > 1) {
-        batch = llm_audit_batch_start(p, s, journal, sc->batch_size,
-                                      sc->batch_delay != LLM_AUDIT_UNSET
-                                      ? sc->batch_delay
-                                      : LLM_AUDIT_DEFAULT_BATCH_DELAY);
+    if (chain && llm_audit_batch_size(sc) > 1) {
+        batch = llm_audit_batch_start(p, s, journal, llm_audit_batch_size(sc),
+                                      llm_audit_batch_delay(sc));
     }
     if (chain) {
         /* Registered after the batch writer's stop: runs before it, so
@@ -568,7 +563,7 @@ static int log_transaction(request_rec *r)
         return DECLINED;       /* not a gateway request */
     }
     dc = llm_audit_dir(r);
-    if (dc->enabled == 0) {
+    if (!llm_audit_enabled(dc)) {
         return DECLINED;
     }
     if (!chain) {
@@ -624,10 +619,8 @@ static int can_record(request_rec *r, llm_audit_srv_t *sc,
     /* Room for this request's record: its columns, plus its captured
      * body and answer, encrypted and base64-encoded, when bodies are kept
      * here. */
-    if (dc->bodies > LLM_AUDIT_BODIES_OFF) {
-        need += 2 * ((apr_size_t)(dc->body_max == LLM_AUDIT_UNSET
-                                  ? LLM_AUDIT_DEFAULT_BODY_MAX
-                                  : dc->body_max) / 3 * 4 + 64);
+    if (llm_audit_bodies(dc) != LLM_AUDIT_BODIES_OFF) {
+        need += 2 * ((apr_size_t)llm_audit_body_max(dc) / 3 * 4 + 64);
     }
     if (llm_audit_spool_has_room(&sc->spool, r->pool, need)) {
         return 1;
@@ -681,11 +674,11 @@ static int fixups(request_rec *r)
         return DECLINED;
     }
     dc = llm_audit_dir(r);
-    if (dc->enabled == 0) {
+    if (!llm_audit_enabled(dc)) {
         return DECLINED;
     }
     secured = secure_intent(r, req);
-    if (dc->required != 1) {
+    if (!llm_audit_required(dc)) {
         return DECLINED;
     }
     if (secured && can_record(r, llm_audit_srv(r->server), dc)) {

@@ -22,17 +22,25 @@
 #include "audit/audit_spool.h"
 #include "audit/audit_journal.h"
 
+/* The one "not set here" value of every scalar member (pointers: NULL):
+ * it survives every merge where nothing sets the directive, so that an
+ * inner context inherits; the defaults below are applied where the value
+ * is read, by the readers after the structs and nowhere else. */
 #define LLM_AUDIT_UNSET (-1)
 
 /* Defaults of values left unset everywhere. */
+#define LLM_AUDIT_DEFAULT_ENABLED 1          /* LLMAudit On */
+#define LLM_AUDIT_DEFAULT_REQUIRED 0         /* LLMAuditRequired Off */
+#define LLM_AUDIT_DEFAULT_BODIES LLM_AUDIT_BODIES_OFF
 #define LLM_AUDIT_DEFAULT_SPOOL "llm-audit.spool"   /* ServerRoot relative */
 #define LLM_AUDIT_DEFAULT_SPOOL_MAX ((apr_off_t)64 * 1024 * 1024)
 #define LLM_AUDIT_DEFAULT_BODY_MAX ((apr_off_t)1024 * 1024)
 #define LLM_AUDIT_DEFAULT_REPLAY_INTERVAL 5
+#define LLM_AUDIT_DEFAULT_BATCH_SIZE 0       /* off */
 #define LLM_AUDIT_DEFAULT_BATCH_DELAY 20     /* ms */
+#define LLM_AUDIT_VALUE(v, dflt) ((v) == LLM_AUDIT_UNSET ? (dflt) : (v))
 
 typedef enum {
-    LLM_AUDIT_BODIES_UNSET = -1,
     LLM_AUDIT_BODIES_OFF = 0,
     LLM_AUDIT_BODIES_REDACTED,
     LLM_AUDIT_BODIES_FULL
@@ -73,6 +81,56 @@ typedef struct llm_audit_dir_t {
     int bodies;                  /* llm_audit_bodies_e */
     apr_off_t body_max;          /* LLMAuditBodyMax */
 } llm_audit_dir_t;
+
+/* The values in force. */
+static APR_INLINE int llm_audit_enabled(const llm_audit_dir_t *dc)
+{
+    return LLM_AUDIT_VALUE(dc->enabled, LLM_AUDIT_DEFAULT_ENABLED) != 0;
+}
+
+static APR_INLINE int llm_audit_required(const llm_audit_dir_t *dc)
+{
+    return LLM_AUDIT_VALUE(dc->required, LLM_AUDIT_DEFAULT_REQUIRED) == 1;
+}
+
+static APR_INLINE llm_audit_bodies_e llm_audit_bodies(const llm_audit_dir_t *dc)
+{
+    return (llm_audit_bodies_e)LLM_AUDIT_VALUE(dc->bodies,
+                                               LLM_AUDIT_DEFAULT_BODIES);
+}
+
+static APR_INLINE apr_off_t llm_audit_body_max(const llm_audit_dir_t *dc)
+{
+    return LLM_AUDIT_VALUE(dc->body_max, LLM_AUDIT_DEFAULT_BODY_MAX);
+}
+
+static APR_INLINE const char *llm_audit_spool_path(apr_pool_t *p,
+                                                  const llm_audit_srv_t *sc)
+{
+    return sc->spool_path ? sc->spool_path
+                          : ap_server_root_relative(p, LLM_AUDIT_DEFAULT_SPOOL);
+}
+
+static APR_INLINE apr_off_t llm_audit_spool_max(const llm_audit_srv_t *sc)
+{
+    return LLM_AUDIT_VALUE(sc->spool_max, LLM_AUDIT_DEFAULT_SPOOL_MAX);
+}
+
+static APR_INLINE int llm_audit_replay_interval(const llm_audit_srv_t *sc)
+{
+    return LLM_AUDIT_VALUE(sc->replay_interval,
+                           LLM_AUDIT_DEFAULT_REPLAY_INTERVAL);
+}
+
+static APR_INLINE int llm_audit_batch_size(const llm_audit_srv_t *sc)
+{
+    return LLM_AUDIT_VALUE(sc->batch_size, LLM_AUDIT_DEFAULT_BATCH_SIZE);
+}
+
+static APR_INLINE int llm_audit_batch_delay(const llm_audit_srv_t *sc)
+{
+    return LLM_AUDIT_VALUE(sc->batch_delay, LLM_AUDIT_DEFAULT_BATCH_DELAY);
+}
 
 extern module AP_MODULE_DECLARE_DATA llm_audit_module;
 

@@ -66,7 +66,8 @@ static int route_translate_name(request_rec *r)
     llm_route_dir_conf_t *dc =
         ap_get_module_config(r->per_dir_config, &llm_route_module);
 
-    if (dc->gateway == 1 && !r->main && endpoint_of(r, dc) != LLM_EP_NONE) {
+    if (llm_route_gateway_on(dc) && !r->main
+        && endpoint_of(r, dc) != LLM_EP_NONE) {
         apr_table_setn(r->notes, NO_STORAGE_NOTE, "1");
     }
     return DECLINED;
@@ -137,7 +138,7 @@ static int route_header_parser(request_rec *r)
         ap_get_module_config(r->per_dir_config, &llm_route_module);
     llm_request_t *req;
 
-    if (dc->gateway != 1 || r->main) {
+    if (!llm_route_gateway_on(dc) || r->main) {
         return DECLINED;
     }
     req = llm_request_get(r, 1);
@@ -148,7 +149,7 @@ static int route_header_parser(request_rec *r)
     req->caller_family = caller_family(r, req->endpoint);
     /* Anthropic clients send their key as x-api-key; here that key is the
      * caller's gateway token, which mod_oauth2 reads as a bearer. */
-    if (dc->promote_api_key != 0
+    if (llm_route_promote_api_key(dc)
         && !apr_table_get(r->headers_in, "Authorization")) {
         const char *k = apr_table_get(r->headers_in, "x-api-key");
 
@@ -421,7 +422,8 @@ static void say_missing_peers(server_rec *s)
     llm_route_server_conf_t *sc =
         ap_get_module_config(s->module_config, &llm_route_module);
 
-    if (sc->quota_restore == 1 && !APR_RETRIEVE_OPTIONAL_FN(llm_audit_usage)) {
+    if (llm_route_quota_restore(sc)
+        && !APR_RETRIEVE_OPTIONAL_FN(llm_audit_usage)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, LLMNO(02801)
                      "LLMRouteQuotaRestore On rebuilds the day and month "
                      "quota counters from mod_llm_audit's table, and "

@@ -26,7 +26,11 @@ void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s)
 
     sc->providers = apr_array_make(p, 4, sizeof(llm_provider_t));
     sc->provider_refs = apr_array_make(p, 4, sizeof(const char *));
+    sc->quota_slots = LLM_ROUTE_UNSET;
+    sc->quota_used = 0;          /* no LLMRouteQuota line yet */
     sc->quota_restore = LLM_ROUTE_UNSET;
+    sc->quota_store = NULL;      /* the node's shared memory */
+    sc->quota_budget_user = 0;   /* no day or month line yet */
     sc->quota_budget_groups = apr_hash_make(p);
     return sc;
 }
@@ -61,6 +65,8 @@ void *llm_route_create_dir_conf(apr_pool_t *p, char *dir)
     dc->routes = apr_array_make(p, 4, sizeof(llm_model_route_t));
     dc->aliases = apr_table_make(p, 4);
     dc->promote_api_key = LLM_ROUTE_UNSET;
+    dc->user_claim = NULL;
+    dc->groups_claim = NULL;
     dc->token_max_life = LLM_ROUTE_UNSET;
     dc->model_access = apr_array_make(p, 2, sizeof(llm_route_access_t));
     dc->quotas = apr_array_make(p, 2, sizeof(llm_quota_rule_t));

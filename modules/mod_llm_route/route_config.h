@@ -14,7 +14,19 @@
 
 #include "llm_types.h"
 
+/* The one "not set here" value of every scalar member (pointers: NULL):
+ * it survives every merge where nothing sets the directive, so that an
+ * inner context inherits; the defaults below are applied where the value
+ * is read, by the readers at the end of this file and nowhere else. */
 #define LLM_ROUTE_UNSET (-1)
+
+#define LLM_ROUTE_DEFAULT_GATEWAY 0          /* LLMGateway Off */
+#define LLM_ROUTE_DEFAULT_PROMOTE_API_KEY 1  /* LLMRouteApiKeyHeader On */
+#define LLM_ROUTE_DEFAULT_GROUPS_CLAIM "groups"
+#define LLM_ROUTE_DEFAULT_TOKEN_MAX_LIFE 0   /* no limit */
+#define LLM_ROUTE_DEFAULT_QUOTA_SLOTS 16384
+#define LLM_ROUTE_DEFAULT_QUOTA_RESTORE 0
+#define LLM_ROUTE_VALUE(v, dflt) ((v) == LLM_ROUTE_UNSET ? (dflt) : (v))
 
 typedef enum {
     LLM_PROVIDER_OPENAI = 0,     /* and every OpenAI-compatible API */
@@ -64,10 +76,10 @@ typedef struct llm_route_dir_conf_t {
     apr_array_header_t *routes;  /* of llm_model_route_t, first match wins */
     apr_table_t *aliases;        /* alias -> model */
     int promote_api_key;         /* LLMRouteApiKeyHeader On|Off */
-    const char *user_claim;      /* LLMRouteUserClaim */
+    const char *user_claim;      /* LLMRouteUserClaim; NULL: r->user */
     const char *groups_claim;    /* LLMRouteGroupsClaim */
     /* LLMRouteTokenMaxLifetime in seconds: a token valid for longer than
-     * this from now is refused; 0 off, LLM_ROUTE_UNSET inherit. */
+     * this from now is refused; 0 off. */
     apr_int64_t token_max_life;
     /* LLMRouteAllowModels, of llm_route_access_t (route_access.h) */
     apr_array_header_t *model_access;
@@ -85,5 +97,42 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 /* Find a provider by name in a server's table. */
 llm_provider_t *llm_route_find_provider(const llm_route_server_conf_t *sc,
                                         const char *name);
+
+/* The values in force. */
+static APR_INLINE int llm_route_gateway_on(const llm_route_dir_conf_t *dc)
+{
+    return LLM_ROUTE_VALUE(dc->gateway, LLM_ROUTE_DEFAULT_GATEWAY) == 1;
+}
+
+static APR_INLINE int llm_route_promote_api_key(const llm_route_dir_conf_t *dc)
+{
+    return LLM_ROUTE_VALUE(dc->promote_api_key,
+                           LLM_ROUTE_DEFAULT_PROMOTE_API_KEY) != 0;
+}
+
+static APR_INLINE const char *
+llm_route_groups_claim(const llm_route_dir_conf_t *dc)
+{
+    return dc->groups_claim ? dc->groups_claim
+                            : LLM_ROUTE_DEFAULT_GROUPS_CLAIM;
+}
+
+static APR_INLINE apr_int64_t
+llm_route_token_max_life(const llm_route_dir_conf_t *dc)
+{
+    return LLM_ROUTE_VALUE(dc->token_max_life,
+                           LLM_ROUTE_DEFAULT_TOKEN_MAX_LIFE);
+}
+
+static APR_INLINE int llm_route_quota_slots(const llm_route_server_conf_t *sc)
+{
+    return LLM_ROUTE_VALUE(sc->quota_slots, LLM_ROUTE_DEFAULT_QUOTA_SLOTS);
+}
+
+static APR_INLINE int llm_route_quota_restore(const llm_route_server_conf_t *sc)
+{
+    return LLM_ROUTE_VALUE(sc->quota_restore,
+                           LLM_ROUTE_DEFAULT_QUOTA_RESTORE) == 1;
+}
 
 #endif /* ROUTE_CONFIG_H */

@@ -218,8 +218,7 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
     }
     payload = jws_payload(r, token, &plen);
     found = payload ? llm_json_top_member(payload, plen,
-                                          dc->groups_claim ? dc->groups_claim
-                                                           : "groups",
+                                          llm_route_groups_claim(dc),
                                           &gv, &gvlen)
                     : -1;
     if (found >= 0) {
@@ -253,7 +252,8 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
         *why = "it has expired";
         return HTTP_UNAUTHORIZED;
     }
-    if (dc->token_max_life > 0 && exp - now > dc->token_max_life) {
+    if (llm_route_token_max_life(dc) > 0
+        && exp - now > llm_route_token_max_life(dc)) {
         *why = "it is valid for longer than this gateway accepts "
                "(LLMRouteTokenMaxLifetime)";
         return HTTP_UNAUTHORIZED;

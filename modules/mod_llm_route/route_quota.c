@@ -711,7 +711,7 @@ static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (llm_quota_store_setup(pconf, s, used, &local) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (used && sc->quota_restore == 1) {
+    if (used && llm_route_quota_restore(sc)) {
         /* Into this node's counters: budgets in Redis outlive a node. */
         llm_route_quota_restore_setup(pconf, s, local);
     }

@@ -45,7 +45,6 @@ typedef struct llm_quota_rule_t {
     apr_int64_t limit;           /* -1: unlimited (lifts an inherited one) */
 } llm_quota_rule_t;
 
-#define LLM_QUOTA_DEFAULT_SLOTS 16384
 
 /* LLMRouteQuota who unit/period limit */
 const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,

@@ -501,9 +501,8 @@ apr_status_t llm_quota_store_setup(apr_pool_t *pconf, server_rec *s,
         return APR_SUCCESS;
     }
     rv = llm_counter_shm_attach(&store_local, pconf, s,
-                                sc->quota_slots > 0 ? sc->quota_slots
-                                    : LLM_QUOTA_DEFAULT_SLOTS,
-                                sc->quota_restore == 1);
+                                llm_route_quota_slots(sc),
+                                llm_route_quota_restore(sc));
     if (rv != APR_SUCCESS) {
         store_local = NULL;
         return rv;

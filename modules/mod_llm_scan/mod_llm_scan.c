@@ -78,10 +78,8 @@ static int scan_fixups(request_rec *r)
     dc = ap_get_module_config(r->per_dir_config, &llm_scan_module);
     sc = ap_get_module_config(r->server->module_config, &llm_scan_module);
 
-    rc = llm_scan_read_body(r, req,
-                            dc->max_body == LLM_SCAN_UNSET
-                                ? LLM_SCAN_DEFAULT_MAX_BODY : dc->max_body,
-                            dc->inflate != 0, &why);
+    rc = llm_scan_read_body(r, req, llm_scan_max_body(dc),
+                            llm_scan_inflate_on(dc), &why);
     if (rc != OK) {
         return invalid(r, req, rc,
                        rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "request_too_large"
@@ -114,7 +112,7 @@ static int scan_fixups(request_rec *r)
     req->model_requested = llm_dialect_model(req->json);
     req->stream = llm_dialect_is_stream(req->json);
 
-    if (dc->enabled == 0) {
+    if (!llm_scan_enabled(dc)) {
         decision = LLM_DECISION_ALLOW;
     }
     else {

@@ -30,6 +30,7 @@ void *llm_scan_create_server_conf(apr_pool_t *p, server_rec *s)
     sc->specs = apr_array_make(p, 4, sizeof(llm_scan_rule_spec_t));
     sc->action_refs = apr_array_make(p, 4, sizeof(const char *));
     sc->builtins = LLM_SCAN_UNSET;
+    sc->rules = NULL;            /* built at check_config */
     return sc;
 }
 
@@ -349,7 +350,7 @@ static const char *check_action_refs(apr_pool_t *p,
 
 const char *llm_scan_build_rules(apr_pool_t *p, llm_scan_server_conf_t *sc)
 {
-    llm_scan_rules_t *rs = llm_scan_rules_create(p, sc->builtins != 0);
+    llm_scan_rules_t *rs = llm_scan_rules_create(p, llm_scan_builtins(sc));
     const char *err = NULL;
     int i;
 

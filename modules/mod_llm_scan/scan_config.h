@@ -14,9 +14,18 @@
 #include "llm_types.h"
 #include "scan/llm_scan.h"
 
+/* The one "not set here" value of every scalar member (pointers: NULL):
+ * it survives every merge where nothing sets the directive, so that an
+ * inner context inherits; the defaults below are applied where the value
+ * is read, by the readers at the end of this file and nowhere else. */
 #define LLM_SCAN_UNSET (-1)
+
+#define LLM_SCAN_DEFAULT_ENABLED 1           /* LLMScan On */
 /* Coding agents send whole files and long histories: several MB. */
 #define LLM_SCAN_DEFAULT_MAX_BODY (16 * 1024 * 1024)
+#define LLM_SCAN_DEFAULT_INFLATE 1           /* LLMScanInflate On */
+#define LLM_SCAN_DEFAULT_BUILTINS 1          /* LLMScanBuiltinRules On */
+#define LLM_SCAN_VALUE(v, dflt) ((v) == LLM_SCAN_UNSET ? (dflt) : (v))
 
 /* One admin rule as written in the config, kept until check_config builds
  * the server's rule set (merged vhost rules need the base server's too). */
@@ -61,5 +70,26 @@ const char *llm_scan_build_rules(apr_pool_t *p, llm_scan_server_conf_t *sc);
 llm_action_e llm_scan_action_for(const llm_scan_dir_conf_t *dc,
                                  const char *rule, const char *type,
                                  llm_category_e cat);
+
+/* The values in force. */
+static APR_INLINE int llm_scan_enabled(const llm_scan_dir_conf_t *dc)
+{
+    return LLM_SCAN_VALUE(dc->enabled, LLM_SCAN_DEFAULT_ENABLED) != 0;
+}
+
+static APR_INLINE apr_off_t llm_scan_max_body(const llm_scan_dir_conf_t *dc)
+{
+    return LLM_SCAN_VALUE(dc->max_body, LLM_SCAN_DEFAULT_MAX_BODY);
+}
+
+static APR_INLINE int llm_scan_inflate_on(const llm_scan_dir_conf_t *dc)
+{
+    return LLM_SCAN_VALUE(dc->inflate, LLM_SCAN_DEFAULT_INFLATE) != 0;
+}
+
+static APR_INLINE int llm_scan_builtins(const llm_scan_server_conf_t *sc)
+{
+    return LLM_SCAN_VALUE(sc->builtins, LLM_SCAN_DEFAULT_BUILTINS) != 0;
+}
 
 #endif /* SCAN_CONFIG_H */

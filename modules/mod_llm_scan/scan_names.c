@@ -65,7 +65,7 @@ int llm_scan_check_model(request_rec *r, llm_request_t *req,
     if (len != strlen(model) || !llm_model_name_ok(model)) {
         return HTTP_BAD_REQUEST;
     }
-    if (dc->enabled == 0) {
+    if (!llm_scan_enabled(dc)) {
         return OK;
     }
     matches = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
@@ -130,7 +130,7 @@ void llm_scan_check_user_agent(request_rec *r, llm_request_t *req,
         ua = fixed;
     }
     matches = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
-    if (dc->enabled != 0 && rules
+    if (llm_scan_enabled(dc) && rules
         && llm_scan_text(rules, ua, len, r->pool, matches) < 0) {
         /* Not scanned is neither forwarded nor logged. */
         apr_table_unset(r->headers_in, "User-Agent");

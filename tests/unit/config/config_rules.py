@@ -11,7 +11,14 @@
 # names; the struct is the one the function allocates; "a rule" is an
 # assignment to that member of the allocated struct (a member built later,
 # at check_config or post_config, is assigned its "nothing yet" value so
-# that the choice is written down).  Usage: config_rules.py [srcdir]
+# that the choice is written down).
+#
+# Each module has one "not set here" value for its scalar members (a
+# single LLM_*_UNSET), and applies the defaults in one place: a member a
+# create function sets to it is read only in the files that define the
+# sentinel or hold the configuration (the readers there say what an unset
+# value means); elsewhere it may be set (a directive), never read.
+# Usage: config_rules.py [srcdir]
 
 import os
 import re
@@ -19,31 +26,8 @@ import sys
 
 # Members without a rule today, each with the reason it is safe.  An entry
 # that no longer applies (the member got its rule, or is gone) is itself
-# reported, so that this list only shrinks.
+# reported, so that this list only shrinks.  It is empty: keep it so.
 KNOWN = {
-    # Loaded at post_config for every server (audit_config.c, load_server):
-    # not configuration, nothing to create or inherit.
-    ("llm_audit_srv_t", "key", "create"): "post_config",
-    ("llm_audit_srv_t", "key", "merge"): "post_config",
-    ("llm_audit_srv_t", "key_len", "create"): "post_config",
-    ("llm_audit_srv_t", "key_len", "merge"): "post_config",
-    ("llm_audit_srv_t", "body_key", "create"): "post_config",
-    ("llm_audit_srv_t", "body_key", "merge"): "post_config",
-    ("llm_audit_srv_t", "body_key_len", "create"): "post_config",
-    ("llm_audit_srv_t", "body_key_len", "merge"): "post_config",
-    ("llm_audit_srv_t", "schema_sql", "create"): "post_config",
-    ("llm_audit_srv_t", "schema_sql", "merge"): "post_config",
-    ("llm_audit_srv_t", "spool", "create"): "post_config",
-    ("llm_audit_srv_t", "spool", "merge"): "post_config",
-    # apr_pcalloc's NULL or 0 is the unset value these merges test.
-    ("llm_route_dir_conf_t", "user_claim", "create"): "NULL unset",
-    ("llm_route_dir_conf_t", "groups_claim", "create"): "NULL unset",
-    ("llm_route_server_conf_t", "quota_slots", "create"): "0 unset",
-    ("llm_route_server_conf_t", "quota_used", "create"): "0: no line yet",
-    ("llm_route_server_conf_t", "quota_store", "create"): "NULL: shm",
-    ("llm_route_server_conf_t", "quota_budget_user", "create"): "0 unset",
-    # Built at check_config; the merge sets it to NULL.
-    ("llm_scan_server_conf_t", "rules", "create"): "check_config",
 }
 
 MODULE_RECORD = re.compile(
@@ -53,7 +37,9 @@ ALLOC = re.compile(r"(\w+)\s*\*\s*(\w+)\s*=\s*apr_p(?:c)?alloc\s*\(")
 
 
 def strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    # A comment's line breaks stay, so that line numbers stay true.
+    text = re.sub(r"/\*.*?\*/", lambda m: " " + "\n" * m.group(0).count("\n"),
+                  text, flags=re.S)
     return re.sub(r"//[^\n]*", " ", text)
 
 
@@ -131,12 +117,43 @@ def find_function(sources, name):
     return None, None
 
 
+SENTINEL_DEF = re.compile(r"#\s*define\s+(LLM_\w*UNSET)\b|\b(LLM_\w*UNSET)\s*=")
+
+
+def check_defaults(moddir, sources, unset_members, problems):
+    """One sentinel per module, and members created unset read only where
+    the defaults are."""
+    sentinels = sorted({a or b for t in sources.values()
+                        for a, b in SENTINEL_DEF.findall(t)})
+    if len(sentinels) != 1:
+        problems.append("%s: expected one LLM_*_UNSET sentinel, found %s"
+                        % (moddir, ", ".join(sentinels) or "none"))
+    defs = {f for f, t in sources.items()
+            if "config" in f or SENTINEL_DEF.search(t)}
+    for f, text in sorted(sources.items()):
+        if f in defs:
+            continue
+        for name in sentinels:
+            for m in re.finditer(r"\b%s\b" % re.escape(name), text):
+                problems.append("%s/%s: uses %s: an unset value is the "
+                                "business of the configuration's readers"
+                                % (moddir, f, name))
+        for member in sorted(unset_members):
+            for m in re.finditer(r"->\s*%s\b(?!\s*=[^=])"
+                                 % re.escape(member), text):
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append("%s/%s:%d: reads %s, which may be unset: "
+                                "read it through the reader that applies "
+                                "its default" % (moddir, f, line, member))
+
+
 def check_module(srcdir, moddir, problems, known_seen):
     sources = {}
     for f in sorted(os.listdir(moddir)):
         if f.endswith((".c", ".h")):
             with open(os.path.join(moddir, f), encoding="utf-8") as fh:
                 sources[f] = strip_comments(fh.read())
+    unset_members = set()
     records = [m for t in sources.values() for m in MODULE_RECORD.finditer(t)]
     if len(records) != 1:
         problems.append("%s: expected one AP_DECLARE_MODULE record, found %d"
@@ -170,6 +187,10 @@ def check_module(srcdir, moddir, problems, known_seen):
             checked += 1
             has_rule = re.search(r"\b%s\s*->\s*%s\b"
                                  % (re.escape(var), re.escape(member)), body)
+            if role == "create" and re.search(
+                    r"\b%s\s*->\s*%s\s*=\s*LLM_\w*UNSET\b"
+                    % (re.escape(var), re.escape(member)), body):
+                unset_members.add(member)
             key = (type_name, member, role)
             if key in KNOWN:
                 known_seen.add(key)
@@ -180,6 +201,7 @@ def check_module(srcdir, moddir, problems, known_seen):
             elif not has_rule:
                 problems.append("%s: %s (%s) has no rule for %s.%s"
                                 % (path, name, role, type_name, member))
+    check_defaults(moddir, sources, unset_members, problems)
     return checked
 
 
