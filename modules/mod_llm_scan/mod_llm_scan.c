@@ -5,10 +5,11 @@
 /*
  * mod_llm_scan: reads the whole body of every gateway request in fixups,
  * parses it once, scans every string a provider would see and blocks,
- * redacts or records what it finds.  It knows no other module: it works
- * on the shared request object (llm_gateway.h) that mod_llm_route creates
- * for the gateway's endpoints, and leaves its verdict and the body there;
- * mod_llm_route routes nothing this module has not read whole and judged.
+ * redacts or records what it finds.  It calls no other module and orders
+ * its hooks by no other's name: it works on the shared request object
+ * (llm_gateway.h) that mod_llm_route creates for the gateway's endpoints,
+ * and leaves its verdict and the body there; mod_llm_route routes nothing
+ * this module has not read whole and judged.
  */
 
 #include "httpd.h"
