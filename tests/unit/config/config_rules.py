@@ -125,7 +125,7 @@ def check_defaults(moddir, sources, unset_members, problems):
     the defaults are."""
     sentinels = sorted({a or b for t in sources.values()
                         for a, b in SENTINEL_DEF.findall(t)})
-    if len(sentinels) != 1:
+    if len(sentinels) > 1 or (unset_members and not sentinels):
         problems.append("%s: expected one LLM_*_UNSET sentinel, found %s"
                         % (moddir, ", ".join(sentinels) or "none"))
     defs = {f for f, t in sources.items()
