@@ -22,7 +22,7 @@ from gwtest.httpd import httpd_modules_dir, provider_conf
 
 def minimal_conf(g, modules, body):
     """httpd.conf for g's ServerRoot with httpd's basics, the gateway
-    modules named in ``modules`` (scan, route, audit) and ``body``."""
+    modules named in ``modules`` (scan, route, audit, mock) and ``body``."""
     httpd_mods = httpd_modules_dir()
     lines = ["# test_modules_alone.py"]
     for k, v in g.defines.items():
@@ -186,3 +186,20 @@ def test_scan_and_route_serve_without_audit(gateway_factory, mock, minter):
         "sensitive_data_detected"
     assert len(mock.requests) == 1
     assert_said(g.error_log_text(), "LLM02801", "LLMRouteQuotaRestore")
+
+
+def test_mock_provider_alone_answers(gateway_factory):
+    """mod_llm_mock needs none of the gateway's modules: loaded alone it
+    answers a chat completion."""
+    g = server(gateway_factory, ["mock"],
+               "<Location /__mock-provider>\n"
+               "    SetHandler llm-mock-provider\n</Location>")
+    rc, out = g.check_config()
+    assert rc == 0, out
+    assert "LLM0" not in out, out
+    g.start()
+    resp = g.client().post("/__mock-provider/v1/chat/completions", {
+        "model": "mock-echo",
+        "messages": [{"role": "user", "content": "hello"}]})
+    assert resp.status == 200, resp
+    assert resp.json()["object"] == "chat.completion", resp
