@@ -81,12 +81,11 @@ void llm_audit_answer_insert(request_rec *r, const llm_audit_dir_t *dc)
 {
     answer_copy_t *c;
 
-    if (dc->bodies <= LLM_AUDIT_BODIES_OFF) {
+    if (llm_audit_bodies(dc) == LLM_AUDIT_BODIES_OFF) {
         return;
     }
     c = apr_pcalloc(r->pool, sizeof(*c));
-    c->max = (apr_size_t)(dc->body_max == LLM_AUDIT_UNSET
-                          ? LLM_AUDIT_DEFAULT_BODY_MAX : dc->body_max);
+    c->max = (apr_size_t)llm_audit_body_max(dc);
     apr_pool_userdata_setn(c, KEY, NULL, r->pool);
     ap_add_output_filter(LLM_AUDIT_ANSWER_FILTER, c, r, r->connection);
 }

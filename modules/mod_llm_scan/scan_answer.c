@@ -552,7 +552,7 @@ void llm_scan_answer_insert(request_rec *r, llm_request_t *req,
 {
     scan_answer_t *ctx;
 
-    if (dc->answers != 1 || !rules
+    if (!llm_scan_answers(dc) || !rules
         || req->endpoint == LLM_EP_OPENAI_EMBEDDINGS
         || req->endpoint == LLM_EP_ANTHROPIC_COUNT_TOKENS) {
         return;

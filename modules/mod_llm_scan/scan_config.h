@@ -25,6 +25,7 @@
 #define LLM_SCAN_DEFAULT_MAX_BODY (16 * 1024 * 1024)
 #define LLM_SCAN_DEFAULT_INFLATE 1           /* LLMScanInflate On */
 #define LLM_SCAN_DEFAULT_BUILTINS 1          /* LLMScanBuiltinRules On */
+#define LLM_SCAN_DEFAULT_ANSWERS 0           /* LLMScanResponse Off */
 #define LLM_SCAN_VALUE(v, dflt) ((v) == LLM_SCAN_UNSET ? (dflt) : (v))
 
 /* One admin rule as written in the config, kept until check_config builds
@@ -85,6 +86,11 @@ static APR_INLINE apr_off_t llm_scan_max_body(const llm_scan_dir_conf_t *dc)
 static APR_INLINE int llm_scan_inflate_on(const llm_scan_dir_conf_t *dc)
 {
     return LLM_SCAN_VALUE(dc->inflate, LLM_SCAN_DEFAULT_INFLATE) != 0;
+}
+
+static APR_INLINE int llm_scan_answers(const llm_scan_dir_conf_t *dc)
+{
+    return LLM_SCAN_VALUE(dc->answers, LLM_SCAN_DEFAULT_ANSWERS) == 1;
 }
 
 static APR_INLINE int llm_scan_builtins(const llm_scan_server_conf_t *sc)
