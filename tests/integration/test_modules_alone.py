@@ -26,7 +26,9 @@ def minimal_conf(g, modules, body):
     httpd_mods = httpd_modules_dir()
     lines = ["# test_modules_alone.py"]
     for k, v in g.defines.items():
-        lines.append('Define %s "%s"' % (k, v))
+        # A JWK is JSON: its double quotes go in single quotes.
+        q = "'" if '"' in str(v) else '"'
+        lines.append('Define %s %s%s%s' % (k, q, v, q))
     lines += [
         'ServerRoot "${LLM_GW_DATA}"',
         "ServerName localhost",
