@@ -265,36 +265,24 @@ void llm_scan_builtin_add(llm_scan_rules_t *rs)
     }
 }
 
-static const char *const builtin_types[] = {
-    "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GITHUB_TOKEN", "GITLAB_TOKEN",
-    "SLACK_TOKEN", "STRIPE_KEY", "OPENAI_KEY", "ANTHROPIC_KEY",
-    "GOOGLE_API_KEY", "PRIVATE_KEY", "JWT", "PASSWORD", "GENERIC_SECRET",
-    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", NULL
-};
-
-int llm_scan_builtin_is_type(const char *type)
-{
-    int i;
-
-    for (i = 0; builtin_types[i]; i++) {
-        if (!strcmp(builtin_types[i], type)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
+/* The built-in types are the types of the table above: a type has its
+ * category there, the same in each of its rules. */
 int llm_scan_builtin_category(const char *type)
 {
-    int i;
+    const builtin_t *b;
 
-    if (!type || !llm_scan_builtin_is_type(type)) {
+    if (!type) {
         return -1;
     }
-    for (i = 0; builtins[i].id; i++) {
-        if (!strcmp(builtins[i].type, type)) {
-            return builtins[i].cat;
+    for (b = builtins; b->id; b++) {
+        if (!strcmp(b->type, type)) {
+            return b->cat;
         }
     }
     return -1;
+}
+
+int llm_scan_builtin_is_type(const char *type)
+{
+    return llm_scan_builtin_category(type) >= 0;
 }

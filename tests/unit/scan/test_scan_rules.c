@@ -1396,11 +1396,59 @@ START_TEST(cut_off_shapes)
 }
 END_TEST
 
+/* The built-in types are those of the built-in rules and nothing else
+ * (docs/architecture.md, Contracts), each with its rules' category. */
+typedef struct {
+    int rules, wrong_category;
+} types_seen_t;
+
+static void check_rule_type(void *baton, const char *rule_id,
+                            const char *type, llm_category_e cat)
+{
+    types_seen_t *seen = baton;
+
+    (void)rule_id;
+    seen->rules++;
+    if (llm_scan_builtin_category(type) != (int)cat) {
+        seen->wrong_category++;
+    }
+}
+
+START_TEST(builtin_types_are_the_rules_types)
+{
+    static const char *const documented[] = {
+        "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GITHUB_TOKEN", "GITLAB_TOKEN",
+        "SLACK_TOKEN", "STRIPE_KEY", "OPENAI_KEY", "ANTHROPIC_KEY",
+        "GOOGLE_API_KEY", "PRIVATE_KEY", "JWT", "PASSWORD", "GENERIC_SECRET",
+        "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", NULL
+    };
+    llm_scan_rules_t *builtin = llm_scan_rules_create(pool, 1);
+    llm_scan_rules_t *none = llm_scan_rules_create(pool, 0);
+    types_seen_t seen = { 0, 0 };
+    int i;
+
+    llm_scan_rules_visit(builtin, check_rule_type, &seen);
+    ck_assert_int_gt(seen.rules, 19);
+    ck_assert_int_eq(seen.wrong_category, 0);
+    for (i = 0; documented[i]; i++) {
+        ck_assert_msg(llm_scan_rules_has_type(none, documented[i]),
+                      "%s is not a built-in type", documented[i]);
+    }
+    ck_assert_int_eq(llm_scan_builtin_category("PHONE"), LLM_CAT_PII);
+    ck_assert_int_eq(llm_scan_builtin_category("GENERIC_SECRET"),
+                     LLM_CAT_SECRET);
+    ck_assert_int_eq(llm_scan_builtin_category("CODENAME"), -1);
+    ck_assert_int_eq(llm_scan_builtin_category(NULL), -1);
+    ck_assert(!llm_scan_rules_has_type(none, "private-key-rsa"));
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
     TCase *tc = tcase_create("rules");
 
+    tcase_add_test(tc, builtin_types_are_the_rules_types);
     tcase_add_test(tc, aws_access_key_id);
     tcase_add_test(tc, aws_secret_access_key);
     tcase_add_test(tc, github_tokens);
