@@ -187,4 +187,20 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, llm_audit_usage,
                          llm_audit_usage_fn *fn, void *baton,
                          const char **why));
 
+/* One caller's spend as mod_llm_audit's table records it: the sum of the
+ * cost of their rows (every request has one, priced by LLMAuditPrice) and
+ * how many of them reached a provider (decision allow or redact). */
+typedef struct llm_audit_spend_t {
+    const char *cost;            /* USD as the database sums it, "0" if none */
+    apr_int64_t requests;
+} llm_audit_spend_t;
+
+/* Optional function of mod_llm_audit: what its table holds for user from
+ * since (included) on, read on r's database connection, for a page that
+ * shows it.  APR_SUCCESS, or an error with *why to show (the cause is in
+ * the error log). */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, llm_audit_spend,
+                        (request_rec *r, const char *user, apr_time_t since,
+                         llm_audit_spend_t *out, const char **why));
+
 #endif /* LLM_GATEWAY_H */

@@ -3,13 +3,15 @@
  */
 
 /*
- * What each caller used, as the audit table says: the llm_audit_usage
- * optional function (llm_gateway.h), which mod_llm_route's quota rebuild
- * calls after a fresh start.  The table, its columns and how a row keeps
- * its groups are this module's to know; the caller gets figures.
+ * What each caller used, as the audit table says: the optional functions
+ * of llm_gateway.h that mod_llm_route asks, llm_audit_usage for its quota
+ * rebuild after a fresh start and llm_audit_spend for the self-service
+ * page.  The table, its columns and how a row keeps its groups are this
+ * module's to know; the caller gets figures.
  *
  * The gateway's database role needs SELECT on the columns read here (the
- * audit grant is INSERT only by default; docs/identity.md, "Quotas").
+ * audit grant is INSERT only by default; docs/identity.md, "Quotas" and
+ * "The self-service page").
  */
 
 #include <string.h>
@@ -17,10 +19,13 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_log.h"
 #include "apr_dbd.h"
 #include "apr_strings.h"
 
 #include "mod_llm_audit.h"
+
+APLOG_USE_MODULE(llm_audit);
 
 /* A row's user_groups: a JSON array of names; rows written before the
  * groups were kept as JSON hold them joined with ','. */
@@ -120,7 +125,55 @@ static apr_status_t llm_audit_usage(server_rec *s, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* One query per call over the (user_name, ts) index: a range of one
+ * user's rows. */
+static apr_status_t llm_audit_spend(request_rec *r, const char *user,
+                                    apr_time_t since, llm_audit_spend_t *out,
+                                    const char **why)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *sql, *v;
+    ap_dbd_t *dbd;
+    int rv;
+
+    if (!(dbd = llm_audit_dbd_acquire(r))) {
+        *why = "the audit database cannot be reached";
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(03301)
+                      "a user's spend not read: no audit "
+                      "database connection through mod_dbd");
+        return APR_EAGAIN;
+    }
+    sql = apr_psprintf(r->pool,
+        "SELECT COALESCE(SUM(cost), 0),"
+        " SUM(CASE WHEN decision IN ('allow', 'redact') THEN 1 ELSE 0 END)"
+        " FROM llm_audit WHERE user_name = '%s' AND ts >= '%s'",
+        apr_dbd_escape(dbd->driver, r->pool, user, dbd->handle),
+        llm_audit_time_format(r->pool, since));
+    rv = apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res, sql, 1);
+    if (rv != 0) {
+        *why = "the audit table cannot be read";
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(03302)
+                      "a user's spend not read: the audit "
+                      "table refused the query (%s); with PostgreSQL the "
+                      "gateway's database role needs SELECT on llm_audit "
+                      "(ts, user_name, decision, cost)",
+                      apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return APR_EGENERAL;
+    }
+    out->cost = "0";
+    out->requests = 0;
+    if (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        if ((v = apr_dbd_get_entry(dbd->driver, row, 0)) && *v) {
+            out->cost = apr_pstrdup(r->pool, v);
+        }
+        out->requests = figure(dbd->driver, row, 1);
+    }
+    return APR_SUCCESS;
+}
+
 void llm_audit_usage_register(void)
 {
     APR_REGISTER_OPTIONAL_FN(llm_audit_usage);
+    APR_REGISTER_OPTIONAL_FN(llm_audit_spend);
 }

@@ -199,8 +199,8 @@ apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
  * close their chains (audit_journal.h). */
 void llm_audit_recover(server_rec *s, apr_pool_t *p);
 
-/* audit_usage.c: the llm_audit_usage optional function (llm_gateway.h),
- * registered at register_hooks. */
+/* audit_usage.c: the llm_audit_usage and llm_audit_spend optional
+ * functions (llm_gateway.h), registered at register_hooks. */
 void llm_audit_usage_register(void);
 
 /* audit_replay.c: periodic spool replay from a mod_watchdog thread. */

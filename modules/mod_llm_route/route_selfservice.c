@@ -28,11 +28,11 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "util_script.h"
+#include "apr_optional.h"
 #include "apr_strings.h"
 
 #include "route_internal.h"
 #include "route_quota.h"
-#include "route_spend.h"
 
 APLOG_USE_MODULE(llm_route);
 
@@ -119,15 +119,32 @@ static void quota_section(request_rec *r, const llm_route_dir_conf_t *dc,
     ap_rputs("</table></section>\n", r);
 }
 
-/* What the audit trail holds for the caller this month (route_spend.c). */
+/* What the audit trail holds for the caller this month: every request has
+ * exactly one row there with the cost mod_llm_audit priced it at, so the
+ * sum is the exact figure (up to rows still on their way: a batch delay,
+ * or the spool while the database is down), it is the same on every node
+ * of a fleet, and a restart loses nothing.  The quota counters hold
+ * tokens, not money.  The table is mod_llm_audit's: it is asked through
+ * its optional function (llm_gateway.h). */
 static void spend_section(request_rec *r, const llm_request_t *who)
 {
-    llm_spend_t sp;
+    APR_OPTIONAL_FN_TYPE(llm_audit_spend) *audit_spend =
+        APR_RETRIEVE_OPTIONAL_FN(llm_audit_spend);
+    llm_audit_spend_t sp;
+    apr_time_exp_t tm;
+    apr_time_t since;
     const char *why = NULL;
 
     ap_rputs("<section id=\"spend\"><h2>Your spend this month</h2>\n", r);
-    if (!who->user || llm_route_month_spend(r, who->user, &sp, &why)
-                      != APR_SUCCESS) {
+    apr_time_exp_gmt(&tm, r->request_time);
+    tm.tm_usec = tm.tm_sec = tm.tm_min = tm.tm_hour = 0;
+    tm.tm_mday = 1;
+    apr_time_exp_gmt_get(&since, &tm);
+    if (!audit_spend) {
+        why = "mod_llm_audit, which keeps the audit trail, is not loaded";
+    }
+    if (!who->user || !audit_spend
+        || audit_spend(r, who->user, since, &sp, &why) != APR_SUCCESS) {
         ap_rprintf(r, "<p>Your spend cannot be read right now (%s).</p>"
                    "</section>\n", esc(r, why ? why : "no user"));
         return;
@@ -136,7 +153,7 @@ static void spend_section(request_rec *r, const llm_request_t *who)
                "<span id=\"spend-requests\">%" APR_INT64_T_FMT "</span> "
                "requests since %s, as the audit trail prices them.</p>"
                "</section>\n", strtod(sp.cost, NULL), sp.requests,
-               ap_ht_time(r->pool, sp.since, "%Y-%m-%d %H:%M UTC", 1));
+               ap_ht_time(r->pool, since, "%Y-%m-%d %H:%M UTC", 1));
 }
 
 static void send_headers(request_rec *r)

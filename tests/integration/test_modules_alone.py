@@ -152,9 +152,24 @@ def test_route_without_mod_proxy_is_refused_at_config_check(
     assert_said(out, "LLM02004", "mod_proxy_balancer")
 
 
+BEARER_PAGE = """\
+LoadModule authn_core_module {mods}/mod_authn_core.so
+LoadModule authz_user_module {mods}/mod_authz_user.so
+LoadModule oauth2_module {mods}/mod_oauth2.so
+OAuth2TokenVerify jwk ${{LLM_GW_JWT_JWK}}
+OAuth2TargetPass "envvars=on&headers=off&remote_user_claim=sub"
+<Location /llm-me>
+    AuthType oauth2
+    Require valid-user
+    SetHandler llm-self-service
+</Location>
+"""
+
+
 def test_scan_and_route_serve_without_audit(gateway_factory, mock, minter):
     """Without mod_llm_audit the gateway routes and scans as usual; the
-    quota rebuild, which reads the audit table, says it cannot."""
+    quota rebuild and the self-service page's spend, which mod_llm_audit
+    reads from its table, say they cannot."""
     g = gateway_factory.make(start=False, pg=None)
     g.build()
     minimal_conf(g, ["scan", "route"], "\n".join([
@@ -163,6 +178,7 @@ def test_scan_and_route_serve_without_audit(gateway_factory, mock, minter):
         "LLMRouteQuota user requests/day 100",
         "LLMRouteQuotaRestore On",
         "<Location /v1>\n    LLMGateway On\n</Location>",
+        BEARER_PAGE.format(mods=httpd_modules_dir()),
     ]))
     rc, out = g.check_config()
     assert rc == 0, out
@@ -188,6 +204,16 @@ def test_scan_and_route_serve_without_audit(gateway_factory, mock, minter):
         "sensitive_data_detected"
     assert len(mock.requests) == 1
     assert_said(g.error_log_text(), "LLM02801", "LLMRouteQuotaRestore")
+    # The page serves, and says why it shows no spend.
+    token = minter.mint(sub="alone-dev", groups=["developers"])
+    resp = g.client().request("GET", "/llm-me", token=token,
+                              headers={"Accept": "text/html"})
+    assert resp.status == 200, resp
+    page = resp.body.decode()
+    assert 'id="user">alone-dev<' in page, page
+    assert 'id="spend-usd"' not in page, page
+    assert "mod_llm_audit, which keeps the audit trail, is not loaded" \
+        in page, page
 
 
 def test_mock_provider_alone_answers(gateway_factory):

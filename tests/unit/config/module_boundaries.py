@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # The gateway's modules import nothing from each other
 # (docs/architecture.md): they share the per-request object of
@@ -13,6 +14,10 @@
 #   3. Each optional function of llm_gateway.h is registered by one module
 #      and looked up only by others -- never by mod_llm_scan, which depends
 #      on the shared object alone.
+#   4. The audit table and the database it lives in are mod_llm_audit's:
+#      no other module names the table in SQL or asks mod_dbd for a
+#      connection (the quota rebuild and the self-service page's spend ask
+#      mod_llm_audit through its optional functions).
 #
 # Usage: module_boundaries.py [srcdir]
 
@@ -24,6 +29,8 @@ DEFINITION = re.compile(r"^(?!static\b)[A-Za-z_][\w \t\*]*?\b(llm_\w+)\s*\([^;{]
                         re.M)
 INCLUDE = re.compile(r'#\s*include\s+"([^"]+)"')
 OPTIONAL = re.compile(r"APR_DECLARE_OPTIONAL_FN\s*\([^,]+,\s*(\w+)\s*,")
+AUDIT_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+llm_audit\b", re.I)
+DBD = re.compile(r"\bap_dbd_\w+")
 
 
 def strip(text):
@@ -85,6 +92,21 @@ def main():
                                     "through the shared object or an "
                                     "optional function of llm_gateway.h"
                                     % (m, f, name, owner))
+
+    for m in mods:
+        if m == "mod_llm_audit":
+            continue
+        for f, t in raw[m].items():
+            nocomment = re.sub(r"/\*.*?\*/", " ", t, flags=re.S)
+            if AUDIT_TABLE.search(nocomment):
+                problems.append("%s/%s names mod_llm_audit's table in SQL: "
+                                "ask mod_llm_audit through an optional "
+                                "function of llm_gateway.h" % (m, f))
+            used = sorted(set(DBD.findall(code[m][f])))
+            if used:
+                problems.append("%s/%s uses mod_dbd (%s): the database is "
+                                "the audit trail's, mod_llm_audit's to "
+                                "read" % (m, f, ", ".join(used)))
 
     for fn in optional:
         registers = [m for m in mods for t in code[m].values()
