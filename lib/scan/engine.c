@@ -46,8 +46,6 @@ static int match(llm_scan_ctx_t *cx, const llm_scan_rule_t *r, size_t at)
     return pcre2_match(r->code, cx->t, cx->len, at, 0, cx->md, cx->rs->mctx);
 }
 
-static const char *const twilio_words[] = { "twilio", NULL };
-
 /* user:password inside base64 */
 static int basic_auth_ok(const unsigned char *v, size_t n)
 {
@@ -115,11 +113,6 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     }
     if ((r->flags & LLM_RF_ENTROPY)
         && !llm_scan_looks_random(cx->t + off, len, 1)) {
-        return at + 1;
-    }
-    if ((r->flags & LLM_RF_CTX_TWILIO)
-        && !llm_scan_context_has(cx->t, cx->len, at > 256 ? at - 256 : 0,
-                                 ov[1] + 256, twilio_words)) {
         return at + 1;
     }
     if ((r->flags & LLM_RF_BASIC_AUTH) && !basic_auth_ok(cx->t + off, len)) {

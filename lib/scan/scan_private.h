@@ -65,7 +65,6 @@ typedef enum {
 /* Rule flags */
 #define LLM_RF_BOUND_LEFT  0x01  /* the byte before must not be [A-Za-z0-9] */
 #define LLM_RF_NO_PLACEHOLDER 0x02 /* skip the placeholder allowlist */
-#define LLM_RF_CTX_TWILIO  0x04  /* needs "twilio" nearby */
 #define LLM_RF_ENTROPY     0x08  /* the value must look random */
 #define LLM_RF_BASIC_AUTH  0x10  /* value must decode to user:password */
 
