@@ -127,7 +127,7 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
     return at + 1;
 }
 
-static void run_admin_patterns(llm_scan_ctx_t *cx)
+void llm_scan_run_admin(llm_scan_ctx_t *cx)
 {
     const llm_scan_rules_t *rs = cx->rs;
     int i;
@@ -288,7 +288,7 @@ int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
         llm_scan_kw_run(&cx);
     }
     if (!cx.error) {
-        run_admin_patterns(&cx);
+        llm_scan_run_admin(&cx);
     }
     if (!cx.error) {
         llm_scan_views(&cx);     /* views.c: decoded views, when triggered */

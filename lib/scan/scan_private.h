@@ -172,6 +172,8 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx);
 /* engine.c */
 void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len);
 size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at);
+/* the admin's patterns, each over the whole text (raw or a view) */
+void llm_scan_run_admin(llm_scan_ctx_t *cx);
 
 /* recognisers: each returns where the main loop resumes (> pos) */
 size_t llm_scan_rec_assign(llm_scan_ctx_t *cx, size_t pos, size_t litlen);

@@ -159,7 +159,8 @@ static void rewrite(apr_pool_t *p, const unsigned char *t, size_t n,
     out->len = o;
 }
 
-/* Scan the view with the same rules and add what it finds, mapped onto
+/* Scan the view with the same rules (built-in, keyword lists, the admin's
+ * patterns) and add what it finds, mapped onto
  * the raw text, to the raw scan's candidates. */
 static void scan_view(llm_scan_ctx_t *cx, const view_t *v)
 {
@@ -177,6 +178,11 @@ static void scan_view(llm_scan_ctx_t *cx, const view_t *v)
     llm_scan_prefilter_run(&sub);
     if (!sub.error && cx->rs->kw) {
         llm_scan_kw_run(&sub);
+    }
+    /* an admin's pattern is a value like any other: a project code or an
+     * internal token percent-encoded or in base64 is still that */
+    if (!sub.error) {
+        llm_scan_run_admin(&sub);
     }
     if (sub.error) {
         cx->error = 1;

@@ -291,6 +291,32 @@ def test_admin_pattern_secret_rule_is_sensitive_data(pgw, mock, token,
     assert f["rule"] == "internal-token"
 
 
+def _encoded_codename(how):
+    code = "PRJ-VEGA-" + sh.rnd("0123456789", 3)
+    if how == "percent":
+        return "".join("%%%02X" % ord(c) for c in code)
+    if how == "word_joiner":
+        return code[:6] + "\u2060" + code[6:]
+    return code.replace("-", "%2D")
+
+
+@pytest.mark.parametrize("how", ["percent", "word_joiner", "dash_escaped"])
+def test_admin_pattern_is_found_in_decoded_views(pgw, mock, token, user_agent,
+                                                 how):
+    """The admin's patterns run on the decoded views as the built-in rules
+    do: a codename written percent-encoded or with an invisible word
+    joiner inside is blocked, and the finding covers its raw bytes."""
+    hidden = _encoded_codename(how)
+    text = "GET /status?project=%s&lang=en 200" % hidden
+    resp = sh.post(pgw, token, sh.CHAT, chat(text), user_agent)
+    f = sh.assert_blocked(resp, "openai", "PROJECT_CODENAME", mock,
+                          kind="policy_violation",
+                          location="messages[0].content",
+                          offset=text.index(hidden), length=len(hidden.encode()))
+    assert f["rule"] == "project-codename"
+    sh.assert_audit(pgw, user_agent, "block", types=["PROJECT_CODENAME"])
+
+
 @pytest.mark.parametrize("text,hit", [
     ("Ticket for INITECH, priority high", "INITECH"),
     ("globex industries renewal", "globex industries"),

@@ -50,6 +50,12 @@ printf 'project falcon, OPS-1234, jane.doe@acme-corp.com ghp_u8jzPde0IgxLd6GncfB
 grep -q "CODENAME codenames" "$tmp/out" && grep -q "TICKET jira-ticket" "$tmp/out" \
     || { echo "FAIL: admin rules not applied"; fail=1; }
 
+# an admin pattern runs on the decoded views too: the raw bytes, column 9
+printf 'GET /t?r=OPS%%2D4821&x=1\n' > "$tmp/enc.txt"
+"$bin" --rules "$tmp/rules" "$tmp/enc.txt" > "$tmp/out" 2>&1; check "admin rule on a view" 1 $?
+grep -q "^$tmp/enc.txt:1:10: TICKET jira-ticket" "$tmp/out" \
+    || { echo "FAIL: encoded ticket: $(cat "$tmp/out")"; fail=1; }
+
 printf 'pattern TICKET t1 (unclosed\n' > "$tmp/bad"
 "$bin" --rules "$tmp/bad" "$tmp/a.txt" > "$tmp/out" 2>&1; check "bad rule file exit 2" 2 $?
 grep -q "bad:1:.*missing closing parenthesis" "$tmp/out" || { echo "FAIL: bad rule message: $(cat "$tmp/out")"; fail=1; }

@@ -584,6 +584,65 @@ START_TEST(admin_rules)
 }
 END_TEST
 
+/* An admin's pattern and keyword list run on the decoded views too: a
+ * ticket or an internal token written percent-encoded, with an invisible
+ * character inside, or in base64 JSON is reported over its raw bytes. */
+START_TEST(admin_rules_on_views)
+{
+    apr_pool_t *p;
+    llm_scan_rules_t *rs;
+    const char *words[] = { "Project Falcon" };
+    static const struct { const char *text, *type, *value; } cases[] = {
+        { "GET /t?ref=OPS%2D48213&x=1", "TICKET", "OPS%2D48213" },
+        { "ref=%4F%50%53%2D%34%38%32%31%33;", "TICKET",
+          "%4F%50%53%2D%34%38%32%31%33" },
+        { "next=%2Ft%3Fref%3DOPS%252D48213", "TICKET", "OPS%252D48213" },
+        { "see OPS-48\xe2\x80\x8b" "213 today", "TICKET", "OPS-48\xe2\x80\x8b" "213" },
+        { "itk_9f2c4e7a1b3d5f60\xc2\xad" "8e2a4c6b9d1f3e5a", "INTERNAL_TOKEN",
+          "itk_9f2c4e7a1b3d5f60\xc2\xad" "8e2a4c6b9d1f3e5a" },
+        /* {"ticket": "OPS-48213"} in base64 JSON: the whole run */
+        { "payload: eyJ0aWNrZXQiOiAiT1BTLTQ4MjEzIn0=\n", "TICKET",
+          "eyJ0aWNrZXQiOiAiT1BTLTQ4MjEzIn0=" },
+        { "about project%20falcon", "CODENAME", NULL },  /* %20 makes no view */
+        { "about project fal\xe2\x81\xa0" "con", "CODENAME",
+          "project fal\xe2\x81\xa0" "con" },
+        { NULL, NULL, NULL }
+    };
+    int i, j, found;
+
+    apr_pool_create(&p, pool);
+    rs = llm_scan_rules_create(p, 1);
+    ck_assert_ptr_null(llm_scan_rules_add_pattern(rs, "TICKET", "jira",
+                                                  "\\bOPS-[0-9]{3,6}\\b",
+                                                  LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_add_pattern(rs, "INTERNAL_TOKEN", "itk",
+                                                  "\\bitk_[0-9a-f]{32}\\b",
+                                                  LLM_CAT_SECRET));
+    ck_assert_ptr_null(llm_scan_rules_add_keywords(rs, "CODENAME", "codenames",
+                                                   words, 1, LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_compile(rs));
+    for (i = 0; cases[i].text; i++) {
+        const char *t = cases[i].text;
+        apr_array_header_t *out = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+        ck_assert_int_ge(llm_scan_text(rs, t, strlen(t), p, out), 0);
+        for (j = 0, found = 0; j < out->nelts; j++) {
+            llm_scan_match_t *m = &APR_ARRAY_IDX(out, j, llm_scan_match_t);
+            if (!strcmp(m->type, cases[i].type)) {
+                found = 1;
+                ck_assert_msg(cases[i].value
+                              && m->length == strlen(cases[i].value)
+                              && !memcmp(t + m->offset, cases[i].value,
+                                         m->length),
+                              "'%s': got %s", t, describe(t, out));
+            }
+        }
+        ck_assert_msg(found == (cases[i].value != NULL), "'%s': got %s", t,
+                      describe(t, out));
+    }
+    apr_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(overlaps_and_order)
 {
     const char *t = "postgres://bob:Zq7rT2mW9x@db.acme-corp.com/x "
@@ -1472,6 +1531,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, us_ssn);
     tcase_add_test(tc, ip_address);
     tcase_add_test(tc, admin_rules);
+    tcase_add_test(tc, admin_rules_on_views);
     tcase_add_test(tc, overlaps_and_order);
     tcase_add_test(tc, agent_text_shapes);
     tcase_add_test(tc, shared_by_threads);
