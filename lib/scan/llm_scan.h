@@ -78,6 +78,18 @@ const char *llm_scan_rules_compile(llm_scan_rules_t *rs);
 int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
                   apr_pool_t *p, apr_array_header_t *out);
 
+/* Text a reader takes as one though it comes in parts: adjacent messages
+ * of one role, which the provider joins into one turn.  Appends to out
+ * the matches that only the joined text holds, those a boundary between
+ * two parts falls inside, with offsets in the parts' concatenation.  The
+ * parts are read window bytes either side of each boundary (0: the
+ * default, 4096), further when a value reaches the window's edge, and are
+ * not copied whole unless short.  Returns the number of matches appended,
+ * or -1 on an internal error (callers fail closed). */
+int llm_scan_joined(const llm_scan_rules_t *rs, const char *const *texts,
+                    const size_t *lens, int nparts, size_t window,
+                    apr_pool_t *p, apr_array_header_t *out);
+
 /* A printable, masked form of a found value for logs and the command
  * line: the first 4 characters of a value of 16 or more, nothing of a
  * shorter one, then at most 12 '*'s; never the whole value.  From p. */

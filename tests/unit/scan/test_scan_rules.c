@@ -643,6 +643,136 @@ START_TEST(admin_rules_on_views)
 }
 END_TEST
 
+/* llm_scan_joined over parts cut out of text: the matches that cross a
+ * cut, with offsets in text. */
+static apr_array_header_t *joined(const char *text, const size_t *cuts,
+                                  int ncuts, size_t window)
+{
+    const char *texts[8];
+    size_t lens[8], prev = 0;
+    apr_array_header_t *out = apr_array_make(pool, 4, sizeof(llm_scan_match_t));
+    int k, n;
+
+    for (k = 0; k <= ncuts; k++) {
+        size_t end = k < ncuts ? cuts[k] : strlen(text);
+        texts[k] = text + prev;
+        lens[k] = end - prev;
+        prev = end;
+    }
+    n = llm_scan_joined(rules, texts, lens, ncuts + 1, window, pool, out);
+    ck_assert_int_ge(n, 0);
+    ck_assert_int_eq(n, out->nelts);
+    return out;
+}
+
+static int joined_has(apr_array_header_t *out, const char *text,
+                      const char *type, const char *value)
+{
+    int i;
+
+    for (i = 0; i < out->nelts; i++) {
+        llm_scan_match_t *m = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+        if (!strcmp(m->type, type) && m->length == strlen(value)
+            && !memcmp(text + m->offset, value, m->length)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A value split over adjacent messages, at every offset inside it, with
+ * one cut and with two; nothing else is reported (what lies in one part
+ * is that part's own scan's). */
+START_TEST(split_values_joined)
+{
+    static const struct { const char *text, *type, *value; } cases[] = {
+        { "key AKIAZ3MJQW7XK4RTLP2B ok", "AWS_ACCESS_KEY", "AKIAZ3MJQW7XK4RTLP2B" },
+        { "token: ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d.", "GITHUB_TOKEN",
+          "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d" },
+        { "write to jane.roe@globex-payments.io please", "EMAIL",
+          "jane.roe@globex-payments.io" },
+        { "DB_PASSWORD=Tr0ub4dor^3xQ\n", "PASSWORD", "Tr0ub4dor^3xQ" },
+        { "card 4526 0181 5908 3012 exp 12/29", "CREDIT_CARD", "4526 0181 5908 3012" },
+        { "postgres://app:Zq7rT2mW9x@db.acme-corp.com/shop", "PASSWORD", "Zq7rT2mW9x" },
+        { NULL, NULL, NULL }
+    };
+    int i;
+    size_t vo, vl, a, b;
+
+    for (i = 0; cases[i].text; i++) {
+        const char *t = cases[i].text;
+        vo = (size_t)(strstr(t, cases[i].value) - t);
+        vl = strlen(cases[i].value);
+        for (a = vo + 1; a < vo + vl; a++) {
+            apr_array_header_t *out = joined(t, &a, 1, 0);
+            ck_assert_msg(joined_has(out, t, cases[i].type, cases[i].value)
+                          && out->nelts == 1, "'%s' cut at %zu: got%s", t, a,
+                          describe(t, out));
+            for (b = a + 1; b < vo + vl; b++) {
+                size_t cuts[2] = { a, b };
+                out = joined(t, cuts, 2, 0);
+                ck_assert_msg(joined_has(out, t, cases[i].type, cases[i].value)
+                              && out->nelts == 1, "'%s' cut at %zu and %zu: got%s",
+                              t, a, b, describe(t, out));
+            }
+        }
+        /* cut outside the value: nothing crosses */
+        a = vo > 0 ? vo - 1 : vo + vl + 1;
+        ck_assert_int_eq(joined(t, &a, 1, 0)->nelts, 0);
+        a = vo;
+        ck_assert_int_eq(joined(t, &a, 1, 0)->nelts, 0);
+    }
+}
+END_TEST
+
+/* A private key cut in two just after its first line, read through a
+ * window that holds the first line but not the last: the block found
+ * reaches the window's edge, so the window grows until the whole block
+ * is read. */
+START_TEST(split_private_key_widens)
+{
+    const char *t = "here:\n-----BEGIN RSA PRIVATE KEY-----\n"
+        "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi6Ej0v1L1gJw8Ku1d2jHzv5lOq\n"
+        "Wq9Kc7vbP4zR1sL0mN3aT8uYxQ2eF6gH9jD4kV7bN1cX5zS8wR3tU6yI0oP2aL4\n"
+        "sD7fG9hJ1kL3zX5cV8bN0mQ2wE4rT6yU8iO1pA3sD5fG7hJ9kL2zX4cV6bN8mQ0\n"
+        "-----END RSA PRIVATE KEY-----\nthanks";
+    const char *b = strstr(t, "-----BEGIN"), *e = strstr(t, "KEY-----\nthanks");
+    size_t cut = (size_t)(strstr(t, "MIIEpA") - t) + 4;
+    char *value = apr_pstrmemdup(pool, b, (size_t)(e - b) + 8);
+    apr_array_header_t *out;
+
+    out = joined(t, &cut, 1, 48);
+    ck_assert_msg(joined_has(out, t, "PRIVATE_KEY", value), "got%s",
+                  describe(t, out));
+    out = joined(t, &cut, 1, 0);
+    ck_assert_msg(joined_has(out, t, "PRIVATE_KEY", value), "got%s",
+                  describe(t, out));
+}
+END_TEST
+
+/* Ordinary messages meeting: words, sentences, code, numbers. */
+START_TEST(split_clean_joins)
+{
+    static const char *const pairs[][2] = {
+        { "Thanks, that worked.", "Next question: why does the build fail?" },
+        { "commit 9fceb02d0ae598e9", "5dc970b74767f19372d61af8 fixed it" },
+        { "see ticket 4111", "1111 lines changed" },
+        { "id: 3f2b9c1e-7a4d", "-4e8f-9b1a-2c6d8e0f4a7b" },
+        { "password", " reset link expires after 24 hours" },
+        { "sha256:e3b0c44298fc1c149afbf4c8996fb924", "27ae41e4649b934ca495991b7852b855" },
+        { NULL, NULL }
+    };
+    int i;
+
+    for (i = 0; pairs[i][0]; i++) {
+        const char *texts[2] = { pairs[i][0], pairs[i][1] };
+        size_t lens[2] = { strlen(pairs[i][0]), strlen(pairs[i][1]) };
+        apr_array_header_t *out = apr_array_make(pool, 4, sizeof(llm_scan_match_t));
+        ck_assert_int_eq(llm_scan_joined(rules, texts, lens, 2, 0, pool, out), 0);
+    }
+}
+END_TEST
+
 START_TEST(overlaps_and_order)
 {
     const char *t = "postgres://bob:Zq7rT2mW9x@db.acme-corp.com/x "
@@ -1532,6 +1662,9 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, ip_address);
     tcase_add_test(tc, admin_rules);
     tcase_add_test(tc, admin_rules_on_views);
+    tcase_add_test(tc, split_values_joined);
+    tcase_add_test(tc, split_private_key_widens);
+    tcase_add_test(tc, split_clean_joins);
     tcase_add_test(tc, overlaps_and_order);
     tcase_add_test(tc, agent_text_shapes);
     tcase_add_test(tc, shared_by_threads);

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_llm_gateway developers; see NOTICE.
+ */
+
+/*
+ * Text that arrives in parts but is read as one: adjacent messages of one
+ * role, which a provider joins into one turn.  A value split over two
+ * parts matches nothing in either; only the joined text holds it.
+ *
+ * Each part has been scanned on its own already, so only what crosses a
+ * boundary is new.  The joined text is therefore read around the
+ * boundaries only: a window either side of each (windows that meet are
+ * one), copied out of the parts and scanned; a match is kept when a
+ * boundary falls inside it.  A kept match that reaches the edge of its
+ * window may go on past it (a private key is longer than the window):
+ * that window is widened and scanned again.  Parts shorter than the
+ * window are read whole, so a value spread over three parts is found
+ * too.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan_private.h"
+
+/* bytes read either side of a boundary: the context rules look back (a
+ * name, a vendor three lines up) and most values fit */
+#define JOIN_WINDOW 4096
+/* a window is not widened past this (a match still reaching the edge is
+ * kept as it is) */
+#define JOIN_MAX (1024 * 1024)
+
+typedef struct {
+    size_t from, to;     /* a window, in joined offsets */
+} span_t;
+
+/* Copy joined bytes [from, to) out of the parts. */
+static char *copy_out(apr_pool_t *p, const char *const *texts,
+                      const size_t *lens, const size_t *start, int n,
+                      size_t from, size_t to)
+{
+    char *buf = apr_palloc(p, to - from + 1), *o = buf;
+    int k;
+
+    for (k = 0; k < n; k++) {
+        size_t a = start[k], b = start[k] + lens[k];
+        if (b <= from || a >= to) {
+            continue;
+        }
+        if (a < from) {
+            a = from;
+        }
+        if (b > to) {
+            b = to;
+        }
+        memcpy(o, texts[k] + (a - start[k]), b - a);
+        o += b - a;
+    }
+    *o = '\0';
+    return buf;
+}
+
+/* Is a boundary between two parts strictly inside [off, end)? */
+static int crosses(const size_t *start, int n, size_t off, size_t end)
+{
+    int k;
+
+    for (k = 1; k < n; k++) {
+        if (start[k] > off && start[k] < end) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int same_match(const llm_scan_match_t *a, const llm_scan_match_t *b)
+{
+    return a->offset == b->offset && a->length == b->length
+           && !strcmp(a->rule, b->rule);
+}
+
+int llm_scan_joined(const llm_scan_rules_t *rs, const char *const *texts,
+                    const size_t *lens, int nparts, size_t window,
+                    apr_pool_t *p, apr_array_header_t *out)
+{
+    size_t *start, total = 0;
+    span_t *sp;
+    int k, ns = 0, added = 0, i, j;
+    apr_array_header_t *m;
+
+    if (!rs || !out || nparts < 0 || (nparts > 0 && (!texts || !lens))) {
+        return -1;
+    }
+    if (nparts < 2) {
+        return 0;
+    }
+    if (window == 0) {
+        window = JOIN_WINDOW;
+    }
+    start = apr_palloc(p, sizeof(*start) * (size_t)nparts);
+    for (k = 0; k < nparts; k++) {
+        start[k] = total;
+        total += lens[k];
+    }
+    /* one window per boundary; windows that meet are merged */
+    sp = apr_palloc(p, sizeof(*sp) * (size_t)nparts);
+    for (k = 1; k < nparts; k++) {
+        size_t b = start[k];
+        size_t from = b > window ? b - window : 0;
+        size_t to = total - b > window ? b + window : total;
+        if (lens[k - 1] == 0 || lens[k] == 0) {
+            continue;            /* an empty part joins nothing new */
+        }
+        if (ns > 0 && from <= sp[ns - 1].to) {
+            sp[ns - 1].to = to;
+        }
+        else {
+            sp[ns].from = from;
+            sp[ns].to = to;
+            ns++;
+        }
+    }
+    m = apr_array_make(p, 4, sizeof(llm_scan_match_t));
+    for (i = 0; i < ns; i++) {
+        size_t from = sp[i].from, to = sp[i].to, grow = window;
+        int widen;
+
+        do {
+            char *buf = copy_out(p, texts, lens, start, nparts, from, to);
+            int n;
+
+            widen = 0;
+            apr_array_clear(m);
+            if ((n = llm_scan_text(rs, buf, to - from, p, m)) < 0) {
+                return -1;
+            }
+            for (j = 0; j < n && !widen; j++) {
+                const llm_scan_match_t *x = &APR_ARRAY_IDX(m, j,
+                                                           llm_scan_match_t);
+                size_t off = from + x->offset, end = off + x->length;
+                if (!crosses(start, nparts, off, end)) {
+                    continue;
+                }
+                if (to - from < JOIN_MAX
+                    && ((off == from && from > 0) || (end == to && to < total))) {
+                    widen = 1;
+                }
+            }
+            if (widen) {
+                grow *= 2;
+                from = from > grow ? from - grow : 0;
+                to = total - to > grow ? to + grow : total;
+                continue;
+            }
+            for (j = 0; j < n; j++) {
+                llm_scan_match_t x = APR_ARRAY_IDX(m, j, llm_scan_match_t);
+                int d, dup = 0;
+                x.offset += from;
+                if (!crosses(start, nparts, x.offset, x.offset + x.length)) {
+                    continue;
+                }
+                /* a widened window may overlap the next or the last one */
+                for (d = out->nelts - added; d < out->nelts && !dup; d++) {
+                    dup = same_match(&APR_ARRAY_IDX(out, d, llm_scan_match_t),
+                                     &x);
+                }
+                if (!dup) {
+                    APR_ARRAY_PUSH(out, llm_scan_match_t) = x;
+                    added++;
+                }
+            }
+        } while (widen);
+        /* the windows this one grew over are read already */
+        while (i + 1 < ns && sp[i + 1].to <= to) {
+            i++;
+        }
+    }
+    return added;
+}
