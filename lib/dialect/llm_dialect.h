@@ -83,6 +83,12 @@ typedef struct llm_unit_t {
     const char *text;
     size_t len;
     apr_array_header_t *pieces;   /* of llm_piece_t, in text order */
+    /* Added: the index of the unit whose text this one's continues as the
+     * provider reads it, or -1.  The text ending one message and the text
+     * starting the next message of the same role: the provider joins
+     * adjacent turns of one role into one, so a value can be split over
+     * them (llm_scan_joined finds it). */
+    int follows;
 } llm_unit_t;
 
 /* Every string value (and key) in the body a provider could read (known

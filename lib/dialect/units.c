@@ -35,6 +35,11 @@ typedef struct {
      * pieces, since a scan call per id would cost more than the scan. */
     apr_array_header_t *batch;
     const char *err;             /* the first field that does not fit */
+    /* The text units that begin and end the content of the message being
+     * walked (-1: it begins or ends with something else), for
+     * llm_unit_t.follows. */
+    int want_ends;               /* the next array is a message's content */
+    int lead, trail;
 } walk_t;
 
 static void walk_free(walk_t *w, json_t *node, const char *path);
@@ -101,7 +106,7 @@ static void unit_add_key(walk_t *w, const char *path, json_t *obj,
 
 /* A unit of pieces; sep, when not 0, is put between them (in no piece:
  * edits never touch it). */
-static void unit_finish(walk_t *w, apr_array_header_t *pieces, char sep)
+static int unit_finish(walk_t *w, apr_array_header_t *pieces, char sep)
 {
     llm_unit_t *u;
     llm_piece_t *pcs;
@@ -110,7 +115,7 @@ static void unit_finish(walk_t *w, apr_array_header_t *pieces, char sep)
     int i;
 
     if (!pieces || pieces->nelts == 0) {
-        return;
+        return -1;
     }
     pcs = (llm_piece_t *)pieces->elts;
     for (i = 0; i < pieces->nelts; i++) {
@@ -140,12 +145,17 @@ static void unit_finish(walk_t *w, apr_array_header_t *pieces, char sep)
     u->text = text;
     u->len = total;
     u->pieces = pieces;
+    u->follows = -1;
+    return w->units->nelts - 1;
 }
 
-static void unit_end(walk_t *w)
+/* The index of the unit made, or -1 when it holds nothing. */
+static int unit_end(walk_t *w)
 {
-    unit_finish(w, w->open, 0);
+    int i = unit_finish(w, w->open, 0);
+
     w->open = NULL;
+    return i;
 }
 
 static void unit_single(walk_t *w, const char *path, json_t *value)
@@ -278,6 +288,7 @@ static void unit_decoded(walk_t *w, const char *path, json_t *value,
     u = apr_array_push(w->units);
     u->text = text;
     u->len = len;
+    u->follows = -1;
     u->pieces = apr_array_make(w->p, 1, sizeof(llm_piece_t));
     pc = apr_array_push(u->pieces);
     memset(pc, 0, sizeof(*pc));
@@ -391,6 +402,33 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
     unit_single(w, kpath, v);
 }
 
+/* The content of a message (an object with a role): walked as any
+ * member, and the text units it begins and ends with noted in w->lead
+ * and w->trail. */
+static void message_content(walk_t *w, json_t *obj, const char *parent_key,
+                            const char *path, size_t idx, json_t *v)
+{
+    int before = w->units->nelts;
+
+    w->lead = w->trail = -1;
+    if (json_is_string(v)) {
+        proto_string(w, obj, parent_key, "content", path, idx, v);
+        if (w->units->nelts > before) {
+            w->lead = w->trail = before;
+        }
+    }
+    else if (json_is_array(v)) {
+        w->want_ends = 1;
+        walk_proto(w, v, llm_dialect_path_key(w->p, path, "content", 7, idx),
+                   "content");
+        w->want_ends = 0;
+    }
+    else if (json_is_object(v)) {
+        walk_proto(w, v, llm_dialect_path_key(w->p, path, "content", 7, idx),
+                   "content");
+    }
+}
+
 static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
                               const char *parent_key, int skip_text)
 {
@@ -415,7 +453,10 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
         if (skip_text && !strcmp(key, "text")) {
             continue;
         }
-        if (json_is_string(v)) {
+        if (!strcmp(key, "content") && json_is_string(json_object_get(obj, "role"))) {
+            message_content(w, obj, parent_key, path, i, v);
+        }
+        else if (json_is_string(v)) {
             proto_string(w, obj, parent_key, key, path, i, v);
         }
         else if (json_is_object(v) || json_is_array(v)) {
@@ -448,13 +489,23 @@ static int is_text_part(json_t *v)
     return n >= 4 && !strcmp(type + n - 4, "text");
 }
 
+/* A message: an object with a role. */
+static const char *role_of(json_t *v)
+{
+    return json_is_object(v) ? llm_dialect_str(v, "role") : NULL;
+}
+
 static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
 {
-    size_t i;
+    size_t i, n = json_array_size(arr);
     json_t *v;
+    int ends = w->want_ends, lead = -1, trail = -1, run, runs = 0;
+    int prev_trail = -1;
+    const char *prev_role = NULL, *role;
 
     /* Consecutive text parts form one unit, so that a value a client split
      * over two parts is still seen whole. */
+    w->want_ends = 0;
     json_array_foreach(arr, i, v) {
         if (is_text_part(v)) {
             if (!w->open) {
@@ -466,13 +517,29 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
                            json_object_get(v, "text"));
         }
         else if (w->open) {
-            unit_end(w);
+            run = unit_end(w);
+            if (runs++ == 0) {
+                lead = run;
+            }
         }
     }
     if (w->open) {
-        unit_end(w);
+        run = unit_end(w);
+        if (runs++ == 0) {
+            lead = run;
+        }
+        trail = run;
+    }
+    /* the content of a message: the units it begins and ends with */
+    if (ends) {
+        w->lead = n > 0 && is_text_part(json_array_get(arr, 0)) ? lead : -1;
+        w->trail = trail;
     }
     json_array_foreach(arr, i, v) {
+        role = role_of(v);
+        if (role) {
+            w->lead = w->trail = -1;
+        }
         if (is_text_part(v)) {
             walk_proto_object(w, v, llm_dialect_path_index(w->p, path, i),
                               NULL, 1);
@@ -480,6 +547,17 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
         else if (has_text(v)) {
             walk_proto(w, v, llm_dialect_path_index(w->p, path, i), NULL);
         }
+        if (!role) {
+            prev_trail = -1;
+            continue;
+        }
+        /* adjacent messages of one role are one turn to the provider */
+        if (prev_trail >= 0 && w->lead >= 0 && !strcmp(prev_role, role)) {
+            APR_ARRAY_IDX(w->units, w->lead, llm_unit_t).follows = prev_trail;
+        }
+        prev_trail = w->trail;
+        prev_role = role;
+        w->lead = w->trail = -1;
     }
 }
 
@@ -540,6 +618,8 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
     w.open = NULL;
     w.batch = apr_array_make(p, 16, sizeof(llm_piece_t));
     w.err = NULL;
+    w.want_ends = 0;
+    w.lead = w.trail = -1;
     (void)ep;   /* one walker fits all: the shapes do not collide */
 
     if (!json_is_object(root)) {

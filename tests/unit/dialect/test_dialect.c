@@ -438,6 +438,81 @@ START_TEST(units_openai_chat)
 }
 END_TEST
 
+/* The unit a piece is in follows the unit another piece is in (-1: none
+ * of the two, or they do not follow) */
+static int follows(apr_array_header_t *units, const char *path,
+                   const char *prev_path)
+{
+    const llm_unit_t *u = tu_unit_with(units, path, NULL);
+    const llm_unit_t *v = prev_path ? tu_unit_with(units, prev_path, NULL) : NULL;
+
+    ck_assert_msg(u != NULL, "no unit with %s", path);
+    if (!prev_path) {
+        return u->follows == -1;
+    }
+    ck_assert_msg(v != NULL, "no unit with %s", prev_path);
+    return u->follows >= 0
+           && &APR_ARRAY_IDX(units, u->follows, llm_unit_t) == v;
+}
+
+/* Adjacent messages of one role are one turn to the provider: the unit
+ * that starts a message's text follows the one that ends the message
+ * before, in every dialect; a role change, a message that ends or starts
+ * with something else than text, or an empty text ends the chain. */
+START_TEST(units_follow_adjacent_messages)
+{
+    json_t *j = tu_parse(
+        "{\"model\":\"c\",\"max_tokens\":8,\"messages\":["
+        "{\"role\":\"user\",\"content\":\"a1\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"b1\"},"
+        "{\"type\":\"text\",\"text\":\"b2\"},{\"type\":\"image\",\"source\":"
+        "{\"type\":\"url\",\"url\":\"https://x.test/i.png\"}},"
+        "{\"type\":\"text\",\"text\":\"b3\"}]},"
+        "{\"role\":\"user\",\"content\":\"c1\"},"
+        "{\"role\":\"assistant\",\"content\":\"d1\"},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":"
+        "\"toolu_1\",\"name\":\"x\",\"input\":{}},{\"type\":\"text\","
+        "\"text\":\"e1\"}]},"
+        "{\"role\":\"assistant\",\"content\":\"f1\"},"
+        "{\"role\":\"user\",\"content\":\"\"},"
+        "{\"role\":\"user\",\"content\":\"g1\"}]}");
+    apr_array_header_t *units = llm_dialect_units(tp, j, LLM_EP_ANTHROPIC_MESSAGES);
+
+    ck_assert(follows(units, "messages[0].content", NULL));
+    ck_assert(follows(units, "messages[1].content[0].text", "messages[0].content"));
+    ck_assert(follows(units, "messages[1].content[3].text", NULL));
+    ck_assert(follows(units, "messages[2].content", "messages[1].content[3].text"));
+    ck_assert(follows(units, "messages[3].content", NULL));      /* role */
+    ck_assert(follows(units, "messages[4].content[1].text", NULL)); /* tool_use first */
+    ck_assert(follows(units, "messages[5].content", "messages[4].content[1].text"));
+    ck_assert(follows(units, "messages[7].content", NULL));      /* empty between */
+
+    j = tu_parse(
+        "{\"model\":\"g\",\"messages\":["
+        "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"part one\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"part two\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"u1\"}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"u2\"}]}]}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_CHAT);
+    ck_assert(follows(units, "messages[1].content", "messages[0].content"));
+    ck_assert(follows(units, "messages[2].content[0].text", NULL));
+    ck_assert(follows(units, "messages[3].content[0].text",
+                      "messages[2].content[0].text"));
+
+    j = tu_parse(
+        "{\"model\":\"g\",\"input\":["
+        "{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":"
+        "\"input_text\",\"text\":\"r1\"}]},"
+        "{\"role\":\"user\",\"content\":\"r2\"},"
+        "{\"type\":\"function_call_output\",\"call_id\":\"call_1\","
+        "\"output\":\"o1\"},"
+        "{\"role\":\"user\",\"content\":\"r3\"}]}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_RESPONSES);
+    ck_assert(follows(units, "input[1].content", "input[0].content[0].text"));
+    ck_assert(follows(units, "input[3].content", NULL));
+}
+END_TEST
+
 START_TEST(units_responses)
 {
     json_t *j = tu_parse(
@@ -1056,6 +1131,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, units_anthropic_paths);
     tcase_add_test(tc, units_openai_chat);
     tcase_add_test(tc, units_responses);
+    tcase_add_test(tc, units_follow_adjacent_messages);
     tcase_add_test(tc, keys_with_nul_are_refused);
     tcase_add_test(tc, units_embeddings_and_completions);
     tcase_add_test(tc, protocol_values_are_checked);
