@@ -55,6 +55,61 @@ static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
     return found;
 }
 
+/* A value split over adjacent messages: one finding, located where it
+ * starts; a redaction writes the placeholder where it starts and removes
+ * the rest of it from each following message. */
+static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
+                                   const llm_scan_rules_t *rules,
+                                   const llm_scan_dir_conf_t *dc,
+                                   const apr_array_header_t *units,
+                                   const llm_scan_joined_t *jf,
+                                   placeholders_t *ph,
+                                   apr_array_header_t **edits)
+{
+    const llm_scan_part_t *pts = (const llm_scan_part_t *)jf->parts->elts;
+    const llm_scan_match_t *m = &jf->match;
+    const llm_unit_t *first = &APR_ARRAY_IDX(units, pts[0].unit, llm_unit_t);
+    const llm_piece_t *piece;
+    const char *placeholder;
+    llm_finding_t f;
+    size_t poff = 0;
+    int k;
+
+    piece = llm_unit_locate(first, m->offset, &poff);
+    f.type = m->type;
+    f.rule = m->rule;
+    f.location = llm_scan_safe_location(r, req, rules,
+                                        piece ? piece->path : "");
+    f.offset = poff;
+    f.length = m->length;
+    f.category = m->category;
+    f.action = llm_scan_action_for(dc, m->rule, m->type, m->category);
+    for (k = 0; k < jf->parts->nelts && f.action == LLM_ACTION_REDACT; k++) {
+        const llm_piece_t *pc = llm_unit_locate(
+            &APR_ARRAY_IDX(units, pts[k].unit, llm_unit_t), pts[k].offset,
+            &poff);
+        if (pc && pc->fixed) {
+            f.action = LLM_ACTION_BLOCK;
+        }
+    }
+    llm_request_add_finding(r, req, &f);
+    if (f.action != LLM_ACTION_REDACT) {
+        return f.action;
+    }
+    placeholder = placeholder_for(r->pool, ph, m->type, jf->value, m->length);
+    for (k = 0; k < jf->parts->nelts; k++) {
+        llm_edit_t *e;
+        if (!edits[pts[k].unit]) {
+            edits[pts[k].unit] = apr_array_make(r->pool, 4, sizeof(llm_edit_t));
+        }
+        e = apr_array_push(edits[pts[k].unit]);
+        e->offset = pts[k].offset;
+        e->length = pts[k].length;
+        e->replacement = k == 0 ? placeholder : "";
+    }
+    return f.action;
+}
+
 llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                      const llm_scan_rules_t *rules,
                                      const llm_scan_dir_conf_t *dc,
@@ -68,6 +123,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                                  sizeof(llm_scan_match_t));
     apr_array_header_t **edits = apr_pcalloc(r->pool,
                                              sizeof(*edits) * (units->nelts + 1));
+    apr_array_header_t *joined;
     placeholders_t ph;
     apr_pool_t *scratch = NULL;
     int blocked = 0, redacted = 0;
@@ -80,6 +136,16 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     }
     ph.by_value = apr_hash_make(r->pool);
     ph.per_type = apr_hash_make(r->pool);
+    /* values split over adjacent messages of one role: found first, so
+     * that the pieces the messages' own scans see of them are not
+     * reported a second time */
+    joined = llm_scan_across_messages(r, rules, units);
+    if (!joined) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01400)
+                      "scan engine failed on the text where adjacent "
+                      "messages of one role meet; refusing the request");
+        return LLM_DECISION_ERROR;
+    }
     /* What the engine allocates for one unit (candidates, decoded views
      * with two offset maps of 8 bytes a character) is dropped before the
      * next: matches hold only offsets and the rule set's names. */
@@ -105,6 +171,10 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             llm_finding_t f = { 0 };
             size_t poff = 0;
 
+            if (joined->nelts
+                && llm_scan_joined_covers(joined, i, m->offset, m->length)) {
+                continue;       /* a piece of a value found whole below */
+            }
             piece = llm_unit_locate(u, m->offset, &poff);
             f.type = m->type;
             f.rule = m->rule;
@@ -138,6 +208,20 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                                  m->length);
                 redacted = 1;
             }
+        }
+    }
+    for (i = 0; i < joined->nelts; i++) {
+        const llm_scan_joined_t *jf = &APR_ARRAY_IDX(joined, i,
+                                                     llm_scan_joined_t);
+        switch (joined_finding(r, req, rules, dc, units, jf, &ph, edits)) {
+        case LLM_ACTION_BLOCK:
+            blocked = 1;
+            break;
+        case LLM_ACTION_REDACT:
+            redacted = 1;
+            break;
+        default:
+            break;
         }
     }
     apr_pool_destroy(scratch);

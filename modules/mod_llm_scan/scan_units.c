@@ -3,8 +3,9 @@
  */
 
 /*
- * Two refinements of the policy step (scan_policy.c): where text parts
- * meet, what the joined scan cannot see; and locations of findings that
+ * Three refinements of the policy step (scan_policy.c): where text parts
+ * meet, what the joined scan cannot see; where adjacent messages of one
+ * role meet, what neither holds alone; and locations of findings that
  * never repeat a value a rule matched.
  */
 
@@ -145,6 +146,120 @@ int llm_scan_junctions(request_rec *r, const llm_scan_rules_t *rules,
             }
             if (!overlaps_any(matches, m.offset, m.length)) {
                 APR_ARRAY_PUSH(matches, llm_scan_match_t) = m;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Adjacent messages of one role are one turn to the provider (Anthropic
+ * joins them; every model reads them in a row), so a key can be sent in
+ * two halves that match nothing alone.  Each chain of units that follow
+ * one another is read where they meet (llm_scan_joined: a window around
+ * each boundary, not a copy of the messages), and what crosses a
+ * boundary is mapped back onto every unit it covers, so that a
+ * redaction replaces the right bytes in each.  Most traffic alternates
+ * roles and makes no chain; results of parallel tool calls (role "tool")
+ * do, and are read only around where they meet. */
+apr_array_header_t *llm_scan_across_messages(request_rec *r,
+                                             const llm_scan_rules_t *rules,
+                                             const apr_array_header_t *units)
+{
+    const llm_unit_t *us = (const llm_unit_t *)units->elts;
+    apr_array_header_t *found = apr_array_make(r->pool, 0,
+                                               sizeof(llm_scan_joined_t));
+    apr_array_header_t *m = NULL;
+    int *next = NULL, *chain = NULL;
+    int n = units->nelts, i, c, k, len, j;
+
+    for (i = 0; i < n; i++) {
+        if (us[i].follows >= 0 && us[i].follows < i) {
+            if (!next) {
+                next = apr_palloc(r->pool, sizeof(*next) * (size_t)n);
+                for (k = 0; k < n; k++) {
+                    next[k] = -1;
+                }
+            }
+            next[us[i].follows] = i;
+        }
+    }
+    if (!next) {
+        return found;
+    }
+    chain = apr_palloc(r->pool, sizeof(*chain) * (size_t)n);
+    for (i = 0; i < n; i++) {
+        const char **texts;
+        size_t *lens, *start;
+
+        /* the head of a chain: followed, following none */
+        if (next[i] < 0 || (us[i].follows >= 0 && us[i].follows < i)) {
+            continue;
+        }
+        for (len = 0, c = i; c >= 0 && len < n; c = next[c]) {
+            chain[len++] = c;
+        }
+        texts = apr_palloc(r->pool, sizeof(*texts) * (size_t)len);
+        lens = apr_palloc(r->pool, sizeof(*lens) * (size_t)len);
+        start = apr_palloc(r->pool, sizeof(*start) * (size_t)len);
+        for (k = 0; k < len; k++) {
+            texts[k] = us[chain[k]].text;
+            lens[k] = us[chain[k]].len;
+            start[k] = k ? start[k - 1] + lens[k - 1] : 0;
+        }
+        if (!m) {
+            m = apr_array_make(r->pool, 2, sizeof(llm_scan_match_t));
+        }
+        apr_array_clear(m);
+        if (llm_scan_joined(rules, texts, lens, len, 0, r->pool, m) < 0) {
+            return NULL;
+        }
+        for (j = 0; j < m->nelts; j++) {
+            const llm_scan_match_t *x = &APR_ARRAY_IDX(m, j, llm_scan_match_t);
+            llm_scan_joined_t *f = apr_array_push(found);
+            size_t end = x->offset + x->length;
+            char *v = apr_palloc(r->pool, x->length + 1), *o = v;
+
+            f->match = *x;
+            f->parts = apr_array_make(r->pool, 2, sizeof(llm_scan_part_t));
+            for (k = 0; k < len; k++) {
+                size_t a = start[k], b = start[k] + lens[k];
+                llm_scan_part_t *pt;
+                if (b <= x->offset || a >= end) {
+                    continue;
+                }
+                a = a < x->offset ? x->offset : a;
+                b = b > end ? end : b;
+                pt = apr_array_push(f->parts);
+                pt->unit = chain[k];
+                pt->offset = a - start[k];
+                pt->length = b - a;
+                memcpy(o, texts[k] + pt->offset, pt->length);
+                o += pt->length;
+                if (f->parts->nelts == 1) {
+                    f->match.offset = pt->offset;
+                }
+            }
+            *o = '\0';
+            f->value = v;
+        }
+    }
+    return found;
+}
+
+int llm_scan_joined_covers(const apr_array_header_t *joined, int unit,
+                           size_t offset, size_t length)
+{
+    int i, k;
+
+    for (i = 0; i < joined->nelts; i++) {
+        const llm_scan_joined_t *f = &APR_ARRAY_IDX(joined, i,
+                                                    llm_scan_joined_t);
+        for (k = 0; k < f->parts->nelts; k++) {
+            const llm_scan_part_t *pt = &APR_ARRAY_IDX(f->parts, k,
+                                                       llm_scan_part_t);
+            if (pt->unit == unit && pt->offset <= offset
+                && offset + length <= pt->offset + pt->length) {
+                return 1;
             }
         }
     }

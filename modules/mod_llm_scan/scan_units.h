@@ -19,6 +19,33 @@
 int llm_scan_junctions(request_rec *r, const llm_scan_rules_t *rules,
                        const llm_unit_t *u, apr_array_header_t *matches);
 
+/* A value found only where adjacent messages of one role meet
+ * (llm_unit_t.follows): the match, whose offset is in the first unit's
+ * text and whose length is the whole value's, and the range it covers in
+ * each unit, in text order. */
+typedef struct {
+    int unit;
+    size_t offset;
+    size_t length;
+} llm_scan_part_t;
+
+typedef struct {
+    llm_scan_match_t match;
+    apr_array_header_t *parts;   /* of llm_scan_part_t */
+    const char *value;           /* the value, joined */
+} llm_scan_joined_t;
+
+/* The values that only the joined text of adjacent messages of one role
+ * holds: an array of llm_scan_joined_t (empty when no such messages
+ * meet), or NULL when the engine failed. */
+apr_array_header_t *llm_scan_across_messages(request_rec *r,
+                                             const llm_scan_rules_t *rules,
+                                             const apr_array_header_t *units);
+
+/* Does a value of joined cover all of [offset, offset+length) of unit? */
+int llm_scan_joined_covers(const apr_array_header_t *joined, int unit,
+                           size_t offset, size_t length);
+
 /* path as it may be shown (403 body, audit row, error log): every key in
  * it that a rule matches written by position; "(hidden)" if that is not
  * enough. */

@@ -124,11 +124,6 @@ def test_key_in_user_agent_after_escape_is_redacted(gateway, mock, minter,
     assert key not in gateway.error_log_text()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "split keys: the junction rescan joins the text parts of one content, "
-    "not consecutive messages of the same role, which the Anthropic API "
-    "combines into a single turn; each half alone matches no rule and both "
-    "reach the provider"))
 @pytest.mark.parametrize("form", ["string", "blocks"])
 def test_key_split_over_consecutive_user_turns_is_found(gateway, mock, minter,
                                                         form):
