@@ -5,7 +5,7 @@
 /*
  * Keys known by where they stand rather than by a prefix of their own:
  * an AWS secret right after its key id, 32 hex digits passed to a call
- * next to a vendor's name, a PEM private key in base64 (kubeconfig
+ * next to the name of a vendor whose keys look so, a PEM private key in base64 (kubeconfig
  * client-key-data).  And the value checks of vendor formats whose
  * random part is letters only (Hugging Face tokens).
  */
@@ -73,11 +73,95 @@ static size_t line_end(const unsigned char *t, size_t n, size_t k, int lines,
     return k;
 }
 
+/* Vendors whose API keys or secrets are 32 hex digits, each with the
+ * part of its name the prefilter looks up: the name from its rarest byte
+ * pair on (measured on code, logs and prose), which VENDOR_ANCHORS in
+ * rules_builtin.c lists. */
+static const struct { const char *name, *anchor; } hex_vendors[] = {
+    { "algolia", "lgolia" }, { "twilio", "twilio" }, { "mailgun", "lgun" },
+    { "rollbar", "lbar" }, { "pusher", "pusher" }, { "datadog", "og" },
+    { "bugsnag", "ugsnag" }, { "mixpanel", "ixpanel" },
+    { "amplitude", "ude" }, { "braintree", "braintree" },
+    { "spotify", "fy" }, { "flickr", "kr" }, { "lastfm", "fm" },
+    { "last.fm", "fm" }, { "openweather", "nweather" },
+    { "newsapi", "wsapi" }, { "assemblyai", "yai" },
+    { "airbrake", "rbrake" }, { "logdna", "gdna" }, { "infura", "nfura" },
+    { "trello", "llo" }, { "clarifai", "fai" }, { "tmdb", "tmdb" },
+    { "elevenlabs", "nlabs" }, { NULL, NULL }
+};
+
+/* Is a vendor's name at t[at], where one of the anchors was found? */
+static int vendor_named(const unsigned char *t, size_t n, size_t at)
+{
+    int v;
+    size_t k, nl, al;
+
+    for (v = 0; hex_vendors[v].name; v++) {
+        nl = strlen(hex_vendors[v].name);
+        al = strlen(hex_vendors[v].anchor);
+        if (at < nl - al || at - (nl - al) + nl > n) {
+            continue;
+        }
+        for (k = 0; k < nl && LLM_LOWER(t[at - (nl - al) + k])
+                              == (unsigned char)hex_vendors[v].name[k]; k++) {
+        }
+        if (k == nl) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What hex of that length is when it is not a key: digests, ids, the
+ * arguments of tracking and comparing calls */
+static const char *const not_key_words[] = {
+    "md5", "sha", "hash", "digest", "checksum", "etag", "integrity",
+    "fingerprint", "uuid", "guid", "track", "identify", "alias", "event",
+    "assert", "equal", "expect", "verify", "compare", "commit", "revision",
+    "nonce", "salt", "trace", "span", "distinct", "cache", NULL
+};
+
+/* The callee of the call whose argument list holds t[i] (the identifier
+ * before its '(', which may be some lines up), as [*cs, *ce); 0 if there
+ * is none after from. */
+static int callee_of(const unsigned char *t, size_t ls, size_t i, size_t *cs,
+                     size_t *ce)
+{
+    int depth = 0;
+    size_t k = i;
+
+    while (k > ls) {
+        unsigned char c = t[--k];
+        if (c == ')' || c == ']') {
+            depth++;
+        }
+        else if ((c == '(' || c == '[') && depth-- == 0) {
+            break;
+        }
+    }
+    if (k <= ls && t[k] != '(') {
+        return 0;
+    }
+    if (t[k] != '(') {
+        return 0;
+    }
+    *ce = k;
+    while (k > ls && (LLM_IS_ALNUM(t[k - 1]) || t[k - 1] == '_'
+                      || t[k - 1] == '.' || t[k - 1] == ':' || t[k - 1] == '$')) {
+        k--;
+    }
+    *cs = k;
+    return 1;
+}
+
 size_t llm_scan_find_vendor_hex(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const unsigned char *t = cx->t;
-    size_t n = cx->len, from, to, i, k, b;
+    size_t n = cx->len, from, to, i, k, b, ls, cs, ce;
 
+    if (!vendor_named(t, n, at)) {
+        return at + 1;
+    }
     from = line_start(t, at, 3, 400);
     to = line_end(t, n, at, 3, 400);
     for (i = from; i + 33 < to; i++) {
@@ -94,8 +178,14 @@ size_t llm_scan_find_vendor_hex(llm_scan_ctx_t *cx, int rule, size_t at)
         for (b = i; b > from && (t[b - 1] == ' ' || t[b - 1] == '\t'
                                  || t[b - 1] == '\n'); b--) {
         }
+        ls = line_start(t, i, 0, 400);
         if (b > from && (t[b - 1] == '(' || t[b - 1] == ',')
-            && llm_scan_looks_random(t + i + 1, 32, 1)) {
+            && llm_scan_looks_random(t + i + 1, 32, 1)
+            /* not a digest, an id or a value compared or tracked: no such
+             * word in the call's name nor before the value on its line */
+            && callee_of(t, from, i, &cs, &ce)
+            && !llm_scan_context_has(t, n, cs < ls ? cs : ls, i,
+                                     not_key_words)) {
             llm_scan_emit(cx, rule, i + 1, 32);
         }
         i += 33;

@@ -56,9 +56,12 @@ typedef struct {
     "|PDO(|NetworkCredential|PasswordAuthentication|PasswordCredentials" \
     "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \
     "|ssh2_auth_password|.connect|.auth("
-/* vendor names by a rare pair of theirs: aLGolia, TWilio, maiLGun,
- * roLLBar, PUsher */
-#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher"
+/* names of vendors whose keys are 32 hex digits, each from a rare pair
+ * of its own on: aLGolia, TWilio, maiLGun, roLBar, datadOG, ... (the
+ * table in keyshapes.c says which name each stands for) */
+#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|og|ugsnag|ixpanel" \
+    "|ude|braintree|fy|kr|fm|nweather|wsapi|yai|rbrake|gdna|nfura|llo|fai" \
+    "|tmdb|nlabs"
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
@@ -221,8 +224,9 @@ static const builtin_t builtins[] = {
       "(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])(?:[^\\n]|\\n(?![ \\t]*\\n)){1,100}?"
       "(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
       llm_scan_check_aws_secret },
-    /* 32 hex digits passed to a call near a vendor's name (Algolia admin
-     * keys, Twilio auth tokens, Datadog, Mailgun ...) */
+    /* 32 hex digits passed to a call near the name of a vendor whose
+     * keys look so (Algolia admin keys, Twilio auth tokens, Datadog API
+     * keys, Mixpanel and Amplitude secrets, ...: keyshapes.c) */
     { "vendor-hex-key", "GENERIC_SECRET", S, 74, 0, VENDOR_ANCHORS, 0, NULL,
       NULL, llm_scan_find_vendor_hex, 1 },
     /* base64 of a PEM private key: kubeconfig client-key-data, k8s tls.key,

@@ -1460,6 +1460,53 @@ START_TEST(vendor_hex_keys)
 }
 END_TEST
 
+/* Every vendor of the table, named in a comment or in an identifier a few
+ * lines from the call, the key by position, one line or several; and
+ * the 32-hex values that are not keys next to the same names. */
+START_TEST(vendor_hex_table)
+{
+    static const char *const vendors[] = {
+        "Algolia", "Twilio", "Mailgun", "Rollbar", "Pusher", "Datadog",
+        "Bugsnag", "Mixpanel", "Amplitude", "Braintree", "Spotify", "Flickr",
+        "LastFM", "Last.fm", "OpenWeather", "NewsAPI", "AssemblyAI",
+        "Airbrake", "LogDNA", "Infura", "Trello", "Clarifai", "TMDB",
+        "ElevenLabs", NULL
+    };
+    const char *key = "7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3";
+    char buf[512], id[64];
+    int i;
+    size_t k, j;
+
+    for (i = 0; vendors[i]; i++) {
+        snprintf(buf, sizeof(buf), "# %s API key for the nightly job\n"
+                 "client = make_client(\"acct-7\", \"%s\")\n", vendors[i], key);
+        has(buf, "vendor-hex-key", key);
+        /* the name in an identifier, the call over three lines */
+        for (k = 0, j = 0; vendors[i][j] && k < sizeof(id) - 8; j++) {
+            if (vendors[i][j] != '.') {
+                id[k++] = vendors[i][j];
+            }
+        }
+        memcpy(id + k, "Client", 7);
+        snprintf(buf, sizeof(buf), "const c = new %s(\n    'acct-7',\n    '%s'\n);",
+                 id, key);
+        has(buf, "vendor-hex-key", key);
+    }
+    /* digests, ids and compared values beside a vendor's name */
+    none("# datadog-agent 7.50.3\nverify_md5(\"datadog-agent.deb\", \"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\")", NULL);
+    none("// mixpanel\nmixpanel.track(\"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\", \"Signed Up\")", NULL);
+    none("# amplitude\nuser = User(uuid.UUID(\"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\"))", NULL);
+    none("// twilio webhook\nassert.equal(hash(body), \"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\")", NULL);
+    none("# spotify\netag = cache.get(\"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\")", NULL);
+    none("// algolia\nconst sum = checksum('7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3', data)", NULL);
+    none("// datadog trace\nspan = tracer.start(\"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\")", NULL);
+    none("# infura\nget_block(\"0x7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\")", NULL);
+    /* names the anchors share a pair with: no vendor */
+    none("log.info(\"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\")  # include, notify, fail", NULL);
+    none("hello(\"7c1e9a4f2b8d3e60a5f7c2b9d4e1a8f3\") # allow all", NULL);
+}
+END_TEST
+
 START_TEST(false_alarms_of_issue_12)
 {
     /* barcodes in product data share length, prefix and Luhn with cards */
@@ -1681,6 +1728,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, passwords_in_prose);
     tcase_add_test(tc, aws_secret_by_position);
     tcase_add_test(tc, vendor_hex_keys);
+    tcase_add_test(tc, vendor_hex_table);
     tcase_add_test(tc, false_alarms_of_issue_12);
     tcase_add_test(tc, brazil_phones);
     tcase_add_test(tc, decoded_views);
