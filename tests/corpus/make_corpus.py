@@ -1046,6 +1046,56 @@ echo "$GHCR_TOKEN" | docker login ghcr.io -u acme-bot --password-stdin
 grep -c deploy /etc/passwd
 """)
 
+# --- issue 12, second part: more vendors' 32-hex keys, their look-alikes --
+
+cur = "analytics_clients.py"
+add(cur, f"""# Server-side analytics for the export job
+from mixpanel import Mixpanel
+from amplitude import Amplitude, BaseEvent
+
+# Mixpanel project token (server events only)
+mp = Mixpanel("{P("GENERIC_SECRET", r(32, HEX))}")
+mp.track("{r(32, HEX)}", "Export Finished", {{"rows": 1200}})
+
+amplitude_client = Amplitude(
+    "{P("GENERIC_SECRET", r(32, HEX))}",
+)
+amplitude_client.track(BaseEvent(event_type="export", user_id="{r(32, HEX)}"))
+
+# Datadog: API key by position, the app key is read from the vault
+dd = DatadogClient("{P("GENERIC_SECRET", r(32, HEX))}", vault.read("dd/app_key"))
+""")
+
+cur = "media_apis.js"
+add(cur, f"""// Spotify client for the playlist importer (client credentials flow)
+const spotify = new SpotifyWebApi({{ clientId: process.env.SPOTIFY_ID }});
+spotify.setClientSecret('{P("GENERIC_SECRET", r(32, HEX))}');
+
+// weather widget: OpenWeather key
+const weather = createWeatherClient('metric', '{P("GENERIC_SECRET", r(32, HEX))}');
+
+// the cache key of a track is its md5, the session id a random hex
+const etag = md5(trackBytes);
+spotify.getTrack('{r(22, AL)}', {{ session: '{r(32, HEX)}' }});
+""")
+
+cur = "vendor_checksums.txt"
+add(cur, f"""$ md5sum datadog-agent_7.50.3-1_amd64.deb mixpanel-4.10.1.tar.gz braintree-4.29.0.gem
+{r(32, HEX)}  datadog-agent_7.50.3-1_amd64.deb
+{r(32, HEX)}  mixpanel-4.10.1.tar.gz
+{r(32, HEX)}  braintree-4.29.0.gem
+$ python verify.py
+verify_md5("datadog-agent_7.50.3-1_amd64.deb", "{r(32, HEX)}")
+assert checksum("braintree-4.29.0.gem") == "{r(32, HEX)}"
+# spotify import: ids of the tracks seen (uuid4().hex)
+seen.add(uuid.UUID("{r(32, HEX)}"))
+# twilio webhook replay: the request's signature digest
+compare_digest(expected, "{r(32, HEX)}")
+$ git log --oneline -3 -- vendor/algolia
+{r(7, HEX)} bump algoliasearch to 4.22 ({r(40, HEX)})
+{r(7, HEX)} pin trello client, see commit {r(40, HEX)}
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)
