@@ -209,3 +209,153 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     }
     return at + 1;
 }
+
+/* ---- an account and its password, with no word for password ------------ */
+
+/* "user alice / s3cr3t-Pass!", "login: deploy, Nr6!xT4qZm", "log in as
+ * admin with Zx8^wQ3mKp", "Benutzer: anna / Gk8mW2z!Rt".  No word says
+ * password, so the value itself must: 8 to 64 characters with letters,
+ * digits and a third kind (a symbol or both cases), not made of words and
+ * numbers joined ("Group-Admins-2024", "release-v1.2.3-beta"), not a path
+ * nor an address.  The name before it is one token, and only a slash, a bar, a
+ * comma, "and" or "with" may stand between them. */
+static const struct { const char *w; size_t len; } account_words[] = {
+    { "username", 8 }, { "user", 4 }, { "login", 5 }, { "log in as", 9 },
+    { "sign in as", 10 }, { "account", 7 }, { "benutzer", 8 },
+    { "usuario", 7 }, { "utilisateur", 11 }, { NULL, 0 }
+};
+
+static int words_and_numbers(const unsigned char *v, size_t n)
+{
+    size_t k = 0, s;
+    int alpha, digit;
+
+    while (k < n) {
+        s = k;
+        alpha = digit = 1;
+        while (k < n && v[k] != '-' && v[k] != '_' && v[k] != '.') {
+            alpha &= LLM_IS_ALPHA(v[k]) ? 1 : 0;
+            digit &= LLM_IS_DIGIT(v[k]) ? 1 : 0;
+            k++;
+        }
+        /* a segment that mixes is not a word, unless as short as the
+         * v1, rc2, x64 of versions and platforms */
+        if (k - s > 3 && !alpha && !digit) {
+            return 0;
+        }
+        k++;
+    }
+    return 1;
+}
+
+static size_t blanks(const unsigned char *t, size_t n, size_t k)
+{
+    while (k < n && (t[k] == ' ' || t[k] == '\t')) {
+        k++;
+    }
+    return k;
+}
+
+size_t llm_scan_find_prose_account(llm_scan_ctx_t *cx, int rule, size_t at)
+{
+    const unsigned char *t = cx->t;
+    size_t n = cx->len, k, ns, ne, vb, ve;
+    int w, classes, ds, quoted = 0, lo = 0, up = 0, di = 0;
+
+    (void)rule;
+    for (w = 0; account_words[w].w; w++) {
+        if (word_at(t, n, at, account_words[w].w)) {
+            break;
+        }
+    }
+    if (!account_words[w].w) {
+        return at + 1;
+    }
+    /* user_id, User.find: names in code, not a sentence */
+    k = at + account_words[w].len;
+    if (k < n && (t[k] == '_' || t[k] == '.' || t[k] == '(')) {
+        return at + 1;
+    }
+    if (k < n && t[k] == ':') {
+        k++;
+    }
+    k = blanks(t, n, k);
+    /* the account: one token */
+    ns = k;
+    while (k < n && (LLM_IS_ALNUM(t[k]) || t[k] == '.' || t[k] == '_'
+                     || t[k] == '-' || t[k] == '@' || t[k] == '+')
+           && k - ns <= 64) {
+        k++;
+    }
+    ne = k;
+    if (ne == ns || ne - ns > 64 || !LLM_IS_ALNUM(t[ns])) {
+        return at + 1;
+    }
+    /* what joins it to the password */
+    k = blanks(t, n, k);
+    if (k < n && (t[k] == '/' || t[k] == '|' || t[k] == ',')) {
+        k++;
+    }
+    else if (word_at(t, n, k, "and")) {
+        k += 3;
+    }
+    else if (word_at(t, n, k, "with")) {
+        k += 4;
+    }
+    else {
+        return at + 1;
+    }
+    if (k >= n || (t[k] != ' ' && t[k] != '\t' && t[k - 1] != '/')) {
+        return at + 1;
+    }
+    k = blanks(t, n, k);
+    if (k < n && (t[k] == '"' || t[k] == '\'' || t[k] == '`')) {
+        unsigned char q = t[k];
+        vb = ++k;
+        while (k < n && t[k] != q && t[k] != '\n' && k - vb <= 64) {
+            k++;
+        }
+        if (k >= n || t[k] != q) {
+            return at + 1;
+        }
+        ve = k;
+        quoted = 1;
+    }
+    else {
+        vb = k;
+        while (k < n && t[k] > ' ' && t[k] != '"' && t[k] != '\'' && t[k] != '`'
+               && k - vb <= 64) {
+            k++;
+        }
+        ve = k;
+        while (ve > vb && (t[ve - 1] == '.' || t[ve - 1] == ',' || t[ve - 1] == ';'
+                           || t[ve - 1] == ')' || t[ve - 1] == ':')) {
+            ve--;
+        }
+    }
+    if (ve - vb < 8 || ve - vb > 64
+        || (!quoted && (memchr(t + vb, '/', ve - vb) || memchr(t + vb, '(', ve - vb)
+                        || memchr(t + vb, '@', ve - vb)
+                        || memchr(t + vb, ':', ve - vb)))) {
+        return at + 1;           /* a path, a call, an address, a digest */
+    }
+    for (k = vb; k < ve && (LLM_IS_HEX(t[k]) || t[k] == '-'); k++) {
+    }
+    if (k == ve) {               /* an id or a hash */
+        return at + 1;
+    }
+    classes = char_classes(t + vb, ve - vb, &ds);
+    for (k = vb; k < ve; k++) {
+        lo |= LLM_IS_LOWER(t[k]);
+        up |= LLM_IS_UPPER(t[k]);
+        di |= LLM_IS_DIGIT(t[k]);
+    }
+    if (classes < 3 || !di || !(lo || up) || words_and_numbers(t + vb, ve - vb)
+        || ident_like(t + vb, ve - vb)) {
+        return at + 1;
+    }
+    if (llm_scan_check_password(cx, vb, ve - vb)) {
+        llm_scan_emit(cx, rule, vb, ve - vb);
+    }
+    return at + 1;
+}

@@ -218,6 +218,11 @@ static const builtin_t builtins[] = {
       NULL, llm_scan_find_call_password },
     { "prose-password", "PASSWORD", S, 59, BL, "sword|swort", 3, NULL,
       NULL, llm_scan_find_prose_password },
+    /* an account and its password in a sentence with no word for
+     * password: "user alice / s3cr3t-Pass!" (prose.c) */
+    { "prose-account-password", "PASSWORD", S, 58, BL,
+      "user|login|log in as|sign in as|account|benutzer|usuario|utilisateur", 0,
+      NULL, NULL, llm_scan_find_prose_account, 1 },
     /* an AWS secret written right after its key id: positional
      * constructor arguments, CSV exports, "ID / secret" in prose */
     { "aws-secret-beside-key-id", "AWS_SECRET_KEY", S, 76, BL, "AKIA|ASIA", 0,

@@ -217,6 +217,7 @@ int llm_scan_check_netrc_password(const llm_scan_ctx_t *cx, size_t off,
                                   size_t len);
 size_t llm_scan_find_call_password(llm_scan_ctx_t *cx, int rule, size_t at);
 size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at);
+size_t llm_scan_find_prose_account(llm_scan_ctx_t *cx, int rule, size_t at);
 size_t llm_scan_find_stdin_password(llm_scan_ctx_t *cx, int rule, size_t at);
 size_t llm_scan_find_dsn_password(llm_scan_ctx_t *cx, int rule, size_t at);
 

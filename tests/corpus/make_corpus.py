@@ -1096,6 +1096,34 @@ $ git log --oneline -3 -- vendor/algolia
 {r(7, HEX)} pin trello client, see commit {r(40, HEX)}
 """)
 
+cur = "handover_chat.txt"
+add(cur, f"""[09:12] maria: staging is back. user alice / {P("PASSWORD", pw())} for the admin UI
+[09:13] maria: the reporting box: login: reporter, {P("PASSWORD", pw())}
+[09:15] tom: thanks! and the ftp?
+[09:16] maria: log in as uploader with {P("PASSWORD", pw())} (read-only)
+[09:17] maria: Benutzer: anna / {P("PASSWORD", pw())} fuer das Wiki
+[09:20] tom: user guide / FAQ-2024 is still outdated btw
+[09:21] maria: user tom, please review PR-1234 before Friday
+""")
+
+cur = "accounts_prose_negatives.md"
+add(cur, f"""# Accounts and access
+
+The user guide / FAQ covers login problems; the login / sign-up page was
+redesigned in release-v2.3-rc1. Each user root / uid 0 entry belongs to the
+wheel group. Username / password fields are validated on the client.
+
+| user: jdoe | role: admin | last login: 2024-05-01T10:22:03Z |
+
+- account svc-deploy, created 2024-05-01 by ops-bot
+- user alice / Group-Admins-2024 and account bob / release-v1.2.3-beta
+- login: alice / see the 1Password entry "Staging DB"
+- user alice / $DB_PASSWORD, account bob / ${{BOB_PW}}
+- the build user ci with sha256:{r(16, HEX)} as the image digest
+- account 48213 with ID-77821-B was merged into account 48214
+- cd /home/user alice/projects/api-v2.1 && make
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

@@ -1026,6 +1026,7 @@ static const struct {
     { "netrc-password", "machine git.acme-corp.com login bob password Jw5nX8cVq2L", "Jw5nX8cVq2L" },
     { "call-password-argument", "server.login(\"bot@acme-corp.com\", \"Mv9!kR3tLz\")", "Mv9!kR3tLz" },
     { "prose-password", "the box is up: user deploy, password Nr6!xT4qZm.", "Nr6!xT4qZm" },
+    { "prose-account-password", "staging: user alice / s3cr3t-Pass!", "s3cr3t-Pass!" },
     { "aws-secret-beside-key-id",
       "new BasicAWSCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j\")",
       "9dJkL2mN4pQ7rS1tU8vW3xY6zA0bC5dE7fG9hI2j" },
@@ -1439,6 +1440,35 @@ START_TEST(passwords_in_prose)
 }
 END_TEST
 
+/* An account and its password with no word for password: found where
+ * the value is plainly one; names, versions, paths, pages and words
+ * joined are not. */
+START_TEST(accounts_in_prose)
+{
+    has("staging: user alice / s3cr3t-Pass!", "prose-account-password", "s3cr3t-Pass!");
+    has("User: deploy / Nr6!xT4qZm (rotate monthly)", "prose-account-password", "Nr6!xT4qZm");
+    has("login: ops-bot, Kq7#Lm2xWv9z", "prose-account-password", "Kq7#Lm2xWv9z");
+    has("you can log in as admin with Zx8^wQ3mKp now", "prose-account-password", "Zx8^wQ3mKp");
+    has("sign in as qa@acme-corp.com with 'Wd3^kP9s Qz1'", "prose-account-password", "Wd3^kP9s Qz1");
+    has("account svc_backup | Hb3nQ7vLp2xZ", "prose-account-password", "Hb3nQ7vLp2xZ");
+    has("Benutzer: anna / Gk8mW2z!Rt", "prose-account-password", "Gk8mW2z!Rt");
+    none("The user guide / FAQ-2024 covers login problems.", NULL);
+    none("user alice, please review PR-1234 before Friday.", NULL);
+    none("login: alice / see the 1Password entry 'Staging DB'", NULL);
+    none("user root / uid 0, group wheel", NULL);
+    none("username / password fields are validated on the client", NULL);
+    none("cd /home/user alice/projects/api-v2.1", NULL);
+    none("Login / Sign-up page redesign (v2.3-rc1)", NULL);
+    none("user: jdoe | role: admin | last login: 2024-05-01T10:22:03Z", NULL);
+    none("account svc-deploy, created 2024-05-01 by ops-bot", NULL);
+    none("user alice / Group-Admins-2024 and account bob / release-v1.2.3-beta", NULL);
+    none("user_id / 3f2b9c1e7a4d, user.name and userInfo / Xk9mP2vLq7", NULL);
+    none("login alice@acme-corp.com / SSO only, account 48213 with ID-77821-B", "PASSWORD");
+    none("user alice / $DB_PASSWORD and account bob / ${BOB_PW}", NULL);
+    none("user admin with sha256:9f86d081884c7d65 key", NULL);
+}
+END_TEST
+
 START_TEST(aws_secret_by_position)
 {
     has("credentials.NewStaticCredentials(\"AKIAZ3MJQW7XK4RTLP2B\", \"tKZODgUxf+KspWsUQTqqbOxeOn4Isla3a1yuZTIB\", \"\")",
@@ -1726,6 +1756,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, netrc_lines);
     tcase_add_test(tc, passwords_by_position);
     tcase_add_test(tc, passwords_in_prose);
+    tcase_add_test(tc, accounts_in_prose);
     tcase_add_test(tc, aws_secret_by_position);
     tcase_add_test(tc, vendor_hex_keys);
     tcase_add_test(tc, vendor_hex_table);
