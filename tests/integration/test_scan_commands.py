@@ -9,12 +9,17 @@ on a vCard line is redacted, and so is an address hidden by an invisible
 word joiner or by percent-encoding, every byte of it; and the look-alikes
 that used to be false alarms (barcodes in product data, Twilio account
 SIDs, environment lookups, *** masks) reach the provider as the client
-sent them.  Values are made at run time.
+sent them.  Also a password given with no word for password ("user alice
+/ ..."), a vendor's 32-hex key passed over several lines, and their
+look-alikes.  llm-scan reports, for every one of these texts, exactly
+what the gateway found.  Values are made at run time.
 """
 
 import base64
+import os
 import secrets
 import string
+import subprocess
 
 import pytest
 
@@ -98,7 +103,22 @@ def _docker_auth():
             [("PASSWORD", auth)])
 
 
+def _account_prose():
+    pw = password()
+    return ("staging is back. user alice / %s for the admin UI\n" % pw,
+            [("PASSWORD", pw)])
+
+
+def _vendor_hex_key():
+    key = sh.rnd("0123456789abcdef", 31) + sh.rnd("abcdef", 1)
+    return ("# Mixpanel project token (server events only)\n"
+            "mp = Mixpanel(\n    \"%s\",\n)\n" % key,
+            [("GENERIC_SECRET", key)])
+
+
 BLOCKED = {
+    "account_prose_no_cue": _account_prose,
+    "vendor_hex_key_multiline": _vendor_hex_key,
     "docker_auth_base64": _docker_auth,
     "mysql_flag": _mysql,
     "netrc_numbered": _netrc_numbered,
@@ -218,6 +238,14 @@ NOT_FINDINGS = {
     "masked_remote": lambda: (
         "origin  https://x-access-token:***@github.com/acme/shop.git (fetch)\n"
         'password: "****"\n'),
+    "vendor_digests": lambda: (
+        '# datadog-agent download\nverify_md5("datadog-agent.deb", "%s")\n'
+        '# mixpanel\nmp.track("%s", "Signed Up")\n'
+        % (sh.rnd("0123456789abcdef", 32), sh.rnd("0123456789abcdef", 32))),
+    "account_prose": lambda: (
+        "The user guide / FAQ-2024 covers login problems.\n"
+        "user alice / Group-Admins-2024, login: bob / see the vault\n"
+        "user root / uid 0, account svc-deploy, created 2024-05-01\n"),
 }
 
 
@@ -233,3 +261,48 @@ def test_former_false_alarm_passes_unchanged(gateway, mock, token, user_agent,
     assert resp.status == 200, resp
     assert sh.forwarded(mock).body == raw, "the provider must get the client's bytes"
     sh.assert_audit(gateway, user_agent, "allow", status=200)
+
+
+def _llm_scan_bin():
+    build = os.environ.get("LLM_GW_BUILD_DIR") or os.path.join(
+        os.path.dirname(__file__), "..", "..", "build")
+    path = os.path.join(build, "tools", "llm-scan", "llm-scan")
+    assert os.access(path, os.X_OK), "llm-scan not built at %s" % path
+    return path
+
+
+def _llm_scan(text):
+    """(type, byte offset, rule) of each finding llm-scan prints."""
+    data = text.encode()
+    out = subprocess.run([_llm_scan_bin(), "-"], input=data,
+                         capture_output=True, timeout=60)
+    assert out.returncode in (0, 1), out.stderr
+    starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
+    found = []
+    for line in out.stdout.decode().splitlines():
+        where, rest = line.split(": ", 1)
+        _, ln, col = where.rsplit(":", 2)
+        ftype, rule = rest.split(" ")[:2]
+        found.append((ftype, starts[int(ln) - 1] + int(col) - 1, rule))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("kind", sorted(BLOCKED) + sorted(NOT_FINDINGS))
+def test_llm_scan_agrees_with_the_gateway(gateway, mock, token, user_agent,
+                                          kind):
+    """The command and the gateway run the same engine with the same
+    views: the same findings, at the same offsets, for each text."""
+    text = (BLOCKED[kind]()[0] if kind in BLOCKED else NOT_FINDINGS[kind]())
+    placement = sh.PLACEMENT_BY_NAME[DIALECTS["chat"]]
+
+    resp = sh.post(gateway, token, placement.path, placement.body(text),
+                   user_agent)
+
+    if resp.status == 200:
+        gw = []
+    else:
+        assert resp.status == 403, resp
+        gw = sorted((f["type"], f["offset"], f["rule"])
+                    for f in sh.error_of(resp, "openai")["findings"])
+    assert _llm_scan(text) == gw
+    assert (gw != []) == (kind in BLOCKED)
