@@ -12,9 +12,12 @@
  *   - their ratio,
  *   - parse + extract + scan of whole request bodies is measured by
  *     bench/pipeline/bench_pipeline (lib/dialect's JSON parse and unit
- *     extraction feeding this engine), built from the same tree.
+ *     extraction feeding this engine), built from the same tree;
+ *   - with --joined, also llm_scan_joined over all the strings taken as
+ *     adjacent messages of one role (the worst case: every string meets
+ *     the next), next to the scan of the strings themselves.
  *
- *   bench_scan [MB] [rounds] [dump-file]
+ *   bench_scan [--joined] [MB] [rounds] [dump-file]
  *   (default 8 MB, 5 rounds; best round wins; dump-file gets the corpus)
  */
 
@@ -253,10 +256,18 @@ int main(int argc, const char *const *argv)
     piece_t *pc;
     int npc = 0, cap = 1024, r, i, rounds;
     size_t target, total = 0, off, findings = 0;
-    double best_plain = 1e9, best_scan = 1e9, mbps_plain, mbps_scan;
+    double best_plain = 1e9, best_scan = 1e9, best_joined = 1e9;
+    double mbps_plain, mbps_scan;
     volatile unsigned long sink = 0;
+    int joined = 0;
+    size_t joined_found = 0;
 
     apr_app_initialize(&argc, &argv, NULL);
+    if (argc > 1 && !strcmp(argv[1], "--joined")) {
+        joined = 1;
+        argc--;
+        argv++;
+    }
     apr_pool_create(&pool, NULL);
     target = (size_t)(argc > 1 ? atof(argv[1]) : 8.0) * 1024 * 1024;
     rounds = argc > 2 ? atoi(argv[2]) : 5;
@@ -345,6 +356,32 @@ int main(int argc, const char *const *argv)
         if (t1 - t0 < best_scan) {
             best_scan = t1 - t0;
         }
+
+        if (joined) {
+            const char **texts = malloc(sizeof(*texts) * (size_t)npc);
+            size_t *lens = malloc(sizeof(*lens) * (size_t)npc);
+            apr_array_header_t *out;
+            int n;
+            for (i = 0; i < npc; i++) {
+                texts[i] = pc[i].s;
+                lens[i] = pc[i].len;
+            }
+            t0 = now();
+            out = apr_array_make(sp, 16, sizeof(llm_scan_match_t));
+            n = llm_scan_joined(rs, texts, lens, npc, 0, sp, out);
+            t1 = now();
+            if (n < 0) {
+                fprintf(stderr, "bench: joined scan failed\n");
+                return 2;
+            }
+            joined_found = (size_t)n;
+            apr_pool_clear(sp);
+            free(texts);
+            free(lens);
+            if (t1 - t0 < best_joined) {
+                best_joined = t1 - t0;
+            }
+        }
     }
 
     mbps_plain = (double)total / 1048576.0 / best_plain;
@@ -356,6 +393,12 @@ int main(int argc, const char *const *argv)
     printf("llm_scan_text (default): %8.1f MB/s\n", mbps_scan);
     printf("ratio scan/plain:        %8.3f\n", mbps_scan / mbps_plain);
     printf("parse+extract+scan:      see bench/pipeline/bench_pipeline\n");
+    if (joined) {
+        printf("llm_scan_joined over %d boundaries: %.2f ms, %.1f%% of the "
+               "strings' scan (%lu across a boundary)\n", npc - 1,
+               best_joined * 1000.0, 100.0 * best_joined / best_scan,
+               (unsigned long)joined_found);
+    }
     free(pc);
     free(corpus.buf);
     apr_pool_destroy(pool);
