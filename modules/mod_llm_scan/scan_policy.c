@@ -57,7 +57,8 @@ static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
 
 /* A value split over adjacent messages: one finding, located where it
  * starts; a redaction writes the placeholder where it starts and removes
- * the rest of it from each following message. */
+ * the rest of it from each following message (a message that is all
+ * value gets the placeholder too). */
 static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
                                    const llm_scan_rules_t *rules,
                                    const llm_scan_dir_conf_t *dc,
@@ -98,6 +99,7 @@ static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
     }
     placeholder = placeholder_for(r->pool, ph, m->type, jf->value, m->length);
     for (k = 0; k < jf->parts->nelts; k++) {
+        const llm_unit_t *u = &APR_ARRAY_IDX(units, pts[k].unit, llm_unit_t);
         llm_edit_t *e;
         if (!edits[pts[k].unit]) {
             edits[pts[k].unit] = apr_array_make(r->pool, 4, sizeof(llm_edit_t));
@@ -105,7 +107,9 @@ static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
         e = apr_array_push(edits[pts[k].unit]);
         e->offset = pts[k].offset;
         e->length = pts[k].length;
-        e->replacement = k == 0 ? placeholder : "";
+        /* a message left empty would be refused by the provider (an
+         * empty text block): one that is all value keeps the placeholder */
+        e->replacement = k == 0 || pts[k].length == u->len ? placeholder : "";
     }
     return f.action;
 }

@@ -127,6 +127,28 @@ def test_address_split_over_two_messages_is_redacted_in_both(
                     types=["EMAIL"], values=[addr])
 
 
+@pytest.mark.parametrize("dialect", ["chat", "messages", "responses"])
+def test_address_over_three_messages_leaves_none_empty(gateway, mock, token,
+                                                      user_agent, dialect):
+    """The middle message is all address: it keeps the placeholder, since a
+    provider refuses an empty text block."""
+    addr = sh.email()
+    at = addr.index("@")
+    parts = ["write to " + addr[:at], addr[at:at + 4], addr[at + 4:] + " today"]
+    path, _, body = _body(dialect, "blocks", parts)
+    _, _, expected = _body(dialect, "blocks",
+                           ["write to [REDACTED_EMAIL_1]", "[REDACTED_EMAIL_1]",
+                            " today"])
+
+    resp = sh.post(gateway, token, path, body, user_agent)
+
+    assert resp.status == 200, resp
+    got = sh.forwarded(mock)
+    assert got.json() == expected
+    assert addr[:at].encode() not in got.body
+    assert addr[at + 4:].encode() not in got.body
+
+
 ORDINARY = {
     "sentences": ["Thanks, that worked.", "Next: why does the build fail?"],
     "commit_hash": ["commit 9fceb02d0ae598e9", "5dc970b74767f19372d61af8 fixed it"],
