@@ -219,10 +219,12 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
  * numbers joined ("Group-Admins-2024", "release-v1.2.3-beta"), not a path
  * nor an address.  The name before it is one token, and only a slash, a bar, a
  * comma, "and" or "with" may stand between them. */
-static const struct { const char *w; size_t len; } account_words[] = {
-    { "username", 8 }, { "user", 4 }, { "login", 5 }, { "log in as", 9 },
-    { "sign in as", 10 }, { "account", 7 }, { "benutzer", 8 },
-    { "usuario", 7 }, { "utilisateur", 11 }, { NULL, 0 }
+static const struct { const char *w; size_t len, anchor; } account_words[] = {
+    /* anchor: where in the word the prefilter found it (rules_builtin.c
+     * looks each up by a rare pair of its own: "ccount", "gin", "tzer") */
+    { "username", 8, 0 }, { "user", 4, 0 }, { "login", 5, 2 },
+    { "log in as", 9, 1 }, { "sign in as", 10, 2 }, { "account", 7, 1 },
+    { "benutzer", 8, 4 }, { "usuario", 7, 2 }, { NULL, 0, 0 }
 };
 
 static int words_and_numbers(const unsigned char *v, size_t n)
@@ -262,9 +264,10 @@ size_t llm_scan_find_prose_account(llm_scan_ctx_t *cx, int rule, size_t at)
     size_t n = cx->len, k, ns, ne, vb, ve;
     int w, classes, ds, quoted = 0, lo = 0, up = 0, di = 0;
 
-    (void)rule;
     for (w = 0; account_words[w].w; w++) {
-        if (word_at(t, n, at, account_words[w].w)) {
+        size_t ws = at - account_words[w].anchor;
+        if (at >= account_words[w].anchor && word_at(t, n, ws, account_words[w].w)
+            && llm_scan_word_start(t, ws)) {
             break;
         }
     }
@@ -272,7 +275,7 @@ size_t llm_scan_find_prose_account(llm_scan_ctx_t *cx, int rule, size_t at)
         return at + 1;
     }
     /* user_id, User.find: names in code, not a sentence */
-    k = at + account_words[w].len;
+    k = at - account_words[w].anchor + account_words[w].len;
     if (k < n && (t[k] == '_' || t[k] == '.' || t[k] == '(')) {
         return at + 1;
     }

@@ -59,9 +59,8 @@ typedef struct {
 /* names of vendors whose keys are 32 hex digits, each from a rare pair
  * of its own on: aLGolia, TWilio, maiLGun, roLBar, datadOG, ... (the
  * table in keyshapes.c says which name each stands for) */
-#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|og|ugsnag|ixpanel" \
-    "|ude|braintree|fy|kr|fm|nweather|wsapi|yai|rbrake|gdna|nfura|llo|fai" \
-    "|tmdb|nlabs"
+#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|og|snag|ixpanel" \
+    "|ude|braintree|fy|kr|fm|nweather|wsapi|yai|rbrake|gdna|llo|tmdb|nlabs"
 
 static const builtin_t builtins[] = {
     /* recognisers (order of llm_scan_rule_e) */
@@ -220,8 +219,8 @@ static const builtin_t builtins[] = {
       NULL, llm_scan_find_prose_password },
     /* an account and its password in a sentence with no word for
      * password: "user alice / s3cr3t-Pass!" (prose.c) */
-    { "prose-account-password", "PASSWORD", S, 58, BL,
-      "user|login|log in as|sign in as|account|benutzer|usuario|utilisateur", 0,
+    { "prose-account-password", "PASSWORD", S, 58, 0,
+      "user|gin|og in as|gn in as|ccount|tzer|uario", 0,
       NULL, NULL, llm_scan_find_prose_account, 1 },
     /* an AWS secret written right after its key id: positional
      * constructor arguments, CSV exports, "ID / secret" in prose */
