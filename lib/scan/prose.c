@@ -264,9 +264,19 @@ size_t llm_scan_find_prose_account(llm_scan_ctx_t *cx, int rule, size_t at)
     size_t n = cx->len, k, ns, ne, vb, ve;
     int w, classes, ds, quoted = 0, lo = 0, up = 0, di = 0;
 
+    /* "user" is mostly user_id, users, self.user in code: gone at once */
+    if (at + 4 < n && LLM_LOWER(t[at]) == 'u' && LLM_LOWER(t[at + 1]) == 's'
+        && (t[at + 4] == '_' || t[at + 4] == '.' || t[at + 4] == '('
+            || t[at + 4] == 's' || t[at + 4] == 'I' || t[at + 4] == 'N'
+            || t[at + 4] == '"' || t[at + 4] == '\'' || t[at + 4] == ')')) {
+        return at + 1;
+    }
     for (w = 0; account_words[w].w; w++) {
         size_t ws = at - account_words[w].anchor;
-        if (at >= account_words[w].anchor && word_at(t, n, ws, account_words[w].w)
+        if (at >= account_words[w].anchor
+            && (unsigned char)account_words[w].w[account_words[w].anchor]
+               == LLM_LOWER(t[at])
+            && word_at(t, n, ws, account_words[w].w)
             && llm_scan_word_start(t, ws)) {
             break;
         }

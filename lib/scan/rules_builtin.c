@@ -57,9 +57,9 @@ typedef struct {
     "|BasicAuth|DigestAuth|setPassword|auth=(|PlainAuth|ftp_login" \
     "|ssh2_auth_password|.connect|.auth("
 /* names of vendors whose keys are 32 hex digits, each from a rare pair
- * of its own on: aLGolia, TWilio, maiLGun, roLBar, datadOG, ... (the
+ * of its own on: aLGolia, TWilio, maiLGun, roLBar, dataDOg, ... (the
  * table in keyshapes.c says which name each stands for) */
-#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|og|snag|ixpanel" \
+#define VENDOR_ANCHORS "lgolia|twilio|lgun|lbar|pusher|dog|snag|ixpanel" \
     "|ude|braintree|fy|kr|fm|nweather|wsapi|yai|rbrake|gdna|llo|tmdb|nlabs"
 
 static const builtin_t builtins[] = {
