@@ -212,8 +212,9 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
 
 /* ---- an account and its password, with no word for password ------------ */
 
-/* "user alice / s3cr3t-Pass!", "login: deploy, Nr6!xT4qZm", "log in as
- * admin with Zx8^wQ3mKp", "Benutzer: anna / Gk8mW2z!Rt".  No word says
+/* "user alice / s3cr3t-Pass!", "login: deploy, Nr6!xT4qZm", "sign in as
+ * admin with Zx8^wQ3mKp", "Benutzer: anna / Gk8mW2z!Rt".  ("log in as" is
+ * not looked for: its rarest pair is the "og" of every log.)  No word says
  * password, so the value itself must: 8 to 64 characters with letters,
  * digits and a third kind (a symbol or both cases), not made of words and
  * numbers joined ("Group-Admins-2024", "release-v1.2.3-beta"), not a path
@@ -221,10 +222,11 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
  * comma, "and" or "with" may stand between them. */
 static const struct { const char *w; size_t len, anchor; } account_words[] = {
     /* anchor: where in the word the prefilter found it (rules_builtin.c
-     * looks each up by a rare pair of its own: "ccount", "gin", "tzer") */
+     * looks each up by a rare pair of its own: "ccount", "gin", "tzer";
+     * "user" has none and costs most) */
     { "username", 8, 0 }, { "user", 4, 0 }, { "login", 5, 2 },
-    { "log in as", 9, 1 }, { "sign in as", 10, 2 }, { "account", 7, 1 },
-    { "benutzer", 8, 4 }, { "usuario", 7, 2 }, { NULL, 0, 0 }
+    { "sign in as", 10, 2 }, { "account", 7, 1 }, { "benutzer", 8, 4 },
+    { "usuario", 7, 2 }, { NULL, 0, 0 }
 };
 
 static int words_and_numbers(const unsigned char *v, size_t n)

@@ -220,7 +220,7 @@ static const builtin_t builtins[] = {
     /* an account and its password in a sentence with no word for
      * password: "user alice / s3cr3t-Pass!" (prose.c) */
     { "prose-account-password", "PASSWORD", S, 58, 0,
-      "user|gin|og in as|gn in as|ccount|tzer|uario", 0,
+      "user|gin|gn in as|ccount|tzer|uario", 0,
       NULL, NULL, llm_scan_find_prose_account, 1 },
     /* an AWS secret written right after its key id: positional
      * constructor arguments, CSV exports, "ID / secret" in prose */

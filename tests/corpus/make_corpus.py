@@ -1100,7 +1100,7 @@ cur = "handover_chat.txt"
 add(cur, f"""[09:12] maria: staging is back. user alice / {P("PASSWORD", pw())} for the admin UI
 [09:13] maria: the reporting box: login: reporter, {P("PASSWORD", pw())}
 [09:15] tom: thanks! and the ftp?
-[09:16] maria: log in as uploader with {P("PASSWORD", pw())} (read-only)
+[09:16] maria: sign in as uploader with {P("PASSWORD", pw())} (read-only)
 [09:17] maria: Benutzer: anna / {P("PASSWORD", pw())} fuer das Wiki
 [09:20] tom: user guide / FAQ-2024 is still outdated btw
 [09:21] maria: user tom, please review PR-1234 before Friday

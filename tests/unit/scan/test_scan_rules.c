@@ -1448,7 +1448,7 @@ START_TEST(accounts_in_prose)
     has("staging: user alice / s3cr3t-Pass!", "prose-account-password", "s3cr3t-Pass!");
     has("User: deploy / Nr6!xT4qZm (rotate monthly)", "prose-account-password", "Nr6!xT4qZm");
     has("login: ops-bot, Kq7#Lm2xWv9z", "prose-account-password", "Kq7#Lm2xWv9z");
-    has("you can log in as admin with Zx8^wQ3mKp now", "prose-account-password", "Zx8^wQ3mKp");
+    has("you can sign in as admin with Zx8^wQ3mKp now", "prose-account-password", "Zx8^wQ3mKp");
     has("sign in as qa@acme-corp.com with 'Wd3^kP9s Qz1'", "prose-account-password", "Wd3^kP9s Qz1");
     has("account svc_backup | Hb3nQ7vLp2xZ", "prose-account-password", "Hb3nQ7vLp2xZ");
     has("Benutzer: anna / Gk8mW2z!Rt", "prose-account-password", "Gk8mW2z!Rt");
