@@ -495,13 +495,17 @@ static const char *role_of(json_t *v)
     return json_is_object(v) ? llm_dialect_str(v, "role") : NULL;
 }
 
-static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
+static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
+                             const char *key)
 {
     size_t i, n = json_array_size(arr);
     json_t *v;
     int ends = w->want_ends, lead = -1, trail = -1, run, runs = 0;
     int prev_trail = -1;
-    const char *prev_role = NULL, *role;
+    const char *prev_role = NULL, *role = NULL;
+    /* the lists of messages: Chat and Messages "messages", Responses
+     * "input" */
+    int messages = key && (!strcmp(key, "messages") || !strcmp(key, "input"));
 
     /* Consecutive text parts form one unit, so that a value a client split
      * over two parts is still seen whole. */
@@ -536,8 +540,7 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path)
         w->trail = trail;
     }
     json_array_foreach(arr, i, v) {
-        role = role_of(v);
-        if (role) {
+        if (messages && (role = role_of(v)) != NULL) {
             w->lead = w->trail = -1;
         }
         if (is_text_part(v)) {
@@ -568,7 +571,7 @@ static void walk_proto(walk_t *w, json_t *node, const char *path,
         unit_single(w, path, node);
     }
     else if (json_is_array(node)) {
-        walk_proto_array(w, node, path);
+        walk_proto_array(w, node, path, key);
     }
     else if (json_is_object(node)) {
         walk_proto_object(w, node, path, key, 0);
