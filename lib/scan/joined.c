@@ -9,10 +9,11 @@
  *
  * Each part has been scanned on its own already, so only what crosses a
  * boundary is new.  The joined text is therefore read around the
- * boundaries only: a window either side of each (windows that meet are
- * one), copied out of the parts and scanned; a match is kept when a
- * boundary falls inside it.  A kept match that reaches the edge of its
- * window may go on past it (a private key is longer than the window):
+ * boundaries only: a window either side of each (wider on a side that is
+ * base64 where the parts meet; windows that meet are one), copied out of
+ * the parts and scanned; a match is kept when a boundary falls inside it.
+ * A kept match that reaches the edge of its window, or comes within a
+ * line of it, may go on past it (a private key longer than the window):
  * that window is widened and scanned again.  Parts shorter than the
  * window are read whole, so a value spread over three parts is found
  * too.
@@ -25,7 +26,13 @@
 
 /* bytes read either side of a boundary: the context rules look back (a
  * name, a vendor three lines up) and most values fit */
-#define JOIN_WINDOW 4096
+#define JOIN_WINDOW 1024
+/* ... and on a side that is base64 where it meets the other: a private
+ * key's BEGIN line may be kilobytes before the cut, a JWT's end
+ * kilobytes after it */
+#define ENCODED_WINDOW 4096
+/* a value this close to a window's edge may go on past it */
+#define EDGE 128
 /* a window is not widened past this (a match still reaching the edge is
  * kept as it is) */
 #define JOIN_MAX (1024 * 1024)
@@ -58,6 +65,25 @@ static char *copy_out(apr_pool_t *p, const char *const *texts,
     }
     *o = '\0';
     return buf;
+}
+
+/* Are the n bytes at s base64 (of either alphabet), the lines of a key
+ * block or their escapes included? */
+static int encoded(const unsigned char *s, size_t n)
+{
+    size_t k, letters = 0;
+
+    for (k = 0; k < n; k++) {
+        if (LLM_IS_ALNUM(s[k])) {
+            letters++;
+        }
+        else if (s[k] != '+' && s[k] != '/' && s[k] != '=' && s[k] != '-'
+                 && s[k] != '_' && s[k] != '.' && s[k] != '\n'
+                 && s[k] != '\r' && s[k] != '\\') {
+            return 0;
+        }
+    }
+    return letters >= n / 2;
 }
 
 /* Is a boundary between two parts strictly inside [off, end)? */
@@ -105,12 +131,22 @@ int llm_scan_joined(const llm_scan_rules_t *rs, const char *const *texts,
     /* one window per boundary; windows that meet are merged */
     sp = apr_palloc(p, sizeof(*sp) * (size_t)nparts);
     for (k = 1; k < nparts; k++) {
-        size_t b = start[k];
-        size_t from = b > window ? b - window : 0;
-        size_t to = total - b > window ? b + window : total;
+        size_t b = start[k], left = window, right = window, from, to, e;
         if (lens[k - 1] == 0 || lens[k] == 0) {
             continue;            /* an empty part joins nothing new */
         }
+        e = lens[k - 1] < 64 ? lens[k - 1] : 64;
+        if (left < ENCODED_WINDOW
+            && encoded((const unsigned char *)texts[k - 1] + lens[k - 1] - e, e)) {
+            left = ENCODED_WINDOW;
+        }
+        e = lens[k] < 64 ? lens[k] : 64;
+        if (right < ENCODED_WINDOW
+            && encoded((const unsigned char *)texts[k], e)) {
+            right = ENCODED_WINDOW;
+        }
+        from = b > left ? b - left : 0;
+        to = total - b > right ? b + right : total;
         if (ns > 0 && from <= sp[ns - 1].to) {
             sp[ns - 1].to = to;
         }
@@ -141,8 +177,11 @@ int llm_scan_joined(const llm_scan_rules_t *rs, const char *const *texts,
                 if (!crosses(start, nparts, off, end)) {
                     continue;
                 }
+                /* near the edge rather than at it: a cut-off key block
+                 * ends at its last whole line */
                 if (to - from < JOIN_MAX
-                    && ((off == from && from > 0) || (end == to && to < total))) {
+                    && ((off < from + EDGE && from > 0)
+                        || (end + EDGE > to && to < total))) {
                     widen = 1;
                 }
             }

@@ -83,8 +83,9 @@ int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
  * the matches that only the joined text holds, those a boundary between
  * two parts falls inside, with offsets in the parts' concatenation.  The
  * parts are read window bytes either side of each boundary (0: the
- * default, 4096), further when a value reaches the window's edge, and are
- * not copied whole unless short.  Returns the number of matches appended,
+ * default, 1024; 4096 on a side that is base64 where the parts meet),
+ * further when a value reaches the window's edge, and are not copied
+ * whole unless short.  Returns the number of matches appended,
  * or -1 on an internal error (callers fail closed). */
 int llm_scan_joined(const llm_scan_rules_t *rs, const char *const *texts,
                     const size_t *lens, int nparts, size_t window,

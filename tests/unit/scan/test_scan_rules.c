@@ -750,6 +750,78 @@ START_TEST(split_private_key_widens)
 }
 END_TEST
 
+/* With the default window (1 KB, 4 KB on a side that is base64 where
+ * the parts meet): a 4096-bit key block cut at each of its lines, far
+ * from its BEGIN line, and a long JWT cut near its start, each between
+ * pages of prose. */
+START_TEST(split_long_values_default_window)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char prose[] = "The nightly job copies the reports to the "
+                                "archive and mails a summary.\n";
+    char *t, *o, *key, *tok;
+    size_t k, line, cut, kb, ke;
+    apr_array_header_t *out;
+    unsigned int x = 7;
+
+    t = apr_palloc(pool, 16384);
+    o = t;
+    for (k = 0; k < 30; k++) {
+        o += sprintf(o, "%s", prose);
+    }
+    key = o;
+    o += sprintf(o, "-----BEGIN RSA PRIVATE KEY-----\n");
+    for (line = 0; line < 50; line++) {
+        for (k = 0; k < 64; k++) {
+            x = x * 1103515245u + 12345u;
+            *o++ = b64[(x >> 16) % 64];
+        }
+        *o++ = '\n';
+    }
+    o += sprintf(o, "-----END RSA PRIVATE KEY-----");
+    kb = (size_t)(key - t);
+    ke = (size_t)(o - t);
+    o += sprintf(o, "\n");
+    for (k = 0; k < 30; k++) {
+        o += sprintf(o, "%s", prose);
+    }
+    key = apr_pstrmemdup(pool, t + kb, ke - kb);
+    for (cut = kb + 32; cut < ke; cut += 65) {
+        out = joined(t, &cut, 1, 0);
+        ck_assert_msg(joined_has(out, t, "PRIVATE_KEY", key),
+                      "key cut at %zu of %zu..%zu: got%s", cut - kb, kb, ke,
+                      describe(t + kb, out));
+    }
+
+    /* a JWT whose payload is 1.5 KB of claims */
+    o = t;
+    for (k = 0; k < 30; k++) {
+        o += sprintf(o, "%s", prose);
+    }
+    tok = o;
+    o += sprintf(o, "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ");
+    for (k = 0; k < 1500; k++) {
+        x = x * 1103515245u + 12345u;
+        *o++ = b64[(x >> 16) % 62];
+    }
+    o += sprintf(o, ".");
+    for (k = 0; k < 86; k++) {
+        x = x * 1103515245u + 12345u;
+        *o++ = b64[(x >> 16) % 62];
+    }
+    kb = (size_t)(tok - t);
+    ke = (size_t)(o - t);
+    o += sprintf(o, " was the token\n");
+    tok = apr_pstrmemdup(pool, t + kb, ke - kb);
+    for (cut = kb + 5; cut < ke; cut += 97) {
+        out = joined(t, &cut, 1, 0);
+        ck_assert_msg(joined_has(out, t, "JWT", tok), "JWT cut at %zu: got%s",
+                      cut - kb, describe(t + kb, out));
+    }
+}
+END_TEST
+
 /* Ordinary messages meeting: words, sentences, code, numbers. */
 START_TEST(split_clean_joins)
 {
@@ -1741,6 +1813,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, split_values_joined);
     tcase_add_test(tc, split_private_key_widens);
     tcase_add_test(tc, split_clean_joins);
+    tcase_add_test(tc, split_long_values_default_window);
     tcase_add_test(tc, overlaps_and_order);
     tcase_add_test(tc, agent_text_shapes);
     tcase_add_test(tc, shared_by_threads);
