@@ -2,8 +2,9 @@
 messages of one role (which a provider reads as one turn; Anthropic joins
 them) is found where the messages meet.  A secret cut anywhere inside, in
 two or three messages, as strings or text blocks, in the Chat, Messages and
-Responses dialects, is blocked with nothing upstream; a private key read in
-two chunks by parallel tool calls is blocked; an address cut in two is
+Responses dialects, is blocked with nothing upstream, and so is a private
+key pasted in two messages or read in two chunks by parallel tool calls
+(Chat's role "tool" twice in a row); an address cut in two is
 redacted in both messages (the placeholder where it starts, the rest
 removed) and appears nowhere upstream; ordinary adjacent messages reach
 the provider as sent.  Values are made at run time.
@@ -78,6 +79,25 @@ def test_token_split_over_three_messages_is_blocked(gateway, mock, token,
 
     sh.assert_blocked(resp, family, "GITHUB_TOKEN", mock, values=[tok],
                       location=_where(dialect, "blocks", 0))
+    assert mock.requests == []
+
+
+@pytest.mark.parametrize("dialect", ["chat", "messages", "responses"])
+def test_private_key_pasted_in_two_messages_is_blocked(gateway, mock, token,
+                                                       user_agent, dialect):
+    """A key block pasted in two messages, cut at a line far from its
+    BEGIN line."""
+    pem = sh.private_key_pem()
+    lines = pem.split("\n")
+    first, second = "\n".join(lines[:8]) + "\n", "\n".join(lines[8:])
+    path, family, body = _body(dialect, "string",
+                               ["here is the deploy key:\n" + first,
+                                second + "\nthanks"])
+
+    resp = sh.post(gateway, token, path, body, user_agent)
+
+    sh.assert_blocked(resp, family, "PRIVATE_KEY", mock,
+                      location=_where(dialect, "string", 0))
     assert mock.requests == []
 
 
