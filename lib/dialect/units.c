@@ -402,30 +402,57 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
     unit_single(w, kpath, v);
 }
 
-/* The content of a message (an object with a role): walked as any
- * member, and the text units it begins and ends with noted in w->lead
- * and w->trail. */
+/* What joins with its like when adjacent: a message (by its role), a
+ * Messages tool_result block, a Responses function_call_output item; NULL
+ * for anything else.  Its text is in *text_key. */
+static const char *turn_of(json_t *v, const char **text_key)
+{
+    const char *s;
+
+    if (!json_is_object(v)) {
+        return NULL;
+    }
+    *text_key = "content";
+    if ((s = llm_dialect_str(v, "role")) != NULL) {
+        return s;
+    }
+    if ((s = llm_dialect_str(v, "type")) != NULL) {
+        if (!strcmp(s, "tool_result")) {
+            return s;
+        }
+        if (!strcmp(s, "function_call_output")) {
+            *text_key = "output";
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* The text of a turn (a message's content, a tool result's): walked as
+ * any member, and the text units it begins and ends with noted in
+ * w->lead and w->trail. */
 static void message_content(walk_t *w, json_t *obj, const char *parent_key,
-                            const char *path, size_t idx, json_t *v)
+                            const char *key, const char *path, size_t idx,
+                            json_t *v)
 {
     int before = w->units->nelts;
 
     w->lead = w->trail = -1;
     if (json_is_string(v)) {
-        proto_string(w, obj, parent_key, "content", path, idx, v);
+        proto_string(w, obj, parent_key, key, path, idx, v);
         if (w->units->nelts > before) {
             w->lead = w->trail = before;
         }
     }
     else if (json_is_array(v)) {
         w->want_ends = 1;
-        walk_proto(w, v, llm_dialect_path_key(w->p, path, "content", 7, idx),
-                   "content");
+        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, strlen(key), idx),
+                   key);
         w->want_ends = 0;
     }
     else if (json_is_object(v)) {
-        walk_proto(w, v, llm_dialect_path_key(w->p, path, "content", 7, idx),
-                   "content");
+        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, strlen(key), idx),
+                   key);
     }
 }
 
@@ -433,7 +460,7 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
                               const char *parent_key, int skip_text)
 {
     size_t i, key_len;
-    const char *key, *kpath;
+    const char *key, *kpath, *tkey;
     json_t *v;
     void *it;
 
@@ -453,8 +480,9 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
         if (skip_text && !strcmp(key, "text")) {
             continue;
         }
-        if (!strcmp(key, "content") && json_is_string(json_object_get(obj, "role"))) {
-            message_content(w, obj, parent_key, path, i, v);
+        if ((!strcmp(key, "content") || !strcmp(key, "output"))
+            && turn_of(obj, &tkey) && !strcmp(tkey, key)) {
+            message_content(w, obj, parent_key, key, path, i, v);
         }
         else if (json_is_string(v)) {
             proto_string(w, obj, parent_key, key, path, i, v);
@@ -489,12 +517,6 @@ static int is_text_part(json_t *v)
     return n >= 4 && !strcmp(type + n - 4, "text");
 }
 
-/* A message: an object with a role. */
-static const char *role_of(json_t *v)
-{
-    return json_is_object(v) ? llm_dialect_str(v, "role") : NULL;
-}
-
 static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
                              const char *key)
 {
@@ -502,10 +524,11 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
     json_t *v;
     int ends = w->want_ends, lead = -1, trail = -1, run, runs = 0;
     int prev_trail = -1;
-    const char *prev_role = NULL, *role = NULL;
-    /* the lists of messages: Chat and Messages "messages", Responses
-     * "input" */
-    int messages = key && (!strcmp(key, "messages") || !strcmp(key, "input"));
+    const char *prev_role = NULL, *role = NULL, *tkey;
+    /* the lists of turns: Chat and Messages "messages", Responses "input",
+     * a message's content (tool_result blocks) */
+    int messages = key && (!strcmp(key, "messages") || !strcmp(key, "input")
+                           || !strcmp(key, "content"));
 
     /* Consecutive text parts form one unit, so that a value a client split
      * over two parts is still seen whole. */
@@ -534,14 +557,18 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
         }
         trail = run;
     }
-    /* the content of a message: the units it begins and ends with */
+    /* the text of a turn: the units it begins and ends with (told the
+     * caller once the members below, which use w->lead and w->trail for
+     * their own turns, are walked) */
     if (ends) {
-        w->lead = n > 0 && is_text_part(json_array_get(arr, 0)) ? lead : -1;
-        w->trail = trail;
+        lead = n > 0 && is_text_part(json_array_get(arr, 0)) ? lead : -1;
     }
     json_array_foreach(arr, i, v) {
-        if (messages && (role = role_of(v)) != NULL) {
+        if (messages && (role = turn_of(v, &tkey)) != NULL) {
             w->lead = w->trail = -1;
+        }
+        else {
+            role = NULL;
         }
         if (is_text_part(v)) {
             walk_proto_object(w, v, llm_dialect_path_index(w->p, path, i),
@@ -554,13 +581,18 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
             prev_trail = -1;
             continue;
         }
-        /* adjacent messages of one role are one turn to the provider */
+        /* adjacent messages of one role are one turn to the provider;
+         * adjacent tool results (parallel calls) are read in a row too */
         if (prev_trail >= 0 && w->lead >= 0 && !strcmp(prev_role, role)) {
             APR_ARRAY_IDX(w->units, w->lead, llm_unit_t).follows = prev_trail;
         }
         prev_trail = w->trail;
         prev_role = role;
         w->lead = w->trail = -1;
+    }
+    if (ends) {
+        w->lead = lead;
+        w->trail = trail;
     }
 }
 

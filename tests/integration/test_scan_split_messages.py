@@ -4,7 +4,8 @@ them) is found where the messages meet.  A secret cut anywhere inside, in
 two or three messages, as strings or text blocks, in the Chat, Messages and
 Responses dialects, is blocked with nothing upstream, and so is a private
 key pasted in two messages or read in two chunks by parallel tool calls
-(Chat's role "tool" twice in a row); an address cut in two is
+(Chat's role "tool" twice in a row, Messages' tool_result blocks,
+Responses' function_call_output items); an address cut in two is
 redacted in both messages (the placeholder where it starts, the rest
 removed) and appears nowhere upstream; ordinary adjacent messages reach
 the provider as sent.  Values are made at run time.
@@ -122,6 +123,47 @@ def test_private_key_read_in_two_tool_results_is_blocked(gateway, mock, token,
 
     sh.assert_blocked(resp, "openai", "PRIVATE_KEY", mock,
                       location="messages[2].content")
+    assert mock.requests == []
+
+
+def _parallel_results(dialect, first, second):
+    """Two results of parallel reads of one file, in a row."""
+    if dialect == "messages":
+        uses = [{"type": "tool_use", "id": "toolu_%d" % i, "name": "read_file",
+                 "input": {"path": "deploy/key.pem", "part": i}} for i in (1, 2)]
+        return sh.MESSAGES, "anthropic", sh._anthropic([
+            {"role": "user", "content": "read deploy/key.pem"},
+            {"role": "assistant", "content": uses},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1",
+                 "content": first},
+                {"type": "tool_result", "tool_use_id": "toolu_2",
+                 "content": [{"type": "text", "text": second}]}]}]), \
+            "messages[2].content[0].content"
+    return sh.RESPONSES, "openai", {"model": sh.GPT, "input": [
+        {"role": "user", "content": "read deploy/key.pem"},
+        {"type": "function_call", "call_id": "call_1", "name": "read_file",
+         "arguments": '{"part": 1}'},
+        {"type": "function_call", "call_id": "call_2", "name": "read_file",
+         "arguments": '{"part": 2}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": first},
+        {"type": "function_call_output", "call_id": "call_2",
+         "output": second}]}, "input[3].output"
+
+
+@pytest.mark.parametrize("dialect", ["messages", "responses"])
+def test_private_key_in_two_parallel_results_is_blocked(gateway, mock, token,
+                                                        user_agent, dialect):
+    """Messages' tool_result blocks and Responses' function_call_output
+    items in a row are read where they meet, as Chat's tool messages."""
+    pem = sh.private_key_pem()
+    lines = pem.split("\n")
+    first, second = "\n".join(lines[:6]) + "\n", "\n".join(lines[6:]) + "\n"
+    path, family, body, where = _parallel_results(dialect, first, second)
+
+    resp = sh.post(gateway, token, path, body, user_agent)
+
+    sh.assert_blocked(resp, family, "PRIVATE_KEY", mock, location=where)
     assert mock.requests == []
 
 

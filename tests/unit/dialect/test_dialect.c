@@ -510,6 +510,35 @@ START_TEST(units_follow_adjacent_messages)
     units = llm_dialect_units(tp, j, LLM_EP_OPENAI_RESPONSES);
     ck_assert(follows(units, "input[1].content", "input[0].content[0].text"));
     ck_assert(follows(units, "input[3].content", NULL));
+
+    /* results of parallel tool calls, read in a row: Messages' tool_result
+     * blocks (string or text blocks), Responses' function_call_output
+     * items; the message around them still chains by its own text */
+    j = tu_parse(
+        "{\"model\":\"c\",\"max_tokens\":8,\"messages\":["
+        "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+        "\"tool_use_id\":\"toolu_1\",\"content\":\"t1\"},"
+        "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_2\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"t2\"}]},"
+        "{\"type\":\"text\",\"text\":\"u1\"}]},"
+        "{\"role\":\"user\",\"content\":\"u2\"}]}");
+    units = llm_dialect_units(tp, j, LLM_EP_ANTHROPIC_MESSAGES);
+    ck_assert(follows(units, "messages[0].content[0].content", NULL));
+    ck_assert(follows(units, "messages[0].content[1].content[0].text",
+                      "messages[0].content[0].content"));
+    ck_assert(follows(units, "messages[0].content[2].text", NULL));
+    ck_assert(follows(units, "messages[1].content", "messages[0].content[2].text"));
+
+    j = tu_parse(
+        "{\"model\":\"g\",\"input\":["
+        "{\"type\":\"function_call_output\",\"call_id\":\"call_1\","
+        "\"output\":\"o1\"},"
+        "{\"type\":\"function_call_output\",\"call_id\":\"call_2\","
+        "\"output\":\"o2\"},"
+        "{\"role\":\"user\",\"content\":\"r1\"}]}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_RESPONSES);
+    ck_assert(follows(units, "input[1].output", "input[0].output"));
+    ck_assert(follows(units, "input[2].content", NULL));
 }
 END_TEST
 
