@@ -52,8 +52,12 @@ int llm_dialect_name_known(const char *key);
 typedef enum {
     LLM_MEDIA_BINARY,       /* base64 of a known binary format: not text */
     LLM_MEDIA_TEXT,         /* not base64 at all: scanned as it is */
-    LLM_MEDIA_ENCODED_TEXT  /* base64 of anything else: scanned as it is
+    LLM_MEDIA_ENCODED_TEXT, /* base64 of anything else: scanned as it is
                              * and decoded (*decoded, from p) */
+    LLM_MEDIA_DOCUMENT,     /* base64 of a PDF: its text (*decoded) is
+                             * scanned, the base64 is not */
+    LLM_MEDIA_UNREADABLE    /* a PDF the gateway cannot read (*decoded:
+                             * why): refused, never forwarded unscanned */
 } llm_media_e;
 
 /* s: the field's value; declared: the media type the request names, or
@@ -61,6 +65,16 @@ typedef enum {
 llm_media_e llm_dialect_media(apr_pool_t *p, const char *s, size_t n,
                               const char *declared, int url_field,
                               const char **decoded, size_t *decoded_len);
+
+/* pdf_text.c: the text a provider would take from a PDF (*text from p) */
+typedef enum {
+    LLM_PDF_OK,
+    LLM_PDF_ENCRYPTED,
+    LLM_PDF_TOO_LARGE
+} llm_pdf_e;
+
+llm_pdf_e llm_pdf_text(apr_pool_t *p, const unsigned char *pdf, size_t n,
+                       const char **text, size_t *len);
 
 /* jansson 2.14 added keys with lengths (and so keys holding NUL); older
  * releases (RHEL 8 ships 2.11) have C-string keys only, and there every

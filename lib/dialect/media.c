@@ -338,7 +338,25 @@ llm_media_e llm_dialect_media(apr_pool_t *p, const char *s, size_t n,
     }
     if (!(declared && text_type(declared, dlen))
         && binary_magic(head, b64_decode(payload, plen, head, sizeof(head)))) {
-        return LLM_MEDIA_BINARY;
+        if (memcmp(head, "%PDF-", 5)) {
+            return LLM_MEDIA_BINARY;
+        }
+        /* a document: the providers hand the model its text */
+        out = apr_palloc(p, plen / 4 * 3 + 3);
+        switch (llm_pdf_text(p, out, b64_decode(payload, plen, out, 0),
+                             decoded, decoded_len)) {
+        case LLM_PDF_OK:
+            return LLM_MEDIA_DOCUMENT;
+        case LLM_PDF_ENCRYPTED:
+            *decoded = "is an encrypted PDF, whose text the gateway "
+                       "cannot scan";
+            break;
+        default:
+            *decoded = "is a PDF whose streams inflate to more than "
+                       "64 MB, too large to scan";
+        }
+        *decoded_len = strlen(*decoded);
+        return LLM_MEDIA_UNREADABLE;
     }
     out = apr_palloc(p, plen / 4 * 3 + 3);
     *decoded_len = b64_decode(payload, plen, out, 0);

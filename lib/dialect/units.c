@@ -336,6 +336,12 @@ static void media_string(walk_t *w, const char *path, json_t *v,
                               &dec, &dlen)) {
     case LLM_MEDIA_BINARY:
         return;
+    case LLM_MEDIA_DOCUMENT:
+        unit_decoded(w, path, v, dec, dlen);
+        return;
+    case LLM_MEDIA_UNREADABLE:
+        refuse(w, path, dec);
+        return;
     case LLM_MEDIA_ENCODED_TEXT:
         unit_decoded(w, path, v, dec, dlen);
         /* and as sent: text that happens to be valid base64 */

@@ -188,8 +188,9 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             f.length = m->length;
             f.category = m->category;
             f.action = llm_scan_action_for(dc, m->rule, m->type, m->category);
-            /* the model name, a provider blob, text decoded from base64:
-             * a redaction cannot be written back there */
+            /* the model name, a provider blob, text decoded from base64
+             * or read out of a PDF: a redaction cannot be written back
+             * there */
             if (f.action == LLM_ACTION_REDACT && piece && piece->fixed) {
                 f.action = LLM_ACTION_BLOCK;
             }

@@ -33,7 +33,7 @@ bin="$out/fuzz_answer"
     -I"$top/include" -I"$top/lib" -I"$top/lib/dialect" \
     $(apr-1-config --cppflags --includes) $(pkg-config --cflags jansson libpcre2-8) \
     "$top/tests/fuzz/fuzz_answer.c" "$top"/lib/dialect/*.c "$top"/lib/scan/*.c \
-    $(apr-1-config --link-ld --libs) $(pkg-config --libs jansson libpcre2-8) -lm \
+    $(apr-1-config --link-ld --libs) $(pkg-config --libs jansson libpcre2-8 zlib) -lm \
     -o "$bin"
 
 seed() {

@@ -37,7 +37,7 @@ bin="$out/fuzz_dialect"
     -I"$top/include" -I"$top/lib/dialect" \
     $("$apr_config" --cppflags --includes) $(pkg-config --cflags jansson) \
     "$top/tests/fuzz/fuzz_dialect.c" "$top"/lib/dialect/*.c \
-    $("$apr_config" --link-ld --libs) $(pkg-config --libs jansson) \
+    $("$apr_config" --link-ld --libs) $(pkg-config --libs jansson zlib) \
     -o "$bin"
 
 # Seeds: the first byte picks the endpoint (low 3 bits) and the stream

@@ -157,11 +157,8 @@ def test_line_wrapped_base64_text_is_scanned(gateway, mock, minter, dialect):
     assert mock.requests == [], "the encoded key was forwarded"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "item 4: a base64 payload counts as binary when its first bytes are a "
-    "known magic number; a PDF (%PDF-) whose content stream holds the key "
-    "uncompressed is forwarded unscanned, and providers extract PDF text "
-    "for the model"))
+# Providers hand the model a PDF's text: a PDF is read, not waved through
+# as binary (more in test_scan_pdf.py).
 @pytest.mark.parametrize("dialect", ["openai", "anthropic"])
 def test_pdf_with_plain_text_stream_is_scanned(gateway, mock, minter,
                                                dialect):
