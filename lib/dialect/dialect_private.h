@@ -76,6 +76,16 @@ typedef enum {
 llm_pdf_e llm_pdf_text(apr_pool_t *p, const unsigned char *pdf, size_t n,
                        const char **text, size_t *len);
 
+/* pdf_cmap.c: a font's ToUnicode map; NULL when it maps nothing */
+typedef struct llm_pdf_cmap llm_pdf_cmap_t;
+
+llm_pdf_cmap_t *llm_pdf_cmap_parse(apr_pool_t *p, const unsigned char *b,
+                                   size_t n);
+/* The text of the codes s holds, handed to put in UTF-8 pieces. */
+void llm_pdf_cmap_decode(const llm_pdf_cmap_t *cm, const unsigned char *s,
+                         size_t n, void (*put)(void *, const char *, size_t),
+                         void *baton);
+
 /* jansson 2.14 added keys with lengths (and so keys holding NUL); older
  * releases (RHEL 8 ships 2.11) have C-string keys only, and there every
  * key is what strlen() says. */

@@ -13,10 +13,10 @@
  *
  * Not a PDF renderer: glyph positions are not followed, only the order of
  * the show operators (a value drawn as one run, or as pieces of one text
- * object, comes out whole).  Strings are taken as their bytes: fonts whose
- * codes are 2-byte glyph ids (CID fonts, decoded by a ToUnicode map) give
- * no readable text here, and text drawn as images is not read (see
- * docs/dialect.md).  Encrypted PDFs and PDFs whose streams inflate past
+ * object, comes out whole).  A string shown in a font with a ToUnicode map
+ * (pdf_cmap.c) is read through it -- the only way to text for fonts whose
+ * codes are glyph ids -- and as its bytes otherwise; text drawn as images
+ * is not read (see docs/dialect.md).  Encrypted PDFs and PDFs whose streams inflate past
  * LLM_PDF_INFLATE_MAX cannot be read, and the caller refuses them rather
  * than forward what it could not scan.
  */
@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "apr_hash.h"
 #include "apr_strings.h"
 #include "apr_tables.h"
 
@@ -36,12 +37,30 @@
  * compressed text inflates to far less, a deflate bomb to far more. */
 #define LLM_PDF_INFLATE_MAX (64u * 1024u * 1024u)
 
+/* One object of the document: its dictionary (or other body) and, for a
+ * stream, its data as sent and, once inflated, as read. */
+typedef struct {
+    const unsigned char *body;
+    size_t blen;
+    const unsigned char *data;
+    size_t dlen;
+    const unsigned char *plain;
+    size_t plen;
+    int inflated;
+} pdf_obj_t;
+
 typedef struct {
     apr_pool_t *p;
     char *out;
     size_t len, cap;
     size_t inflated;
     int too_large;
+    apr_hash_t *objs;           /* object number -> pdf_obj_t */
+    apr_hash_t *cmaps;          /* object number of a map -> its cmap */
+    apr_hash_t *content_fonts;  /* content stream's number -> its fonts */
+    apr_hash_t *any_fonts;      /* font name -> the first such font's map */
+    apr_hash_t *fonts;          /* the fonts of the content being read */
+    const llm_pdf_cmap_t *font; /* the map of the font in use, if any */
 } pdf_t;
 
 static void put(pdf_t *d, const void *b, size_t n)
@@ -218,19 +237,43 @@ static void put_text_string(pdf_t *d, const unsigned char *s, size_t n)
     }
 }
 
-enum { PDF_CONTENT, PDF_DICTS, PDF_FILE };
+enum { PDF_CONTENT, PDF_DICTS, PDF_FILE, PDF_INDEX };
 
-static void stream(pdf_t *d, const unsigned char *dict, size_t dn,
+static void stream(pdf_t *d, long num, const unsigned char *dict, size_t dn,
                    const unsigned char *data, size_t len);
-
+static void index_stream(pdf_t *d, long num, const unsigned char *dict,
+                         size_t dn, const unsigned char *data, size_t len);
 static const unsigned char *find(const unsigned char *b, size_t from,
                                  size_t n, const char *word);
-static long dict_length(const unsigned char *dict, size_t n);
+static long dict_int(const unsigned char *dict, size_t n, const char *key);
+static const llm_pdf_cmap_t *font_map(pdf_t *d, const char *name,
+                                      size_t len);
+
+static void put_cb(void *baton, const char *s, size_t n)
+{
+    put(baton, s, n);
+}
+
+/* Bytes a text-showing operator draws: through the font's map, or as
+ * bytes of a simple encoding. */
+static void put_shown(pdf_t *d, const unsigned char *s, size_t n)
+{
+    size_t k;
+
+    if (d->font) {
+        llm_pdf_cmap_decode(d->font, s, n, put_cb, d);
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        put_byte(d, s[k]);
+    }
+}
 
 /* Past a stream's data, from just past its "stream" keyword at kw; the
- * data goes to stream() with the dictionary since the object's start. */
+ * dictionary runs from the object's start to kw. */
 static size_t file_stream(pdf_t *d, const unsigned char *b, size_t n,
-                          size_t obj_at, size_t kw, size_t after)
+                          long num, size_t obj_at, size_t kw, size_t after,
+                          int mode)
 {
     const unsigned char *data = b + after, *end;
     long slen;
@@ -241,7 +284,7 @@ static size_t file_stream(pdf_t *d, const unsigned char *b, size_t n,
     if (data < b + n && *data == '\n') {
         data++;
     }
-    slen = dict_length(b + obj_at, kw - obj_at);
+    slen = dict_int(b + obj_at, kw - obj_at, "/Length");
     if (slen >= 0 && (size_t)slen <= n - (size_t)(data - b)
         && (end = find(b, (size_t)(data - b) + (size_t)slen, n,
                        "endstream")) != NULL
@@ -251,20 +294,58 @@ static size_t file_stream(pdf_t *d, const unsigned char *b, size_t n,
     else if ((end = find(b, (size_t)(data - b), n, "endstream")) == NULL) {
         end = b + n;
     }
-    stream(d, b + obj_at, kw - obj_at, data, (size_t)(end - data));
+    if (mode == PDF_INDEX) {
+        index_stream(d, num, b + obj_at, kw - obj_at, data,
+                     (size_t)(end - data));
+    }
+    else {
+        stream(d, num, b + obj_at, kw - obj_at, data, (size_t)(end - data));
+    }
     end = find(b, (size_t)(end - b), n, "endstream");
     return end ? (size_t)(end - b) + 9 : n;
 }
 
+static void index_obj(pdf_t *d, long num, const unsigned char *body,
+                      size_t blen)
+{
+    pdf_obj_t *o;
+    long *key;
+
+    if (num < 0) {
+        return;
+    }
+    o = apr_pcalloc(d->p, sizeof(*o));
+    key = apr_palloc(d->p, sizeof(*key));
+    *key = num;
+    o->body = body;
+    o->blen = blen;
+    apr_hash_set(d->objs, key, sizeof(*key), o);  /* a later one wins */
+}
+
+static long parse_int(const unsigned char *b, size_t n)
+{
+    long v = 0;
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        if (b[k] < '0' || b[k] > '9' || v > 0x7fffffffL / 10) {
+            return -1;
+        }
+        v = v * 10 + (b[k] - '0');
+    }
+    return n ? v : -1;
+}
+
 /*
- * One tokenizer for three kinds of bytes.  Page content (PDF_CONTENT):
- * the operands of the text-showing operators (Tj, TJ, ' and "), in order;
- * the strings of one text object run on without a break unless it moves
- * to a new line, so that a value drawn in pieces is read whole, and a wide
- * gap inside a TJ array reads as a space.  Dictionaries (PDF_DICTS, the
- * objects of an object stream): every literal string.  The whole file
- * (PDF_FILE): dictionaries, and each stream where its keyword stands as a
- * token -- never inside a string, where "stream" is only a word.
+ * One tokenizer for four kinds of bytes.  Page content (PDF_CONTENT):
+ * the operands of the text-showing operators (Tj, TJ, ' and "), in order,
+ * in the font Tf chose; the strings of one text object run on without a
+ * break unless it moves to a new line, so that a value drawn in pieces is
+ * read whole, and a wide gap inside a TJ array reads as a space.
+ * Dictionaries (PDF_DICTS, the objects of an object stream): every literal
+ * string.  The whole file (PDF_FILE): dictionaries, and each stream where
+ * its keyword stands as a token -- never inside a string, where "stream"
+ * is only a word.  PDF_INDEX: the file's objects by number, nothing read.
  */
 static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
 {
@@ -277,6 +358,10 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
     run_t *r;
     char *runs_buf = NULL, num[32];
     size_t runs_len = 0, runs_cap = 0;
+    const unsigned char *name = NULL;
+    size_t name_len = 0;
+    long int1 = -1, int2 = -1, obj_num = -1, v;
+    int in_obj = 0;
 
     /* scratch of this walk only: a string is at most as long as the
      * bytes it is written in */
@@ -296,6 +381,7 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
             continue;
         }
         if (c == '(' || (c == '<' && (i + 1 >= n || b[i + 1] != '<'))) {
+            int1 = int2 = -1;
             if (tmpcap < n - i) {
                 tmpcap = n - i;
                 tmp = apr_palloc(wp, tmpcap);
@@ -303,7 +389,7 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
             i = c == '(' ? literal(b, i + 1, n, tmp, &slen)
                          : hexstr(b, i + 1, n, tmp, &slen);
             if (mode != PDF_CONTENT) {
-                if (c == '(' && slen) {
+                if (c == '(' && slen && mode != PDF_INDEX) {
                     put_text_string(d, tmp, slen);
                     put_sep(d);
                 }
@@ -332,10 +418,12 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
         }
         if ((c == '<' || c == '>') && i + 1 < n && b[i + 1] == c) {
             i += 2;                     /* a dictionary's bounds */
+            int1 = int2 = -1;
             continue;
         }
         if (c == '[' || c == ']') {
             in_array = c == '[';
+            int1 = int2 = -1;
             i++;
             continue;
         }
@@ -349,18 +437,39 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
             j++;
         }
         if (mode != PDF_CONTENT) {
-            if (mode == PDF_FILE && j - i == 3 && !memcmp(b + i, "obj", 3)) {
+            if (mode == PDF_DICTS) {
+                i = j;
+                continue;
+            }
+            if (j - i == 3 && !memcmp(b + i, "obj", 3)) {
+                obj_num = int2;         /* "12 0 obj" */
+                obj_at = j;
+                in_obj = 1;
+            }
+            else if (j - i == 6 && !memcmp(b + i, "endobj", 6)) {
+                if (in_obj && mode == PDF_INDEX) {
+                    index_obj(d, obj_num, b + obj_at, i - obj_at);
+                }
+                in_obj = 0;
+            }
+            else if (j - i == 6 && !memcmp(b + i, "stream", 6)) {
+                if (mode == PDF_INDEX && in_obj) {
+                    index_obj(d, obj_num, b + obj_at, i - obj_at);
+                }
+                j = file_stream(d, b, n, in_obj ? obj_num : -1, obj_at, i, j,
+                                mode);
+                in_obj = 0;
                 obj_at = j;
             }
-            else if (mode == PDF_FILE && j - i == 6
-                     && !memcmp(b + i, "stream", 6)) {
-                j = file_stream(d, b, n, obj_at, i, j);
-                obj_at = j;
-            }
+            v = parse_int(b + i, j - i);
+            int2 = int1;
+            int1 = v;
             i = j;
             continue;
         }
         if (c == '/') {
+            name = b + i + 1;
+            name_len = j - i - 1;
             i = j;
             continue;
         }
@@ -385,13 +494,16 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
             }
             for (k = 0; k < pending->nelts; k++) {
                 r = &((run_t *)pending->elts)[k];
-                for (slen = 0; slen < r->len; slen++) {
-                    put_byte(d, (unsigned char)runs_buf[r->at + slen]);
-                }
+                put_shown(d, (const unsigned char *)runs_buf + r->at,
+                          r->len);
                 if (r->gap) {
                     put(d, " ", 1);
                 }
             }
+        }
+        else if (j - i == 2 && !memcmp(b + i, "Tf", 2)) {
+            d->font = name ? font_map(d, (const char *)name, name_len)
+                           : NULL;
         }
         else if (j - i == 2 && (!memcmp(b + i, "Td", 2)
                                 || !memcmp(b + i, "TD", 2)
@@ -405,9 +517,12 @@ static void walk(pdf_t *d, const unsigned char *b, size_t n, int mode)
         apr_array_clear(pending);
         runs_len = 0;
         in_array = 0;
+        name = NULL;
         i = j;
     }
-    put_sep(d);
+    if (mode != PDF_INDEX) {
+        put_sep(d);
+    }
     apr_pool_destroy(wp);
 }
 
@@ -422,7 +537,7 @@ static int inflate_stream(pdf_t *d, apr_pool_t *sp, const unsigned char *in,
     int rc;
 
     memset(&z, 0, sizeof(z));
-    if (inflateInit(&z) != Z_OK) {
+    if (d->too_large || inflateInit(&z) != Z_OK) {
         return -1;
     }
     if (cap > left) {
@@ -475,33 +590,70 @@ static int dict_has(const unsigned char *dict, size_t n, const char *word)
     return 0;
 }
 
-/* The value of the dictionary's /Length when it is a plain number. */
-static long dict_length(const unsigned char *dict, size_t n)
+/* Where the value of a key starts (past white space), or NULL. */
+static const unsigned char *dict_value(const unsigned char *dict, size_t n,
+                                       const char *key, size_t *left)
 {
-    size_t k, e;
-    long v;
+    size_t w = strlen(key), k;
 
-    for (k = 0; k + 7 < n; k++) {
-        if (!memcmp(dict + k, "/Length", 7) && !(dict[k + 7] >= '0'
-                                                 && dict[k + 7] <= '9')
-            && !(dict[k + 7] >= 'A' && dict[k + 7] <= 'z')) {
-            k += 7;
+    for (k = 0; k + w <= n; k++) {
+        if (dict[k] == '/' && !memcmp(dict + k, key, w)
+            && (k + w == n || is_space(dict[k + w]) || is_delim(dict[k + w]))) {
+            k += w;
             while (k < n && is_space(dict[k])) {
                 k++;
             }
-            for (e = k, v = 0; e < n && dict[e] >= '0' && dict[e] <= '9'
-                 && v < 0x7fffffffL / 10; e++) {
-                v = v * 10 + (dict[e] - '0');
-            }
-            while (e < n && is_space(dict[e])) {
-                e++;
-            }
-            /* "12 0 R" is a reference, not the length */
-            return e > k && !(e < n && dict[e] >= '0' && dict[e] <= '9')
-                ? v : -1;
+            *left = n - k;
+            return dict + k;
         }
     }
-    return -1;
+    return NULL;
+}
+
+/* A key's value when it is a plain number ("12 0 R" is a reference). */
+static long dict_int(const unsigned char *dict, size_t n, const char *key)
+{
+    const unsigned char *v = dict_value(dict, n, key, &n);
+    size_t e, f;
+
+    if (!v) {
+        return -1;
+    }
+    for (e = 0; e < n && v[e] >= '0' && v[e] <= '9'; e++) {
+    }
+    for (f = e; f < n && is_space(v[f]); f++) {
+    }
+    if (f < n && v[f] >= '0' && v[f] <= '9') {
+        return -1;
+    }
+    return parse_int(v, e);
+}
+
+/* "12 0 R" at v: 12; else -1.  *used: the bytes it took. */
+static long ref_at(const unsigned char *v, size_t n, size_t *used)
+{
+    size_t a = 0, b, c;
+    long num;
+
+    while (a < n && v[a] >= '0' && v[a] <= '9') {
+        a++;
+    }
+    num = parse_int(v, a);
+    for (b = a; b < n && is_space(v[b]); b++) {
+    }
+    for (c = b; c < n && v[c] >= '0' && v[c] <= '9'; c++) {
+    }
+    if (num < 0 || c == b || c == a) {
+        return -1;
+    }
+    while (c < n && is_space(v[c])) {
+        c++;
+    }
+    if (c >= n || v[c] != 'R') {
+        return -1;
+    }
+    *used = c + 1;
+    return num;
 }
 
 static const unsigned char *find(const unsigned char *b, size_t from,
@@ -520,13 +672,270 @@ static const unsigned char *find(const unsigned char *b, size_t from,
     return NULL;
 }
 
+static pdf_obj_t *obj(pdf_t *d, long num)
+{
+    return num < 0 ? NULL : apr_hash_get(d->objs, &num, sizeof(num));
+}
+
+/* A stream object's data as read: inflated once, within the budget. */
+static const unsigned char *obj_plain(pdf_t *d, pdf_obj_t *o, size_t *len)
+{
+    unsigned char *plain;
+
+    if (!o->inflated) {
+        o->inflated = 1;
+        if (!dict_has(o->body, o->blen, "/Filter")) {
+            o->plain = o->data;
+            o->plen = o->dlen;
+        }
+        else if (dict_has(o->body, o->blen, "/FlateDecode")
+                 && inflate_stream(d, d->p, o->data, o->dlen, &plain,
+                                   &o->plen) == 0) {
+            o->plain = plain;
+        }
+    }
+    *len = o->plen;
+    return o->plain;
+}
+
+/* The objects an object stream holds, indexed like the file's own. */
+static void index_stream(pdf_t *d, long num, const unsigned char *dict,
+                         size_t dn, const unsigned char *data, size_t len)
+{
+    pdf_obj_t *o = obj(d, num);
+    const unsigned char *plain;
+    size_t plen, k = 0, a, first_at, at, end;
+    long first, count, inner, off, next;
+    int i;
+
+    if (!o) {
+        return;
+    }
+    o->data = data;
+    o->dlen = len;
+    if (!dict_has(dict, dn, "/ObjStm")
+        || (first = dict_int(dict, dn, "/First")) < 0
+        || (count = dict_int(dict, dn, "/N")) <= 0
+        || (plain = obj_plain(d, o, &plen)) == NULL
+        || (size_t)first > plen) {
+        return;
+    }
+    first_at = (size_t)first;
+    /* "num offset num offset ...", then the objects from /First on */
+    for (i = 0; i < count && i < 100000; i++) {
+        for (; k < first_at && is_space(plain[k]); k++) {
+        }
+        for (a = k; k < first_at && plain[k] >= '0' && plain[k] <= '9'; k++) {
+        }
+        inner = parse_int(plain + a, k - a);
+        for (; k < first_at && is_space(plain[k]); k++) {
+        }
+        for (a = k; k < first_at && plain[k] >= '0' && plain[k] <= '9'; k++) {
+        }
+        off = parse_int(plain + a, k - a);
+        if (inner < 0 || off < 0 || first_at + (size_t)off > plen) {
+            return;
+        }
+        at = first_at + (size_t)off;
+        /* it ends where the next begins, or with the stream */
+        for (a = k; a < first_at && is_space(plain[a]); a++) {
+        }
+        while (a < first_at && plain[a] >= '0' && plain[a] <= '9') {
+            a++;
+        }
+        for (; a < first_at && is_space(plain[a]); a++) {
+        }
+        for (end = a; end < first_at && plain[end] >= '0'
+             && plain[end] <= '9'; end++) {
+        }
+        next = i + 1 < count ? parse_int(plain + a, end - a) : -1;
+        end = next >= 0 && first_at + (size_t)next >= at
+            && first_at + (size_t)next <= plen ? first_at + (size_t)next
+                                                : plen;
+        if (!obj(d, inner)) {           /* the file's own copy wins */
+            index_obj(d, inner, plain + at, end - at);
+        }
+    }
+}
+
+/* The map of the font object num refers to (its /ToUnicode), if any. */
+static const llm_pdf_cmap_t *font_cmap(pdf_t *d, long font)
+{
+    pdf_obj_t *fo = obj(d, font), *mo;
+    const unsigned char *v, *plain;
+    size_t left, used, plen;
+    long map;
+    llm_pdf_cmap_t *cm;
+    long *key;
+
+    if (!fo || !(v = dict_value(fo->body, fo->blen, "/ToUnicode", &left))
+        || (map = ref_at(v, left, &used)) < 0) {
+        return NULL;
+    }
+    if ((cm = apr_hash_get(d->cmaps, &map, sizeof(map))) != NULL) {
+        return cm;
+    }
+    if (!(mo = obj(d, map)) || !mo->data
+        || !(plain = obj_plain(d, mo, &plen))) {
+        return NULL;
+    }
+    if ((cm = llm_pdf_cmap_parse(d->p, plain, plen)) != NULL) {
+        key = apr_palloc(d->p, sizeof(*key));
+        *key = map;
+        apr_hash_set(d->cmaps, key, sizeof(*key), cm);
+    }
+    return cm;
+}
+
+/* A /Font dictionary (at v, or the object it refers to): name -> map. */
+static apr_hash_t *font_dict(pdf_t *d, const unsigned char *v, size_t n)
+{
+    apr_hash_t *fonts = apr_hash_make(d->p);
+    pdf_obj_t *o;
+    const llm_pdf_cmap_t *cm;
+    size_t k, used, e;
+    long ref;
+    char *name;
+
+    if ((ref = ref_at(v, n, &used)) >= 0) {
+        if (!(o = obj(d, ref))) {
+            return fonts;
+        }
+        v = o->body;
+        n = o->blen;
+        for (k = 0; k < n && is_space(v[k]); k++) {
+        }
+        v += k;
+        n -= k;
+    }
+    if (n < 2 || v[0] != '<' || v[1] != '<') {
+        return fonts;
+    }
+    for (k = 2; k < n && v[k] != '>';) {
+        if (v[k] != '/') {
+            k++;
+            continue;
+        }
+        for (e = k + 1; e < n && !is_space(v[e]) && !is_delim(v[e]); e++) {
+        }
+        name = apr_pstrmemdup(d->p, (const char *)v + k + 1, e - k - 1);
+        while (e < n && is_space(v[e])) {
+            e++;
+        }
+        if ((ref = ref_at(v + e, n - e, &used)) >= 0) {
+            e += used;
+            if ((cm = font_cmap(d, ref)) != NULL) {
+                apr_hash_set(fonts, name, APR_HASH_KEY_STRING, cm);
+                if (!apr_hash_get(d->any_fonts, name, APR_HASH_KEY_STRING)) {
+                    apr_hash_set(d->any_fonts, name, APR_HASH_KEY_STRING, cm);
+                }
+            }
+        }
+        k = e;
+    }
+    return fonts;
+}
+
+/* The fonts of a page or form: its /Resources (inherited from the page
+ * tree when the page has none), their /Font. */
+static apr_hash_t *resource_fonts(pdf_t *d, const unsigned char *body,
+                                  size_t n, int depth)
+{
+    const unsigned char *v;
+    size_t left, used;
+    long ref;
+    pdf_obj_t *o;
+
+    if ((v = dict_value(body, n, "/Resources", &left)) != NULL) {
+        if ((ref = ref_at(v, left, &used)) >= 0) {
+            if (!(o = obj(d, ref))) {
+                return NULL;
+            }
+            v = o->body;
+            left = o->blen;
+        }
+        if ((v = dict_value(v, left, "/Font", &left)) == NULL) {
+            return NULL;
+        }
+        return font_dict(d, v, left);
+    }
+    if (depth < 16 && (v = dict_value(body, n, "/Parent", &left)) != NULL
+        && (ref = ref_at(v, left, &used)) >= 0 && (o = obj(d, ref))) {
+        return resource_fonts(d, o->body, o->blen, depth + 1);
+    }
+    return NULL;
+}
+
+static void content_fonts(pdf_t *d, long content, apr_hash_t *fonts)
+{
+    long *key = apr_palloc(d->p, sizeof(*key));
+
+    *key = content;
+    apr_hash_set(d->content_fonts, key, sizeof(*key), fonts);
+}
+
+/* Which fonts each content stream draws with: a page's for the streams
+ * of its /Contents, a form's own for its stream. */
+static void map_fonts(pdf_t *d)
+{
+    apr_hash_index_t *hi;
+    pdf_obj_t *o;
+    const long *num;
+    const unsigned char *v;
+    size_t left, used, k;
+    apr_hash_t *fonts;
+    long ref;
+
+    for (hi = apr_hash_first(d->p, d->objs); hi; hi = apr_hash_next(hi)) {
+        apr_hash_this(hi, (const void **)&num, NULL, (void **)&o);
+        if (o->data && dict_has(o->body, o->blen, "/Resources")) {
+            if ((fonts = resource_fonts(d, o->body, o->blen, 0)) != NULL) {
+                content_fonts(d, *num, fonts);
+            }
+            continue;
+        }
+        if (!(v = dict_value(o->body, o->blen, "/Contents", &left))
+            || (v[0] != '[' && !(v[0] >= '0' && v[0] <= '9'))) {
+            continue;                   /* no page (an annotation's text) */
+        }
+        fonts = resource_fonts(d, o->body, o->blen, 0);
+        if (!fonts) {
+            continue;
+        }
+        for (k = v[0] == '[' ? 1 : 0; k < left && v[k] != ']';) {
+            if ((ref = ref_at(v + k, left - k, &used)) >= 0) {
+                content_fonts(d, ref, fonts);
+                k += used;
+            }
+            else if (v[0] != '[') {
+                break;
+            }
+            else {
+                k++;
+            }
+        }
+    }
+}
+
+/* A font named by Tf: the content's own, else the first of that name. */
+static const llm_pdf_cmap_t *font_map(pdf_t *d, const char *name, size_t len)
+{
+    const llm_pdf_cmap_t *cm = NULL;
+
+    if (d->fonts) {
+        cm = apr_hash_get(d->fonts, name, (apr_ssize_t)len);
+    }
+    return cm ? cm : apr_hash_get(d->any_fonts, name, (apr_ssize_t)len);
+}
+
 /* One stream: which kind, how encoded, and its text. */
-static void stream(pdf_t *d, const unsigned char *dict, size_t dn,
+static void stream(pdf_t *d, long num, const unsigned char *dict, size_t dn,
                    const unsigned char *data, size_t len)
 {
     apr_pool_t *sp;
     unsigned char *plain;
     size_t plen;
+    pdf_obj_t *o = obj(d, num);
     int flate = dict_has(dict, dn, "/FlateDecode");
 
     if (d->too_large) {
@@ -542,7 +951,15 @@ static void stream(pdf_t *d, const unsigned char *dict, size_t dn,
         return;    /* DCT, JPX, CCITT, JBIG2: pictures; others: see above */
     }
     apr_pool_create(&sp, d->p);
-    if (flate) {
+    if (o && o->inflated && o->data == data) {
+        plain = (unsigned char *)(uintptr_t)o->plain;   /* read before */
+        plen = o->plen;
+        if (!plain) {
+            apr_pool_destroy(sp);
+            return;
+        }
+    }
+    else if (flate) {
         if (inflate_stream(d, sp, data, len, &plain, &plen) != 0) {
             apr_pool_destroy(sp);
             return;
@@ -560,6 +977,8 @@ static void stream(pdf_t *d, const unsigned char *dict, size_t dn,
         put_sep(d);
     }
     else {
+        d->fonts = num >= 0 ? apr_hash_get(d->content_fonts, &num,
+                                           sizeof(num)) : NULL;
         walk(d, plain, plen, PDF_CONTENT);
     }
     apr_pool_destroy(sp);
@@ -593,11 +1012,18 @@ llm_pdf_e llm_pdf_text(apr_pool_t *p, const unsigned char *b, size_t n,
 
     memset(&d, 0, sizeof(d));
     d.p = p;
+    d.objs = apr_hash_make(p);
+    d.cmaps = apr_hash_make(p);
+    d.content_fonts = apr_hash_make(p);
+    d.any_fonts = apr_hash_make(p);
     *text = "";
     *len = 0;
     if (encrypted(b, n)) {
         return LLM_PDF_ENCRYPTED;
     }
+    /* first the objects and the fonts' maps, then the text in order */
+    walk(&d, b, n, PDF_INDEX);
+    map_fonts(&d);
     walk(&d, b, n, PDF_FILE);
     if (d.too_large) {
         return LLM_PDF_TOO_LARGE;

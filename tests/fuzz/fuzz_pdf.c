@@ -3,10 +3,11 @@
  */
 
 /*
- * libFuzzer target for the PDF text reader (lib/dialect/pdf_text.c): any
+ * libFuzzer target for the PDF text reader (lib/dialect/pdf_text.c and
+ * its font maps, pdf_cmap.c): any
  * bytes a caller can send as a PDF document, read without a fault or a
- * read past the end; the text it gives is no longer than the inflate
- * budget allows.  Built and run by pdf.sh.
+ * read past the end, and every byte of the text it gives readable.
+ * Built and run by pdf.sh.
  */
 
 #include <stdint.h>

@@ -3,9 +3,10 @@
 # Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Build the PDF text reader's libFuzzer target (tests/fuzz/fuzz_pdf.c:
-# lib/dialect/pdf_text.c) with clang (-fsanitize=fuzzer,address,undefined),
-# seed it with small documents (plain and Flate streams, object streams,
-# strings with every escape), and run a bounded smoke.
+# lib/dialect/pdf_text.c, pdf_cmap.c) with clang
+# (-fsanitize=fuzzer,address,undefined), seed it with small documents
+# (plain and Flate streams, object streams, strings with every escape, a
+# CID font with its ToUnicode map), and run a bounded smoke.
 #
 #   tests/fuzz/pdf.sh [seconds]       default 20 s
 #   FUZZ_OUT=dir keeps the binary, corpus and crash files there.
@@ -33,6 +34,7 @@ bin="$out/fuzz_pdf"
     -I"$top/include" -I"$top/lib/dialect" \
     $(apr-1-config --cppflags --includes) $(pkg-config --cflags jansson zlib) \
     "$top/tests/fuzz/fuzz_pdf.c" "$top/lib/dialect/pdf_text.c" \
+    "$top/lib/dialect/pdf_cmap.c" \
     $(apr-1-config --link-ld --libs) $(pkg-config --libs zlib) \
     -o "$bin"
 
@@ -54,6 +56,17 @@ open(d + "/objstm", "wb").write(
     b"%%PDF-1.5\n6 0 obj << /Type /ObjStm /N 1 /First 4 /Length %d"
     b" /Filter [/FlateDecode] >>\nstream\r\n" % len(objs) + objs
     + b"\r\nendstream\nendobj\n")
+cmap = zlib.compress(b"1 begincodespacerange <0000> <FFFF> endcodespacerange"
+                     b" 2 beginbfrange <0003> <001C> <0041> <0040> <0041>"
+                     b" [<0061> <D83DDE00>] endbfrange 1 beginbfchar <0050>"
+                     b" <0020> endbfchar")
+open(d + "/cidfont", "wb").write(
+    b"%%PDF-1.7\n3 0 obj << /Type /Page /Contents 4 0 R /Resources"
+    b" << /Font << /F1 5 0 R >> >> >> endobj\n4 0 obj << /Length 30 >>"
+    b"\nstream\nBT /F1 9 Tf <000300040050> Tj ET\nendstream endobj\n"
+    b"5 0 obj << /Subtype /Type0 /ToUnicode 6 0 R >> endobj\n6 0 obj"
+    b" << /Filter /FlateDecode /Length %d >>\nstream\n" % len(cmap) + cmap
+    + b"\nendstream endobj\n")
 PY
 
 echo "pdf.sh: fuzzing for ${secs}s in $out"

@@ -161,6 +161,43 @@ def test_key_in_an_annotation_inside_an_object_stream_is_blocked(
     assert_nowhere(gateway, mock, key, resp)
 
 
+def cid_pdf(text):
+    """A page as browsers print it: a Type0 font of subset glyph ids,
+    whose ToUnicode map alone says which character each id draws."""
+    chars = sorted(set(text))
+    ids = {ch: 3 + 7 * i for i, ch in enumerate(chars)}    # scattered ids
+    shown = "<" + "".join("%04X" % ids[ch] for ch in text) + ">"
+    cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+            "1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+            "%d beginbfchar\n%s\nendbfchar\nendcmap end end"
+            % (len(chars), "\n".join("<%04X> <%04X>" % (ids[ch], ord(ch))
+                                     for ch in chars)))
+    return pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R"
+                b" /Resources << /Font << /F7 5 0 R >> >> >>",
+                stream_obj(("BT /F7 10 Tf 1 0 0 1 72 700 Tm %s Tj ET"
+                            % shown).encode()),
+                b"<< /Type /Font /Subtype /Type0 /BaseFont /ABCDEF+Inter"
+                b" /Encoding /Identity-H /ToUnicode 6 0 R >>",
+                stream_obj(cmap.encode())])
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_key_in_a_browser_printed_pdf_is_blocked(gateway, mock, minter,
+                                                 user_agent, dialect):
+    # The glyph ids say nothing by themselves; read through the font's
+    # ToUnicode map they are the key, as the provider reads them.
+    key = sh.aws_access_key_id()
+    data = cid_pdf("aws_access_key_id = " + key)
+    resp = send(gateway, dialect, document_body(dialect, data),
+                minter.mint(), user_agent)
+    assert resp.status == 403, resp
+    assert mock.requests == []
+    assert resp.json()["error"]["findings"][0]["type"] == "AWS_ACCESS_KEY"
+    assert_nowhere(gateway, mock, key, resp)
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_encrypted_pdf_is_refused_in_the_callers_dialect(
         gateway, mock, minter, user_agent, dialect):

@@ -65,6 +65,90 @@ static char *deflated(const char *s, size_t n, size_t *out)
 
 #define KEY "AKIAQ3EGYBZ5KXW7LM2P"
 
+/* Bytes with their length (stream data holds NULs). */
+typedef struct {
+    char *b;
+    size_t n;
+} bytes_t;
+
+static bytes_t str_(const char *s)
+{
+    bytes_t x = { apr_pstrdup(tp, s), strlen(s) };
+
+    return x;
+}
+
+static bytes_t cat_(bytes_t a, const char *s, size_t n)
+{
+    bytes_t x;
+
+    x.b = apr_palloc(tp, a.n + n);
+    memcpy(x.b, a.b, a.n);
+    memcpy(x.b + a.n, s, n);
+    x.n = a.n + n;
+    return x;
+}
+
+/* A stream object's body: the dictionary, Flate data. */
+static bytes_t zstream(const char *dict, const char *data)
+{
+    size_t z;
+    char *d = deflated(data, strlen(data), &z);
+    bytes_t x = str_(apr_psprintf(tp, "<< %s /Filter /FlateDecode"
+                                  " /Length %zu >>\nstream\n", dict, z));
+
+    x = cat_(x, d, z);
+    return cat_(x, "\nendstream", 10);
+}
+
+/* A document of objects numbered from 1 (none for a NULL one). */
+static bytes_t pdf_of(const bytes_t *objs, int n)
+{
+    bytes_t x = str_("%PDF-1.7\n");
+    const char *head;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!objs[i].b) {
+            continue;                   /* a number kept elsewhere */
+        }
+        head = apr_psprintf(tp, "%d 0 obj\n", i + 1);
+        x = cat_(x, head, strlen(head));
+        x = cat_(x, objs[i].b, objs[i].n);
+        x = cat_(x, "\nendobj\n", 8);
+    }
+    return cat_(x, "trailer << /Root 1 0 R >>\n%%EOF\n", 31);
+}
+
+/* A ToUnicode map of 2-byte glyph ids: ranges (letters from first,
+ * digits), single codes, an array form and a character outside the BMP. */
+#define TOUNICODE(first) \
+    "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n" \
+    "1 begincodespacerange <0000> <FFFF> endcodespacerange\n" \
+    "3 beginbfrange <0003> <001C> <" first "> <001D> <0026> <0030>\n" \
+    "<0040> <0042> [<0061> <0062> <0063>] endbfrange\n" \
+    "2 beginbfchar <0050> <0020> <0051> <D83DDE00> endbfchar\n" \
+    "endcmap CMapName currentdict /CMap defineresource pop end end"
+
+/* "AKIAQ3..." as glyph ids of TOUNICODE("0041") (A = 0003 ...) and of
+ * TOUNICODE("0061") the same ids read as lower case. */
+static const char *glyphs(const char *ascii)
+{
+    char *o = apr_palloc(tp, strlen(ascii) * 4 + 3);
+    size_t k, m = 0;
+
+    o[m++] = '<';
+    for (k = 0; ascii[k]; k++) {
+        int code = ascii[k] >= 'A' && ascii[k] <= 'Z' ? ascii[k] - 'A' + 3
+                 : ascii[k] >= '0' && ascii[k] <= '9'
+                   ? 0x1d + ascii[k] - '0' : 0x50;
+        m += (size_t)sprintf(o + m, "%04X", code);
+    }
+    o[m++] = '>';
+    o[m] = '\0';
+    return o;
+}
+
 START_TEST(plain_page_text)
 {
     const char *page = "BT /F1 12 Tf 72 712 Td (aws_access_key_id " KEY
@@ -235,6 +319,75 @@ START_TEST(every_cut_reads_without_a_fault)
 }
 END_TEST
 
+
+START_TEST(cid_fonts_read_through_their_tounicode_map)
+{
+    /* as browsers write: a Type0 font with subset glyph ids; the page's
+     * resources by reference, the font and its map compressed */
+    bytes_t o[8];
+    bytes_t doc;
+    const char *t;
+
+    o[0] = str_("<< /Type /Catalog /Pages 2 0 R >>");
+    o[1] = str_("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    o[2] = str_("<< /Type /Page /Parent 2 0 R /Resources 5 0 R"
+                " /Contents [4 0 R] >>");
+    o[3] = zstream("", apr_psprintf(tp, "BT /F4 9 Tf 1 0 0 1 9 9 Tm %s Tj"
+                                    " [%s -20 <0040> 5 <0051>] TJ ET",
+                                    glyphs("KEY " KEY), glyphs("x")));
+    o[4] = str_("<< /Font << /F4 6 0 R >> >>");
+    o[5] = str_("<< /Type /Font /Subtype /Type0 /BaseFont /AAAA+Arial"
+                " /Encoding /Identity-H /ToUnicode 8 0 R >>");
+    o[6] = str_("<< /Type /Font >>");
+    o[7] = zstream("", TOUNICODE("0041"));
+    doc = pdf_of(o, 8);
+    ck_assert_ptr_null(memmem(doc.b, doc.n, "AKIA", 4));
+    t = ok_text(doc.b, doc.n);
+    ck_assert_msg(strstr(t, "KEY " KEY) != NULL, "got [%s]", t);
+    /* the array form, a code mapped alone, outside the BMP */
+    ck_assert_ptr_nonnull(strstr(t, " a\xf0\x9f\x98\x80"));
+}
+END_TEST
+
+START_TEST(each_page_reads_with_its_own_fonts)
+{
+    /* two pages name different fonts /F1; a form draws with its own;
+     * page 2's resources are inherited from the page tree; one map sits
+     * in an object stream */
+    bytes_t o[13];
+    bytes_t doc;
+    const char *t, *objs;
+
+    o[0] = str_("<< /Type /Catalog /Pages 2 0 R >>");
+    o[1] = str_("<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2"
+                " /Resources << /Font << /F1 8 0 R >> >> >>");
+    o[2] = str_("<< /Type /Page /Parent 2 0 R /Contents 5 0 R"
+                " /Resources << /Font << /F1 7 0 R >> /XObject"
+                " << /X1 11 0 R >> >> >>");
+    o[3] = str_("<< /Type /Page /Parent 2 0 R /Contents 6 0 R >>");
+    o[4] = zstream("", apr_psprintf(tp, "BT /F1 9 Tf %s Tj ET /X1 Do",
+                                    glyphs("PAGEONE")));
+    o[5] = zstream("", apr_psprintf(tp, "BT /F1 9 Tf %s Tj ET",
+                                    glyphs("PAGETWO")));
+    o[6] = str_("<< /Type /Font /Subtype /Type0 /ToUnicode 9 0 R >>");
+    o[7].b = NULL;                      /* font 8: in object stream 13 */
+    o[8] = zstream("", TOUNICODE("0041"));
+    o[9] = str_("<< /Type /Font /Subtype /Type0 /ToUnicode 9 0 R >>");
+    o[10] = zstream("/Type /XObject /Subtype /Form /Resources"
+                    " << /Font << /F1 10 0 R >> >>",
+                    apr_psprintf(tp, "BT /F1 9 Tf %s Tj ET",
+                                 glyphs("FORM")));
+    o[11] = zstream("", TOUNICODE("0061"));
+    objs = "8 0 << /Type /Font /Subtype /Type0 /ToUnicode 12 0 R >>";
+    o[12] = zstream("/Type /ObjStm /N 1 /First 4", objs);
+    doc = pdf_of(o, 13);
+    t = ok_text(doc.b, doc.n);
+    ck_assert_msg(strstr(t, "PAGEONE") != NULL, "got [%s]", t);
+    ck_assert_msg(strstr(t, "pagetwo") != NULL, "got [%s]", t);
+    ck_assert_msg(strstr(t, "FORM") != NULL, "got [%s]", t);
+}
+END_TEST
+
 static Suite *pdf_suite(void)
 {
     Suite *s = suite_create("pdf_text");
@@ -253,6 +406,8 @@ static Suite *pdf_suite(void)
     tcase_add_test(tc, encrypted_documents_are_told_apart);
     tcase_add_test(tc, deflate_bombs_are_too_large);
     tcase_add_test(tc, every_cut_reads_without_a_fault);
+    tcase_add_test(tc, cid_fonts_read_through_their_tounicode_map);
+    tcase_add_test(tc, each_page_reads_with_its_own_fonts);
     suite_add_tcase(s, tc);
     return s;
 }
