@@ -34,7 +34,7 @@ bin="$out/fuzz_pdf"
     -I"$top/include" -I"$top/lib/dialect" \
     $(apr-1-config --cppflags --includes) $(pkg-config --cflags jansson zlib) \
     "$top/tests/fuzz/fuzz_pdf.c" "$top/lib/dialect/pdf_text.c" \
-    "$top/lib/dialect/pdf_cmap.c" \
+    "$top/lib/dialect/pdf_cmap.c" "$top/lib/dialect/pdf_objects.c" \
     $(apr-1-config --link-ld --libs) $(pkg-config --libs zlib) \
     -o "$bin"
 
