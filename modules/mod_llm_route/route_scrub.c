@@ -346,7 +346,6 @@ static void replace_bucket(llm_route_scrubber_t *z, apr_bucket *e,
 static void scrub_bucket(llm_route_scrubber_t *z, apr_bucket *e,
                          const char *data, apr_size_t n)
 {
-    const llm_route_secrets_t *s = z->s;
     apr_size_t keep;
     char *joined;
     int which;
