@@ -48,6 +48,7 @@ typedef struct held_t {
     json_t *json;                /* NULL: not JSON, goes on as it came */
     const char *event;
     const char *id;
+    int lf;                      /* raw begins with the last one's "\n" */
     int holds;                   /* pending beginnings in its strings */
     int modified;
 } held_t;
@@ -85,6 +86,8 @@ struct llm_restore_stream_t {
     unsigned char second[256];   /* what follows "[" in a placeholder */
     char path[PATH_MAX_LEN];
     int args_event;              /* a Responses arguments event */
+    int cr;                      /* the last event's bytes ended in "\r" */
+    int rewritten;               /* the last event out was rewritten */
     int count;
     int failed;
 };
@@ -148,14 +151,33 @@ static void put(llm_restore_stream_t *s, const char *d, size_t n)
     }
 }
 
+/* An event's bytes as they came.  lf: they begin with the "\n" of the
+ * "\r\n" that ended the event before, cut off by a piece's end; it
+ * goes with that event, and so is left out when that one was rewritten
+ * (which ends in its own "\n\n"): the caller gets the same bytes
+ * however the stream was cut. */
+static void put_raw(llm_restore_stream_t *s, const char *raw, size_t n,
+                    int lf)
+{
+    if (lf && s->rewritten) {
+        raw++;
+        n--;
+    }
+    put(s, raw, n);
+    s->rewritten = 0;
+}
+
 static void emit(llm_restore_stream_t *s, const held_t *h)
 {
     size_t n;
     char *dump;
 
     if (!h->json || !h->modified) {
-        put(s, h->raw, h->raw_len);
+        put_raw(s, h->raw, h->raw_len, h->lf);
         return;
+    }
+    if (h->lf && !s->rewritten) {
+        put(s, "\n", 1);
     }
     if (h->event) {
         put(s, "event: ", 7);
@@ -171,6 +193,7 @@ static void emit(llm_restore_stream_t *s, const held_t *h)
     put(s, "data: ", 6);
     put(s, dump, n);
     put(s, "\n\n", 2);
+    s->rewritten = 1;
 }
 
 /* Events go on in order while the first is held by nothing. */
@@ -452,14 +475,16 @@ static void read_event(llm_restore_stream_t *s, const llm_sse_event_t *ev,
     json_t *j;
     const char *type;
     chan_t *c;
-    int i, ping;
+    int i, ping, lf = s->cr && raw_len && raw[0] == '\n';
 
+    s->cr = raw_len && raw[raw_len - 1] == '\r';
     if (!s->head && !s->chans->nelts
         && !candidate(s, ev->data, ev->data_len)) {
-        put(s, raw, raw_len);
+        put_raw(s, raw, raw_len, lf);
         return;
     }
     h = apr_pcalloc(s->hold, sizeof(*h));
+    h->lf = lf;
     h->raw = apr_pmemdup(s->hold, raw, raw_len);
     h->raw_len = raw_len;
     h->event = ev->event ? apr_pstrdup(s->hold, ev->event) : NULL;
@@ -534,7 +559,8 @@ static void give_up(llm_restore_stream_t *s)
         release(s, (chan_t *)s->chans->elts);
     }
     drain(s);
-    put(s, s->raw.data, s->raw.len);
+    put_raw(s, s->raw.data, s->raw.len, s->cr && s->raw.len
+                                        && s->raw.data[0] == '\n');
     s->raw.len = 0;
 }
 
