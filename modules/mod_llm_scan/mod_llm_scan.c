@@ -29,6 +29,7 @@
 #include "scan_policy.h"
 #include "scan_names.h"
 #include "scan_answer.h"
+#include "scan_restore.h"
 
 module AP_MODULE_DECLARE_DATA llm_scan_module;
 
@@ -70,6 +71,7 @@ static int scan_fixups(request_rec *r)
     llm_scan_server_conf_t *sc;
     const char *why = NULL, *err = NULL;
     llm_decision_e decision;
+    llm_restore_map_t *restore = NULL;
     int rc;
 
     if (!req || !has_body(req->endpoint) || r->method_number != M_POST
@@ -117,7 +119,8 @@ static int scan_fixups(request_rec *r)
         decision = LLM_DECISION_ALLOW;
     }
     else {
-        decision = llm_scan_apply_policy(r, req, sc->rules, dc, &err);
+        decision = llm_scan_apply_policy(r, req, sc->rules, dc, &err,
+                                         &restore);
         if (err) {
             return invalid(r, req, HTTP_BAD_REQUEST, "invalid_request", err);
         }
@@ -149,6 +152,7 @@ static int scan_fixups(request_rec *r)
         const char *body = llm_json_dump(r->pool, req->json, &len);
 
         llm_request_set_body(r, req, body, len);
+        llm_scan_restore_answer(r, restore);
         break;
     }
     default:
@@ -222,6 +226,7 @@ static void scan_register_hooks(apr_pool_t *p)
     ap_hook_fixups(scan_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_header_parser(scan_header_parser, NULL, NULL, APR_HOOK_FIRST);
     llm_scan_answer_register();
+    llm_scan_register_restore_filter();
 }
 
 AP_DECLARE_MODULE(llm_scan) = {

@@ -56,6 +56,7 @@ void *llm_scan_create_dir_conf(apr_pool_t *p, char *dir)
     dc->inflate = LLM_SCAN_UNSET;
     dc->answers = LLM_SCAN_UNSET;
     dc->actions = apr_table_make(p, 4);
+    dc->redact_modes = apr_table_make(p, 2);
     return dc;
 }
 
@@ -72,6 +73,8 @@ void *llm_scan_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     /* apr_table_get returns the first entry: the inner context's own
      * actions must come first to win. */
     dc->actions = apr_table_overlay(p, add->actions, base->actions);
+    dc->redact_modes = apr_table_overlay(p, add->redact_modes,
+                                         base->redact_modes);
     return dc;
 }
 
@@ -173,6 +176,48 @@ static const char *set_action(cmd_parms *cmd, void *dcv, const char *what,
     apr_table_set(dc->actions, what, apr_pstrdup(cmd->pool, action));
     if (strncmp(what, "category:", 9)) {
         APR_ARRAY_PUSH(server_conf(cmd)->action_refs, const char *) = what;
+    }
+    return NULL;
+}
+
+/* The key of LLMScanAction and LLMScanRedact: "category:pii", or the type
+ * or rule id as written (checked once the rules are built); NULL for
+ * something that is none of them. */
+static const char *finding_key(cmd_parms *cmd, const char *what)
+{
+    llm_category_e cat;
+    char *key;
+
+    if (parse_category(what, &cat)) {
+        key = apr_pstrcat(cmd->pool, "category:", what, NULL);
+        ap_str_tolower(key);
+        return key;
+    }
+    if (!valid_type_name(what) && !valid_rule_id(what)) {
+        return NULL;
+    }
+    return apr_pstrdup(cmd->pool, what);
+}
+
+static const char *set_redact_mode(cmd_parms *cmd, void *dcv,
+                                   const char *what, const char *mode)
+{
+    llm_scan_dir_conf_t *dc = dcv;
+    const char *key = finding_key(cmd, what);
+
+    if (strcasecmp(mode, "reversible") && strcasecmp(mode, "one-way")) {
+        return apr_psprintf(cmd->pool, "%s %s: '%s' is neither reversible "
+                            "nor one-way", cmd->cmd->name, what, mode);
+    }
+    if (!key) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither a finding type "
+                            "(like EMAIL), a rule id (like email) nor "
+                            "secret|pii|content", cmd->cmd->name, what);
+    }
+    apr_table_set(dc->redact_modes, key, strcasecmp(mode, "reversible")
+                                         ? "one-way" : "reversible");
+    if (strncmp(key, "category:", 9)) {
+        APR_ARRAY_PUSH(server_conf(cmd)->action_refs, const char *) = key;
     }
     return NULL;
 }
@@ -339,7 +384,8 @@ static const char *check_action_refs(apr_pool_t *p,
         const char *what = APR_ARRAY_IDX(sc->action_refs, i, const char *);
 
         if (!apr_hash_get(known, what, APR_HASH_KEY_STRING)) {
-            return apr_psprintf(p, "LLMScanAction %s: no rule or type of "
+            return apr_psprintf(p, "LLMScanAction or LLMScanRedact %s: no "
+                                "rule or type of "
                                 "that name (see llm-scan --list-rules, or "
                                 "define it with LLMScanPattern or "
                                 "LLMScanKeywords)", what);
@@ -419,6 +465,24 @@ llm_action_e llm_scan_action_for(const llm_scan_dir_conf_t *dc,
     return cat == LLM_CAT_PII ? LLM_ACTION_REDACT : LLM_ACTION_BLOCK;
 }
 
+int llm_scan_reversible_for(const llm_scan_dir_conf_t *dc, const char *rule,
+                            const char *type, llm_category_e cat)
+{
+    static const char *const cat_keys[] = {
+        "category:secret", "category:pii", "category:content"
+    };
+    const char *m;
+
+    if (apr_is_empty_table(dc->redact_modes)) {
+        return 0;
+    }
+    if (!(m = apr_table_get(dc->redact_modes, rule))
+        && !(m = apr_table_get(dc->redact_modes, type))) {
+        m = apr_table_get(dc->redact_modes, cat_keys[cat]);
+    }
+    return m && !strcmp(m, "reversible");
+}
+
 const command_rec llm_scan_cmds[] = {
     AP_INIT_FLAG("LLMScan", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(llm_scan_dir_conf_t, enabled),
@@ -443,6 +507,11 @@ const command_rec llm_scan_cmds[] = {
     AP_INIT_TAKE2("LLMScanAction", set_action, NULL,
                   ACCESS_CONF | RSRC_CONF,
                   "TYPE|rule-id|secret|pii|content block|redact|log"),
+    AP_INIT_TAKE2("LLMScanRedact", set_redact_mode, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "TYPE|rule-id|secret|pii|content reversible|one-way: "
+                  "whether the answer gets the values of this request's "
+                  "placeholders back (default one-way)"),
     AP_INIT_RAW_ARGS("LLMScanPattern", add_pattern, NULL, RSRC_CONF,
                      "TYPE rule-id \"pcre2 pattern\" [secret|pii|content]: "
                      "an admin detection rule"),

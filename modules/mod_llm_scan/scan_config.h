@@ -54,6 +54,8 @@ typedef struct llm_scan_dir_conf_t {
     int inflate;                     /* LLMScanInflate */
     apr_table_t *actions;            /* LLMScanAction: key -> "block"... */
     int answers;                     /* LLMScanResponse */
+    apr_table_t *redact_modes;       /* LLMScanRedact: key -> "reversible"
+                                        or "one-way" */
 } llm_scan_dir_conf_t;
 
 extern const command_rec llm_scan_cmds[];
@@ -97,5 +99,11 @@ static APR_INLINE int llm_scan_builtins(const llm_scan_server_conf_t *sc)
 {
     return LLM_SCAN_VALUE(sc->builtins, LLM_SCAN_DEFAULT_BUILTINS) != 0;
 }
+
+/* 1 when a redaction of this finding is to be undone in the answer
+ * (LLMScanRedact ... reversible): rule id, then type, then category;
+ * one-way unless configured. */
+int llm_scan_reversible_for(const llm_scan_dir_conf_t *dc, const char *rule,
+                            const char *type, llm_category_e cat);
 
 #endif /* SCAN_CONFIG_H */

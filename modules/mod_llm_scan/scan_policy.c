@@ -8,6 +8,7 @@
  * stays in the request pool.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -18,21 +19,60 @@
 
 #include "llm_gateway.h"
 #include "dialect/llm_dialect.h"
+#include "dialect/llm_restore.h"
 #include "scan_policy.h"
 #include "scan_units.h"
 
 APLOG_USE_MODULE(llm_scan);
 
 /* Same value, same placeholder within a request: the model can still tell
- * that two mentions are the same thing. */
+ * that two mentions are the same thing.  Numbers count per type and skip
+ * every placeholder the request already holds as text (an earlier answer
+ * that was not restored, pasted back): the model then never sees one
+ * placeholder standing for two things, and a placeholder of another
+ * request can never be taken for a value of this one when the answer is
+ * restored. */
 typedef struct {
     apr_hash_t *by_value;    /* type NUL value -> placeholder */
     apr_hash_t *per_type;    /* type -> int * counter */
+    apr_hash_t *taken;       /* placeholders written in the request */
+    apr_array_header_t *units;
+    llm_restore_map_t *restore;  /* NULL until one is reversible */
 } placeholders_t;
+
+#define PLACEHOLDER_OPEN "[REDACTED_"
+
+/* Every "[REDACTED_...]" the request's own text holds. */
+static void note_taken(apr_pool_t *p, placeholders_t *ph)
+{
+    size_t olen = sizeof(PLACEHOLDER_OPEN) - 1;
+    const char *at, *end, *close;
+    int i;
+
+    ph->taken = apr_hash_make(p);
+    for (i = 0; i < ph->units->nelts; i++) {
+        const llm_unit_t *u = &APR_ARRAY_IDX(ph->units, i, llm_unit_t);
+
+        at = u->text;
+        end = u->text + u->len;
+        while ((size_t)(end - at) > olen
+               && (at = memmem(at, (size_t)(end - at), PLACEHOLDER_OPEN,
+                               olen)) != NULL) {
+            close = memchr(at + olen, ']',
+                           (size_t)(end - at - olen) < LLM_RESTORE_MAX_PLACEHOLDER
+                           ? (size_t)(end - at - olen)
+                           : LLM_RESTORE_MAX_PLACEHOLDER);
+            if (close) {
+                apr_hash_set(ph->taken, at, close - at + 1, "");
+            }
+            at += olen;
+        }
+    }
+}
 
 static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
                                    const char *type, const char *value,
-                                   apr_size_t len)
+                                   apr_size_t len, int reversible)
 {
     apr_size_t tlen = strlen(type);
     char *key = apr_palloc(p, tlen + 1 + len);
@@ -42,17 +82,58 @@ static const char *placeholder_for(apr_pool_t *p, placeholders_t *ph,
     memcpy(key, type, tlen + 1);
     memcpy(key + tlen + 1, value, len);
     found = apr_hash_get(ph->by_value, key, tlen + 1 + len);
-    if (found) {
-        return found;
+    if (!found) {
+        if (!ph->taken) {
+            note_taken(p, ph);
+        }
+        n = apr_hash_get(ph->per_type, type, APR_HASH_KEY_STRING);
+        if (!n) {
+            n = apr_pcalloc(p, sizeof(*n));
+            apr_hash_set(ph->per_type, type, APR_HASH_KEY_STRING, n);
+        }
+        do {
+            found = apr_psprintf(p, PLACEHOLDER_OPEN "%s_%d]", type, ++*n);
+        } while (apr_hash_get(ph->taken, found, APR_HASH_KEY_STRING));
+        apr_hash_set(ph->by_value, key, tlen + 1 + len, found);
     }
-    n = apr_hash_get(ph->per_type, type, APR_HASH_KEY_STRING);
-    if (!n) {
-        n = apr_pcalloc(p, sizeof(*n));
-        apr_hash_set(ph->per_type, type, APR_HASH_KEY_STRING, n);
+    if (reversible) {
+        if (!ph->restore) {
+            ph->restore = llm_restore_map_create(p);
+        }
+        /* A type name is [A-Z0-9_]: the placeholder has the shape the
+         * map takes, and one placeholder has one value. */
+        llm_restore_map_add(ph->restore, found, value, len);
     }
-    found = apr_psprintf(p, "[REDACTED_%s_%d]", type, ++*n);
-    apr_hash_set(ph->by_value, key, tlen + 1 + len, found);
     return found;
+}
+
+/* A redaction, before overlapping ones are merged.  A value split over
+ * adjacent messages is one redaction per message it covers: the first
+ * (and any message that is all value) gets the placeholder of the whole
+ * value, the others lose their part of it. */
+typedef struct {
+    size_t offset;
+    size_t length;
+    const char *type;
+    const char *value;       /* what the placeholder stands for; NULL: the
+                                unit's own text of the range */
+    size_t value_len;
+    int reversible;
+    int blank;               /* removed, no placeholder */
+    int joined;              /* a part of a value split over messages */
+} redaction_t;
+
+static redaction_t *push_redaction(apr_pool_t *p, apr_array_header_t **edits,
+                                   int unit)
+{
+    redaction_t *rd;
+
+    if (!edits[unit]) {
+        edits[unit] = apr_array_make(p, 4, sizeof(redaction_t));
+    }
+    rd = apr_array_push(edits[unit]);
+    memset(rd, 0, sizeof(*rd));
+    return rd;
 }
 
 /* A value split over adjacent messages: one finding, located where it
@@ -71,10 +152,9 @@ static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
     const llm_scan_match_t *m = &jf->match;
     const llm_unit_t *first = &APR_ARRAY_IDX(units, pts[0].unit, llm_unit_t);
     const llm_piece_t *piece;
-    const char *placeholder;
     llm_finding_t f;
     size_t poff = 0;
-    int k;
+    int k, reversible;
 
     piece = llm_unit_locate(first, m->offset, &poff);
     f.type = m->type;
@@ -97,27 +177,93 @@ static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
     if (f.action != LLM_ACTION_REDACT) {
         return f.action;
     }
-    placeholder = placeholder_for(r->pool, ph, m->type, jf->value, m->length);
+    reversible = llm_scan_reversible_for(dc, m->rule, m->type, m->category);
     for (k = 0; k < jf->parts->nelts; k++) {
         const llm_unit_t *u = &APR_ARRAY_IDX(units, pts[k].unit, llm_unit_t);
-        llm_edit_t *e;
-        if (!edits[pts[k].unit]) {
-            edits[pts[k].unit] = apr_array_make(r->pool, 4, sizeof(llm_edit_t));
-        }
-        e = apr_array_push(edits[pts[k].unit]);
-        e->offset = pts[k].offset;
-        e->length = pts[k].length;
+        redaction_t *rd = push_redaction(r->pool, edits, pts[k].unit);
+
+        rd->offset = pts[k].offset;
+        rd->length = pts[k].length;
+        rd->type = m->type;
+        rd->value = jf->value;
+        rd->value_len = m->length;
+        rd->reversible = reversible;
+        rd->joined = 1;
         /* a message left empty would be refused by the provider (an
          * empty text block): one that is all value keeps the placeholder */
-        e->replacement = k == 0 || pts[k].length == u->len ? placeholder : "";
+        rd->blank = !(k == 0 || pts[k].length == u->len);
     }
     return f.action;
+}
+
+static int redaction_cmp(const void *a, const void *b)
+{
+    const redaction_t *x = a, *y = b;
+
+    if (x->offset != y->offset) {
+        return x->offset < y->offset ? -1 : 1;
+    }
+    if (x->length != y->length) {
+        return x->length > y->length ? -1 : 1;
+    }
+    return 0;
+}
+
+/* One edit per range of overlapping redactions (two rules often match
+ * the same value), so that a placeholder stands for exactly the text it
+ * replaced: that is what a reversible one gives back.  The range is of
+ * the first redaction's type, and reversible only if all of its
+ * redactions are.  A part of a value split over messages keeps its own
+ * edit when nothing overlaps it; overlapped, the range gets a one-way
+ * placeholder of its own text (the value's other parts are elsewhere). */
+static apr_array_header_t *edits_for(apr_pool_t *p, placeholders_t *ph,
+                                     const llm_unit_t *u,
+                                     apr_array_header_t *reds)
+{
+    redaction_t *rd = (redaction_t *)reds->elts;
+    apr_array_header_t *edits = apr_array_make(p, reds->nelts,
+                                               sizeof(llm_edit_t));
+    llm_edit_t *e;
+    size_t end;
+    int i, j, reversible, joined;
+
+    qsort(rd, (size_t)reds->nelts, sizeof(*rd), redaction_cmp);
+    for (i = 0; i < reds->nelts; i = j) {
+        end = rd[i].offset + rd[i].length;
+        reversible = rd[i].reversible;
+        joined = rd[i].joined;
+        for (j = i + 1; j < reds->nelts && rd[j].offset < end; j++) {
+            if (rd[j].offset + rd[j].length > end) {
+                end = rd[j].offset + rd[j].length;
+            }
+            reversible = reversible && rd[j].reversible;
+            joined = joined || rd[j].joined;
+        }
+        e = apr_array_push(edits);
+        e->offset = rd[i].offset;
+        e->length = end - rd[i].offset;
+        if (j == i + 1 && rd[i].joined) {
+            e->replacement = rd[i].blank ? ""
+                             : placeholder_for(p, ph, rd[i].type,
+                                               rd[i].value, rd[i].value_len,
+                                               rd[i].reversible);
+            continue;
+        }
+        if (joined) {
+            reversible = 0;
+        }
+        e->replacement = placeholder_for(p, ph, rd[i].type,
+                                         u->text + e->offset, e->length,
+                                         reversible);
+    }
+    return edits;
 }
 
 llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                                      const llm_scan_rules_t *rules,
                                      const llm_scan_dir_conf_t *dc,
-                                     const char **invalid)
+                                     const char **invalid,
+                                     llm_restore_map_t **restore)
 {
     const char *bad = NULL;
     apr_array_header_t *units = llm_dialect_units_checked(r->pool, req->json,
@@ -134,12 +280,16 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     int i, j;
 
     *invalid = NULL;
+    *restore = NULL;
     if (bad) {
         *invalid = bad;
         return LLM_DECISION_INVALID;
     }
     ph.by_value = apr_hash_make(r->pool);
     ph.per_type = apr_hash_make(r->pool);
+    ph.taken = NULL;
+    ph.units = units;
+    ph.restore = NULL;
     /* values split over adjacent messages of one role: found first, so
      * that the pieces the messages' own scans see of them are not
      * reported a second time */
@@ -200,17 +350,14 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                 blocked = 1;
             }
             else if (f.action == LLM_ACTION_REDACT) {
-                llm_edit_t *e;
+                redaction_t *rd = push_redaction(r->pool, edits, i);
 
-                if (!edits[i]) {
-                    edits[i] = apr_array_make(r->pool, 4, sizeof(llm_edit_t));
-                }
-                e = apr_array_push(edits[i]);
-                e->offset = m->offset;
-                e->length = m->length;
-                e->replacement = placeholder_for(r->pool, &ph, m->type,
-                                                 u->text + m->offset,
-                                                 m->length);
+                rd->offset = m->offset;
+                rd->length = m->length;
+                rd->type = m->type;
+                rd->reversible = llm_scan_reversible_for(dc, m->rule,
+                                                         m->type,
+                                                         m->category);
                 redacted = 1;
             }
         }
@@ -236,6 +383,14 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     if (!redacted) {
         return LLM_DECISION_ALLOW;
     }
+    /* Placeholders are made only now: a blocked request needs none. */
+    for (i = 0; i < units->nelts; i++) {
+        const llm_unit_t *u = &APR_ARRAY_IDX(units, i, llm_unit_t);
+
+        if (edits[i]) {
+            edits[i] = edits_for(r->pool, &ph, u, edits[i]);
+        }
+    }
     for (i = 0; i < units->nelts; i++) {
         if (edits[i]
             && llm_unit_apply_edits(r->pool,
@@ -248,6 +403,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             return LLM_DECISION_ERROR;
         }
     }
+    *restore = ph.restore;
     return LLM_DECISION_REDACT;
 }
 
