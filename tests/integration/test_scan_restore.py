@@ -1,0 +1,382 @@
+"""Reversible redaction (issue 15, item 3): the provider sees only the
+placeholders of a request's personal data; the caller's answer gets the
+values back -- in text and in tool-call arguments (JSON-escaped inside
+them), whole and streamed with the placeholder split over three events at
+every offset, in both dialects, translated and not.  Placeholders the
+request does not own (invented by the model, pasted from another request,
+of a one-way redaction) stay as written.  The value appears nowhere else:
+not upstream, not in the audit row, the error log or a header.
+
+The mock provider is scripted with canned answers in the provider's
+dialect that hold the placeholder the request was given.
+"""
+
+import json
+
+import pytest
+
+import scan_helpers as sh
+from client_helpers import SSE_HEADERS, sse_body
+from gwtest.httpd import GatewayServer
+
+PH = "[REDACTED_EMAIL_1]"
+# An admin rule of personal data whose values need escaping in JSON: a
+# double quote and a backslash.
+NOTE_PH = "[REDACTED_CUSTOMER_NOTE_1]"
+TEST_CONF = ('LLMScanPattern CUSTOMER_NOTE customer-note '
+             '"Q\\x22[a-z]{6}\\x5c[a-z]{3}" pii\n')
+
+# (name, caller's path, model, provider family)
+CONFIGS = [
+    ("messages", sh.MESSAGES, sh.CLAUDE, "anthropic"),
+    ("chat", sh.CHAT, sh.GPT, "openai"),
+    ("chat-on-anthropic", sh.CHAT, sh.CLAUDE, "anthropic"),
+    ("messages-on-openai", sh.MESSAGES, sh.GPT, "openai"),
+]
+CONFIG_IDS = [c[0] for c in CONFIGS]
+PROVIDER_PATH = {"anthropic": r"/messages$", "openai": r"/chat/completions$"}
+
+
+@pytest.fixture(scope="module")
+def gw(minter, mock_provider, postgres):
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres,
+                      gateway_d={"45-restore-test.conf": TEST_CONF},
+                      log_level="info llm_scan:debug llm_route:debug")
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+@pytest.fixture
+def token(minter):
+    return minter.mint(sub="scan-restore", groups=["developers"])
+
+
+def note_value():
+    return 'Q"%s\\%s' % (sh.rnd("abcdefghijklmnopqrstuvwxyz", 6),
+                         sh.rnd("abcdefghijklmnopqrstuvwxyz", 3))
+
+
+def request_body(path, model, stream, text):
+    if path == sh.MESSAGES:
+        return {"model": model, "max_tokens": 256, "stream": stream,
+                "messages": [{"role": "user", "content": text}]}
+    return {"model": model, "stream": stream,
+            "messages": [{"role": "user", "content": text}]}
+
+
+# -- the provider's answers, in its own dialect ----------------------------
+
+def anthropic_stream(text_pieces, args_pieces):
+    ev = [("message_start", {"type": "message_start", "message": {
+        "id": "msg_r", "type": "message", "role": "assistant",
+        "model": sh.CLAUDE, "content": [], "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text",
+                                                   "text": ""}})]
+    for p in text_pieces:
+        ev.append(("content_block_delta", {
+            "type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": p}}))
+    ev.append(("content_block_stop", {"type": "content_block_stop",
+                                      "index": 0}))
+    ev.append(("content_block_start", {
+        "type": "content_block_start", "index": 1,
+        "content_block": {"type": "tool_use", "id": "toolu_r",
+                          "name": "write_file", "input": {}}}))
+    for p in args_pieces:
+        ev.append(("content_block_delta", {
+            "type": "content_block_delta", "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": p}}))
+    ev += [("content_block_stop", {"type": "content_block_stop",
+                                   "index": 1}),
+           ("message_delta", {"type": "message_delta", "delta": {
+               "stop_reason": "tool_use", "stop_sequence": None},
+               "usage": {"output_tokens": 20}}),
+           ("message_stop", {"type": "message_stop"})]
+    return [sse_body([e]) for e in ev]
+
+
+def openai_stream(text_pieces, args_pieces):
+    def chunk(delta, finish=None):
+        return sse_body([(None, {
+            "id": "chatcmpl-r", "object": "chat.completion.chunk",
+            "created": 1, "model": sh.GPT,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                         "finish_reason": finish}]})])
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    out += [chunk({"content": p}) for p in text_pieces]
+    out.append(chunk({"tool_calls": [{
+        "index": 0, "id": "call_r", "type": "function",
+        "function": {"name": "write_file", "arguments": ""}}]}))
+    out += [chunk({"tool_calls": [{"index": 0,
+                                   "function": {"arguments": p}}]})
+            for p in args_pieces]
+    out.append(chunk({}, "tool_calls"))
+    out.append("data: [DONE]\n\n")
+    return out
+
+
+def anthropic_message(text, args):
+    return {"id": "msg_r", "type": "message", "role": "assistant",
+            "model": sh.CLAUDE,
+            "content": [{"type": "text", "text": text},
+                        {"type": "tool_use", "id": "toolu_r",
+                         "name": "write_file", "input": args}],
+            "stop_reason": "tool_use", "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 20}}
+
+
+def openai_completion(text, args):
+    return {"id": "chatcmpl-r", "object": "chat.completion", "created": 1,
+            "model": sh.GPT,
+            "choices": [{"index": 0, "finish_reason": "tool_calls",
+                         "message": {"role": "assistant", "content": text,
+                                     "tool_calls": [{
+                                         "id": "call_r", "type": "function",
+                                         "function": {
+                                             "name": "write_file",
+                                             "arguments": json.dumps(args)}}]}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 20,
+                      "total_tokens": 30}}
+
+
+# -- what the caller gets ---------------------------------------------------
+
+def sse_events(body):
+    events = []
+    for block in body.decode().replace("\r\n", "\n").split("\n\n"):
+        data = [line[5:].lstrip() for line in block.split("\n")
+                if line.startswith("data:")]
+        if data:
+            events.append("\n".join(data))
+    return events
+
+
+def caller_stream_view(path, body):
+    """(text, tool arguments text, number of events) as a client
+    assembles them from the stream."""
+    text, args, n = "", "", 0
+    for data in sse_events(body):
+        n += 1
+        if data == "[DONE]":
+            continue
+        ev = json.loads(data)
+        if path == sh.MESSAGES:
+            d = ev.get("delta") or {}
+            if ev.get("type") == "content_block_delta":
+                text += d.get("text", "")
+                args += d.get("partial_json", "")
+        else:
+            for c in ev.get("choices") or []:
+                d = c.get("delta") or {}
+                text += d.get("content") or ""
+                for tc in d.get("tool_calls") or []:
+                    args += (tc.get("function") or {}).get("arguments") or ""
+    return text, args, n
+
+
+def caller_body_view(path, body):
+    doc = json.loads(body)
+    if path == sh.MESSAGES:
+        text = "".join(b.get("text", "") for b in doc["content"]
+                       if b["type"] == "text")
+        tool = [b["input"] for b in doc["content"] if b["type"] == "tool_use"]
+        return text, tool[0]
+    msg = doc["choices"][0]["message"]
+    return (msg.get("content") or "",
+            json.loads(msg["tool_calls"][0]["function"]["arguments"]))
+
+
+def assert_nowhere_else(gw, mock, resp, user_agent, values):
+    """The provider only ever saw placeholders; the audit row, the error
+    log and the answer's headers hold none of the values."""
+    for rec in mock.requests:
+        for v in values:
+            assert v.encode() not in rec.body, "value reached the provider"
+            assert json.dumps(v)[1:-1].encode() not in rec.body
+            assert v not in json.dumps(rec.headers)
+    headers = json.dumps(resp.headers if hasattr(resp, "headers") else {},
+                         default=str)
+    log = gw.error_log_text()
+    for v in values:
+        assert v not in headers
+        assert v not in log, "value in the error log"
+        assert json.dumps(v)[1:-1] not in log
+    sh.assert_audit(gw, user_agent, "redact", types=["EMAIL"],
+                    values=list(values), actions={"EMAIL": "redact"})
+
+
+def splits(placeholder):
+    """Every offset of a cut into three pieces: the first cut at each
+    position, the second half-way through the rest."""
+    n = len(placeholder)
+    for i in range(1, n - 1):
+        j = i + max(1, (n - i) // 2)
+        yield placeholder[:i], placeholder[i:j], placeholder[j:]
+
+
+# -- tests -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name,path,model,family", CONFIGS, ids=CONFIG_IDS)
+def test_stream_placeholder_split_over_three_events(gw, mock, token,
+                                                    user_agent, name, path,
+                                                    model, family):
+    """At every offset: the text and the tool call's arguments the client
+    assembles hold the value, the provider saw the placeholder, and the
+    client gets as many events as it would without restoring."""
+    value = sh.email()
+    maker = anthropic_stream if family == "anthropic" else openai_stream
+    for k, (a, b, c) in enumerate(splits(PH)):
+        mock.reset()
+        text = ["Mail ", "goes to " + a, b, c + " today."]
+        args = ['{"path": "to.txt", "content": "' + a, b, c + '"}']
+        mock.respond_next(200, headers=SSE_HEADERS,
+                          pieces=maker(text, args), pause=0.002,
+                          path=PROVIDER_PATH[family])
+        ua = user_agent if k == 0 else "%s/%d" % (user_agent, k)
+        resp = sh.post(gw, token, path,
+                       request_body(path, model, True,
+                                    "Please write to %s." % value), ua)
+        assert resp.status == 200, resp
+        seen = sh.forwarded(mock)
+        assert PH.encode() in seen.body, seen.body
+        got_text, got_args, _ = caller_stream_view(path, resp.body)
+        assert got_text == "Mail goes to %s today." % value, (a, b, c)
+        assert json.loads(got_args) == {"path": "to.txt", "content": value}
+        if k == 0:
+            assert_nowhere_else(gw, mock, resp, user_agent, [value])
+    # Nothing restored, nothing else changed: the same events as without
+    # the gateway's restoring (same count, same order).
+    mock.reset()
+    mock.respond_next(200, headers=SSE_HEADERS,
+                      pieces=maker(["no ", "placeholder [x]"], ['{"a": 1}']),
+                      pause=0.002, path=PROVIDER_PATH[family])
+    resp = sh.post(gw, token, path,
+                   request_body(path, model, True, "Write to " + value),
+                   user_agent + "/plain")
+    assert resp.status == 200, resp
+    base = sh.forwarded(mock)
+    if family == ("anthropic" if path == sh.MESSAGES else "openai"):
+        assert resp.body == base.response_body
+
+
+@pytest.mark.parametrize("name,path,model,family", CONFIGS, ids=CONFIG_IDS)
+def test_non_stream_text_and_arguments(gw, mock, token, user_agent, name,
+                                       path, model, family):
+    """A whole answer: text and tool arguments restored, including a value
+    with a quote and a backslash inside the arguments' JSON string; the
+    Content-Length fits the restored body."""
+    value, note = sh.email(), note_value()
+    args = {"path": "contacts.txt",
+            "content": "%s wrote: %s" % (PH, NOTE_PH)}
+    body = (anthropic_message if family == "anthropic"
+            else openai_completion)("Sent to %s." % PH, args)
+    mock.respond_next(200, body, path=PROVIDER_PATH[family])
+    resp = sh.post(gw, token, path,
+                   request_body(path, model, False,
+                                "Note from %s: %s" % (value, note)),
+                   user_agent)
+    assert resp.status == 200, resp
+    seen = sh.forwarded(mock)
+    assert PH.encode() in seen.body and NOTE_PH.encode() in seen.body
+    assert int(resp.header("Content-Length")) == len(resp.body)
+    text, got_args = caller_body_view(path, resp.body)
+    assert text == "Sent to %s." % value
+    assert got_args == {"path": "contacts.txt",
+                        "content": "%s wrote: %s" % (value, note)}
+    assert_nowhere_else(gw, mock, resp, user_agent, [value, note])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_foreign_and_invented_placeholders_pass(gw, mock, token, user_agent,
+                                                stream):
+    """The request holds [REDACTED_EMAIL_1] as text (an earlier answer
+    that was not restored); its own email becomes [REDACTED_EMAIL_2].  In
+    the answer only _2 is this request's: _1 and an invented _7 stay."""
+    value = sh.email()
+    answer = "old %s new [REDACTED_EMAIL_2] invented [REDACTED_EMAIL_7]" % PH
+    if stream:
+        mock.respond_next(200, headers=SSE_HEADERS,
+                          pieces=anthropic_stream([answer], ["{}"]),
+                          path=r"/messages$")
+    else:
+        mock.respond_next(200, anthropic_message(answer, {}),
+                          path=r"/messages$")
+    resp = sh.post(gw, token, sh.MESSAGES, {
+        "model": sh.CLAUDE, "max_tokens": 64, "stream": stream,
+        "messages": [
+            {"role": "user", "content": "Who is %s?" % PH},
+            {"role": "assistant", "content": "Someone."},
+            {"role": "user", "content": "Now mail %s." % value}]},
+        user_agent)
+    assert resp.status == 200, resp
+    seen = sh.forwarded(mock).json()
+    assert seen["messages"][2]["content"] == "Now mail [REDACTED_EMAIL_2]."
+    assert seen["messages"][0]["content"] == "Who is %s?" % PH
+    text = (caller_stream_view(sh.MESSAGES, resp.body)[0] if stream
+            else caller_body_view(sh.MESSAGES, resp.body)[0])
+    assert text == ("old %s new %s invented [REDACTED_EMAIL_7]"
+                    % (PH, value))
+
+
+def test_request_without_redaction_is_not_touched(gw, mock, token,
+                                                  user_agent):
+    """No redaction in the request: a placeholder-shaped text in the
+    answer is the model's own and reaches the caller byte for byte."""
+    body = openai_completion("see %s" % PH, {"x": PH})
+    mock.respond_next(200, body, path=r"/chat/completions$")
+    resp = sh.post(gw, token, sh.CHAT,
+                   request_body(sh.CHAT, sh.GPT, False, "hello"), user_agent)
+    assert resp.status == 200, resp
+    assert resp.body == sh.forwarded(mock).response_body
+
+
+def test_thinking_is_not_altered(gw, mock, token, user_agent):
+    """A signed thinking block keeps the placeholder the provider wrote;
+    the text after it gets the value."""
+    value = sh.email()
+    mock.respond_next(200, {
+        "id": "msg_t", "type": "message", "role": "assistant",
+        "model": sh.CLAUDE, "stop_reason": "end_turn", "stop_sequence": None,
+        "content": [{"type": "thinking", "thinking": "mail " + PH,
+                     "signature": "sig" + PH},
+                    {"type": "text", "text": "Done: " + PH}],
+        "usage": {"input_tokens": 3, "output_tokens": 3}},
+        path=r"/messages$")
+    resp = sh.post(gw, token, sh.MESSAGES,
+                   request_body(sh.MESSAGES, sh.CLAUDE, False,
+                                "mail " + value), user_agent)
+    assert resp.status == 200, resp
+    doc = json.loads(resp.body)
+    assert doc["content"][0] == {"type": "thinking", "thinking": "mail " + PH,
+                                 "signature": "sig" + PH}
+    assert doc["content"][1]["text"] == "Done: " + value
+
+
+def test_one_way_keeps_placeholders(gateway_factory, mock, token, user_agent):
+    """LLMScanRedact EMAIL one-way in the location: the answer keeps the
+    placeholder (and `apachectl -t` names a bad mode)."""
+    g = gateway_factory.make(gateway_d={"46-oneway.conf": (
+        "<Location /v1>\n    LLMScanRedact EMAIL one-way\n</Location>\n")})
+    value = sh.email()
+    mock.respond_next(200, anthropic_message("to " + PH, {"to": PH}),
+                      path=r"/messages$")
+    resp = sh.post(g, token, sh.MESSAGES,
+                   request_body(sh.MESSAGES, sh.CLAUDE, False,
+                                "mail " + value), user_agent)
+    assert resp.status == 200, resp
+    assert resp.body == sh.forwarded(mock).response_body
+    assert value.encode() not in resp.body
+
+    bad = gateway_factory.make(start=False, gateway_d={"46-oneway.conf": (
+        "<Location /v1>\n    LLMScanRedact EMAIL sometimes\n</Location>\n")})
+    rc, out = bad.check_config()
+    assert rc != 0
+    assert "LLMScanRedact EMAIL: 'sometimes' is neither reversible nor " \
+           "one-way" in out, out
