@@ -13,6 +13,8 @@
 //   openai-responses-stream-final (responses.stream().finalResponse()),
 //   openai-chat-stream-plain (no stream_options),
 //   openai-embeddings-batch (three inputs)
+//   openai-chat-tool, openai-chat-tool-stream (a write_file tool offered;
+//     the tool call's arguments as the SDK parses them)
 //   anthropic-messages, anthropic-messages-stream, anthropic-count-tokens,
 //   anthropic-beta-messages, anthropic-models     (@anthropic-ai/sdk 1.x)
 //   anthropic0-...                                (the same with 0.x)
@@ -122,6 +124,27 @@ async function run() {
                 }
             }
             return { text, chunks, usage_chunks, finish };
+        }
+        case "chat-tool":
+        case "chat-tool-stream": {
+            const req = {
+                model, messages: [{ role: "user", content: prompt }],
+                tools: [{ type: "function", function: {
+                    name: "write_file",
+                    parameters: { type: "object", properties: {
+                        path: { type: "string" },
+                        content: { type: "string" } } } } }] };
+            let msg;
+            if (what === "chat-tool") {
+                msg = (await c.chat.completions.create(req)).choices[0].message;
+            } else {
+                // The SDK's helper assembles the arguments from the chunks.
+                const s = c.chat.completions.stream(req);
+                msg = (await s.finalChatCompletion()).choices[0].message;
+            }
+            const call = msg.tool_calls[0];
+            return { name: call.function.name,
+                     args: JSON.parse(call.function.arguments) };
         }
         case "embeddings-batch": {
             const input = [prompt, prompt + " again", "third"];

@@ -177,3 +177,77 @@ def test_contacts_no_other_host(gateway, mock, token, clients_installed):
     assert run.returncode == 0, run
     assert REPLY in run.stdout, run
     assert proxy.attempts == [], proxy.attempts
+
+
+def test_written_file_gets_redacted_value_back(gateway, mock, token,
+                                               clients_installed):
+    """Reversible redaction (the sample's LLMScanRedact pii reversible):
+    the email in the prompt reaches the provider as a placeholder; the
+    provider answers with a Write tool call whose content holds that
+    placeholder, split over three events; the file Claude Code writes
+    holds the email.  The provider never sees the email, not even in the
+    tool result Claude Code sends back."""
+    import re
+
+    email = "dana.wexler@umbra-logistics.io"
+    prompt = "Write the contact %s into contacts.txt." % email
+    # Which placeholder this prompt gets depends on the emails Claude
+    # Code's own system prompt holds before it: ask once.
+    mock.reply_text = "ok"
+    run = run_claude(gateway, token, prompt)
+    assert run.returncode == 0, run
+    found = set()
+    for rec in messages_requests(mock):
+        assert email.encode() not in rec.body
+        found |= set(re.findall(r"Write the contact (\[REDACTED_EMAIL_\d+\])",
+                                rec.body.decode()))
+    assert len(found) == 1, found
+    placeholder = found.pop()
+    mock.reset()
+
+    home = claude_home()
+    try:
+        path = os.path.join(home, "work", "contacts.txt")
+        args = json.dumps({"file_path": path,
+                           "content": "Contact: %s\n" % placeholder})
+        at = args.index(placeholder)
+        cuts = [args[:at + 3], args[at + 3:at + 9], args[at + 9:]]
+
+        def delta(piece):
+            return ("content_block_delta", {
+                "type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta",
+                          "partial_json": piece}})
+        mock.respond_next(200, sse_body([
+            ("message_start", {"type": "message_start", "message": {
+                "id": "msg_w", "type": "message", "role": "assistant",
+                "model": "claude-sonnet-4-6", "content": [],
+                "stop_reason": None, "stop_sequence": None,
+                "usage": {"input_tokens": 100, "output_tokens": 1}}}),
+            ("content_block_start", {"type": "content_block_start",
+                                     "index": 0, "content_block": {
+                                         "type": "tool_use",
+                                         "id": "toolu_w", "name": "Write",
+                                         "input": {}}}),
+        ] + [delta(c) for c in cuts] + [
+            ("content_block_stop", {"type": "content_block_stop",
+                                    "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {
+                "stop_reason": "tool_use", "stop_sequence": None},
+                "usage": {"output_tokens": 10}}),
+            ("message_stop", {"type": "message_stop"}),
+        ]), headers=SSE_HEADERS, path=r"/messages$")
+        mock.reply_text = REPLY
+        run = run_claude(gateway, token, prompt, home=home,
+                         args=["--allowedTools", "Write"])
+        assert run.returncode == 0, run
+        assert os.path.exists(path), run
+        with open(path) as f:
+            written = f.read()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert written == "Contact: %s\n" % email, written
+    reqs = mock.wait_for_requests(2, timeout=10)
+    assert len(reqs) >= 2, mock.summary()
+    for rec in reqs:
+        assert email.encode() not in rec.body, "the email reached the provider"

@@ -134,3 +134,27 @@ def test_error_reaches_sdk_as_api_error(gateway, mock, token,
     out = run.json()
     assert out["status"] == 429, out
     assert out["name"] == "RateLimitError", out
+
+
+@pytest.mark.parametrize("scenario", ["openai-chat-tool",
+                                      "openai-chat-tool-stream"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-sonnet-4-5"])
+def test_tool_call_gets_redacted_value_back(gateway, mock, token,
+                                            clients_installed, scenario,
+                                            model):
+    """Reversible redaction (LLMScanRedact pii reversible, the sample's):
+    the provider sees the placeholder of the email in the prompt and
+    answers with a tool call holding it; the SDK's parsed arguments hold
+    the email -- on the same dialect and across translation."""
+    email = "dana.wexler@umbra-logistics.io"
+    placeholder = "[REDACTED_EMAIL_1]"
+    mock.tool_call = {"name": "write_file", "arguments": {
+        "path": "contacts.txt", "content": "Contact: " + placeholder}}
+    out = call(gateway, token, scenario, model,
+               prompt="Save the contact %s to contacts.txt." % email)
+    assert out["name"] == "write_file"
+    assert out["args"] == {"path": "contacts.txt",
+                           "content": "Contact: " + email}
+    rec = mock.wait_for_requests(1)[0]
+    assert email.encode() not in rec.body
+    assert placeholder.encode() in rec.body
