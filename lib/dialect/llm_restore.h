@@ -81,8 +81,8 @@ const char *llm_restore_body(const llm_restore_map_t *m, apr_pool_t *p,
 typedef struct llm_restore_stream_t llm_restore_stream_t;
 
 /* max_event 0: the SSE parser's default cap.  Memory stays bounded over
- * a stream of any length: held events live in a pool cleared whenever
- * none is held. */
+ * a stream of any length: each held event has a pool of its own, gone
+ * once the event went on. */
 llm_restore_stream_t *llm_restore_stream_create(apr_pool_t *p,
                                                 const llm_restore_map_t *m,
                                                 size_t max_event);

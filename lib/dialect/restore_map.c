@@ -25,6 +25,7 @@ llm_restore_map_t *llm_restore_map_create(apr_pool_t *p)
     m->p = p;
     m->values = apr_hash_make(p);
     m->prefixes = apr_hash_make(p);
+    m->second['"'] = 1;
     return m;
 }
 
@@ -113,6 +114,7 @@ int llm_restore_map_add(llm_restore_map_t *m, const char *placeholder,
     if (n > m->longest) {
         m->longest = n;
     }
+    m->second[(unsigned char)placeholder[1]] = 1;
     m->n++;
     return 0;
 }
@@ -120,6 +122,20 @@ int llm_restore_map_add(llm_restore_map_t *m, const char *placeholder,
 int llm_restore_map_count(const llm_restore_map_t *m)
 {
     return m ? m->n : 0;
+}
+
+int llm_restore_candidate(const llm_restore_map_t *m, const char *d,
+                          size_t n)
+{
+    const char *c = d, *end = d + n;
+
+    while (c < end && (c = memchr(c, '[', (size_t)(end - c))) != NULL) {
+        if (c + 1 < end && m->second[(unsigned char)c[1]]) {
+            return 1;
+        }
+        c++;
+    }
+    return 0;
 }
 
 const llm_restore_entry_t *llm_restore_lookup(const llm_restore_map_t *m,
@@ -310,7 +326,7 @@ const char *llm_restore_body(const llm_restore_map_t *m, apr_pool_t *p,
 
     *out_len = len;
     *count = 0;
-    if (!m || !m->n || !memchr(buf, '[', len)) {
+    if (!m || !m->n || !llm_restore_candidate(m, buf, len)) {
         return buf;
     }
     if (!(j = llm_json_parse(p, buf, len, NULL))) {

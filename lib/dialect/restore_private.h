@@ -27,8 +27,15 @@ struct llm_restore_map_t {
     apr_hash_t *values;          /* placeholder -> entry */
     apr_hash_t *prefixes;        /* every proper beginning of one */
     size_t longest;
+    unsigned char second[256];   /* what follows "[" in a placeholder,
+                                    and the quote that ends a string */
     int n;
 };
+
+/* Could JSON text d[0..n) hold a placeholder of m, or end a string in
+ * the beginning of one?  Placeholders stand in JSON as they are. */
+int llm_restore_candidate(const llm_restore_map_t *m, const char *d,
+                          size_t n);
 
 /* The entry of the placeholder s[0..n), or NULL. */
 const llm_restore_entry_t *llm_restore_lookup(const llm_restore_map_t *m,

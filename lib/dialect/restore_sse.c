@@ -43,6 +43,7 @@
 
 typedef struct held_t {
     struct held_t *next;
+    apr_pool_t *pool;            /* its own: gone once it went on */
     const char *raw;             /* the event's bytes as they came */
     size_t raw_len;
     json_t *json;                /* NULL: not JSON, goes on as it came */
@@ -75,7 +76,7 @@ struct llm_restore_stream_t {
     apr_pool_t *p;
     const llm_restore_map_t *m;
     llm_sse_parser_t *ps;
-    apr_pool_t *hold;            /* held events; cleared when none */
+    apr_pool_t *scratch;         /* for one event; cleared after it */
     held_t *head, *last;
     int nheld;
     apr_array_header_t *chans;   /* of chan_t: the pending ones */
@@ -83,7 +84,6 @@ struct llm_restore_stream_t {
     llm_dbuf_t raw;              /* the event being read, from earlier pieces */
     const char *piece;
     size_t mark;
-    unsigned char second[256];   /* what follows "[" in a placeholder */
     char path[PATH_MAX_LEN];
     int args_event;              /* a Responses arguments event */
     int cr;                      /* the last event's bytes ended in "\r" */
@@ -97,23 +97,14 @@ llm_restore_stream_t *llm_restore_stream_create(apr_pool_t *p,
                                                 size_t max_event)
 {
     llm_restore_stream_t *s = apr_pcalloc(p, sizeof(*s));
-    apr_hash_index_t *hi;
-    const void *k;
-    apr_ssize_t klen;
 
     s->p = p;
     s->m = m;
     s->ps = llm_sse_parser_create(p, max_event);
-    apr_pool_create(&s->hold, p);
+    apr_pool_create(&s->scratch, p);
     s->chans = apr_array_make(p, 2, sizeof(chan_t));
     llm_dbuf_init(&s->out, p, ((size_t)-1) / 4);
     llm_dbuf_init(&s->raw, p, ((size_t)-1) / 4);
-    /* The end of a string ("[" then its closing quote) can begin one. */
-    s->second['"'] = 1;
-    for (hi = apr_hash_first(p, m->values); hi; hi = apr_hash_next(hi)) {
-        apr_hash_this(hi, &k, &klen, NULL);
-        s->second[((const unsigned char *)k)[1]] = 1;
-    }
     return s;
 }
 
@@ -125,21 +116,6 @@ int llm_restore_stream_count(const llm_restore_stream_t *s)
 int llm_restore_stream_failed(const llm_restore_stream_t *s)
 {
     return s->failed;
-}
-
-/* Could the event's data hold a placeholder, or end a string in the
- * beginning of one?  Placeholders stand in JSON as they are. */
-static int candidate(const llm_restore_stream_t *s, const char *d, size_t n)
-{
-    const char *c = d, *end = d + n;
-
-    while (c < end && (c = memchr(c, '[', (size_t)(end - c))) != NULL) {
-        if (c + 1 < end && s->second[(unsigned char)c[1]]) {
-            return 1;
-        }
-        c++;
-    }
-    return 0;
 }
 
 /* --- output -------------------------------------------------------------- */
@@ -189,7 +165,7 @@ static void emit(llm_restore_stream_t *s, const held_t *h)
         put(s, h->id, strlen(h->id));
         put(s, "\n", 1);
     }
-    dump = llm_json_dump(s->hold, h->json, &n);
+    dump = llm_json_dump(s->scratch, h->json, &n);
     put(s, "data: ", 6);
     put(s, dump, n);
     put(s, "\n\n", 2);
@@ -199,16 +175,17 @@ static void emit(llm_restore_stream_t *s, const held_t *h)
 /* Events go on in order while the first is held by nothing. */
 static void drain(llm_restore_stream_t *s)
 {
+    held_t *h;
+
     while (s->head && s->head->holds == 0) {
-        emit(s, s->head);
-        s->head = s->head->next;
+        h = s->head;
+        emit(s, h);
+        s->head = h->next;
         s->nheld--;
+        apr_pool_destroy(h->pool);
     }
     if (!s->head) {
         s->last = NULL;
-        if (!s->chans->nelts) {
-            apr_pool_clear(s->hold);
-        }
     }
 }
 
@@ -269,7 +246,9 @@ static void open_chan(llm_restore_stream_t *s, held_t *h, json_t *node,
 {
     chan_t *c = apr_array_push(s->chans);
 
-    c->key = apr_pstrmemdup(s->hold, key, key_len);
+    /* In the pool of its first part's event, which goes on only once
+     * the channel is let go. */
+    c->key = apr_pstrmemdup(h->pool, key, key_len);
     c->key_len = key_len;
     c->len = json_string_length(node) - tail;
     memcpy(c->text, json_string_value(node) + tail, c->len);
@@ -292,11 +271,11 @@ static void piece_alone(llm_restore_stream_t *s, held_t *h, json_t *node,
     int n;
     char *joined;
 
-    n = llm_restore_string(s->m, s->hold, json_string_value(node),
+    n = llm_restore_string(s->m, s->scratch, json_string_value(node),
                            json_string_length(node), json_text, &out,
                            &out_len, &tail);
     if (prefix_len) {
-        joined = apr_palloc(s->hold, prefix_len + out_len + 1);
+        joined = apr_palloc(s->scratch, prefix_len + out_len + 1);
         memcpy(joined, prefix, prefix_len);
         memcpy(joined + prefix_len, out, out_len);
         out = joined;
@@ -429,7 +408,7 @@ static void walk(llm_restore_stream_t *s, held_t *h, json_t *v,
         if (key && at != (size_t)-1 && piece_key(key)) {
             piece(s, h, v, s->path, at, json_text);
         }
-        else if ((n = llm_restore_set_string(s->hold, s->m, v, json_text,
+        else if ((n = llm_restore_set_string(s->scratch, s->m, v, json_text,
                                              NULL)) > 0) {
             h->modified = 1;
             s->count += n;
@@ -476,23 +455,26 @@ static void read_event(llm_restore_stream_t *s, const llm_sse_event_t *ev,
     const char *type;
     chan_t *c;
     int i, ping, lf = s->cr && raw_len && raw[0] == '\n';
+    apr_pool_t *hp;
 
     s->cr = raw_len && raw[raw_len - 1] == '\r';
     if (!s->head && !s->chans->nelts
-        && !candidate(s, ev->data, ev->data_len)) {
+        && !llm_restore_candidate(s->m, ev->data, ev->data_len)) {
         put_raw(s, raw, raw_len, lf);
         return;
     }
-    h = apr_pcalloc(s->hold, sizeof(*h));
+    apr_pool_create(&hp, s->p);
+    h = apr_pcalloc(hp, sizeof(*h));
+    h->pool = hp;
     h->lf = lf;
-    h->raw = apr_pmemdup(s->hold, raw, raw_len);
+    h->raw = apr_pmemdup(hp, raw, raw_len);
     h->raw_len = raw_len;
-    h->event = ev->event ? apr_pstrdup(s->hold, ev->event) : NULL;
-    h->id = ev->id ? apr_pstrdup(s->hold, ev->id) : NULL;
+    h->event = ev->event ? apr_pstrdup(hp, ev->event) : NULL;
+    h->id = ev->id ? apr_pstrdup(hp, ev->id) : NULL;
     j = llm_json_fast_parse(ev->data, ev->data_len, LLM_DIALECT_MAX_DEPTH,
                             NULL);
     if (json_is_object(j)) {
-        h->json = llm_dialect_pool_own(s->hold, j);
+        h->json = llm_dialect_pool_own(hp, j);
     }
     else {
         json_decref(j);
@@ -526,6 +508,7 @@ static void read_event(llm_restore_stream_t *s, const llm_sse_event_t *ev,
     s->last = h;
     s->nheld++;
     drain(s);
+    apr_pool_clear(s->scratch);
 }
 
 static int on_event(void *baton, const llm_sse_event_t *ev)
