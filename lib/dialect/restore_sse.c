@@ -84,6 +84,7 @@ struct llm_restore_stream_t {
     llm_dbuf_t raw;              /* the event being read, from earlier pieces */
     const char *piece;
     size_t mark;
+    int verbatim;                /* piece[0..mark) goes on as it is */
     char path[PATH_MAX_LEN];
     int args_event;              /* a Responses arguments event */
     int cr;                      /* the last event's bytes ended in "\r" */
@@ -120,8 +121,22 @@ int llm_restore_stream_failed(const llm_restore_stream_t *s)
 
 /* --- output -------------------------------------------------------------- */
 
+/* Bytes of the piece's events that went on as they came stay where they
+ * are while nothing else is sent (the piece itself is then the output);
+ * anything else copies them first. */
+static void flush_verbatim(llm_restore_stream_t *s)
+{
+    if (s->verbatim) {
+        s->verbatim = 0;
+        if (s->mark) {
+            llm_dbuf_append(&s->out, s->piece, s->mark);
+        }
+    }
+}
+
 static void put(llm_restore_stream_t *s, const char *d, size_t n)
 {
+    flush_verbatim(s);
     if (n) {
         llm_dbuf_append(&s->out, d, n);
     }
@@ -460,9 +475,15 @@ static void read_event(llm_restore_stream_t *s, const llm_sse_event_t *ev,
     s->cr = raw_len && raw[raw_len - 1] == '\r';
     if (!s->head && !s->chans->nelts
         && !llm_restore_candidate(s->m, ev->data, ev->data_len)) {
+        if (s->verbatim && !(lf && s->rewritten)) {
+            s->rewritten = 0;
+            return;
+        }
         put_raw(s, raw, raw_len, lf);
         return;
     }
+    /* This one is read: the piece can no longer go on as it is. */
+    flush_verbatim(s);
     apr_pool_create(&hp, s->p);
     h = apr_pcalloc(hp, sizeof(*h));
     h->pool = hp;
@@ -558,12 +579,23 @@ void llm_restore_stream_feed(llm_restore_stream_t *s, const char *buf,
     }
     s->piece = buf;
     s->mark = 0;
+    /* Only a piece that begins an event can go on as it is. */
+    s->verbatim = s->raw.len == 0;
     if (llm_sse_parser_feed(s->ps, buf, len, on_event, s) != 0) {
         s->failed = 1;
         give_up(s);
         put(s, buf + s->mark, len - s->mark);
     }
+    else if (s->verbatim && s->mark == len) {
+        /* Whole events, none held or changed: the piece as it came. */
+        s->verbatim = 0;
+        s->piece = NULL;
+        *out = buf;
+        *out_len = len;
+        return;
+    }
     else if (s->mark < len) {
+        flush_verbatim(s);
         llm_dbuf_append(&s->raw, buf + s->mark, len - s->mark);
     }
     s->piece = NULL;
