@@ -201,13 +201,12 @@ def assert_nowhere_else(gw, mock, resp, user_agent, values):
             assert v.encode() not in rec.body, "value reached the provider"
             assert json.dumps(v)[1:-1].encode() not in rec.body
             assert v not in json.dumps(rec.headers)
-    headers = json.dumps(resp.headers if hasattr(resp, "headers") else {},
-                         default=str)
-    log = gw.error_log_text()
+    headers = json.dumps(resp.headers)
+    logs = gw.error_log_text() + gw.access_log_text()
     for v in values:
         assert v not in headers
-        assert v not in log, "value in the error log"
-        assert json.dumps(v)[1:-1] not in log
+        assert v not in logs, "value in the error or access log"
+        assert json.dumps(v)[1:-1] not in logs
     sh.assert_audit(gw, user_agent, "redact", types=["EMAIL"],
                     values=list(values), actions={"EMAIL": "redact"})
 
@@ -323,6 +322,42 @@ def test_foreign_and_invented_placeholders_pass(gw, mock, token, user_agent,
             else caller_body_view(sh.MESSAGES, resp.body)[0])
     assert text == ("old %s new %s invented [REDACTED_EMAIL_7]"
                     % (PH, value))
+
+
+@pytest.mark.parametrize("path", [sh.CHAT, sh.MESSAGES, sh.RESPONSES])
+@pytest.mark.parametrize("model", [sh.GPT, sh.CLAUDE])
+def test_one_character_per_event(gw, mock, token, user_agent, path, model):
+    """The mock's own streams, one character of the answer per event (the
+    placeholder over 18 events), every caller endpoint on both provider
+    families -- the Responses API's deltas, its output_text.done and its
+    response.completed included."""
+    value = sh.email()
+    reply = "Hi %s, bye." % PH
+    mock.reply_text = reply
+    mock.stream_deltas = len(reply)
+    req = ({"model": model, "stream": True, "input": "mail " + value}
+           if path == sh.RESPONSES
+           else request_body(path, model, True, "mail " + value))
+    resp = sh.post(gw, token, path, req, user_agent)
+    assert resp.status == 200, resp
+    assert PH.encode() in sh.forwarded(mock).body
+    want = "Hi %s, bye." % value
+    if path != sh.RESPONSES:
+        assert caller_stream_view(path, resp.body)[0] == want
+        return
+    deltas, done, completed = "", [], []
+    for data in sse_events(resp.body):
+        ev = json.loads(data)
+        if ev["type"] == "response.output_text.delta":
+            deltas += ev["delta"]
+        elif ev["type"] == "response.output_text.done":
+            done.append(ev["text"])
+        elif ev["type"] == "response.completed":
+            completed += [c["text"] for item in ev["response"]["output"]
+                          for c in item.get("content") or []
+                          if c.get("type") == "output_text"]
+    assert deltas == want
+    assert done == [want] and completed == [want]
 
 
 def test_request_without_redaction_is_not_touched(gw, mock, token,
