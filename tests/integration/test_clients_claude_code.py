@@ -179,22 +179,71 @@ def test_contacts_no_other_host(gateway, mock, token, clients_installed):
     assert proxy.attempts == [], proxy.attempts
 
 
+
+def _write_call_anthropic(path, cuts):
+    def delta(piece):
+        return ("content_block_delta", {
+            "type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": piece}})
+    return sse_body([
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_w", "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-6", "content": [],
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 100, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "tool_use",
+                                                   "id": "toolu_w",
+                                                   "name": "Write",
+                                                   "input": {}}}),
+    ] + [delta(c) for c in cuts] + [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {
+            "stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 10}}),
+        ("message_stop", {"type": "message_stop"}),
+    ])
+
+
+def _write_call_openai(path, cuts):
+    def chunk(delta, finish=None):
+        return (None, {"id": "chatcmpl-w", "object": "chat.completion.chunk",
+                       "created": 1, "model": "gpt-4o-mini",
+                       "choices": [{"index": 0, "delta": delta,
+                                    "finish_reason": finish}]})
+    return sse_body(
+        [chunk({"role": "assistant", "content": None,
+                "tool_calls": [{"index": 0, "id": "call_w",
+                                "type": "function",
+                                "function": {"name": "Write",
+                                             "arguments": ""}}]})]
+        + [chunk({"tool_calls": [{"index": 0,
+                                  "function": {"arguments": c}}]})
+           for c in cuts]
+        + [chunk({}, "tool_calls")]) + "data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("model", [None, "gpt-4o-mini"],
+                         ids=["claude", "translated"])
 def test_written_file_gets_redacted_value_back(gateway, mock, token,
-                                               clients_installed):
+                                               clients_installed, model):
     """Reversible redaction (the sample's LLMScanRedact pii reversible):
     the email in the prompt reaches the provider as a placeholder; the
     provider answers with a Write tool call whose content holds that
     placeholder, split over three events; the file Claude Code writes
-    holds the email.  The provider never sees the email, not even in the
-    tool result Claude Code sends back."""
+    holds the email -- also on a model of an OpenAI-type provider, the
+    chat stream translated into Anthropic events.  The provider never
+    sees the email, not even in the tool result Claude Code sends back."""
     import re
 
     email = "dana.wexler@umbra-logistics.io"
     prompt = "Write the contact %s into contacts.txt." % email
+    args = ["--model", model] if model else []
+    route = r"/chat/completions$" if model else r"/messages$"
     # Which placeholder this prompt gets depends on the emails Claude
     # Code's own system prompt holds before it: ask once.
     mock.reply_text = "ok"
-    run = run_claude(gateway, token, prompt)
+    run = run_claude(gateway, token, prompt, args=args)
     assert run.returncode == 0, run
     found = set()
     for rec in messages_requests(mock):
@@ -208,38 +257,16 @@ def test_written_file_gets_redacted_value_back(gateway, mock, token,
     home = claude_home()
     try:
         path = os.path.join(home, "work", "contacts.txt")
-        args = json.dumps({"file_path": path,
+        call = json.dumps({"file_path": path,
                            "content": "Contact: %s\n" % placeholder})
-        at = args.index(placeholder)
-        cuts = [args[:at + 3], args[at + 3:at + 9], args[at + 9:]]
-
-        def delta(piece):
-            return ("content_block_delta", {
-                "type": "content_block_delta", "index": 0,
-                "delta": {"type": "input_json_delta",
-                          "partial_json": piece}})
-        mock.respond_next(200, sse_body([
-            ("message_start", {"type": "message_start", "message": {
-                "id": "msg_w", "type": "message", "role": "assistant",
-                "model": "claude-sonnet-4-6", "content": [],
-                "stop_reason": None, "stop_sequence": None,
-                "usage": {"input_tokens": 100, "output_tokens": 1}}}),
-            ("content_block_start", {"type": "content_block_start",
-                                     "index": 0, "content_block": {
-                                         "type": "tool_use",
-                                         "id": "toolu_w", "name": "Write",
-                                         "input": {}}}),
-        ] + [delta(c) for c in cuts] + [
-            ("content_block_stop", {"type": "content_block_stop",
-                                    "index": 0}),
-            ("message_delta", {"type": "message_delta", "delta": {
-                "stop_reason": "tool_use", "stop_sequence": None},
-                "usage": {"output_tokens": 10}}),
-            ("message_stop", {"type": "message_stop"}),
-        ]), headers=SSE_HEADERS, path=r"/messages$")
+        at = call.index(placeholder)
+        cuts = [call[:at + 3], call[at + 3:at + 9], call[at + 9:]]
+        mock.respond_next(200, (_write_call_openai if model
+                                else _write_call_anthropic)(path, cuts),
+                          headers=SSE_HEADERS, path=route)
         mock.reply_text = REPLY
         run = run_claude(gateway, token, prompt, home=home,
-                         args=["--allowedTools", "Write"])
+                         args=args + ["--allowedTools", "Write"])
         assert run.returncode == 0, run
         assert os.path.exists(path), run
         with open(path) as f:
