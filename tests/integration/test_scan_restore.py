@@ -360,6 +360,35 @@ def test_one_character_per_event(gw, mock, token, user_agent, path, model):
     assert done == [want] and completed == [want]
 
 
+def test_next_turn_gets_the_same_placeholders(gw, mock, token, user_agent):
+    """An agent's next turn sends the restored answer back in its history:
+    the provider sees the very same first turn again (same placeholder for
+    the same value, which keeps its prompt cache working), and the new
+    turn's answer is restored too."""
+    value = sh.email()
+    first = {"role": "user", "content": "Draft a mail to %s." % value}
+    mock.respond_next(200, openai_completion("Dear %s," % PH, {}),
+                      path=r"/chat/completions$")
+    resp = sh.post(gw, token, sh.CHAT, {"model": sh.GPT,
+                                        "messages": [first]}, user_agent)
+    assert resp.status == 200, resp
+    answer = caller_body_view(sh.CHAT, resp.body)[0]
+    assert answer == "Dear %s," % value
+    turn1 = sh.forwarded(mock).json()["messages"]
+
+    mock.reset()
+    mock.respond_next(200, openai_completion("Sent to %s." % PH, {}),
+                      path=r"/chat/completions$")
+    resp = sh.post(gw, token, sh.CHAT, {"model": sh.GPT, "messages": [
+        first, {"role": "assistant", "content": answer},
+        {"role": "user", "content": "Send it."}]}, user_agent + "/2")
+    assert resp.status == 200, resp
+    turn2 = sh.forwarded(mock).json()["messages"]
+    assert turn2[0] == turn1[0]
+    assert turn2[1]["content"] == "Dear %s," % PH
+    assert caller_body_view(sh.CHAT, resp.body)[0] == "Sent to %s." % value
+
+
 def test_request_without_redaction_is_not_touched(gw, mock, token,
                                                   user_agent):
     """No redaction in the request: a placeholder-shaped text in the
