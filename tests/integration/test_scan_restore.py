@@ -326,6 +326,32 @@ def test_foreign_and_invented_placeholders_pass(gw, mock, token, user_agent,
 
 @pytest.mark.parametrize("path", [sh.CHAT, sh.MESSAGES, sh.RESPONSES])
 @pytest.mark.parametrize("model", [sh.GPT, sh.CLAUDE])
+def test_mock_answers_whole(gw, mock, token, user_agent, path, model):
+    """The mock's own non-stream answers on every caller endpoint, both
+    provider families (the Responses API's output items included)."""
+    value = sh.email()
+    mock.reply_text = "Hi %s, bye." % PH
+    req = ({"model": model, "input": "mail " + value}
+           if path == sh.RESPONSES
+           else request_body(path, model, False, "mail " + value))
+    resp = sh.post(gw, token, path, req, user_agent)
+    assert resp.status == 200, resp
+    assert PH.encode() in sh.forwarded(mock).body
+    doc = json.loads(resp.body)
+    if path == sh.RESPONSES:
+        text = "".join(c["text"] for item in doc["output"]
+                       for c in item.get("content") or []
+                       if c.get("type") == "output_text")
+    elif path == sh.MESSAGES:
+        text = "".join(b.get("text", "") for b in doc["content"])
+    else:
+        text = doc["choices"][0]["message"]["content"]
+    assert text == "Hi %s, bye." % value
+    assert int(resp.header("Content-Length")) == len(resp.body)
+
+
+@pytest.mark.parametrize("path", [sh.CHAT, sh.MESSAGES, sh.RESPONSES])
+@pytest.mark.parametrize("model", [sh.GPT, sh.CLAUDE])
 def test_one_character_per_event(gw, mock, token, user_agent, path, model):
     """The mock's own streams, one character of the answer per event (the
     placeholder over 18 events), every caller endpoint on both provider
