@@ -236,14 +236,24 @@ static const char *run(const llm_restore_map_t *m, const char *in,
     return acc;
 }
 
+/* One event of j (released), named when name is not NULL. */
+static const char *sse(const char *name, json_t *j)
+{
+    const char *out = apr_psprintf(tp, "%s%s%sdata: %s\n\n",
+                                   name ? "event: " : "", name ? name : "",
+                                   name ? "\n" : "", tu_dump(j));
+
+    json_decref(j);
+    return out;
+}
+
 static const char *a_text(int index, const char *t)
 {
     json_t *j = json_pack("{s:s,s:i,s:{s:s,s:s}}", "type",
                           "content_block_delta", "index", index, "delta",
                           "type", "text_delta", "text", t);
 
-    return apr_psprintf(tp, "event: content_block_delta\ndata: %s\n\n",
-                        tu_dump(j));
+    return sse("content_block_delta", j);
 }
 
 static const char *a_json(int index, const char *t)
@@ -252,8 +262,7 @@ static const char *a_json(int index, const char *t)
                           "content_block_delta", "index", index, "delta",
                           "type", "input_json_delta", "partial_json", t);
 
-    return apr_psprintf(tp, "event: content_block_delta\ndata: %s\n\n",
-                        tu_dump(j));
+    return sse("content_block_delta", j);
 }
 
 static const char *o_chunk(const char *content, const char *args)
@@ -269,7 +278,7 @@ static const char *o_chunk(const char *content, const char *args)
         j = json_pack("{s:s,s:[{s:i,s:{s:s}}]}", "id", "c", "choices",
                       "index", 0, "delta", "content", content);
     }
-    return apr_psprintf(tp, "data: %s\n\n", tu_dump(j));
+    return sse(NULL, j);
 }
 
 static const char *r_delta(const char *type, const char *t)
@@ -277,7 +286,7 @@ static const char *r_delta(const char *type, const char *t)
     json_t *j = json_pack("{s:s,s:i,s:i,s:s}", "type", type, "output_index",
                           0, "content_index", 0, "delta", t);
 
-    return apr_psprintf(tp, "event: %s\ndata: %s\n\n", type, tu_dump(j));
+    return sse(type, j);
 }
 
 static const char *A_START =
