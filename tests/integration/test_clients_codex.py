@@ -145,3 +145,48 @@ def test_contacts_no_other_host(gateway, mock, token, clients_installed):
     assert run.returncode == 0, run
     assert REPLY in run.stdout, run
     assert proxy.attempts == [], proxy.attempts
+
+
+def test_command_gets_redacted_value_back(gateway, mock, token,
+                                          clients_installed):
+    """Reversible redaction (the sample's LLMScanRedact pii reversible)
+    with the Responses API: the email in the prompt reaches the provider
+    as a placeholder; the provider asks Codex to run a command holding
+    that placeholder in its arguments; Codex runs it with the email (the
+    command prints the email's SHA-256, which comes back in the next
+    request: proof of what ran, without the email itself going to the
+    provider)."""
+    import hashlib
+
+    email = "dana.wexler@umbra-logistics.io"
+    prompt = "Hash the address %s for me." % email
+    # Which placeholder the prompt gets depends on the emails Codex's own
+    # instructions hold before it: ask once.
+    mock.reply_text = "ok"
+    run = run_codex(gateway, token, prompt)
+    assert run.returncode == 0, run
+    found = set()
+    for rec in mock.wait_for_requests(1):
+        assert email.encode() not in rec.body
+        found |= set(re.findall(r"Hash the address (\[REDACTED_EMAIL_\d+\])",
+                                rec.body.decode()))
+    assert len(found) == 1, found
+    placeholder = found.pop()
+    mock.reset()
+
+    mock.respond_next(200, _function_call_stream(
+        "call_gw2", "exec_command",
+        json.dumps({"cmd": "printf %%s '%s' | sha256sum" % placeholder})),
+        headers=SSE_HEADERS, path=r"/responses$")
+    mock.reply_text = REPLY
+    run = run_codex(gateway, token, prompt)
+    assert run.returncode == 0, run
+    reqs = mock.wait_for_requests(2)
+    assert len(reqs) >= 2, mock.summary()
+    outputs = [i for i in reqs[1].json()["input"]
+               if i.get("type") == "function_call_output"]
+    assert outputs and outputs[0]["call_id"] == "call_gw2", outputs
+    digest = hashlib.sha256(email.encode()).hexdigest()
+    assert digest in json.dumps(outputs[0]["output"]), outputs
+    for rec in reqs:
+        assert email.encode() not in rec.body
