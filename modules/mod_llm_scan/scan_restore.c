@@ -33,6 +33,7 @@ APLOG_USE_MODULE(llm_scan);
 
 typedef struct {
     const llm_restore_map_t *map;
+    llm_request_t *req;
     int started;
     int stream;
     int pass;                    /* goes on untouched */
@@ -50,12 +51,22 @@ static const char *provider_of(request_rec *r)
     return req && req->provider ? req->provider : "-";
 }
 
+/* mod_llm_route counted the answer's bytes as the provider's answer left
+ * it; the caller gets the restored ones. */
+static void count_bytes(restore_ctx_t *ctx, apr_size_t out, apr_size_t in)
+{
+    if (ctx->req) {
+        ctx->req->bytes_out += (apr_off_t)out - (apr_off_t)in;
+    }
+}
+
 static void start(request_rec *r, restore_ctx_t *ctx)
 {
     const char *ct = r->content_type;
     const char *ce = apr_table_get(r->headers_out, "Content-Encoding");
 
     ctx->started = 1;
+    ctx->req = llm_request_get(r, 0);
     if (ce && strcasecmp(ce, "identity")) {
         /* The gateway asks providers for plain answers; one that came
          * encoded cannot be read here. */
@@ -116,6 +127,7 @@ static void finish_body(request_rec *r, restore_ctx_t *ctx, apr_bucket *eos)
                                                              eos->list));
     }
     ap_set_content_length(r, n);
+    count_bytes(ctx, n, ctx->len);
     if (count) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(01300)
                       "%d placeholder(s) of reversible redaction restored "
@@ -153,6 +165,7 @@ static apr_status_t restore_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             if (ctx->stream) {
                 llm_restore_stream_finish(ctx->rs, &o, &on);
                 stream_out(e, o, on);
+                count_bytes(ctx, on, 0);
                 if (llm_restore_stream_count(ctx->rs)) {
                     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                                   LLMNO(01303) "%d placeholder(s) of "
@@ -191,6 +204,7 @@ static apr_status_t restore_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                               provider_of(r));
             }
             stream_out(e, o, on);
+            count_bytes(ctx, on, n);
             apr_bucket_delete(e);
             continue;
         }

@@ -207,8 +207,10 @@ def assert_nowhere_else(gw, mock, resp, user_agent, values):
         assert v not in headers
         assert v not in logs, "value in the error or access log"
         assert json.dumps(v)[1:-1] not in logs
-    sh.assert_audit(gw, user_agent, "redact", types=["EMAIL"],
-                    values=list(values), actions={"EMAIL": "redact"})
+    row = sh.assert_audit(gw, user_agent, "redact", types=["EMAIL"],
+                          values=list(values), actions={"EMAIL": "redact"})
+    # the bytes the caller got, restored values included
+    assert row["bytes_out"] == len(resp.body), row
 
 
 def splits(placeholder):
