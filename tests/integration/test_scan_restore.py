@@ -472,3 +472,10 @@ def test_one_way_keeps_placeholders(gateway_factory, mock, token, user_agent):
     assert rc != 0
     assert "LLMScanRedact EMAIL: 'sometimes' is neither reversible nor " \
            "one-way" in out, out
+    unknown = gateway_factory.make(start=False, gateway_d={"46-oneway.conf": (
+        "<Location /v1>\n    LLMScanRedact NO_SUCH_TYPE reversible\n"
+        "</Location>\n")})
+    rc, out = unknown.check_config()
+    assert rc != 0
+    assert "LLMScanRedact NO_SUCH_TYPE: no rule or type of that name" in out, \
+        out
