@@ -292,6 +292,9 @@ def test_non_stream_text_and_arguments(gw, mock, token, user_agent, name,
     assert got_args == {"path": "contacts.txt",
                         "content": "%s wrote: %s" % (value, note)}
     assert_nowhere_else(gw, mock, resp, user_agent, [value, note])
+    # the error log says how many, at debug level, and nothing more
+    assert "LLM01300: 3 placeholder(s) of reversible redaction restored" \
+        in gw.error_log_text()
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
