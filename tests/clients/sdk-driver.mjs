@@ -13,8 +13,10 @@
 //   openai-responses-stream-final (responses.stream().finalResponse()),
 //   openai-chat-stream-plain (no stream_options),
 //   openai-embeddings-batch (three inputs)
-//   openai-chat-tool, openai-chat-tool-stream (a write_file tool offered;
-//     the tool call's arguments as the SDK parses them)
+//   openai-chat-tool, openai-chat-tool-stream, openai-responses-tool,
+//   openai-responses-tool-stream (a write_file tool offered; the tool
+//     call's arguments as the SDK parses them; with WORKDIR set, the
+//     driver acts as the agent and writes the file into WORKDIR)
 //   anthropic-messages, anthropic-messages-stream, anthropic-count-tokens,
 //   anthropic-beta-messages, anthropic-models     (@anthropic-ai/sdk 1.x)
 //   anthropic0-...                                (the same with 0.x)
@@ -28,6 +30,7 @@ const token = process.env.GATEWAY_TOKEN;
 const model = process.env.MODEL;
 const prompt = process.env.PROMPT || "Say hello.";
 const scenario = process.argv[2];
+const workdir = process.env.WORKDIR;
 
 if (!base || !token || !scenario) {
     console.error("usage: GATEWAY_URL=... GATEWAY_TOKEN=... node sdk-driver.mjs <scenario>");
@@ -47,6 +50,18 @@ function anthropic(pkg, opts = {}) {
     // The SDK adds /v1 itself: its base URL is the gateway's root.
     return new Ctor({ apiKey: token, baseURL: base, maxRetries: 0,
                       timeout: 30000, ...opts });
+}
+
+// What an agent does with a write_file call: the file's name only (never
+// a path the model chose outside WORKDIR), the content as parsed.
+async function agent(name, args) {
+    if (workdir && name === "write_file") {
+        const fs = await import("node:fs/promises");
+        const path = await import("node:path");
+        await fs.writeFile(path.join(workdir, path.basename(args.path)),
+                           args.content);
+    }
+    return { name, args };
 }
 
 async function run() {
@@ -143,8 +158,26 @@ async function run() {
                 msg = (await s.finalChatCompletion()).choices[0].message;
             }
             const call = msg.tool_calls[0];
-            return { name: call.function.name,
-                     args: JSON.parse(call.function.arguments) };
+            return agent(call.function.name,
+                         JSON.parse(call.function.arguments));
+        }
+        case "responses-tool":
+        case "responses-tool-stream": {
+            const req = {
+                model, input: prompt,
+                tools: [{ type: "function", name: "write_file",
+                          parameters: { type: "object", properties: {
+                              path: { type: "string" },
+                              content: { type: "string" } } } }] };
+            let r;
+            if (what === "responses-tool") {
+                r = await c.responses.create(req);
+            } else {
+                // The helper rebuilds the output items from the events.
+                r = await c.responses.stream(req).finalResponse();
+            }
+            const call = r.output.find(i => i.type === "function_call");
+            return agent(call.name, JSON.parse(call.arguments));
         }
         case "embeddings-batch": {
             const input = [prompt, prompt + " again", "third"];

@@ -112,13 +112,17 @@ def _run(argv, env, cwd, timeout):
     return proc, time.monotonic() - t0
 
 
-def run_sdk(gateway, token, scenario, model, prompt=None, timeout=60):
+def run_sdk(gateway, token, scenario, model, prompt=None, timeout=60,
+            workdir=None):
     """One SDK call (see sdk-driver.mjs for the scenarios); ``.json()`` is
-    what the SDK returned, or {"error": ..., "status": ...}."""
+    what the SDK returned, or {"error": ..., "status": ...}.  ``workdir``:
+    where the driver, as an agent, writes the files tool calls ask for."""
     home = tempfile.mkdtemp(prefix="llmgw-sdk-")
     try:
         env = _base_env(home)
         env.update(GATEWAY_URL=gateway.url, GATEWAY_TOKEN=token, MODEL=model)
+        if workdir is not None:
+            env["WORKDIR"] = workdir
         if prompt is not None:
             env["PROMPT"] = prompt
         proc, elapsed = _run(["node", SDK_DRIVER, scenario], env, CLIENTS_DIR,

@@ -7,6 +7,7 @@ never the caller's token)."""
 
 import base64
 import json
+import os
 import struct
 
 import pytest
@@ -137,24 +138,35 @@ def test_error_reaches_sdk_as_api_error(gateway, mock, token,
 
 
 @pytest.mark.parametrize("scenario", ["openai-chat-tool",
-                                      "openai-chat-tool-stream"])
+                                      "openai-chat-tool-stream",
+                                      "openai-responses-tool",
+                                      "openai-responses-tool-stream"])
 @pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-sonnet-4-5"])
 def test_tool_call_gets_redacted_value_back(gateway, mock, token,
                                             clients_installed, scenario,
-                                            model):
+                                            model, tmp_path):
     """Reversible redaction (LLMScanRedact pii reversible, the sample's):
     the provider sees the placeholder of the email in the prompt and
-    answers with a tool call holding it; the SDK's parsed arguments hold
-    the email -- on the same dialect and across translation."""
+    answers with a write_file call holding it; the SDK's parsed arguments
+    hold the email, and so does the file the driver, acting as the agent,
+    writes -- Chat and Responses, streamed and not, on the same dialect
+    and across translation.  A placeholder this request was never given
+    (invented by the model) stays as the model wrote it."""
     email = "dana.wexler@umbra-logistics.io"
     placeholder = "[REDACTED_EMAIL_1]"
+    invented = "[REDACTED_EMAIL_9]"
+    os.chmod(str(tmp_path), 0o777)
     mock.tool_call = {"name": "write_file", "arguments": {
-        "path": "contacts.txt", "content": "Contact: " + placeholder}}
+        "path": "contacts.txt",
+        "content": "Contact: %s\nOld: %s\n" % (placeholder, invented)}}
     out = call(gateway, token, scenario, model,
-               prompt="Save the contact %s to contacts.txt." % email)
+               prompt="Save the contact %s to contacts.txt." % email,
+               workdir=str(tmp_path))
+    want = "Contact: %s\nOld: %s\n" % (email, invented)
     assert out["name"] == "write_file"
-    assert out["args"] == {"path": "contacts.txt",
-                           "content": "Contact: " + email}
+    assert out["args"] == {"path": "contacts.txt", "content": want}
+    with open(os.path.join(str(tmp_path), "contacts.txt")) as f:
+        assert f.read() == want
     rec = mock.wait_for_requests(1)[0]
     assert email.encode() not in rec.body
     assert placeholder.encode() in rec.body
