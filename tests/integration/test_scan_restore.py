@@ -12,9 +12,15 @@ dialect that hold the placeholder the request was given.
 """
 
 import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
 
 import pytest
 
+import audit_helpers as ah
 import scan_helpers as sh
 from client_helpers import SSE_HEADERS, sse_body
 from gwtest.httpd import GatewayServer
@@ -482,3 +488,200 @@ def test_one_way_keeps_placeholders(gateway_factory, mock, token, user_agent):
     assert rc != 0
     assert "LLMScanRedact NO_SUCH_TYPE: no rule or type of that name" in out, \
         out
+
+
+# -- with the answer scan (LLMScanResponse On, the sample's) ----------------
+
+def answer_findings(row):
+    return [(f["type"], f["direction"], f["action"])
+            for f in sh.findings_of(row)]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("name,path,model,family", CONFIGS, ids=CONFIG_IDS)
+def test_restored_values_are_no_answer_findings(gw, mock, token, user_agent,
+                                                name, path, model, family,
+                                                stream):
+    """The answer holds the request's placeholder and an email the model
+    wrote itself, in text and in tool arguments.  The answer scan sees the
+    placeholder, not the value restored after it: the caller gets the
+    request's email back and the model's own email redacted by the answer
+    scan ([REDACTED_EMAIL_A1], which is no placeholder of the request and
+    stays); the audit row has one answer finding (the model's email), and
+    the answer-direction counter goes up by one, not two."""
+    value, own = sh.email(), sh.email()
+    text = "Mail %s, cc %s." % (PH, own)
+    args = {"path": "to.txt", "content": "%s;%s" % (PH, own)}
+    if stream:
+        a, b, c = PH[:4], PH[4:11], PH[11:]
+        maker = anthropic_stream if family == "anthropic" else openai_stream
+        mock.respond_next(200, headers=SSE_HEADERS, pause=0.002,
+                          pieces=maker(["Mail " + a, b, c + ", cc %s." % own],
+                                       ['{"path": "to.txt", "content": "' + a,
+                                        b, c + ';%s"}' % own]),
+                          path=PROVIDER_PATH[family])
+    else:
+        body = (anthropic_message if family == "anthropic"
+                else openai_completion)(text, args)
+        mock.respond_next(200, body, path=PROVIDER_PATH[family])
+
+    def answer_count():
+        return ah.metric_sum(ah.metrics(gw), "llm_gateway_findings_total",
+                             type="EMAIL", direction="answer")
+
+    before = answer_count()
+    resp = sh.post(gw, token, path,
+                   request_body(path, model, stream,
+                                "Please write to %s." % value), user_agent)
+    assert resp.status == 200, resp
+    if stream:
+        got_text, got_args, _ = caller_stream_view(path, resp.body)
+        got_args = json.loads(got_args)
+    else:
+        got_text, got_args = caller_body_view(path, resp.body)
+    assert got_text == "Mail %s, cc [REDACTED_EMAIL_A1]." % value
+    assert got_args == {"path": "to.txt",
+                        "content": "%s;[REDACTED_EMAIL_A1]" % value}
+    assert own.encode() not in resp.body
+    row = sh.audit_row(gw, user_agent)
+    got = answer_findings(row)
+    assert sorted(set(got)) == [("EMAIL", "answer", "redact"),
+                                ("EMAIL", "request", "redact")], got
+    assert row["decision"] == "redact", row
+    text_of_row = json.dumps(row, default=str)
+    assert value not in text_of_row and own not in text_of_row
+    deadline = time.time() + 10
+    while answer_count() == before and time.time() < deadline:
+        time.sleep(0.1)
+    # one per occurrence of the model's own email, none for the value
+    assert answer_count() - before == len([f for f in got
+                                           if f[1] == "answer"])
+    assert len([f for f in got if f[1] == "answer"]) == 2, got
+
+
+# -- the mapping nowhere: audit bodies, trace logs, metrics, status ---------
+
+BODY_KEY = "5eed" * 16
+
+
+@pytest.fixture(scope="module")
+def gw_bodies(minter, mock_provider, postgres):
+    """The audit captures request and answer (LLMAuditBodies redacted: the
+    request as it went upstream), and every module logs at trace8."""
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres, gateway_d={
+        "60-audit-bodies.conf":
+            'LLMAuditBodyKeyFile "${LLM_GW_DATA}/keys/audit-body.key"\n'
+            "<Location /v1>\n    LLMAuditBodies redacted\n</Location>\n"},
+        log_level="trace8")
+    try:
+        g.build()
+        g.body_key = os.path.join(g.keys_dir, "audit-body.key")
+        with open(g.body_key, "w") as f:
+            f.write(BODY_KEY + "\n")
+        os.chmod(g.body_key, 0o640)
+        shutil.chown(g.body_key, group="www-data")
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+def decrypt_blob(g, request_id, blob):
+    proc = subprocess.run([ah.find_tool("llm-audit-decrypt"), "-k",
+                           g.body_key, "-r", request_id],
+                          input=blob.encode(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.decode()
+
+
+def fetch(g, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (g.port, path),
+                                timeout=10) as resp:
+        return resp.read().decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("name,path,model,family", CONFIGS, ids=CONFIG_IDS)
+def test_mapping_nowhere_with_bodies_and_trace(gw_bodies, mock, token,
+                                               user_agent, name, path, model,
+                                               family, stream):
+    """With the audit capturing both bodies and every module at trace8,
+    the caller gets the value back, and the value -- the right-hand side
+    of the mapping -- is in neither captured body (both hold the
+    placeholder), nor anywhere in the audit row, the error or access
+    log, a header of the answer or of what went upstream, the metrics or
+    the status page."""
+    g = gw_bodies
+    value = sh.email()
+    mock.reply_text = "Hi %s, bye." % PH
+    resp = sh.post(g, token, path,
+                   request_body(path, model, stream, "mail " + value),
+                   user_agent)
+    assert resp.status == 200, resp
+    want = "Hi %s, bye." % value
+    got = (caller_stream_view(path, resp.body)[0] if stream
+           else caller_body_view_text(path, resp.body))
+    assert got == want
+    row = sh.audit_row(g, user_agent)
+    assert row["body_mode"] == "redacted", row
+    request = decrypt_blob(g, row["request_id"], row["body"])
+    answer = decrypt_blob(g, row["request_id"], row["answer_body"])
+    assert PH in request and value not in request, request
+    assert PH in answer and value not in answer, answer
+    text_of_row = json.dumps(row, default=str)
+    assert value not in text_of_row
+    logs = g.error_log_text() + g.access_log_text()
+    assert "LLM01300" in logs or "LLM01303" in logs   # trace8 is on
+    for v in (value, json.dumps(value)[1:-1]):
+        assert v not in logs, "value in a log"
+        assert v not in json.dumps(resp.headers)
+        assert v not in fetch(g, "/llm-metrics")
+        assert v not in fetch(g, "/llm-status")
+    for rec in mock.requests:
+        assert value.encode() not in rec.body
+        assert value not in json.dumps(rec.headers)
+
+
+def caller_body_view_text(path, body):
+    doc = json.loads(body)
+    if path == sh.MESSAGES:
+        return "".join(b.get("text", "") for b in doc["content"]
+                       if b["type"] == "text")
+    return doc["choices"][0]["message"].get("content") or ""
+
+
+# -- each request its own mapping -------------------------------------------
+
+def test_concurrent_requests_get_their_own_values(gw, mock, token,
+                                                  user_agent):
+    """Sixteen streams at once, each request with emails of its own
+    (one, two or three), and one scripted answer for all: [REDACTED_EMAIL_1]
+    to [REDACTED_EMAIL_3].  Each caller gets its own values for the
+    placeholders it was given and nobody else's; the placeholders another
+    request was given, and this one was not, stay as written."""
+    import concurrent.futures
+
+    reply = "a %s b [REDACTED_EMAIL_2] c [REDACTED_EMAIL_3] d" % PH
+    mock.reply_text = reply
+    mock.stream_deltas = 20
+
+    def one(k):
+        n = 1 + k % 3
+        values = [sh.email() for _ in range(n)]
+        resp = sh.post(gw, token, sh.CHAT, request_body(
+            sh.CHAT, sh.GPT, True,
+            "mail " + " and ".join(values)), "%s/%d" % (user_agent, k))
+        return values, resp
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(16)))
+    everyone = {v for values, _ in results for v in values}
+    for values, resp in results:
+        assert resp.status == 200, resp
+        want = reply
+        for i, v in enumerate(values, 1):
+            want = want.replace("[REDACTED_EMAIL_%d]" % i, v)
+        assert caller_stream_view(sh.CHAT, resp.body)[0] == want
+        for other in everyone - set(values):
+            assert other.encode() not in resp.body
