@@ -256,6 +256,18 @@ def assert_provider_credentials(rec, gateway, token, family):
 
 # -- gateways with their own provider configuration (test_route_*.py) --------
 
+def assert_value_kept_in(gateway, value):
+    """A value reversible redaction gave back to a client stayed out of the
+    gateway's records: no audit row, error or access log holds it."""
+    rows = gateway.audit.wait_for_rows(
+        "SELECT id FROM llm_audit a WHERE position(%s in "
+        "row_to_json(a)::text) > 0", (value,), count=1, timeout=1.0)
+    assert rows == [], "value in an audit row"
+    assert gateway.audit.query("SELECT id FROM llm_audit LIMIT 1") != []
+    logs = gateway.error_log_text() + gateway.access_log_text()
+    assert value not in logs, "value in the error or access log"
+
+
 def gateway_with_providers(factory, providers_conf, extra_conf="", **kwargs):
     """A gateway whose llm-gateway.d/20-test-providers.conf is
     ``providers_conf``, formatted with {okey} / {akey} (the provider key

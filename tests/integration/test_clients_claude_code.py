@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from client_helpers import (SSE_HEADERS, assert_provider_credentials,  # noqa: F401
-                            claude_home, clients_installed, run_claude,
+                            assert_value_kept_in, claude_home, clients_installed, run_claude,
                             sse_body)
 
 REPLY = "Hi! The gateway relayed this."
@@ -278,3 +278,4 @@ def test_written_file_gets_redacted_value_back(gateway, mock, token,
     assert len(reqs) >= 2, mock.summary()
     for rec in reqs:
         assert email.encode() not in rec.body, "the email reached the provider"
+    assert_value_kept_in(gateway, email)

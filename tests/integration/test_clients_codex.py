@@ -15,7 +15,7 @@ import re
 import pytest
 
 from client_helpers import (SSE_HEADERS, assert_provider_credentials,  # noqa: F401
-                            clients_installed, run_codex, sse_body)
+                            assert_value_kept_in, clients_installed, run_codex, sse_body)
 
 REPLY = "Codex reply relayed by the gateway."
 MODEL = "gpt-5.1-codex"
@@ -190,3 +190,4 @@ def test_command_gets_redacted_value_back(gateway, mock, token,
     assert digest in json.dumps(outputs[0]["output"]), outputs
     for rec in reqs:
         assert email.encode() not in rec.body
+    assert_value_kept_in(gateway, email)

@@ -12,8 +12,8 @@ import struct
 
 import pytest
 
-from client_helpers import (assert_provider_credentials, clients_installed,  # noqa: F401
-                            run_sdk)
+from client_helpers import (assert_provider_credentials,  # noqa: F401
+                            assert_value_kept_in, clients_installed, run_sdk)
 
 REPLY = "Bonjour from the mock, through the gateway."
 
@@ -170,3 +170,4 @@ def test_tool_call_gets_redacted_value_back(gateway, mock, token,
     rec = mock.wait_for_requests(1)[0]
     assert email.encode() not in rec.body
     assert placeholder.encode() in rec.body
+    assert_value_kept_in(gateway, email)
