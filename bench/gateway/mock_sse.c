@@ -26,6 +26,11 @@
  *                           other chunk only when the body asks for it
  *                           (stream_options.include_usage), none otherwise;
  *                           without it the finish chunk always has usage
+ *   "mock_placeholder_every": N  (unpaced streams and whole chat answers)
+ *                           [REDACTED_EMAIL_1] in the text, split over
+ *                           three content events out of every N, as a
+ *                           model writes it token by token (the cost of
+ *                           reversible redaction's restoring)
  * The first event always goes out at once, so a client's time to first
  * token through a proxy minus the same direct is what the proxy adds.
  */
@@ -306,6 +311,13 @@ static void respond(conn_t *c, const char *head, size_t hlen,
         return;
     }
     if (!stream) {
+        static const char json_ph[] =
+            "{\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion\","
+            "\"created\":1700000000,\"model\":\"mock\",\"choices\":[{\"index\":"
+            "0,\"message\":{\"role\":\"assistant\",\"content\":\"Benchmark "
+            "answer to [REDACTED_EMAIL_1] from the mock upstream: short and "
+            "fixed.\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\""
+            ":1000,\"completion_tokens\":16,\"total_tokens\":1016}}";
         static const char json[] =
             "{\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion\","
             "\"created\":1700000000,\"model\":\"mock\",\"choices\":[{\"index\":"
@@ -313,13 +325,17 @@ static void respond(conn_t *c, const char *head, size_t hlen,
             "answer from the mock upstream: sixteen tokens or so, short and "
             "fixed.\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\""
             ":1000,\"completion_tokens\":16,\"total_tokens\":1016}}";
+        int with_ph = body_number(body, blen, "\"mock_placeholder_every\"")
+                      != NULL;
+        const char *j = with_ph ? json_ph : json;
+        size_t jlen = with_ph ? sizeof(json_ph) - 1 : sizeof(json) - 1;
         char hdr[256];
         int n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nContent-Type: "
                          "application/json\r\nContent-Length: %zu\r\n\r\n",
-                         sizeof(json) - 1);
+                         jlen);
 
         out_append(c, hdr, n);
-        out_append(c, json, sizeof(json) - 1);
+        out_append(c, j, jlen);
         return;
     }
     {
@@ -345,8 +361,17 @@ static void respond(conn_t *c, const char *head, size_t hlen,
         event_chunk(c, "{\"role\":\"assistant\",\"content\":\"\"}");
         c->interval_ms = iv ? atoi(iv) : 0;
         if (c->interval_ms <= 0) {
+            static const char *const ph[3] = {
+                "{\"content\":\" [RED\"}", "{\"content\":\"ACTED_EM\"}",
+                "{\"content\":\"AIL_1] \"}" };
+            const char *pe = body_number(body, blen,
+                                         "\"mock_placeholder_every\"");
+            int every = pe ? atoi(pe) : 0;
+
             for (i = 0; i < events; i++) {
-                event_chunk(c, "{\"content\":\"token \"}");
+                event_chunk(c, every >= 3 && i % every < 3
+                               ? ph[i % every]
+                               : "{\"content\":\"token \"}");
             }
             stream_finish(c);
             return;
