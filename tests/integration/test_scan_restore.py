@@ -303,6 +303,31 @@ def test_non_stream_text_and_arguments(gw, mock, token, user_agent, name,
         in gw.error_log_text()
 
 
+@pytest.mark.parametrize("name,path,model,family", CONFIGS, ids=CONFIG_IDS)
+def test_stream_arguments_value_escaped(gw, mock, token, user_agent, name,
+                                        path, model, family):
+    """A value holding a double quote and a backslash, its placeholder
+    split over three argument events (and the text): the arguments the
+    client assembles still parse, to the value; the text holds it as it
+    is."""
+    note = note_value()
+    maker = anthropic_stream if family == "anthropic" else openai_stream
+    a, b, c = NOTE_PH[:5], NOTE_PH[5:15], NOTE_PH[15:]
+    mock.respond_next(200, headers=SSE_HEADERS, pause=0.002,
+                      pieces=maker(["Note: " + a, b, c],
+                                   ['{"path": "n.txt", "content": "' + a, b,
+                                    c + '"}']),
+                      path=PROVIDER_PATH[family])
+    resp = sh.post(gw, token, path,
+                   request_body(path, model, True, "Keep this: " + note),
+                   user_agent)
+    assert resp.status == 200, resp
+    assert NOTE_PH.encode() in sh.forwarded(mock).body
+    text, args, _ = caller_stream_view(path, resp.body)
+    assert text == "Note: " + note
+    assert json.loads(args) == {"path": "n.txt", "content": note}
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 def test_foreign_and_invented_placeholders_pass(gw, mock, token, user_agent,
                                                 stream):
