@@ -584,6 +584,43 @@ def test_restored_values_are_no_answer_findings(gw, mock, token, user_agent,
     assert len([f for f in got if f[1] == "answer"]) == 2, got
 
 
+@pytest.mark.parametrize("name,path,model,family", CONFIGS, ids=CONFIG_IDS)
+def test_answer_scan_block_with_a_pending_placeholder(gw, mock, token,
+                                                      user_agent, name, path,
+                                                      model, family):
+    """The stream holds the request's placeholder, then a secret the
+    answer scan blocks -- right after the placeholder's first piece, so
+    that restoring is still waiting for the rest when the scan ends the
+    stream.  The caller gets the error event in its dialect as the last
+    one, the held beginning as the provider wrote it, no key; the row
+    says block."""
+    value, key = sh.email(), sh.aws_access_key_id()
+    maker = anthropic_stream if family == "anthropic" else openai_stream
+    mock.respond_next(200, headers=SSE_HEADERS, pause=0.002,
+                      pieces=maker(["Mail %s. Then " % PH, "[REDAC",
+                                    "use " + key[:9], key[9:], " ok."],
+                                   ['{}']),
+                      path=PROVIDER_PATH[family])
+    resp = sh.post(gw, token, path,
+                   request_body(path, model, True, "mail " + value),
+                   user_agent)
+    assert resp.status == 200, resp
+    events = resp.sse()
+    name_, data = events[-1]
+    err = json.loads(data)
+    assert err["error"]["code"] == "answer_aws_access_key", events[-3:]
+    if path == sh.MESSAGES:
+        assert name_ == "error"
+    text = caller_stream_view(path, resp.body)[0]
+    assert text.startswith("Mail %s. Then [REDAC" % value), text
+    assert key[:9].encode() not in resp.body
+    assert key[9:].encode() not in resp.body
+    row = sh.audit_row(gw, user_agent)
+    assert row["decision"] == "block", row
+    assert row["reason"] == "answer_aws_access_key", row
+    assert value not in json.dumps(row, default=str)
+
+
 # -- the mapping nowhere: audit bodies, trace logs, metrics, status ---------
 
 BODY_KEY = "5eed" * 16
