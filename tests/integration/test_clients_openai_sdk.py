@@ -12,8 +12,10 @@ import struct
 
 import pytest
 
-from client_helpers import (assert_provider_credentials,  # noqa: F401
-                            assert_value_kept_in, clients_installed, run_sdk)
+from client_helpers import (SSE_HEADERS,  # noqa: F401
+                            assert_provider_credentials,
+                            assert_value_kept_in, clients_installed, run_sdk,
+                            sse_body)
 
 REPLY = "Bonjour from the mock, through the gateway."
 
@@ -165,6 +167,118 @@ def test_tool_call_gets_redacted_value_back(gateway, mock, token,
     want = "Contact: %s\nOld: %s\n" % (email, invented)
     assert out["name"] == "write_file"
     assert out["args"] == {"path": "contacts.txt", "content": want}
+    with open(os.path.join(str(tmp_path), "contacts.txt")) as f:
+        assert f.read() == want
+    rec = mock.wait_for_requests(1)[0]
+    assert email.encode() not in rec.body
+    assert placeholder.encode() in rec.body
+    assert_value_kept_in(gateway, email)
+
+
+def _split_tool_stream(family, endpoint, cuts):
+    """The provider's stream of one write_file call whose arguments come
+    in the pieces `cuts`, each event sent in a read of its own."""
+    events = []
+    if family == "anthropic":
+        events.append(("message_start", {"type": "message_start", "message": {
+            "id": "msg_s", "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-5", "content": [],
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 1}}}))
+        events.append(("content_block_start", {
+            "type": "content_block_start", "index": 0,
+            "content_block": {"type": "tool_use", "id": "toolu_s",
+                              "name": "write_file", "input": {}}}))
+        events += [("content_block_delta", {
+            "type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": c}})
+            for c in cuts]
+        events += [("content_block_stop", {"type": "content_block_stop",
+                                           "index": 0}),
+                   ("message_delta", {"type": "message_delta", "delta": {
+                       "stop_reason": "tool_use", "stop_sequence": None},
+                       "usage": {"output_tokens": 12}}),
+                   ("message_stop", {"type": "message_stop"})]
+        return [sse_body([e]) for e in events]
+    if endpoint == "chat":
+        def chunk(delta, finish=None):
+            return (None, {"id": "chatcmpl-s",
+                           "object": "chat.completion.chunk",
+                           "created": 1, "model": "gpt-4o-mini",
+                           "choices": [{"index": 0, "delta": delta,
+                                        "finish_reason": finish}]})
+        events.append(chunk({"role": "assistant", "content": None,
+                             "tool_calls": [{"index": 0, "id": "call_s",
+                                             "type": "function",
+                                             "function": {"name": "write_file",
+                                                          "arguments": ""}}]}))
+        events += [chunk({"tool_calls": [{"index": 0, "function": {
+            "arguments": c}}]}) for c in cuts]
+        events.append(chunk({}, "tool_calls"))
+        return [sse_body([e]) for e in events] + ["data: [DONE]\n\n"]
+    args = "".join(cuts)
+    item = {"id": "fc_s", "type": "function_call", "status": "completed",
+            "arguments": args, "call_id": "call_s", "name": "write_file"}
+
+    def response(status, output):
+        return {"id": "resp_s", "object": "response", "created_at": 1,
+                "status": status, "error": None, "incomplete_details": None,
+                "model": "gpt-4o-mini", "output": output,
+                "parallel_tool_calls": True, "tool_choice": "auto",
+                "tools": [], "usage": None if status != "completed" else {
+                    "input_tokens": 10, "output_tokens": 12,
+                    "total_tokens": 22,
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens_details": {"reasoning_tokens": 0}}}
+    seq = iter(range(100))
+
+    def ev(kind, **payload):
+        return (kind, dict(type=kind, sequence_number=next(seq), **payload))
+    events.append(ev("response.created",
+                     response=response("in_progress", [])))
+    events.append(ev("response.output_item.added", output_index=0,
+                     item=dict(item, status="in_progress", arguments="")))
+    events += [ev("response.function_call_arguments.delta", item_id="fc_s",
+                  output_index=0, delta=c) for c in cuts]
+    events.append(ev("response.function_call_arguments.done",
+                     item_id="fc_s", output_index=0, arguments=args))
+    events.append(ev("response.output_item.done", output_index=0,
+                     item=item))
+    events.append(ev("response.completed",
+                     response=response("completed", [item])))
+    return [sse_body([e]) for e in events]
+
+
+@pytest.mark.parametrize("scenario", ["openai-chat-tool-stream",
+                                      "openai-responses-tool-stream"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-sonnet-4-5"])
+def test_tool_call_placeholder_split_over_three_events(gateway, mock, token,
+                                                       clients_installed,
+                                                       scenario, model,
+                                                       tmp_path):
+    """The same with the placeholder split over three argument events, as
+    a model writes it token by token: the SDK's stream helpers assemble
+    the arguments, and the file the driver writes holds the email."""
+    email = "dana.wexler@umbra-logistics.io"
+    placeholder = "[REDACTED_EMAIL_1]"
+    family = "anthropic" if model.startswith("claude") else "openai"
+    endpoint = "chat" if "chat" in scenario else "responses"
+    call_args = json.dumps({"path": "contacts.txt",
+                            "content": "Contact: %s\n" % placeholder})
+    at = call_args.index(placeholder)
+    cuts = [call_args[:at + 4], call_args[at + 4:at + 11],
+            call_args[at + 11:]]
+    route = (r"/messages$" if family == "anthropic"
+             else r"/chat/completions$" if endpoint == "chat"
+             else r"/responses$")
+    mock.respond_next(200, headers=SSE_HEADERS, path=route, pause=0.01,
+                      pieces=_split_tool_stream(family, endpoint, cuts))
+    os.chmod(str(tmp_path), 0o777)
+    out = call(gateway, token, scenario, model,
+               prompt="Save the contact %s to contacts.txt." % email,
+               workdir=str(tmp_path))
+    want = "Contact: %s\n" % email
+    assert out["args"] == {"path": "contacts.txt", "content": want}, out
     with open(os.path.join(str(tmp_path), "contacts.txt")) as f:
         assert f.read() == want
     rec = mock.wait_for_requests(1)[0]
