@@ -515,6 +515,44 @@ def test_one_way_keeps_placeholders(gateway_factory, mock, token, user_agent):
         out
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("path,model", [(sh.CHAT, sh.GPT),
+                                        (sh.MESSAGES, sh.CLAUDE),
+                                        (sh.CHAT, sh.CLAUDE)],
+                         ids=["chat", "messages", "chat-on-anthropic"])
+def test_address_split_over_messages_comes_back_whole(gw, mock, token,
+                                                      user_agent, path,
+                                                      model, parts, stream):
+    """An address cut over adjacent user messages (which the provider
+    reads as one turn) is one placeholder where it starts, the rest
+    removed; the answer's placeholder gets the whole address back."""
+    value = sh.email()
+    at = value.index("@")
+    if parts == 2:
+        texts = ["write to " + value[:at + 3], value[at + 3:] + " today"]
+    else:
+        texts = ["write to " + value[:at], value[at:at + 4],
+                 value[at + 4:] + " today"]
+    body = request_body(path, model, stream, "")
+    body["messages"] = [{"role": "user",
+                         "content": [{"type": "text", "text": t}]}
+                        for t in texts]
+    mock.reply_text = "Sent to %s." % PH
+    resp = sh.post(gw, token, path, body, user_agent)
+    assert resp.status == 200, resp
+    seen = sh.forwarded(mock)
+    assert seen.json()["messages"][0]["content"][0]["text"] == \
+        "write to " + PH
+    for t in texts:
+        assert t.replace("write to ", "").replace(" today", "").encode() \
+            not in seen.body
+    got = (caller_stream_view(path, resp.body)[0] if stream
+           else caller_body_view_text(path, resp.body))
+    assert got == "Sent to %s." % value
+    assert_nowhere_else(gw, mock, resp, user_agent, [value])
+
+
 # -- with the answer scan (LLMScanResponse On, the sample's) ----------------
 
 def answer_findings(row):
