@@ -37,7 +37,8 @@ typedef enum {
     LLM_DECISION_DENY,       /* refused: unauthenticated or not permitted */
     LLM_DECISION_QUOTA,      /* refused: over quota */
     LLM_DECISION_INVALID,    /* refused: malformed, too large, bad encoding */
-    LLM_DECISION_ERROR       /* gateway or upstream failure */
+    LLM_DECISION_ERROR,      /* gateway or upstream failure */
+    LLM_DECISION_CACHE_HIT   /* answered from the answer cache (LLMCache) */
 } llm_decision_e;
 
 /* Which way the text a finding was in travelled. */
@@ -108,6 +109,14 @@ typedef struct llm_request_t {
     apr_int64_t tokens_out;
     apr_int64_t tokens_cached;
     apr_time_t first_byte;       /* first response byte sent to the client */
+
+    /* A request answered from the answer cache (decision CACHE_HIT) spent
+     * no tokens (tokens_* stay 0): these are the usage of the cached
+     * answer, what the provider would have billed, for the audit's
+     * cost_saved. */
+    apr_int64_t saved_tokens_in;
+    apr_int64_t saved_tokens_out;
+    apr_int64_t saved_tokens_cached;
 } llm_request_t;
 
 /* Return the request's object, creating it when create is non-zero;

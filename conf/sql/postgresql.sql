@@ -60,9 +60,17 @@ CREATE TABLE IF NOT EXISTS llm_audit (
     body            TEXT,
     answer_body_mode TEXT,
     answer_body     TEXT,
+    cost_saved      NUMERIC(20,9),
     PRIMARY KEY (id, ts),
     UNIQUE (request_id, ts)
 ) PARTITION BY RANGE (ts);
+
+-- Added after 0.1.0 (conf/sql/UPGRADING.md), in the record's order: a
+-- table made before gets them here; on a partitioned table the parent's
+-- columns reach every partition.
+ALTER TABLE llm_audit ADD COLUMN IF NOT EXISTS answer_body_mode TEXT;
+ALTER TABLE llm_audit ADD COLUMN IF NOT EXISTS answer_body TEXT;
+ALTER TABLE llm_audit ADD COLUMN IF NOT EXISTS cost_saved NUMERIC(20,9);
 
 -- The questions compliance asks: by time, by user, by decision; the
 -- verifier reads chains in order.  Indexes on the parent apply to every

@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS llm_audit (
     body            TEXT,
     answer_body_mode TEXT,
     answer_body     TEXT,
+    cost_saved      REAL,
     UNIQUE (request_id, ts)
 );
 

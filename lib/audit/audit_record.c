@@ -62,6 +62,7 @@ static const field_def_t fields[LLM_AUDIT_NFIELDS] = {
     { "body",            LLM_AUDIT_T_TEXT },
     { "answer_body_mode", LLM_AUDIT_T_TEXT },
     { "answer_body",     LLM_AUDIT_T_TEXT },
+    { "cost_saved",      LLM_AUDIT_T_DECIMAL },
     { "mac",             LLM_AUDIT_T_TEXT }
 };
 

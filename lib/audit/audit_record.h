@@ -58,6 +58,7 @@ typedef enum {
     LLM_AUDIT_F_BODY,
     LLM_AUDIT_F_ANSWER_BODY_MODE,
     LLM_AUDIT_F_ANSWER_BODY,
+    LLM_AUDIT_F_COST_SAVED,      /* a cache hit: what the answer would cost */
     LLM_AUDIT_F_MAC,             /* not part of the canonical bytes */
     LLM_AUDIT_NFIELDS
 } llm_audit_field_e;

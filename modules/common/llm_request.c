@@ -69,6 +69,7 @@ const char *llm_decision_name(llm_decision_e d)
     case LLM_DECISION_QUOTA:   return "quota";
     case LLM_DECISION_INVALID: return "invalid";
     case LLM_DECISION_ERROR:   return "error";
+    case LLM_DECISION_CACHE_HIT: return "cache_hit";
     case LLM_DECISION_NONE:    break;
     }
     return "none";

@@ -281,6 +281,16 @@ llm_audit_record_t *llm_audit_build(request_rec *r, llm_request_t *req,
     if (cost >= 0) {
         rec->v[LLM_AUDIT_F_COST] = apr_psprintf(p, "%.9f", cost);
     }
+    if (req->decision == LLM_DECISION_CACHE_HIT) {
+        /* Served from the answer cache: nothing spent (tokens 0, cost 0
+         * when priced); the cached answer's usage at today's price. */
+        cost = llm_audit_cost(sc, model_used, req->saved_tokens_in,
+                              req->saved_tokens_cached,
+                              req->saved_tokens_out);
+        if (cost >= 0) {
+            rec->v[LLM_AUDIT_F_COST_SAVED] = apr_psprintf(p, "%.9f", cost);
+        }
+    }
     rec->v[LLM_AUDIT_F_LATENCY_US] = i64(p, now - r->request_time);
     if (req->first_byte > 0) {
         rec->v[LLM_AUDIT_F_TTFB_US] = i64(p, req->first_byte

@@ -87,7 +87,9 @@ static apr_status_t llm_audit_usage(server_rec *s, apr_pool_t *p,
     if (!(dbd = llm_audit_dbd_open(p, s))) {
         return APR_EAGAIN;
     }
-    /* Requests that reached a provider, as the live counters count them. */
+    /* Requests as the live counters count them: those that reached a
+     * provider, and answers from the answer cache (their tokens are 0:
+     * a hit counts toward request limits only). */
     sql = apr_psprintf(p,
         "SELECT user_name, user_groups,"
         " SUM(CASE WHEN ts >= '%s' THEN 1 ELSE 0 END), COUNT(*),"
@@ -95,7 +97,7 @@ static apr_status_t llm_audit_usage(server_rec *s, apr_pool_t *p,
         " + COALESCE(tokens_out, 0) ELSE 0 END),"
         " SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0))"
         " FROM llm_audit WHERE ts >= '%s' AND ts < '%s'"
-        " AND decision IN ('allow', 'redact')"
+        " AND decision IN ('allow', 'redact', 'cache_hit')"
         " GROUP BY user_name, user_groups",
         t_day, t_day, t_month, t_until);
     /* random access: the driver runs the query at once, so a refusal

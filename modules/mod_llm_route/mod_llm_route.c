@@ -33,6 +33,7 @@
 #include "route_internal.h"
 #include "route_access.h"
 #include "route_quota.h"
+#include "route_cache.h"
 #include "dialect/llm_names.h"
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
@@ -241,6 +242,8 @@ static int route_fixups(request_rec *r)
     llm_provider_t *pv;
     const char *upstream_model, *bad_header;
     const char *path, *args = NULL;
+    llm_cache_entry_t *hit;
+    apr_size_t sent_len;
     int rv;
 
     /* Internal redirects (ErrorDocument) share r->pool and so the object;
@@ -372,21 +375,34 @@ static int route_fixups(request_rec *r)
                                    req->model_requested));
     }
     /* Before the quotas: a request that cannot be handed over is not
-     * counted. */
+     * counted.  The replay filter reads req->body when mod_proxy does, so
+     * the usage request below still reaches the provider. */
     if (llm_route_replay_body(r, req) != OK) {
         return refuse(r, req, HTTP_INTERNAL_SERVER_ERROR, LLM_DECISION_ERROR,
                       "api_error", "body_not_forwarded",
                       "The gateway could not hand this request to the "
                       "provider from memory, so it was not sent.");
     }
+    /* Tokens are estimated from the body as the caller's request made
+     * it, before the gateway asks a stream for its usage. */
+    sent_len = req->body_len;
+    llm_route_ask_usage(r, req);
+    /* The body is now exactly what goes upstream: the cache's key. */
+    hit = llm_route_cache_lookup(r, dc, req);
     /* Quotas last, just before the provider: a request refused earlier
-     * is not counted. */
-    if ((rv = llm_route_quota_check(r, dc, req)) != OK) {
+     * is not counted.  A cached answer counts as a request and spends
+     * no tokens. */
+    if ((rv = llm_route_quota_check(r, dc, req, sent_len, hit != NULL))
+        != OK) {
         return rv;
     }
-    llm_route_ask_usage(r, req);
+    if (hit) {
+        return llm_route_cache_answer(r, req, hit);
+    }
     llm_route_to_proxy(r, req, pv, path, args);
+    llm_route_cache_watch_upstream(r, req);
     llm_route_watch_response(r, req);
+    llm_route_cache_watch_answer(r, req);
     return OK;
 }
 
@@ -510,8 +526,12 @@ static void route_register_hooks(apr_pool_t *p)
     ap_hook_handler(llm_route_self_service_handler, NULL, NULL,
                     APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(llm_route_cache_hit_handler, NULL, NULL,
+                    APR_HOOK_MIDDLE);
     llm_route_register_replay_filter();
     llm_route_register_response_filter();
+    llm_route_cache_register_filters();
+    llm_route_cache_register_hooks(p);
     llm_route_quota_register_hooks(p);
     ap_hook_log_transaction(route_log_provider, NULL, NULL, APR_HOOK_FIRST);
     APR_OPTIONAL_HOOK(proxy, fixups, llm_route_proxy_fixups, NULL, NULL,

@@ -17,6 +17,7 @@
 #include "route_access.h"
 #include "route_quota.h"
 #include "route_quota_store.h"
+#include "route_cache.h"
 
 extern module AP_MODULE_DECLARE_DATA llm_route_module;
 
@@ -32,6 +33,7 @@ void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s)
     sc->quota_store = NULL;      /* the node's shared memory */
     sc->quota_budget_user = 0;   /* no day or month line yet */
     sc->quota_budget_groups = apr_hash_make(p);
+    sc->cache_store = apr_pcalloc(p, sizeof(*sc->cache_store));
     return sc;
 }
 
@@ -53,6 +55,9 @@ void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
      * keeps its own. */
     sc->quota_budget_user = add->quota_budget_user;
     sc->quota_budget_groups = add->quota_budget_groups;
+    /* One answer cache per node: the main server's. */
+    sc->cache_store = base->cache_store;
+    sc->cache_used = base->cache_used || add->cache_used;
     return sc;
 }
 
@@ -70,6 +75,10 @@ void *llm_route_create_dir_conf(apr_pool_t *p, char *dir)
     dc->token_max_life = LLM_ROUTE_UNSET;
     dc->model_access = apr_array_make(p, 2, sizeof(llm_route_access_t));
     dc->quotas = apr_array_make(p, 2, sizeof(llm_quota_rule_t));
+    dc->cache = LLM_ROUTE_UNSET;
+    dc->cache_ttl = LLM_ROUTE_UNSET;
+    dc->cache_scope = LLM_ROUTE_UNSET;
+    dc->cache_max = LLM_ROUTE_UNSET;
     return dc;
 }
 
@@ -94,6 +103,12 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->model_access = llm_route_merge_access(p, base->model_access,
                                               add->model_access);
     dc->quotas = llm_route_merge_quotas(p, base->quotas, add->quotas);
+#define INHERIT(f) dc->f = add->f != LLM_ROUTE_UNSET ? add->f : base->f
+    INHERIT(cache);
+    INHERIT(cache_ttl);
+    INHERIT(cache_scope);
+    INHERIT(cache_max);
+#undef INHERIT
     return dc;
 }
 
@@ -381,5 +396,26 @@ const command_rec llm_route_cmds[] = {
                   "open|closed: when Redis does not answer, count on this "
                   "node's shared memory (open, default) or refuse with 503 "
                   "(closed)"),
+    AP_INIT_FLAG("LLMCache", llm_route_cmd_cache, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On|Off: answer a request from the answer cache when the "
+                 "same request was answered before (default Off)"),
+    AP_INIT_TAKE1("LLMCacheTTL", llm_route_cmd_cache_ttl, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "how long a cached answer is served (e.g. 10m; default "
+                  "5m, at most 30d)"),
+    AP_INIT_TAKE1("LLMCacheScope", llm_route_cmd_cache_scope, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "user|group|all: who shares cached answers (default "
+                  "user: each caller its own)"),
+    AP_INIT_TAKE1("LLMCacheMaxAnswer", llm_route_cmd_cache_max, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "larger answers are not cached (default 1M)"),
+    AP_INIT_TAKE1("LLMCacheStore", llm_route_cmd_cache_store, NULL,
+                  RSRC_CONF,
+                  "provider[:argument]: the httpd socache provider holding "
+                  "cached answers (default shmcb in the runtime directory, "
+                  "64 MB; redis:host:port or memcache:host:port to share "
+                  "them between nodes)"),
     { NULL }
 };

@@ -68,6 +68,10 @@ typedef struct llm_route_server_conf_t {
      * per user (LLM_QUOTA_BUDGET_BIT mask) and per group (name -> int *) */
     int quota_budget_user;
     apr_hash_t *quota_budget_groups;
+    /* LLMCacheStore (main server only; route_cache.h), and whether some
+     * location of this server has LLMCache On */
+    struct llm_cache_store_t *cache_store;
+    int cache_used;
 } llm_route_server_conf_t;
 
 typedef struct llm_route_dir_conf_t {
@@ -85,6 +89,12 @@ typedef struct llm_route_dir_conf_t {
     apr_array_header_t *model_access;
     /* LLMRouteQuota, of llm_quota_rule_t (route_quota.h) */
     apr_array_header_t *quotas;
+    /* LLMCache, LLMCacheTTL, LLMCacheScope, LLMCacheMaxAnswer
+     * (route_cache.h); LLM_ROUTE_UNSET: inherit */
+    int cache;
+    apr_interval_time_t cache_ttl;
+    int cache_scope;
+    apr_int64_t cache_max;
 } llm_route_dir_conf_t;
 
 extern const command_rec llm_route_cmds[];

@@ -335,7 +335,7 @@ static void add_op(request_rec *r, quota_state_t *st,
 
 static quota_state_t *build_ops(request_rec *r, const llm_route_dir_conf_t *dc,
                                 const llm_request_t *req, apr_int64_t est,
-                                apr_time_t now)
+                                int units, apr_time_t now)
 {
     quota_state_t *st = apr_pcalloc(r->pool, sizeof(*st));
     int unit, period, i;
@@ -343,7 +343,7 @@ static quota_state_t *build_ops(request_rec *r, const llm_route_dir_conf_t *dc,
     st->ops = apr_pcalloc(r->pool, LLM_QUOTA_MAX_OPS * sizeof(*st->ops));
     st->rules = apr_pcalloc(r->pool, LLM_QUOTA_MAX_OPS * sizeof(*st->rules));
     st->estimate = est;
-    for (unit = 0; unit < 2; unit++) {
+    for (unit = 0; unit < units; unit++) {
         apr_int64_t amount = unit == LLM_QUOTA_REQUESTS ? 1 : est;
 
         for (period = 0; period < 4; period++) {
@@ -518,7 +518,7 @@ apr_array_header_t *llm_route_quota_peek(request_rec *r,
     if (!dc->quotas->nelts || !llm_quota_store_ready()) {
         return out;
     }
-    st = build_ops(r, dc, req, 0, now);
+    st = build_ops(r, dc, req, 0, 2, now);
     /* A reservation of nothing reads every counter under the store's
      * lock and changes none. */
     for (i = 0; i < st->n; i++) {
@@ -549,7 +549,8 @@ apr_array_header_t *llm_route_quota_peek(request_rec *r,
 }
 
 int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
-                          llm_request_t *req)
+                          llm_request_t *req, apr_size_t body_bytes,
+                          int requests_only)
 {
     quota_state_t *st;
     apr_time_t now = apr_time_now();
@@ -566,10 +567,11 @@ int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
     }
     /* Tokens are estimated from what the provider will read; counting
      * tokens costs the caller nothing. */
-    if (req->endpoint != LLM_EP_ANTHROPIC_COUNT_TOKENS) {
-        est = (apr_int64_t)(req->body_len + 3) / 4;
+    if (req->endpoint != LLM_EP_ANTHROPIC_COUNT_TOKENS && !requests_only) {
+        est = (apr_int64_t)(body_bytes + 3) / 4;
     }
-    st = build_ops(r, dc, req, est, now);
+    /* Units are in order: requests first, so 1 unit is requests only. */
+    st = build_ops(r, dc, req, est, requests_only ? 1 : 2, now);
     if (!st->n) {
         return OK;
     }

@@ -92,9 +92,13 @@ apr_array_header_t *llm_route_quota_peek(request_rec *r,
 
 /* The last check before a request goes to its provider: OK when within
  * every quota (the request is counted), else the 429 has been sent and
- * its status is returned for route_fixups to return. */
+ * its status is returned for route_fixups to return.  Its input tokens
+ * are estimated from body_bytes.  requests_only: a request answered from
+ * the answer cache, which spends no tokens: only the request counters
+ * take it, and a spent token budget does not refuse it. */
 int llm_route_quota_check(request_rec *r, const llm_route_dir_conf_t *dc,
-                          llm_request_t *req);
+                          llm_request_t *req, apr_size_t body_bytes,
+                          int requests_only);
 
 /* post_config (the counter store: this node's shared memory, or Redis),
  * child_init (the Redis store's connection per process), the

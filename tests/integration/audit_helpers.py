@@ -37,6 +37,7 @@ FIELDS = [
     ("tokens_out", "i"), ("tokens_cached", "i"), ("cost", "d"),
     ("latency_us", "i"), ("ttfb_us", "i"), ("body_mode", "s"),
     ("body", "s"), ("answer_body_mode", "s"), ("answer_body", "s"),
+    ("cost_saved", "d"),
 ]
 COLUMNS = [f for f, _ in FIELDS] + ["mac"]
 ZERO_MAC = "0" * 64
