@@ -40,15 +40,22 @@ APLOG_USE_MODULE(llm_route);
 #define CACHE_HIT "llm_route::cache-hit"
 #define CACHE_HEADER "X-LLM-Cache"
 
-static void put_field(EVP_MD_CTX *md, const char *s, apr_size_t n)
+static void put_num(EVP_MD_CTX *md, apr_uint64_t n)
 {
-    unsigned char len[8];
+    unsigned char b[8];
     int i;
 
     for (i = 0; i < 8; i++) {
-        len[i] = (unsigned char)((apr_uint64_t)n >> (56 - 8 * i));
+        b[i] = (unsigned char)(n >> (56 - 8 * i));
     }
-    EVP_DigestUpdate(md, len, sizeof(len));
+    EVP_DigestUpdate(md, b, sizeof(b));
+}
+
+/* Each field with its length first, so that no two lists of fields
+ * hash the same bytes. */
+static void put_field(EVP_MD_CTX *md, const char *s, apr_size_t n)
+{
+    put_num(md, (apr_uint64_t)n);
     if (n) {
         EVP_DigestUpdate(md, s, n);
     }
@@ -58,7 +65,7 @@ static void put_str(EVP_MD_CTX *md, const char *s)
 {
     /* NULL and "" differ: a length of all ones for NULL. */
     if (!s) {
-        put_field(md, NULL, (apr_size_t)-1);
+        put_num(md, ~(apr_uint64_t)0);
         return;
     }
     put_field(md, s, strlen(s));
@@ -91,7 +98,7 @@ static int put_scope(request_rec *r, EVP_MD_CTX *md, int scope,
         g = apr_pmemdup(r->pool, req->groups->elts, n * sizeof(*g));
         qsort(g, n, sizeof(*g), cmp_str);
         put_str(md, "group");
-        put_field(md, NULL, (apr_size_t)n);
+        put_num(md, (apr_uint64_t)n);
         for (i = 0; i < n; i++) {
             if (i && !strcmp(g[i], g[i - 1])) {
                 continue;
@@ -136,8 +143,8 @@ static int compute_key(request_rec *r, const llm_route_dir_conf_t *dc,
                          dc->cache_scope == LLM_ROUTE_UNSET
                              ? LLM_CACHE_SCOPE_USER : dc->cache_scope, req);
     if (ok) {
-        put_field(md, NULL, (apr_size_t)req->endpoint);
-        put_field(md, NULL, (apr_size_t)caller_asked_usage(req));
+        put_num(md, (apr_uint64_t)req->endpoint);
+        put_num(md, (apr_uint64_t)caller_asked_usage(req));
         put_str(md, req->model_requested);
         put_str(md, req->provider);
         put_str(md, req->model_used);

@@ -1,0 +1,435 @@
+"""The exact answer cache (issue 16, item 4): LLMCache On in the sample's
+70-cache.conf (Define LLM_GW_CACHE), answers kept in httpd's own socache
+providers (shmcb on one node; a real redis-server shared by two nodes in
+test_cache_fleet.py).
+
+Each test asserts what the caller got, what reached the mock provider
+(a hit reaches nothing), and the audit row (decision cache_hit, tokens 0,
+cost 0 and the cost saved)."""
+
+import json
+import random
+import string
+import uuid
+
+import pytest
+
+from gwtest.client import parse_sse
+from client_helpers import clients_installed, run_sdk  # noqa: F401
+
+CHAT = "/v1/chat/completions"
+MESSAGES = "/v1/messages"
+RESPONSES = "/v1/responses"
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
+
+PRICES = """\
+LLMAuditPrice gpt-*    2 1 8
+LLMAuditPrice claude-* 3 0.3 15
+"""
+
+# Secrets are redacted here (the default blocks them), so that a body
+# holding one still goes upstream -- and into the cache key -- redacted.
+SCAN = """\
+<Location /v1>
+    LLMScanAction secret redact
+</Location>
+"""
+
+QUOTAS = """\
+LLMRouteQuota user            requests/minute 1000
+LLMRouteQuota user:fewreqs    requests/minute 3
+LLMRouteQuota user:budget     tokens/day      60
+"""
+
+
+def cache_conf(scope="user", ttl="10m", store=None):
+    conf = ("<Location /v1>\n    LLMCacheScope %s\n    LLMCacheTTL %s\n"
+            "</Location>\n" % (scope, ttl))
+    if store:
+        conf = "LLMCacheStore %s\n" % store + conf
+    return conf
+
+
+def gateway_args(scope="user", extra=None, **kw):
+    """GatewayServer's arguments for a gateway with the cache on."""
+    files = {"55-prices.conf": PRICES, "45-scan-redact.conf": SCAN,
+             "60-quotas.conf": QUOTAS, "71-cache-test.conf": cache_conf(scope)}
+    files.update(extra or {})
+    kw.update(gateway_d=files, defines={"LLM_GW_CACHE": "1"})
+    return kw
+
+
+@pytest.fixture(scope="module")
+def gw(minter, mock_provider, postgres):
+    from gwtest.httpd import GatewayServer
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres,
+                      **gateway_args())
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
+def unique():
+    return uuid.uuid4().hex
+
+
+def chat(content, **extra):
+    body = {"model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": content}]}
+    body.update(extra)
+    return json.dumps(body).encode()
+
+
+def anthropic(content, model="claude-sonnet-4-5", **extra):
+    body = {"model": model, "max_tokens": 64,
+            "messages": [{"role": "user", "content": content}]}
+    body.update(extra)
+    return json.dumps(body).encode()
+
+
+def post(gw, token, path, body, ua, headers=None):
+    h = {"User-Agent": ua}
+    if path == MESSAGES:
+        h.update(ANTHROPIC)
+    h.update(headers or {})
+    return gw.client().post(path, body, token=token, headers=h)
+
+
+def rows(gw, ua, count):
+    return gw.audit.rows_for_user_agent(ua, count=count)
+
+
+def aws_key():
+    return "AKIA" + "".join(random.choice(string.ascii_uppercase + "234567")
+                            for _ in range(16))
+
+
+# -- hits and misses ----------------------------------------------------------
+
+def test_second_identical_request_is_a_hit(gw, mock, minter, user_agent):
+    token = minter.mint(sub="alice-" + unique()[:8])
+    body = chat("What is 2+2? " + unique())
+    first = post(gw, token, CHAT, body, user_agent)
+    assert first.status == 200, first
+    assert first.header("X-LLM-Cache") == "miss"
+    mock.wait_for_requests(1)
+    second = post(gw, token, CHAT, body, user_agent)
+    assert second.status == 200, second
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.body == first.body
+    assert second.header("Content-Type").startswith("application/json")
+    assert len(mock.requests) == 1, mock.summary()
+    miss, hit = rows(gw, user_agent, 2)
+    assert miss["decision"] == "allow"
+    assert hit["decision"] == "cache_hit"
+    assert hit["http_status"] == 200
+    assert hit["upstream_status"] is None
+    assert (hit["tokens_in"], hit["tokens_out"]) == (0, 0)
+    assert float(hit["cost"]) == 0
+    assert miss["cost_saved"] is None
+    # What it saved is what the miss cost.
+    assert float(hit["cost_saved"]) == pytest.approx(float(miss["cost"]))
+    assert float(hit["cost_saved"]) > 0
+    assert hit["model_used"] == "gpt-4o-mini"
+    assert hit["provider"] == miss["provider"]
+
+
+def test_anthropic_caller_hit(gw, mock, minter, user_agent):
+    token = minter.mint(sub="anthro-" + unique()[:8])
+    body = anthropic("Name a colour. " + unique())
+    first = post(gw, token, MESSAGES, body, user_agent)
+    second = post(gw, token, MESSAGES, body, user_agent)
+    assert (first.status, second.status) == (200, 200)
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.json() == first.json()
+    assert second.json()["type"] == "message"
+    assert len(mock.requests) == 1, mock.summary()
+
+
+def test_different_body_model_or_endpoint_misses(gw, mock, minter,
+                                                 user_agent):
+    token = minter.mint(sub="varied-" + unique()[:8])
+    text = "Say something. " + unique()
+    assert post(gw, token, CHAT, chat(text), user_agent).status == 200
+    variants = [chat(text + " "), chat(text, temperature=0.5),
+                chat(text, model="gpt-4o"), chat(text, stream=True)]
+    for v in variants:
+        r = post(gw, token, CHAT, v, user_agent)
+        assert r.status == 200, r
+        assert r.header("X-LLM-Cache") == "miss", v
+    assert len(mock.requests) == 1 + len(variants), mock.summary()
+
+
+def test_no_cache_skips_the_lookup_and_refreshes(gw, mock, minter,
+                                                 user_agent):
+    token = minter.mint(sub="nocache-" + unique()[:8])
+    body = chat("Fresh please. " + unique())
+    mock.reply_text = "first answer"
+    assert post(gw, token, CHAT, body, user_agent).status == 200
+    mock.reply_text = "second answer"
+    r = post(gw, token, CHAT, body, user_agent,
+             headers={"Cache-Control": "no-cache"})
+    assert r.status == 200
+    assert r.header("X-LLM-Cache") == "bypass"
+    assert r.json()["choices"][0]["message"]["content"] == "second answer"
+    assert len(mock.requests) == 2, mock.summary()
+    # The fresh answer replaced the old one.
+    r = post(gw, token, CHAT, body, user_agent)
+    assert r.header("X-LLM-Cache") == "hit"
+    assert r.json()["choices"][0]["message"]["content"] == "second answer"
+    assert len(mock.requests) == 2, mock.summary()
+    # no-store: neither looked up nor stored.
+    body2 = chat("Never keep. " + unique())
+    for _ in range(2):
+        r = post(gw, token, CHAT, body2, user_agent,
+                 headers={"Cache-Control": "no-store"})
+        assert r.status == 200 and r.header("X-LLM-Cache") == "bypass"
+    assert len(mock.requests) == 4, mock.summary()
+
+
+# -- streams --------------------------------------------------------------------
+
+def test_stream_hit_is_well_formed_sse(gw, mock, minter, user_agent):
+    token = minter.mint(sub="streamer-" + unique()[:8])
+    body = chat("Stream me. " + unique(), stream=True)
+    mock.reply_text = "one two three four"
+    first = post(gw, token, CHAT, body, user_agent)
+    second = post(gw, token, CHAT, body, user_agent)
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.header("Content-Type").startswith("text/event-stream")
+    assert second.body == first.body
+    events = parse_sse(second.body)
+    assert events[-1] == (None, "[DONE]")
+    text = "".join((json.loads(d)["choices"] or [{}])[0]
+                   .get("delta", {}).get("content") or ""
+                   for _, d in events[:-1])
+    assert text == "one two three four"
+    # The caller did not ask for the usage chunk: the replay has none.
+    assert all("usage" not in json.loads(d) or json.loads(d)["usage"] is None
+               for _, d in events[:-1])
+    assert len(mock.requests) == 1, mock.summary()
+    hit = rows(gw, user_agent, 2)[1]
+    assert hit["decision"] == "cache_hit" and hit["stream"] == 1
+
+
+def test_anthropic_stream_hit_in_callers_dialect(gw, mock, minter,
+                                                 user_agent):
+    """An Anthropic caller on an OpenAI model: the stream is translated
+    once, and the replay is the translated stream."""
+    token = minter.mint(sub="astream-" + unique()[:8])
+    body = anthropic("Stream in my dialect. " + unique(), model="gpt-4o-mini",
+                     stream=True)
+    first = post(gw, token, MESSAGES, body, user_agent)
+    second = post(gw, token, MESSAGES, body, user_agent)
+    assert second.header("X-LLM-Cache") == "hit", second
+    names = [n for n, _ in parse_sse(second.body)]
+    assert names[0] == "message_start" and names[-1] == "message_stop"
+    assert second.body == first.body
+    assert len(mock.requests) == 1, mock.summary()
+
+
+def test_openai_sdk_accepts_a_cached_stream(gw, mock, minter,
+                                            clients_installed):  # noqa: F811
+    token = minter.mint(sub="sdk-cache-" + unique()[:8])
+    mock.reply_text = "Cached words from the mock."
+    prompt = "Repeat after me " + unique()
+    outs = []
+    for _ in range(2):
+        run = run_sdk(gw, token, "openai-chat-stream", "gpt-4o-mini",
+                      prompt=prompt)
+        assert run.returncode == 0, run
+        outs.append(run.json())
+    assert len(mock.requests) == 1, mock.summary()
+    assert outs[1]["text"] == "Cached words from the mock."
+    assert outs[1]["finish"] == "stop"
+    assert outs[1] == outs[0]
+    outs = []
+    for _ in range(2):
+        run = run_sdk(gw, token, "openai-chat", "gpt-4o-mini", prompt=prompt)
+        assert run.returncode == 0, run
+        outs.append(run.json())
+    assert len(mock.requests) == 2, mock.summary()
+    assert outs[1] == outs[0]
+    assert outs[1]["text"] == "Cached words from the mock."
+
+
+# -- what is never cached -------------------------------------------------------
+
+def test_error_answers_are_not_cached(gw, mock, minter, user_agent):
+    token = minter.mint(sub="errors-" + unique()[:8])
+    body = chat("Fail first. " + unique())
+    mock.fail_next(500)
+    r = post(gw, token, CHAT, body, user_agent)
+    assert r.status == 500
+    mock.respond_next(200, {"error": {"message": "overloaded",
+                                      "type": "server_error"}})
+    r = post(gw, token, CHAT, body, user_agent)
+    assert r.status == 200 and "error" in r.json()
+    r = post(gw, token, CHAT, body, user_agent)
+    assert r.status == 200 and r.header("X-LLM-Cache") == "miss"
+    assert "choices" in r.json()
+    assert len(mock.requests) == 3, mock.summary()
+
+
+def test_truncated_streams_are_not_cached(gw, mock, minter, user_agent):
+    """A provider stream that ends without its last event: the caller's
+    stream is closed properly by the translation, but nothing is kept."""
+    token = minter.mint(sub="trunc-" + unique()[:8])
+    # OpenAI provider, OpenAI caller: no [DONE].
+    body = chat("Cut me off. " + unique(), stream=True)
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1,
+             "model": "gpt-4o-mini",
+             "choices": [{"index": 0, "delta": {"content": "half"},
+                          "finish_reason": None}]}
+    mock.respond_next(200, pieces=["data: %s\n\n" % json.dumps(chunk)],
+                      headers={"Content-Type": "text/event-stream"})
+    assert post(gw, token, CHAT, body, user_agent).status == 200
+    # Anthropic provider, OpenAI caller: no message_stop (the translation
+    # adds [DONE] for the caller all the same).
+    abody = chat("Cut me too. " + unique(), model="claude-sonnet-4-5",
+                 stream=True)
+    start = {"type": "message_start", "message": {
+        "id": "msg_1", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5", "content": [],
+        "usage": {"input_tokens": 5, "output_tokens": 0}}}
+    mock.respond_next(200, pieces=[
+        "event: message_start\ndata: %s\n\n" % json.dumps(start)],
+        headers={"Content-Type": "text/event-stream"})
+    cut = post(gw, token, CHAT, abody, user_agent)
+    assert parse_sse(cut.body)[-1] == (None, "[DONE]")
+    # A stream with an error event.
+    ebody = anthropic("Error mid-way. " + unique(), stream=True)
+    mock.respond_next(200, pieces=[
+        "event: message_start\ndata: %s\n\n" % json.dumps(start),
+        'event: error\ndata: {"type":"error","error":{"type":'
+        '"overloaded_error","message":"Overloaded"}}\n\n'],
+        headers={"Content-Type": "text/event-stream"})
+    post(gw, token, MESSAGES, ebody, user_agent)
+    for b, path in ((body, CHAT), (abody, CHAT), (ebody, MESSAGES)):
+        r = post(gw, token, path, b, user_agent)
+        assert r.status == 200
+        assert r.header("X-LLM-Cache") == "miss", b
+    assert len(mock.requests) == 6, mock.summary()
+
+
+# -- scopes ---------------------------------------------------------------------
+
+def test_scope_user_never_shares_between_users(gw, mock, minter, user_agent):
+    body = chat("Shared question? " + unique())
+    alice = minter.mint(sub="alice-" + unique()[:8])
+    bob = minter.mint(sub="bob-" + unique()[:8])
+    mock.reply_text = "for alice"
+    assert post(gw, alice, CHAT, body, user_agent).status == 200
+    mock.reply_text = "for bob"
+    r = post(gw, bob, CHAT, body, user_agent)
+    assert r.header("X-LLM-Cache") == "miss"
+    assert r.json()["choices"][0]["message"]["content"] == "for bob"
+    r = post(gw, alice, CHAT, body, user_agent)
+    assert r.header("X-LLM-Cache") == "hit"
+    assert r.json()["choices"][0]["message"]["content"] == "for alice"
+    assert len(mock.requests) == 2, mock.summary()
+
+
+def test_scope_group_shares_the_same_groups_only(gateway_factory, minter,
+                                                 mock, postgres, user_agent):
+    g = gateway_factory.make(**gateway_args(scope="group"))
+    body = chat("Group question? " + unique())
+    a = minter.mint(sub="ga-" + unique()[:8], groups=["developers", "ml"])
+    b = minter.mint(sub="gb-" + unique()[:8], groups=["ml", "developers"])
+    c = minter.mint(sub="gc-" + unique()[:8], groups=["developers"])
+    assert post(g, a, CHAT, body, user_agent).header("X-LLM-Cache") == "miss"
+    assert post(g, b, CHAT, body, user_agent).header("X-LLM-Cache") == "hit"
+    assert post(g, c, CHAT, body, user_agent).header("X-LLM-Cache") == "miss"
+    assert len(mock.requests) == 2, mock.summary()
+
+
+def test_scope_all_shares_between_users(gateway_factory, minter, mock,
+                                        postgres, user_agent):
+    g = gateway_factory.make(**gateway_args(scope="all"))
+    body = chat("Everyone's question? " + unique())
+    for i, expect in enumerate(("miss", "hit", "hit")):
+        token = minter.mint(sub="all-%d-%s" % (i, unique()[:6]))
+        r = post(g, token, CHAT, body, user_agent)
+        assert r.header("X-LLM-Cache") == expect
+    assert len(mock.requests) == 1, mock.summary()
+
+
+# -- redaction --------------------------------------------------------------------
+
+def test_key_is_the_redacted_body(gw, mock, minter, user_agent):
+    """Two different secrets in the same place redact to the same body:
+    the second request is answered from the cache, and neither secret
+    reached the provider or the cached answer."""
+    token = minter.mint(sub="redact-" + unique()[:8])
+    tail = unique()
+    k1, k2 = aws_key(), aws_key()
+    r1 = post(gw, token, CHAT, chat("my key is %s %s" % (k1, tail)),
+              user_agent)
+    r2 = post(gw, token, CHAT, chat("my key is %s %s" % (k2, tail)),
+              user_agent)
+    assert (r1.status, r2.status) == (200, 200)
+    assert r1.header("X-LLM-Cache") == "miss"
+    assert r2.header("X-LLM-Cache") == "hit"
+    assert len(mock.requests) == 1, mock.summary()
+    upstream = mock.requests[0].body
+    assert k1.encode() not in upstream and b"[REDACTED_" in upstream
+    assert k1.encode() not in r2.body and k2.encode() not in r2.body
+    hit = rows(gw, user_agent, 2)[1]
+    assert hit["decision"] == "cache_hit"
+    assert json.loads(hit["findings"])[0]["type"] == "AWS_ACCESS_KEY"
+
+
+# -- quotas -----------------------------------------------------------------------
+
+def test_hits_count_toward_request_limits(gw, mock, minter, user_agent):
+    token = minter.mint(sub="fewreqs")
+    body = chat("Count me. " + unique())
+    statuses = [post(gw, token, CHAT, body, user_agent) for _ in range(4)]
+    assert [r.status for r in statuses] == [200, 200, 200, 429]
+    assert [r.header("X-LLM-Cache") for r in statuses[:3]] == \
+        ["miss", "hit", "hit"]
+    assert statuses[2].header("x-ratelimit-remaining-requests") == "0"
+    assert len(mock.requests) == 1, mock.summary()
+
+
+def test_hits_do_not_spend_token_budgets(gw, mock, minter, user_agent):
+    """A budget the first answer spent refuses new requests, not the
+    answers already cached."""
+    token = minter.mint(sub="budget")
+    body = chat("Spend it. " + "word " * 40)
+    r = post(gw, token, CHAT, body, user_agent)
+    assert r.status == 200 and r.header("X-LLM-Cache") == "miss"
+    r = post(gw, token, CHAT, chat("Something new."), user_agent)
+    assert r.status == 429, r
+    for _ in range(3):
+        r = post(gw, token, CHAT, body, user_agent)
+        assert r.status == 200 and r.header("X-LLM-Cache") == "hit"
+    assert len(mock.requests) == 1, mock.summary()
+
+
+# -- configuration ----------------------------------------------------------------
+
+@pytest.mark.parametrize("line,needle", [
+    ("LLMCacheScope everyone", "LLMCacheScope: 'everyone' is not user"),
+    ("LLMCacheTTL 0", "LLMCacheTTL: '0' is not a duration"),
+    ("LLMCacheTTL 5x", "LLMCacheTTL: '5x' is not a duration"),
+    ("LLMCacheMaxAnswer 12", "LLMCacheMaxAnswer:"),
+])
+def test_bad_directives_refused_at_config_test(gateway_factory, minter, line,
+                                               needle):
+    g = gateway_factory.make(gateway_d={"71-bad.conf": "<Location /v1>\n%s\n"
+                                        "</Location>\n" % line},
+                             defines={"LLM_GW_CACHE": "1"}, start=False)
+    rc, out = g.check_config()
+    assert rc != 0 and needle in out, out
+
+
+def test_unknown_store_refused_at_config_test(gateway_factory, minter):
+    g = gateway_factory.make(gateway_d={"71-bad.conf":
+                                        "LLMCacheStore nosuch:1.2.3.4\n"},
+                             defines={"LLM_GW_CACHE": "1"}, start=False)
+    rc, out = g.check_config()
+    assert rc != 0, out
+    assert "no socache provider named 'nosuch' is loaded" in out, out
