@@ -227,7 +227,9 @@ apr_status_t llm_route_cache_get(request_rec *r, const unsigned char *key,
         *len = n;
     }
     else if (!APR_STATUS_IS_NOTFOUND(rv) && !APR_STATUS_IS_EOF(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMNO(02706)
+        /* The provider logs the failure itself (mod_socache_redis:
+         * every one, at error): this line only says what follows. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, LLMNO(02706)
                       "answer cache %s did not answer a lookup; the request "
                       "goes to its provider", st->spec);
     }
@@ -256,7 +258,7 @@ apr_status_t llm_route_cache_put(request_rec *r, const unsigned char *key,
         apr_global_mutex_unlock(st->mutex);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMNO(02708)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, LLMNO(02708)
                       "answer cache %s did not store an answer of %u bytes "
                       "(too large for it, or it did not answer)", st->spec,
                       len);

@@ -8,6 +8,7 @@ gateway redacted from the request."""
 import json
 import os
 import tempfile
+import time
 
 import pytest
 
@@ -134,17 +135,20 @@ def test_redis_down_requests_go_to_the_provider(nodes, mock, minter,
             r = tc.post(g, token, tc.CHAT, body, user_agent)
             assert r.status == 200 and r.header("X-LLM-Cache") == "miss"
         assert len(mock.requests) == 2, mock.summary()
-        assert "LLM02706" in a.error_log_text() + b.error_log_text() \
-            or "LLM02708" in a.error_log_text() + b.error_log_text()
+        # mod_socache_redis logs each failure itself (scache_rd, at
+        # error and crit); the gateway adds its own line at info.
+        assert "scache_rd" in a.error_log_text() + b.error_log_text()
     finally:
         redis.start()
-    # Each connection the nodes held to the old server fails once (a
-    # lookup or a store, logged) and is made again: a few requests on,
-    # the nodes share answers again.
-    for _ in range(40):
+    # APR's Redis client gives a server that failed five seconds before
+    # it tries it again, per child process: within a few of those, the
+    # nodes share answers again.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         assert tc.post(a, token, tc.CHAT, body, user_agent).status == 200
         r = tc.post(b, token, tc.CHAT, body, user_agent)
         assert r.status == 200
         if r.header("X-LLM-Cache") == "hit":
             break
+        time.sleep(0.25)
     assert r.header("X-LLM-Cache") == "hit", b.error_log_tail()
