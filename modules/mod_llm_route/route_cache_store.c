@@ -152,10 +152,13 @@ static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    /* Answers are kilobytes; shmcb sizes its index from these. */
+    /* shmcb sizes its index from these: one slot per 4 KB of the
+     * segment (a short answer is one to a few KB, a stream more), so
+     * that many small answers do not evict each other while the
+     * segment still has room. */
     memset(&hints, 0, sizeof(hints));
     hints.avg_id_len = 32;
-    hints.avg_obj_size = 16 * 1024;
+    hints.avg_obj_size = 4 * 1024;
     hints.expiry_interval = apr_time_from_sec(30);
     rv = st->provider->init(st->instance, CACHE_NAMESPACE, &hints, s, pconf);
     if (rv != APR_SUCCESS) {

@@ -34,6 +34,7 @@ void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s)
     sc->quota_budget_user = 0;   /* no day or month line yet */
     sc->quota_budget_groups = apr_hash_make(p);
     sc->cache_store = apr_pcalloc(p, sizeof(*sc->cache_store));
+    sc->cache_used = 0;
     return sc;
 }
 
@@ -103,12 +104,13 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->model_access = llm_route_merge_access(p, base->model_access,
                                               add->model_access);
     dc->quotas = llm_route_merge_quotas(p, base->quotas, add->quotas);
-#define INHERIT(f) dc->f = add->f != LLM_ROUTE_UNSET ? add->f : base->f
-    INHERIT(cache);
-    INHERIT(cache_ttl);
-    INHERIT(cache_scope);
-    INHERIT(cache_max);
-#undef INHERIT
+    dc->cache = add->cache != LLM_ROUTE_UNSET ? add->cache : base->cache;
+    dc->cache_ttl = add->cache_ttl != LLM_ROUTE_UNSET ? add->cache_ttl
+                                                      : base->cache_ttl;
+    dc->cache_scope = add->cache_scope != LLM_ROUTE_UNSET ? add->cache_scope
+                                                          : base->cache_scope;
+    dc->cache_max = add->cache_max != LLM_ROUTE_UNSET ? add->cache_max
+                                                      : base->cache_max;
     return dc;
 }
 
