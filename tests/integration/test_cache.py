@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+import audit_helpers as ah
 from gwtest.client import parse_sse
 from client_helpers import clients_installed, run_sdk  # noqa: F401
 
@@ -97,8 +98,15 @@ def post(gw, token, path, body, ua, headers=None):
     return gw.client().post(path, body, token=token, headers=h)
 
 
-def rows(gw, ua, count):
-    return gw.audit.rows_for_user_agent(ua, count=count)
+def by_decision(gw, ua, count):
+    """The rows of the requests sent with this User-Agent, by decision
+    (each child writes its own rows in its own time: ids are not the
+    order of the requests)."""
+    got = {}
+    for r in gw.audit.rows_for_user_agent(ua, count=count):
+        assert r["decision"] not in got, r
+        got[r["decision"]] = r
+    return got
 
 
 def aws_key():
@@ -121,7 +129,8 @@ def test_second_identical_request_is_a_hit(gw, mock, minter, user_agent):
     assert second.body == first.body
     assert second.header("Content-Type").startswith("application/json")
     assert len(mock.requests) == 1, mock.summary()
-    miss, hit = rows(gw, user_agent, 2)
+    got = by_decision(gw, user_agent, 2)
+    miss, hit = got["allow"], got["cache_hit"]
     assert miss["decision"] == "allow"
     assert hit["decision"] == "cache_hit"
     assert hit["http_status"] == 200
@@ -134,6 +143,10 @@ def test_second_identical_request_is_a_hit(gw, mock, minter, user_agent):
     assert float(hit["cost_saved"]) > 0
     assert hit["model_used"] == "gpt-4o-mini"
     assert hit["provider"] == miss["provider"]
+    # Counted as such on the metrics page, and no tokens for it.
+    m = ah.metrics(gw)
+    assert ah.metric_sum(m, "llm_gateway_requests_total",
+                         decision="cache_hit") >= 1
 
 
 def test_anthropic_caller_hit(gw, mock, minter, user_agent):
@@ -210,8 +223,8 @@ def test_stream_hit_is_well_formed_sse(gw, mock, minter, user_agent):
     assert all("usage" not in json.loads(d) or json.loads(d)["usage"] is None
                for _, d in events[:-1])
     assert len(mock.requests) == 1, mock.summary()
-    hit = rows(gw, user_agent, 2)[1]
-    assert hit["decision"] == "cache_hit" and hit["stream"] == 1
+    hit = by_decision(gw, user_agent, 2)["cache_hit"]
+    assert hit["stream"] == 1
 
 
 def test_anthropic_stream_hit_in_callers_dialect(gw, mock, minter,
@@ -226,6 +239,20 @@ def test_anthropic_stream_hit_in_callers_dialect(gw, mock, minter,
     assert second.header("X-LLM-Cache") == "hit", second
     names = [n for n, _ in parse_sse(second.body)]
     assert names[0] == "message_start" and names[-1] == "message_stop"
+    assert second.body == first.body
+    assert len(mock.requests) == 1, mock.summary()
+
+
+def test_responses_stream_hit(gw, mock, minter, user_agent):
+    token = minter.mint(sub="resp-" + unique()[:8])
+    body = json.dumps({"model": "gpt-4o-mini", "stream": True,
+                       "input": "Responses stream. " + unique()}).encode()
+    first = post(gw, token, RESPONSES, body, user_agent)
+    second = post(gw, token, RESPONSES, body, user_agent)
+    assert second.header("X-LLM-Cache") == "hit", second
+    names = [n for n, _ in parse_sse(second.body)]
+    assert names[0] == "response.created"
+    assert names[-1] == "response.completed"
     assert second.body == first.body
     assert len(mock.requests) == 1, mock.summary()
 
@@ -376,8 +403,9 @@ def test_key_is_the_redacted_body(gw, mock, minter, user_agent):
     upstream = mock.requests[0].body
     assert k1.encode() not in upstream and b"[REDACTED_" in upstream
     assert k1.encode() not in r2.body and k2.encode() not in r2.body
-    hit = rows(gw, user_agent, 2)[1]
-    assert hit["decision"] == "cache_hit"
+    got = by_decision(gw, user_agent, 2)
+    assert sorted(got) == ["cache_hit", "redact"]
+    hit = got["cache_hit"]
     findings = hit["findings"]
     if isinstance(findings, str):
         findings = json.loads(findings)

@@ -34,7 +34,9 @@ def redis():
 
 @pytest.fixture(scope="module")
 def nodes(minter, mock_provider, postgres, redis):
-    store = LOAD_REDIS + "LLMCacheStore redis:127.0.0.1:%d\n" % redis.port
+    # A lookup waits at most a second for a Redis that hangs.
+    store = LOAD_REDIS + ("LLMCacheStore redis:127.0.0.1:%d\nRedisTimeout 1\n"
+                          % redis.port)
     made = []
     try:
         for _ in range(2):
@@ -69,9 +71,12 @@ def test_an_answer_from_one_node_is_served_by_the_other(nodes, mock, minter,
     assert second.body == first.body
     assert len(mock.requests) == 1, mock.summary()
     assert redis.command("DBSIZE") >= 1
-    miss, hit = a.audit.rows_for_user_agent(user_agent, count=2)
-    assert (miss["decision"], hit["decision"]) == ("allow", "cache_hit")
-    assert miss["server_name"] and hit["cost_saved"] is not None
+    # Each node writes its own rows, in its own time: not in id order.
+    got = {r["decision"]: r
+           for r in a.audit.rows_for_user_agent(user_agent, count=2)}
+    assert sorted(got) == ["allow", "cache_hit"]
+    assert float(got["cache_hit"]["cost_saved"]) == \
+        pytest.approx(float(got["allow"]["cost"]))
 
 
 def test_stream_shared_between_nodes(nodes, mock, minter, user_agent):
