@@ -10,6 +10,7 @@ cost 0 and the cost saved)."""
 import json
 import random
 import string
+import time
 import uuid
 
 import pytest
@@ -282,7 +283,74 @@ def test_openai_sdk_accepts_a_cached_stream(gw, mock, minter,
     assert outs[1]["text"] == "Cached words from the mock."
 
 
+def test_protocol_headers_are_part_of_the_key(gw, mock, minter, user_agent):
+    token = minter.mint(sub="beta-" + unique()[:8])
+    body = anthropic("Beta or not. " + unique())
+    assert post(gw, token, MESSAGES, body, user_agent).status == 200
+    r = post(gw, token, MESSAGES, body, user_agent,
+             headers={"anthropic-beta": "prompt-caching-2024-07-31"})
+    assert r.status == 200 and r.header("X-LLM-Cache") == "miss"
+    r = post(gw, token, MESSAGES, body, user_agent,
+             headers={"anthropic-beta": "prompt-caching-2024-07-31"})
+    assert r.header("X-LLM-Cache") == "hit"
+    assert len(mock.requests) == 2, mock.summary()
+
+
+def test_ttl_ends_an_entry(gateway_factory, mock, minter, user_agent):
+    g = gateway_factory.make(**gateway_args(
+        extra={"71-cache-test.conf": cache_conf(ttl="1")}))
+    token = minter.mint(sub="ttl-" + unique()[:8])
+    body = chat("Short-lived. " + unique())
+    t0 = time.monotonic()
+    assert post(g, token, CHAT, body, user_agent).header("X-LLM-Cache") \
+        == "miss"
+    # Served from the cache until its second is over, then asked again.
+    deadline = t0 + 15
+    while time.monotonic() < deadline:
+        r = post(g, token, CHAT, body, user_agent)
+        if r.header("X-LLM-Cache") == "miss":
+            break
+        time.sleep(0.1)
+    assert r.header("X-LLM-Cache") == "miss"
+    assert time.monotonic() - t0 >= 1.0
+    assert len(mock.requests) == 2, mock.summary()
+
+
 # -- what is never cached -------------------------------------------------------
+
+def test_answers_over_the_size_limit_are_not_kept(gateway_factory, mock,
+                                                  minter, user_agent):
+    g = gateway_factory.make(**gateway_args(
+        extra={"72-cache-max.conf": "<Location /v1>\n    LLMCacheMaxAnswer "
+                                    "2K\n</Location>\n"}))
+    token = minter.mint(sub="big-" + unique()[:8])
+    mock.reply_text = "long " * 1000
+    body = chat("A long answer. " + unique())
+    for _ in range(2):
+        r = post(g, token, CHAT, body, user_agent)
+        assert r.status == 200 and r.header("X-LLM-Cache") == "miss"
+    mock.reply_text = "short"
+    body = chat("A short answer. " + unique())
+    post(g, token, CHAT, body, user_agent)
+    assert post(g, token, CHAT, body, user_agent).header("X-LLM-Cache") \
+        == "hit"
+    assert len(mock.requests) == 3, mock.summary()
+
+
+def test_group_scope_without_groups_is_not_cached(gateway_factory, mock,
+                                                  minter, user_agent):
+    g = gateway_factory.make(**gateway_args(
+        scope="group",
+        extra={"41-open.conf": "<Location /v1>\n    LLMRouteAllowModels * "
+                               "*\n</Location>\n"}))
+    token = minter.mint(sub="nogroups-" + unique()[:8], groups=None)
+    body = chat("No groups. " + unique())
+    for _ in range(2):
+        r = post(g, token, CHAT, body, user_agent)
+        assert r.status == 200, r
+        assert r.header("X-LLM-Cache") is None
+    assert len(mock.requests) == 2, mock.summary()
+
 
 def test_error_answers_are_not_cached(gw, mock, minter, user_agent):
     token = minter.mint(sub="errors-" + unique()[:8])
