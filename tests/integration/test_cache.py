@@ -514,6 +514,33 @@ def test_hits_do_not_spend_token_budgets(gw, mock, minter, user_agent):
     assert len(mock.requests) == 1, mock.summary()
 
 
+def test_budget_rebuild_counts_hits_as_requests(gateway_factory, mock,
+                                                minter, user_agent):
+    """After a full stop, LLMRouteQuotaRestore rebuilds day counters from
+    the audit table: a hit counts there as the request it was."""
+    user = "rebuild-" + unique()[:8]
+    quotas = QUOTAS + ("LLMRouteQuotaRestore On\n"
+                       "LLMRouteQuota user:%s requests/day 3\n" % user)
+    args = gateway_args(extra={"60-quotas.conf": quotas})
+    token = minter.mint(sub=user)
+    body = chat("Count me after a restart. " + unique())
+    g = gateway_factory.make(**args)
+    got = [post(g, token, CHAT, body, user_agent).header("X-LLM-Cache")
+           for _ in range(3)]
+    assert got == ["miss", "hit", "hit"]
+    assert len(g.audit.rows_for_user_agent(user_agent, count=3)) == 3
+    g.stop()
+    g2 = gateway_factory.make(**args)
+    deadline = time.monotonic() + 30
+    while "LLM02130" not in g2.error_log_text():
+        assert time.monotonic() < deadline, g2.error_log_tail()
+        time.sleep(0.2)
+    r = post(g2, token, CHAT, body, user_agent)
+    assert r.status == 429, r
+    assert "per day" in r.json()["error"]["message"]
+    assert len(mock.requests) == 1, mock.summary()
+
+
 # -- configuration ----------------------------------------------------------------
 
 @pytest.mark.parametrize("line,needle", [
