@@ -207,26 +207,38 @@ apr_status_t llm_route_cache_get(request_rec *r, const unsigned char *key,
     llm_cache_store_t *st = store_of(r);
     unsigned char *buf;
     unsigned int n = (unsigned int)max;
+    apr_pool_t *tmp;
     apr_status_t rv;
 
     if (!st) {
         return APR_NOTFOUND;
     }
-    buf = apr_palloc(r->pool, max + 1);
+    /* The providers copy into a buffer of the caller's, as large as the
+     * largest entry may be: a pool of its own, given back at once, so
+     * that a request (a stream after a miss may last minutes) keeps only
+     * the entry's own size. */
+    if ((rv = apr_pool_create(&tmp, r->pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    buf = apr_palloc(tmp, max);
     if (st->mutex && (rv = apr_global_mutex_lock(st->mutex)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMNO(02705)
                       "answer cache: the mutex could not be taken; not "
                       "looked up");
+        apr_pool_destroy(tmp);
         return rv;
     }
     rv = st->provider->retrieve(st->instance, r->server, key, keylen, buf,
-                                &n, r->pool);
+                                &n, tmp);
     if (st->mutex) {
         apr_global_mutex_unlock(st->mutex);
     }
     if (rv == APR_SUCCESS) {
-        buf[n] = '\0';
-        *data = buf;
+        unsigned char *copy = apr_palloc(r->pool, (apr_size_t)n + 1);
+
+        memcpy(copy, buf, n);
+        copy[n] = '\0';
+        *data = copy;
         *len = n;
     }
     else if (!APR_STATUS_IS_NOTFOUND(rv) && !APR_STATUS_IS_EOF(rv)) {
@@ -236,6 +248,7 @@ apr_status_t llm_route_cache_get(request_rec *r, const unsigned char *key,
                       "answer cache %s did not answer a lookup; the request "
                       "goes to its provider", st->spec);
     }
+    apr_pool_destroy(tmp);
     return rv;
 }
 
