@@ -98,6 +98,14 @@ void llm_route_cache_watch_upstream(request_rec *r, llm_request_t *req);
 void llm_route_cache_watch_answer(request_rec *r, llm_request_t *req);
 void llm_route_cache_register_filters(void);
 
+/* LLM_CACHE_STORE's place in the chain: after route's response filter
+ * (AP_FTYPE_RESOURCE), mod_llm_scan's answer scan (+ 4) and mod_llm_audit's
+ * answer copy (+ 5), so that what is stored is the answer as the caller
+ * received it, scanned.  A filter that gives the caller back values the
+ * request's redaction took out must come after this one: the entry is
+ * served to everyone in the key's scope, whose own values differ. */
+#define LLM_CACHE_STORE_FTYPE (AP_FTYPE_RESOURCE + 6)
+
 /* The key computed by llm_route_cache_lookup, kept for the capture. */
 typedef struct llm_cache_pending_t {
     unsigned char key[32];

@@ -11,10 +11,13 @@
  *   message_stop, response.completed) without an error event.  The
  *   response filter closes a translated stream properly even when the
  *   provider's broke off, so what the caller gets cannot tell.
- * - LLM_CACHE_STORE, after it, keeps what the caller gets (translated,
- *   scrubbed) and stores it at the end when the provider's answer was
- *   whole, the caller's status is still 200 and nothing broke on the way
- *   (an error bucket: the provider's connection failed mid-answer).
+ * - LLM_CACHE_STORE, after it and after the answer scan
+ *   (LLM_CACHE_STORE_FTYPE), keeps what the caller gets (translated,
+ *   scrubbed, scanned) and stores it at the end when the provider's answer
+ *   was whole, the caller's status is still 200, the answer scan neither
+ *   blocked nor failed it (a blocked stream keeps its 200 and ends with an
+ *   error event) and nothing broke on the way (an error bucket: the
+ *   provider's connection failed mid-answer).
  *
  * Both pass every bucket on as it comes: the caller waits for nothing.
  */
@@ -199,12 +202,16 @@ static void store(request_rec *r, capture_t *c)
 
     if (c->refused || !c->upstream_ended || r->status != HTTP_OK
         || req->upstream_status != HTTP_OK || c->stream != is_stream(r)
+        || (req->decision != LLM_DECISION_ALLOW
+            && req->decision != LLM_DECISION_REDACT)
         || (c->stream ? !c->terminal : !body_complete(r, c))) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(02730)
                       "answer cache: answer not stored (status %d, "
-                      "provider %d, %s)", r->status, req->upstream_status,
+                      "provider %d, decision %s, %s)", r->status,
+                      req->upstream_status,
+                      llm_decision_name(req->decision),
                       c->refused ? "error, too large or broken"
-                                 : "incomplete");
+                                 : "incomplete or refused");
         return;
     }
     head = apr_psprintf(r->pool, LLM_CACHE_MAGIC " %d %" APR_INT64_T_FMT
@@ -303,5 +310,5 @@ void llm_route_cache_register_filters(void)
     ap_register_output_filter(CACHE_UPSTREAM_FILTER, upstream_filter, NULL,
                               AP_FTYPE_RESOURCE);
     ap_register_output_filter(CACHE_STORE_FILTER, store_filter, NULL,
-                              AP_FTYPE_RESOURCE);
+                              LLM_CACHE_STORE_FTYPE);
 }

@@ -18,6 +18,7 @@ import pytest
 import audit_helpers as ah
 from gwtest.client import parse_sse
 from client_helpers import clients_installed, run_sdk  # noqa: F401
+from scan_helpers import github_token
 
 CHAT = "/v1/chat/completions"
 MESSAGES = "/v1/messages"
@@ -30,10 +31,12 @@ LLMAuditPrice claude-* 3 0.3 15
 """
 
 # Secrets are redacted here (the default blocks them), so that a body
-# holding one still goes upstream -- and into the cache key -- redacted.
+# holding one still goes upstream -- and into the cache key -- redacted;
+# GitHub tokens still block, for the answers the answer scan refuses.
 SCAN = """\
 <Location /v1>
     LLMScanAction secret redact
+    LLMScanAction GITHUB_TOKEN block
 </Location>
 """
 
@@ -480,6 +483,66 @@ def test_key_is_the_redacted_body(gw, mock, minter, user_agent):
     assert findings[0]["type"] == "AWS_ACCESS_KEY"
     assert k1 not in json.dumps(hit, default=str)
     assert k2 not in json.dumps(hit, default=str)
+
+
+# -- the answer scan (LLMScanResponse On in the sample) ---------------------------
+
+EMAIL = "carol.quinn@northwind-mail.com"
+
+
+def findings_of(row):
+    f = row["findings"]
+    return json.loads(f) if isinstance(f, str) else (f or [])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_cached_answer_is_the_scanned_one(gw, mock, minter, user_agent,
+                                              stream):
+    """What is stored is what the caller received, after the answer scan:
+    the hit serves the redacted answer, byte for byte."""
+    token = minter.mint(sub="scanned-" + unique()[:8])
+    mock.reply_text = "Write to %s today." % EMAIL
+    body = chat("Whom do I write? " + unique(), stream=stream)
+    first = post(gw, token, CHAT, body, user_agent)
+    second = post(gw, token, CHAT, body, user_agent)
+    assert (first.status, second.status) == (200, 200)
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.body == first.body
+    assert b"[REDACTED_EMAIL_A1]" in second.body
+    assert EMAIL.encode() not in first.body + second.body
+    assert len(mock.requests) == 1, mock.summary()
+    got = by_decision(gw, user_agent, 2)
+    assert sorted(got) == ["cache_hit", "redact"]
+    assert [(f["type"], f["direction"]) for f in
+            findings_of(got["redact"])] == [("EMAIL", "answer")]
+    assert EMAIL not in json.dumps(got["cache_hit"], default=str)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_the_scan_blocked_is_not_cached(gw, mock, minter,
+                                                  user_agent, stream):
+    """A blocked answer is no answer: a whole one is a 403, a stream keeps
+    its 200 and the provider's stream ends properly, but the caller's ends
+    with the scan's error event.  Neither is stored: the same request goes
+    to the provider again."""
+    token = minter.mint(sub="blocked-" + unique()[:8])
+    planted = github_token()
+    mock.reply_text = "Use the token %s to push." % planted
+    body = chat("Give me a token. " + unique(), stream=stream)
+    for _ in range(2):
+        r = post(gw, token, CHAT, body, user_agent)
+        assert r.header("X-LLM-Cache") == "miss"
+        if stream:
+            assert r.status == 200
+            last = json.loads(parse_sse(r.body)[-1][1])
+            assert last["error"]["code"] == "answer_github_token", r.body
+        else:
+            assert r.status == 403, r
+            assert r.json()["error"]["code"] == "answer_github_token"
+        assert planted.encode() not in r.body
+    assert len(mock.requests) == 2, mock.summary()
+    rows = gw.audit.rows_for_user_agent(user_agent, count=2)
+    assert [row["decision"] for row in rows] == ["block", "block"]
 
 
 # -- quotas -----------------------------------------------------------------------

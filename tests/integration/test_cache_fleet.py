@@ -51,6 +51,24 @@ def nodes(minter, mock_provider, postgres, redis):
             g.destroy()
 
 
+@pytest.fixture(scope="module")
+def unscanned(minter, mock_provider, postgres, redis):
+    """A third node on the same Redis whose locations do not scan answers
+    (LLMScanResponse Off): what it stores was never scanned."""
+    store = LOAD_REDIS + ("LLMCacheStore redis:127.0.0.1:%d\nRedisTimeout 1\n"
+                          % redis.port)
+    g = GatewayServer(minter, mock=mock_provider, pg=postgres,
+                      **tc.gateway_args(extra={
+                          "70-cache-store.conf": store,
+                          "41-answers-off.conf": "<Location /v1>\n"
+                          "    LLMScanResponse Off\n</Location>\n"}))
+    try:
+        g.start()
+        yield g
+    finally:
+        g.destroy()
+
+
 def all_values(redis):
     out = b""
     for k in redis.command("KEYS", "*"):
@@ -124,6 +142,54 @@ def test_redacted_secret_never_reaches_the_shared_cache(nodes, mock, minter,
     assert b"[REDACTED_AWS_ACCESS_KEY_1]" in stored
     assert key.encode() not in stored
     assert key.encode() not in mock.requests[0].body
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_shared_cache_holds_the_answer_as_scanned(nodes, mock, minter,
+                                                     user_agent, redis,
+                                                     stream):
+    """What a node stores is the answer after the answer scan: the value
+    the scan redacted is not in Redis, its placeholder is."""
+    a, b = nodes
+    token = minter.mint(sub="fleet-scan-" + tc.unique()[:8])
+    mock.reply_text = "Write to %s today." % tc.EMAIL
+    body = tc.chat("Whom to write, fleet? " + tc.unique(), stream=stream)
+    first = tc.post(a, token, tc.CHAT, body, user_agent)
+    assert first.status == 200 and first.header("X-LLM-Cache") == "miss"
+    second = tc.post(b, token, tc.CHAT, body, user_agent)
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.body == first.body
+    stored = all_values(redis)
+    assert b"[REDACTED_EMAIL_A1]" in stored
+    assert tc.EMAIL.encode() not in stored
+    assert len(mock.requests) == 1, mock.summary()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_hit_is_scanned_by_the_node_that_serves_it(nodes, unscanned, mock,
+                                                     minter, user_agent,
+                                                     stream):
+    """A hit goes through the answer scan of the location that serves it,
+    as a provider's answer would: an answer stored where answers are not
+    scanned (or before a rule was added) reaches a caller of a scanning
+    location redacted, and its row says what the scan found."""
+    a, _ = nodes
+    token = minter.mint(sub="fleet-rescan-" + tc.unique()[:8])
+    mock.reply_text = "Write to %s today." % tc.EMAIL
+    body = tc.chat("Unscanned first. " + tc.unique(), stream=stream)
+    raw = tc.post(unscanned, token, tc.CHAT, body, user_agent)
+    assert raw.status == 200 and raw.header("X-LLM-Cache") == "miss"
+    assert tc.EMAIL.encode() in raw.body
+    hit = tc.post(a, token, tc.CHAT, body, user_agent)
+    assert hit.status == 200 and hit.header("X-LLM-Cache") == "hit"
+    assert tc.EMAIL.encode() not in hit.body
+    assert b"[REDACTED_EMAIL_A1]" in hit.body
+    assert len(mock.requests) == 1, mock.summary()
+    rows = {r["decision"]: r
+            for r in a.audit.rows_for_user_agent(user_agent, count=2)}
+    assert sorted(rows) == ["allow", "cache_hit"]
+    assert [(f["type"], f["direction"]) for f in
+            tc.findings_of(rows["cache_hit"])] == [("EMAIL", "answer")]
 
 
 def test_redis_down_requests_go_to_the_provider(nodes, mock, minter,
