@@ -18,8 +18,8 @@ the C mock upstream (bench/gateway/mock_sse.c).  Each round sends
   hit      one body already answered: served from the cache
 
 The figure is the httpd processes' utime+stime over the requests divided
-by their number; the table shows the median round and every round, and
-the hit/proxied ratio.  --redis keeps the answers in a redis-server
+by their number; the table shows the median round and every round, the
+median of the rounds' p50 latencies, and the hit/proxied ratio.  --redis keeps the answers in a redis-server
 (mod_socache_redis) instead of shmcb.
 """
 
@@ -50,15 +50,18 @@ def body(kb, stream, tag):
     return json.dumps(b).encode()
 
 
-def send(port, token, bodies, headers, expect):
+def send(port, token, bodies, headers, expect, times=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     h = {"Authorization": "Bearer " + token,
          "Content-Type": "application/json"}
     h.update(headers)
     for b in bodies:
+        t0 = time.monotonic()
         conn.request("POST", "/v1/chat/completions", b, h)
         resp = conn.getresponse()
         resp.read()
+        if times is not None:
+            times.append(time.monotonic() - t0)
         got = resp.getheader("X-LLM-Cache")
         if resp.status != 200 or (expect and got != expect):
             raise RuntimeError("expected 200 %s, got %d %s" % (
@@ -79,11 +82,11 @@ def run(server, token, args, kind):
                        for _ in range(n)] for _ in range(args.threads)]
         headers = {"Cache-Control": "no-store"} if kind == "proxied" else {}
         expect = "bypass" if kind == "proxied" else "miss"
-    errors = []
+    errors, times = [], []
 
     def worker(bodies):
         try:
-            send(server.port, token, bodies, headers, expect)
+            send(server.port, token, bodies, headers, expect, times)
         except Exception as e:          # noqa: BLE001
             errors.append(e)
 
@@ -101,7 +104,8 @@ def run(server, token, args, kind):
     if errors:
         raise errors[0]
     total = n * args.threads
-    return (cpu1 - cpu0) * 1e6 / total, total / elapsed
+    return ((cpu1 - cpu0) * 1e6 / total, total / elapsed,
+            statistics.median(times) * 1e3)
 
 
 def main():
@@ -158,22 +162,26 @@ def main():
             run(server, token, args, kind)
         res = {k: [] for k in kinds_asked}
         rates = {k: [] for k in res}
+        p50s = {k: [] for k in res}
         for rnd in range(args.rounds):
             kinds = list(res) if rnd % 2 == 0 else list(res)[::-1]
             for kind in kinds:
-                cpu, rate = run(server, token, args, kind)
+                cpu, rate, p50 = run(server, token, args, kind)
                 res[kind].append(cpu)
                 rates[kind].append(rate)
+                p50s[kind].append(p50)
         print("answer cache, %s, %d KB %s bodies, %d threads, %d requests "
               "per round, %d rounds (load average %s)" % (
                   "redis" if redis else "shmcb", args.body_kb,
                   "stream" if args.stream else "non-stream", args.threads,
                   args.requests, args.rounds, benchlib.load_average()))
         for kind in res:
-            print("  %-8s %7.1f us CPU/request %s, %6.0f req/s" % (
-                kind, statistics.median(res[kind]),
-                [round(x, 1) for x in res[kind]],
-                statistics.median(rates[kind])))
+            print("  %-8s %7.1f us CPU/request %s, %6.0f req/s, "
+                  "p50 %.2f ms" % (
+                      kind, statistics.median(res[kind]),
+                      [round(x, 1) for x in res[kind]],
+                      statistics.median(rates[kind]),
+                      statistics.median(p50s[kind])))
         if "hit" in res and "proxied" in res:
             print("  hit / proxied: %.3f" % (
                 statistics.median(res["hit"])
