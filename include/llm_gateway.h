@@ -164,9 +164,10 @@ int llm_request_send_error(request_rec *r, int status, const char *type,
                            const char *findings_json);
 
 /* Optional function of mod_llm_route: its own lines of the Prometheus
- * page (the shared quota store's health), written with ap_rprintf by
- * mod_llm_audit's llm-metrics handler.  Writes nothing when the node
- * counts quotas in its own shared memory. */
+ * page (the shared quota store's health, the answer cache's store),
+ * written with ap_rprintf by mod_llm_audit's llm-metrics handler.  Writes
+ * nothing when the node counts quotas in its own shared memory and no
+ * location caches answers. */
 APR_DECLARE_OPTIONAL_FN(void, llm_route_quota_metrics, (request_rec *r));
 
 /* One caller's use of the providers as mod_llm_audit's table records it:

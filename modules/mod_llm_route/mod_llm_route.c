@@ -34,6 +34,7 @@
 #include "route_access.h"
 #include "route_quota.h"
 #include "route_cache.h"
+#include "route_quota_store.h"
 #include "dialect/llm_names.h"
 
 module AP_MODULE_DECLARE_DATA llm_route_module;
@@ -498,6 +499,14 @@ static int route_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* route's lines of mod_llm_audit's metrics page: the shared quota
+ * store's health and the answer cache's store, each only when used. */
+static void llm_route_quota_metrics(request_rec *r)
+{
+    llm_quota_store_metrics(r);
+    llm_route_cache_metrics(r);
+}
+
 static void route_register_hooks(apr_pool_t *p)
 {
     /* This module knows mod_llm_scan by name (it needs it), never the other
@@ -522,6 +531,7 @@ static void route_register_hooks(apr_pool_t *p)
      * and never sees the proxy: URL set here: mod_proxy_balancer
      * canonicalises it when it picks a member (route_proxy.c). */
     ap_hook_fixups(route_fixups, scan, NULL, APR_HOOK_FIRST);
+    APR_REGISTER_OPTIONAL_FN(llm_route_quota_metrics);
     ap_hook_handler(llm_route_models_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(llm_route_self_service_handler, NULL, NULL,
                     APR_HOOK_MIDDLE);

@@ -13,6 +13,7 @@
  *   route_cache_store.c    the socache provider: set-up, get, put
  *   route_cache.c          the key, the lookup, the answer of a hit
  *   route_cache_capture.c  the output filters that judge and store answers
+ *   route_cache_metrics.c  what the store answered, on the metrics page
  */
 
 #ifndef ROUTE_CACHE_H
@@ -114,6 +115,21 @@ typedef struct llm_cache_pending_t {
     int store;                   /* 0: no-store from the caller */
 } llm_cache_pending_t;
 llm_cache_pending_t *llm_route_cache_pending(request_rec *r);
+
+/* The metrics (route_cache_metrics.c): what the store answered, counted
+ * in shared memory made at post_config when a location caches, and the
+ * lines of the metrics page (nothing when no location caches). */
+typedef enum {
+    LLM_CACHE_EV_HIT = 0,        /* a lookup found an entry */
+    LLM_CACHE_EV_MISS,           /* a lookup found none */
+    LLM_CACHE_EV_LOOKUP_ERROR,   /* the store did not answer a lookup */
+    LLM_CACHE_EV_STORED,
+    LLM_CACHE_EV_STORE_ERROR,    /* the store did not keep an answer */
+    LLM_CACHE_NEVENTS
+} llm_cache_event_e;
+apr_status_t llm_route_cache_metrics_attach(server_rec *s);
+void llm_route_cache_count(llm_cache_event_e ev);
+void llm_route_cache_metrics(request_rec *r);
 
 /* The header of a stored entry, then the answer's bytes. */
 #define LLM_CACHE_MAGIC "LLMC1"

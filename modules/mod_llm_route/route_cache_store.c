@@ -169,7 +169,8 @@ static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     apr_pool_cleanup_register(pconf, st, destroy_instance,
                               apr_pool_cleanup_null);
-    return OK;
+    return llm_route_cache_metrics_attach(s) == APR_SUCCESS
+               ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void cache_child_init(apr_pool_t *p, server_rec *s)
@@ -222,6 +223,7 @@ apr_status_t llm_route_cache_get(request_rec *r, const unsigned char *key,
     }
     buf = apr_palloc(tmp, max);
     if (st->mutex && (rv = apr_global_mutex_lock(st->mutex)) != APR_SUCCESS) {
+        llm_route_cache_count(LLM_CACHE_EV_LOOKUP_ERROR);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMNO(02705)
                       "answer cache: the mutex could not be taken; not "
                       "looked up");
@@ -240,8 +242,13 @@ apr_status_t llm_route_cache_get(request_rec *r, const unsigned char *key,
         copy[n] = '\0';
         *data = copy;
         *len = n;
+        llm_route_cache_count(LLM_CACHE_EV_HIT);
     }
-    else if (!APR_STATUS_IS_NOTFOUND(rv) && !APR_STATUS_IS_EOF(rv)) {
+    else if (APR_STATUS_IS_NOTFOUND(rv) || APR_STATUS_IS_EOF(rv)) {
+        llm_route_cache_count(LLM_CACHE_EV_MISS);
+    }
+    else {
+        llm_route_cache_count(LLM_CACHE_EV_LOOKUP_ERROR);
         /* The provider logs the failure itself (mod_socache_redis:
          * every one, at error): this line only says what follows. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, LLMNO(02706)
@@ -263,6 +270,7 @@ apr_status_t llm_route_cache_put(request_rec *r, const unsigned char *key,
         return APR_NOTFOUND;
     }
     if (st->mutex && (rv = apr_global_mutex_lock(st->mutex)) != APR_SUCCESS) {
+        llm_route_cache_count(LLM_CACHE_EV_STORE_ERROR);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMNO(02707)
                       "answer cache: the mutex could not be taken; answer "
                       "not stored");
@@ -273,6 +281,8 @@ apr_status_t llm_route_cache_put(request_rec *r, const unsigned char *key,
     if (st->mutex) {
         apr_global_mutex_unlock(st->mutex);
     }
+    llm_route_cache_count(rv == APR_SUCCESS ? LLM_CACHE_EV_STORED
+                                            : LLM_CACHE_EV_STORE_ERROR);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, LLMNO(02708)
                       "answer cache %s did not store an answer of %u bytes "

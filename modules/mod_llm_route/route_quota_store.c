@@ -394,8 +394,9 @@ void llm_quota_store_count_failures(int n)
     }
 }
 
-/* The metrics page (mod_llm_audit's llm-metrics handler) calls this. */
-static void llm_route_quota_metrics(request_rec *r)
+/* The metrics page (mod_llm_audit's llm-metrics handler) calls this
+ * through route's llm_route_quota_metrics (mod_llm_route.c). */
+void llm_quota_store_metrics(request_rec *r)
 {
     health_t h;
 
@@ -531,5 +532,4 @@ static void quota_store_child_init(apr_pool_t *pchild, server_rec *s)
 void llm_quota_store_register_hooks(apr_pool_t *p)
 {
     ap_hook_child_init(quota_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    APR_REGISTER_OPTIONAL_FN(llm_route_quota_metrics);
 }

@@ -85,6 +85,8 @@ void llm_quota_store_count_failures(int n);
 /* child_init (the Redis connection of each child) and the optional
  * function the metrics page calls. */
 void llm_quota_store_register_hooks(apr_pool_t *p);
+/* The shared store's health lines of the metrics page (none with shm). */
+void llm_quota_store_metrics(request_rec *r);
 
 /* route_counter_redis.c: the Redis store.  Created in post_config; the
  * connection is the child's, made at its first use. */

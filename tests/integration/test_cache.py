@@ -153,6 +153,46 @@ def test_second_identical_request_is_a_hit(gw, mock, minter, user_agent):
                          decision="cache_hit") >= 1
 
 
+def cache_counts(gw):
+    m = ah.metrics(gw)
+    return {(name, result): ah.metric_sum(m, "llm_gateway_cache_%s_total"
+                                          % name, result=result)
+            for name, results in (("lookups", ("hit", "miss", "error")),
+                                  ("stores", ("stored", "error")))
+            for result in results}
+
+
+def test_metrics_count_what_the_store_answered(gw, mock, minter, user_agent):
+    """The metrics page counts lookups by what the store answered and the
+    answers it kept; no-cache is no lookup, no-store neither."""
+    token = minter.mint(sub="counts-" + unique()[:8])
+    body = chat("Count me. " + unique())
+    before = cache_counts(gw)
+    assert post(gw, token, CHAT, body, user_agent).header(
+        "X-LLM-Cache") == "miss"
+    assert post(gw, token, CHAT, body, user_agent).header(
+        "X-LLM-Cache") == "hit"
+    assert post(gw, token, CHAT, body, user_agent,
+                {"Cache-Control": "no-cache"}).header("X-LLM-Cache") \
+        == "bypass"
+    assert post(gw, token, CHAT, chat("Keep none. " + unique()), user_agent,
+                {"Cache-Control": "no-store"}).header("X-LLM-Cache") \
+        == "bypass"
+    # A child's store is done when its answer's last bucket has passed,
+    # after the caller may have read it.
+    deadline = time.time() + 10
+    while True:
+        after = cache_counts(gw)
+        if after[("stores", "stored")] >= before[("stores", "stored")] + 2 \
+                or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    diff = {k: after[k] - before[k] for k in after}
+    assert diff == {("lookups", "hit"): 1, ("lookups", "miss"): 1,
+                    ("lookups", "error"): 0, ("stores", "stored"): 2,
+                    ("stores", "error"): 0}, diff
+
+
 def test_anthropic_caller_hit(gw, mock, minter, user_agent):
     token = minter.mint(sub="anthro-" + unique()[:8])
     body = anthropic("Name a colour. " + unique())

@@ -200,12 +200,27 @@ def test_redis_down_requests_go_to_the_provider(nodes, mock, minter,
     a, b = nodes
     token = minter.mint(sub="fleet-down-" + tc.unique()[:8])
     body = tc.chat("While Redis is away. " + tc.unique())
+    before = [tc.cache_counts(g) for g in (a, b)]
     redis.kill()
     try:
         for g in (a, b):
             r = tc.post(g, token, tc.CHAT, body, user_agent)
             assert r.status == 200 and r.header("X-LLM-Cache") == "miss"
         assert len(mock.requests) == 2, mock.summary()
+        # What an operator alerts on: each node counts the lookup and
+        # the store its Redis did not answer.
+        for g, was in zip((a, b), before):
+            # The store is tried when the answer's last bucket passes,
+            # which the caller may have read already.
+            deadline = time.monotonic() + 10
+            now = tc.cache_counts(g)
+            while now[("stores", "error")] == was[("stores", "error")] \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+                now = tc.cache_counts(g)
+            assert now[("lookups", "error")] == was[("lookups", "error")] + 1
+            assert now[("stores", "error")] == was[("stores", "error")] + 1
+            assert now[("lookups", "hit")] == was[("lookups", "hit")]
         # mod_socache_redis logs each failure itself (scache_rd, at
         # error and crit); the gateway adds its own line at info.
         assert "scache_rd" in a.error_log_text() + b.error_log_text()
