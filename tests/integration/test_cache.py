@@ -644,6 +644,34 @@ def test_budget_rebuild_counts_hits_as_requests(gateway_factory, mock,
     assert len(mock.requests) == 1, mock.summary()
 
 
+# -- the audit chain ---------------------------------------------------------------
+
+def test_rows_of_hits_verify_in_their_chains(gw, mock, minter, user_agent):
+    """cost_saved is part of the row's MAC: llm-audit-verify recomputes it
+    from the text PostgreSQL returns for the NUMERIC column, and a row
+    whose cost_saved was changed no longer verifies."""
+    token = minter.mint(sub="chain-" + unique()[:8])
+    body = chat("Verify me. " + unique())
+    for _ in range(3):
+        assert post(gw, token, CHAT, body, user_agent).status == 200
+    got = gw.audit.rows_for_user_agent(user_agent, count=3)
+    hits = [r for r in got if r["decision"] == "cache_hit"]
+    assert len(hits) == 2 and all(float(r["cost_saved"]) > 0 for r in hits)
+    rc, out = ah.verify(gw, "--page-size", "500")
+    assert rc == 0 and "all chains intact" in out, out
+    gw.pg.execute("UPDATE llm_audit SET cost_saved = cost_saved * 2 "
+                  "WHERE id = %s", (hits[0]["id"],))
+    try:
+        rc, out = ah.verify(gw, "--page-size", "500")
+        assert rc != 0, out
+        assert str(hits[0]["seq"]) in out or hits[0]["chain_id"] in out, out
+    finally:
+        gw.pg.execute("UPDATE llm_audit SET cost_saved = %s WHERE id = %s",
+                      (hits[0]["cost_saved"], hits[0]["id"]))
+    rc, out = ah.verify(gw, "--page-size", "500")
+    assert rc == 0, out
+
+
 # -- configuration ----------------------------------------------------------------
 
 @pytest.mark.parametrize("line,needle", [

@@ -645,6 +645,7 @@ def open_metrics_text(node):
     ("LLMRouteQuotaStore redis://gw:/nonexistent/pass@127.0.0.1:6379/0",
      "cannot open the password file /nonexistent/pass"),
     ("LLMRouteQuotaStore redis://127.0.0.1:6379/0 tls", "TLS to Redis"),
+    ("LLMRouteQuotaStore rediss://127.0.0.1:6379/0", "TLS to Redis"),
     ("LLMRouteQuotaStore redis://127.0.0.1:99999/0", "port"),
     ("LLMRouteQuotaStore redis://127.0.0.1:6379/0 timeout=20s",
      "from 1ms to 10s"),
