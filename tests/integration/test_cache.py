@@ -8,6 +8,7 @@ Each test asserts what the caller got, what reached the mock provider
 cost 0 and the cost saved)."""
 
 import json
+import os
 import random
 import string
 import time
@@ -646,29 +647,46 @@ def test_budget_rebuild_counts_hits_as_requests(gateway_factory, mock,
 
 # -- the audit chain ---------------------------------------------------------------
 
-def test_rows_of_hits_verify_in_their_chains(gw, mock, minter, user_agent):
+@pytest.fixture
+def own_pg():
+    """A database of the test's own: llm-audit-verify checks every chain
+    in it, and the session's holds other gateways' chains, under their
+    own keys."""
+    from gwtest.pg import PostgresServer
+    p = PostgresServer()
+    try:
+        p.init()
+        p.load_schema_file(os.path.join(ah.REPO_ROOT, "conf", "sql",
+                                        "postgresql.sql"))
+        p.grant_gateway()
+        yield p
+    finally:
+        p.destroy()
+
+
+def test_rows_of_hits_verify_in_their_chains(gateway_factory, own_pg, mock,
+                                             minter, user_agent):
     """cost_saved is part of the row's MAC: llm-audit-verify recomputes it
     from the text PostgreSQL returns for the NUMERIC column, and a row
     whose cost_saved was changed no longer verifies."""
+    g = gateway_factory.make(pg=own_pg, **gateway_args())
     token = minter.mint(sub="chain-" + unique()[:8])
     body = chat("Verify me. " + unique())
     for _ in range(3):
-        assert post(gw, token, CHAT, body, user_agent).status == 200
-    got = gw.audit.rows_for_user_agent(user_agent, count=3)
+        assert post(g, token, CHAT, body, user_agent).status == 200
+    got = g.audit.rows_for_user_agent(user_agent, count=3)
     hits = [r for r in got if r["decision"] == "cache_hit"]
     assert len(hits) == 2 and all(float(r["cost_saved"]) > 0 for r in hits)
-    rc, out = ah.verify(gw, "--page-size", "500")
+    rc, out = ah.verify(g, "--page-size", "500")
     assert rc == 0 and "all chains intact" in out, out
-    gw.pg.execute("UPDATE llm_audit SET cost_saved = cost_saved * 2 "
-                  "WHERE id = %s", (hits[0]["id"],))
-    try:
-        rc, out = ah.verify(gw, "--page-size", "500")
-        assert rc != 0, out
-        assert str(hits[0]["seq"]) in out or hits[0]["chain_id"] in out, out
-    finally:
-        gw.pg.execute("UPDATE llm_audit SET cost_saved = %s WHERE id = %s",
-                      (hits[0]["cost_saved"], hits[0]["id"]))
-    rc, out = ah.verify(gw, "--page-size", "500")
+    own_pg.execute("UPDATE llm_audit SET cost_saved = cost_saved * 2 "
+                   "WHERE id = %s", (hits[0]["id"],))
+    rc, out = ah.verify(g, "--page-size", "500")
+    assert rc != 0, out
+    assert "EDITED" in out and hits[0]["request_id"] in out, out
+    own_pg.execute("UPDATE llm_audit SET cost_saved = %s WHERE id = %s",
+                   (hits[0]["cost_saved"], hits[0]["id"]))
+    rc, out = ah.verify(g, "--page-size", "500")
     assert rc == 0, out
 
 
