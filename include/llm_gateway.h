@@ -199,10 +199,14 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, llm_audit_usage,
 
 /* One caller's spend as mod_llm_audit's table records it: the sum of the
  * cost of their rows (every request has one, priced by LLMAuditPrice) and
- * how many of them reached a provider (decision allow or redact). */
+ * how many requests count toward their request quotas, as the quota
+ * counters count them: those that reached a provider (decision allow or
+ * redact) and those answered from the answer cache (cache_hit, cost 0),
+ * the latter also on their own. */
 typedef struct llm_audit_spend_t {
     const char *cost;            /* USD as the database sums it, "0" if none */
-    apr_int64_t requests;
+    apr_int64_t requests;        /* allow, redact and cache_hit */
+    apr_int64_t cache_hits;      /* of which cache_hit */
 } llm_audit_spend_t;
 
 /* Optional function of mod_llm_audit: what its table holds for user from

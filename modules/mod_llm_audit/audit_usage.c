@@ -148,7 +148,9 @@ static apr_status_t llm_audit_spend(request_rec *r, const char *user,
     }
     sql = apr_psprintf(r->pool,
         "SELECT COALESCE(SUM(cost), 0),"
-        " SUM(CASE WHEN decision IN ('allow', 'redact') THEN 1 ELSE 0 END)"
+        " SUM(CASE WHEN decision IN ('allow', 'redact', 'cache_hit')"
+        " THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN decision = 'cache_hit' THEN 1 ELSE 0 END)"
         " FROM llm_audit WHERE user_name = '%s' AND ts >= '%s'",
         apr_dbd_escape(dbd->driver, r->pool, user, dbd->handle),
         llm_audit_time_format(r->pool, since));
@@ -165,11 +167,13 @@ static apr_status_t llm_audit_spend(request_rec *r, const char *user,
     }
     out->cost = "0";
     out->requests = 0;
+    out->cache_hits = 0;
     if (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
         if ((v = apr_dbd_get_entry(dbd->driver, row, 0)) && *v) {
             out->cost = apr_pstrdup(r->pool, v);
         }
         out->requests = figure(dbd->driver, row, 1);
+        out->cache_hits = figure(dbd->driver, row, 2);
     }
     return APR_SUCCESS;
 }

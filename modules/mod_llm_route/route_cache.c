@@ -140,8 +140,7 @@ static int compute_key(request_rec *r, const llm_route_dir_conf_t *dc,
     ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
     put_str(md, "llm-cache-v1");
     ok = ok && put_scope(r, md,
-                         dc->cache_scope == LLM_ROUTE_UNSET
-                             ? LLM_CACHE_SCOPE_USER : dc->cache_scope, req);
+                         llm_route_cache_scope(dc), req);
     if (ok) {
         put_num(md, (apr_uint64_t)req->endpoint);
         put_num(md, (apr_uint64_t)caller_asked_usage(req));
@@ -230,7 +229,7 @@ llm_cache_entry_t *llm_route_cache_lookup(request_rec *r,
     unsigned int len;
 
     /* Counting tokens is answered by the provider for nothing. */
-    if (dc->cache != 1 || req->endpoint == LLM_EP_ANTHROPIC_COUNT_TOKENS) {
+    if (!llm_route_cache_on(dc) || req->endpoint == LLM_EP_ANTHROPIC_COUNT_TOKENS) {
         return NULL;
     }
     if (has_directive(cc, "no-store")) {
@@ -242,14 +241,12 @@ llm_cache_entry_t *llm_route_cache_lookup(request_rec *r,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(02720)
                       "answer cache: the caller has no place in scope %s "
                       "(no user or no groups); not cached",
-                      dc->cache_scope == LLM_CACHE_SCOPE_GROUP ? "group"
-                                                               : "user");
+                      llm_route_cache_scope(dc) == LLM_CACHE_SCOPE_GROUP
+                          ? "group" : "user");
         return NULL;
     }
-    pd->ttl = dc->cache_ttl == LLM_ROUTE_UNSET ? LLM_CACHE_DEFAULT_TTL
-                                               : dc->cache_ttl;
-    pd->max = dc->cache_max == LLM_ROUTE_UNSET ? LLM_CACHE_DEFAULT_MAX
-                                               : (apr_size_t)dc->cache_max;
+    pd->ttl = llm_route_cache_ttl(dc);
+    pd->max = llm_route_cache_max(dc);
     pd->store = 1;
     apr_pool_userdata_setn(pd, CACHE_PENDING, NULL, r->pool);
     if (has_directive(cc, "no-cache")) {

@@ -25,14 +25,9 @@
 #include "llm_gateway.h"
 #include "route_config.h"
 
-typedef enum {
-    LLM_CACHE_SCOPE_USER = 0,    /* one caller's own answers */
-    LLM_CACHE_SCOPE_GROUP,       /* callers with the very same groups */
-    LLM_CACHE_SCOPE_ALL          /* everyone under the location */
-} llm_cache_scope_e;
-
-#define LLM_CACHE_DEFAULT_TTL apr_time_from_sec(300)
-#define LLM_CACHE_DEFAULT_MAX (1024 * 1024)
+/* LLMCache's scopes and defaults are the configuration's
+ * (route_config.h); the default store is applied at post_config
+ * (route_cache_store.c). */
 #define LLM_CACHE_DEFAULT_STORE "shmcb"
 #define LLM_CACHE_DEFAULT_SHMCB_SIZE "(67108864)"
 

@@ -26,7 +26,18 @@
 #define LLM_ROUTE_DEFAULT_TOKEN_MAX_LIFE 0   /* no limit */
 #define LLM_ROUTE_DEFAULT_QUOTA_SLOTS 16384
 #define LLM_ROUTE_DEFAULT_QUOTA_RESTORE 0
+#define LLM_ROUTE_DEFAULT_CACHE 0            /* LLMCache Off */
+#define LLM_ROUTE_DEFAULT_CACHE_TTL apr_time_from_sec(300)
+#define LLM_ROUTE_DEFAULT_CACHE_SCOPE LLM_CACHE_SCOPE_USER
+#define LLM_ROUTE_DEFAULT_CACHE_MAX (1024 * 1024)
 #define LLM_ROUTE_VALUE(v, dflt) ((v) == LLM_ROUTE_UNSET ? (dflt) : (v))
+
+/* LLMCacheScope: who shares cached answers (route_cache.h). */
+typedef enum {
+    LLM_CACHE_SCOPE_USER = 0,    /* one caller's own answers */
+    LLM_CACHE_SCOPE_GROUP,       /* callers with the very same groups */
+    LLM_CACHE_SCOPE_ALL          /* everyone under the location */
+} llm_cache_scope_e;
 
 typedef enum {
     LLM_PROVIDER_OPENAI = 0,     /* and every OpenAI-compatible API */
@@ -143,6 +154,31 @@ static APR_INLINE int llm_route_quota_restore(const llm_route_server_conf_t *sc)
 {
     return LLM_ROUTE_VALUE(sc->quota_restore,
                            LLM_ROUTE_DEFAULT_QUOTA_RESTORE) == 1;
+}
+
+static APR_INLINE int llm_route_cache_on(const llm_route_dir_conf_t *dc)
+{
+    return LLM_ROUTE_VALUE(dc->cache, LLM_ROUTE_DEFAULT_CACHE) == 1;
+}
+
+static APR_INLINE apr_interval_time_t
+llm_route_cache_ttl(const llm_route_dir_conf_t *dc)
+{
+    return dc->cache_ttl == LLM_ROUTE_UNSET ? LLM_ROUTE_DEFAULT_CACHE_TTL
+                                            : dc->cache_ttl;
+}
+
+static APR_INLINE llm_cache_scope_e
+llm_route_cache_scope(const llm_route_dir_conf_t *dc)
+{
+    return (llm_cache_scope_e)LLM_ROUTE_VALUE(dc->cache_scope,
+                                              LLM_ROUTE_DEFAULT_CACHE_SCOPE);
+}
+
+static APR_INLINE apr_size_t llm_route_cache_max(const llm_route_dir_conf_t *dc)
+{
+    return dc->cache_max == LLM_ROUTE_UNSET
+        ? (apr_size_t)LLM_ROUTE_DEFAULT_CACHE_MAX : (apr_size_t)dc->cache_max;
 }
 
 #endif /* ROUTE_CONFIG_H */

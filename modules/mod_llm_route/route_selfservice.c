@@ -149,11 +149,20 @@ static void spend_section(request_rec *r, const llm_request_t *who)
                    "</section>\n", esc(r, why ? why : "no user"));
         return;
     }
+    /* The requests as the quotas count them, so that they compare with
+     * the quota lines above; answers from the answer cache cost nothing
+     * and are said apart. */
     ap_rprintf(r, "<p><span id=\"spend-usd\">$%.6f</span> for "
                "<span id=\"spend-requests\">%" APR_INT64_T_FMT "</span> "
-               "requests since %s, as the audit trail prices them.</p>"
-               "</section>\n", strtod(sp.cost, NULL), sp.requests,
+               "requests since %s, as the audit trail prices them",
+               strtod(sp.cost, NULL), sp.requests,
                ap_ht_time(r->pool, since, "%Y-%m-%d %H:%M UTC", 1));
+    if (sp.cache_hits > 0) {
+        ap_rprintf(r, " (<span id=\"spend-cache-hits\">%" APR_INT64_T_FMT
+                   "</span> of them answered from the answer cache, at no "
+                   "cost)", sp.cache_hits);
+    }
+    ap_rputs(".</p></section>\n", r);
 }
 
 static void send_headers(request_rec *r)

@@ -645,6 +645,50 @@ def test_budget_rebuild_counts_hits_as_requests(gateway_factory, mock,
     assert len(mock.requests) == 1, mock.summary()
 
 
+SPEND_PAGE = """\
+<Location /llm-me-bearer>
+    AuthType oauth2
+    Require valid-user
+    SetHandler llm-self-service
+</Location>
+"""
+
+
+def page_figure(html, span):
+    import re
+    m = re.search(r'id="%s">\$?([0-9.]+)<' % span, html)
+    return m and float(m.group(1))
+
+
+def test_self_service_spend_counts_hits_as_requests(gateway_factory, mock,
+                                                    minter, user_agent):
+    """The page's request count is the quotas' (a hit is a request), the
+    hits are said apart, and they add nothing to the spend."""
+    g = gateway_factory.make(pg=None, **gateway_args(
+        extra={"15-self-service.conf": SPEND_PAGE}))
+    token = minter.mint(sub="spend-hits-" + unique()[:8])
+    html = {"Accept": "text/html"}
+    body = chat("Spend me once. " + unique())
+    got = [post(g, token, CHAT, body, user_agent).header("X-LLM-Cache")
+           for _ in range(3)]
+    assert got == ["miss", "hit", "hit"]
+    rows = by_decision_all(g, user_agent, 3)
+    cost = sum(float(r["cost"] or 0) for r in rows)
+    assert cost > 0
+    page = g.client().request("GET", "/llm-me-bearer", token=token,
+                              headers=html).body.decode()
+    assert page_figure(page, "spend-requests") == 3, page
+    assert page_figure(page, "spend-cache-hits") == 2, page
+    assert page_figure(page, "spend-usd") == pytest.approx(cost, abs=1e-6)
+
+
+def by_decision_all(gw, ua, count):
+    rows = gw.audit.rows_for_user_agent(ua, count=count)
+    assert sorted(r["decision"] for r in rows) == \
+        ["allow", "cache_hit", "cache_hit"], rows
+    return rows
+
+
 # -- the audit chain ---------------------------------------------------------------
 
 @pytest.fixture

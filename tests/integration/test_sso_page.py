@@ -81,7 +81,8 @@ def db_spend(g, user):
     """What the audit table holds for user this month (UTC)."""
     (row,) = g.audit.query(
         "SELECT COALESCE(SUM(cost), 0) AS usd,"
-        " COUNT(*) FILTER (WHERE decision IN ('allow', 'redact')) AS n"
+        " COUNT(*) FILTER (WHERE decision IN"
+        " ('allow', 'redact', 'cache_hit')) AS n"
         " FROM llm_audit WHERE user_name = %s"
         " AND ts >= date_trunc('month', now() AT TIME ZONE 'UTC')"
         " AT TIME ZONE 'UTC'", (user,))
