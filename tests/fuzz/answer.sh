@@ -12,21 +12,10 @@
 
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib/fuzz-common.sh"
+fuzz_setup answer.sh fuzz-answer
 secs=${1:-40}
-out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-answer.XXXXXX)}
-CC=${CC_FUZZ:-}
-if [ -z "$CC" ]; then
-    for c in clang-14 clang; do
-        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
-    done
-fi
-if [ -z "$CC" ]; then
-    echo "answer.sh: clang not found, skipped" >&2
-    exit 77
-fi
 
-mkdir -p "$out/corpus"
 bin="$out/fuzz_answer"
 # shellcheck disable=SC2046
 "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -36,23 +25,11 @@ bin="$out/fuzz_answer"
     $(apr-1-config --link-ld --libs) $(pkg-config --libs jansson libpcre2-8 zlib) -lm \
     -o "$bin"
 
-seed() {
-    printf '%b' "$2" > "$out/corpus/$1"
-}
 seed chat '\0000data: {"choices":[{"index":0,"delta":{"content":"mail carol.qu"}}]}\ndata: {"choices":[{"index":0,"delta":{"content":"inn@northwind-mail.com now"},"finish_reason":"stop"}]}\ndata: [DONE]\n'
 seed args '\0004data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\\"content\\": \\"to carol\\\\u0040north"}}]}}]}\ndata: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"wind-mail.com\\"}"}}]}}]}\n'
 seed messages '\0002data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"key AKIAQ7XJ2L"}}\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"MN4PQR5S3T ok"}}\ndata: {"type":"content_block_stop","index":0}\n'
 seed responses '\0001data: {"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"call (415) 867"}\ndata: {"type":"response.output_text.done","output_index":0,"content_index":0,"text":"call (415) 867-5309"}\n'
 seed body '\0002{"content":[{"type":"text","text":"x carol.quinn@northwind-mail.com"},{"type":"tool_use","input":{"a":["b",{"c":"4539 1488 0343 6467"}]}}]}'
 
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-"$bin" -max_total_time="$secs" -max_len=8192 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" \
-    2>"$out/fuzz.log" || {
-    tail -60 "$out/fuzz.log"
-    echo "answer.sh: FAILED, artifacts in $out"
-    exit 1
-}
-tail -8 "$out/fuzz.log"
-[ -n "${FUZZ_OUT:-}" ] || rm -rf "$out"
-echo "answer.sh: ok"
+FUZZ_ASAN=detect_leaks=0 fuzz_smoke "$bin" 8192
+fuzz_done

@@ -11,26 +11,15 @@
 
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib/fuzz-common.sh"
+fuzz_setup dialect.sh fuzz-dialect
 secs=${1:-40}
-out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-dialect.XXXXXX)}
-CC=${CC_FUZZ:-}
-if [ -z "$CC" ]; then
-    for c in clang-14 clang; do
-        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
-    done
-fi
-if [ -z "$CC" ]; then
-    echo "dialect.sh: clang not found, skipped" >&2
-    exit 77
-fi
 apr_config=$(command -v apr-1-config || true)
 if [ -z "$apr_config" ]; then
     echo "dialect.sh: apr-1-config not found, skipped" >&2
     exit 77
 fi
 
-mkdir -p "$out/corpus"
 bin="$out/fuzz_dialect"
 # shellcheck disable=SC2046
 "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -42,9 +31,6 @@ bin="$out/fuzz_dialect"
 
 # Seeds: the first byte picks the endpoint (low 3 bits) and the stream
 # piece size (the rest).
-seed() {
-    printf '%b' "$2" > "$out/corpus/$1"
-}
 seed chat '\x00{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"key AKIA"},{"type":"text","text":"ZZZZ"}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\\"a\\":1}"}}]},{"role":"tool","tool_call_id":"c1","content":"r"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"stop":"x","stream":true}'
 seed responses '\x01{"model":"m","instructions":"i","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"t"}]},{"type":"function_call","call_id":"c","name":"n","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":"o"}]}'
 seed embeddings '\x02{"model":"e","input":["a","b"]}'
@@ -55,19 +41,5 @@ seed anthropic_stream '\x13event: message_start\r\ndata: {"type":"message_start"
 seed openai_stream '\x0bdata: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"h"}}]}\n\ndata: {"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"x","function":{"name":"f","arguments":"{"}}]},"finish_reason":"tool_calls"}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n'
 seed error '\x00{"type":"error","error":{"type":"overloaded_error","message":"busy"}}'
 
-echo "dialect.sh: fuzzing for ${secs}s in $out"
-cd "$out"
-status=0
-"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -print_final_stats=1 corpus > fuzz.log 2>&1 || status=$?
-tail -n 8 fuzz.log
-if [ "$status" -ne 0 ] || ls crash-* leak-* timeout-* oom-* >/dev/null 2>&1
-then
-    grep -A 30 "ERROR\|SUMMARY" fuzz.log | head -n 60 >&2 || true
-    echo "dialect.sh: FAILED (exit $status); log, inputs kept in $out" >&2
-    exit 1
-fi
-if [ -z "${FUZZ_OUT:-}" ]; then
-    rm -rf "$out"
-fi
-echo "dialect.sh: ok"
+fuzz_smoke "$bin" 65536
+fuzz_done

@@ -13,25 +13,14 @@
 
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib/fuzz-common.sh"
+fuzz_setup json.sh fuzz-json
 secs=${1:-20}
-out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-json.XXXXXX)}
-CC=${CC_FUZZ:-}
-if [ -z "$CC" ]; then
-    for c in clang-14 clang; do
-        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
-    done
-fi
-if [ -z "$CC" ]; then
-    echo "json.sh: clang not found, skipped" >&2
-    exit 77
-fi
 if ! pkg-config --exists jansson; then
     echo "json.sh: jansson not found, skipped" >&2
     exit 77
 fi
 
-mkdir -p "$out/corpus"
 for variant in sse2 portable; do
     extra=
     if [ "$variant" = portable ]; then
@@ -46,9 +35,6 @@ for variant in sse2 portable; do
         $(pkg-config --libs jansson) -o "$out/fuzz_json_$variant"
 done
 
-seed() {
-    printf '%b' "$2" > "$out/corpus/$1"
-}
 seed chat '{"model":"m","messages":[{"role":"user","content":"a \\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}],"temperature":0.7,"max_tokens":1024,"stream":true,"stop":null,"n":-0,"x":1e-400,"y":-12.5E+3}'
 seed messages '{"model":"c","system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":{"k":[1,2.5,"v",{"":{}},[]]}}]}]}'
 seed deep '[[[[[[[[[[[[[[[[{"a":[[[[{"b":{"c":[1]}}]]]]}]]]]]]]]]]]]]]]]'
@@ -59,27 +45,7 @@ seed chunk '{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_toke
 seed responses '{"type":"response.completed","response":{"usage":{"input_tokens":8,"input_tokens_details":{"cached_tokens":0},"output_tokens":5}}}'
 seed answer '{"id":"r","content":[{"type":"tool_use","input":{"usage":{"x":1}}},{"type":"text","text":"\"usage\":["}],"usage" : {"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":0}}'
 
-cd "$out"
-status=0
 for variant in sse2 portable; do
-    echo "json.sh: fuzzing $variant for ${secs}s in $out"
-    "./fuzz_json_$variant" -max_total_time="$secs" -timeout=10 \
-        -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
-        -artifact_prefix="$out/$variant-" corpus > "fuzz-$variant.log" 2>&1 \
-        || status=$?
-    tail -n 4 "fuzz-$variant.log"
-    if [ "$status" -ne 0 ]; then
-        break
-    fi
+    fuzz_smoke "$out/fuzz_json_$variant" 8192
 done
-if [ "$status" -ne 0 ] || ls ./*crash-* ./*leak-* ./*timeout-* ./*oom-* \
-        >/dev/null 2>&1; then
-    grep -B 2 -A 30 "fuzz_json:\|ERROR\|SUMMARY" fuzz-*.log | head -n 60 >&2 \
-        || true
-    echo "json.sh: FAILED (exit $status); logs, inputs kept in $out" >&2
-    exit 1
-fi
-if [ -z "${FUZZ_OUT:-}" ]; then
-    rm -rf "$out"
-fi
-echo "json.sh: ok"
+fuzz_done

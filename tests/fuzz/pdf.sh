@@ -13,21 +13,10 @@
 
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib/fuzz-common.sh"
+fuzz_setup pdf.sh fuzz-pdf
 secs=${1:-20}
-out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-pdf.XXXXXX)}
-CC=${CC_FUZZ:-}
-if [ -z "$CC" ]; then
-    for c in clang-14 clang; do
-        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
-    done
-fi
-if [ -z "$CC" ]; then
-    echo "pdf.sh: clang not found, skipped" >&2
-    exit 77
-fi
 
-mkdir -p "$out/corpus"
 bin="$out/fuzz_pdf"
 # shellcheck disable=SC2046
 "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -38,9 +27,6 @@ bin="$out/fuzz_pdf"
     $(apr-1-config --link-ld --libs) $(pkg-config --libs zlib) \
     -o "$bin"
 
-seed() {
-    printf '%b' "$2" > "$out/corpus/$1"
-}
 seed page '%PDF-1.4\n1 0 obj << /Length 52 >>\nstream\nBT /F1 9 Tf 1 2 Td [(AK) -300 (IA)] TJ <414b> Tj (a\\(\\)\\\\\\101\\\n) '"'"' ET\nendstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'
 seed dicts '%PDF-1.7\n1 0 obj << /Contents (x >> stream\n y) /T (\xfe\xff\x00a\x00b) /V <41> >> endobj\n2 0 obj << /Length 3 0 R >>\nstream\n(q) Tj\nendstream endobj\n%%EOF'
 # a Flate stream and an object stream (zlib bytes written by Python)
@@ -69,19 +55,5 @@ open(d + "/cidfont", "wb").write(
     + b"\nendstream endobj\n")
 PY
 
-echo "pdf.sh: fuzzing for ${secs}s in $out"
-cd "$out"
-status=0
-"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -print_final_stats=1 corpus > fuzz.log 2>&1 || status=$?
-tail -n 8 fuzz.log
-if [ "$status" -ne 0 ] || ls crash-* leak-* timeout-* oom-* >/dev/null 2>&1
-then
-    grep -A 30 "ERROR\|SUMMARY" fuzz.log | head -n 60 >&2 || true
-    echo "pdf.sh: FAILED (exit $status); log, inputs kept in $out" >&2
-    exit 1
-fi
-if [ -z "${FUZZ_OUT:-}" ]; then
-    rm -rf "$out"
-fi
-echo "pdf.sh: ok"
+fuzz_smoke "$bin" 65536
+fuzz_done
