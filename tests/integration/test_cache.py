@@ -526,6 +526,44 @@ def test_key_is_the_redacted_body(gw, mock, minter, user_agent):
     assert k2 not in json.dumps(hit, default=str)
 
 
+# -- reversible redaction (LLMScanRedact pii reversible in the sample) ------------
+
+def test_a_hit_gives_each_caller_their_own_values_back(gateway_factory, minter,
+                                                       mock, user_agent):
+    """Two users' messages differ only in an e-mail address, which both
+    reach the provider as the same placeholder: the second is a hit.  The
+    cache keeps the answer with the placeholder (the restore filter comes
+    after the store), so each caller gets their own address back -- never
+    the other's, which no store holds."""
+    from scan_helpers import email
+    g = gateway_factory.make(**gateway_args(scope="all"))
+    tail = unique()
+    answer = {"id": "chatcmpl-c", "object": "chat.completion", "created": 1,
+              "model": "gpt-4o-mini",
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant",
+                                       "content": "Reply to "
+                                       "[REDACTED_EMAIL_1] today."}}],
+              "usage": {"prompt_tokens": 9, "completion_tokens": 6,
+                        "total_tokens": 15}}
+    mock.respond_next(200, answer)
+    a, b = email(), email()
+    got = []
+    for who, addr in (("a", a), ("b", b)):
+        token = minter.mint(sub="restore-%s-%s" % (who, tail[:6]))
+        r = post(g, token, CHAT, chat("Write to %s about %s" % (addr, tail)),
+                 user_agent)
+        assert r.status == 200, r
+        got.append(r)
+    assert [r.header("X-LLM-Cache") for r in got] == ["miss", "hit"]
+    assert len(mock.requests) == 1, mock.summary()
+    assert a.encode() not in mock.requests[0].body
+    text = [json.loads(r.body)["choices"][0]["message"]["content"]
+            for r in got]
+    assert text == ["Reply to %s today." % a, "Reply to %s today." % b]
+    assert a.encode() not in got[1].body
+
+
 # -- the answer scan (LLMScanResponse On in the sample) ---------------------------
 
 EMAIL = "carol.quinn@northwind-mail.com"
