@@ -62,6 +62,7 @@ static int escape_letter(unsigned char c)
     return c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f';
 }
 
+/* llm_scan_near_ok in scan_private.h computes the same */
 static unsigned int bucket_of(uint16_t pair)
 {
     return ((unsigned int)pair * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
@@ -116,6 +117,57 @@ static void add_anchor(llm_scan_rules_t *rs, const char *lit, size_t len,
     }
 }
 
+static void set_bit(uint8_t *map, unsigned int b)
+{
+    map[b >> 3] |= (uint8_t)(1u << (b & 7));
+}
+
+/* The text bytes that match lit[k] of anchor a. */
+static void allow_byte(uint8_t *map, const llm_scan_anchor_t *a, int k)
+{
+    unsigned int b;
+
+    if (k < 0 || (size_t)k >= a->litlen) {
+        memset(map, 0xff, 32);          /* outside the literal: anything */
+        return;
+    }
+    for (b = 0; b < 256; b++) {
+        if ((a->ci ? (unsigned int)LLM_LOWER(b) : b)
+            == (unsigned char)a->lit[k]) {
+            set_bit(map, b);
+        }
+    }
+}
+
+/* For each bucket of anchors, the bytes its anchors allow on either side of
+ * the pair (the union over the bucket: a pair that fails it matches no
+ * anchor of the bucket, and dispatch would find nothing there). */
+static void build_near(llm_scan_rules_t *rs)
+{
+    const llm_scan_anchor_t *an = (const llm_scan_anchor_t *)rs->anchors->elts;
+    int b, a, used = 1;
+
+    memset(rs->nearclass, 0, sizeof(rs->nearclass));
+    memset(rs->near, 0, sizeof(rs->near));
+    memset(&rs->near[1], 0xff, sizeof(rs->near[1]));
+    for (b = 0; b < LLM_SCAN_BUCKETS; b++) {
+        llm_scan_near_t *nr;
+        if (rs->bucket[b] < 0) {
+            continue;
+        }
+        if (used == LLM_SCAN_NEAR_MAX) {
+            rs->nearclass[b] = 1;
+            continue;
+        }
+        rs->nearclass[b] = (uint8_t)++used;
+        nr = &rs->near[used];
+        for (a = rs->bucket[b]; a >= 0; a = an[a].next) {
+            allow_byte(nr->before, &an[a], an[a].pairoff - 1);
+            allow_byte(nr->after, &an[a], an[a].pairoff + 2);
+        }
+    }
+}
+
 static int any_on(const llm_scan_rules_t *rs, int from, int to)
 {
     int i;
@@ -134,6 +186,7 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
 
     memset(rs->pairmap, 0, sizeof(rs->pairmap));
     memset(rs->litmap, 0, sizeof(rs->litmap));
+    memset(rs->othermap, 0, sizeof(rs->othermap));
     for (i = 0; i < LLM_SCAN_BUCKETS; i++) {
         rs->bucket[i] = -1;
     }
@@ -209,8 +262,17 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
             if (hit) {
                 set_pair(rs, (unsigned char)c0, (unsigned char)c1);
             }
+            /* every pair for which dispatch may call a recogniser other
+             * than the anchors' (a superset of its tests) */
+            if ((c1 == '@' && rs->want_email)
+                || (c1 == ':' && rs->want_number && LLM_IS_ALPHA(c0))
+                || (LLM_IS_DIGIT(c1) && (rs->want_number || rs->want_ipv6
+                                         || rs->want_iban))) {
+                set_bit(rs->othermap, (unsigned int)c0 | ((unsigned int)c1 << 8));
+            }
         }
     }
+    build_near(rs);
     for (c0 = 0; c0 < 65536; c0++) {
         rs->pairbyte[c0] = (uint8_t)((rs->pairmap[c0 >> 3] >> (c0 & 7)) & 1);
     }
@@ -401,13 +463,21 @@ static unsigned int pair_at(const unsigned char *p)
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline size_t quick_skip(const unsigned char *t, size_t n,
-                                const uint8_t *lit, size_t p)
+static inline size_t quick_skip(const llm_scan_rules_t *rs,
+                                const unsigned char *t, size_t n, size_t p)
 {
     unsigned char c0 = t[p], c1 = t[p + 1];
+    unsigned int pr = c0 | ((unsigned int)c1 << 8);
     size_t j;
 
-    if (map_bit(lit, c0 | ((unsigned int)c1 << 8))) {
+    if (map_bit(rs->litmap, pr)) {
+        /* No anchor of the pair's bucket allows the bytes around it: unless
+         * the pair may also open something else, dispatch would find
+         * nothing, and the scan goes on at the next byte as after it. */
+        if (p > 0 && p + 2 < n && !map_bit(rs->othermap, pr)
+            && !llm_scan_near_ok(rs, t, p)) {
+            return p + 1;
+        }
         return 0;
     }
     if (c1 == ':') {
@@ -462,7 +532,6 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
 {
     const unsigned char *t = cx->t;
     const uint8_t *map = cx->rs->pairmap;
-    const uint8_t *lit = cx->rs->litmap;
     const uint8_t *pb = cx->rs->pairbyte;
     size_t n = cx->len, i = 0, end, q;
 
@@ -496,7 +565,7 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
             | (unsigned int)pb[pair_at(t + i + 7)] << 7;
         while (m) {
             size_t p = base + (size_t)__builtin_ctz(m);
-            if ((q = quick_skip(t, n, lit, p))) {
+            if ((q = quick_skip(cx->rs, t, n, p))) {
                 if (q >= base + 8) {
                     next = q;
                     break;
@@ -518,7 +587,7 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
             i++;
             continue;
         }
-        if ((q = quick_skip(t, n, lit, i))) {
+        if ((q = quick_skip(cx->rs, t, n, i))) {
             i = q;
             continue;
         }

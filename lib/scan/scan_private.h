@@ -111,6 +111,18 @@ typedef struct llm_scan_anchor_t {
 
 #define LLM_SCAN_BUCKETS 4096
 
+/* What the anchors of one bucket allow right before and right after their
+ * pair (a bit a byte): most pairs of a literal are common in text ("r-" of
+ * "xoxr-", "t_" of "shpat_"), the three or four bytes around them much
+ * less ("rr-" of "error-" fails "xoxr-" at once). */
+typedef struct llm_scan_near_t {
+    uint8_t before[32];
+    uint8_t after[32];
+} llm_scan_near_t;
+
+/* Buckets beyond this many share class 1, which lets everything through. */
+#define LLM_SCAN_NEAR_MAX 255
+
 typedef struct llm_scan_kw_t llm_scan_kw_t;
 
 struct llm_scan_rules_t {
@@ -124,6 +136,10 @@ struct llm_scan_rules_t {
     uint8_t pairmap[65536 / 8];
     uint8_t pairbyte[65536];        /* the same, a byte a pair: faster */
     uint8_t litmap[65536 / 8];      /* pairs of literal anchors only */
+    /* pairs that also open a number, an e-mail, an IBAN or "word:" */
+    uint8_t othermap[65536 / 8];
+    uint8_t nearclass[LLM_SCAN_BUCKETS]; /* bucket -> near[] index, 0: none */
+    llm_scan_near_t near[LLM_SCAN_NEAR_MAX + 1];
     apr_array_header_t *anchors;    /* llm_scan_anchor_t */
     int bucket[LLM_SCAN_BUCKETS];
     int want_email, want_number, want_iban, want_ipv6;
@@ -333,6 +349,21 @@ static inline int llm_scan_word_start(const unsigned char *t, size_t at)
 {
     return at == 0 || !LLM_IS_ALNUM(t[at - 1])
            || llm_scan_escape_before(t, at);
+}
+
+/* Can an anchor whose pair is t[p], t[p+1] match here, judged from the
+ * bytes on either side (p > 0, p + 2 < len)?  0 means no anchor of the
+ * pair's bucket can. */
+static inline int llm_scan_near_ok(const llm_scan_rules_t *rs,
+                                   const unsigned char *t, size_t p)
+{
+    unsigned int fp = (unsigned int)LLM_LOWER(t[p])
+                      | ((unsigned int)LLM_LOWER(t[p + 1]) << 8);
+    unsigned int b = (fp * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
+    const llm_scan_near_t *nr = &rs->near[rs->nearclass[b]];
+
+    return ((nr->before[t[p - 1] >> 3] >> (t[p - 1] & 7)) & 1)
+           && ((nr->after[t[p + 2] >> 3] >> (t[p + 2] & 7)) & 1);
 }
 
 #endif /* LLM_SCAN_PRIVATE_H */

@@ -1780,6 +1780,44 @@ START_TEST(builtin_types_are_the_rules_types)
 }
 END_TEST
 
+/* The prefilter skips a literal pair whose neighbours no anchor of its
+ * bucket allows: every anchor, in every case a case-insensitive one may be
+ * written in, must pass that check where it stands, and a look-alike with
+ * other neighbours must not ("rr-" of "error-" is not "xoxr-"). */
+START_TEST(anchor_neighbours)
+{
+    const llm_scan_anchor_t *an = (const llm_scan_anchor_t *)rules->anchors->elts;
+    int i, variant;
+
+    ck_assert_int_gt(rules->anchors->nelts, 100);
+    for (i = 0; i < rules->anchors->nelts; i++) {
+        const llm_scan_anchor_t *a = &an[i];
+        for (variant = 0; variant < (a->ci ? 3 : 1); variant++) {
+            unsigned char buf[128];
+            size_t k;
+            ck_assert_uint_lt(a->litlen + 2, sizeof(buf));
+            buf[0] = ' ';
+            for (k = 0; k < a->litlen; k++) {
+                unsigned char c = (unsigned char)a->lit[k];
+                if (variant == 1 || (variant == 2 && k % 2)) {
+                    c = LLM_IS_LOWER(c) ? (unsigned char)(c - 32) : c;
+                }
+                buf[1 + k] = c;
+            }
+            buf[1 + a->litlen] = ' ';
+            ck_assert_msg(llm_scan_near_ok(rules, buf, 1 + (size_t)a->pairoff),
+                          "anchor '%.*s' (variant %d) fails its own "
+                          "neighbour check", (int)a->litlen, a->lit, variant);
+        }
+    }
+    ck_assert(!llm_scan_near_ok(rules, (const unsigned char *)"error-x", 3));
+    ck_assert(llm_scan_near_ok(rules, (const unsigned char *)"xoxr-x", 3));
+    /* and end to end: a Slack token right after text that has the pair */
+    has("error- xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD",
+        "slack-token", "xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD");
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
@@ -1837,6 +1875,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, decoded_views);
     tcase_add_test(tc, base64_views);
     tcase_add_test(tc, cut_off_shapes);
+    tcase_add_test(tc, anchor_neighbours);
     suite_add_tcase(s, tc);
     return s;
 }
