@@ -164,7 +164,7 @@ static int doc_token(const unsigned char *v, size_t n)
     return 0;
 }
 
-int llm_scan_allowed(const llm_scan_ctx_t *cx, int rule, size_t off,
+int llm_scan_allowed(llm_scan_ctx_t *cx, int rule, size_t off,
                      size_t len)
 {
     const llm_scan_rules_t *rs = cx->rs;
@@ -182,9 +182,14 @@ int llm_scan_allowed(const llm_scan_ctx_t *cx, int rule, size_t off,
     }
     for (i = 0; i < rs->allow->nelts; i++) {
         pcre2_code *code = APR_ARRAY_IDX(rs->allow, i, pcre2_code *);
-        int rc = pcre2_match(code, cx->t + off, len, 0, 0, cx->md, rs->mctx);
+        pcre2_match_data *md = llm_scan_md(cx);
+        int rc;
+        if (!md) {
+            return 1;           /* cx->error is set: the scan fails */
+        }
+        rc = pcre2_match(code, cx->t + off, len, 0, 0, md, rs->mctx);
         if (rc >= 0) {
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(cx->md);
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             if (ov[0] == 0 && ov[1] == len) {
                 return 1;
             }

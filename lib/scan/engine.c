@@ -26,6 +26,30 @@ static void pool_free(void *ptr, void *data)
     (void)data;
 }
 
+pcre2_match_data *llm_scan_md(llm_scan_ctx_t *cx)
+{
+    pcre2_general_context *gctx;
+
+    if (cx->md) {
+        return cx->md;
+    }
+    gctx = pcre2_general_context_create(pool_malloc, pool_free, cx->p);
+    if (!gctx
+        || !(cx->md = pcre2_match_data_create(cx->rs->max_ovec, gctx))) {
+        cx->error = 1;
+        return NULL;
+    }
+    return cx->md;
+}
+
+llm_scan_cand_t *llm_scan_cand_push(llm_scan_ctx_t *cx)
+{
+    if (!cx->cands) {
+        cx->cands = apr_array_make(cx->p, 16, sizeof(llm_scan_cand_t));
+    }
+    return apr_array_push(cx->cands);
+}
+
 void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len)
 {
     llm_scan_cand_t *c;
@@ -34,7 +58,7 @@ void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len)
         || llm_scan_allowed(cx, rule, off, len)) {
         return;
     }
-    c = apr_array_push(cx->cands);
+    c = llm_scan_cand_push(cx);
     c->off = off;
     c->len = len;
     c->rule = rule;
@@ -43,7 +67,12 @@ void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len)
 
 static int match(llm_scan_ctx_t *cx, const llm_scan_rule_t *r, size_t at)
 {
-    return pcre2_match(r->code, cx->t, cx->len, at, 0, cx->md, cx->rs->mctx);
+    pcre2_match_data *md = llm_scan_md(cx);
+
+    if (!md) {
+        return PCRE2_ERROR_NOMEMORY;
+    }
+    return pcre2_match(r->code, cx->t, cx->len, at, 0, md, cx->rs->mctx);
 }
 
 /* user:password inside base64 */
@@ -102,7 +131,7 @@ size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at)
         }
         return at + 1;
     }
-    ov = pcre2_get_ovector_pointer(cx->md);
+    ov = pcre2_get_ovector_pointer(cx->md);    /* made by match() */
     if (rc >= 2 && ov[2] != PCRE2_UNSET) {
         off = ov[2];
         len = ov[3] - ov[2];
@@ -212,13 +241,15 @@ static void push_match(llm_scan_ctx_t *cx, apr_array_header_t *out,
  * candidate, so the whole is O(n log n) however many findings there are. */
 static int resolve(llm_scan_ctx_t *cx, apr_array_header_t *out)
 {
-    llm_scan_cand_t *c = (llm_scan_cand_t *)cx->cands->elts;
-    int n = cx->cands->nelts, i = 0, kept_total = 0;
+    llm_scan_cand_t *c;
+    int n, i = 0, kept_total = 0;
     llm_scan_cand_t **kept = NULL;
 
-    if (n == 0) {
+    if (!cx->cands || cx->cands->nelts == 0) {
         return 0;
     }
+    c = (llm_scan_cand_t *)cx->cands->elts;
+    n = cx->cands->nelts;
     qsort(c, (size_t)n, sizeof(*c), by_offset);
     while (i < n) {
         int j = i + 1, nk = 0, x;
@@ -264,25 +295,19 @@ int llm_scan_text(const llm_scan_rules_t *rs, const char *text, size_t len,
                   apr_pool_t *p, apr_array_header_t *out)
 {
     llm_scan_ctx_t cx;
-    pcre2_general_context *gctx;
 
     if (!rs || !rs->compiled || !out || (!text && len)) {
         return -1;
     }
+    /* The candidates and PCRE2's match data are made when first needed
+     * (llm_scan_cand_push, llm_scan_md): most units of an agent's request
+     * run no regex and find nothing, and making them for each of its
+     * hundreds of strings was a tenth of the scan of a 50 KB request. */
     memset(&cx, 0, sizeof(cx));
     cx.rs = rs;
     cx.t = (const unsigned char *)(text ? text : "");
     cx.len = len;
     cx.p = p;
-    cx.cands = apr_array_make(p, 16, sizeof(llm_scan_cand_t));
-    gctx = pcre2_general_context_create(pool_malloc, pool_free, p);
-    if (!gctx) {
-        return -1;
-    }
-    cx.md = pcre2_match_data_create(rs->max_ovec, gctx);
-    if (!cx.md) {
-        return -1;
-    }
     llm_scan_prefilter_run(&cx);
     if (!cx.error && rs->kw) {
         llm_scan_kw_run(&cx);

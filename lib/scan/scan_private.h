@@ -165,8 +165,8 @@ struct llm_scan_ctx_t {
     const unsigned char *t;
     size_t len;
     apr_pool_t *p;
-    pcre2_match_data *md;
-    apr_array_header_t *cands;
+    pcre2_match_data *md;    /* llm_scan_md() makes it */
+    apr_array_header_t *cands; /* NULL until the first candidate */
     size_t assign_done;      /* names before here were judged already */
     size_t unq_from, unq_to; /* no end of an unquoted value in there */
     size_t pem_no_end;       /* no "-----END " between here and pem_end_to */
@@ -187,6 +187,11 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx);
 
 /* engine.c */
 void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len);
+/* PCRE2's match data of the scan, made on first use (NULL and cx->error
+ * set when it cannot be) */
+pcre2_match_data *llm_scan_md(llm_scan_ctx_t *cx);
+/* a new candidate; the array is made on the first */
+llm_scan_cand_t *llm_scan_cand_push(llm_scan_ctx_t *cx);
 size_t llm_scan_run_pattern(llm_scan_ctx_t *cx, int rule, size_t at);
 /* the admin's patterns, each over the whole text (raw or a view) */
 void llm_scan_run_admin(llm_scan_ctx_t *cx);
@@ -254,7 +259,7 @@ size_t llm_scan_find_b64_view(llm_scan_ctx_t *cx, int rule, size_t at);
 /* allow.c */
 int llm_scan_is_placeholder(const unsigned char *v, size_t n);
 int llm_scan_password_placeholder(const unsigned char *v, size_t n);
-int llm_scan_allowed(const llm_scan_ctx_t *cx, int rule, size_t off,
+int llm_scan_allowed(llm_scan_ctx_t *cx, int rule, size_t off,
                      size_t len);
 
 /* keywords.c */

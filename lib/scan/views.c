@@ -174,7 +174,6 @@ static void scan_view(llm_scan_ctx_t *cx, const view_t *v)
     sub.len = v->len;
     sub.p = cx->p;
     sub.md = cx->md;
-    sub.cands = apr_array_make(cx->p, 8, sizeof(llm_scan_cand_t));
     llm_scan_prefilter_run(&sub);
     if (!sub.error && cx->rs->kw) {
         llm_scan_kw_run(&sub);
@@ -184,13 +183,16 @@ static void scan_view(llm_scan_ctx_t *cx, const view_t *v)
     if (!sub.error) {
         llm_scan_run_admin(&sub);
     }
+    if (!cx->md) {
+        cx->md = sub.md;        /* same pool: the raw scan may reuse it */
+    }
     if (sub.error) {
         cx->error = 1;
         return;
     }
-    for (i = 0; i < sub.cands->nelts; i++) {
+    for (i = 0; sub.cands && i < sub.cands->nelts; i++) {
         const llm_scan_cand_t *c = &APR_ARRAY_IDX(sub.cands, i, llm_scan_cand_t);
-        llm_scan_cand_t *m = apr_array_push(cx->cands);
+        llm_scan_cand_t *m = llm_scan_cand_push(cx);
         m->off = v->from[c->off];
         m->len = v->to[c->off + c->len - 1] - m->off;
         m->rule = c->rule;
