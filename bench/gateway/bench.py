@@ -32,7 +32,9 @@ one epoll thread):
               counters in a local redis-server, whose CPU is shown apart;
               gateway_jwks: keys from a JWKS URI; gateway_openidc_file,
               gateway_openidc_jwks: the bearer check as it was before
-              mod_oauth2, mod_auth_openidc's oauth20)
+              mod_oauth2, mod_auth_openidc's oauth20; gateway_base: the
+              sample with the modules in LLM_GW_BASE_MODULES_DIR, another
+              build to pair with this one in the same run)
   plain_openidc_file, plain_openidc_jwks, plain_oauth2_file,
   plain_oauth2_jwks  plain mod_proxy behind one bearer-check module alone
 All httpd use conf/httpd-standalone.conf's MPM settings and access log.
@@ -336,6 +338,9 @@ def summarize(runs, targets, modes, concs, sizes):
                 # The Redis quota store against shared memory.
                 pairs += [(t, "gateway") for t in targets
                           if t == "gateway_redis" and "gateway" in targets]
+                # This build against another (gateway_base).
+                pairs += [("gateway", t) for t in targets
+                          if t == "gateway_base" and "gateway" in targets]
                 for t, base in pairs:
                     ratios = paired(runs, size, mode, conc, t, base)
                     if ratios:

@@ -315,6 +315,17 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
             s = cls(minter, mock=ref, pg=None, base_dir=base,
                     include_mock_provider=False, gateway_d=gd,
                     extra_conf=extra_conf, sample_mpm=True)
+        elif kind == "gateway_base":
+            # The sample gateway with the modules of another build
+            # (LLM_GW_BASE_MODULES_DIR), to pair a change with what it
+            # changes in one run: same mock, same body, same load.
+            mdir = os.environ.get("LLM_GW_BASE_MODULES_DIR")
+            if not mdir:
+                raise ValueError("gateway_base needs LLM_GW_BASE_MODULES_DIR")
+            s = GatewayServer(minter, mock=ref, pg=None, base_dir=base,
+                              include_mock_provider=False, modules_dir=mdir,
+                              gateway_d={"60-quotas.conf": BENCH_QUOTAS},
+                              extra_conf=extra_conf, sample_mpm=True)
         elif kind.startswith("gateway") and kind != "gateway_pg":
             # gateway, or gateway-noscan / gateway-noaudit / ... to see
             # what each part costs.

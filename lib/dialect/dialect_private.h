@@ -28,6 +28,9 @@ const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
                                  size_t index);
 const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
                                    size_t index);
+/* The path of the key of the member at path: path + "#key" (one
+ * allocation; every key of a tool schema has one). */
+const char *llm_dialect_path_keyof(apr_pool_t *p, const char *path);
 
 /* fields.c: what the dialects' own fields may hold (see units.c). */
 typedef enum {

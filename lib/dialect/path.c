@@ -123,6 +123,14 @@ const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
                 0);
 }
 
+const char *llm_dialect_path_keyof(apr_pool_t *p, const char *path)
+{
+    if (!path) {
+        return "";              /* as apr_pstrcat(p, NULL, ...) gave */
+    }
+    return cat3(p, path, strlen(path), "#key", 4, "", 0);
+}
+
 const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
                                    size_t index)
 {

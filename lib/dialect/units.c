@@ -83,7 +83,7 @@ static void push_key(walk_t *w, apr_array_header_t *pieces, const char *path,
     llm_piece_t *pc = apr_array_push(pieces);
 
     memset(pc, 0, sizeof(*pc));
-    pc->path = apr_pstrcat(w->p, path, "#key", NULL);
+    pc->path = llm_dialect_path_keyof(w->p, path);
     pc->object = obj;
     /* A copy: an edit of this very key frees jansson's. */
     pc->key = apr_pstrmemdup(w->p, key, key_len);
