@@ -124,6 +124,23 @@ static int has_escapes(const unsigned char *t, size_t n)
     return 0;
 }
 
+/* Can t hold a format character (its lead byte, 0xc2 and up) or a %XX
+ * escape at all?  For the short strings of an agent's request (keys and
+ * names of tool schemas, ids: most of its hundreds of units) one plain
+ * loop costs less than the four memchr calls that would each find
+ * nothing. */
+static int maybe_view(const unsigned char *t, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (t[i] >= 0xc2 || t[i] == '%') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* One pass over src (raw text when from is NULL): format characters
  * dropped, %XX decoded when decode is set. */
 static void rewrite(apr_pool_t *p, const unsigned char *t, size_t n,
@@ -205,7 +222,7 @@ void llm_scan_views(llm_scan_ctx_t *cx)
     int fmt, pct;
     view_t v, v2;
 
-    if (cx->len < 4) {
+    if (cx->len < 4 || (cx->len <= 64 && !maybe_view(cx->t, cx->len))) {
         return;
     }
     fmt = has_format_chars(cx->t, cx->len);
