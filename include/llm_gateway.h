@@ -117,6 +117,19 @@ typedef struct llm_request_t {
     apr_int64_t saved_tokens_in;
     apr_int64_t saved_tokens_out;
     apr_int64_t saved_tokens_cached;
+
+    /* The answer scan and the answer cache (mod_llm_scan writes the
+     * first, mod_llm_route the second).  answer_clean_mark: this
+     * request's answer passed the answer scan with no finding at all; the
+     * mark names the compiled rules that read it, within this running
+     * server (its parent, configuration generation and rule set), never
+     * across nodes or restarts.  answer_stored_mark: on a cache hit from
+     * the node's own memory, the clean mark stored with the entry; when it
+     * is the mark the serving location's scan would give, the scan would
+     * read the very same bytes with the very same rules and find nothing,
+     * so it does not read them again. */
+    const char *answer_clean_mark;
+    const char *answer_stored_mark;
 } llm_request_t;
 
 /* Return the request's object, creating it when create is non-zero;

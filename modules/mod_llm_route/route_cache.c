@@ -178,7 +178,8 @@ static int has_directive(const char *cc, const char *name)
     return 0;
 }
 
-/* "LLMC1 <stream> <in> <out> <cached>\n" then the answer. */
+/* "LLMC1 <stream> <in> <out> <cached>[ <clean mark>]\n" then the
+ * answer (entries stored before the mark have none). */
 static llm_cache_entry_t *parse_entry(request_rec *r, unsigned char *data,
                                       unsigned int len)
 {
@@ -200,6 +201,12 @@ static llm_cache_entry_t *parse_entry(request_rec *r, unsigned char *data,
             return NULL;
         }
         p = end;
+    }
+    if (*p == ' ' && p[1]) {
+        e->clean_mark = apr_pstrdup(r->pool, p + 1);
+    }
+    else if (*p) {
+        return NULL;
     }
     e->stream = v[0] != 0;
     e->tokens_in = v[1];
@@ -253,8 +260,8 @@ llm_cache_entry_t *llm_route_cache_lookup(request_rec *r,
         apr_table_setn(r->err_headers_out, CACHE_HEADER, "bypass");
         return NULL;
     }
-    /* The entry's header line is at most a hundred bytes. */
-    if (llm_route_cache_get(r, pd->key, sizeof(pd->key), pd->max + 128,
+    /* The entry's header line is at most 128 bytes. */
+    if (llm_route_cache_get(r, pd->key, sizeof(pd->key), pd->max + 256,
                             &data, &len) != APR_SUCCESS) {
         apr_table_setn(r->err_headers_out, CACHE_HEADER, "miss");
         return NULL;
@@ -279,6 +286,12 @@ int llm_route_cache_answer(request_rec *r, llm_request_t *req,
     req->saved_tokens_in = e->tokens_in;
     req->saved_tokens_out = e->tokens_out;
     req->saved_tokens_cached = e->tokens_cached;
+    /* The answer scan may trust its own mark only where nothing but
+     * this server writes the entries: not in a store other hosts reach
+     * (Redis, memcached), where anything that can write could forge it. */
+    if (e->clean_mark && llm_route_cache_store_local(r)) {
+        req->answer_stored_mark = e->clean_mark;
+    }
     /* The answer was stored once: never store it again from itself. */
     apr_pool_userdata_setn(NULL, CACHE_PENDING, NULL, r->pool);
     apr_pool_userdata_setn(e, CACHE_HIT, NULL, r->pool);

@@ -72,6 +72,9 @@ typedef struct llm_cache_entry_t {
     apr_int64_t tokens_in, tokens_out, tokens_cached; /* its usage */
     const char *body;            /* the answer as the caller gets it */
     apr_size_t len;
+    /* the answer scan's mark when it found nothing in this answer
+     * (llm_gateway.h, answer_clean_mark), else NULL */
+    const char *clean_mark;
 } llm_cache_entry_t;
 
 /* route_cache.c.  In route_fixups, once the body is what goes upstream:
@@ -128,5 +131,9 @@ void llm_route_cache_metrics(request_rec *r);
 
 /* The header of a stored entry, then the answer's bytes. */
 #define LLM_CACHE_MAGIC "LLMC1"
+
+/* route_cache_store.c: whether the store is this node's own memory
+ * (shmcb), which nothing but this server's processes writes. */
+int llm_route_cache_store_local(request_rec *r);
 
 #endif /* ROUTE_CACHE_H */

@@ -214,10 +214,15 @@ static void store(request_rec *r, capture_t *c)
                                  : "incomplete or refused");
         return;
     }
+    /* The answer scan's mark, a word of at most 40 bytes, when it found
+     * nothing in this answer. */
     head = apr_psprintf(r->pool, LLM_CACHE_MAGIC " %d %" APR_INT64_T_FMT
-                        " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT "\n",
+                        " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT "%s%s\n",
                         c->stream, req->tokens_in, req->tokens_out,
-                        req->tokens_cached);
+                        req->tokens_cached,
+                        req->answer_clean_mark ? " " : "",
+                        req->answer_clean_mark ? req->answer_clean_mark
+                                               : "");
     hlen = strlen(head);
     entry = apr_palloc(r->pool, hlen + c->len);
     memcpy(entry, head, hlen);

@@ -201,6 +201,13 @@ static llm_cache_store_t *store_of(request_rec *r)
                                                         : NULL;
 }
 
+int llm_route_cache_store_local(request_rec *r)
+{
+    llm_cache_store_t *st = store_of(r);
+
+    return st && st->provider_name && !strcmp(st->provider_name, "shmcb");
+}
+
 apr_status_t llm_route_cache_get(request_rec *r, const unsigned char *key,
                                  unsigned int keylen, apr_size_t max,
                                  unsigned char **data, unsigned int *len)

@@ -15,8 +15,10 @@
  */
 
 #include <string.h>
+#include <unistd.h>
 
 #include "httpd.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
@@ -98,6 +100,7 @@ int llm_scan_answer_judge(scan_answer_t *ctx, llm_answer_kind_e kind,
                           "is ended", f.type, location);
         }
         llm_request_add_finding(r, req, &f);
+        ctx->found++;
         if (f.action == LLM_ACTION_BLOCK) {
             if (!block && !ctx->blocker) {
                 ctx->blocker = &APR_ARRAY_IDX(req->findings,
@@ -267,6 +270,12 @@ const char *llm_scan_answer_error_event(scan_answer_t *ctx, size_t *len)
                                                         : "-", code);
     *len = strlen(ev);
     return ev;
+}
+
+const char *llm_scan_answer_mark(scan_answer_t *ctx)
+{
+    return apr_psprintf(ctx->r->pool, "%ld.%d.%pp", (long)getppid(),
+                        ap_state_query(AP_SQ_CONFIG_GEN), ctx->rules);
 }
 
 /* --- whole answers ------------------------------------------------------ */
@@ -454,6 +463,9 @@ static void finish_body(scan_answer_t *ctx)
         text = ctx->buf ? ctx->buf : "";
         n = ctx->len;
     }
+    if (!ctx->found) {
+        req->answer_clean_mark = llm_scan_answer_mark(ctx);
+    }
     APR_BRIGADE_INSERT_TAIL(ctx->out, apr_bucket_pool_create(
         text, n, r->pool, ctx->out->bucket_alloc));
     ap_set_content_length(r, n);
@@ -476,6 +488,18 @@ static void start(scan_answer_t *ctx)
      * the model: mod_llm_route has scrubbed them. */
     if (r->status < 200 || r->status >= 300 || r->header_only || !ct) {
         ctx->mode = ANSWER_PASS;
+        return;
+    }
+    /* A cached answer this server's scan read with no finding, under the
+     * rules that would read it now: reading it again finds nothing. */
+    if (ctx->req->answer_stored_mark
+        && !strcmp(ctx->req->answer_stored_mark,
+                   llm_scan_answer_mark(ctx))) {
+        ctx->mode = ANSWER_PASS;
+        ctx->req->answer_clean_mark = ctx->req->answer_stored_mark;
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, LLMNO(03400)
+                      "answer scan: a cached answer these rules read "
+                      "with no finding; not read again");
         return;
     }
     if (!strncasecmp(ct, "text/event-stream", 17)) {

@@ -48,6 +48,7 @@ typedef struct {
     int blocked;                 /* a finding to block: the rest is dropped */
     const llm_finding_t *blocker;
     int redacted;                /* redactions made so far */
+    int found;                   /* findings of the answer so far */
     apr_hash_t *by_value;        /* type NUL value -> placeholder */
     apr_hash_t *per_type;        /* type -> int * */
     apr_bucket_brigade *out;
@@ -64,6 +65,15 @@ void llm_scan_answer_insert(request_rec *r, llm_request_t *req,
                             const llm_scan_dir_conf_t *dc);
 
 void llm_scan_answer_register(void);
+
+/* The mark of an answer this scan read with no finding (llm_gateway.h,
+ * answer_clean_mark): which compiled rules read it, in this running
+ * server -- its parent process, its configuration generation, the rule
+ * set's address there.  Whether a value is found depends on the rules
+ * and the bytes alone (the actions only decide what to do with one), and
+ * the same rules read the same bytes the same way, so two equal marks
+ * promise that the answer holds nothing either would find. */
+const char *llm_scan_answer_mark(scan_answer_t *ctx);
 
 /* The values a block's scan found: each recorded as a finding of the
  * answer at location; redactions appended to edits (NULL: none can be

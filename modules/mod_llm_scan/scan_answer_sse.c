@@ -601,6 +601,9 @@ apr_status_t llm_scan_answer_sse(scan_answer_t *ctx, apr_bucket_brigade *bb)
         if (eos && ctx->redacted && ctx->req->decision == LLM_DECISION_ALLOW) {
             ctx->req->decision = LLM_DECISION_REDACT;
         }
+        if (eos && !ctx->found && !errors) {
+            ctx->req->answer_clean_mark = llm_scan_answer_mark(ctx);
+        }
     }
     if (z->olen) {
         APR_BRIGADE_INSERT_TAIL(ctx->out,

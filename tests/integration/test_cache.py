@@ -624,6 +624,61 @@ def test_an_answer_the_scan_blocked_is_not_cached(gw, mock, minter,
     assert [row["decision"] for row in rows] == ["block", "block"]
 
 
+TRACE_SCAN = "LogLevel warn llm_scan:trace1\n"
+LOG_EMAIL = """\
+<Location /v1>
+    LLMScanAction EMAIL log
+</Location>
+"""
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_clean_cached_answer_is_not_read_again(gateway_factory, mock,
+                                                 minter, user_agent, stream):
+    """An answer the scan read with no finding, kept in this node's shared
+    memory, is served without being read again under the same rules; the
+    caller gets the same bytes."""
+    g = gateway_factory.make(**gateway_args(
+        extra={"72-trace.conf": TRACE_SCAN}))
+    token = minter.mint(sub="clean-" + unique()[:8])
+    mock.reply_text = "Nothing to hide here."
+    body = chat("Say something plain. " + unique(), stream=stream)
+    first = post(g, token, CHAT, body, user_agent)
+    assert first.header("X-LLM-Cache") == "miss"
+    assert "LLM03400" not in g.error_log_text()
+    second = post(g, token, CHAT, body, user_agent)
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.body == first.body
+    assert len(mock.requests) == 1, mock.summary()
+    got = by_decision(g, user_agent, 2)
+    assert findings_of(got["cache_hit"]) == []
+    assert g.error_log_text().count("LLM03400") == 1, g.error_log_tail()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_cached_answer_with_a_finding_is_read_again(gateway_factory, mock,
+                                                      minter, user_agent,
+                                                      stream):
+    """An answer in which the scan found something (here only logged, so
+    it is stored as the provider wrote it) carries no mark: every hit is
+    read again and its row has the finding, as the first one's has."""
+    g = gateway_factory.make(**gateway_args(
+        extra={"72-trace.conf": TRACE_SCAN, "73-log-email.conf": LOG_EMAIL}))
+    token = minter.mint(sub="logged-" + unique()[:8])
+    mock.reply_text = "Write to %s today." % EMAIL
+    body = chat("Whom do I write? " + unique(), stream=stream)
+    first = post(g, token, CHAT, body, user_agent)
+    second = post(g, token, CHAT, body, user_agent)
+    assert second.header("X-LLM-Cache") == "hit"
+    assert second.body == first.body
+    assert EMAIL.encode() in second.body
+    got = by_decision(g, user_agent, 2)
+    for row in (got["allow"], got["cache_hit"]):
+        assert [(f["type"], f["direction"], f["action"])
+                for f in findings_of(row)] == [("EMAIL", "answer", "log")]
+    assert "LLM03400" not in g.error_log_text()
+
+
 # -- quotas -----------------------------------------------------------------------
 
 def test_hits_count_toward_request_limits(gw, mock, minter, user_agent):

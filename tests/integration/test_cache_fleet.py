@@ -238,3 +238,29 @@ def test_redis_down_requests_go_to_the_provider(nodes, mock, minter,
             break
         time.sleep(0.25)
     assert r.header("X-LLM-Cache") == "hit", b.error_log_tail()
+
+
+def test_a_clean_hit_from_redis_is_read_again(gateway_factory, redis, mock,
+                                              minter, user_agent):
+    """The answer scan's mark of a clean answer is kept in Redis too, but
+    a hit from a store other hosts can write is read again all the same:
+    anything that reaches Redis could have written the mark."""
+    store = LOAD_REDIS + ("LLMCacheStore redis:127.0.0.1:%d\nRedisTimeout 1\n"
+                          % redis.port)
+    g = gateway_factory.make(**tc.gateway_args(extra={
+        "70-cache-store.conf": store, "72-trace.conf": tc.TRACE_SCAN}))
+    token = minter.mint(sub="redis-clean-" + tc.unique()[:8])
+    mock.reply_text = "Nothing to hide here."
+    tag = tc.unique()
+    body = tc.chat("Say something plain. " + tag)
+    first = tc.post(g, token, tc.CHAT, body, user_agent)
+    second = tc.post(g, token, tc.CHAT, body, user_agent)
+    assert (first.header("X-LLM-Cache"), second.header("X-LLM-Cache")) == \
+        ("miss", "hit")
+    assert second.body == first.body
+    heads = [v.split(b"\n", 1)[0] for v in all_values(redis).split(b"\n")
+             if v.startswith(b"LLMC1 ")]
+    # The entry has its mark (a fifth word): the store decides, not its
+    # absence.
+    assert any(len(h.split()) == 6 for h in heads), heads
+    assert "LLM03400" not in g.error_log_text()
