@@ -171,6 +171,7 @@ struct llm_scan_ctx_t {
     size_t unq_from, unq_to; /* no end of an unquoted value in there */
     size_t pem_no_end;       /* no "-----END " between here and pem_end_to */
     size_t pem_end_to;
+    size_t k8s_done;         /* Secret data blocks before here were read */
     int error;
     int depth;               /* 0: the raw text; n: a view n decodings deep */
 };

@@ -358,13 +358,133 @@ static size_t line_begin(const unsigned char *t, size_t k)
     return k;
 }
 
-/* Kubernetes Secret: each data entry "key: base64" is scanned as
- * "key: <decoded>", so the key names what the value is. */
+/* One data entry of a Kubernetes Secret, key [ks, ke) and base64 value
+ * [vs, ve), scanned as "key: <decoded>" so the key names what the value
+ * is ("DATABASE_URL: postgres://app:pw@db" yields the password). */
+static void k8s_entry(llm_scan_ctx_t *cx, size_t ks, size_t ke, size_t vs,
+                      size_t ve)
+{
+    view_t v;
+    char *pre = apr_palloc(cx->p, ke - ks + 2);
+
+    memcpy(pre, cx->t + ks, ke - ks);
+    pre[ke - ks] = ':';
+    pre[ke - ks + 1] = ' ';
+    if (b64_view(cx, vs, ve, pre, ke - ks + 2, ks, &v)) {
+        /* ": " stands for the byte after the key, whatever it is */
+        v.from[ke - ks] = v.from[ke - ks + 1] = ke;
+        v.to[ke - ks] = v.to[ke - ks + 1] = ke + 1;
+        scan_view(cx, &v);
+    }
+}
+
+/* YAML: "data:" at the end of its line, then "  key: base64" lines
+ * indented deeper.  Returns where the block ends. */
+static size_t k8s_yaml_data(llm_scan_ctx_t *cx, size_t d, size_t to)
+{
+    const unsigned char *t = cx->t;
+    size_t ind = d - line_begin(t, d), k, ks, ke, vs, ve, ls;
+
+    for (k = d + 5; k < to;) {
+        while (k < to && (t[k] == '\n' || t[k] == '\r')) {
+            k++;
+        }
+        ls = k;
+        while (k < to && t[k] == ' ') {
+            k++;
+        }
+        if (k - ls <= ind || k >= to) {
+            return ls;           /* the data block ends */
+        }
+        ks = k;
+        while (k < to && t[k] != ':' && t[k] != '\n' && t[k] != ' ') {
+            k++;
+        }
+        ke = k;
+        if (k >= to || t[k] != ':' || ke == ks) {
+            return k;
+        }
+        vs = value_start(t, to, k);
+        ve = b64_end(t, to, vs);
+        if (ve - vs >= 8 && (ve == to || t[ve] == '\n' || t[ve] == '\r'
+                             || t[ve] == '"' || t[ve] == ' ')) {
+            k8s_entry(cx, ks, ke, vs, ve);
+        }
+        while (k < to && t[k] != '\n') {
+            k++;
+        }
+    }
+    return k;
+}
+
+static size_t skip_ws(const unsigned char *t, size_t n, size_t k)
+{
+    while (k < n && (t[k] == ' ' || t[k] == '\t' || t[k] == '\n'
+                     || t[k] == '\r')) {
+        k++;
+    }
+    return k;
+}
+
+/* JSON (kubectl get secret -o json): "data": { "key": "base64", ... }.
+ * d is at the opening quote of "data".  Returns where the object ends. */
+static size_t k8s_json_data(llm_scan_ctx_t *cx, size_t d, size_t to)
+{
+    const unsigned char *t = cx->t;
+    size_t k = skip_ws(t, to, d + 6), ks, ke, vs, ve;
+
+    if (k >= to || t[k] != ':') {
+        return d + 1;
+    }
+    k = skip_ws(t, to, k + 1);
+    if (k >= to || t[k] != '{') {
+        return d + 1;
+    }
+    for (k++;;) {
+        k = skip_ws(t, to, k);
+        if (k < to && t[k] == ',') {
+            k = skip_ws(t, to, k + 1);
+        }
+        if (k >= to || t[k] != '"') {
+            return k;            /* '}' or not a Secret's data after all */
+        }
+        ks = ++k;
+        while (k < to && t[k] != '"' && t[k] != '\\' && t[k] != '\n') {
+            k++;
+        }
+        ke = k;
+        if (k >= to || t[k] != '"' || ke == ks) {
+            return k;
+        }
+        k = skip_ws(t, to, k + 1);
+        if (k >= to || t[k] != ':') {
+            return k;
+        }
+        k = skip_ws(t, to, k + 1);
+        if (k >= to || t[k] != '"') {
+            return k;
+        }
+        vs = k + 1;
+        ve = b64_end(t, to, vs);
+        if (ve >= to || t[ve] != '"') {
+            return ve;
+        }
+        if (ve - vs >= 8) {
+            k8s_entry(cx, ks, ke, vs, ve);
+        }
+        k = ve + 1;
+    }
+}
+
+/* Kubernetes Secret at "Secret" of its kind: the data blocks of the
+ * document around it, YAML or JSON.  Every block of the document is
+ * read, not only the nearest: kubectl prints data before kind, a
+ * manifest after it, and a list holds many Secrets (k8s_done keeps each
+ * block to one reading). */
 static void k8s_secret(llm_scan_ctx_t *cx, size_t at)
 {
     const unsigned char *t = cx->t;
-    size_t n = cx->len, from, to, k, d, ind, ks, ke, vs, ve;
-    static const char data[] = "data:";
+    size_t n = cx->len, from, to, k, d;
 
     /* the YAML document around kind: Secret */
     from = at > 8192 ? at - 8192 : 0;
@@ -381,57 +501,27 @@ static void k8s_secret(llm_scan_ctx_t *cx, size_t at)
         }
     }
     to = k + 4 < to ? k : to;
-    for (d = from; d + 5 <= to; d++) {
-        if (!memcmp(t + d, data, 5) && (d == from || t[d - 1] == ' ' || t[d - 1] == '\n')
+    if (cx->k8s_done > from) {
+        from = cx->k8s_done;
+    }
+    for (d = from; d + 5 <= to;) {
+        if (!memcmp(t + d, "data:", 5)
+            && (d == 0 || t[d - 1] == ' ' || t[d - 1] == '\n')
             && (d + 5 == to || t[d + 5] == '\n' || t[d + 5] == '\r')) {
-            break;
+            d = k8s_yaml_data(cx, d, to);
         }
-    }
-    if (d + 5 > to) {
-        return;
-    }
-    ind = d - line_begin(t, d);
-    for (k = d + 5; k < to;) {
-        size_t ls, li;
-        view_t v;
-        char *pre;
-        while (k < to && (t[k] == '\n' || t[k] == '\r')) {
-            k++;
+        else if (d + 6 <= to && !memcmp(t + d, "\"data\"", 6)) {
+            d = k8s_json_data(cx, d, to);
         }
-        ls = k;
-        while (k < to && t[k] == ' ') {
-            k++;
+        else {
+            d++;
         }
-        li = k - ls;
-        if (li <= ind || k >= to) {
-            return;              /* the data block ends */
-        }
-        ks = k;
-        while (k < to && t[k] != ':' && t[k] != '\n' && t[k] != ' ') {
-            k++;
-        }
-        ke = k;
-        if (k >= to || t[k] != ':' || ke == ks) {
+        if (cx->error) {
             return;
         }
-        vs = value_start(t, to, k);
-        ve = b64_end(t, to, vs);
-        if (ve - vs >= 8 && (ve == to || t[ve] == '\n' || t[ve] == '\r'
-                             || t[ve] == '"' || t[ve] == ' ')) {
-            pre = apr_palloc(cx->p, ke - ks + 2);
-            memcpy(pre, t + ks, ke - ks);
-            pre[ke - ks] = ':';
-            pre[ke - ks + 1] = ' ';
-            if (b64_view(cx, vs, ve, pre, ke - ks + 2, ks, &v)) {
-                /* ": " stands for itself only where the raw text has it */
-                v.from[ke - ks] = v.from[ke - ks + 1] = ke;
-                v.to[ke - ks] = v.to[ke - ks + 1] = ke + 1;
-                scan_view(cx, &v);
-            }
-        }
-        while (k < to && t[k] != '\n') {
-            k++;
-        }
+    }
+    if (to > cx->k8s_done) {
+        cx->k8s_done = to;
     }
 }
 

@@ -1124,6 +1124,37 @@ wheel group. Username / password fields are validated on the client.
 - cd /home/user alice/projects/api-v2.1 && make
 """)
 
+# --- kubectl's own output of Secrets: JSON, data before kind; a list ---
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+cur = "kubectl_get_secrets.json"
+add(cur, json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+    {"apiVersion": "v1",
+     "data": {"DATABASE_URL": P("PASSWORD", b64("postgres://orders:%s@db.shop.svc:5432/orders" % r(14))),
+              "username": b64("orders")},
+     "kind": "Secret",
+     "metadata": {"name": "orders-db", "namespace": "shop"},
+     "type": "Opaque"},
+    {"apiVersion": "v1",
+     "data": {"ca.crt": b64("see the cluster CA bundle"),
+              "namespace": b64("shop")},
+     "kind": "Secret",
+     "metadata": {"name": "default-token-x7k2p", "namespace": "shop"},
+     "type": "kubernetes.io/service-account-token"},
+    {"apiVersion": "v1",
+     "data": {"GITHUB_TOKEN": P("GITHUB_TOKEN", b64("ghp_" + r(36))),
+              "REDIS_URL": P("PASSWORD", b64("redis://:%s@cache.shop.svc:6379/0" % r(16)))},
+     "kind": "Secret",
+     "metadata": {"name": "ci-bot", "namespace": "shop"},
+     "type": "Opaque"},
+    {"apiVersion": "v1",
+     "data": {"settings.json": '{"theme": "dark", "retries": 3}', "region": "eu-west-1"},
+     "kind": "ConfigMap",
+     "metadata": {"name": "shop-ui", "namespace": "shop"}}]}, indent=4) + "\n")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

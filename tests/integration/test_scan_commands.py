@@ -3,7 +3,7 @@ calls and files rather than in "name = value" (a password given to
 mysql -p'...', a .netrc read with line numbers, a password passed by
 position to an SMTP login, an encrypted or base64 private key, a Stripe
 test-mode key, an AWS secret passed next to its key id, a docker auth in
-base64) are blocked in the caller's dialect (Chat Completions, Messages,
+base64, a Secret as kubectl prints it in JSON) are blocked in the caller's dialect (Chat Completions, Messages,
 Responses) with nothing reaching the provider; a Brazilian mobile number
 on a vCard line is redacted, and so is an address hidden by an invisible
 word joiner or by percent-encoding, every byte of it; and the look-alikes
@@ -16,6 +16,7 @@ what the gateway found.  Values are made at run time.
 """
 
 import base64
+import json
 import os
 import secrets
 import string
@@ -116,10 +117,24 @@ def _vendor_hex_key():
             [("GENERIC_SECRET", key)])
 
 
+def _kubectl_secret_json():
+    """kubectl get secret -o json: data comes before kind, in JSON."""
+    url = base64.b64encode(("postgres://orders:%s@db:5432/orders"
+                            % sh.rnd(sh.ALNUM, 14)).encode()).decode()
+    text = json.dumps({"apiVersion": "v1",
+                       "data": {"DATABASE_URL": url,
+                                "username": "b3JkZXJz"},
+                       "kind": "Secret",
+                       "metadata": {"name": "orders-db"},
+                       "type": "Opaque"}, indent=4) + "\n"
+    return text, [("PASSWORD", url)]
+
+
 BLOCKED = {
     "account_prose_no_cue": _account_prose,
     "vendor_hex_key_multiline": _vendor_hex_key,
     "docker_auth_base64": _docker_auth,
+    "kubectl_secret_json": _kubectl_secret_json,
     "mysql_flag": _mysql,
     "netrc_numbered": _netrc_numbered,
     "smtp_login_positional": _smtp_login,

@@ -1684,10 +1684,19 @@ START_TEST(base64_views)
     has("payload: eyJ1c2VyIjogInN2YyIsICJwYXNzd29yZCI6ICJWYjZAcFE5ekx4In0=\n", "password-assignment", "eyJ1c2VyIjogInN2YyIsICJwYXNzd29yZCI6ICJWYjZAcFE5ekx4In0=");
     has("apiVersion: v1\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n  username: c2hvcF9hcHA=\nkind: Secret\nmetadata:\n  name: shop\n",
         "connection-string-password", "cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=");
+    /* kubectl get secret -o json: the data object comes before kind */
+    has("{\n    \"apiVersion\": \"v1\",\n    \"data\": {\n        \"username\": \"c2hvcF9hcHA=\",\n        \"DATABASE_URL\": \"cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\"\n    },\n    \"kind\": \"Secret\",\n    \"metadata\": {\"name\": \"shop\"}\n}\n",
+        "connection-string-password", "cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=");
+    /* a list of Secrets, JSON and YAML: the second one's data too */
+    has("{\"items\": [{\"data\": {\"a\": \"c2hvcF9hcHA=\"}, \"kind\": \"Secret\"}, {\"data\": {\"REDIS_URL\": \"cmVkaXM6Ly86UmQ1bUsycFF6V0BjYWNoZTo2Mzc5LzA=\"}, \"kind\": \"Secret\"}], \"kind\": \"List\"}",
+        "connection-string-password", "cmVkaXM6Ly86UmQ1bUsycFF6V0BjYWNoZTo2Mzc5LzA=");
+    has("items:\n- data:\n    a: c2hvcF9hcHA=\n  kind: Secret\n- data:\n    REDIS_URL: cmVkaXM6Ly86UmQ1bUsycFF6V0BjYWNoZTo2Mzc5LzA=\n  kind: Secret\nkind: List\n",
+        "connection-string-password", "cmVkaXM6Ly86UmQ1bUsycFF6V0BjYWNoZTo2Mzc5LzA=");
     /* base64 of things that are not secrets */
     none("apiVersion: v1\ndata:\n  username: c2hvcF9hcHA=\n  config: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9\nkind: Secret\n", NULL);
     none("settings: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9 and {\"auth\": \"bm9uZQ==\"}", NULL);
     none("kind: ConfigMap\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n", NULL);
+    none("{\"data\": {\"DATABASE_URL\": \"cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\"}, \"kind\": \"ConfigMap\"}", NULL);
 }
 END_TEST
 
@@ -1709,6 +1718,7 @@ START_TEST(cut_off_shapes)
         "{\"auth\": \"ZGVwbG95OlB6OCFxVzNlUnQ=\"} //r/:_auth=Y2ktYm90OkxrNCF2Tjh3UXo=",
         "echo REJfUEFTU1dPUkQ9VHIwdWI0ZG9yXjN4Cg== | base64 -d; base64 --decode <<< 'REJf'",
         "data:\n  URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\nkind: Secret\n---\nkind: Secret\ndata:\n  x: ",
+        "{\"data\": {\"a\": \"c2hvcF9hcHA=\", \"URL\": \"cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\"}, \"kind\": \"Secret\"}",
         "echo 'Ec5!rT9yUi' | sudo -S a; \"app:Go9!kT5vQz@tcp(db:3306)/s\" jedis.auth(\"Ja3!xQ7vNm\")",
         NULL
     };
