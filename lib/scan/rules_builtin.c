@@ -239,11 +239,23 @@ static const builtin_t builtins[] = {
       "LS0tLS1CRUdJTi", 0, NULL, NULL, llm_scan_find_b64_pem },
     /* base64 that decodes to text (views.c): docker "auth" and npm _auth
      * (user:password, reported here), echo ... | base64 -d, base64 JSON,
-     * Kubernetes Secret data; what the decoded text holds is reported
-     * under its own rule, over the whole base64 run */
+     * Kubernetes Secret data, and a run of base64 that begins as the
+     * base64 of postgr(es), mongod(b), mysql:, redis:, rediss, amqp:/,
+     * amqps:, https:, http:/, ghp_, gho_, ghs_, ghu_, github_pat, glpat-,
+     * sk_liv(e), sk_tes(t), rk_liv(e), sk-pro(j), sk-ant, AKIA, ASIA, AIza,
+     * xoxb, xoxp, AWS_, passwo(rd), PASSWO(RD), DB_PAS(SWORD), export,
+     * [defau(lt], aws_ac(cess), DATABA(SE), secret, SECRET, API_KE(Y),
+     * api_ke(y), token, TOKEN (only the characters those bytes fix); what
+     * the decoded text holds is reported under its own rule, over the
+     * whole base64 run */
     { "base64-credentials", "PASSWORD", S, 64, 0,
-      "auth\"|auth=|Secret|eyJ|4 -d|4 --decode|4 -D", 0, NULL,
-      NULL, llm_scan_find_b64_view },
+      "auth\"|auth=|Secret|eyJ|4 -d|4 --decode|4 -D"
+      "|cG9zdGdy|bW9uZ29k|bXlzcWw6|cmVkaXM6|cmVkaXNz|YW1xcDov|YW1xcHM6"
+      "|aHR0cHM6|aHR0cDov|Z2hwX|Z2hvX|Z2hzX|Z2h1X|Z2l0aHViX3Bhd|Z2xwYXQt"
+      "|c2tfbGl2|c2tfdGVz|cmtfbGl2|c2stcHJv|c2stYW50|QUtJQ|QVNJQ|QUl6Y"
+      "|eG94Y|eG94c|QVdTX|cGFzc3dv|UEFTU1dP|REJfUEFT|ZXhwb3J0|W2RlZmF1"
+      "|YXdzX2Fj|REFUQUJB|c2VjcmV0|U0VDUkVU|QVBJX0tF|YXBpX2tl|dG9rZW|VE9LRU",
+      0, NULL, NULL, llm_scan_find_b64_view },
     { "bearer-token", "GENERIC_SECRET", S, 45, BL | LLM_RF_ENTROPY, "Bearer |bearer ", 0,
       "[Bb]earer[ \\t]+([A-Za-z0-9._~+/\\-]{20,400}=*)" },
     { "http-basic-auth", "PASSWORD", S, 65, BL | LLM_RF_BASIC_AUTH, "Basic ", 0,

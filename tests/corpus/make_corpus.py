@@ -1155,6 +1155,19 @@ add(cur, json.dumps({"apiVersion": "v1", "kind": "List", "items": [
      "kind": "ConfigMap",
      "metadata": {"name": "shop-ui", "namespace": "shop"}}]}, indent=4) + "\n")
 
+# --- base64 of a connection string, a token or a .env line, no anchor ---
+
+cur = "b64_values.sh"
+add(cur, f"""# CI variables are stored base64-encoded; decode them at job start
+export DATABASE_URL_B64={P("PASSWORD", b64("postgresql://ci:%s@pg.ci.svc:5432/app" % r(15)))}
+export DOCS_URL_B64={b64("https://docs.acme-corp.com/ci/variables")}
+export PATH_B64={b64("export PATH=$PATH:/opt/ci/bin")}
+node -e "console.log(atob('{P("GITHUB_TOKEN", b64("ghp_" + r(36)))}'))" > /tmp/t
+python3 -c 'import base64; print(base64.b64decode("{P("PASSWORD", b64("DB_PASSWORD=%s" % r(14)))}").decode())'
+# the logo stays as it is
+LOGO_PNG=iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

@@ -3,7 +3,8 @@ calls and files rather than in "name = value" (a password given to
 mysql -p'...', a .netrc read with line numbers, a password passed by
 position to an SMTP login, an encrypted or base64 private key, a Stripe
 test-mode key, an AWS secret passed next to its key id, a docker auth in
-base64, a Secret as kubectl prints it in JSON) are blocked in the caller's dialect (Chat Completions, Messages,
+base64, a Secret as kubectl prints it in JSON, base64 of a connection
+string in a variable) are blocked in the caller's dialect (Chat Completions, Messages,
 Responses) with nothing reaching the provider; a Brazilian mobile number
 on a vCard line is redacted, and so is an address hidden by an invisible
 word joiner or by percent-encoding, every byte of it; and the look-alikes
@@ -130,11 +131,19 @@ def _kubectl_secret_json():
     return text, [("PASSWORD", url)]
 
 
+def _base64_env_value():
+    """base64 of a connection string in a variable, no other cue."""
+    url = base64.b64encode(("postgresql://ci:%s@pg:5432/app"
+                            % sh.rnd(sh.ALNUM, 15)).encode()).decode()
+    return ("export DATABASE_URL_B64=%s\n" % url, [("PASSWORD", url)])
+
+
 BLOCKED = {
     "account_prose_no_cue": _account_prose,
     "vendor_hex_key_multiline": _vendor_hex_key,
     "docker_auth_base64": _docker_auth,
     "kubectl_secret_json": _kubectl_secret_json,
+    "base64_env_value": _base64_env_value,
     "mysql_flag": _mysql,
     "netrc_numbered": _netrc_numbered,
     "smtp_login_positional": _smtp_login,
@@ -257,6 +266,9 @@ NOT_FINDINGS = {
         '# datadog-agent download\nverify_md5("datadog-agent.deb", "%s")\n'
         '# mixpanel\nmp.track("%s", "Signed Up")\n'
         % (sh.rnd("0123456789abcdef", 32), sh.rnd("0123456789abcdef", 32))),
+    "base64_harmless_url": lambda: (
+        "export DOCS_URL_B64=%s\n" % base64.b64encode(
+            b"https://docs.acme-corp.com/ci/variables").decode()),
     "account_prose": lambda: (
         "The user guide / FAQ-2024 covers login problems.\n"
         "user alice / Group-Admins-2024, login: bob / see the vault\n"

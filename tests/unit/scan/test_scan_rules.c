@@ -1695,8 +1695,27 @@ START_TEST(base64_views)
     /* base64 of things that are not secrets */
     none("apiVersion: v1\ndata:\n  username: c2hvcF9hcHA=\n  config: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9\nkind: Secret\n", NULL);
     none("settings: eyJ0aGVtZSI6ICJkYXJrIiwgInJldHJpZXMiOiAzLCAicmVnaW9uIjogImV1LXdlc3QtMSJ9 and {\"auth\": \"bm9uZQ==\"}", NULL);
-    none("kind: ConfigMap\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\n", NULL);
-    none("{\"data\": {\"DATABASE_URL\": \"cG9zdGdyZXM6Ly9hcHA6UXc3IXpYM2NWYkBkYjo1NDMyL3Nob3A=\"}, \"kind\": \"ConfigMap\"}", NULL);
+    /* a ConfigMap's base64 of harmless text */
+    none("kind: ConfigMap\ndata:\n  NOTE: aHR0cHM6Ly9kb2NzLmFjbWUtY29ycC5jb20vcnVuYm9vay9yZXN0YXJ0cw==\n", NULL);
+    none("{\"data\": {\"NOTE\": \"cG9zdGdyZXMgaXMgdGhlIGRhdGFiYXNlIG9mIHRoZSBzaG9w\"}, \"kind\": \"ConfigMap\"}", NULL);
+}
+END_TEST
+
+/* base64 that begins as the base64 of a connection string, a token or a
+ * .env line is read decoded wherever it stands: the finding has the
+ * decoded value's type and covers the run */
+START_TEST(base64_known_starts)
+{
+    has("DATABASE_URL_B64=cG9zdGdyZXM6Ly9hcHA6UGc4d1EzelhrQGRiOjU0MzIvYXBw\n", "connection-string-password", "cG9zdGdyZXM6Ly9hcHA6UGc4d1EzelhrQGRiOjU0MzIvYXBw");
+    has("export CREDS=QVdTX0FDQ0VTU19LRVlfSUQ9QUtJQVE3WFoyTE1ONFBRUjVTVFUK", "aws-access-key-id", "QVdTX0FDQ0VTU19LRVlfSUQ9QUtJQVE3WFoyTE1ONFBRUjVTVFUK");
+    has("token = base64.b64decode(\"Z2hwX0ExYjJDM2Q0RTVmNkc3aDhJOWowSzFsMk0zbjRPNXA2UTdyOA==\")", "github-pat-classic", "Z2hwX0ExYjJDM2Q0RTVmNkc3aDhJOWowSzFsMk0zbjRPNXA2UTdyOA==");
+    has("const k = atob('c2tfbGl2ZV81MUhxTHlqV0Rhcmp0VDF6ZHA3ZGNBYkNkRWZHaA==');", "stripe-live-key", "c2tfbGl2ZV81MUhxTHlqV0Rhcmp0VDF6ZHA3ZGNBYkNkRWZHaA==");
+    has("Buffer.from('bW9uZ29kYitzcnY6Ly9zdmM6TWc3a1EyeFd6QGMwLm1vbmdvZGIubmV0L2Ri', 'base64')", "connection-string-password", "bW9uZ29kYitzcnY6Ly9zdmM6TWc3a1EyeFd6QGMwLm1vbmdvZGIubmV0L2Ri");
+    has("ZXhwb3J0IERCX1BBU1NXT1JEPSdUcjB1YjRkb3JeM3gnCg==", "password-assignment", "ZXhwb3J0IERCX1BBU1NXT1JEPSdUcjB1YjRkb3JeM3gnCg==");
+    /* the same starts in harmless text, inside a longer run, in a JWT */
+    none("DOCS=aHR0cHM6Ly9kb2NzLmFjbWUtY29ycC5jb20vcnVuYm9vay9yZXN0YXJ0cw==", NULL);
+    none("blob xcG9zdGdyZXM6Ly9hcHA6UGc4d1EzelhrQGRiOjU0MzIvYXBw", NULL);
+    none("eyJhbGciOiJIUzI1NiJ9.cG9zdGdyZXM6Ly9hcHA6UGc4d1EzelhrQGRiOjU0MzIvYXBw.c2lnbmF0dXJl", NULL);
 }
 END_TEST
 
@@ -1884,6 +1903,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, brazil_phones);
     tcase_add_test(tc, decoded_views);
     tcase_add_test(tc, base64_views);
+    tcase_add_test(tc, base64_known_starts);
     tcase_add_test(tc, cut_off_shapes);
     tcase_add_test(tc, anchor_neighbours);
     suite_add_tcase(s, tc);
