@@ -108,8 +108,13 @@ static const char *const mysql_cmds[] = {
     "mysqlshow", "mysqlslap", "mysqlpump", "mariadb", "mariadb-dump", NULL
 };
 
-/* docker/podman/helm registry/oras/cf/az login -p, sshpass -p */
-static const char *const login_cmds[] = { "login", "sshpass", NULL };
+/* docker/podman/helm registry/oras/cf/az login -p, sshpass -p; MongoDB's
+ * shells and tools and rabbitmqadmin, whose -p is the password too */
+static const char *const login_cmds[] = {
+    "login", "sshpass", "mongo", "mongosh", "mongodump", "mongorestore",
+    "mongoexport", "mongoimport", "mongostat", "mongotop", "mongofiles",
+    "rabbitmqadmin", NULL
+};
 
 static const char *const curl_cmds[] = { "curl", NULL };
 

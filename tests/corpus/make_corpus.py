@@ -1168,6 +1168,17 @@ python3 -c 'import base64; print(base64.b64decode("{P("PASSWORD", b64("DB_PASSWO
 LOGO_PNG=iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==
 """)
 
+# --- MongoDB's and RabbitMQ's -p ---
+
+cur = "restore_notes.sh"
+add(cur, f"""# restore the catalogue from last night's dump
+mongodump --host mongo-0.db.svc -u backup -p '{P("PASSWORD", pw())}' --out /srv/dump
+mongorestore --host mongo-staging -u restore -p {P("PASSWORD", r(14))} /srv/dump
+mongosh "mongodb://mongo-staging:27017" -u admin -p --authenticationDatabase admin
+rabbitmqadmin -H mq.svc -u ops -p '{P("PASSWORD", pw())}' list queues
+mkdir -p /srv/dump && ssh -p 2222 ops@bastion
+""")
+
 for name, text in FILES.items():
     with open(os.path.join(OUT, name), "w") as f:
         f.write(text)

@@ -1400,6 +1400,12 @@ START_TEST(passwords_in_commands)
     has("psql --username etl --password 'Gk8mW2zRt5Q' -h db", "cli-password-flag", "Gk8mW2zRt5Q");
     has("mysql -h db.internal -u app \\\n  -pVq7Lr2xWm9 shop", "mysql-password-flag", "Vq7Lr2xWm9");
     has("sshpass -p Wd3^kP9sQz ssh ops@10.0.0.5", "cli-login-password", "Wd3^kP9sQz");
+    has("mongosh \"mongodb://db:27017\" -u admin -p 'Mn4$xQ8zWp' --authenticationDatabase admin",
+        "cli-login-password", "Mn4$xQ8zWp");
+    has("mongodump --host db -u backup -p Bk7!xQ2mZw --out /srv/dump", "cli-login-password",
+        "Bk7!xQ2mZw");
+    has("rabbitmqadmin -u ops -p 'Rb5!kQ8xWz' list queues", "cli-login-password", "Rb5!kQ8xWz");
+    none("mongosh -u admin -p --authenticationDatabase admin; mongodump -p \"$MONGO_PW\"", NULL);
     has("curl -s --user \"ci-bot:Hb3^nQ7vLp\" https://nexus.acme-corp.com/", "cli-user-password",
         "Hb3^nQ7vLp");
     has("curl -u admin:Hb3nQ7vLpX https://ci.acme-corp.com/", "cli-user-password", "Hb3nQ7vLpX");
