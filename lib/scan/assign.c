@@ -148,7 +148,9 @@ static name_kind_e classify_name(const unsigned char *nm, size_t n)
         }
         if (contains(s, l, "password") || contains(s, l, "passwd")
             || contains(s, l, "passphrase") || ends_with(s, l, "pass")
-            || ends_with(s, l, "pwd")) {
+            || ends_with(s, l, "pwd")
+            /* pw, db_pw, rootpw: only as the name's last word */
+            || (i == nseg - 1 && l <= 8 && ends_with(s, l, "pw"))) {
             pw = 1;
         }
         if (ends_with(s, l, "key") || ends_with(s, l, "secret")
@@ -610,6 +612,10 @@ static int password_value_ok(const unsigned char *nm, size_t nl,
     }
     if (n == nl && !memcmp(s, nm, n)) {
         return 0;                /* { password: password } */
+    }
+    /* "pw : https://en.wikipedia.org/wiki/.pw": a link, not a password */
+    if ((n > 8 && !memcmp(s, "https://", 8)) || (n > 7 && !memcmp(s, "http://", 7))) {
+        return 0;
     }
     /* CHALLENGE_PASSWORD: "challengePassword": a name, not a value */
     if (!has_digit(s, n) && llm_scan_context_has(s, n, 0, n, pass_words)) {

@@ -21,7 +21,7 @@
  * works out the whole name around the anchor.  Each word is looked up by
  * its rarest pair ("cr" of secret, "ok" of token), not its first. */
 static const struct { const char *w; int pairoff; } assign_words[] = {
-    { "pass", 0 }, { "pwd", 0 }, { "secret", 2 }, { "token", 1 },
+    { "pass", 0 }, { "pwd", 0 }, { "pw", 0 }, { "secret", 2 }, { "token", 1 },
     { "key", 1 }, { "credential", 0 }, { NULL, 0 }
 };
 

@@ -1405,6 +1405,10 @@ START_TEST(passwords_in_commands)
     has("mongodump --host db -u backup -p Bk7!xQ2mZw --out /srv/dump", "cli-login-password",
         "Bk7!xQ2mZw");
     has("rabbitmqadmin -u ops -p 'Rb5!kQ8xWz' list queues", "cli-login-password", "Rb5!kQ8xWz");
+    /* pw as a name: only its last word */
+    has("staging db\npw: Xq7!mZ2wLp\n", "password-assignment", "Xq7!mZ2wLp");
+    has("DB_PW=Rt5kQ9xWm2 ./migrate", "password-assignment", "Rt5kQ9xWm2");
+    none("pw = pwd.getpwnam(user); name = pw.pw_name; pw_dir = '/home/x'\n// pw : https://en.wikipedia.org/wiki/.pw\nupward trend", NULL);
     none("mongosh -u admin -p --authenticationDatabase admin; mongodump -p \"$MONGO_PW\"", NULL);
     has("curl -s --user \"ci-bot:Hb3^nQ7vLp\" https://nexus.acme-corp.com/", "cli-user-password",
         "Hb3^nQ7vLp");
