@@ -414,7 +414,11 @@ def test_stream_secret_ends_stream_with_error_event(gw, mock, minter,
     texts = ["Sure. ", "Use key ", AWS[:9], AWS[9:], " for it.", " More."]
     body = text_stream(provider, texts)
     cut = body.index("Use key ")
-    mock.respond_next(200, pieces=[body[:cut], body[cut:]], headers=SSE)
+    # The pause makes the text before the key a burst of its own: events
+    # read together with the key (one read under a loaded machine) are
+    # judged together, and the block drops them.
+    mock.respond_next(200, pieces=[body[:cut], body[cut:]], pause=0.5,
+                      headers=SSE)
     resp = ask(gw, caller, provider, minter.mint(), user_agent, True)
     assert resp.status == 200, resp
     events = resp.sse()
