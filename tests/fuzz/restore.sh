@@ -12,57 +12,29 @@
 
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib/fuzz-common.sh"
+fuzz_setup restore.sh fuzz-restore
 secs=${1:-30}
-out=${FUZZ_OUT:-$(mktemp -d /tmp/fuzz-restore.XXXXXX)}
-CC=${CC_FUZZ:-}
-if [ -z "$CC" ]; then
-    for c in clang-14 clang; do
-        if command -v "$c" >/dev/null 2>&1; then CC=$c; break; fi
-    done
-fi
-if [ -z "$CC" ]; then
-    echo "restore.sh: clang not found, skipped" >&2
-    exit 77
-fi
 apr_config=$(command -v apr-1-config || true)
 if [ -z "$apr_config" ]; then
     echo "restore.sh: apr-1-config not found, skipped" >&2
     exit 77
 fi
 
-mkdir -p "$out/corpus"
 bin="$out/fuzz_restore"
 # shellcheck disable=SC2046
 "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$top/include" -I"$top/lib/dialect" \
-    $("$apr_config" --cppflags --includes) $(pkg-config --cflags jansson) \
+    $("$apr_config" --cppflags --includes) $(pkg-config --cflags jansson zlib) \
     "$top/tests/fuzz/fuzz_restore.c" "$top"/lib/dialect/*.c \
-    $("$apr_config" --link-ld --libs) $(pkg-config --libs jansson) \
+    $("$apr_config" --link-ld --libs) $(pkg-config --libs jansson zlib) \
     -o "$bin"
 
 # Seeds: the first byte is the piece size.
-seed() {
-    printf '%b' "$2" > "$out/corpus/$1"
-}
 seed anthropic '\x02event: message_start\ndata: {"type":"message_start","message":{"id":"m","content":[]}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"to [REDACTED_EM"}}\n\nevent: ping\ndata: {"type":"ping"}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"AIL_1] x["}}\n\nevent: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: content_block_delta\r\ndata: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"p\\":\\"[REDACTED_PASS"}}\r\n\r\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"WORD_2]\\"}"}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":2,"delta":{"type":"thinking_delta","thinking":"[R]"}}\n\n'
 seed openai '\x05data: {"choices":[{"index":0,"delta":{"content":"[R"}}]}\n\ndata: {"choices":[{"index":0,"delta":{"content":"]"}}]}\n\ndata: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\\"a\\":\\"[REDACTED_EMAIL_1]\\"}"}}]}}]}\n\ndata: [DONE]\n\n'
 seed responses '\x07event: response.function_call_arguments.delta\ndata: {"type":"response.function_call_arguments.delta","output_index":1,"delta":"[REDACTED_"}\n\nevent: response.function_call_arguments.delta\ndata: {"type":"response.function_call_arguments.delta","output_index":1,"delta":"PASSWORD_2]"}\n\n'
 seed body '\x00{"choices":[{"message":{"content":"[REDACTED_EMAIL_1]","tool_calls":[{"function":{"arguments":"[REDACTED_PASSWORD_2]"}}]}}]}'
 
-echo "restore.sh: fuzzing for ${secs}s in $out"
-cd "$out"
-status=0
-"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -print_final_stats=1 corpus > fuzz.log 2>&1 || status=$?
-tail -n 8 fuzz.log
-if [ "$status" -ne 0 ] || ls crash-* leak-* timeout-* oom-* >/dev/null 2>&1
-then
-    grep -A 30 "ERROR\|SUMMARY" fuzz.log | head -n 60 >&2 || true
-    echo "restore.sh: FAILED (exit $status); log, inputs kept in $out" >&2
-    exit 1
-fi
-if [ -z "${FUZZ_OUT:-}" ]; then
-    rm -rf "$out"
-fi
-echo "restore.sh: ok"
+fuzz_smoke "$bin" 65536
+fuzz_done

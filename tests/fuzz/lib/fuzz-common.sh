@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
-# Sourced by the fuzz scripts (answer.sh, dialect.sh, json.sh, pdf.sh),
-# which build their libFuzzer targets with clang from the sources and run
-# a bounded smoke: what they all do alike.
+# Sourced by the fuzz scripts (answer.sh, dialect.sh, json.sh, pdf.sh,
+# restore.sh), which build their libFuzzer targets with clang from the
+# sources and run a bounded smoke: what they all do alike.
 #
 #   fuzz_setup NAME PREFIX    $top, $out (FUZZ_OUT or a new /tmp/PREFIX.*
 #                             folder with corpus/ in it), $CC (CC_FUZZ,
