@@ -735,8 +735,7 @@ static void insert_filter(request_rec *r)
 static void insert_answer_filter(request_rec *r)
 {
     if (llm_request_get(r, 0) && !r->main) {
-        llm_audit_answer_insert(r, ap_get_module_config(r->per_dir_config,
-                                                        &llm_audit_module));
+        llm_audit_answer_insert(r, llm_audit_dir(r));
     }
 }
 

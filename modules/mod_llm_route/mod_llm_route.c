@@ -65,8 +65,7 @@ static llm_endpoint_e endpoint_of(request_rec *r,
  * mod_proxy does for ProxyPass.  <Location> sections still apply. */
 static int route_translate_name(request_rec *r)
 {
-    llm_route_dir_conf_t *dc =
-        ap_get_module_config(r->per_dir_config, &llm_route_module);
+    llm_route_dir_conf_t *dc = llm_route_dir(r);
 
     if (llm_route_gateway_on(dc) && !r->main
         && endpoint_of(r, dc) != LLM_EP_NONE) {
@@ -136,8 +135,7 @@ static llm_family_e caller_family(request_rec *r, llm_endpoint_e ep)
  * can be answered and audited in it. */
 static int route_header_parser(request_rec *r)
 {
-    llm_route_dir_conf_t *dc =
-        ap_get_module_config(r->per_dir_config, &llm_route_module);
+    llm_route_dir_conf_t *dc = llm_route_dir(r);
     llm_request_t *req;
 
     if (!llm_route_gateway_on(dc) || r->main) {
@@ -183,9 +181,7 @@ static int route_identity_fixups(request_rec *r)
     if (!req || r->main || r->prev) {
         return DECLINED;
     }
-    if (llm_route_take_identity(r, ap_get_module_config(r->per_dir_config,
-                                                        &llm_route_module),
-                                req, &why) != OK) {
+    if (llm_route_take_identity(r, llm_route_dir(r), req, &why) != OK) {
         return refuse(r, req, HTTP_UNAUTHORIZED, LLM_DECISION_DENY,
                       "authentication_error", "invalid_api_key",
                       apr_pstrcat(r->pool, "The gateway did not accept your "
@@ -206,10 +202,7 @@ static int route_log_provider(request_rec *r)
     if (!req || req->provider || !req->model_requested) {
         return DECLINED;
     }
-    llm_route_assign(r, ap_get_module_config(r->per_dir_config,
-                                             &llm_route_module),
-                     ap_get_module_config(r->server->module_config,
-                                          &llm_route_module), req);
+    llm_route_assign(r, llm_route_dir(r), llm_route_srv(r->server), req);
     return DECLINED;
 }
 
@@ -252,8 +245,8 @@ static int route_fixups(request_rec *r)
     if (!req || r->main || r->prev) {
         return DECLINED;
     }
-    dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
-    sc = ap_get_module_config(r->server->module_config, &llm_route_module);
+    dc = llm_route_dir(r);
+    sc = llm_route_srv(r->server);
     if (req->endpoint == LLM_EP_NONE) {
         /* Codex tries a WebSocket first; 426 makes it fall back to
          * HTTP at once, where 404 would cost it seconds of retries. */
@@ -436,8 +429,7 @@ static int needs_missing(server_rec *s)
 
 static void say_missing_peers(server_rec *s)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(s->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(s);
 
     if (llm_route_quota_restore(sc)
         && !APR_RETRIEVE_OPTIONAL_FN(llm_audit_usage)) {
@@ -459,8 +451,7 @@ static int route_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (vs = s; vs; vs = vs->next) {
-        llm_route_server_conf_t *sc =
-            ap_get_module_config(vs->module_config, &llm_route_module);
+        llm_route_server_conf_t *sc = llm_route_srv(vs);
         int i;
 
         for (i = 0; i < sc->provider_refs->nelts; i++) {
@@ -492,9 +483,7 @@ static int route_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     say_missing_peers(s);
     for (vs = s; vs; vs = vs->next) {
-        llm_route_load_keys(pconf, vs,
-                            ap_get_module_config(vs->module_config,
-                                                 &llm_route_module));
+        llm_route_load_keys(pconf, vs, llm_route_srv(vs));
     }
     return OK;
 }

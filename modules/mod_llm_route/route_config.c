@@ -21,6 +21,16 @@
 
 extern module AP_MODULE_DECLARE_DATA llm_route_module;
 
+llm_route_server_conf_t *llm_route_srv(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &llm_route_module);
+}
+
+llm_route_dir_conf_t *llm_route_dir(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &llm_route_module);
+}
+
 void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     llm_route_server_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
@@ -175,8 +185,7 @@ static const char *provider_type_names(apr_pool_t *p, const char *sep)
 
 static const char *add_provider(cmd_parms *cmd, void *dcv, const char *args)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
     const char *name = ap_getword_conf(cmd->pool, &args);
     const char *type = ap_getword_conf(cmd->pool, &args);
     const char *balancer = ap_getword_conf(cmd->pool, &args);
@@ -264,8 +273,7 @@ static const char *add_model(cmd_parms *cmd, void *dcv, const char *pattern,
                              const char *provider, const char *upstream)
 {
     llm_route_dir_conf_t *dc = dcv;
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
     llm_model_route_t *mr;
 
     if (!*pattern || !*provider) {

@@ -110,6 +110,10 @@ typedef struct llm_route_dir_conf_t {
 
 extern const command_rec llm_route_cmds[];
 
+/* A server's and a request's configuration of this module. */
+llm_route_server_conf_t *llm_route_srv(server_rec *s);
+llm_route_dir_conf_t *llm_route_dir(request_rec *r);
+
 void *llm_route_create_server_conf(apr_pool_t *p, server_rec *s);
 void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void *llm_route_create_dir_conf(apr_pool_t *p, char *dir);

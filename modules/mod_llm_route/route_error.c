@@ -53,10 +53,8 @@ int llm_route_error_handler(request_rec *r)
     if (!req->user && r->prev->user) {
         const char *ignored;
 
-        llm_route_take_identity(r->prev,
-                                ap_get_module_config(r->prev->per_dir_config,
-                                                     &llm_route_module),
-                                req, &ignored);
+        llm_route_take_identity(r->prev, llm_route_dir(r->prev), req,
+                                &ignored);
     }
     /* mod_proxy_http answers a provider that never replies with 502 and
      * leaves this note: for the caller it is a timeout. */

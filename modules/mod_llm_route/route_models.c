@@ -30,10 +30,8 @@ static int may_use(request_rec *r, const llm_route_dir_conf_t *dc,
                    const llm_request_t *req, const char *name)
 {
     const char *upstream = NULL;
-    llm_provider_t *pv = llm_route_select(
-        r, dc, ap_get_module_config(r->server->module_config,
-                                    &llm_route_module),
-        name, &upstream, NULL);
+    llm_provider_t *pv = llm_route_select(r, dc, llm_route_srv(r->server),
+                                          name, &upstream, NULL);
 
     return pv && pv->key
            && llm_route_model_allowed(r, dc, req, name, upstream);
@@ -108,7 +106,7 @@ int llm_route_models_handler(request_rec *r)
         return DECLINED;
     }
     req = llm_request_get(r, 0);
-    dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
+    dc = llm_route_dir(r);
     data = json_array();
     models = llm_route_usable_models(r, dc, req);
     for (i = 0; i < models->nelts; i++) {

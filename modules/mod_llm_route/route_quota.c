@@ -86,8 +86,7 @@ const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
                                 const char *what, const char *limit)
 {
     llm_route_dir_conf_t *dc = dcv;
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
     llm_quota_rule_t rule;
     const char *slash = strchr(what, '/');
     const char *err;
@@ -169,8 +168,7 @@ const char *llm_route_cmd_quota(cmd_parms *cmd, void *dcv, const char *who,
 
 const char *llm_route_cmd_quota_restore(cmd_parms *cmd, void *dcv, int on)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     if (err) {
@@ -183,8 +181,7 @@ const char *llm_route_cmd_quota_restore(cmd_parms *cmd, void *dcv, int on)
 const char *llm_route_cmd_quota_slots(cmd_parms *cmd, void *dcv,
                                       const char *n)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     char *end;
     apr_int64_t v;
@@ -695,8 +692,7 @@ static int quota_log_transaction(request_rec *r)
 static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(s->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(s);
     llm_counter_store_t *local;
     server_rec *vs;
     int used = 0;
@@ -704,8 +700,7 @@ static int quota_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* The first pass only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         for (vs = s; vs; vs = vs->next) {
-            llm_route_server_conf_t *vsc =
-                ap_get_module_config(vs->module_config, &llm_route_module);
+            llm_route_server_conf_t *vsc = llm_route_srv(vs);
 
             used |= vsc->quota_used;
         }

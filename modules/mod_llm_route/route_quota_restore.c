@@ -133,8 +133,7 @@ static int restore(restore_ctx_t *ctx, apr_pool_t *p, apr_time_t since)
     b.groups = apr_hash_make(p);
     /* Which day and month counters the configuration uses, everywhere. */
     for (vs = s; vs; vs = vs->next) {
-        llm_route_server_conf_t *sc =
-            ap_get_module_config(vs->module_config, &llm_route_module);
+        llm_route_server_conf_t *sc = llm_route_srv(vs);
         apr_hash_index_t *hi;
 
         b.user_mask |= sc->quota_budget_user;

@@ -66,8 +66,7 @@ static health_t *health;
 
 static llm_quota_store_conf_t *conf_of(cmd_parms *cmd)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
 
     if (!sc->quota_store) {
         sc->quota_store = apr_pcalloc(cmd->pool, sizeof(*sc->quota_store));
@@ -490,8 +489,7 @@ void llm_quota_store_add(request_rec *r, llm_counter_store_t *used,
 apr_status_t llm_quota_store_setup(apr_pool_t *pconf, server_rec *s,
                                    int used, llm_counter_store_t **local)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(s->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(s);
     apr_status_t rv;
 
     store_local = store_shared = NULL;

@@ -219,7 +219,7 @@ int llm_route_self_service_handler(request_rec *r)
                       "Require valid-user");
         return HTTP_FORBIDDEN;
     }
-    dc = ap_get_module_config(r->per_dir_config, &llm_route_module);
+    dc = llm_route_dir(r);
     /* A private object: the page is not a gateway request and is not
      * audited as one. */
     who = apr_pcalloc(r->pool, sizeof(*who));

@@ -56,11 +56,8 @@ static int scan_header_parser(request_rec *r)
     if (!req || r->main || r->prev) {
         return DECLINED;
     }
-    llm_scan_check_user_agent(
-        r, req,
-        ((llm_scan_server_conf_t *)ap_get_module_config(
-            r->server->module_config, &llm_scan_module))->rules,
-        ap_get_module_config(r->per_dir_config, &llm_scan_module));
+    llm_scan_check_user_agent(r, req, llm_scan_srv(r->server)->rules,
+                              llm_scan_dir(r));
     return DECLINED;
 }
 
@@ -78,8 +75,8 @@ static int scan_fixups(request_rec *r)
         || req->body_read || r->main || r->prev) {
         return DECLINED;
     }
-    dc = ap_get_module_config(r->per_dir_config, &llm_scan_module);
-    sc = ap_get_module_config(r->server->module_config, &llm_scan_module);
+    dc = llm_scan_dir(r);
+    sc = llm_scan_srv(r->server);
 
     rc = llm_scan_read_body(r, req, llm_scan_max_body(dc),
                             llm_scan_inflate_on(dc), &why);
@@ -186,8 +183,7 @@ static int scan_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
-        llm_scan_server_conf_t *sc =
-            ap_get_module_config(vs->module_config, &llm_scan_module);
+        llm_scan_server_conf_t *sc = llm_scan_srv(vs);
         const char *err;
 
         if ((err = llm_scan_build_rules(pconf, sc)) != NULL) {

@@ -23,6 +23,16 @@
 
 extern module AP_MODULE_DECLARE_DATA llm_scan_module;
 
+llm_scan_server_conf_t *llm_scan_srv(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &llm_scan_module);
+}
+
+llm_scan_dir_conf_t *llm_scan_dir(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &llm_scan_module);
+}
+
 void *llm_scan_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     llm_scan_server_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
@@ -134,7 +144,7 @@ static llm_category_e default_category(const char *type)
 
 static llm_scan_server_conf_t *server_conf(cmd_parms *cmd)
 {
-    return ap_get_module_config(cmd->server->module_config, &llm_scan_module);
+    return llm_scan_srv(cmd->server);
 }
 
 static const char *set_max_body(cmd_parms *cmd, void *dcv, const char *arg)

@@ -60,6 +60,10 @@ typedef struct llm_scan_dir_conf_t {
 
 extern const command_rec llm_scan_cmds[];
 
+/* A server's and a request's configuration of this module. */
+llm_scan_server_conf_t *llm_scan_srv(server_rec *s);
+llm_scan_dir_conf_t *llm_scan_dir(request_rec *r);
+
 void *llm_scan_create_server_conf(apr_pool_t *p, server_rec *s);
 void *llm_scan_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void *llm_scan_create_dir_conf(apr_pool_t *p, char *dir);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Every member of a module's configuration structs has a rule in the
 # function that creates the struct and in the one that merges it: a
@@ -18,6 +19,11 @@
 # create function sets to it is read only in the files that define the
 # sentinel or hold the configuration (the readers there say what an unset
 # value means); elsewhere it may be set (a directive), never read.
+#
+# A module's configuration is reached through its getters, which live with
+# it in the file that creates it (llm_audit_srv / llm_audit_dir,
+# llm_route_srv / llm_route_dir, llm_scan_srv / llm_scan_dir): no other
+# file reads per_dir_config or module_config itself.
 # Usage: config_rules.py [srcdir]
 
 import os
@@ -202,7 +208,32 @@ def check_module(srcdir, moddir, problems, known_seen):
                 problems.append("%s: %s (%s) has no rule for %s.%s"
                                 % (path, name, role, type_name, member))
     check_defaults(moddir, sources, unset_members, problems)
+    check_getters(moddir, sources, funcs, problems)
     return checked
+
+
+CONFIG_READ = re.compile(r"ap_get_module_config\s*\(\s*[\w>\-.]*"
+                         r"(?:per_dir_config|module_config)\b")
+
+
+def check_getters(moddir, sources, funcs, problems):
+    """The configuration is read through getters in the file that creates
+    it."""
+    homes = set()
+    for name in funcs:
+        if name != "NULL":
+            path, _ = find_function(sources, name)
+            if path:
+                homes.add(path)
+    for f, text in sorted(sources.items()):
+        if f in homes:
+            continue
+        for m in CONFIG_READ.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            problems.append("%s/%s:%d: reads the configuration with "
+                            "ap_get_module_config: use the getter of the "
+                            "file that creates it (%s)"
+                            % (moddir, f, line, ", ".join(sorted(homes))))
 
 
 def main():
