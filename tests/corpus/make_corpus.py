@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Writes the labelled corpus: tests/corpus/files/* and tests/corpus/expected.tsv
 # (file, TYPE, exact value).  A file with no line in expected.tsv must yield

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Fuzz smoke run of the detection engine: builds tests/fuzz/fuzz_scan.c and
 # lib/scan/*.c with clang -fsanitize=fuzzer,address,undefined (automake

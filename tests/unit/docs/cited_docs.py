@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # Every document the code and the docs cite is in the project: a comment
 # that sends the reader to a file that does not exist (a design document

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Licensed under the Apache License, Version 2.0; see the LICENSE file.
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_llm_gateway developers; see NOTICE.
 #
 # The llm-scan command as a user meets it: output format, masking, exit
 # status 0/1/2, standard input, --rules, --list-rules.  Run from the build
