@@ -9,7 +9,9 @@
 #  - the tools', the engines' and their unit tests' build fragments name
 #    nothing under modules/ (the audit tools and tests once compiled
 #    against a module directory); tests/unit/common tests modules/common;
-#  - the local mock provider, test equipment, is never installed.
+#  - the local mock provider, test equipment, is never installed;
+#  - the README's layout table names each header of include/ and each
+#    directory of lib/ and modules/, and nothing there that is not.
 # Usage: layout_rules.py [srcdir]
 
 import os
@@ -34,6 +36,37 @@ def fragments(top):
         dirs[:] = [d for d in dirs if d not in (".libs", ".deps")]
         if "Makefile.inc" in names:
             yield os.path.join(dirpath, "Makefile.inc")
+
+
+LAYOUT_ROW = re.compile(r"^\| `([^`]+)` \|", re.M)
+
+
+def readme_layout(srcdir, bad):
+    """The README's layout table against include/, lib/ and modules/."""
+    with open(os.path.join(srcdir, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.find("\n## Layout\n")
+    if start < 0:
+        bad.append("README.md has no '## Layout' section")
+        return
+    end = text.find("\n## ", start + 1)
+    rows = set(LAYOUT_ROW.findall(text[start:end if end > 0 else None]))
+    tree = set()
+    for part in ("lib", "modules"):
+        for d in sorted(os.listdir(os.path.join(srcdir, part))):
+            if os.path.isdir(os.path.join(srcdir, part, d)) \
+                    and not d.startswith("."):
+                tree.add("%s/%s/" % (part, d))
+    for h in sorted(os.listdir(os.path.join(srcdir, "include"))):
+        if h.endswith(".h"):
+            tree.add("include/%s" % h)
+    for path in sorted(tree - rows):
+        bad.append("README.md's layout table has no row for %s" % path)
+    for path in sorted(rows):
+        if path.startswith(("include/", "lib/", "modules/")) \
+                and path not in tree:
+            bad.append("README.md's layout table names %s, which is not in "
+                       "the tree" % path)
 
 
 def main():
@@ -66,6 +99,7 @@ def main():
             "noinst_LTLIBRARIES += modules/mod_llm_mock/" not in text:
         bad.append("%s: the mock provider must be built noinst, never "
                    "installed" % os.path.relpath(mock, srcdir))
+    readme_layout(srcdir, bad)
     for b in bad:
         print(b)
     print("layout_rules: %d lib/ source(s) checked, %d problem(s)"
