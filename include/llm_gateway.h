@@ -6,10 +6,10 @@
  * The contract between mod_llm_scan, mod_llm_route and mod_llm_audit: one
  * per-request object that each module reaches through llm_request_get(),
  * and the few optional functions one module offers another off the
- * gateway requests' path (a metrics page, a rebuild at startup).  On that
- * path no module calls another: each writes what it knows into the
- * object, in its own hooks
- * (docs/architecture.md, "Hooks in the order a request meets them").
+ * gateway requests' path (a metrics page, a rebuild at startup, a
+ * developer's spend on the self-service page).  On that path no module
+ * calls another: each writes what it knows into the object, in its own
+ * hooks (docs/architecture.md, "Hooks in the order a request meets them").
  * This header is httpd-aware; the engines under lib/ never include it.
  */
 

@@ -9,7 +9,9 @@
  * mod_llm_scan in fixups: nothing is routed that has not been read whole
  * and judged.  What it learns (who calls, which provider) it writes into
  * the shared request object, where mod_llm_audit reads it; it calls no
- * other module.
+ * other module on a gateway request's path (its quota rebuild and its
+ * self-service page ask mod_llm_audit's optional functions for what the
+ * audit table holds).
  */
 
 #include <string.h>
