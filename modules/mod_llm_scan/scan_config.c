@@ -142,11 +142,6 @@ static llm_category_e default_category(const char *type)
     return cat < 0 ? LLM_CAT_CONTENT : (llm_category_e)cat;
 }
 
-static llm_scan_server_conf_t *server_conf(cmd_parms *cmd)
-{
-    return llm_scan_srv(cmd->server);
-}
-
 static const char *set_max_body(cmd_parms *cmd, void *dcv, const char *arg)
 {
     llm_scan_dir_conf_t *dc = dcv;
@@ -185,7 +180,8 @@ static const char *set_action(cmd_parms *cmd, void *dcv, const char *what,
     }
     apr_table_set(dc->actions, what, apr_pstrdup(cmd->pool, action));
     if (strncmp(what, "category:", 9)) {
-        APR_ARRAY_PUSH(server_conf(cmd)->action_refs, const char *) = what;
+        APR_ARRAY_PUSH(llm_scan_srv(cmd->server)->action_refs,
+                       const char *) = what;
     }
     return NULL;
 }
@@ -284,7 +280,7 @@ static const char *add_pattern(cmd_parms *cmd, void *dcv, const char *args)
     if ((err = check_pattern(cmd, type, id, pattern, cat, 0)) != NULL) {
         return err;
     }
-    spec = apr_array_push(server_conf(cmd)->specs);
+    spec = apr_array_push(llm_scan_srv(cmd->server)->specs);
     memset(spec, 0, sizeof(*spec));
     spec->kind = SPEC_PATTERN;
     spec->type = type;
@@ -322,7 +318,7 @@ static const char *add_keywords(cmd_parms *cmd, void *dcv, const char *args)
         }
         APR_ARRAY_PUSH(words, const char *) = w;
     }
-    spec = apr_array_push(server_conf(cmd)->specs);
+    spec = apr_array_push(llm_scan_srv(cmd->server)->specs);
     memset(spec, 0, sizeof(*spec));
     spec->kind = SPEC_KEYWORDS;
     spec->type = type;
@@ -341,7 +337,7 @@ static const char *add_allow(cmd_parms *cmd, void *dcv, const char *pattern)
     if (err) {
         return err;
     }
-    spec = apr_array_push(server_conf(cmd)->specs);
+    spec = apr_array_push(llm_scan_srv(cmd->server)->specs);
     memset(spec, 0, sizeof(*spec));
     spec->kind = SPEC_ALLOW;
     spec->pattern = pattern;
@@ -359,7 +355,7 @@ static const char *add_disable(cmd_parms *cmd, void *dcv, const char *what)
                             "built-in rule id nor a built-in type (see "
                             "llm-scan --list-rules)", what);
     }
-    spec = apr_array_push(server_conf(cmd)->specs);
+    spec = apr_array_push(llm_scan_srv(cmd->server)->specs);
     memset(spec, 0, sizeof(*spec));
     spec->kind = SPEC_DISABLE;
     spec->rule_id = what;
@@ -368,7 +364,7 @@ static const char *add_disable(cmd_parms *cmd, void *dcv, const char *what)
 
 static const char *set_builtins(cmd_parms *cmd, void *dcv, int on)
 {
-    server_conf(cmd)->builtins = on;
+    llm_scan_srv(cmd->server)->builtins = on;
     return NULL;
 }
 
