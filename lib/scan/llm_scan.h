@@ -113,6 +113,10 @@ const char *llm_scan_rule_pattern(const llm_scan_rules_t *rs,
 /* Is type one of the built-in types (or an admin type in this set)? */
 int llm_scan_rules_has_type(const llm_scan_rules_t *rs, const char *type);
 
+/* Whether type is a finding type's name as rules and directives take it:
+ * [A-Z][A-Z0-9_]* (the one check, for the engine and mod_llm_scan). */
+int llm_scan_type_name_valid(const char *type);
+
 /* The default category of a built-in type name, or -1 if unknown. */
 int llm_scan_builtin_category(const char *type);
 

@@ -69,20 +69,27 @@ llm_scan_rules_t *llm_scan_rules_create(apr_pool_t *p, int builtins)
     return rs;
 }
 
-static const char *check_type(apr_pool_t *p, const char *type)
+int llm_scan_type_name_valid(const char *type)
 {
     const char *c;
 
     if (!type || !LLM_IS_UPPER((unsigned char)type[0])) {
-        return apr_psprintf(p, "type '%s' must match [A-Z][A-Z0-9_]*",
-                            type ? type : "");
+        return 0;
     }
     for (c = type; *c; c++) {
         if (!LLM_IS_UPPER((unsigned char)*c) && !LLM_IS_DIGIT((unsigned char)*c)
             && *c != '_') {
-            return apr_psprintf(p, "type '%s' must match [A-Z][A-Z0-9_]*",
-                                type);
+            return 0;
         }
+    }
+    return 1;
+}
+
+static const char *check_type(apr_pool_t *p, const char *type)
+{
+    if (!llm_scan_type_name_valid(type)) {
+        return apr_psprintf(p, "type '%s' must match [A-Z][A-Z0-9_]*",
+                            type ? type : "");
     }
     return NULL;
 }

@@ -88,20 +88,6 @@ void *llm_scan_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return dc;
 }
 
-static int valid_type_name(const char *t)
-{
-    if (!*t || !isupper((unsigned char)*t)) {
-        return 0;
-    }
-    for (; *t; t++) {
-        if (!isupper((unsigned char)*t) && !isdigit((unsigned char)*t)
-            && *t != '_') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int valid_rule_id(const char *id)
 {
     if (!*id) {
@@ -172,7 +158,7 @@ static const char *set_action(cmd_parms *cmd, void *dcv, const char *what,
                            apr_pstrdup(cmd->pool, what), NULL);
         ap_str_tolower((char *)what);
     }
-    else if (!valid_type_name(what) && !valid_rule_id(what)) {
+    else if (!llm_scan_type_name_valid(what) && !valid_rule_id(what)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is neither a finding type "
                             "(like AWS_ACCESS_KEY), a rule id (like "
                             "aws-access-key-id) nor secret|pii|content",
@@ -259,7 +245,7 @@ static const char *add_pattern(cmd_parms *cmd, void *dcv, const char *args)
         return "LLMScanPattern: usage: LLMScanPattern TYPE rule-id "
                "\"pcre2 pattern\" [secret|pii|content]";
     }
-    if (!valid_type_name(type)) {
+    if (!llm_scan_type_name_valid(type)) {
         return apr_psprintf(cmd->pool, "LLMScanPattern: type '%s' must be "
                             "upper case letters, digits and _", type);
     }
@@ -301,7 +287,7 @@ static const char *add_keywords(cmd_parms *cmd, void *dcv, const char *args)
         return "LLMScanKeywords: usage: LLMScanKeywords TYPE rule-id word "
                "[\"two words\" ...]";
     }
-    if (!valid_type_name(type)) {
+    if (!llm_scan_type_name_valid(type)) {
         return apr_psprintf(cmd->pool, "LLMScanKeywords: type '%s' must be "
                             "upper case letters, digits and _", type);
     }

@@ -1857,12 +1857,38 @@ START_TEST(anchor_neighbours)
 }
 END_TEST
 
+/* The one check of a type's name, shared by the engine (rule files of
+ * llm-scan) and mod_llm_scan's directives. */
+START_TEST(type_name_check)
+{
+    llm_scan_rules_t *rs = llm_scan_rules_create(pool, 0);
+
+    ck_assert(llm_scan_type_name_valid("CODENAME"));
+    ck_assert(llm_scan_type_name_valid("A1_B2"));
+    ck_assert(!llm_scan_type_name_valid(""));
+    ck_assert(!llm_scan_type_name_valid(NULL));
+    ck_assert(!llm_scan_type_name_valid("codename"));
+    ck_assert(!llm_scan_type_name_valid("1ABC"));
+    ck_assert(!llm_scan_type_name_valid("_ABC"));
+    ck_assert(!llm_scan_type_name_valid("AB-C"));
+    ck_assert(!llm_scan_type_name_valid("AB\xc3\x89"));
+    /* the engine refuses what the check refuses */
+    ck_assert_ptr_nonnull(llm_scan_rules_add_pattern(rs, "Codename",
+                                                     "codename", "x",
+                                                     LLM_CAT_CONTENT));
+    ck_assert_ptr_null(llm_scan_rules_add_pattern(rs, "CODENAME",
+                                                  "codename", "x",
+                                                  LLM_CAT_CONTENT));
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan-rules");
     TCase *tc = tcase_create("rules");
 
     tcase_add_test(tc, builtin_types_are_the_rules_types);
+    tcase_add_test(tc, type_name_check);
     tcase_add_test(tc, aws_access_key_id);
     tcase_add_test(tc, aws_secret_access_key);
     tcase_add_test(tc, github_tokens);
