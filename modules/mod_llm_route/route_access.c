@@ -79,32 +79,18 @@ const char *llm_route_cmd_allow_models(cmd_parms *cmd, void *dcv,
     return NULL;
 }
 
+/* Lines for the same "who" (llm_route_merge_lines). */
+static int same_who(const void *a, const void *b)
+{
+    return !strcmp(((const llm_route_access_t *)a)->who,
+                   ((const llm_route_access_t *)b)->who);
+}
+
 apr_array_header_t *llm_route_merge_access(apr_pool_t *p,
                                            const apr_array_header_t *base,
                                            const apr_array_header_t *add)
 {
-    apr_array_header_t *out;
-    int i, j;
-
-    if (!add->nelts) {
-        return (apr_array_header_t *)base;
-    }
-    out = apr_array_copy(p, add);
-    for (i = 0; i < base->nelts; i++) {
-        const llm_route_access_t *b =
-            &APR_ARRAY_IDX(base, i, llm_route_access_t);
-        int overridden = 0;
-
-        for (j = 0; j < add->nelts && !overridden; j++) {
-            overridden = !strcmp(APR_ARRAY_IDX(add, j,
-                                               llm_route_access_t).who,
-                                 b->who);
-        }
-        if (!overridden) {
-            *(llm_route_access_t *)apr_array_push(out) = *b;
-        }
-    }
-    return out;
+    return llm_route_merge_lines(p, base, add, same_who);
 }
 
 static int rule_applies(const llm_route_access_t *rule,

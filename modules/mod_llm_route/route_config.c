@@ -124,6 +124,32 @@ void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return dc;
 }
 
+apr_array_header_t *llm_route_merge_lines(apr_pool_t *p,
+                                          const apr_array_header_t *base,
+                                          const apr_array_header_t *add,
+                                          llm_route_same_line_fn *same)
+{
+    apr_array_header_t *out;
+    int i, j;
+
+    if (!add->nelts) {
+        return (apr_array_header_t *)base;
+    }
+    out = apr_array_copy(p, add);
+    for (i = 0; i < base->nelts; i++) {
+        const char *b = base->elts + (apr_size_t)i * base->elt_size;
+        int replaced = 0;
+
+        for (j = 0; j < add->nelts && !replaced; j++) {
+            replaced = same(add->elts + (apr_size_t)j * add->elt_size, b);
+        }
+        if (!replaced) {
+            memcpy(apr_array_push(out), b, base->elt_size);
+        }
+    }
+    return out;
+}
+
 llm_provider_t *llm_route_find_provider(const llm_route_server_conf_t *sc,
                                         const char *name)
 {

@@ -119,6 +119,15 @@ void *llm_route_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void *llm_route_create_dir_conf(apr_pool_t *p, char *dir);
 void *llm_route_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 
+/* The merge of a directive of lines (LLMRouteAllowModels, LLMRouteQuota):
+ * the inner context's lines, then each inherited line that no inner line
+ * replaces; same(a, b) says whether two lines are for the same thing. */
+typedef int llm_route_same_line_fn(const void *a, const void *b);
+apr_array_header_t *llm_route_merge_lines(apr_pool_t *p,
+                                          const apr_array_header_t *base,
+                                          const apr_array_header_t *add,
+                                          llm_route_same_line_fn *same);
+
 /* Find a provider by name in a server's table. */
 llm_provider_t *llm_route_find_provider(const llm_route_server_conf_t *sc,
                                         const char *name);

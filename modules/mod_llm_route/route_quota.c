@@ -198,8 +198,11 @@ const char *llm_route_cmd_quota_slots(cmd_parms *cmd, void *dcv,
     return NULL;
 }
 
-static int same_rule(const llm_quota_rule_t *a, const llm_quota_rule_t *b)
+/* Lines for the same counter (llm_route_merge_lines). */
+static int same_rule(const void *av, const void *bv)
 {
+    const llm_quota_rule_t *a = av, *b = bv;
+
     return a->who == b->who && a->unit == b->unit && a->period == b->period
            && (a->name == b->name
                || (a->name && b->name && !strcmp(a->name, b->name)));
@@ -209,26 +212,7 @@ apr_array_header_t *llm_route_merge_quotas(apr_pool_t *p,
                                            const apr_array_header_t *base,
                                            const apr_array_header_t *add)
 {
-    apr_array_header_t *out;
-    int i, j;
-
-    if (!add->nelts) {
-        return (apr_array_header_t *)base;
-    }
-    out = apr_array_copy(p, add);
-    for (i = 0; i < base->nelts; i++) {
-        const llm_quota_rule_t *b = &APR_ARRAY_IDX(base, i, llm_quota_rule_t);
-        int overridden = 0;
-
-        for (j = 0; j < add->nelts && !overridden; j++) {
-            overridden = same_rule(&APR_ARRAY_IDX(add, j, llm_quota_rule_t),
-                                   b);
-        }
-        if (!overridden) {
-            *(llm_quota_rule_t *)apr_array_push(out) = *b;
-        }
-    }
-    return out;
+    return llm_route_merge_lines(p, base, add, same_rule);
 }
 
 /* -- windows and counters -------------------------------------------------- */

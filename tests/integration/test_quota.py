@@ -361,3 +361,27 @@ def test_config_check_rejects_bad_lines(gateway_factory, line, value):
     assert rc != 0, out
     assert "99-bad.conf" in out, out
     assert value in out, out
+
+
+# A <Location>'s line for the same counter replaces the inherited one;
+# inherited lines for other counters still apply.
+MERGED = """\
+LLMRouteQuota user          requests/minute 1
+LLMRouteQuota user:keeper   requests/minute 1
+<Location /v1>
+    LLMRouteQuota user      requests/minute 3
+</Location>
+"""
+
+
+def test_location_line_replaces_the_inherited_line_of_its_counter(
+        gateway_factory, mock, minter):
+    g = gateway_factory.make(pg=None, gateway_d={"60-quotas.conf": MERGED})
+    token = minter.mint(sub="merge-" + uuid.uuid4().hex[:8])
+    got = [g.client().post(CHAT, chat(), token=token).status
+           for _ in range(4)]
+    assert got == [200, 200, 200, 429], got
+    keeper = minter.mint(sub="keeper")
+    got = [g.client().post(CHAT, chat(), token=keeper).status
+           for _ in range(2)]
+    assert got == [200, 429], got
