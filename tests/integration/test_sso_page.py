@@ -323,3 +323,59 @@ def test_spend_this_month_from_sqlite(gateway_factory, mock, minter):
     usd, n = page_spend(r.body.decode())
     assert n == 2
     assert usd == pytest.approx(cost, abs=1e-6)
+
+
+def test_spend_needs_its_select_grant_on_postgresql(minter, mock_provider):
+    """The spend is read by mod_llm_audit on its own table: with the audit
+    grant alone (INSERT) the page says it cannot read it and the error log
+    names the columns to grant (LLM03302); with the documented column grant
+    (postgresql-grants.sql -v self_service=1) the page shows it."""
+    from gwtest.httpd import REPO_ROOT
+    from gwtest.pg import PostgresServer
+
+    pg = PostgresServer()
+    g = None
+    try:
+        pg.init()
+        pg.load_schema_file(os.path.join(REPO_ROOT, "conf", "sql",
+                                         "postgresql.sql"))
+        pg.execute("GRANT USAGE ON SCHEMA public TO {u};"
+                   "GRANT INSERT ON llm_audit TO {u};"
+                   "GRANT USAGE ON SEQUENCE llm_audit_id_seq TO {u};"
+                   .format(u=pg.gateway_user))
+        g = GatewayServer(minter, mock=mock_provider, pg=pg,
+                          gateway_d={"15-self-service.conf": BEARER_PAGE})
+        g.start()
+        token = minter.mint(sub="spender-pg", groups=["developers"])
+        html = {"Accept": "text/html"}
+        r = g.client().request("GET", "/llm-me-bearer", token=token,
+                               headers=html)
+        assert r.status == 200, r.body
+        page = r.body.decode()
+        assert 'id="spend-usd"' not in page, page
+        assert "Your spend cannot be read right now (the audit table " \
+            "cannot be read)" in page, page
+        log = g.error_log_text()
+        assert "LLM03302" in log, g.error_log_tail()
+        line = next(l for l in log.splitlines() if "LLM03302" in l)
+        assert "SELECT on llm_audit (ts, user_name, decision, cost)" in line
+
+        pg.execute("GRANT SELECT (ts, user_name, decision, cost) ON "
+                   "llm_audit TO %s" % pg.gateway_user)
+        assert g.client().post("/v1/chat/completions",
+                               {"model": "gpt-4o-mini",
+                                "messages": [{"role": "user",
+                                              "content": "hi"}]},
+                               token=token).status == 200
+        g.audit.wait_for_rows(
+            "SELECT id FROM llm_audit WHERE user_name = %s",
+            ("spender-pg",), count=1)
+        r = g.client().request("GET", "/llm-me-bearer", token=token,
+                               headers=html)
+        usd, n = page_spend(r.body.decode())
+        assert n == 1
+        assert usd == pytest.approx(db_spend(g, "spender-pg")[0], abs=1e-6)
+    finally:
+        if g is not None:
+            g.destroy()
+        pg.destroy()
