@@ -26,8 +26,7 @@
 const char *llm_route_cmd_cache(cmd_parms *cmd, void *dcv, int on)
 {
     llm_route_dir_conf_t *dc = dcv;
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
 
     dc->cache = on;
     /* The store is set up only when some location uses it. */
@@ -104,8 +103,7 @@ const char *llm_route_cmd_cache_max(cmd_parms *cmd, void *dcv,
 const char *llm_route_cmd_cache_store(cmd_parms *cmd, void *dcv,
                                       const char *arg)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(cmd->server);
     llm_cache_store_t *st = sc->cache_store;
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     const char *colon;

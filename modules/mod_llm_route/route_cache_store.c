@@ -40,8 +40,7 @@ static int cache_used(server_rec *s)
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
-        llm_route_server_conf_t *sc =
-            ap_get_module_config(vs->module_config, &llm_route_module);
+        llm_route_server_conf_t *sc = llm_route_srv(vs);
 
         if (sc->cache_used) {
             return 1;
@@ -86,8 +85,7 @@ static int cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static int cache_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(s->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(s);
     llm_cache_store_t *st = sc->cache_store;
     ap_socache_instance_t *probe;
     const char *err;
@@ -123,8 +121,7 @@ static apr_status_t destroy_instance(void *data)
 static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(s->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(s);
     llm_cache_store_t *st = sc->cache_store;
     struct ap_socache_hints hints;
     const char *err;
@@ -175,8 +172,7 @@ static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void cache_child_init(apr_pool_t *p, server_rec *s)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(s->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(s);
     llm_cache_store_t *st = sc->cache_store;
     apr_status_t rv;
 
@@ -194,8 +190,7 @@ static void cache_child_init(apr_pool_t *p, server_rec *s)
 
 static llm_cache_store_t *store_of(request_rec *r)
 {
-    llm_route_server_conf_t *sc =
-        ap_get_module_config(r->server->module_config, &llm_route_module);
+    llm_route_server_conf_t *sc = llm_route_srv(r->server);
 
     return sc->cache_store && sc->cache_store->instance ? sc->cache_store
                                                         : NULL;

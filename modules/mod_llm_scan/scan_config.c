@@ -209,7 +209,8 @@ static const char *set_redact_mode(cmd_parms *cmd, void *dcv,
     apr_table_set(dc->redact_modes, key, strcasecmp(mode, "reversible")
                                          ? "one-way" : "reversible");
     if (strncmp(key, "category:", 9)) {
-        APR_ARRAY_PUSH(server_conf(cmd)->action_refs, const char *) = key;
+        APR_ARRAY_PUSH(llm_scan_srv(cmd->server)->action_refs,
+                       const char *) = key;
     }
     return NULL;
 }
