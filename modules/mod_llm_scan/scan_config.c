@@ -185,7 +185,7 @@ static const char *finding_key(cmd_parms *cmd, const char *what)
         ap_str_tolower(key);
         return key;
     }
-    if (!valid_type_name(what) && !valid_rule_id(what)) {
+    if (!llm_scan_type_name_valid(what) && !valid_rule_id(what)) {
         return NULL;
     }
     return apr_pstrdup(cmd->pool, what);
