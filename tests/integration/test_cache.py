@@ -564,6 +564,48 @@ def test_a_hit_gives_each_caller_their_own_values_back(gateway_factory, minter,
     assert a.encode() not in got[1].body
 
 
+@pytest.mark.parametrize("path", [CHAT, MESSAGES], ids=["chat", "messages"])
+def test_a_stream_hit_gives_each_caller_their_own_values_back(
+        gateway_factory, minter, mock, user_agent, path):
+    """The same with streams, the placeholder written over eighteen events
+    (one character each), same dialect and translated to an Anthropic
+    caller: the replayed stream is restored for the caller of the hit."""
+    from scan_helpers import email
+    g = gateway_factory.make(**gateway_args(scope="all"))
+    tail = unique()
+    reply = "Reply to [REDACTED_EMAIL_1] today."
+    mock.reply_text = reply
+    mock.stream_deltas = len(reply)
+    a, b = email(), email()
+    got = []
+    for who, addr in (("a", a), ("b", b)):
+        token = minter.mint(sub="srestore-%s-%s" % (who, tail[:6]))
+        text = "Write to %s about %s" % (addr, tail)
+        body = (chat(text, stream=True) if path == CHAT
+                else anthropic(text, model="gpt-4o-mini", stream=True))
+        r = post(g, token, path, body, user_agent)
+        assert r.status == 200, r
+        got.append(r)
+    assert [r.header("X-LLM-Cache") for r in got] == ["miss", "hit"]
+    assert len(mock.requests) == 1, mock.summary()
+
+    def streamed(resp):
+        out = ""
+        for _, d in parse_sse(resp.body):
+            if d == "[DONE]":
+                continue
+            ev = json.loads(d)
+            if path == CHAT:
+                out += "".join(c.get("delta", {}).get("content") or ""
+                               for c in ev.get("choices") or [])
+            elif ev.get("type") == "content_block_delta":
+                out += ev["delta"].get("text", "")
+        return out
+    assert [streamed(r) for r in got] == ["Reply to %s today." % a,
+                                          "Reply to %s today." % b]
+    assert a.encode() not in got[1].body
+
+
 # -- the answer scan (LLMScanResponse On in the sample) ---------------------------
 
 EMAIL = "carol.quinn@northwind-mail.com"
