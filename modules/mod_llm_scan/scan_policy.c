@@ -136,6 +136,31 @@ static redaction_t *push_redaction(apr_pool_t *p, apr_array_header_t **edits,
     return rd;
 }
 
+/* The finding of a match in the request: where it is (never what), the
+ * action configured for it; the piece it lies in. */
+static const llm_piece_t *finding_of(request_rec *r, llm_request_t *req,
+                                     const llm_scan_rules_t *rules,
+                                     const llm_scan_dir_conf_t *dc,
+                                     const llm_unit_t *u,
+                                     const llm_scan_match_t *m,
+                                     llm_finding_t *f)
+{
+    const llm_piece_t *piece;
+    size_t poff = 0;
+
+    memset(f, 0, sizeof(*f));           /* direction: the request */
+    piece = llm_unit_locate(u, m->offset, &poff);
+    f->type = m->type;
+    f->rule = m->rule;
+    f->location = llm_scan_safe_location(r, req, rules,
+                                         piece ? piece->path : "");
+    f->offset = poff;
+    f->length = m->length;
+    f->category = m->category;
+    f->action = llm_scan_action_for(dc, m->rule, m->type, m->category);
+    return piece;
+}
+
 /* A value split over adjacent messages: one finding, located where it
  * starts; a redaction writes the placeholder where it starts and removes
  * the rest of it from each following message (a message that is all
@@ -151,20 +176,11 @@ static llm_action_e joined_finding(request_rec *r, llm_request_t *req,
     const llm_scan_part_t *pts = (const llm_scan_part_t *)jf->parts->elts;
     const llm_scan_match_t *m = &jf->match;
     const llm_unit_t *first = &APR_ARRAY_IDX(units, pts[0].unit, llm_unit_t);
-    const llm_piece_t *piece;
     llm_finding_t f;
     size_t poff = 0;
     int k, reversible;
 
-    piece = llm_unit_locate(first, m->offset, &poff);
-    f.type = m->type;
-    f.rule = m->rule;
-    f.location = llm_scan_safe_location(r, req, rules,
-                                        piece ? piece->path : "");
-    f.offset = poff;
-    f.length = m->length;
-    f.category = m->category;
-    f.action = llm_scan_action_for(dc, m->rule, m->type, m->category);
+    finding_of(r, req, rules, dc, first, m, &f);
     for (k = 0; k < jf->parts->nelts && f.action == LLM_ACTION_REDACT; k++) {
         const llm_piece_t *pc = llm_unit_locate(
             &APR_ARRAY_IDX(units, pts[k].unit, llm_unit_t), pts[k].offset,
@@ -322,22 +338,13 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
             const llm_scan_match_t *m =
                 &APR_ARRAY_IDX(matches, j, llm_scan_match_t);
             const llm_piece_t *piece;
-            llm_finding_t f = { 0 };
-            size_t poff = 0;
+            llm_finding_t f;
 
             if (joined->nelts
                 && llm_scan_joined_covers(joined, i, m->offset, m->length)) {
                 continue;       /* a piece of a value found whole below */
             }
-            piece = llm_unit_locate(u, m->offset, &poff);
-            f.type = m->type;
-            f.rule = m->rule;
-            f.location = llm_scan_safe_location(r, req, rules,
-                                                piece ? piece->path : "");
-            f.offset = poff;
-            f.length = m->length;
-            f.category = m->category;
-            f.action = llm_scan_action_for(dc, m->rule, m->type, m->category);
+            piece = finding_of(r, req, rules, dc, u, m, &f);
             /* the model name, a provider blob, text decoded from base64
              * or read out of a PDF: a redaction cannot be written back
              * there */

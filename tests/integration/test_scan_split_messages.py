@@ -185,8 +185,10 @@ def test_address_split_over_two_messages_is_redacted_in_both(
     assert got.json() == expected
     for seen in sh.walk_strings(got.json()):
         assert head not in seen and tail not in seen, seen
-    sh.assert_audit(gateway, user_agent, "redact", status=200,
-                    types=["EMAIL"], values=[addr])
+    row = sh.assert_audit(gateway, user_agent, "redact", status=200,
+                          types=["EMAIL"], values=[addr])
+    # a value found where messages meet is the request's, like any other
+    assert {f["direction"] for f in sh.findings_of(row)} == {"request"}
 
 
 @pytest.mark.parametrize("dialect", ["chat", "messages", "responses"])
