@@ -5,8 +5,9 @@
 /*
  * The one parser for every size and count a directive takes: LLMScanMaxBody,
  * LLMAuditBodyMax, LLMAuditSpoolMaxSize (bytes: K, M, G are powers of 1024)
- * and LLMRouteQuota limits (counts: k, M, G are powers of 1000).  APR only,
- * no httpd: the unit tests call it directly.
+ * and LLMRouteQuota limits (counts: k, M, G are powers of 1000); and the one
+ * for durations (LLMCacheTTL, LLMRouteTokenMaxLifetime).  APR only, no
+ * httpd: the unit tests call it directly.
  */
 
 #ifndef LLM_SIZE_H
@@ -28,5 +29,12 @@ typedef enum {
 const char *llm_size_parse(apr_pool_t *p, const char *arg,
                            llm_size_unit_e unit, apr_int64_t min,
                            apr_int64_t max, apr_int64_t *out);
+
+/* Parse a duration: decimal digits, then at most one of s, m, h, d
+ * (seconds without one), from 1 second to max_sec.  Returns NULL and sets
+ * *sec, or a message from p naming arg, starting "'arg' is not a
+ * duration", for the caller to prefix with the directive's name. */
+const char *llm_duration_parse(apr_pool_t *p, const char *arg,
+                               apr_int64_t max_sec, apr_int64_t *sec);
 
 #endif /* LLM_SIZE_H */

@@ -3,7 +3,7 @@
  */
 
 /*
- * Sizes and counts in directives (llm_size.h).  Digits are read here
+ * Sizes, counts and durations in directives (llm_size.h).  Digits are read here
  * rather than by strtoll, which would take a sign, leading blanks and a
  * value past the 64-bit range without a word.
  */
@@ -64,5 +64,32 @@ const char *llm_size_parse(apr_pool_t *p, const char *arg,
                             unit == LLM_SIZE_BYTES ? " bytes" : "");
     }
     *out = n;
+    return NULL;
+}
+
+const char *llm_duration_parse(apr_pool_t *p, const char *arg,
+                               apr_int64_t max_sec, apr_int64_t *sec)
+{
+    const char *s = arg;
+    apr_int64_t n = 0, unit;
+
+    for (; apr_isdigit(*s) && n <= max_sec; s++) {
+        n = n * 10 + (*s - '0');
+    }
+    switch (*s) {
+    case '\0': unit = 1; break;
+    case 's': unit = 1; s++; break;
+    case 'm': unit = 60; s++; break;
+    case 'h': unit = 3600; s++; break;
+    case 'd': unit = 86400; s++; break;
+    default: unit = 0; break;
+    }
+    if (s == arg || !apr_isdigit(*arg) || *s || unit == 0 || n <= 0
+        || n > max_sec / unit) {
+        return apr_psprintf(p, "'%s' is not a duration (seconds, or a "
+                            "number with s, m, h or d; from 1 second to %"
+                            APR_INT64_T_FMT " seconds)", arg, max_sec);
+    }
+    *sec = n * unit;
     return NULL;
 }

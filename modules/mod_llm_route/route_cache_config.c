@@ -38,28 +38,13 @@ const char *llm_route_cmd_cache_ttl(cmd_parms *cmd, void *dcv,
                                     const char *arg)
 {
     llm_route_dir_conf_t *dc = dcv;
-    char *end;
-    apr_int64_t n, unit = 1;
+    apr_int64_t sec;
+    const char *err = llm_duration_parse(cmd->pool, arg, 30 * 86400, &sec);
 
-    n = apr_strtoi64(arg, &end, 10);
-    if (*end && !end[1]) {
-        switch (*end) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        default: unit = 0; break;
-        }
+    if (err) {
+        return apr_pstrcat(cmd->pool, "LLMCacheTTL: ", err, NULL);
     }
-    else if (*end) {
-        unit = 0;
-    }
-    if (end == arg || unit == 0 || n <= 0 || n > 30 * 86400 / unit) {
-        return apr_psprintf(cmd->pool, "LLMCacheTTL: '%s' is not a duration "
-                            "(seconds, or a number with s, m, h or d; from "
-                            "1 second to 30 days)", arg);
-    }
-    dc->cache_ttl = apr_time_from_sec(n * unit);
+    dc->cache_ttl = apr_time_from_sec(sec);
     return NULL;
 }
 

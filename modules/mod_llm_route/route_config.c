@@ -13,6 +13,7 @@
 #include "apr_fnmatch.h"
 
 #include "llm_gateway.h"
+#include "llm_size.h"
 #include "route_config.h"
 #include "route_access.h"
 #include "route_quota.h"
@@ -352,32 +353,18 @@ static const char *set_token_max_life(cmd_parms *cmd, void *dcv,
                                       const char *arg)
 {
     llm_route_dir_conf_t *dc = dcv;
-    char *end;
-    apr_int64_t n, unit = 1;
+    apr_int64_t sec;
+    const char *err;
 
     if (!strcasecmp(arg, "off")) {
         dc->token_max_life = 0;
         return NULL;
     }
-    n = apr_strtoi64(arg, &end, 10);
-    if (*end && !end[1]) {
-        switch (*end) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        default: unit = 0; break;
-        }
+    if ((err = llm_duration_parse(cmd->pool, arg, 3650 * 86400, &sec))) {
+        return apr_pstrcat(cmd->pool, "LLMRouteTokenMaxLifetime: ", err,
+                           ", or Off", NULL);
     }
-    else if (*end) {
-        unit = 0;
-    }
-    if (end == arg || unit == 0 || n <= 0 || n > 3650 * 86400 / unit) {
-        return apr_psprintf(cmd->pool, "LLMRouteTokenMaxLifetime: '%s' is not "
-                            "a duration (seconds, or a number with s, m, h "
-                            "or d, up to ten years) or Off", arg);
-    }
-    dc->token_max_life = n * unit;
+    dc->token_max_life = sec;
     return NULL;
 }
 

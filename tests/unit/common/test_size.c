@@ -152,6 +152,34 @@ START_TEST(overflow_is_refused_not_wrapped)
 }
 END_TEST
 
+START_TEST(durations)
+{
+    apr_int64_t sec = -1;
+    const char *bad[] = { "", "0", "0s", "-5", "+5", " 5", "5 s", "5x",
+                          "5ms", "5S", "1.5h", "31d", "99999999999999999999d",
+                          NULL };
+    int i;
+
+    ck_assert_ptr_null(llm_duration_parse(pool, "90", 30 * 86400, &sec));
+    ck_assert_int_eq(sec, 90);
+    ck_assert_ptr_null(llm_duration_parse(pool, "10m", 30 * 86400, &sec));
+    ck_assert_int_eq(sec, 600);
+    ck_assert_ptr_null(llm_duration_parse(pool, "2h", 30 * 86400, &sec));
+    ck_assert_int_eq(sec, 7200);
+    ck_assert_ptr_null(llm_duration_parse(pool, "30d", 30 * 86400, &sec));
+    ck_assert_int_eq(sec, 30 * 86400);
+    ck_assert_ptr_null(llm_duration_parse(pool, "1s", 30 * 86400, &sec));
+    ck_assert_int_eq(sec, 1);
+    for (i = 0; bad[i]; i++) {
+        const char *err = llm_duration_parse(pool, bad[i], 30 * 86400, &sec);
+
+        ck_assert_msg(err && strstr(err, "is not a duration"),
+                      "'%s' accepted", bad[i]);
+        ck_assert_msg(strstr(err, bad[i]) != NULL, "%s", err);
+    }
+}
+END_TEST
+
 static Suite *size_suite(void)
 {
     Suite *s = suite_create("size");
@@ -164,6 +192,7 @@ static Suite *size_suite(void)
     tcase_add_test(tc, counts_take_no_b);
     tcase_add_test(tc, bounds);
     tcase_add_test(tc, overflow_is_refused_not_wrapped);
+    tcase_add_test(tc, durations);
     suite_add_tcase(s, tc);
     return s;
 }
