@@ -14,6 +14,7 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
+#include "llm_answer_walk.h"
 #include "llm_dialect.h"
 #include "llm_restore.h"
 #include "restore_private.h"
@@ -48,43 +49,17 @@ static int valid_placeholder(const char *ph, size_t n)
     return 1;
 }
 
-/* The value as it must stand inside a JSON string: " \ and control
- * characters escaped; other bytes (UTF-8 included) as they are. */
+/* The value as it must stand inside a JSON string (the answer scan's
+ * quoting, without the quotes). */
 static char *json_escape(apr_pool_t *p, const char *v, size_t n,
                          size_t *out_len)
 {
-    static const char hex[] = "0123456789abcdef";
-    char *out = apr_palloc(p, n * 6 + 1), *o = out;
-    size_t i;
+    size_t ql;
+    char *q = llm_answer_json_quote(p, v, n, &ql);
 
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-
-        switch (c) {
-        case '"':  *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        case '\b': *o++ = '\\'; *o++ = 'b'; break;
-        case '\f': *o++ = '\\'; *o++ = 'f'; break;
-        default:
-            if (c < 0x20) {
-                *o++ = '\\';
-                *o++ = 'u';
-                *o++ = '0';
-                *o++ = '0';
-                *o++ = hex[c >> 4];
-                *o++ = hex[c & 15];
-            }
-            else {
-                *o++ = (char)c;
-            }
-        }
-    }
-    *o = '\0';
-    *out_len = (size_t)(o - out);
-    return out;
+    q[ql - 1] = '\0';
+    *out_len = ql - 2;
+    return q + 1;
 }
 
 int llm_restore_map_add(llm_restore_map_t *m, const char *placeholder,
