@@ -30,6 +30,7 @@
 #include "dialect/llm_sse.h"
 #include "dialect/llm_translate.h"
 #include "dialect/llm_usage.h"
+#include "llm_keep.h"
 #include "route_internal.h"
 #include "route_scrub.h"
 
@@ -59,8 +60,7 @@ typedef struct {
     llm_route_secrets_t secrets;
     llm_route_scrubber_t scrubber; /* what is not held whole */
     apr_bucket_brigade *out;
-    char *buf;                   /* non-stream body, when kept */
-    apr_size_t len, cap;
+    llm_keep_t kept;             /* non-stream body, when kept */
 } response_ctx_t;
 
 static void keep(request_rec *r, response_ctx_t *ctx, const char *d,
@@ -70,26 +70,9 @@ static void keep(request_rec *r, response_ctx_t *ctx, const char *d,
     if (ctx->too_big) {
         return;
     }
-    if (ctx->len + n > ctx->limit) {
+    if (llm_keep(r->pool, &ctx->kept, d, n, 8192, ctx->limit) != 0) {
         ctx->too_big = 1;
-        return;
     }
-    if (ctx->len + n > ctx->cap) {
-        apr_size_t cap = ctx->cap ? ctx->cap * 2 : 8192;
-        char *nb;
-
-        while (cap < ctx->len + n) {
-            cap *= 2;
-        }
-        nb = apr_palloc(r->pool, cap + 1);
-        if (ctx->len) {
-            memcpy(nb, ctx->buf, ctx->len);
-        }
-        ctx->buf = nb;
-        ctx->cap = cap;
-    }
-    memcpy(ctx->buf + ctx->len, d, n);
-    ctx->len += n;
 }
 
 /* What the provider reported, completed by estimates where it reported
@@ -220,8 +203,8 @@ static const char *finish_error(request_rec *r, response_ctx_t *ctx,
                                 apr_size_t *tlen)
 {
     llm_request_t *req = ctx->req;
-    const char *buf = ctx->buf ? ctx->buf : "";
-    apr_size_t len = ctx->len;
+    const char *buf = llm_kept_text(&ctx->kept);
+    apr_size_t len = ctx->kept.len;
     int hits = 0;
 
     if (ctx->too_big) {
@@ -257,8 +240,8 @@ static void account_body(request_rec *r, response_ctx_t *ctx,
                          llm_usage_t *u)
 {
     account(r, ctx, u, u->output_final ? 0
-                       : llm_usage_text_bytes(NULL, ctx->buf ? ctx->buf : "",
-                                              ctx->len));
+                       : llm_usage_text_bytes(NULL, llm_kept_text(&ctx->kept),
+                                              ctx->kept.len));
 }
 
 /* The whole non-stream answer has passed: read usage, translate, scrub. */
@@ -296,12 +279,12 @@ static void finish_body(request_rec *r, response_ctx_t *ctx,
     }
     else if (!ctx->translate) {
         /* Passed on untouched: only its usage is wanted. */
-        llm_usage_from_body_text(&u, ctx->buf ? ctx->buf : "", ctx->len);
+        llm_usage_from_body_text(&u, llm_kept_text(&ctx->kept), ctx->kept.len);
         account_body(r, ctx, &u);
         return;
     }
-    else if ((body = llm_json_parse(r->pool, ctx->buf ? ctx->buf : "",
-                                    ctx->len, &err)) != NULL) {
+    else if ((body = llm_json_parse(r->pool, llm_kept_text(&ctx->kept),
+                                    ctx->kept.len, &err)) != NULL) {
         llm_usage_from_body(&u, body);
         account_body(r, ctx, &u);
         out = llm_translate_response_for(r->pool, req->endpoint,

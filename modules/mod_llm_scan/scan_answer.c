@@ -285,26 +285,10 @@ static void keep(scan_answer_t *ctx, const char *d, apr_size_t n)
     if (ctx->too_big) {
         return;
     }
-    if (ctx->len + n > ANSWER_MAX_BODY) {
+    if (llm_keep(ctx->r->pool, &ctx->kept, d, n, 16384, ANSWER_MAX_BODY)
+        != 0) {
         ctx->too_big = 1;
-        return;
     }
-    if (ctx->len + n > ctx->cap) {
-        apr_size_t cap = ctx->cap ? ctx->cap * 2 : 16384;
-        char *nb;
-
-        while (cap < ctx->len + n) {
-            cap *= 2;
-        }
-        nb = apr_palloc(ctx->r->pool, cap + 1);
-        if (ctx->len) {
-            memcpy(nb, ctx->buf, ctx->len);
-        }
-        ctx->buf = nb;
-        ctx->cap = cap;
-    }
-    memcpy(ctx->buf + ctx->len, d, n);
-    ctx->len += n;
 }
 
 /* One string of a whole answer: scanned, judged; redacted in the tree.
@@ -403,7 +387,8 @@ static void finish_body(scan_answer_t *ctx)
                          NULL);
         return;
     }
-    body = llm_json_parse(r->pool, ctx->buf ? ctx->buf : "", ctx->len, &err);
+    body = llm_json_parse(r->pool, llm_kept_text(&ctx->kept), ctx->kept.len,
+                          &err);
     if (!body) {
         /* Not JSON: nothing of it is a string the client reads as text
          * the dialect defines; checked as plain text all the same. */
@@ -413,7 +398,8 @@ static void finish_body(scan_answer_t *ctx)
 
         s.kind = LLM_ANSWER_TEXT;
         s.location = "body";
-        s.node = json_stringn_nocheck(ctx->buf ? ctx->buf : "", ctx->len);
+        s.node = json_stringn_nocheck(llm_kept_text(&ctx->kept),
+                                      ctx->kept.len);
         rv = whole_string(ctx, &s, m);
         if (rv == 0 && ctx->redacted) {
             text = json_string_value(s.node);
@@ -460,8 +446,8 @@ static void finish_body(scan_answer_t *ctx)
         }
     }
     else {
-        text = ctx->buf ? ctx->buf : "";
-        n = ctx->len;
+        text = llm_kept_text(&ctx->kept);
+        n = ctx->kept.len;
     }
     if (!ctx->found) {
         req->answer_clean_mark = llm_scan_answer_mark(ctx);

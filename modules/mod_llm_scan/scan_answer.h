@@ -20,6 +20,7 @@
 #include "apr_hash.h"
 
 #include "llm_gateway.h"
+#include "llm_keep.h"
 #include "scan/llm_answer.h"
 #include "dialect/llm_answer_walk.h"
 #include "scan_config.h"
@@ -53,8 +54,7 @@ typedef struct {
     apr_hash_t *per_type;        /* type -> int * */
     apr_bucket_brigade *out;
     /* a whole answer */
-    char *buf;
-    apr_size_t len, cap;
+    llm_keep_t kept;             /* a whole answer */
     int too_big;
     scan_answer_sse_t *sse;
 } scan_answer_t;

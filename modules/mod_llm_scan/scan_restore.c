@@ -23,6 +23,7 @@
 #include "apr_strings.h"
 
 #include "llm_gateway.h"
+#include "llm_keep.h"
 #include "scan_restore.h"
 
 APLOG_USE_MODULE(llm_scan);
@@ -39,8 +40,7 @@ typedef struct {
     int pass;                    /* goes on untouched */
     int too_big;
     llm_restore_stream_t *rs;
-    char *buf;                   /* the non-stream answer */
-    apr_size_t len, cap;
+    llm_keep_t kept;             /* the non-stream answer */
     apr_bucket_brigade *out;
 } restore_ctx_t;
 
@@ -88,30 +88,14 @@ static void start(request_rec *r, restore_ctx_t *ctx)
 static void keep(restore_ctx_t *ctx, request_rec *r, const char *data,
                  apr_size_t n)
 {
-    if (ctx->len + n > RESTORE_MAX_BODY) {
+    if (llm_keep(r->pool, &ctx->kept, data, n, 16384, RESTORE_MAX_BODY)
+        != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMNO(01302)
                       "answer of provider %s is over %d MB: placeholders of "
                       "reversible redaction left in it", provider_of(r),
                       RESTORE_MAX_BODY >> 20);
         ctx->too_big = 1;
-        return;
     }
-    if (ctx->len + n > ctx->cap) {
-        apr_size_t cap = ctx->cap ? ctx->cap * 2 : 16384;
-        char *nb;
-
-        while (cap < ctx->len + n) {
-            cap *= 2;
-        }
-        nb = apr_palloc(r->pool, cap);
-        if (ctx->len) {
-            memcpy(nb, ctx->buf, ctx->len);
-        }
-        ctx->buf = nb;
-        ctx->cap = cap;
-    }
-    memcpy(ctx->buf + ctx->len, data, n);
-    ctx->len += n;
 }
 
 static void finish_body(request_rec *r, restore_ctx_t *ctx, apr_bucket *eos)
@@ -120,14 +104,14 @@ static void finish_body(request_rec *r, restore_ctx_t *ctx, apr_bucket *eos)
     apr_size_t n;
     int count = 0;
 
-    out = llm_restore_body(ctx->map, r->pool, ctx->buf ? ctx->buf : "",
-                           ctx->len, &n, &count);
+    out = llm_restore_body(ctx->map, r->pool, llm_kept_text(&ctx->kept),
+                           ctx->kept.len, &n, &count);
     if (n) {
         APR_BUCKET_INSERT_BEFORE(eos, apr_bucket_pool_create(out, n, r->pool,
                                                              eos->list));
     }
     ap_set_content_length(r, n);
-    count_bytes(ctx, n, ctx->len);
+    count_bytes(ctx, n, ctx->kept.len);
     if (count) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(01300)
                       "%d placeholder(s) of reversible redaction restored "
@@ -214,9 +198,9 @@ static apr_status_t restore_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         keep(ctx, r, data, n);
         if (ctx->too_big) {
             /* Everything kept goes on before this bucket, untouched. */
-            if (ctx->len) {
+            if (ctx->kept.len) {
                 APR_BUCKET_INSERT_BEFORE(e, apr_bucket_pool_create(
-                    ctx->buf, ctx->len, r->pool, e->list));
+                    ctx->kept.buf, ctx->kept.len, r->pool, e->list));
             }
             continue;
         }

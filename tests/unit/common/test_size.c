@@ -3,7 +3,8 @@
  */
 
 /*
- * The size parser every size and count directive uses (llm_size.h).
+ * The size parser every size and count directive uses, and the duration
+ * parser of the duration directives (llm_size.h).
  */
 
 #include <stdlib.h>
