@@ -71,6 +71,41 @@ static int ident_like(const unsigned char *v, size_t n)
     return k == 0 && (memchr(v, '_', n) || memchr(v, '.', n));
 }
 
+/* The value at k: quoted (at most 64 bytes, on one line; -1 when its
+ * quote does not close) or bare up to a blank or a quote, without the end
+ * of the sentence.  [*vb, *ve) is the value, *quoted says which. */
+static int read_value(const unsigned char *t, size_t n, size_t k,
+                      size_t *vb, size_t *ve, int *quoted)
+{
+    if (k < n && (t[k] == '"' || t[k] == '\'' || t[k] == '`')) {
+        unsigned char q = t[k];
+
+        *vb = ++k;
+        while (k < n && t[k] != q && t[k] != '\n' && k - *vb <= 64) {
+            k++;
+        }
+        if (k >= n || t[k] != q) {
+            return -1;
+        }
+        *ve = k;
+        *quoted = 1;
+        return 0;
+    }
+    *vb = k;
+    while (k < n && t[k] > ' ' && t[k] != '"' && t[k] != '\'' && t[k] != '`'
+           && k - *vb <= 64) {
+        k++;
+    }
+    *ve = k;
+    while (*ve > *vb && (t[*ve - 1] == '.' || t[*ve - 1] == ','
+                         || t[*ve - 1] == ';' || t[*ve - 1] == ')'
+                         || t[*ve - 1] == ':')) {
+        (*ve)--;
+    }
+    *quoted = 0;
+    return 0;
+}
+
 size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
 {
     const unsigned char *t = cx->t;
@@ -148,30 +183,10 @@ size_t llm_scan_find_prose_password(llm_scan_ctx_t *cx, int rule, size_t at)
     if (k >= n) {
         return at + 1;
     }
-    if (t[k] == '"' || t[k] == '\'' || t[k] == '`') {
-        unsigned char q = t[k];
-        vb = ++k;
-        while (k < n && t[k] != q && t[k] != '\n' && k - vb <= 64) {
-            k++;
-        }
-        if (k >= n || t[k] != q) {
-            return at + 1;
-        }
-        ve = k;
-        quoted = 1;
+    if (read_value(t, n, k, &vb, &ve, &quoted) != 0) {
+        return at + 1;
     }
-    else {
-        vb = k;
-        while (k < n && t[k] > ' ' && t[k] != '"' && t[k] != '\'' && t[k] != '`'
-               && k - vb <= 64) {
-            k++;
-        }
-        ve = k;
-        /* the end of the sentence is not part of it */
-        while (ve > vb && (t[ve - 1] == '.' || t[ve - 1] == ',' || t[ve - 1] == ';'
-                           || t[ve - 1] == ')' || t[ve - 1] == ':')) {
-            ve--;
-        }
+    if (!quoted) {
         /* password = input(), userinfo.partition(':'), self.pw[0] */
         if (memchr(t + vb, '(', ve - vb) || memchr(t + vb, '[', ve - vb)
             || (ve < n && (t[ve] == '(' || t[ve] == '['))) {
@@ -324,29 +339,8 @@ size_t llm_scan_find_prose_account(llm_scan_ctx_t *cx, int rule, size_t at)
         return at + 1;
     }
     k = blanks(t, n, k);
-    if (k < n && (t[k] == '"' || t[k] == '\'' || t[k] == '`')) {
-        unsigned char q = t[k];
-        vb = ++k;
-        while (k < n && t[k] != q && t[k] != '\n' && k - vb <= 64) {
-            k++;
-        }
-        if (k >= n || t[k] != q) {
-            return at + 1;
-        }
-        ve = k;
-        quoted = 1;
-    }
-    else {
-        vb = k;
-        while (k < n && t[k] > ' ' && t[k] != '"' && t[k] != '\'' && t[k] != '`'
-               && k - vb <= 64) {
-            k++;
-        }
-        ve = k;
-        while (ve > vb && (t[ve - 1] == '.' || t[ve - 1] == ',' || t[ve - 1] == ';'
-                           || t[ve - 1] == ')' || t[ve - 1] == ':')) {
-            ve--;
-        }
+    if (read_value(t, n, k, &vb, &ve, &quoted) != 0) {
+        return at + 1;
     }
     if (ve - vb < 8 || ve - vb > 64
         || (!quoted && (memchr(t + vb, '/', ve - vb) || memchr(t + vb, '(', ve - vb)
