@@ -265,6 +265,77 @@ static size_t jf_utf8_put(char *t, unsigned long cp)
     return 4;
 }
 
+/* The escape at q (q[0] is a backslash) decoded to t: the bytes written,
+ * or -1 after jf_fail.  *q moves past it.  An unpaired surrogate writes
+ * nothing and is remembered in *late (see jf_string). */
+static int jf_escape(jf_t *jf, const unsigned char **qp, char *t,
+                     const char **late)
+{
+    const unsigned char *end = jf->end, *q = *qp, *bad;
+    long cp, lo;
+
+    if (end - q < 2) {
+        jf_fail(jf, end, "premature end of input");
+        return -1;
+    }
+    *qp = q + 2;
+    switch (q[1]) {
+    case '"': case '\\': case '/':
+        t[0] = (char)q[1];
+        return 1;
+    case 'b':
+        t[0] = '\b';
+        return 1;
+    case 'f':
+        t[0] = '\f';
+        return 1;
+    case 'n':
+        t[0] = '\n';
+        return 1;
+    case 'r':
+        t[0] = '\r';
+        return 1;
+    case 't':
+        t[0] = '\t';
+        return 1;
+    case 'u':
+        break;
+    default:
+        jf_fail(jf, q + 2, "invalid escape");
+        return -1;
+    }
+    cp = jf_hex4(q + 2, end, &bad);
+    if (cp < 0) {
+        /* jansson has read the offending byte, if any */
+        jf_fail(jf, bad < end ? bad + 1 : end, "invalid escape");
+        return -1;
+    }
+    q += 6;
+    *qp = q;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        *late = *late ? *late : "invalid Unicode escape (lone low surrogate)";
+        return 0;
+    }
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        /* UTF-16 pair: only a low surrogate may follow; anything else is
+         * left for the caller to read. */
+        lo = (end - q >= 6 && q[0] == '\\' && q[1] == 'u')
+             ? jf_hex4(q + 2, end, &bad) : -1;
+        if (lo < 0xDC00 || lo > 0xDFFF) {
+            *late = *late ? *late : "invalid Unicode escape (lone high "
+                                    "surrogate)";
+            return 0;
+        }
+        *qp = q + 6;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    return (int)jf_utf8_put(t, (unsigned long)cp);
+}
+
+/* Room the decoding loop keeps free in jf->buf: a 16-byte store and an
+ * escape's 4 bytes always fit without a check. */
+#define JF_ROOM 32
+
 /* The string whose opening quote was just read.  *out points into the
  * body when the string has no escapes, else into jf->buf (valid until the
  * next string or number).
@@ -273,16 +344,21 @@ static size_t jf_utf8_put(char *t, unsigned long cp)
  * control characters, UTF-8), then it decodes \u escapes, where it finds
  * unpaired surrogates.  An unpaired surrogate is therefore reported only
  * once the whole string is read and only if nothing else was wrong in it;
- * done the same here so that errors point where jansson's would. */
+ * done the same here so that errors point where jansson's would.
+ *
+ * Source code in tool results has an escape every 30-40 bytes (a 1 MB
+ * agent body: 31,681).  Scanning a run for its end, then copying it with
+ * a call, cost ~110 instructions an escape; so once a string has an
+ * escape, its bytes are copied 16 at a time as they are scanned (the
+ * store lands before the check; bytes past the special one are
+ * overwritten by what follows). */
 static int jf_string(jf_t *jf, const char **out, size_t *out_len)
 {
     const unsigned char *end = jf->end;
-    const unsigned char *q = jf->p, *bad;
-    const unsigned char *run = q;       /* start of the bytes not copied */
+    const unsigned char *q = jf->p;
     const char *late = NULL;            /* an unpaired surrogate */
-    size_t used = 0, n;
-    int decoding = 0;
-    long cp, lo;
+    size_t used, n;
+    int w;
 
     for (;;) {
         q = jf_plain_run(q, end);
@@ -291,7 +367,10 @@ static int jf_string(jf_t *jf, const char **out, size_t *out_len)
             return -1;
         }
         if (*q == '"') {
-            break;
+            *out = (const char *)jf->p;
+            *out_len = (size_t)(q - jf->p);
+            jf->p = q + 1;
+            return 0;
         }
         if (*q >= 0x80) {
             n = jf_utf8_len(q, end);
@@ -307,112 +386,86 @@ static int jf_string(jf_t *jf, const char **out, size_t *out_len)
                                       : "control character in string");
             return -1;
         }
-        /* A backslash: from here on the string is decoded into jf->buf.
-         * An escape is 2 to 12 bytes of input and gives at most 4. */
-        n = (size_t)(q - run);
-        /* Source code in tool results has an escape every few dozen
-         * bytes: the common case (room enough, a short run) is copied
-         * 16 bytes at once, without a call; 16 bytes of slack make the
-         * over-copy safe, and the source has them before its end. */
-        if (used + n + 20 > jf->cap && jf_reserve(jf, used + n + 20)) {
-            jf_fail(jf, q, "out of memory");
-            return -1;
+        break;                          /* a backslash */
+    }
+
+    used = (size_t)(q - jf->p);
+    if (jf_reserve(jf, used + JF_ROOM)) {
+        jf_fail(jf, q, "out of memory");
+        return -1;
+    }
+    memcpy(jf->buf, jf->p, used);
+    for (;;) {
+        /* q is at a byte that is not plain, and JF_ROOM bytes are free */
+        if (*q == '"') {
+            break;
         }
-#ifdef JF_SSE2
-        if (n <= 16 && end - run >= 16) {
-            _mm_storeu_si128((__m128i *)(void *)(jf->buf + used),
-                             _mm_loadu_si128((const __m128i *)(const void *)
-                                             run));
-        }
-        else
-#endif
-        {
-            memcpy(jf->buf + used, run, n);
-        }
-        used += n;
-        decoding = 1;
-        if (end - q < 2) {
-            jf_fail(jf, end, "premature end of input");
-            return -1;
-        }
-        switch (q[1]) {
-        case '"': case '\\': case '/':
-            jf->buf[used++] = (char)q[1];
-            q += 2;
-            break;
-        case 'b':
-            jf->buf[used++] = '\b';
-            q += 2;
-            break;
-        case 'f':
-            jf->buf[used++] = '\f';
-            q += 2;
-            break;
-        case 'n':
-            jf->buf[used++] = '\n';
-            q += 2;
-            break;
-        case 'r':
-            jf->buf[used++] = '\r';
-            q += 2;
-            break;
-        case 't':
-            jf->buf[used++] = '\t';
-            q += 2;
-            break;
-        case 'u':
-            cp = jf_hex4(q + 2, end, &bad);
-            if (cp < 0) {
-                /* jansson has read the offending byte, if any */
-                jf_fail(jf, bad < end ? bad + 1 : end, "invalid escape");
+        if (*q == '\\') {
+            if ((w = jf_escape(jf, &q, jf->buf + used, &late)) < 0) {
                 return -1;
             }
-            q += 6;
-            if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                late = late ? late : "invalid Unicode escape (lone low "
-                                     "surrogate)";
-                break;
+            used += (size_t)w;
+        }
+        else if (*q >= 0x80) {
+            n = jf_utf8_len(q, end);
+            if (!n) {
+                jf_fail(jf, q, "invalid UTF-8");
+                return -1;
             }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                /* UTF-16 pair: only a low surrogate may follow; anything
-                 * else is left for the loop to read. */
-                lo = (end - q >= 6 && q[0] == '\\' && q[1] == 'u')
-                     ? jf_hex4(q + 2, end, &bad) : -1;
-                if (lo < 0xDC00 || lo > 0xDFFF) {
-                    late = late ? late : "invalid Unicode escape (lone "
-                                         "high surrogate)";
-                    break;
-                }
-                q += 6;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            }
-            used += jf_utf8_put(jf->buf + used, (unsigned long)cp);
-            break;
-        default:
-            jf_fail(jf, q + 2, "invalid escape");
+            memcpy(jf->buf + used, q, n);
+            used += n;
+            q += n;
+        }
+        else {
+            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
+                                      : "control character in string");
             return -1;
         }
-        run = q;
+        /* the plain bytes that follow, up to the next byte that is not */
+        for (;;) {
+            if (jf->cap - used < JF_ROOM
+                && jf_reserve(jf, used + JF_ROOM)) {
+                jf_fail(jf, q, "out of memory");
+                return -1;
+            }
+#ifdef JF_SSE2
+            if (end - q >= 16) {
+                const __m128i v =
+                    _mm_loadu_si128((const __m128i *)(const void *)q);
+                unsigned m;
+                _mm_storeu_si128((__m128i *)(void *)(jf->buf + used), v);
+                m = (unsigned)_mm_movemask_epi8(
+                    _mm_or_si128(_mm_or_si128(
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                 _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+                if (m) {
+                    n = (size_t)__builtin_ctz(m);
+                    q += n;
+                    used += n;
+                    break;
+                }
+                q += 16;
+                used += 16;
+                continue;
+            }
+#endif
+            if (q == end) {
+                jf_fail(jf, end, "premature end of input");
+                return -1;
+            }
+            if (!jf_plain(*q)) {
+                break;
+            }
+            jf->buf[used++] = (char)*q++;
+        }
     }
     if (late) {
         jf_fail(jf, q + 1, late);
         return -1;
     }
-    if (decoding) {
-        n = (size_t)(q - run);
-        if (jf_reserve(jf, used + n + 1)) {
-            jf_fail(jf, q, "out of memory");
-            return -1;
-        }
-        memcpy(jf->buf + used, run, n);
-        used += n;
-        *out = jf->buf;
-        *out_len = used;
-    }
-    else {
-        *out = (const char *)jf->p;
-        *out_len = (size_t)(q - jf->p);
-    }
+    *out = jf->buf;
+    *out_len = used;
     jf->p = q + 1;
     return 0;
 }
