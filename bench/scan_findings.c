@@ -9,7 +9,7 @@
  * running this program of the old build and of the new one on the same
  * inputs and comparing the outputs byte for byte:
  *
- *   scan_findings N FILE...
+ *   scan_findings [--short M] N FILE...
  *
  * Each FILE is scanned whole and then line by line (agents' strings are
  * both), with the full default rule set; then N texts are generated from
@@ -18,7 +18,9 @@
  * e-mail addresses, escapes (\n, %3D, =3D, \x3d, \u003d, &#61;, \012),
  * assignment words and separators, and runs of random letters, digits
  * and base64 characters, up to 3.5 KB each.  One line per text: its
- * source, length, result and every finding as rule@offset+length.
+ * source, length, result and every finding as rule@offset+length.  With
+ * --short, M more texts of 0 to 200 bytes with pieces at the edges of
+ * 32- and 64-byte blocks (scan_short).
  */
 
 #include <stdio.h>
@@ -158,6 +160,71 @@ static void scan_generated(const llm_scan_rules_t *rs, apr_pool_t *p,
     }
 }
 
+/* Short texts, 0 to 200 bytes, for loops that take the text in blocks
+ * (the vector prefilter: 64 bytes): filler of letters, blanks, digits or
+ * punctuation with one to four pieces or anchors written over it at an
+ * offset next to a block edge (31, 32, 63, 64, 127, 128 and around) or
+ * anywhere, so that hits fall on, before and across the edges. */
+static void scan_short(const llm_scan_rules_t *rs, apr_pool_t *p, long count)
+{
+    static const char *const fill[] = {
+        "abcdefghijklmnopqrstuvwxyz", "  \n\t", "0123456789",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "\"{}:,.-_/=@ ", "aZ09 .:-"
+    };
+    static const size_t edges[] = { 0, 1, 30, 31, 32, 33, 62, 63, 64, 65,
+                                    126, 127, 128, 129 };
+    const llm_scan_anchor_t *an = (const llm_scan_anchor_t *)rs->anchors->elts;
+    unsigned char buf[256];
+    unsigned int npieces = 0;
+    long s;
+
+    while (pieces[npieces]) {
+        npieces++;
+    }
+    for (s = 0; s < count; s++) {
+        size_t len = rnd(201), q, at, wl;
+        const char *f = fill[rnd(sizeof(fill) / sizeof(fill[0]))];
+        size_t fl = strlen(f);
+        unsigned int k = 1 + rnd(4), j;
+
+        for (q = 0; q < len; q++) {
+            buf[q] = (unsigned char)f[rnd((unsigned int)fl)];
+        }
+        for (j = 0; j < k && len > 0; j++) {
+            const char *w;
+            if (rnd(2) == 0 && rs->anchors->nelts > 0) {
+                const llm_scan_anchor_t *a =
+                    &an[rnd((unsigned int)rs->anchors->nelts)];
+                w = a->lit;
+                wl = a->litlen;
+            }
+            else {
+                w = pieces[rnd(npieces)];
+                wl = strlen(w);
+            }
+            /* the piece ends at, starts at or holds the edge */
+            at = edges[rnd(sizeof(edges) / sizeof(edges[0]))];
+            switch (rnd(4)) {
+            case 0:
+                at = at >= wl ? at - wl : 0;
+                break;
+            case 1:
+                at = at >= wl / 2 ? at - wl / 2 : 0;
+                break;
+            case 2:
+                at = rnd((unsigned int)len);
+                break;
+            default:
+                break;
+            }
+            for (q = 0; q < wl && at + q < len; q++) {
+                buf[at + q] = (unsigned char)w[q];
+            }
+        }
+        scan(rs, p, "short", s, buf, len);
+    }
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *gp, *p;
@@ -165,8 +232,15 @@ int main(int argc, const char *const *argv)
     const char *err;
     int i;
 
+    long nshort = 0;
+
+    if (argc > 2 && !strcmp(argv[1], "--short")) {
+        nshort = atol(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: scan_findings N [FILE...]\n");
+        fprintf(stderr, "usage: scan_findings [--short M] N [FILE...]\n");
         return 2;
     }
     apr_app_initialize(&argc, &argv, NULL);
@@ -181,6 +255,7 @@ int main(int argc, const char *const *argv)
         scan_file(rs, p, argv[i]);
     }
     scan_generated(rs, p, atol(argv[1]));
+    scan_short(rs, p, nshort);
     apr_pool_destroy(gp);
     apr_terminate();
     return 0;

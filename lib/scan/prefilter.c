@@ -13,6 +13,7 @@
  * regexes and the recognisers.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "scan_private.h"
@@ -276,6 +277,15 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
     for (c0 = 0; c0 < 65536; c0++) {
         rs->pairbyte[c0] = (uint8_t)((rs->pairmap[c0 >> 3] >> (c0 & 7)) & 1);
     }
+    llm_scan_roles_build(rs);
+    /* the vector loop where the CPU has it, unless the environment asks
+     * for the scalar one (to compare the two on one machine) */
+    {
+        const char *want = getenv("LLM_SCAN_PREFILTER");
+        llm_scan_prefilter_path(rs, want && !strcmp(want, "scalar")
+                                    ? LLM_SCAN_PATH_SCALAR
+                                    : LLM_SCAN_PATH_AVX512);
+    }
     return NULL;
 }
 
@@ -528,6 +538,109 @@ static inline size_t quick_skip(const llm_scan_rules_t *rs,
     return number_worth(t, n, p + 1, j) ? 0 : j;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) \
+    && !defined(LLM_SCAN_NO_SIMD)
+#define LLM_SCAN_HAVE_AVX512 1
+#include <immintrin.h>
+
+#define LLM_VEC_TARGET \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/* The roles of 64 bytes in one table of eight rectangles: bytes 0-127 by
+ * their index, bytes from 128 on (hi set) all the same value. */
+LLM_VEC_TARGET
+static inline __m512i roles_of(__m512i x, __mmask64 hi, __m512i lo0,
+                               __m512i lo1, __m512i hival)
+{
+    return _mm512_mask_blend_epi8(hi, _mm512_permutex2var_epi8(lo0, x, lo1),
+                                  hival);
+}
+
+/* The vector loop: the cover of prefilter_roles.c sorts 64 positions at a
+ * time, and only where it passes is the pair looked up; the hits are then
+ * taken in order exactly as by the loop of eight below, so that the scan
+ * visits the same positions and finds the same things.  Returns where the
+ * scalar loops go on, or (size_t)-1 on an error. */
+LLM_VEC_TARGET
+static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
+{
+    const llm_scan_rules_t *rs = cx->rs;
+    const unsigned char *t = cx->t;
+    const uint8_t *pb = rs->pairbyte;
+    size_t n = cx->len, end, q;
+    __m512i f0[LLM_SCAN_ROLE_BITS / 8][2], s0[LLM_SCAN_ROLE_BITS / 8][2];
+    __m512i fhi[LLM_SCAN_ROLE_BITS / 8], shi[LLM_SCAN_ROLE_BITS / 8];
+    int k;
+
+    for (k = 0; k < LLM_SCAN_ROLE_BITS / 8; k++) {
+        f0[k][0] = _mm512_loadu_si512(rs->role_first[k]);
+        f0[k][1] = _mm512_loadu_si512(rs->role_first[k] + 64);
+        s0[k][0] = _mm512_loadu_si512(rs->role_second[k]);
+        s0[k][1] = _mm512_loadu_si512(rs->role_second[k] + 64);
+        fhi[k] = _mm512_set1_epi8((char)(rs->role_hi_first >> (8 * k)));
+        shi[k] = _mm512_set1_epi8((char)(rs->role_hi_second >> (8 * k)));
+    }
+    /* t[i + 64] is the second byte of the last pair */
+    while (i + 65 <= n) {
+        __m512i a = _mm512_loadu_si512(t + i);
+        __m512i b = _mm512_loadu_si512(t + i + 1);
+        __mmask64 ha = _mm512_movepi8_mask(a), hb = _mm512_movepi8_mask(b);
+        __m512i any = _mm512_setzero_si512();
+        uint64_t m;
+        size_t base = i, next = i + 64;
+
+        for (k = 0; k < LLM_SCAN_ROLE_BITS / 8; k++) {
+            any = _mm512_or_si512(any, _mm512_and_si512(
+                roles_of(a, ha, f0[k][0], f0[k][1], fhi[k]),
+                roles_of(b, hb, s0[k][0], s0[k][1], shi[k])));
+        }
+        m = _mm512_test_epi8_mask(any, any);
+        while (m) {
+            size_t p = base + (size_t)__builtin_ctzll(m);
+            m &= m - 1;
+            if (!pb[pair_at(t + p)]) {
+                continue;
+            }
+            if ((q = quick_skip(rs, t, n, p))) {
+                if (q >= base + 64) {
+                    next = q;
+                    break;
+                }
+                m &= ~0ULL << (q - base);
+                continue;
+            }
+            end = dispatch(cx, p);
+            if (cx->error) {
+                return (size_t)-1;
+            }
+            next = end > p + 2 ? end - 1 : p + 1;
+            break;
+        }
+        i = next;
+    }
+    return i;
+}
+
+static int cpu_has_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512vbmi");
+}
+#endif
+
+int llm_scan_prefilter_path(llm_scan_rules_t *rs, int path)
+{
+#ifdef LLM_SCAN_HAVE_AVX512
+    if (path == LLM_SCAN_PATH_AVX512 && rs->role_count > 0 && cpu_has_avx512()) {
+        return rs->prefilter_path = LLM_SCAN_PATH_AVX512;
+    }
+#else
+    (void)path;
+#endif
+    return rs->prefilter_path = LLM_SCAN_PATH_SCALAR;
+}
+
 void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
 {
     const unsigned char *t = cx->t;
@@ -549,6 +662,12 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
         }
         i = e > 1 ? e - 1 : 0;
     }
+#ifdef LLM_SCAN_HAVE_AVX512
+    if (cx->rs->prefilter_path == LLM_SCAN_PATH_AVX512
+        && (i = run_avx512(cx, i)) == (size_t)-1) {
+        return;
+    }
+#endif
     /* eight pairs from one load, one branch: most blocks hit nothing, and
      * the hits of a block are taken one by one without reloading it */
     while (i + 9 <= n) {

@@ -120,6 +120,15 @@ typedef struct llm_scan_near_t {
     uint8_t after[32];
 } llm_scan_near_t;
 
+/* Rectangles of the vector prefilter's cover, a multiple of 8. */
+#ifndef LLM_SCAN_ROLE_BITS
+#define LLM_SCAN_ROLE_BITS 32
+#endif
+
+/* Which loop runs the prefilter (llm_scan_prefilter_path). */
+#define LLM_SCAN_PATH_SCALAR 0
+#define LLM_SCAN_PATH_AVX512 1
+
 /* Buckets beyond this many share class 1, which lets everything through. */
 #define LLM_SCAN_NEAR_MAX 255
 
@@ -139,6 +148,14 @@ struct llm_scan_rules_t {
     /* pairs that also open a number, an e-mail, an IBAN or "word:" */
     uint8_t othermap[65536 / 8];
     uint8_t nearclass[LLM_SCAN_BUCKETS]; /* bucket -> near[] index, 0: none */
+    /* the vector prefilter's cover of pairbyte (prefilter_roles.c): bit k
+     * of role_first[k / 8][c0] & role_second[k / 8][c1] set when the pair
+     * may hit; bytes from 128 on take role_hi_* (byte k / 8 of it) */
+    uint8_t role_first[LLM_SCAN_ROLE_BITS / 8][256];
+    uint8_t role_second[LLM_SCAN_ROLE_BITS / 8][256];
+    uint32_t role_hi_first, role_hi_second;
+    int role_count;                 /* rectangles used */
+    int prefilter_path;             /* LLM_SCAN_PATH_* */
     llm_scan_near_t near[LLM_SCAN_NEAR_MAX + 1];
     apr_array_header_t *anchors;    /* llm_scan_anchor_t */
     int bucket[LLM_SCAN_BUCKETS];
@@ -185,6 +202,13 @@ int llm_scan_builtin_is_type(const char *type);
 /* prefilter.c */
 const char *llm_scan_prefilter_build(llm_scan_rules_t *rs);
 void llm_scan_prefilter_run(llm_scan_ctx_t *cx);
+/* Which loop the prefilter of rs runs: LLM_SCAN_PATH_AVX512 is taken only
+ * when the CPU has AVX-512 BW and VBMI and the build has the vector loop;
+ * returns the path in effect.  Set once at compile (the environment's
+ * LLM_SCAN_PREFILTER=scalar forces the scalar loop); tests set either. */
+int llm_scan_prefilter_path(llm_scan_rules_t *rs, int path);
+/* prefilter_roles.c: the vector loop's byte roles, from pairbyte */
+void llm_scan_roles_build(llm_scan_rules_t *rs);
 
 /* engine.c */
 void llm_scan_emit(llm_scan_ctx_t *cx, int rule, size_t off, size_t len);
