@@ -6,7 +6,8 @@
  * libFuzzer target for llm_scan_text: any bytes, the default rules plus an
  * admin keyword list, pattern and allow pattern.  Besides the sanitizers'
  * findings it checks the contract: matches inside the buffer, sorted by
- * offset, never overlapping, never empty.
+ * offset, never overlapping, never empty; and where the CPU has the
+ * prefilter's vector loop, that the scalar loop finds exactly the same.
  */
 
 #include <stdint.h>
@@ -15,9 +16,11 @@
 
 #include "apr_general.h"
 #include "scan/llm_scan.h"
+#include "scan/scan_private.h"
 
 static apr_pool_t *root;
 static llm_scan_rules_t *rules;
+static int have_vector;
 
 static void teardown(void)
 {
@@ -44,6 +47,8 @@ static void setup(void)
         || (err = llm_scan_rules_compile(rules))) {
         abort();
     }
+    have_vector = llm_scan_prefilter_path(rules, LLM_SCAN_PATH_AVX512)
+                  == LLM_SCAN_PATH_AVX512;
     atexit(teardown);
 }
 
@@ -83,6 +88,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (pm->offset + pm->length > m->offset) {
                     abort();
                 }
+            }
+        }
+    }
+    if (have_vector) {
+        /* the same text through the scalar loop: the same result */
+        apr_array_header_t *sc = apr_array_make(p, 8, sizeof(llm_scan_match_t));
+        int ns;
+        llm_scan_prefilter_path(rules, LLM_SCAN_PATH_SCALAR);
+        ns = llm_scan_text(rules, copy, size, p, sc);
+        llm_scan_prefilter_path(rules, LLM_SCAN_PATH_AVX512);
+        if (ns != n || (n >= 0 && sc->nelts != out->nelts)) {
+            abort();
+        }
+        for (i = 0; n >= 0 && i < out->nelts; i++) {
+            const llm_scan_match_t *a = &APR_ARRAY_IDX(out, i, llm_scan_match_t);
+            const llm_scan_match_t *b = &APR_ARRAY_IDX(sc, i, llm_scan_match_t);
+            if (a->offset != b->offset || a->length != b->length
+                || strcmp(a->rule, b->rule)) {
+                abort();
             }
         }
     }
