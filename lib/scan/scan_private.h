@@ -6,7 +6,8 @@
  * Internals of the detection engine, shared by its source files only.
  *
  * How a scan works: one pass over the text looks up every byte pair in a
- * table of one byte a pair (prefilter.c).  Only where a pair can start something
+ * table of one byte a pair (prefilter.c; on CPUs with AVX-512 VBMI only
+ * the pairs that pass a cover of the table, 64 at a time).  Only where a pair can start something
  * interesting does the engine look closer: a literal anchor ("AKIA",
  * "ghp_", "-----BEGIN", "password" ...) hands the position to a pattern
  * rule (an anchored, JIT-compiled PCRE2 regex) or to a recogniser written
@@ -121,9 +122,7 @@ typedef struct llm_scan_near_t {
 } llm_scan_near_t;
 
 /* Rectangles of the vector prefilter's cover, a multiple of 8. */
-#ifndef LLM_SCAN_ROLE_BITS
 #define LLM_SCAN_ROLE_BITS 32
-#endif
 
 /* Which loop runs the prefilter (llm_scan_prefilter_path). */
 #define LLM_SCAN_PATH_SCALAR 0
