@@ -31,12 +31,6 @@ typedef struct {
     unsigned int wsecond;   /* weight of B */
 } rect_t;
 
-/* Bytes of one weight class, as 256-bit sets, and the weight. */
-typedef struct {
-    uint64_t set[4];
-    unsigned int w;
-} wclass_t;
-
 static unsigned int byte_weight(unsigned int c)
 {
     if (LLM_IS_LOWER(c)) {
@@ -71,33 +65,37 @@ static int set_eq(const uint64_t *a, const uint64_t *b)
     return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-/* Weight of the bytes in a but not in b. */
-static unsigned int weight_of(const wclass_t *wc, int nwc, const uint64_t *a,
+/* Weight of the bytes in a but not in b (few, mostly: a byte at a time). */
+static unsigned int weight_of(const uint8_t *w, const uint64_t *a,
                               const uint64_t *b)
 {
-    unsigned int w = 0;
-    int k, q;
+    unsigned int sum = 0;
+    int q;
 
-    for (k = 0; k < nwc; k++) {
-        for (q = 0; q < 4; q++) {
-            w += wc[k].w
-                 * (unsigned int)__builtin_popcountll(a[q] & ~b[q] & wc[k].set[q]);
+    for (q = 0; q < 4; q++) {
+        uint64_t x = a[q] & ~b[q];
+        while (x) {
+            sum += w[q * 64 + __builtin_ctzll(x)];
+            x &= x - 1;
         }
     }
-    return w;
+    return sum;
 }
 
 void llm_scan_roles_build(llm_scan_rules_t *rs)
 {
-    wclass_t wc[8];
+    uint8_t w[256];
     uint64_t none[4] = { 0, 0, 0, 0 };
-    int nr = 0, nwc = 0, k, g, h;
+    int nr = 0, k, g, h;
     unsigned int c0, c1, hi0 = 0, hi1 = 0;
 
     memset(rs->role_first, 0, sizeof(rs->role_first));
     memset(rs->role_second, 0, sizeof(rs->role_second));
     rs->role_hi_first = rs->role_hi_second = 0;
     rs->role_count = 0;
+    for (c0 = 0; c0 < 256; c0++) {
+        w[c0] = (uint8_t)byte_weight(c0);
+    }
     {
         /* from the rule set's pool: compiled once, and no static state */
         rect_t *rr = apr_palloc(rs->pool, 256 * sizeof(*rr));
@@ -121,26 +119,15 @@ void llm_scan_roles_build(llm_scan_rules_t *rs)
             set_add(rr[g].second, c1);
             rr[g].wsecond += byte_weight(c1);
         }
-        for (c0 = 0; c0 < 256; c0++) {
-            unsigned int w = byte_weight(c0);
-            for (k = 0; k < nwc && wc[k].w != w; k++) {
-            }
-            if (k == nwc) {
-                memset(&wc[k], 0, sizeof(wc[k]));
-                wc[k].w = w;
-                nwc++;
-            }
-            set_add(wc[k].set, c0);
-        }
         /* merge the cheapest pair until the rectangles fit the bits */
         while (nr > LLM_SCAN_ROLE_BITS) {
             unsigned int best = ~0u, cost;
             int bg = 0, bh = 1, q;
             for (g = 0; g < nr; g++) {
                 for (h = g + 1; h < nr; h++) {
-                    cost = weight_of(wc, nwc, rr[h].first, rr[g].first)
+                    cost = weight_of(w, rr[h].first, rr[g].first)
                            * rr[g].wsecond
-                           + weight_of(wc, nwc, rr[g].first, rr[h].first)
+                           + weight_of(w, rr[g].first, rr[h].first)
                            * rr[h].wsecond;
                     if (cost < best) {
                         best = cost;
