@@ -17,7 +17,11 @@
  *     adjacent messages of one role (the worst case: every string meets
  *     the next), next to the scan of the strings themselves.
  *
- *   bench_scan [--joined] [MB] [rounds] [dump-file]
+ *   - with --paths, also llm_scan_text with the prefilter's scalar loop,
+ *     each round right after the default (vector, where the CPU has it)
+ *     one, so that both meet the same load on a shared machine.
+ *
+ *   bench_scan [--joined] [--paths] [MB] [rounds] [dump-file]
  *   (default 8 MB, 5 rounds; best round wins; dump-file gets the corpus)
  */
 
@@ -30,6 +34,7 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 #include "scan/llm_scan.h"
+#include "scan/scan_private.h"
 
 static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -259,12 +264,18 @@ int main(int argc, const char *const *argv)
     double best_plain = 1e9, best_scan = 1e9, best_joined = 1e9;
     double mbps_plain, mbps_scan;
     volatile unsigned long sink = 0;
-    int joined = 0;
+    int joined = 0, paths = 0, path;
     size_t joined_found = 0;
+    double best_scalar = 1e9;
 
     apr_app_initialize(&argc, &argv, NULL);
     if (argc > 1 && !strcmp(argv[1], "--joined")) {
         joined = 1;
+        argc--;
+        argv++;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--paths")) {
+        paths = 1;
         argc--;
         argv++;
     }
@@ -357,6 +368,26 @@ int main(int argc, const char *const *argv)
             best_scan = t1 - t0;
         }
 
+        if (paths) {
+            path = rs->prefilter_path;
+            llm_scan_prefilter_path(rs, LLM_SCAN_PATH_SCALAR);
+            t0 = now();
+            for (i = 0; i < npc; i++) {
+                apr_array_header_t *out = apr_array_make(sp, 16,
+                                                         sizeof(llm_scan_match_t));
+                if (llm_scan_text(rs, pc[i].s, pc[i].len, sp, out) < 0) {
+                    fprintf(stderr, "bench: scan failed\n");
+                    return 2;
+                }
+                apr_pool_clear(sp);
+            }
+            t1 = now();
+            llm_scan_prefilter_path(rs, path);
+            if (t1 - t0 < best_scalar) {
+                best_scalar = t1 - t0;
+            }
+        }
+
         if (joined) {
             const char **texts = malloc(sizeof(*texts) * (size_t)npc);
             size_t *lens = malloc(sizeof(*lens) * (size_t)npc);
@@ -392,6 +423,13 @@ int main(int argc, const char *const *argv)
     printf("plain byte pass:        %8.1f MB/s\n", mbps_plain);
     printf("llm_scan_text (default): %8.1f MB/s\n", mbps_scan);
     printf("ratio scan/plain:        %8.3f\n", mbps_scan / mbps_plain);
+    if (paths) {
+        printf("prefilter loop of the default: %s\n",
+               rs->prefilter_path == LLM_SCAN_PATH_AVX512 ? "vector (AVX-512)"
+                                                          : "scalar");
+        printf("llm_scan_text, scalar loop: %8.1f MB/s\n",
+               (double)total / 1048576.0 / best_scalar);
+    }
     printf("parse+extract+scan:      see bench/pipeline/bench_pipeline\n");
     if (joined) {
         printf("llm_scan_joined over %d boundaries: %.2f ms, %.1f%% of the "
