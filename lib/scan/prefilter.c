@@ -189,6 +189,31 @@ static int any_on(const llm_scan_rules_t *rs, int from, int to)
     return 0;
 }
 
+/* What quick_skip's first test makes of a hit pair, looked up once: 1 no
+ * literal anchor's pair; 2 a literal anchor's pair that its neighbours
+ * never drop (it opens something else too, or its bucket allows all);
+ * c + 1 a literal anchor's pair that quick_skip drops when near[c] does
+ * not allow its neighbours.  A near class too large for a byte counts as
+ * 2: not dropping such a pair is what the scan did before the neighbour
+ * check, and dispatch finds nothing there. */
+static uint8_t pair_kind(const llm_scan_rules_t *rs, unsigned int pr)
+{
+    unsigned int c;
+
+    if (!((rs->pairmap[pr >> 3] >> (pr & 7)) & 1)) {
+        return 0;
+    }
+    if (!((rs->litmap[pr >> 3] >> (pr & 7)) & 1)) {
+        return 1;
+    }
+    if ((rs->othermap[pr >> 3] >> (pr & 7)) & 1) {
+        return 2;
+    }
+    c = rs->nearclass[bucket_of(fold_pair((unsigned char)(pr & 255),
+                                          (unsigned char)(pr >> 8)))];
+    return (uint8_t)(c >= 2 && c <= 254 ? c + 1 : 2);
+}
+
 const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
 {
     int i, c0, c1;
@@ -284,6 +309,9 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
     build_near(rs);
     for (c0 = 0; c0 < 65536; c0++) {
         rs->pairbyte[c0] = (uint8_t)((rs->pairmap[c0 >> 3] >> (c0 & 7)) & 1);
+    }
+    for (c0 = 0; c0 < 65536; c0++) {
+        rs->pairkind[c0] = pair_kind(rs, (unsigned int)c0);
     }
     llm_scan_roles_build(rs);
     /* the vector loop where the CPU has it, unless the environment asks
@@ -476,28 +504,16 @@ static unsigned int pair_at(const unsigned char *p)
     return v;
 }
 
-/* The common hit is a short number in JSON or a log line.  Returns where
- * to go on when the hit at p can be dropped without a call, else 0. */
+/* quick_skip (below) of a pair that is no literal anchor's */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline size_t quick_skip(const llm_scan_rules_t *rs,
-                                const unsigned char *t, size_t n, size_t p)
+static inline size_t quick_skip_other(const unsigned char *t, size_t n,
+                                      size_t p)
 {
     unsigned char c0 = t[p], c1 = t[p + 1];
-    unsigned int pr = c0 | ((unsigned int)c1 << 8);
     size_t j;
 
-    if (map_bit(rs->litmap, pr)) {
-        /* No anchor of the pair's bucket allows the bytes around it: unless
-         * the pair may also open something else, dispatch would find
-         * nothing, and the scan goes on at the next byte as after it. */
-        if (p > 0 && p + 2 < n && !map_bit(rs->othermap, pr)
-            && !llm_scan_near_ok(rs, t, p)) {
-            return p + 1;
-        }
-        return 0;
-    }
     if (c1 == ':') {
         /* word: -- only a number right after it matters */
         if (p + 2 >= n || !LLM_IS_DIGIT(t[p + 2])) {
@@ -546,6 +562,29 @@ static inline size_t quick_skip(const llm_scan_rules_t *rs,
     return number_worth(t, n, p + 1, j) ? 0 : j;
 }
 
+/* The common hit is a short number in JSON or a log line.  Returns where
+ * to go on when the hit at p can be dropped without a call, else 0. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline size_t quick_skip(const llm_scan_rules_t *rs,
+                                const unsigned char *t, size_t n, size_t p)
+{
+    unsigned int pr = t[p] | ((unsigned int)t[p + 1] << 8);
+
+    if (map_bit(rs->litmap, pr)) {
+        /* No anchor of the pair's bucket allows the bytes around it: unless
+         * the pair may also open something else, dispatch would find
+         * nothing, and the scan goes on at the next byte as after it. */
+        if (p > 0 && p + 2 < n && !map_bit(rs->othermap, pr)
+            && !llm_scan_near_ok(rs, t, p)) {
+            return p + 1;
+        }
+        return 0;
+    }
+    return quick_skip_other(t, n, p);
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) \
     && !defined(LLM_SCAN_NO_SIMD)
 #define LLM_SCAN_HAVE_AVX512 1
@@ -574,7 +613,7 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
 {
     const llm_scan_rules_t *rs = cx->rs;
     const unsigned char *t = cx->t;
-    const uint8_t *pb = rs->pairbyte;
+    const uint8_t *kind = rs->pairkind;
     size_t n = cx->len, end, q;
     __m512i f0[LLM_SCAN_ROLE_BITS / 8][2], s0[LLM_SCAN_ROLE_BITS / 8][2];
     __m512i fhi[LLM_SCAN_ROLE_BITS / 8], shi[LLM_SCAN_ROLE_BITS / 8];
@@ -605,11 +644,23 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
         m = _mm512_test_epi8_mask(any, any);
         while (m) {
             size_t p = base + (size_t)__builtin_ctzll(m);
+            unsigned int kd = kind[pair_at(t + p)];
             m &= m - 1;
-            if (!pb[pair_at(t + p)]) {
+            if (!kd) {
                 continue;
             }
-            if ((q = quick_skip(rs, t, n, p))) {
+            /* quick_skip, its first test from the kind of the pair */
+            if (kd == 1) {
+                q = quick_skip_other(t, n, p);
+            }
+            else if (kd > 2 && p > 0 && p + 2 < n
+                     && !llm_scan_near_in(&rs->near[kd - 1], t, p)) {
+                q = p + 1;
+            }
+            else {
+                q = 0;
+            }
+            if (q) {
                 if (q >= base + 64) {
                     next = q;
                     break;

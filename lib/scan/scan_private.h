@@ -166,6 +166,10 @@ struct llm_scan_rules_t {
      * scanned string starts its admin pass there, not at the ~100
      * built-in rules before it. */
     int admin_from;
+    /* for the vector loop, what a hit pair is (prefilter.c pair_kind): 0
+     * none, 1 no literal anchor's, 2 a literal anchor's that its
+     * neighbours cannot drop, c + 1 one that near[c] may drop */
+    uint8_t pairkind[65536];
 };
 
 /* A candidate before overlap resolution. */
@@ -380,6 +384,15 @@ static inline int llm_scan_word_start(const unsigned char *t, size_t at)
            || llm_scan_escape_before(t, at);
 }
 
+/* Do the bytes on either side of the pair at p (p > 0, p + 2 < len) pass
+ * the neighbour sets nr? */
+static inline int llm_scan_near_in(const llm_scan_near_t *nr,
+                                   const unsigned char *t, size_t p)
+{
+    return ((nr->before[t[p - 1] >> 3] >> (t[p - 1] & 7)) & 1)
+           && ((nr->after[t[p + 2] >> 3] >> (t[p + 2] & 7)) & 1);
+}
+
 /* Can an anchor whose pair is t[p], t[p+1] match here, judged from the
  * bytes on either side (p > 0, p + 2 < len)?  0 means no anchor of the
  * pair's bucket can. */
@@ -389,10 +402,8 @@ static inline int llm_scan_near_ok(const llm_scan_rules_t *rs,
     unsigned int fp = (unsigned int)LLM_LOWER(t[p])
                       | ((unsigned int)LLM_LOWER(t[p + 1]) << 8);
     unsigned int b = (fp * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
-    const llm_scan_near_t *nr = &rs->near[rs->nearclass[b]];
 
-    return ((nr->before[t[p - 1] >> 3] >> (t[p - 1] & 7)) & 1)
-           && ((nr->after[t[p + 2] >> 3] >> (t[p + 2] & 7)) & 1);
+    return llm_scan_near_in(&rs->near[rs->nearclass[b]], t, p);
 }
 
 #endif /* LLM_SCAN_PRIVATE_H */

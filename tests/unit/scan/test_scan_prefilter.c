@@ -121,6 +121,38 @@ START_TEST(cover_holds_every_pair)
 }
 END_TEST
 
+/* The vector loop's kind of a pair says what quick_skip's first test
+ * would: a hit or not, a literal anchor's pair or not, and for a literal
+ * pair the neighbour sets that may drop it (those of its bucket). */
+START_TEST(pair_kinds)
+{
+    unsigned int pr, lits = 0, droppable = 0;
+
+    for (pr = 0; pr < 65536; pr++) {
+        unsigned int k = rules->pairkind[pr];
+        int lit = (rules->litmap[pr >> 3] >> (pr & 7)) & 1;
+        int other = (rules->othermap[pr >> 3] >> (pr & 7)) & 1;
+        ck_assert_int_eq(k != 0, rules->pairbyte[pr]);
+        if (!k) {
+            continue;
+        }
+        ck_assert_int_eq(k >= 2, lit);
+        if (k > 2) {
+            unsigned char c0 = (unsigned char)(pr & 255), c1 = (unsigned char)(pr >> 8);
+            unsigned int fp = (unsigned int)LLM_LOWER(c0)
+                              | ((unsigned int)LLM_LOWER(c1) << 8);
+            unsigned int b = (fp * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
+            ck_assert(!other);
+            ck_assert_uint_eq(k - 1, rules->nearclass[b]);
+            droppable++;
+        }
+        lits += (unsigned int)lit;
+    }
+    ck_assert_uint_gt(lits, 100);
+    ck_assert_uint_gt(droppable, lits / 2);
+}
+END_TEST
+
 /* A value at every offset of the first blocks, with 0-3 bytes after it:
  * on either side of byte 31/32 and 63/64 and across them, texts shorter
  * than a block, the value as the last bytes of the text. */
@@ -214,6 +246,7 @@ static Suite *prefilter_suite(void)
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cover_holds_every_pair);
+    tcase_add_test(tc, pair_kinds);
     tcase_add_test(tc, values_at_every_offset);
     tcase_add_test(tc, dense_hits_agree);
     tcase_add_test(tc, path_choice);
