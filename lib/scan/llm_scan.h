@@ -69,6 +69,11 @@ const char *llm_scan_rules_load_line(llm_scan_rules_t *rs, char *line,
  * set is immutable and may be shared by threads.  NULL or an error. */
 const char *llm_scan_rules_compile(llm_scan_rules_t *rs);
 
+/* A number drawn when the set was compiled (0 before): with the set's
+ * address, what tells its results from those of any other set, for a
+ * cache of clean texts (llm_clean_cache.h). */
+apr_uint64_t llm_scan_rules_identity(const llm_scan_rules_t *rs);
+
 /* Scan len bytes of text (UTF-8, not NUL terminated).  Appends
  * llm_scan_match_t to out (created by the caller with
  * apr_array_make(p, n, sizeof(llm_scan_match_t))), sorted by offset,

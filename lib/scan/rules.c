@@ -10,7 +10,9 @@
 
 #include <string.h>
 
+#include "apr_general.h"
 #include "apr_strings.h"
+#include "apr_time.h"
 #include "scan_private.h"
 
 /* Limits for every regex: a pathological admin pattern fails the scan
@@ -305,8 +307,21 @@ const char *llm_scan_rules_compile(llm_scan_rules_t *rs)
     if ((err = llm_scan_kw_compile(rs))) {
         return err;
     }
+    /* Random rather than a counter: no state outside the rule set, and
+     * two sets never share one, whatever process compiled them. */
+    if (apr_generate_random_bytes((unsigned char *)&rs->identity,
+                                  sizeof(rs->identity)) != APR_SUCCESS) {
+        rs->identity = (apr_uint64_t)apr_time_now()
+                       ^ (apr_uint64_t)(apr_uintptr_t)rs;
+    }
+    rs->identity |= 1;      /* never 0, which no compiled set has */
     rs->compiled = 1;
     return NULL;
+}
+
+apr_uint64_t llm_scan_rules_identity(const llm_scan_rules_t *rs)
+{
+    return rs->compiled ? rs->identity : 0;
 }
 
 void llm_scan_rules_visit(const llm_scan_rules_t *rs,

@@ -170,6 +170,9 @@ struct llm_scan_rules_t {
      * none, 1 no literal anchor's, 2 a literal anchor's that its
      * neighbours cannot drop, c + 1 one that near[c] may drop */
     uint8_t pairkind[65536];
+    /* Drawn at compile: tells this rule set from any other, even one
+     * compiled later at the same address (llm_scan_rules_identity). */
+    apr_uint64_t identity;
 };
 
 /* A candidate before overlap resolution. */
