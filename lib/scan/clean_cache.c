@@ -340,17 +340,23 @@ void llm_clean_cache_add(llm_clean_cache_t *c, const llm_scan_rules_t *rs,
 
 int llm_scan_text_cached(llm_clean_cache_t *c, const llm_scan_rules_t *rs,
                          const char *text, size_t len, apr_pool_t *p,
-                         apr_array_header_t *out)
+                         apr_array_header_t *out, int *hit)
 {
     apr_uint64_t identity, h;
     int n;
 
+    if (hit) {
+        *hit = 0;
+    }
     identity = c ? llm_scan_rules_identity(rs) : 0;
     if (!identity || !cached_len(c, len)) {
         return llm_scan_text(rs, text, len, p, out);
     }
     h = key_hash(c, identity, text, len);
     if (has_hashed(c, rs, identity, h, text, len)) {
+        if (hit) {
+            *hit = 1;
+        }
         return 0;
     }
     n = llm_scan_text(rs, text, len, p, out);

@@ -47,10 +47,11 @@ apr_status_t llm_clean_cache_create(llm_clean_cache_t **out, apr_pool_t *p,
 
 /* llm_scan_text, except that a text this cache holds for rs returns 0
  * (no match) without being scanned, and a text of min_len bytes or more
- * that scans clean is added.  c may be NULL: then it is llm_scan_text. */
+ * that scans clean is added.  c may be NULL: then it is llm_scan_text.
+ * *hit (if hit is not NULL) says whether the scan was skipped. */
 int llm_scan_text_cached(llm_clean_cache_t *c, const llm_scan_rules_t *rs,
                          const char *text, size_t len, apr_pool_t *p,
-                         apr_array_header_t *out);
+                         apr_array_header_t *out, int *hit);
 
 /* The parts, for tests and the benchmark. */
 int llm_clean_cache_has(llm_clean_cache_t *c, const llm_scan_rules_t *rs,

@@ -25,6 +25,7 @@
 #include "scan/llm_scan.h"
 #include "scan_config.h"
 #include "scan_arena.h"
+#include "scan_clean.h"
 #include "scan_body.h"
 #include "scan_policy.h"
 #include "scan_names.h"
@@ -215,6 +216,8 @@ static void scan_register_hooks(apr_pool_t *p)
     ap_hook_check_config(scan_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(scan_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(llm_scan_arena_child_init, NULL, NULL,
+                       APR_HOOK_MIDDLE);
+    ap_hook_child_init(llm_scan_clean_child_init, NULL, NULL,
                        APR_HOOK_MIDDLE);
     /* This module names no other: mod_llm_route, which creates the shared
      * object and routes on the body read here, places its header_parser

@@ -41,6 +41,8 @@ void *llm_scan_create_server_conf(apr_pool_t *p, server_rec *s)
     sc->action_refs = apr_array_make(p, 4, sizeof(const char *));
     sc->builtins = LLM_SCAN_UNSET;
     sc->rules = NULL;            /* built at check_config */
+    sc->clean_cache = LLM_SCAN_UNSET;
+    sc->clean = NULL;            /* made at child_init */
     return sc;
 }
 
@@ -54,6 +56,9 @@ void *llm_scan_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->builtins = add->builtins != LLM_SCAN_UNSET ? add->builtins
                                                    : base->builtins;
     sc->rules = NULL;
+    sc->clean_cache = add->clean_cache != LLM_SCAN_UNSET ? add->clean_cache
+                                                         : base->clean_cache;
+    sc->clean = NULL;
     return sc;
 }
 
@@ -139,6 +144,34 @@ static const char *set_max_body(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
     }
     dc->max_body = (apr_off_t)n;
+    return NULL;
+}
+
+/* One cache per child for all its servers: a global directive. */
+static const char *set_clean_cache(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    llm_scan_server_conf_t *sc = llm_scan_srv(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t n;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "Off") || !strcmp(arg, "0")) {
+        sc->clean_cache = 0;
+        return NULL;
+    }
+    err = llm_size_parse(cmd->pool, arg, LLM_SIZE_BYTES,
+                         LLM_SCAN_CLEAN_CACHE_MIN, LLM_SCAN_CLEAN_CACHE_MAX,
+                         &n);
+    if (err) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err,
+                           " (a size from 1M to 4G, e.g. 16M, or 0 or Off "
+                           "for no cache)", NULL);
+    }
+    sc->clean_cache = n;
     return NULL;
 }
 
@@ -517,5 +550,9 @@ const command_rec llm_scan_cmds[] = {
                   "rule-id|TYPE: switch a built-in rule off"),
     AP_INIT_FLAG("LLMScanBuiltinRules", set_builtins, NULL, RSRC_CONF,
                  "On|Off: use the built-in rules (default On)"),
+    AP_INIT_TAKE1("LLMScanCleanCache", set_clean_cache, NULL, RSRC_CONF,
+                  "size|0|Off: memory per child for strings already scanned "
+                  "with no finding, scanned again only when changed "
+                  "(default 16M)"),
     { NULL }
 };

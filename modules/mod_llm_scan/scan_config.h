@@ -26,6 +26,12 @@
 #define LLM_SCAN_DEFAULT_INFLATE 1           /* LLMScanInflate On */
 #define LLM_SCAN_DEFAULT_BUILTINS 1          /* LLMScanBuiltinRules On */
 #define LLM_SCAN_DEFAULT_ANSWERS 0           /* LLMScanResponse Off */
+/* LLMScanCleanCache, per child: sized in docs/sizing (a session of 1 MB
+ * turns has ~1 MB of distinct clean text; a child's threads each carry
+ * one session at a time). */
+#define LLM_SCAN_DEFAULT_CLEAN_CACHE (16 * 1024 * 1024)
+#define LLM_SCAN_CLEAN_CACHE_MIN ((apr_int64_t)1 << 20)
+#define LLM_SCAN_CLEAN_CACHE_MAX ((apr_int64_t)4 << 30)
 #define LLM_SCAN_VALUE(v, dflt) ((v) == LLM_SCAN_UNSET ? (dflt) : (v))
 
 /* One admin rule as written in the config, kept until check_config builds
@@ -46,6 +52,11 @@ typedef struct llm_scan_server_conf_t {
                                         names, checked once rules are built */
     int builtins;                    /* LLMScanBuiltinRules */
     llm_scan_rules_t *rules;         /* compiled in check_config */
+    apr_int64_t clean_cache;         /* LLMScanCleanCache bytes, 0: off */
+    /* The child's cache of texts scanned clean, shared by every server of
+     * the child (entries are keyed by rule set); NULL when off.  Set at
+     * child_init (scan_clean.c). */
+    struct llm_clean_cache_t *clean;
 } llm_scan_server_conf_t;
 
 typedef struct llm_scan_dir_conf_t {
@@ -97,6 +108,12 @@ static APR_INLINE int llm_scan_inflate_on(const llm_scan_dir_conf_t *dc)
 static APR_INLINE int llm_scan_answers(const llm_scan_dir_conf_t *dc)
 {
     return LLM_SCAN_VALUE(dc->answers, LLM_SCAN_DEFAULT_ANSWERS) == 1;
+}
+
+static APR_INLINE apr_int64_t llm_scan_clean_cache_size(
+    const llm_scan_server_conf_t *sc)
+{
+    return LLM_SCAN_VALUE(sc->clean_cache, LLM_SCAN_DEFAULT_CLEAN_CACHE);
 }
 
 static APR_INLINE int llm_scan_builtins(const llm_scan_server_conf_t *sc)

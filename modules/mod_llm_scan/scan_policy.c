@@ -20,6 +20,7 @@
 #include "llm_gateway.h"
 #include "dialect/llm_dialect.h"
 #include "dialect/llm_restore.h"
+#include "scan/llm_clean_cache.h"
 #include "scan_policy.h"
 #include "scan_units.h"
 
@@ -292,6 +293,10 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
     apr_array_header_t *joined;
     placeholders_t ph;
     apr_pool_t *scratch = NULL;
+    /* strings this child already scanned clean are not scanned again
+     * (scan_clean.c); the junctions of a unit's pieces still are */
+    llm_clean_cache_t *clean = llm_scan_srv(r->server)->clean;
+    int known_clean = 0, hit;
     int blocked = 0, redacted = 0;
     int i, j;
 
@@ -326,7 +331,8 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
 
         apr_array_clear(matches);
         apr_pool_clear(scratch);
-        if (llm_scan_text(rules, u->text, u->len, scratch, matches) < 0
+        if (llm_scan_text_cached(clean, rules, u->text, u->len, scratch,
+                                 matches, &hit) < 0
             || (u->pieces->nelts > 1
                 && llm_scan_junctions(r, rules, u, matches) < 0)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMNO(01001)
@@ -334,6 +340,7 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
                           " bytes; refusing the request", u->len);
             return LLM_DECISION_ERROR;
         }
+        known_clean += hit;
         for (j = 0; j < matches->nelts; j++) {
             const llm_scan_match_t *m =
                 &APR_ARRAY_IDX(matches, j, llm_scan_match_t);
@@ -384,6 +391,11 @@ llm_decision_e llm_scan_apply_policy(request_rec *r, llm_request_t *req,
         }
     }
     apr_pool_destroy(scratch);
+    if (clean) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, LLMNO(01504)
+                      "%d of %d strings were known clean in this child "
+                      "and not scanned again", known_clean, units->nelts);
+    }
     if (blocked) {
         return LLM_DECISION_BLOCK;
     }

@@ -87,7 +87,7 @@ static int scan(llm_clean_cache_t *c, const llm_scan_rules_t *rs,
     apr_array_header_t *out = apr_array_make(pool, 4,
                                               sizeof(llm_scan_match_t));
 
-    return llm_scan_text_cached(c, rs, text, strlen(text), pool, out);
+    return llm_scan_text_cached(c, rs, text, strlen(text), pool, out, NULL);
 }
 
 START_TEST(hit_after_clean_scan)
@@ -96,10 +96,19 @@ START_TEST(hit_after_clean_scan)
     const char *t = prose(pool, 400, 1);
     llm_clean_cache_stats_t st;
 
+    apr_array_header_t *out = apr_array_make(pool, 4,
+                                              sizeof(llm_scan_match_t));
+    int hit = -1;
+
     ck_assert_int_eq(llm_clean_cache_has(c, rules, t, strlen(t)), 0);
-    ck_assert_int_eq(scan(c, rules, t), 0);
+    ck_assert_int_eq(llm_scan_text_cached(c, rules, t, strlen(t), pool, out,
+                                          &hit), 0);
+    ck_assert_int_eq(hit, 0);
     ck_assert_int_eq(llm_clean_cache_has(c, rules, t, strlen(t)), 1);
-    ck_assert_int_eq(scan(c, rules, t), 0);
+    ck_assert_int_eq(llm_scan_text_cached(c, rules, t, strlen(t), pool, out,
+                                          &hit), 0);
+    ck_assert_int_eq(hit, 1);
+    ck_assert_int_eq(out->nelts, 0);
     llm_clean_cache_stats(c, &st);
     ck_assert_uint_eq(st.entries, 1);
     ck_assert_uint_eq(st.added, 1);
@@ -265,7 +274,8 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *th, void *data)
             t = apr_pstrcat(p, t, " " AWS_ID, NULL);
             want = 1;
         }
-        if (llm_scan_text_cached(w->c, rules, t, strlen(t), p, out) != want
+        if (llm_scan_text_cached(w->c, rules, t, strlen(t), p, out, NULL)
+            != want
             || out->nelts != want) {
             w->wrong++;
         }
