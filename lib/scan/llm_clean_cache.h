@@ -30,10 +30,12 @@
 
 typedef struct llm_clean_cache_t llm_clean_cache_t;
 
-/* Below this length a text is scanned rather than looked up: measured
- * with bench/bench_clean_cache (docs/scan-engine.md), a string this short
- * scans about as fast as a lookup and an insert cost. */
-#define LLM_CLEAN_CACHE_MIN_LEN 128
+/* Below this length a text is scanned, not looked up.  Measured with
+ * bench/bench_clean_cache on agent text (docs/scan-engine.md): a hit is
+ * 5-14x cheaper than the scan from 32 bytes up, but an entry's header
+ * (~60 bytes) and allocation would double the memory of the shortest
+ * strings, the keys of tool schemas, for ~100 ns each. */
+#define LLM_CLEAN_CACHE_MIN_LEN 64
 
 /* Create a cache of at most budget bytes (texts plus their entries'
  * headers; the index adds about 1% more) in nshards shards (a power of
