@@ -5,6 +5,8 @@
                         [--model NAME] [--seed N] [-o body.json]
     bench/agent_body.py --all DIR     # 4k 50k 200k 1m x both dialects x
                                       # stream or not, as DIR/agent-*.json
+    bench/agent_body.py --session FILE --size 50k [--seed N] [--dialect ...]
+                        [--stream]    # the turns of one growing session
 
 An agent turn is mostly what the agent carries along: a long system prompt,
 a dozen tool schemas, and a history of tool calls whose results are source
@@ -493,6 +495,145 @@ def build(size, dialect="openai", stream=False, model=None, seed=11):
     return raw
 
 
+# -- growing sessions -------------------------------------------------------
+#
+# A coding agent resends everything with every turn: turn k+1 is turn k's
+# messages plus the assistant's next tool call and its result.  A session
+# here starts near 0.9x the size and grows by one exchange of 1-6 KB of
+# new content a turn until 1.1x (50k: ~3-4 turns, 200k: ~12); from 512k
+# on, 0.95x to 1.05x (1m: ~25).  The system
+# prompt and the tool schemas are the same in every session (one product's
+# agents share them); the task and the history come from the seed.
+#
+# File format (for bench/gateway/session.lua, which has no JSON parser):
+# one JSON fragment a line (json.dumps escapes every newline): line 1 the
+# body up to the messages array's '[', line 2 what closes it, line 3 the
+# number of messages of the first turn, then one message a line.  Turn t
+# is line 1, the first (line 3) + 2t messages joined by ',', line 2.
+# Every text a turn adds holds RUN_MARK, which session.lua replaces with a
+# number of the same width each time it starts the session again: a
+# restarted session is new text to the gateway, as another session is.
+
+RUN_MARK = "@@RUN@@"
+SHARED_SEED = 11        # the system prompt every session shares
+
+
+def _session_message(dialect, step, first):
+    """The wire messages of one history step (the user's task when the
+    step has no tool)."""
+    text, name, args, call_id, result = step
+    if dialect == "openai":
+        if name is None:
+            return [{"role": "user", "content": text}]
+        return [{"role": "assistant", "content": None if first else text,
+                 "tool_calls": [{"id": call_id, "type": "function",
+                                 "function": {"name": name,
+                                              "arguments": json.dumps(args)}
+                                 }]},
+                {"role": "tool", "tool_call_id": call_id, "content": result}]
+    if name is None:
+        return [{"role": "user", "content": [{"type": "text",
+                                              "text": text}]}]
+    content = [] if first else [{"type": "text", "text": text}]
+    content.append({"type": "tool_use", "id": call_id, "name": name,
+                    "input": args})
+    return [{"role": "assistant", "content": content},
+            {"role": "user", "content": [{"type": "tool_result",
+                                          "tool_use_id": call_id,
+                                          "content": result}]}]
+
+
+def session(size, dialect="openai", stream=False, model=None, seed=11):
+    """(head, tail, first, messages): the fragments of one session's turns
+    (see the format above)."""
+    shared = Gen(SHARED_SEED)
+    system = system_prompt(shared, max(600, min(8192, size // 6)))
+    tools = tool_schemas(2 if size < 32 * 1024 else 12)
+    g = Gen(seed * 7919 + 1)
+    model = model or MODELS[dialect]
+    prefix = "call_" if dialect == "openai" else "toolu_"
+    if dialect == "openai":
+        body = {"model": model, "max_tokens": 4096,
+                "tools": [{"type": "function",
+                           "function": {"name": n, "description": d,
+                                        "parameters": p}}
+                          for n, d, p in tools]}
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        lead = [{"role": "system", "content": system}]
+    else:
+        body = {"model": model, "max_tokens": 4096,
+                "system": [{"type": "text", "text": system}],
+                "tools": [{"name": n, "description": d, "input_schema": p}
+                          for n, d, p in tools]}
+        if stream:
+            body["stream"] = True
+        lead = []
+    body["messages"] = []
+    whole = dump(body).decode()      # ends with "messages":[]}
+    cut = len(whole) - 2
+    head, tail = whole[:cut], whole[cut:]
+    for m in lead:
+        head += json.dumps(m, separators=(",", ":")) + ","
+    task = ("[run %s] The %s job fails since yesterday's deploy; find out "
+            "why, fix it and run the tests. %s"
+            % (RUN_MARK, g.r.choice(MODULES), g.sentence()))
+    msgs = [json.dumps(m, separators=(",", ":"))
+            for m in _session_message(dialect, (task, None, None, None,
+                                                None), True)]
+
+    def turn_size():
+        return len(head) + len(tail) + sum(len(m) + 1 for m in msgs)
+
+    def step(budget, first=False):
+        name, args, result = history_step(g, budget)
+        text = "[run %s] %s Next I check %s." % (RUN_MARK, g.sentence(),
+                                                  name)
+        result = "[run %s]\n%s" % (RUN_MARK, result)
+        return [json.dumps(m, separators=(",", ":"))
+                for m in _session_message(dialect, (text, name, args,
+                                                    g.call_id(prefix),
+                                                    result), first)]
+
+    spread = 0.1 if size < 512 * 1024 else 0.05
+    lo, hi = int(size * (1 - spread)), int(size * (1 + spread))
+    while turn_size() < lo:
+        budget = min(max(300, lo - turn_size()), g.r.randint(2048, 24576))
+        msgs += step(budget, first=len(msgs) == 1)
+    first = len(msgs)
+    while True:
+        more = step(g.r.randint(1024, 6144))
+        if turn_size() + sum(len(m) + 1 for m in more) > hi:
+            break
+        msgs += more
+    return head, tail, first, msgs
+
+
+def write_session(path, size, dialect="openai", stream=False, model=None,
+                  seed=11):
+    head, tail, first, msgs = session(size, dialect, stream, model, seed)
+    with open(path, "w") as f:
+        f.write("%s\n%s\n%d\n" % (head, tail, first))
+        for m in msgs:
+            f.write(m + "\n")
+    return 1 + (len(msgs) - first) // 2
+
+
+def session_turns(path, run="0000000"):
+    """The turns of a session file as bodies (bytes), RUN_MARK replaced by
+    run: what session.lua sends, for checks and in-process benchmarks."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    head, tail, first = lines[0], lines[1], int(lines[2])
+    msgs = [m for m in lines[3:] if m]
+    out = []
+    for n in range(first, len(msgs) + 1, 2):
+        body = head + ",".join(msgs[:n]) + tail
+        out.append(body.replace(RUN_MARK, run).encode())
+    return out
+
+
 def parse_size(s):
     s = s.lower()
     if s in SIZES:
@@ -513,7 +654,15 @@ def main():
     ap.add_argument("-o", "--output")
     ap.add_argument("--all", metavar="DIR",
                     help="write every standard size, dialect and mode")
+    ap.add_argument("--session", metavar="FILE",
+                    help="write the turns of one growing session (format "
+                         "above) for --size and --seed")
     args = ap.parse_args()
+    if args.session:
+        n = write_session(args.session, parse_size(args.size), args.dialect,
+                          args.stream, args.model, args.seed)
+        print("%s: %d turns" % (args.session, n))
+        return
     if args.all:
         os.makedirs(args.all, exist_ok=True)
         for name, size in SIZES.items():

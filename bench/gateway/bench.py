@@ -7,7 +7,8 @@ httpd mod_proxy, measured in one run with wrk (docs/route-benchmark.md).
         [--sizes prose,4k,50k,200k,1m] [--dialect openai|anthropic] \
         [--body FILE] \
         [--targets direct,plain,plain_auth,gateway] [--rounds 3] \
-        [--think-ms 25] [--mpm 'A 1;B 2'] [--json out.json]
+        [--think-ms 25] [--mpm 'A 1;B 2'] [--json out.json] \
+        [--session] [--scan-cache off|SIZE]
 
 Bodies: `prose` (the default) is the historical ~4 KB chat request of
 plain prose; 4k, 50k, 200k, 1m (or any byte count such as 300k) are
@@ -15,6 +16,20 @@ coding-agent turns from bench/agent_body.py (system prompt, tool schemas,
 source files, tool results, diffs, logs) in --dialect's wire format
 (anthropic: POST /v1/messages to a claude-* model).  --body FILE sends that
 file as it is (its own "stream" flag; --modes is then ignored).
+
+Same body or sessions.  By default every request of a run sends the same
+body.  The gateway keeps the strings it scanned with no finding
+(LLMScanCleanCache, on by default), so from the second request on every
+string of that body is a cache hit: the figure of a client that resends
+one body, not of a first scan.  The cold figure, every string scanned, is
+the gateway with the cache off: the target gateway-nocache, or
+--scan-cache off for every gateway target.  --session sends growing
+agent sessions instead (bench/gateway/session.lua): each wrk thread
+carries c/2 sessions and sends their turns round-robin, each session one
+turn further each time (turn k+1 = turn k plus one tool call and its
+result, 1-6 KB new), sizes around --sizes (50k: 46-56 KB, 1m: 0.95-1.05
+MB), each session started again as new text once it has sent its last
+turn: what the cache meets with real agents.
 
 With --rounds, each target's table row is its median round, and the
 ratios pair every round with the same round's baseline (median, range).
@@ -27,6 +42,8 @@ one epoll thread):
   plain       wrk -> httpd mod_proxy_balancer -> mock (no auth)
   plain_auth  the same plus mod_oauth2 verifying the JWT
   gateway     the full gateway from the sample conf: mod_oauth2, scan
+              (gateway-nocache: with LLMScanCleanCache 0; gateway-noscan,
+              gateway-noaudit: with the scan or the audit off)
               (sample policy, all built-in rules), route, quotas, audit
               (embedded SQLite; gateway_pg: PostgreSQL; gateway_redis: quota
               counters in a local redis-server, whose CPU is shown apart;
@@ -92,11 +109,27 @@ def chat_body(stream, size=4096, seed=1):
     return json.dumps(body).encode()
 
 
+WRK_RUNS = [0]
+
+
 def run_wrk(url, body_file, token, conc, duration, threads=2, think_ms=0):
-    env = dict(os.environ, BENCH_BODY=body_file, BENCH_TOKEN=token or "",
+    """body_file: a file to send, or a list of session files (session.lua)
+    whose sessions the threads share out, c / threads each."""
+    env = dict(os.environ, BENCH_TOKEN=token or "",
                BENCH_THINK_MS=str(think_ms))
+    script = "post.lua"
+    if isinstance(body_file, list):
+        script = "session.lua"
+        WRK_RUNS[0] += 1
+        env.update(BENCH_SESSION_FILES=":".join(body_file),
+                   BENCH_SESSIONS_PER_THREAD=str(max(1, conc // threads)),
+                   # new run numbers in every wrk run: the sessions of one
+                   # run are new text to the gateway in the next
+                   BENCH_SESSION_RUN=str(WRK_RUNS[0] * 10 ** 8))
+    else:
+        env["BENCH_BODY"] = body_file
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % duration,
-           "--timeout", "10s", "-s", os.path.join(HERE, "post.lua"), url]
+           "--timeout", "10s", "-s", os.path.join(HERE, script), url]
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True).stdout
     for line in out.splitlines():
@@ -170,6 +203,16 @@ def main():
                          "and its next request: latency at a load every "
                          "target sustains, instead of at saturation")
     ap.add_argument("--json", help="write all runs here")
+    ap.add_argument("--session", action="store_true",
+                    help="send growing agent sessions around each size "
+                         "instead of one body (see above)")
+    ap.add_argument("--session-files", type=int, default=16,
+                    help="sessions written per size and mode (different "
+                         "seeds); the threads go through them, new text "
+                         "at each restart")
+    ap.add_argument("--scan-cache", metavar="off|SIZE",
+                    help="LLMScanCleanCache for the gateway targets "
+                         "(not gateway_base, whose build may not know it)")
     args = ap.parse_args()
 
     concs = [int(c) for c in args.concurrency.split(",")]
@@ -183,7 +226,8 @@ def main():
     mock = benchlib.CMock(work).start()
     servers, token = benchlib.make_servers(
         [t for t in targets if t != "direct"], mock.port, work,
-        extra_conf=mpm_conf(args.mpm))
+        extra_conf=mpm_conf(args.mpm),
+        scan_cache="0" if args.scan_cache == "off" else args.scan_cache)
     bodies = {}
     if args.body:
         with open(args.body, "rb") as f:
@@ -194,6 +238,19 @@ def main():
     for size in sizes:
         for mode in modes:
             if args.body:
+                continue
+            if args.session:
+                if size == "prose":
+                    raise SystemExit("--session takes agent sizes, not prose")
+                files = []
+                for seed in range(1, args.session_files + 1):
+                    path = os.path.join(work, "session-%s-%s-%d.txt"
+                                        % (size, mode, seed))
+                    agent_body.write_session(
+                        path, agent_body.parse_size(size), args.dialect,
+                        mode == "stream", seed=seed)
+                    files.append(path)
+                bodies[(size, mode)] = files
                 continue
             path = os.path.join(work, "body-%s-%s.json" % (size, mode))
             with open(path, "wb") as f:
@@ -216,6 +273,16 @@ def main():
     print("# CPU: %s, %d cores; load average before: %s"
           % (benchlib.cpu_model(), os.cpu_count(),
              " ".join(benchlib.load_average())), flush=True)
+    if args.session:
+        print("# growing sessions (session.lua): c/2 sessions a wrk thread, "
+              "one turn each in turn", flush=True)
+    elif args.scan_cache != "off" and any(
+            t.startswith("gateway") and t != "gateway-nocache"
+            and t != "gateway_base" for t in targets):
+        print("# the same body on every request: with LLMScanCleanCache on, "
+              "every string after the first request is a cache hit (the "
+              "cold figure is gateway-nocache or --scan-cache off)",
+              flush=True)
     runs = []
     try:
         # Warm up every server (children, connection pools, caches).
@@ -239,8 +306,13 @@ def main():
                                         else None)
                             r["mode"] = mode
                             r["size"] = size
-                            r["body_bytes"] = os.path.getsize(
-                                bodies[(size, mode)])
+                            b = bodies[(size, mode)]
+                            r["body_bytes"] = (
+                                agent_body.parse_size(size)
+                                if isinstance(b, list)
+                                else os.path.getsize(b))
+                            if "sessions" in r["wrk"]:
+                                r["sessions"] = r["wrk"]["sessions"]
                             r["round"] = rnd
                             runs.append(r)
                             print("%-5s %-6s c=%-3d %-10s %8.0f req/s  p50 "
@@ -341,6 +413,9 @@ def summarize(runs, targets, modes, concs, sizes):
                 # This build against another (gateway_base).
                 pairs += [("gateway", t) for t in targets
                           if t == "gateway_base" and "gateway" in targets]
+                # The cache of clean strings against every string scanned.
+                pairs += [("gateway", t) for t in targets
+                          if t == "gateway-nocache" and "gateway" in targets]
                 for t, base in pairs:
                     ratios = paired(runs, size, mode, conc, t, base)
                     if ratios:

@@ -267,10 +267,12 @@ DBDInitSQL "PRAGMA busy_timeout=5000"
 """
 
 
-def make_servers(kinds, mock_port, workdir, extra_conf=""):
+def make_servers(kinds, mock_port, workdir, extra_conf="", scan_cache=None):
     """{kind: started server} for kinds among plain, plain_auth, gateway,
     gateway_pg (audit in a PostgreSQL of its own), plain_openidc_file,
-    plain_openidc_jwks, plain_oauth2_file, plain_oauth2_jwks."""
+    plain_openidc_jwks, plain_oauth2_file, plain_oauth2_jwks.  scan_cache:
+    an LLMScanCleanCache value for the gateway and its gateway-... variants
+    (gateway-nocache: 0 whatever scan_cache says)."""
     minter = TokenMinter(os.path.join(workdir, "jwt"))
     servers = {}
     jwks = None
@@ -334,6 +336,12 @@ def make_servers(kinds, mock_port, workdir, extra_conf=""):
             if "wal" in off:
                 off.remove("wal")
                 gd["91-bench-wal.conf"] = SQLITE_WAL
+            if "nocache" in off:
+                off.remove("nocache")
+                gd["98-bench-scan-cache.conf"] = "LLMScanCleanCache 0\n"
+            elif scan_cache:
+                gd["98-bench-scan-cache.conf"] = \
+                    "LLMScanCleanCache %s\n" % scan_cache
             if off:
                 gd["99-bench-off.conf"] = "<Location /v1>\n%s</Location>\n" % (
                     "".join("    %s\n" % OFF[o] for o in off))
