@@ -29,7 +29,8 @@
  *   (default 12 MB of bodies, 5 rounds, 2000 runs; dump-dir gets the
  *   bodies as body-N.json to look at or feed to the gateway)
  *
- *   bench_pipeline --stages [--runs=N] [--no-arena] body.json...
+ *   bench_pipeline --stages [--runs=N] [--no-arena] [--clean-cache]
+ *                  body.json...
  *   the time of each stage of a request, per body (stages.c)
  */
 
