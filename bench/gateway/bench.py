@@ -25,7 +25,9 @@ one body, not of a first scan.  The cold figure, every string scanned, is
 the gateway with the cache off: the target gateway-nocache, or
 --scan-cache off for every gateway target.  --session sends growing
 agent sessions instead (bench/gateway/session.lua): each wrk thread
-carries c/2 sessions and sends their turns round-robin, each session one
+carries c/2 sessions and sends their turns round-robin over its
+connections (--session-affinity: one thread, one connection and one
+session each, as an agent keeping its connection), each session one
 turn further each time (turn k+1 = turn k plus one tool call and its
 result, 1-6 KB new), sizes around --sizes (50k: 46-56 KB, 1m: 0.95-1.05
 MB), each session started again as new text once it has sent its last
@@ -139,14 +141,14 @@ def run_wrk(url, body_file, token, conc, duration, threads=2, think_ms=0):
 
 
 def measure(target, url, pids_fn, parent, mock, body_file, token, conc,
-            duration, think_ms=0, redis_pid=None):
+            duration, think_ms=0, redis_pid=None, threads=2):
     pids = pids_fn()
     cpu0 = benchlib.cpu_seconds(pids, parent)
     mcpu0 = benchlib.cpu_seconds(mock.pids)
     rcpu0 = benchlib.cpu_seconds([redis_pid]) if redis_pid else 0
     t0 = time.monotonic()
     res, cmd = run_wrk(url, body_file, token, conc, duration,
-                       think_ms=think_ms)
+                       threads=threads, think_ms=think_ms)
     wall = time.monotonic() - t0
     pids = pids_fn()
     cpu1 = benchlib.cpu_seconds(pids, parent)
@@ -210,6 +212,11 @@ def main():
                     help="sessions written per size and mode (different "
                          "seeds); the threads go through them, new text "
                          "at each restart")
+    ap.add_argument("--session-affinity", action="store_true",
+                    help="one wrk thread and one connection per session, as "
+                         "an agent that keeps its connection: every turn "
+                         "of a session reaches the process its last turn "
+                         "reached (while the connection lives)")
     ap.add_argument("--scan-cache", metavar="off|SIZE",
                     help="LLMScanCleanCache for the gateway targets "
                          "(not gateway_base, whose build may not know it)")
@@ -289,7 +296,8 @@ def main():
         for t in targets:
             url, pids_fn, parent, tok = endpoint(t)
             for key in bodies:
-                run_wrk(url, bodies[key], tok, max(concs), args.warmup)
+                run_wrk(url, bodies[key], tok, max(concs), args.warmup,
+                        threads=max(concs) if args.session_affinity else 2)
         for rnd in range(args.rounds):
             for size in sizes:
                 for mode in modes:
@@ -303,7 +311,9 @@ def main():
                                         args.duration,
                                         think_ms=args.think_ms,
                                         redis_pid=redis.proc.pid if redis
-                                        else None)
+                                        else None,
+                                        threads=conc if args.session_affinity
+                                        else 2)
                             r["mode"] = mode
                             r["size"] = size
                             b = bodies[(size, mode)]
