@@ -231,3 +231,35 @@ def test_bad_values_fail_config_check(gateway_factory, conf, needle):
     rc, out = g.check_config()
     assert rc != 0, out
     assert needle in out, out
+
+
+def test_anthropic_stream_planted_key_after_cached_string(
+        gateway_factory, mock, token, user_agent):
+    """The same in the other dialect, streaming: the tool result known
+    clean, then with a key at its end: 403 in Anthropic's error shape,
+    nothing upstream."""
+    placement = sh.PLACEMENT_BY_NAME["messages.tool_result_string"]
+    clean = prose(5000)
+    key = sh.aws_access_key_id()
+    dirty = clean[:-(len(key) + 1)] + " " + key
+
+    def body(text):
+        b = placement.body(text)
+        b["stream"] = True
+        return sh.dumps(b)
+
+    g = make(gateway_factory)
+    for i in range(2):
+        mock.reset()
+        resp = sh.post(g, token, sh.MESSAGES, body(clean),
+                       "%s-%d" % (user_agent, i))
+        assert resp.status == 200, resp
+        assert sh.forwarded(mock).body == body(clean)
+    assert known_clean(g)[-1][0] == 1
+    mock.reset()
+    resp = sh.post(g, token, sh.MESSAGES, body(dirty), user_agent + "-key")
+    sh.assert_blocked(resp, "anthropic", "AWS_ACCESS_KEY", mock,
+                      values=[key], location=placement.location,
+                      offset=len(clean) - len(key), length=len(key))
+    sh.assert_audit(g, user_agent + "-key", "block",
+                    types=["AWS_ACCESS_KEY"], values=[key])
