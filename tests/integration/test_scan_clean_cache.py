@@ -67,11 +67,12 @@ def tool_result(text):
 
 
 def run_sequence(g, mock, token, ua, clean, with_key, with_mail):
-    """The same long string twice, then with a key, then with an e-mail
-    address: what the caller got, what reached the provider and the audit
-    row of each request."""
+    """The same long string twice, then with a key, then twice with an
+    e-mail address, then clean again: what the caller got, what reached
+    the provider and the audit row of each request."""
     seen = []
-    for i, text in enumerate([clean, clean, with_key, with_mail, clean]):
+    for i, text in enumerate([clean, clean, with_key, with_mail, with_mail,
+                              clean]):
         mock.reset()
         agent = "%s-%d" % (ua, i)
         resp = sh.post(g, token, sh.CHAT, tool_result(text), agent)
@@ -104,10 +105,12 @@ def test_planted_key_after_cached_string_is_blocked_as_without_cache(
 
     # the cache was used: the 6,000 bytes were scanned on the first
     # request only, and on the last one again known clean
-    assert len(counts) == 5, counts
+    assert len(counts) == 6, counts
     assert counts[0][0] == 0 and counts[1][0] == 1, counts
+    # a string with a finding is never kept: scanned again each time
     assert counts[2][0] == 0 and counts[3][0] == 0, counts
-    assert counts[4][0] == 1, counts
+    assert counts[4][0] == 0, counts
+    assert counts[5][0] == 1, counts
     assert KNOWN.search(off.error_log_text()) is None
 
     assert cached == uncached
@@ -126,6 +129,7 @@ def test_planted_key_after_cached_string_is_blocked_as_without_cache(
     assert [json.loads(x)["type"] for x in findings] == ["EMAIL"]
     sent = json.loads(upstream[0])["messages"][2]["content"]
     assert sent == with_mail[:-len(mail)] + "[REDACTED_EMAIL_1]"
+    assert cached[4][:3] == cached[3][:3] and cached[4][4] == findings
     for row in cached:
         for body in row[1:3]:
             for b in body if isinstance(body, list) else [body]:
