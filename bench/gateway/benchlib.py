@@ -267,6 +267,16 @@ DBDInitSQL "PRAGMA busy_timeout=5000"
 """
 
 
+def scan_conf_without(*directives):
+    """The sample's 40-scan.conf less the lines of the given directives:
+    gateway_base runs another build's modules, which may not know a
+    directive the sample has gained since."""
+    with open(os.path.join(REPO, "conf", "llm-gateway.d",
+                           "40-scan.conf")) as f:
+        return "".join(line for line in f
+                       if line.split()[:1] not in ([d] for d in directives))
+
+
 def make_servers(kinds, mock_port, workdir, extra_conf="", scan_cache=None):
     """{kind: started server} for kinds among plain, plain_auth, gateway,
     gateway_pg (audit in a PostgreSQL of its own), plain_openidc_file,
@@ -326,7 +336,9 @@ def make_servers(kinds, mock_port, workdir, extra_conf="", scan_cache=None):
                 raise ValueError("gateway_base needs LLM_GW_BASE_MODULES_DIR")
             s = GatewayServer(minter, mock=ref, pg=None, base_dir=base,
                               include_mock_provider=False, modules_dir=mdir,
-                              gateway_d={"60-quotas.conf": BENCH_QUOTAS},
+                              gateway_d={"60-quotas.conf": BENCH_QUOTAS,
+                                         "40-scan.conf": scan_conf_without(
+                                             "LLMScanCleanCache")},
                               extra_conf=extra_conf, sample_mpm=True)
         elif kind.startswith("gateway") and kind != "gateway_pg":
             # gateway, or gateway-noscan / gateway-noaudit / ... to see
