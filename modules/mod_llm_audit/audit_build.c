@@ -92,15 +92,36 @@ static const char *request_id(request_rec *r)
     }
     hex = apr_palloc(r->pool, sizeof(rnd) * 2 + 1);
     for (i = 0; i < (int)sizeof(rnd); i++) {
-        apr_snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+        hex[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
     }
+    hex[2 * sizeof(rnd)] = '\0';
     apr_table_setn(r->notes, ID_NOTE, hex);
     return hex;
 }
 
+/* n in decimal, as "%" APR_INT64_T_FMT prints it; by hand, because a
+ * record holds a dozen of these and the formatter cost more than the
+ * rest of the record's fields together. */
 static const char *i64(apr_pool_t *p, apr_int64_t n)
 {
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, n);
+    char tmp[24], *out;
+    apr_uint64_t u = n < 0 ? 0 - (apr_uint64_t)n : (apr_uint64_t)n;
+    apr_size_t k = 0, i = 0;
+
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    out = apr_palloc(p, k + 2);
+    if (n < 0) {
+        out[i++] = '-';
+    }
+    while (k) {
+        out[i++] = tmp[--k];
+    }
+    out[i] = '\0';
+    return out;
 }
 
 static const char *env_or(request_rec *r, const char *v, const char *env)

@@ -211,12 +211,13 @@ void llm_route_scrubber_init(apr_pool_t *p, llm_route_scrubber_t *z,
         for (c = 0; c < 256; c++) {
             z->skip[i][c] = (apr_uint32_t)m;
         }
+        /* One walk of the value for both tables: the caller's token is
+         * a JWT of a kilobyte or so, walked for every answer. */
         for (j = 0; j + 1 < m; j++) {
             z->skip[i][v[j]] = (apr_uint32_t)(m - 1 - j);
-        }
-        for (j = 0; j < m; j++) {
             z->in_secret[v[j]] = 1;
         }
+        z->in_secret[v[m - 1]] = 1;
     }
     if (longest) {
         z->tail = apr_palloc(p, longest);

@@ -249,6 +249,41 @@ START_TEST(time_format)
 }
 END_TEST
 
+/* Written by hand since the fourth pass on the fixed cost: the same text
+ * as the format it replaced, for times spread over four centuries and
+ * every digit position, and years of other widths. */
+START_TEST(time_format_as_printf)
+{
+    apr_time_t t = 0;
+    apr_time_exp_t tm;
+    int i;
+
+    for (i = 0; i < 20000; i++) {
+        /* 1970 to ~2370 in steps of ~7.3 days and odd microseconds */
+        t = (apr_time_t)i * APR_INT64_C(631152123457) + (i % 1000003);
+        apr_time_exp_gmt(&tm, t);
+        ck_assert_str_eq(llm_audit_time_format(pool, t),
+                         apr_psprintf(pool,
+                                      "%04d-%02d-%02d %02d:%02d:%02d.%06dZ",
+                                      tm.tm_year + 1900, tm.tm_mon + 1,
+                                      tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                      tm.tm_sec, tm.tm_usec));
+    }
+    ck_assert_str_eq(llm_audit_time_format(pool, 0),
+                     "1970-01-01 00:00:00.000000Z");
+    ck_assert_str_eq(llm_audit_time_format(pool, APR_INT64_C(253402300799)
+                                                 * APR_USEC_PER_SEC
+                                                 + 999999),
+                     "9999-12-31 23:59:59.999999Z");
+    /* Past 9999 and before 1970 the printed width is the format's. */
+    ck_assert_str_eq(llm_audit_time_format(pool, APR_INT64_C(253402300800)
+                                                 * APR_USEC_PER_SEC),
+                     "10000-01-01 00:00:00.000000Z");
+    ck_assert_str_eq(llm_audit_time_format(pool, -APR_USEC_PER_SEC),
+                     "1969-12-31 23:59:59.000000Z");
+}
+END_TEST
+
 /* -- chain --------------------------------------------------------------- */
 
 START_TEST(mac_known_answer)
@@ -1030,6 +1065,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, json_line_escapes_every_byte_jansson_would_refuse);
     tcase_add_test(tc, insert_sql_per_driver);
     tcase_add_test(tc, time_format);
+    tcase_add_test(tc, time_format_as_printf);
     tcase_add_test(tc, utf8_cleaning);
     suite_add_tcase(s, tc);
 
