@@ -244,16 +244,34 @@ apr_status_t llm_audit_journal_append(llm_audit_journal_t *j, char tag,
     return rv;
 }
 
-void llm_audit_journal_done(llm_audit_journal_t *j, int seg)
+/* n entries of file seg done; the journal's lock is held. */
+static void done_locked(llm_audit_journal_t *j, int seg, int n)
 {
-    apr_thread_mutex_lock(j->lock);
+    if (n <= 0 || j->pending[seg] <= 0) {
+        return;
+    }
+    j->pending[seg] = n >= j->pending[seg] ? 0 : j->pending[seg] - n;
     /* Emptied when nothing in it is pending: at once when it is retired,
      * in place when the active one has grown (one truncate per
      * LLM_AUDIT_JOURNAL_ROTATE bytes, not one per request). */
-    if (j->pending[seg] > 0 && --j->pending[seg] == 0
+    if (j->pending[seg] == 0
         && (seg != j->active || j->size[seg] >= LLM_AUDIT_JOURNAL_ROTATE)) {
         clear_file(j, seg);
     }
+}
+
+void llm_audit_journal_done(llm_audit_journal_t *j, int seg)
+{
+    apr_thread_mutex_lock(j->lock);
+    done_locked(j, seg, 1);
+    apr_thread_mutex_unlock(j->lock);
+}
+
+void llm_audit_journal_done_n(llm_audit_journal_t *j, const int n[2])
+{
+    apr_thread_mutex_lock(j->lock);
+    done_locked(j, 0, n[0]);
+    done_locked(j, 1, n[1]);
     apr_thread_mutex_unlock(j->lock);
 }
 

@@ -68,6 +68,12 @@ apr_status_t llm_audit_journal_append(llm_audit_journal_t *j, char tag,
  * is stored, spooled, or (an intent) journaled sealed. */
 void llm_audit_journal_done(llm_audit_journal_t *j, int seg);
 
+/* The same for n[0] entries of file 0 and n[1] of file 1 at once: the
+ * batch writer's whole batch under one taking of the journal's lock,
+ * which the requests' appends wait for (one taking per record made them
+ * wait, and wake, far more often). */
+void llm_audit_journal_done_n(llm_audit_journal_t *j, const int n[2]);
+
 /* Close the files, and remove them unless an entry is still pending
  * (then they are left for recovery, as if the process had died). */
 void llm_audit_journal_close(llm_audit_journal_t *j);

@@ -318,12 +318,17 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
         apr_thread_mutex_unlock(b->lock);
         if (k > 0) {
             /* Stored or spooled (or logged lost): out of the journal. */
+            int left[2] = { 0, 0 };
+
             write_batch(b, p, recs, k);
             for (i = 0; i < k; i++) {
                 free(recs[i]);
-                if (segs[i] >= 0) {
-                    llm_audit_journal_done(b->journal, segs[i]);
+                if (segs[i] == 0 || segs[i] == 1) {
+                    left[segs[i]]++;
                 }
+            }
+            if (b->journal && (left[0] || left[1])) {
+                llm_audit_journal_done_n(b->journal, left);
             }
             apr_pool_clear(p);
         }

@@ -938,6 +938,79 @@ START_TEST(journal_keeps_the_chain_head_across_clearing)
 }
 END_TEST
 
+/* The batch writer reports a whole batch done at once
+ * (llm_audit_journal_done_n): the files are cleared as with one call per
+ * record, and an entry not reported stays for recovery. */
+START_TEST(journal_done_by_the_batch)
+{
+    llm_audit_spool_t sp;
+    llm_audit_recovery_t got;
+    llm_audit_record_t all[400];
+    int status, k, i, last_kept = 0;
+    pid_t pid;
+
+    sp.path = apr_pstrcat(pool, tmpdir, "/audit.spool", NULL);
+    sp.max_size = 0;
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        llm_audit_journal_t *j;
+        llm_audit_chain_t *c = llm_audit_chain_create(pool, "c8", test_key,
+                                                      32);
+        apr_off_t written = 0;
+        int seg, n = 0, left[2] = { 0, 0 };
+
+        if (llm_audit_journal_open(&j, pool, sp.path, 0) != APR_SUCCESS) {
+            _exit(1);
+        }
+        while (written < 3 * LLM_AUDIT_JOURNAL_ROTATE) {
+            const char *l = sealed_line(c, apr_psprintf(pool, "r%d", ++n));
+
+            if (llm_audit_journal_append(j, LLM_AUDIT_J_RECORD, l,
+                                         strlen(l), c->seq, &seg)
+                != APR_SUCCESS) {
+                _exit(1);
+            }
+            left[seg]++;
+            written += (apr_off_t)strlen(l) + 2;
+            if (n % 8 == 0) {
+                llm_audit_journal_done_n(j, left);
+                left[0] = left[1] = 0;
+            }
+        }
+        {
+            /* The last batch is reported done but for one record. */
+            const char *l = sealed_line(c, apr_psprintf(pool, "r%d", ++n));
+
+            if (llm_audit_journal_append(j, LLM_AUDIT_J_RECORD, l,
+                                         strlen(l), c->seq, &seg)
+                != APR_SUCCESS) {
+                _exit(1);
+            }
+        }
+        llm_audit_journal_done_n(j, left);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(recover(&sp, &got), APR_SUCCESS);
+    ck_assert_int_eq(got.chains, 1);
+    ck_assert_int_lt(got.records, 100);      /* most were cleared away */
+    k = spool_records(&sp, all, 400);
+    ck_assert_int_ge(k, 2);
+    /* The record not reported done is there, before the chain's end. */
+    for (i = 0; i < k; i++) {
+        if (apr_atoi64(all[i].v[LLM_AUDIT_F_SEQ])
+            == apr_atoi64(all[k - 1].v[LLM_AUDIT_F_SEQ]) - 1) {
+            last_kept = 1;
+        }
+    }
+    ck_assert_int_eq(last_kept, 1);
+    ck_assert_str_eq(all[k - 1].v[LLM_AUDIT_F_DECISION],
+                     LLM_AUDIT_DECISION_END);
+}
+END_TEST
+
 /* A journal file nobody holds, as a dead process leaves it. */
 static void orphan_journal(const char *content)
 {
@@ -1099,6 +1172,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, journal_is_bounded);
     tcase_add_test(tc, journal_of_a_dead_process_goes_to_the_spool_and_its_chain_ends);
     tcase_add_test(tc, journal_keeps_the_chain_head_across_clearing);
+    tcase_add_test(tc, journal_done_by_the_batch);
     tcase_add_test(tc, journal_drops_a_torn_last_line);
     tcase_add_test(tc, journal_stays_when_the_spool_is_full);
     suite_add_tcase(s, tc);
