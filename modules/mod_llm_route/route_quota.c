@@ -406,38 +406,40 @@ static const char *rfc3339(apr_pool_t *p, apr_time_t t)
                         tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* The figures' header names, per dialect and unit (unit_names' order):
+ * constants rather than joined anew for every answer. */
+static const char *const anthropic_names[2][3] = {
+    { "anthropic-ratelimit-requests-limit",
+      "anthropic-ratelimit-requests-remaining",
+      "anthropic-ratelimit-requests-reset" },
+    { "anthropic-ratelimit-tokens-limit",
+      "anthropic-ratelimit-tokens-remaining",
+      "anthropic-ratelimit-tokens-reset" }
+};
+static const char *const openai_names[2][3] = {
+    { "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
+      "x-ratelimit-reset-requests" },
+    { "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+      "x-ratelimit-reset-tokens" }
+};
+
 static void set_headers(request_rec *r, apr_table_t *h, const quota_state_t *st,
                         llm_family_e family, apr_time_t now)
 {
     int u;
 
     for (u = 0; u < 2; u++) {
-        const char *unit = unit_names[u];
-        const char *lim, *rem;
+        const char *const *name = family == LLM_FAMILY_ANTHROPIC
+                                  ? anthropic_names[u] : openai_names[u];
 
         if (!st->has[u]) {
             continue;
         }
-        lim = apr_off_t_toa(r->pool, st->limit[u]);
-        rem = apr_off_t_toa(r->pool, st->remaining[u]);
-        if (family == LLM_FAMILY_ANTHROPIC) {
-            apr_table_setn(h, apr_pstrcat(r->pool, "anthropic-ratelimit-",
-                                          unit, "-limit", NULL), lim);
-            apr_table_setn(h, apr_pstrcat(r->pool, "anthropic-ratelimit-",
-                                          unit, "-remaining", NULL), rem);
-            apr_table_setn(h, apr_pstrcat(r->pool, "anthropic-ratelimit-",
-                                          unit, "-reset", NULL),
-                           rfc3339(r->pool, st->reset[u]));
-        }
-        else {
-            apr_table_setn(h, apr_pstrcat(r->pool, "x-ratelimit-limit-",
-                                          unit, NULL), lim);
-            apr_table_setn(h, apr_pstrcat(r->pool, "x-ratelimit-remaining-",
-                                          unit, NULL), rem);
-            apr_table_setn(h, apr_pstrcat(r->pool, "x-ratelimit-reset-",
-                                          unit, NULL),
-                           duration(r->pool, st->reset[u] - now));
-        }
+        apr_table_setn(h, name[0], apr_off_t_toa(r->pool, st->limit[u]));
+        apr_table_setn(h, name[1], apr_off_t_toa(r->pool, st->remaining[u]));
+        apr_table_setn(h, name[2], family == LLM_FAMILY_ANTHROPIC
+                                   ? rfc3339(r->pool, st->reset[u])
+                                   : duration(r->pool, st->reset[u] - now));
     }
 }
 
