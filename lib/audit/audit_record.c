@@ -334,6 +334,36 @@ const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
  * a record's JSON line cost. */
 #define PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
 
+#define ONES  APR_UINT64_C(0x0101010101010101)
+#define HIGHS APR_UINT64_C(0x8080808080808080)
+
+/* The end of the run of PLAIN bytes at s, eight bytes at a time: a word
+ * with no byte >= 0x80, none < 0x20 and none equal to '"' or '\\' is
+ * plain through (the usual test for a byte below n, exact as a yes/no),
+ * and the first word that is not is finished byte by byte. */
+static const unsigned char *plain_run(const unsigned char *s,
+                                      const unsigned char *end)
+{
+    while (end - s >= 8) {
+        apr_uint64_t x, q, b;
+
+        memcpy(&x, s, 8);
+        q = x ^ (ONES * '"');
+        b = x ^ (ONES * '\\');
+        if (((x & HIGHS)
+             | ((x - ONES * 0x20) & ~x & HIGHS)
+             | ((q - ONES) & ~q & HIGHS)
+             | ((b - ONES) & ~b & HIGHS)) != 0) {
+            break;
+        }
+        s += 8;
+    }
+    while (s < end && PLAIN(*s)) {
+        s++;
+    }
+    return s;
+}
+
 /* Write v as a JSON string body at out (NULL: only count); returns the
  * bytes.  Ill-formed UTF-8 becomes U+FFFD, so the line always loads. */
 static apr_size_t json_escape(char *out, const char *v)
@@ -349,9 +379,7 @@ static apr_size_t json_escape(char *out, const char *v)
         apr_size_t k;
         char esc = 0;
 
-        while (s < end && PLAIN(*s)) {
-            s++;
-        }
+        s = plain_run(s, end);
         if (s > run) {
             if (out) {
                 memcpy(out + n, run, (apr_size_t)(s - run));

@@ -173,6 +173,54 @@ START_TEST(json_round_trip)
 }
 END_TEST
 
+/* Plain runs are skipped eight bytes at a time: a byte that needs an
+ * escape (or is not ASCII) is found at every offset of a word, at the
+ * start, middle and end of a value, and the line loads back the same. */
+START_TEST(json_line_escapes_at_every_offset)
+{
+    static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x1f",
+                                       "\x7f", "\xc3\xa9", "\xe2\x80\xa8",
+                                       "\xff" };
+    llm_audit_record_t rec, back;
+    char *line;
+    int i, k, len;
+
+    for (k = 0; k < (int)(sizeof(odd) / sizeof(odd[0])); k++) {
+        for (i = 0; i < 24; i++) {
+            for (len = i; len < i + 18; len += 17) {
+                char *v = apr_psprintf(pool, "%.*s%s%.*s", i,
+                                       "abcdefghijklmnopqrstuvwxyz", odd[k],
+                                       len - i,
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+                sample(&rec);
+                rec.v[LLM_AUDIT_F_CHAIN_ID] = "h:1:2";
+                rec.v[LLM_AUDIT_F_SEQ] = "7";
+                rec.v[LLM_AUDIT_F_PREV_MAC] = LLM_AUDIT_MAC_ZERO;
+                rec.v[LLM_AUDIT_F_MAC] = LLM_AUDIT_MAC_ZERO;
+                rec.v[LLM_AUDIT_F_USER_AGENT] = v;
+                line = llm_audit_record_to_json(pool, &rec);
+                ck_assert_ptr_null(strchr(line, '\n'));
+                ck_assert_ptr_null(strchr(line, '\x01'));
+                ck_assert_ptr_null(strchr(line, '\x1f'));
+                ck_assert_int_eq(llm_audit_record_from_json(pool, line,
+                                                            strlen(line),
+                                                            &back),
+                                 APR_SUCCESS);
+                /* Ill-formed UTF-8 comes back as U+FFFD, the rest as is. */
+                ck_assert_str_eq(back.v[LLM_AUDIT_F_USER_AGENT],
+                                 strcmp(odd[k], "\xff") ? v
+                                 : apr_psprintf(pool, "%.*s\xef\xbf\xbd%.*s",
+                                                i,
+                                                "abcdefghijklmnopqrstuvwxyz",
+                                                len - i,
+                                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(json_line_escapes_every_byte_jansson_would_refuse)
 {
     llm_audit_record_t rec, back;
@@ -1136,6 +1184,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, length_prefix_stops_field_smuggling);
     tcase_add_test(tc, json_round_trip);
     tcase_add_test(tc, json_line_escapes_every_byte_jansson_would_refuse);
+    tcase_add_test(tc, json_line_escapes_at_every_offset);
     tcase_add_test(tc, insert_sql_per_driver);
     tcase_add_test(tc, time_format);
     tcase_add_test(tc, time_format_as_printf);
