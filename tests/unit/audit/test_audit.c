@@ -288,6 +288,29 @@ START_TEST(utf8_cleaning)
 }
 END_TEST
 
+/* ASCII is passed over eight bytes at a time: a stray byte, or a whole
+ * character, at every offset of a word after and before ASCII. */
+START_TEST(utf8_cleaning_at_every_offset)
+{
+    int i;
+
+    for (i = 0; i < 24; i++) {
+        const char *good = apr_psprintf(pool, "%.*s\xe2\x82\xac%s", i,
+                                        "abcdefghijklmnopqrstuvwxyz",
+                                        "0123456789");
+        const char *bad = apr_psprintf(pool, "%.*s\xff%s", i,
+                                       "abcdefghijklmnopqrstuvwxyz",
+                                       "0123456789");
+
+        ck_assert_ptr_eq(llm_audit_utf8(pool, good), good);
+        ck_assert_str_eq(llm_audit_utf8(pool, bad),
+                         apr_psprintf(pool, "%.*s?%s", i,
+                                      "abcdefghijklmnopqrstuvwxyz",
+                                      "0123456789"));
+    }
+}
+END_TEST
+
 START_TEST(time_format)
 {
     apr_time_t t = apr_time_from_sec(1767323045) + 6;   /* 2026-01-02 */
@@ -1189,6 +1212,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, time_format);
     tcase_add_test(tc, time_format_as_printf);
     tcase_add_test(tc, utf8_cleaning);
+    tcase_add_test(tc, utf8_cleaning_at_every_offset);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("chain");
