@@ -1076,3 +1076,79 @@ const char *llm_json_skip_value(const char *p, const char *end)
                                             (const unsigned char *)end),
                                     (const unsigned char *)end);
 }
+
+int llm_json_top_members(const char *buf, size_t len,
+                         const char *const *names, size_t n,
+                         const char **values, size_t *value_lens, int *found)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    const unsigned char *end = p + len;
+    size_t i, left = n;
+    int rv = 0;
+
+    for (i = 0; i < n; i++) {
+        found[i] = 0;
+    }
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{') {
+        rv = -1;
+        goto done;
+    }
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        goto done;
+    }
+    while (p < end && left) {
+        const unsigned char *k = p, *ke, *v;
+
+        if (*p != '"' || !(p = skip_string(p, end))) {
+            rv = -1;
+            goto done;
+        }
+        ke = p;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') {
+            rv = -1;
+            goto done;
+        }
+        v = skip_ws(p + 1, end);
+        if (!(p = skip_value(v, end))) {
+            rv = -1;
+            goto done;
+        }
+        /* The first member of a name counts, as in llm_json_top_member. */
+        for (i = 0; i < n; i++) {
+            /* strncmp stops at the end of a shorter name. */
+            if (!found[i]
+                && !strncmp(names[i], (const char *)k + 1,
+                            (size_t)(ke - k) - 2)
+                && names[i][(ke - k) - 2] == '\0') {
+                found[i] = 1;
+                values[i] = (const char *)v;
+                value_lens[i] = (size_t)(p - v);
+                left--;
+            }
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (!(p < end && *p == '}')) {
+            rv = -1;
+        }
+        goto done;
+    }
+    if (left) {
+        rv = -1;        /* ran out of text inside the object */
+    }
+done:
+    /* A name not found before the walk failed is -1, as it would be
+     * alone. */
+    for (i = 0; i < n; i++) {
+        if (!found[i]) {
+            found[i] = rv;
+        }
+    }
+    return rv;
+}

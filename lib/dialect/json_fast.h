@@ -37,6 +37,14 @@ json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
 int llm_json_top_member(const char *buf, size_t len, const char *name,
                         const char **value, size_t *value_len);
 
+/* llm_json_top_member for n names in one walk: found[i] is what
+ * llm_json_top_member would return for names[i] (1 with values[i] and
+ * value_lens[i] set, 0, or -1); the walk stops once every name is found.
+ * Returns -1 when the walk met text it cannot follow, else 0. */
+int llm_json_top_members(const char *buf, size_t len,
+                         const char *const *names, size_t n,
+                         const char **values, size_t *value_lens, int *found);
+
 /* Past the JSON value at p (blanks before it skipped), or NULL; containers
  * are matched by bracket count only (the walk of answer events,
  * answer_walk.c, reads the members it needs with llm_json_top_member). */

@@ -28,6 +28,27 @@ typedef struct {
     size_t len;
 } usage_src_t;
 
+/* The members a usage object is read for.  A text source's are found in
+ * one walk of its text, not one walk each (usage_from_src). */
+enum {
+    U_PROMPT, U_PROMPT_DETAILS, U_COMPLETION, U_CACHE_READ,
+    U_CACHE_CREATION, U_INPUT, U_INPUT_DETAILS, U_OUTPUT, U_COUNT
+};
+
+static const char *const usage_names[U_COUNT] = {
+    "prompt_tokens", "prompt_tokens_details", "completion_tokens",
+    "cache_read_input_tokens", "cache_creation_input_tokens",
+    "input_tokens", "input_tokens_details", "output_tokens"
+};
+
+typedef struct {
+    usage_src_t src;
+    int walked;                 /* text: the members below are set */
+    const char *v[U_COUNT];
+    size_t n[U_COUNT];
+    int found[U_COUNT];
+} usage_obj_t;
+
 /* A real number as a token count, if one fits. */
 static int real_count(double d, long long *out)
 {
@@ -134,65 +155,96 @@ static usage_src_t src_member(const usage_src_t *s, const char *key)
     return m;
 }
 
-static int get_int(const usage_src_t *s, const char *key, long long *out)
+static int src_int(const usage_src_t *v, long long *out)
 {
-    usage_src_t v = src_member(s, key);
-
-    if (v.text) {
-        return text_number(v.text, v.len, out);
+    if (v->text) {
+        return text_number(v->text, v->len, out);
     }
-    if (json_is_integer(v.j)) {
-        *out = json_integer_value(v.j);
+    if (json_is_integer(v->j)) {
+        *out = json_integer_value(v->j);
         return 1;
     }
-    if (json_is_real(v.j)) {
-        return real_count(json_real_value(v.j), out);
+    if (json_is_real(v->j)) {
+        return real_count(json_real_value(v->j), out);
     }
     return 0;
 }
 
-static int get_nested_int(const usage_src_t *s, const char *key,
-                          const char *inner, long long *out)
+/* The usage object's member `which`; an empty source when there is none. */
+static usage_src_t obj_member(const usage_obj_t *o, int which)
 {
-    usage_src_t m = src_member(s, key);
+    usage_src_t m = { NULL, NULL, 0 };
 
-    return (m.text || m.j) && src_is_object(&m) && get_int(&m, inner, out);
+    if (!o->walked) {
+        return src_member(&o->src, usage_names[which]);
+    }
+    if (o->found[which] == 1) {
+        m.text = o->v[which];
+        m.len = o->n[which];
+    }
+    return m;
 }
 
-static int usage_from_src(llm_usage_t *u, const usage_src_t *usage)
+static int get_int(const usage_obj_t *o, int which, long long *out)
+{
+    usage_src_t v = obj_member(o, which);
+
+    return src_int(&v, out);
+}
+
+static int get_nested_int(const usage_obj_t *o, int which,
+                          const char *inner, long long *out)
+{
+    usage_src_t m = obj_member(o, which), v;
+
+    if (!(m.text || m.j) || !src_is_object(&m)) {
+        return 0;
+    }
+    v = src_member(&m, inner);
+    return src_int(&v, out);
+}
+
+static int usage_from_src(llm_usage_t *u, const usage_src_t *src)
 {
     long long v, in;
     int anthropic = 0, found = 0;
+    usage_obj_t obj, *usage = &obj;
 
-    if (!src_is_object(usage)) {
+    if (!src_is_object(src)) {
         return 0;
     }
+    obj.src = *src;
+    obj.walked = src->text != NULL;
+    if (obj.walked) {
+        llm_json_top_members(src->text, src->len, usage_names, U_COUNT,
+                             obj.v, obj.n, obj.found);
+    }
     /* OpenAI Chat Completions, Completions, Embeddings */
-    if (get_int(usage, "prompt_tokens", &v)) {
+    if (get_int(usage, U_PROMPT, &v)) {
         u->input_tokens = v;
         found = 1;
-        if (get_nested_int(usage, "prompt_tokens_details", "cached_tokens",
+        if (get_nested_int(usage, U_PROMPT_DETAILS, "cached_tokens",
                            &v)) {
             u->cached_input_tokens = v;
         }
     }
-    if (get_int(usage, "completion_tokens", &v)) {
+    if (get_int(usage, U_COMPLETION, &v)) {
         u->output_tokens = v;
         u->output_final = 1;
         found = 1;
     }
     /* Anthropic keeps cache reads and writes out of input_tokens. */
-    if (get_int(usage, "cache_read_input_tokens", &v)) {
+    if (get_int(usage, U_CACHE_READ, &v)) {
         u->cached_input_tokens = v;
         anthropic = 1;
     }
-    if (get_int(usage, "cache_creation_input_tokens", &v)) {
+    if (get_int(usage, U_CACHE_CREATION, &v)) {
         u->cache_creation_input_tokens = v;
         anthropic = 1;
     }
-    if (get_int(usage, "input_tokens", &v)) {
+    if (get_int(usage, U_INPUT, &v)) {
         found = 1;
-        if (get_nested_int(usage, "input_tokens_details", "cached_tokens",
+        if (get_nested_int(usage, U_INPUT_DETAILS, "cached_tokens",
                            &in)) {
             /* Responses API: input_tokens already counts the cached. */
             u->cached_input_tokens = in;
@@ -208,7 +260,7 @@ static int usage_from_src(llm_usage_t *u, const usage_src_t *usage)
         u->input_tokens = u->anthropic_uncached + u->cached_input_tokens
                           + u->cache_creation_input_tokens;
     }
-    if (get_int(usage, "output_tokens", &v)) {
+    if (get_int(usage, U_OUTPUT, &v)) {
         u->output_tokens = v;
         u->output_final = 1;
         found = 1;

@@ -25,7 +25,6 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
-#include "apr_base64.h"
 #include "apr_strings.h"
 
 #include "route_internal.h"
@@ -38,38 +37,68 @@ APLOG_USE_MODULE(llm_route);
 /* Clock skew allowed for "nbf". */
 #define NBF_SKEW 60
 
+/* The payload's members read, in llm_route_take_identity's one walk. */
+enum { C_GROUPS, C_USER, C_EXP, C_NBF, C_COUNT };
+
+/* A base64 digit's value (either alphabet: '-' and '+' are 62, '_' and
+ * '/' are 63), or 64 for any other byte. */
+static unsigned char b64_digit(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A')
+         : c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 26)
+         : c >= '0' && c <= '9' ? (unsigned char)(c - '0' + 52)
+         : c == '-' || c == '+' ? 62
+         : c == '_' || c == '/' ? 63 : 64;
+}
+
 /* The decoded payload of a compact JWS (header.payload.signature); NULL
- * for anything else (an opaque token checked by introspection, a JWE). */
+ * for anything else (an opaque token checked by introspection, a JWE).
+ * Decoded where it lies, in one pass (the payload's copy in the standard
+ * alphabet for apr_base64_decode cost as much as the decoding): the
+ * digits up to the first byte that is none, as apr_base64_decode reads
+ * them. */
 static const char *jws_payload(request_rec *r, const char *token,
                                apr_size_t *len)
 {
     const char *p1 = strchr(token, '.');
     const char *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
+    const unsigned char *in;
+    unsigned char *raw, *out, d[4];
     apr_size_t n, i;
-    char *b64, *raw;
-    int got;
 
     if (!p2 || strchr(p2 + 1, '.') || p2 == p1 + 1) {
         return NULL;
     }
-    n = (apr_size_t)(p2 - p1 - 1);
-    b64 = apr_palloc(r->pool, n + 3);
-    for (i = 0; i < n; i++) {
-        char c = p1[1 + i];
-
-        b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    in = (const unsigned char *)p1 + 1;
+    for (n = 0; in + n < (const unsigned char *)p2 && b64_digit(in[n]) < 64;
+         n++) {
     }
-    while (i % 4) {
-        b64[i++] = '=';
+    raw = out = apr_palloc(r->pool, n / 4 * 3 + 4);
+    for (i = 0; i + 4 <= n; i += 4) {
+        d[0] = b64_digit(in[i]);
+        d[1] = b64_digit(in[i + 1]);
+        d[2] = b64_digit(in[i + 2]);
+        d[3] = b64_digit(in[i + 3]);
+        *out++ = (unsigned char)(d[0] << 2 | d[1] >> 4);
+        *out++ = (unsigned char)(d[1] << 4 | d[2] >> 2);
+        *out++ = (unsigned char)(d[2] << 6 | d[3]);
     }
-    b64[i] = '\0';
-    raw = apr_palloc(r->pool, apr_base64_decode_len(b64) + 1);
-    got = apr_base64_decode(raw, b64);
-    if (got <= 0) {
+    /* A last group of 2 or 3 digits is 1 or 2 bytes; one digit is none. */
+    if (n - i >= 2) {
+        d[0] = b64_digit(in[i]);
+        d[1] = b64_digit(in[i + 1]);
+        *out++ = (unsigned char)(d[0] << 2 | d[1] >> 4);
+        if (n - i == 3) {
+            d[2] = b64_digit(in[i + 2]);
+            *out++ = (unsigned char)(d[1] << 4 | d[2] >> 2);
+        }
+    }
+    if (out == raw) {
         return NULL;
     }
-    *len = (apr_size_t)got;
-    return raw;
+    *out = '\0';
+    *len = (apr_size_t)(out - raw);
+    return (const char *)raw;
 }
 
 /* The groups claim as a list of strings: an array's string members, or a
@@ -123,18 +152,27 @@ static void take_groups(request_rec *r, llm_request_t *req,
     json_decref(list);
 }
 
-/* A top-level member that is a JSON number (NumericDate). */
-static int number_claim(request_rec *r, const char *payload, apr_size_t len,
-                        const char *name, apr_int64_t *out)
+/* A top-level member's value that is a JSON number (NumericDate). */
+static int number_claim(request_rec *r, const char *v, size_t vlen,
+                        apr_int64_t *out)
 {
-    const char *v;
-    size_t vlen;
     char *copy, *end;
     double d;
+    apr_int64_t whole = 0;
+    size_t i;
 
-    if (llm_json_top_member(payload, len, name, &v, &vlen) != 1
-        || !vlen || !(*v == '-' || (*v >= '0' && *v <= '9'))) {
+    if (!vlen || !(*v == '-' || (*v >= '0' && *v <= '9'))) {
         return 0;
+    }
+    /* Plain digits (every real token's dates): the value strtod would
+     * give, exactly, below 10^15. */
+    for (i = 0; i < vlen && i < 15 && *v != '-' && v[i] >= '0'
+                && v[i] <= '9'; i++) {
+        whole = whole * 10 + (v[i] - '0');
+    }
+    if (i == vlen) {
+        *out = whole;
+        return 1;
     }
     copy = apr_pstrmemdup(r->pool, v, vlen);
     d = strtod(copy, &end);
@@ -172,17 +210,13 @@ static int env_number(request_rec *r, const char *prefix, const char *name,
 
 /* A top-level member that is a JSON string without NUL (a name cut at a
  * NUL would compare as another). */
-static const char *string_claim(request_rec *r, const char *payload,
-                                apr_size_t len, const char *name)
+static const char *string_claim(request_rec *r, const char *v, size_t vlen)
 {
-    const char *v;
-    size_t vlen;
     json_t *parsed, *s;
     const char *out = NULL;
     char *wrapped;
 
-    if (llm_json_top_member(payload, len, name, &v, &vlen) != 1
-        || !vlen || *v != '"') {
+    if (!vlen || *v != '"') {
         return NULL;
     }
     wrapped = apr_palloc(r->pool, vlen + 3);
@@ -203,10 +237,11 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
                             llm_request_t *req, const char **why)
 {
     apr_int64_t now = apr_time_sec(r->request_time), exp = 0, nbf = 0;
-    const char *token, *payload, *gv, *prefix, *user = NULL;
+    const char *token, *payload, *prefix, *user = NULL;
+    const char *names[C_COUNT], *v[C_COUNT];
     apr_size_t plen = 0;
-    size_t gvlen;
-    int has_exp, has_nbf, found;
+    size_t vlen[C_COUNT];
+    int has_exp, has_nbf, found[C_COUNT];
 
     req->user = r->user;
     if (!r->user) {
@@ -217,19 +252,28 @@ int llm_route_take_identity(request_rec *r, const llm_route_dir_conf_t *dc,
         return HTTP_UNAUTHORIZED;
     }
     payload = jws_payload(r, token, &plen);
-    found = payload ? llm_json_top_member(payload, plen,
-                                          llm_route_groups_claim(dc),
-                                          &gv, &gvlen)
-                    : -1;
-    if (found >= 0) {
-        if (found == 1) {
-            take_groups(r, req, gv, gvlen);
+    names[C_GROUPS] = llm_route_groups_claim(dc);
+    names[C_USER] = dc->user_claim ? dc->user_claim : "";
+    names[C_EXP] = "exp";
+    names[C_NBF] = "nbf";
+    /* Each claim as llm_json_top_member finds it, in one walk. */
+    if (payload) {
+        llm_json_top_members(payload, plen, names, C_COUNT, v, vlen, found);
+    }
+    else {
+        found[C_GROUPS] = -1;
+    }
+    if (found[C_GROUPS] >= 0) {
+        if (found[C_GROUPS] == 1) {
+            take_groups(r, req, v[C_GROUPS], vlen[C_GROUPS]);
         }
-        if (dc->user_claim) {
-            user = string_claim(r, payload, plen, dc->user_claim);
+        if (dc->user_claim && found[C_USER] == 1) {
+            user = string_claim(r, v[C_USER], vlen[C_USER]);
         }
-        has_exp = number_claim(r, payload, plen, "exp", &exp);
-        has_nbf = number_claim(r, payload, plen, "nbf", &nbf);
+        has_exp = found[C_EXP] == 1
+                  && number_claim(r, v[C_EXP], vlen[C_EXP], &exp);
+        has_nbf = found[C_NBF] == 1
+                  && number_claim(r, v[C_NBF], vlen[C_NBF], &nbf);
     }
     else {
         /* Opaque (or a payload this scan cannot follow): the claims came

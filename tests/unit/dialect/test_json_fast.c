@@ -455,6 +455,72 @@ START_TEST(top_member_finds_only_the_top_level_usage)
 }
 END_TEST
 
+/* Several names in one walk find what one walk per name finds: the same
+ * result and span for each, on valid, cut and mutated objects. */
+static void members_as_one_by_one(const char *buf, size_t len)
+{
+    static const char *const names[] = {
+        "usage", "prompt_tokens", "a", "", "exp", "nbf", "groups", "a",
+        "input_tokens_details", "x"
+    };
+    enum { N = sizeof(names) / sizeof(names[0]) };
+    const char *v[N], *one;
+    size_t vl[N], onel;
+    int found[N], alone;
+    size_t i;
+
+    llm_json_top_members(buf, len, names, N, v, vl, found);
+    for (i = 0; i < N; i++) {
+        alone = llm_json_top_member(buf, len, names[i], &one, &onel);
+        ck_assert_msg(found[i] == alone, "%s in %.*s: %d, alone %d",
+                      names[i], (int)len, buf, found[i], alone);
+        if (alone == 1) {
+            ck_assert_msg(v[i] == one && vl[i] == onel, "%s in %.*s",
+                          names[i], (int)len, buf);
+        }
+    }
+}
+
+START_TEST(top_members_find_what_top_member_finds)
+{
+    static const char *const seeds[] = {
+        "{\"a\":1,\"usage\":{\"prompt_tokens\":3},\"prompt_tokens\":[1,"
+        "{\"x\":2}],\"a\":2,\"\":\"e\",\"exp\":17e8 ,\"nbf\" : -1,"
+        "\"groups\":[\"g\\\"1\",\"g2\"],\"input_tokens_details\":null}",
+        "{\"sub\":\"u\",\"exp\":1,\"exp\":2,\"groups\":\"one\"}",
+        " { } ",
+        "{\"a\":{\"exp\":1},\"x\":\"exp\"}",
+        "[{\"a\":1}]",
+    };
+    static const char bytes[] = "{}[]\":,\\ae-1 \n\xff";
+    unsigned long st = 0x7654321UL;
+    char buf[256];
+    size_t s, n, at;
+    int round;
+
+    for (s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        n = strlen(seeds[s]);
+        members_as_one_by_one(seeds[s], n);
+        for (at = 0; at < n; at++) {
+            members_as_one_by_one(seeds[s], at);
+        }
+        for (round = 0; round < 3000; round++) {
+            n = strlen(seeds[s]);
+            memcpy(buf, seeds[s], n);
+            at = next_rand(&st) % n;
+            if (next_rand(&st) % 2) {
+                buf[at] = bytes[next_rand(&st) % (sizeof(bytes) - 1)];
+            }
+            else {
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            }
+            members_as_one_by_one(buf, n);
+        }
+    }
+}
+END_TEST
+
 START_TEST(errors_never_quote_the_body)
 {
     static const char *const bodies[] = {
@@ -496,6 +562,7 @@ static Suite *json_fast_suite(void)
     tcase_add_test(tc, recorded_client_bodies);
     tcase_add_test(tc, errors_never_quote_the_body);
     tcase_add_test(tc, top_member_finds_only_the_top_level_usage);
+    tcase_add_test(tc, top_members_find_what_top_member_finds);
     suite_add_tcase(s, tc);
     return s;
 }
