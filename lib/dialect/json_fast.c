@@ -1100,6 +1100,7 @@ int llm_json_top_members(const char *buf, size_t len,
     }
     while (p < end && left) {
         const unsigned char *k = p, *ke, *v;
+        unsigned char first;
 
         if (*p != '"' || !(p = skip_string(p, end))) {
             rv = -1;
@@ -1116,10 +1117,12 @@ int llm_json_top_members(const char *buf, size_t len,
             rv = -1;
             goto done;
         }
-        /* The first member of a name counts, as in llm_json_top_member. */
+        /* The first member of a name counts, as in llm_json_top_member.
+         * Most names differ at their first byte (an empty key's is its
+         * end); strncmp stops at the end of a shorter name. */
+        first = ke - k == 2 ? 0 : k[1];
         for (i = 0; i < n; i++) {
-            /* strncmp stops at the end of a shorter name. */
-            if (!found[i]
+            if (!found[i] && (unsigned char)names[i][0] == first
                 && !strncmp(names[i], (const char *)k + 1,
                             (size_t)(ke - k) - 2)
                 && names[i][(ke - k) - 2] == '\0') {

@@ -42,14 +42,26 @@ enum { C_GROUPS, C_USER, C_EXP, C_NBF, C_COUNT };
 
 /* A base64 digit's value (either alphabet: '-' and '+' are 62, '_' and
  * '/' are 63), or 64 for any other byte. */
-static unsigned char b64_digit(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A')
-         : c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 26)
-         : c >= '0' && c <= '9' ? (unsigned char)(c - '0' + 52)
-         : c == '-' || c == '+' ? 62
-         : c == '_' || c == '/' ? 63 : 64;
-}
+#define X64 64
+static const unsigned char b64_digit[256] = {
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, 62,  X64, 62,  X64, 63,
+    52,  53,  54,  55,  56,  57,  58,  59,  60,  61,  X64, X64, X64, X64, X64, X64,
+    X64, 0,   1,   2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,
+    15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  X64, X64, X64, X64, 63,
+    X64, 26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+    41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64,
+    X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64, X64
+};
+#undef X64
 
 /* The decoded payload of a compact JWS (header.payload.signature); NULL
  * for anything else (an opaque token checked by introspection, a JWE).
@@ -70,26 +82,26 @@ static const char *jws_payload(request_rec *r, const char *token,
         return NULL;
     }
     in = (const unsigned char *)p1 + 1;
-    for (n = 0; in + n < (const unsigned char *)p2 && b64_digit(in[n]) < 64;
+    for (n = 0; in + n < (const unsigned char *)p2 && b64_digit[in[n]] < 64;
          n++) {
     }
     raw = out = apr_palloc(r->pool, n / 4 * 3 + 4);
     for (i = 0; i + 4 <= n; i += 4) {
-        d[0] = b64_digit(in[i]);
-        d[1] = b64_digit(in[i + 1]);
-        d[2] = b64_digit(in[i + 2]);
-        d[3] = b64_digit(in[i + 3]);
+        d[0] = b64_digit[in[i]];
+        d[1] = b64_digit[in[i + 1]];
+        d[2] = b64_digit[in[i + 2]];
+        d[3] = b64_digit[in[i + 3]];
         *out++ = (unsigned char)(d[0] << 2 | d[1] >> 4);
         *out++ = (unsigned char)(d[1] << 4 | d[2] >> 2);
         *out++ = (unsigned char)(d[2] << 6 | d[3]);
     }
     /* A last group of 2 or 3 digits is 1 or 2 bytes; one digit is none. */
     if (n - i >= 2) {
-        d[0] = b64_digit(in[i]);
-        d[1] = b64_digit(in[i + 1]);
+        d[0] = b64_digit[in[i]];
+        d[1] = b64_digit[in[i + 1]];
         *out++ = (unsigned char)(d[0] << 2 | d[1] >> 4);
         if (n - i == 3) {
-            d[2] = b64_digit(in[i + 2]);
+            d[2] = b64_digit[in[i + 2]];
             *out++ = (unsigned char)(d[1] << 4 | d[2] >> 2);
         }
     }
@@ -111,7 +123,6 @@ static void take_groups(request_rec *r, llm_request_t *req,
     char *wrapped = apr_palloc(r->pool, vlen + 3);
     json_t *outer, *v, *list, *g;
     size_t i;
-    char *dump;
 
     wrapped[0] = '[';
     memcpy(wrapped + 1, value, vlen);
@@ -146,9 +157,8 @@ static void take_groups(request_rec *r, llm_request_t *req,
                 apr_pstrdup(r->pool, name);
         }
     }
-    dump = json_dumps(list, JSON_COMPACT);
-    req->groups_json = dump ? apr_pstrdup(r->pool, dump) : NULL;
-    free(dump);
+    /* json_dumps' text, byte for byte, written straight into the pool. */
+    req->groups_json = llm_json_dump(r->pool, list, NULL);
     json_decref(list);
 }
 
