@@ -45,11 +45,14 @@ typedef enum {
  * kilobytes */
 #define LLM_DIALECT_ID_MAX 65536
 
-llm_field_kind_e llm_dialect_field_kind(const char *key);
-int llm_dialect_enum_known(const char *key, const char *v, size_t n);
+/* Keys with their lengths, as jansson keeps them: a key with a NUL byte
+ * inside names no field. */
+llm_field_kind_e llm_dialect_field_kind(const char *key, size_t key_len);
+int llm_dialect_enum_known(const char *key, size_t key_len, const char *v,
+                           size_t n);
 int llm_dialect_id_ok(const char *v, size_t n);
 int llm_dialect_blob_ok(const char *v, size_t n);
-int llm_dialect_name_known(const char *key);
+int llm_dialect_name_known(const char *key, size_t key_len);
 
 /* media.c: is a media field base64 of a binary format? */
 typedef enum {

@@ -110,20 +110,62 @@ static const field_t fields[] = {
       "tool_search_tool_bm25|tool_reference|" },
 };
 
-static int field_cmp(const void *key, const void *elt)
+/* Equal to the literal lit, k having lit's length: the compiler makes
+ * each a compare of one or two words. */
+#define EQ(k, lit) (!memcmp((k), (lit), sizeof(lit) - 1))
+
+/* The entry of fields[] named k (n bytes), by length and then by the
+ * names of that length: the walker looks up every member of the
+ * dialects' objects, and a bsearch of strcmp calls was a fifth of the
+ * walk of an agent's request. */
+static const field_t *field_of(const char *k, size_t n)
 {
-    return strcmp((const char *)key, ((const field_t *)elt)->name);
+    switch (n) {
+    case 2:
+        return EQ(k, "id") ? &fields[5] : NULL;
+    case 3:
+        return EQ(k, "ttl") ? &fields[20] : NULL;
+    case 4:
+        return EQ(k, "type") ? &fields[21]
+               : EQ(k, "role") ? &fields[11] : NULL;
+    case 5:
+        return EQ(k, "model") ? &fields[7] : NULL;
+    case 6:
+        return EQ(k, "detail") ? &fields[1]
+               : EQ(k, "object") ? &fields[8]
+               : EQ(k, "status") ? &fields[14] : NULL;
+    case 7:
+        return EQ(k, "call_id") ? &fields[0] : NULL;
+    case 9:
+        return EQ(k, "signature") ? &fields[13] : NULL;
+    case 10:
+        return EQ(k, "media_type") ? &fields[6]
+               : EQ(k, "truncation") ? &fields[19] : NULL;
+    case 11:
+        return EQ(k, "stop_reason") ? &fields[15]
+               : EQ(k, "tool_choice") ? &fields[17]
+               : EQ(k, "tool_use_id") ? &fields[18] : NULL;
+    case 12:
+        return EQ(k, "service_tier") ? &fields[12]
+               : EQ(k, "tool_call_id") ? &fields[16] : NULL;
+    case 13:
+        return EQ(k, "finish_reason") ? &fields[4] : NULL;
+    case 15:
+        return EQ(k, "encoding_format") ? &fields[2] : NULL;
+    case 16:
+        return EQ(k, "reasoning_effort") ? &fields[10] : NULL;
+    case 17:
+        return EQ(k, "encrypted_content") ? &fields[3] : NULL;
+    case 20:
+        return EQ(k, "previous_response_id") ? &fields[9] : NULL;
+    default:
+        return NULL;
+    }
 }
 
-static const field_t *field_of(const char *key)
+llm_field_kind_e llm_dialect_field_kind(const char *key, size_t key_len)
 {
-    return bsearch(key, fields, sizeof(fields) / sizeof(fields[0]),
-                   sizeof(fields[0]), field_cmp);
-}
-
-llm_field_kind_e llm_dialect_field_kind(const char *key)
-{
-    const field_t *f = field_of(key);
+    const field_t *f = field_of(key, key_len);
 
     return f ? f->kind : LLM_FIELD_TEXT;
 }
@@ -144,15 +186,16 @@ static int versioned(const char *list, const char *v, size_t n)
     return in_list(list, v, n - 9);
 }
 
-int llm_dialect_enum_known(const char *key, const char *v, size_t n)
+int llm_dialect_enum_known(const char *key, size_t key_len, const char *v,
+                           size_t n)
 {
-    const field_t *f = field_of(key);
+    const field_t *f = field_of(key, key_len);
 
     if (!f || f->kind != LLM_FIELD_ENUM) {
         return 0;
     }
     return in_list(f->values, v, n)
-           || (!strcmp(key, "type") && versioned(f->values, v, n));
+           || (f == &fields[21] && versioned(f->values, v, n));
 }
 
 /* Ids the providers and the clients make: toolu_01..., call_..., msg_...,
@@ -202,33 +245,66 @@ int llm_dialect_blob_ok(const char *v, size_t n)
 }
 
 /* The member names of the dialects' own objects (messages, parts, tool
- * definitions and calls, settings).  Sorted (bsearch).  A key not here,
- * inside one of those objects, is scanned as text. */
-static const char *const names[] = {
-    "allowed_domains", "annotations", "arguments", "audio",
-    "blocked_domains", "budget_tokens", "cache_control", "call_id",
-    "citations", "city", "clear_at_least", "clear_tool_inputs", "content",
-    "context", "context_management", "country", "data", "defer_loading",
-    "description", "detail", "disable_parallel_tool_use", "edits",
-    "effort", "encrypted_content", "exclude_tools", "file", "file_data",
-    "file_id", "file_url", "filename", "format", "function",
-    "generate_summary", "id", "image_url", "include_usage", "input",
-    "input_audio", "input_schema", "is_error", "json_schema", "keep",
-    "logprobs", "max_uses", "media_type", "model", "name", "output",
-    "parameters", "phase", "refusal", "region", "role", "schema",
-    "signature", "source", "status", "strict", "summary", "text",
-    "thinking", "timezone", "title", "tool_call_id", "tool_calls",
-    "tool_use_id", "trigger", "ttl", "type", "url", "user_location",
-    "value", "verbosity"
-};
-
-static int name_cmp(const void *key, const void *elt)
+ * definitions and calls, settings), by length.  A key not here, inside
+ * one of those objects, is scanned as text.  Sorted within each length;
+ * test_names.c's list must stay the same as this one. */
+int llm_dialect_name_known(const char *k, size_t n)
 {
-    return strcmp((const char *)key, *(const char *const *)elt);
-}
-
-int llm_dialect_name_known(const char *key)
-{
-    return bsearch(key, names, sizeof(names) / sizeof(names[0]),
-                   sizeof(names[0]), name_cmp) != NULL;
+    switch (n) {
+    case 2:
+        return EQ(k, "id");
+    case 3:
+        return EQ(k, "ttl") || EQ(k, "url");
+    case 4:
+        return EQ(k, "city") || EQ(k, "data") || EQ(k, "file") ||
+               EQ(k, "keep") || EQ(k, "name") || EQ(k, "role") ||
+               EQ(k, "text") || EQ(k, "type");
+    case 5:
+        return EQ(k, "audio") || EQ(k, "edits") || EQ(k, "input") ||
+               EQ(k, "model") || EQ(k, "phase") || EQ(k, "title") ||
+               EQ(k, "value");
+    case 6:
+        return EQ(k, "detail") || EQ(k, "effort") || EQ(k, "format") ||
+               EQ(k, "output") || EQ(k, "region") || EQ(k, "schema") ||
+               EQ(k, "source") || EQ(k, "status") || EQ(k, "strict");
+    case 7:
+        return EQ(k, "call_id") || EQ(k, "content") || EQ(k, "context") ||
+               EQ(k, "country") || EQ(k, "file_id") || EQ(k, "refusal") ||
+               EQ(k, "summary") || EQ(k, "trigger");
+    case 8:
+        return EQ(k, "file_url") || EQ(k, "filename") || EQ(k, "function") ||
+               EQ(k, "is_error") || EQ(k, "logprobs") || EQ(k, "max_uses") ||
+               EQ(k, "thinking") || EQ(k, "timezone");
+    case 9:
+        return EQ(k, "arguments") || EQ(k, "citations") ||
+               EQ(k, "file_data") || EQ(k, "image_url") ||
+               EQ(k, "signature") || EQ(k, "verbosity");
+    case 10:
+        return EQ(k, "media_type") || EQ(k, "parameters") ||
+               EQ(k, "tool_calls");
+    case 11:
+        return EQ(k, "annotations") || EQ(k, "description") ||
+               EQ(k, "input_audio") || EQ(k, "json_schema") ||
+               EQ(k, "tool_use_id");
+    case 12:
+        return EQ(k, "input_schema") || EQ(k, "tool_call_id");
+    case 13:
+        return EQ(k, "budget_tokens") || EQ(k, "cache_control") ||
+               EQ(k, "defer_loading") || EQ(k, "exclude_tools") ||
+               EQ(k, "include_usage") || EQ(k, "user_location");
+    case 14:
+        return EQ(k, "clear_at_least");
+    case 15:
+        return EQ(k, "allowed_domains") || EQ(k, "blocked_domains");
+    case 16:
+        return EQ(k, "generate_summary");
+    case 17:
+        return EQ(k, "clear_tool_inputs") || EQ(k, "encrypted_content");
+    case 18:
+        return EQ(k, "context_management");
+    case 25:
+        return EQ(k, "disable_parallel_tool_use");
+    default:
+        return 0;
+    }
 }

@@ -20,30 +20,37 @@
  * bodies and audit records where a secret must never appear. */
 static int key_is_name(const char *key, size_t len)
 {
-    size_t i, digits = 0, upper = 0, lower = 0, seps = 0, run;
-    char c;
+    size_t i, digits = 0, upper = 0, lower = 0, seps = 0, run = 0;
+    unsigned char c;
 
-    if (len == 0 || len > 40) {
+    if (len == 0 || len > 40 || (key[0] >= '0' && key[0] <= '9')) {
         return 0;
     }
+    /* One pass: every key of a request goes through here. */
     for (i = 0; i < len; i++) {
-        c = key[i];
+        c = (unsigned char)key[i];
+        if (c >= 'a' && c <= 'z') {
+            lower++;
+            run = 0;
+            continue;
+        }
         if (c >= '0' && c <= '9') {
-            if (i == 0) {
-                return 0;
-            }
             digits++;
         }
         else if (c >= 'A' && c <= 'Z') {
             upper++;
         }
-        else if (c >= 'a' && c <= 'z') {
-            lower++;
-        }
         else if (c == '_' || c == '-' || c == '$') {
             seps++;
+            run = 0;
+            continue;
         }
         else {
+            return 0;
+        }
+        /* sixteen capitals and digits in a row are no word of a name,
+         * even with a suffix or prefix glued on (AKIA..._a) */
+        if (++run >= 16) {
             return 0;
         }
     }
@@ -59,15 +66,6 @@ static int key_is_name(const char *key, size_t len)
      * may have no digit at all); CONSTANT_NAMES have underscores. */
     if (len >= 16 && lower == 0 && seps == 0) {
         return 0;
-    }
-    /* ... also with a suffix or prefix glued on (AKIA..._a): sixteen
-     * capitals and digits in a row are no word of a name. */
-    for (i = 0, run = 0; i < len; i++) {
-        c = key[i];
-        run = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? run + 1 : 0;
-        if (run >= 16) {
-            return 0;
-        }
     }
     return 1;
 }

@@ -26,6 +26,12 @@
 #include "llm_dialect.h"
 #include "dialect_private.h"
 
+/* key (n bytes, as jansson keeps it) is the literal lit: a length compare
+ * first, then one or two words; keys are compared against field names
+ * for every member of every object of the request. */
+#define KEY_IS(key, n, lit) \
+    ((n) == sizeof(lit) - 1 && !memcmp((key), (lit), sizeof(lit) - 1))
+
 typedef struct {
     apr_pool_t *p;
     apr_array_header_t *units;   /* of llm_unit_t */
@@ -263,15 +269,15 @@ static void refuse(walk_t *w, const char *path, const char *why)
 }
 
 /* Objects (and arrays) whose members are the caller's own data. */
-static int is_free_key(const char *key, json_t *v)
+static int is_free_key(const char *key, size_t n, json_t *v)
 {
-    return !strcmp(key, "input_schema") || !strcmp(key, "parameters")
-        || !strcmp(key, "schema") || !strcmp(key, "metadata")
-        || !strcmp(key, "client_metadata")
+    return KEY_IS(key, n, "input_schema") || KEY_IS(key, n, "parameters")
+        || KEY_IS(key, n, "schema") || KEY_IS(key, n, "metadata")
+        || KEY_IS(key, n, "client_metadata")
         /* tool_use input (Anthropic) and object-valued arguments; the
          * Responses "input" is an array or a string and stays protocol. */
         || (json_is_object(v)
-            && (!strcmp(key, "input") || !strcmp(key, "arguments")));
+            && (KEY_IS(key, n, "input") || KEY_IS(key, n, "arguments")));
 }
 
 /* Text decoded from base64: scanned, never edited (an edit would have to
@@ -301,13 +307,13 @@ static void unit_decoded(walk_t *w, const char *path, json_t *value,
 /* Media fields: the data of a base64 source, input_audio data, file_data,
  * and URLs (data: URLs only).  *declared: the media type named beside. */
 static int is_media(json_t *obj, const char *parent_key, const char *key,
-                    const char **declared, int *url_field)
+                    size_t n, const char **declared, int *url_field)
 {
     const char *type;
 
     *declared = NULL;
     *url_field = 0;
-    if (!strcmp(key, "data")) {
+    if (KEY_IS(key, n, "data")) {
         type = llm_dialect_str(obj, "type");
         if (type && !strcmp(type, "base64")) {
             *declared = llm_dialect_str(obj, "media_type");
@@ -315,10 +321,10 @@ static int is_media(json_t *obj, const char *parent_key, const char *key,
         }
         return parent_key && !strcmp(parent_key, "input_audio");
     }
-    if (!strcmp(key, "file_data")) {
+    if (KEY_IS(key, n, "file_data")) {
         return 1;
     }
-    if (!strcmp(key, "url") || !strcmp(key, "image_url")) {
+    if (KEY_IS(key, n, "url") || KEY_IS(key, n, "image_url")) {
         *url_field = 1;
         return 1;
     }
@@ -353,8 +359,8 @@ static void media_string(walk_t *w, const char *path, json_t *v,
 
 /* A string member of a protocol object (or of the root). */
 static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
-                         const char *key, const char *path, size_t idx,
-                         json_t *v)
+                         const char *key, size_t key_len, const char *path,
+                         size_t idx, json_t *v)
 {
     const char *s = json_string_value(v), *declared;
     size_t n = json_string_length(v);
@@ -362,15 +368,15 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
     const char *type;
     int url_field;
 
-    switch (llm_dialect_field_kind(key)) {
+    switch (llm_dialect_field_kind(key, key_len)) {
     case LLM_FIELD_ENUM:
-        if (!llm_dialect_enum_known(key, s, n)) {
-            batch_value(w, llm_dialect_path_key(w->p, path, key, strlen(key),
+        if (!llm_dialect_enum_known(key, key_len, s, n)) {
+            batch_value(w, llm_dialect_path_key(w->p, path, key, key_len,
                                                 idx), v, 0);
         }
         return;
     case LLM_FIELD_ID:
-        kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
+        kpath = llm_dialect_path_key(w->p, path, key, key_len, idx);
         if (!llm_dialect_id_ok(s, n)) {
             refuse(w, kpath, "is not a valid id (letters, digits and "
                    "_-.:+/= only, at most 65536 bytes)");
@@ -378,21 +384,22 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
         batch_value(w, kpath, v, 0);
         return;
     case LLM_FIELD_BLOB:
-        kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
+        kpath = llm_dialect_path_key(w->p, path, key, key_len, idx);
         if (!llm_dialect_blob_ok(s, n)) {
             refuse(w, kpath, "must be the provider's base64 data");
         }
         batch_value(w, kpath, v, 1);
         return;
     case LLM_FIELD_MODEL:
-        batch_value(w, llm_dialect_path_key(w->p, path, key, strlen(key),
+        batch_value(w, llm_dialect_path_key(w->p, path, key, key_len,
                                             idx), v, 1);
         return;
     default:
         break;
     }
-    kpath = llm_dialect_path_key(w->p, path, key, strlen(key), idx);
-    if (!strcmp(key, "data") && (type = llm_dialect_str(obj, "type"))
+    kpath = llm_dialect_path_key(w->p, path, key, key_len, idx);
+    if (KEY_IS(key, key_len, "data")
+        && (type = llm_dialect_str(obj, "type"))
         && !strcmp(type, "redacted_thinking")) {
         /* encrypted thinking: opaque to all but the provider */
         if (!llm_dialect_blob_ok(s, n)) {
@@ -401,7 +408,7 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
         batch_value(w, kpath, v, 1);
         return;
     }
-    if (is_media(obj, parent_key, key, &declared, &url_field)) {
+    if (is_media(obj, parent_key, key, key_len, &declared, &url_field)) {
         media_string(w, kpath, v, declared, url_field);
         return;
     }
@@ -438,26 +445,26 @@ static const char *turn_of(json_t *v, const char **text_key)
  * any member, and the text units it begins and ends with noted in
  * w->lead and w->trail. */
 static void message_content(walk_t *w, json_t *obj, const char *parent_key,
-                            const char *key, const char *path, size_t idx,
-                            json_t *v)
+                            const char *key, size_t key_len,
+                            const char *path, size_t idx, json_t *v)
 {
     int before = w->units->nelts;
 
     w->lead = w->trail = -1;
     if (json_is_string(v)) {
-        proto_string(w, obj, parent_key, key, path, idx, v);
+        proto_string(w, obj, parent_key, key, key_len, path, idx, v);
         if (w->units->nelts > before) {
             w->lead = w->trail = before;
         }
     }
     else if (json_is_array(v)) {
         w->want_ends = 1;
-        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, strlen(key), idx),
+        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, key_len, idx),
                    key);
         w->want_ends = 0;
     }
     else if (json_is_object(v)) {
-        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, strlen(key), idx),
+        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, key_len, idx),
                    key);
     }
 }
@@ -475,7 +482,7 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
         key = json_object_iter_key(it);
         key_len = llm_json_iter_key_len(it);
         v = json_object_iter_value(it);
-        if (key_len != strlen(key) || !llm_dialect_name_known(key)) {
+        if (!llm_dialect_name_known(key, key_len)) {
             /* No field of the dialects ("role\u0000x" is not "role"):
              * the provider may read the key and all of its value. */
             kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
@@ -483,19 +490,19 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
             walk_free(w, v, kpath);
             continue;
         }
-        if (skip_text && !strcmp(key, "text")) {
+        if (skip_text && KEY_IS(key, key_len, "text")) {
             continue;
         }
-        if ((!strcmp(key, "content") || !strcmp(key, "output"))
+        if ((KEY_IS(key, key_len, "content") || KEY_IS(key, key_len, "output"))
             && turn_of(obj, &tkey) && !strcmp(tkey, key)) {
-            message_content(w, obj, parent_key, key, path, i, v);
+            message_content(w, obj, parent_key, key, key_len, path, i, v);
         }
         else if (json_is_string(v)) {
-            proto_string(w, obj, parent_key, key, path, i, v);
+            proto_string(w, obj, parent_key, key, key_len, path, i, v);
         }
         else if (json_is_object(v) || json_is_array(v)) {
-            kpath = llm_dialect_path_key(w->p, path, key, strlen(key), i);
-            if (is_free_key(key, v)) {
+            kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
+            if (is_free_key(key, key_len, v)) {
                 walk_free(w, v, kpath);
             }
             else {
@@ -616,32 +623,66 @@ static void walk_proto(walk_t *w, json_t *node, const char *path,
     }
 }
 
-/* Top-level fields the dialects define; anything else is free-form. */
-static const char *const known_root[] = {
-    "model", "messages", "system", "tools", "functions", "tool_choice",
-    "function_call", "input", "prompt", "instructions", "response_format",
-    "text", "reasoning", "thinking", "stream_options", "include", "stop",
-    "stop_sequences", "suffix", "user", "service_tier", "reasoning_effort",
-    "encoding_format", "truncation", "previous_response_id",
-    /* scalars: their keys need no scanning */
-    "max_tokens", "max_completion_tokens", "max_output_tokens",
-    "temperature", "top_p", "top_k", "stream", "n", "seed", "store",
-    "parallel_tool_calls", "presence_penalty", "frequency_penalty",
-    "logprobs", "top_logprobs", "dimensions",
-    /* free-form: their members are walked as the caller's data */
-    "metadata", "client_metadata", NULL
-};
-
-static int is_known_root(const char *key)
+/* Top-level fields the dialects define; anything else is free-form.  By
+ * length, sorted within each:
+ * - scalars ("max_tokens", "temperature", "stream", "n", "seed", ...):
+ *   their keys need no scanning;
+ * - "metadata", "client_metadata": free-form, their members are walked as
+ *   the caller's data. */
+static int is_known_root(const char *k, size_t n)
 {
-    int i;
-
-    for (i = 0; known_root[i]; i++) {
-        if (!strcmp(key, known_root[i])) {
-            return 1;
-        }
+    switch (n) {
+    case 1:
+        return KEY_IS(k, n, "n");
+    case 4:
+        return KEY_IS(k, n, "seed") || KEY_IS(k, n, "stop") ||
+               KEY_IS(k, n, "text") || KEY_IS(k, n, "user");
+    case 5:
+        return KEY_IS(k, n, "input") || KEY_IS(k, n, "model") ||
+               KEY_IS(k, n, "store") || KEY_IS(k, n, "tools") ||
+               KEY_IS(k, n, "top_k") || KEY_IS(k, n, "top_p");
+    case 6:
+        return KEY_IS(k, n, "prompt") || KEY_IS(k, n, "stream") ||
+               KEY_IS(k, n, "suffix") || KEY_IS(k, n, "system");
+    case 7:
+        return KEY_IS(k, n, "include");
+    case 8:
+        return KEY_IS(k, n, "logprobs") || KEY_IS(k, n, "messages") ||
+               KEY_IS(k, n, "metadata") || KEY_IS(k, n, "thinking");
+    case 9:
+        return KEY_IS(k, n, "functions") || KEY_IS(k, n, "reasoning");
+    case 10:
+        return KEY_IS(k, n, "dimensions") || KEY_IS(k, n, "max_tokens") ||
+               KEY_IS(k, n, "truncation");
+    case 11:
+        return KEY_IS(k, n, "temperature") || KEY_IS(k, n, "tool_choice");
+    case 12:
+        return KEY_IS(k, n, "instructions") || KEY_IS(k, n, "service_tier") ||
+               KEY_IS(k, n, "top_logprobs");
+    case 13:
+        return KEY_IS(k, n, "function_call");
+    case 14:
+        return KEY_IS(k, n, "stop_sequences") ||
+               KEY_IS(k, n, "stream_options");
+    case 15:
+        return KEY_IS(k, n, "client_metadata") ||
+               KEY_IS(k, n, "encoding_format") ||
+               KEY_IS(k, n, "response_format");
+    case 16:
+        return KEY_IS(k, n, "presence_penalty") ||
+               KEY_IS(k, n, "reasoning_effort");
+    case 17:
+        return KEY_IS(k, n, "frequency_penalty") ||
+               KEY_IS(k, n, "max_output_tokens");
+    case 19:
+        return KEY_IS(k, n, "parallel_tool_calls");
+    case 20:
+        return KEY_IS(k, n, "previous_response_id");
+    case 21:
+        return KEY_IS(k, n, "max_completion_tokens");
+    default:
+        return 0;
     }
-    return 0;
 }
 
 apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
@@ -672,13 +713,13 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
             key = json_object_iter_key(it);
             key_len = llm_json_iter_key_len(it);
             v = json_object_iter_value(it);
-            if (key_len == strlen(key) && is_known_root(key)) {
+            if (is_known_root(key, key_len)) {
                 if (json_is_string(v)) {
-                    proto_string(&w, root, NULL, key, "", i, v);
+                    proto_string(&w, root, NULL, key, key_len, "", i, v);
                 }
                 else if (has_text(v)) {
                     kpath = llm_dialect_path_key(p, "", key, key_len, i);
-                    if (is_free_key(key, v)) {
+                    if (is_free_key(key, key_len, v)) {
                         walk_free(&w, v, kpath);
                     }
                     else {
