@@ -26,6 +26,12 @@ json_t *llm_dialect_pool_own(apr_pool_t *p, json_t *j);
 const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
                                  const char *key, size_t key_len,
                                  size_t index);
+/* The same for a key the walker knows as a field name of the dialects
+ * (fields.c, units.c: all of them lower-case letters and '_', which
+ * llm_dialect_path_key writes out): the key's text need not be looked
+ * at. */
+const char *llm_dialect_path_name(apr_pool_t *p, const char *path,
+                                  const char *name, size_t len);
 const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
                                    size_t index);
 /* The path of the key of the member at path: path + "#key" (one

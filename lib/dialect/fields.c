@@ -198,6 +198,25 @@ int llm_dialect_enum_known(const char *key, size_t key_len, const char *v,
            || (f == &fields[21] && versioned(f->values, v, n));
 }
 
+/* The bytes of an id (letters, digits, _-.:+/=), looked up: ids of tool
+ * calls and results run to a few hundred in an agent's request. */
+static const unsigned char id_byte[256] = {
+    ['_'] = 1, ['-'] = 1, ['.'] = 1, [':'] = 1, ['+'] = 1, ['/'] = 1,
+    ['='] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
 /* Ids the providers and the clients make: toolu_01..., call_..., msg_...,
  * resp_..., rs_..., fc_..., UUIDs, "functions.run:0", ids with a base64
  * suffix.  One token, no blanks, no quotes, bounded; empty carries
@@ -205,17 +224,12 @@ int llm_dialect_enum_known(const char *key, size_t key_len, const char *v,
 int llm_dialect_id_ok(const char *v, size_t n)
 {
     size_t k;
-    unsigned char c;
 
     if (n > LLM_DIALECT_ID_MAX) {
         return 0;
     }
     for (k = 0; k < n; k++) {
-        c = (unsigned char)v[k];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-'
-              || c == '.' || c == ':' || c == '+' || c == '/'
-              || c == '=')) {
+        if (!id_byte[(unsigned char)v[k]]) {
             return 0;
         }
     }

@@ -121,6 +121,15 @@ const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
                 0);
 }
 
+const char *llm_dialect_path_name(apr_pool_t *p, const char *path,
+                                  const char *name, size_t len)
+{
+    if (path == NULL || *path == '\0') {
+        return apr_pstrmemdup(p, name, len);
+    }
+    return cat3(p, path, strlen(path), ".", 1, name, len);
+}
+
 const char *llm_dialect_path_keyof(apr_pool_t *p, const char *path)
 {
     if (!path) {

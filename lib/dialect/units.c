@@ -59,9 +59,11 @@ static int has_text(json_t *v)
     return json_is_string(v) || json_is_array(v) || json_is_object(v);
 }
 
-static void unit_begin(walk_t *w)
+/* A unit of about n pieces (the array grows if need be): one for
+ * a single string or key, most of an agent's units. */
+static void unit_begin(walk_t *w, int n)
 {
-    w->open = apr_array_make(w->p, 4, sizeof(llm_piece_t));
+    w->open = apr_array_make(w->p, n, sizeof(llm_piece_t));
 }
 
 /* A string value as a piece of the unit (or batch) being built; NULL for
@@ -166,7 +168,7 @@ static int unit_end(walk_t *w)
 
 static void unit_single(walk_t *w, const char *path, json_t *value)
 {
-    unit_begin(w);
+    unit_begin(w, 1);
     unit_add_value(w, path, value);
     unit_end(w);
 }
@@ -174,7 +176,7 @@ static void unit_single(walk_t *w, const char *path, json_t *value)
 static void unit_single_key(walk_t *w, const char *path, json_t *obj,
                             const char *key, size_t key_len)
 {
-    unit_begin(w);
+    unit_begin(w, 1);
     unit_add_key(w, path, obj, key, key_len);
     unit_end(w);
 }
@@ -360,7 +362,7 @@ static void media_string(walk_t *w, const char *path, json_t *v,
 /* A string member of a protocol object (or of the root). */
 static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
                          const char *key, size_t key_len, const char *path,
-                         size_t idx, json_t *v)
+                         json_t *v)
 {
     const char *s = json_string_value(v), *declared;
     size_t n = json_string_length(v);
@@ -371,12 +373,12 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
     switch (llm_dialect_field_kind(key, key_len)) {
     case LLM_FIELD_ENUM:
         if (!llm_dialect_enum_known(key, key_len, s, n)) {
-            batch_value(w, llm_dialect_path_key(w->p, path, key, key_len,
-                                                idx), v, 0);
+            batch_value(w, llm_dialect_path_name(w->p, path, key, key_len),
+                        v, 0);
         }
         return;
     case LLM_FIELD_ID:
-        kpath = llm_dialect_path_key(w->p, path, key, key_len, idx);
+        kpath = llm_dialect_path_name(w->p, path, key, key_len);
         if (!llm_dialect_id_ok(s, n)) {
             refuse(w, kpath, "is not a valid id (letters, digits and "
                    "_-.:+/= only, at most 65536 bytes)");
@@ -384,20 +386,19 @@ static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
         batch_value(w, kpath, v, 0);
         return;
     case LLM_FIELD_BLOB:
-        kpath = llm_dialect_path_key(w->p, path, key, key_len, idx);
+        kpath = llm_dialect_path_name(w->p, path, key, key_len);
         if (!llm_dialect_blob_ok(s, n)) {
             refuse(w, kpath, "must be the provider's base64 data");
         }
         batch_value(w, kpath, v, 1);
         return;
     case LLM_FIELD_MODEL:
-        batch_value(w, llm_dialect_path_key(w->p, path, key, key_len,
-                                            idx), v, 1);
+        batch_value(w, llm_dialect_path_name(w->p, path, key, key_len), v, 1);
         return;
     default:
         break;
     }
-    kpath = llm_dialect_path_key(w->p, path, key, key_len, idx);
+    kpath = llm_dialect_path_name(w->p, path, key, key_len);
     if (KEY_IS(key, key_len, "data")
         && (type = llm_dialect_str(obj, "type"))
         && !strcmp(type, "redacted_thinking")) {
@@ -446,25 +447,25 @@ static const char *turn_of(json_t *v, const char **text_key)
  * w->lead and w->trail. */
 static void message_content(walk_t *w, json_t *obj, const char *parent_key,
                             const char *key, size_t key_len,
-                            const char *path, size_t idx, json_t *v)
+                            const char *path, json_t *v)
 {
     int before = w->units->nelts;
 
     w->lead = w->trail = -1;
     if (json_is_string(v)) {
-        proto_string(w, obj, parent_key, key, key_len, path, idx, v);
+        proto_string(w, obj, parent_key, key, key_len, path, v);
         if (w->units->nelts > before) {
             w->lead = w->trail = before;
         }
     }
     else if (json_is_array(v)) {
         w->want_ends = 1;
-        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, key_len, idx),
+        walk_proto(w, v, llm_dialect_path_name(w->p, path, key, key_len),
                    key);
         w->want_ends = 0;
     }
     else if (json_is_object(v)) {
-        walk_proto(w, v, llm_dialect_path_key(w->p, path, key, key_len, idx),
+        walk_proto(w, v, llm_dialect_path_name(w->p, path, key, key_len),
                    key);
     }
 }
@@ -495,13 +496,13 @@ static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
         }
         if ((KEY_IS(key, key_len, "content") || KEY_IS(key, key_len, "output"))
             && turn_of(obj, &tkey) && !strcmp(tkey, key)) {
-            message_content(w, obj, parent_key, key, key_len, path, i, v);
+            message_content(w, obj, parent_key, key, key_len, path, v);
         }
         else if (json_is_string(v)) {
-            proto_string(w, obj, parent_key, key, key_len, path, i, v);
+            proto_string(w, obj, parent_key, key, key_len, path, v);
         }
         else if (json_is_object(v) || json_is_array(v)) {
-            kpath = llm_dialect_path_key(w->p, path, key, key_len, i);
+            kpath = llm_dialect_path_name(w->p, path, key, key_len);
             if (is_free_key(key, key_len, v)) {
                 walk_free(w, v, kpath);
             }
@@ -549,11 +550,11 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
     json_array_foreach(arr, i, v) {
         if (is_text_part(v)) {
             if (!w->open) {
-                unit_begin(w);
+                unit_begin(w, 4);
             }
-            unit_add_value(w, apr_pstrcat(w->p,
+            unit_add_value(w, llm_dialect_path_name(w->p,
                                llm_dialect_path_index(w->p, path, i),
-                               ".text", NULL),
+                               "text", 4),
                            json_object_get(v, "text"));
         }
         else if (w->open) {
@@ -715,10 +716,10 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
             v = json_object_iter_value(it);
             if (is_known_root(key, key_len)) {
                 if (json_is_string(v)) {
-                    proto_string(&w, root, NULL, key, key_len, "", i, v);
+                    proto_string(&w, root, NULL, key, key_len, "", v);
                 }
                 else if (has_text(v)) {
-                    kpath = llm_dialect_path_key(p, "", key, key_len, i);
+                    kpath = llm_dialect_path_name(p, "", key, key_len);
                     if (is_free_key(key, key_len, v)) {
                         walk_free(&w, v, kpath);
                     }
