@@ -93,8 +93,10 @@ static void push_key(walk_t *w, apr_array_header_t *pieces, const char *path,
     memset(pc, 0, sizeof(*pc));
     pc->path = llm_dialect_path_keyof(w->p, path);
     pc->object = obj;
-    /* A copy: an edit of this very key frees jansson's. */
-    pc->key = apr_pstrmemdup(w->p, key, key_len);
+    /* jansson's until the unit is finished, then the unit text's copy
+     * (unit_finish): an edit of this very key frees jansson's.  Nothing
+     * edits the tree while the walk runs. */
+    pc->key = key;
     pc->key_len = key_len;
     pc->len = key_len;
 }
@@ -145,6 +147,10 @@ static int unit_finish(walk_t *w, apr_array_header_t *pieces, char sep)
             pcs[i].unit_offset = off;
             memcpy(text + off, pcs[i].value ? json_string_value(pcs[i].value)
                                             : pcs[i].key, pcs[i].len);
+            if (pcs[i].object) {
+                /* a key: its copy is the text's, which nothing writes */
+                pcs[i].key = text + off;
+            }
             off += pcs[i].len;
         }
         text[total] = '\0';
