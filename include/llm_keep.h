@@ -4,8 +4,10 @@
 
 /*
  * A whole answer kept from the request pool as its buckets pass, up to a
- * limit: route's response filter (to translate it), the answer scan (to
- * judge it) and the restore filter (to put values back) each hold one.
+ * limit: route's response filter (to translate it), the answer cache's
+ * capture (to store it), the answer scan (to judge it), the restore
+ * filter (to put values back) and the audit's copy of the answer (its
+ * first bytes, for the row) each hold one.
  */
 
 #ifndef LLM_KEEP_H
@@ -19,8 +21,8 @@ typedef struct {
     apr_size_t len, cap;
 } llm_keep_t;
 
-/* Append d[0..n) (growing by doubling from first), or -1 when the answer
- * would pass limit: nothing appended. */
+/* Append d[0..n) (growing by doubling from first, never past limit), or
+ * -1 when the answer would pass limit: nothing appended. */
 int llm_keep(apr_pool_t *p, llm_keep_t *k, const char *d, apr_size_t n,
              apr_size_t first, apr_size_t limit);
 

@@ -27,6 +27,9 @@ int llm_keep(apr_pool_t *p, llm_keep_t *k, const char *d, apr_size_t n,
         while (cap < k->len + n) {
             cap *= 2;
         }
+        if (cap > limit) {
+            cap = limit;            /* len + n <= limit: still room */
+        }
         nb = apr_palloc(p, cap + 1);
         if (k->len) {
             memcpy(nb, k->buf, k->len);

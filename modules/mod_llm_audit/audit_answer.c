@@ -10,45 +10,29 @@
 #include "http_request.h"
 #include "apr_buckets.h"
 
+#include "llm_keep.h"
 #include "audit_answer.h"
 
 /* r->pool userdata: the copy of this request's answer. */
 #define KEY "llm-audit-answer"
 
 typedef struct {
-    char *buf;
-    apr_size_t len, cap, max;
+    llm_keep_t kept;
+    apr_size_t max;
     int truncated;
 } answer_copy_t;
 
+/* The answer's first max bytes; what goes past them only marks the copy
+ * truncated. */
 static void append(request_rec *r, answer_copy_t *c, const char *d,
                    apr_size_t n)
 {
-    apr_size_t take = n > c->max - c->len ? c->max - c->len : n;
+    apr_size_t take = n > c->max - c->kept.len ? c->max - c->kept.len : n;
 
     if (take < n) {
         c->truncated = 1;
     }
-    if (c->len + take > c->cap) {
-        /* grows with the answer, up to the limit */
-        apr_size_t cap = c->cap ? c->cap * 2 : 16384;
-        char *nb;
-
-        while (cap < c->len + take) {
-            cap *= 2;
-        }
-        if (cap > c->max) {
-            cap = c->max;
-        }
-        nb = apr_palloc(r->pool, cap);
-        if (c->len) {
-            memcpy(nb, c->buf, c->len);
-        }
-        c->buf = nb;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, d, take);
-    c->len += take;
+    llm_keep(r->pool, &c->kept, d, take, 16384, c->max);
 }
 
 static apr_status_t copy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -63,7 +47,7 @@ static apr_status_t copy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(b)) {
             continue;
         }
-        if (c->len >= c->max) {
+        if (c->kept.len >= c->max) {
             if (b->length) {
                 c->truncated = 1;
             }
@@ -96,12 +80,12 @@ const char *llm_audit_answer_get(request_rec *r, apr_size_t *len,
     answer_copy_t *c = NULL;
 
     apr_pool_userdata_get((void **)&c, KEY, r->pool);
-    if (!c || !c->len) {
+    if (!c || !c->kept.len) {
         return NULL;
     }
-    *len = c->len;
+    *len = c->kept.len;
     *truncated = c->truncated;
-    return c->buf;
+    return c->kept.buf;
 }
 
 void llm_audit_answer_register(void)

@@ -37,6 +37,7 @@
 #include "dialect/llm_sse.h"
 #include "route_internal.h"
 #include "route_cache.h"
+#include "llm_keep.h"
 
 APLOG_USE_MODULE(llm_route);
 
@@ -52,8 +53,7 @@ typedef struct {
     int terminal;                /* the provider's stream reached its end */
     int upstream_ended;          /* EOS seen by the upstream filter */
     llm_sse_parser_t *ps;
-    char *buf;                   /* what the caller gets */
-    apr_size_t len, cap;
+    llm_keep_t kept;             /* what the caller gets */
 } capture_t;
 
 static int is_stream(request_rec *r)
@@ -145,29 +145,9 @@ static apr_status_t upstream_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 static void keep(capture_t *c, apr_pool_t *p, const char *d, apr_size_t n)
 {
-    if (c->len + n > c->pd->max) {
+    if (llm_keep(p, &c->kept, d, n, 16384, c->pd->max) != 0) {
         c->refused = 1;
-        return;
     }
-    if (c->len + n > c->cap) {
-        apr_size_t cap = c->cap ? c->cap * 2 : 16384;
-        char *nb;
-
-        while (cap < c->len + n) {
-            cap *= 2;
-        }
-        if (cap > c->pd->max) {
-            cap = c->pd->max;
-        }
-        nb = apr_palloc(p, cap);
-        if (c->len) {
-            memcpy(nb, c->buf, c->len);
-        }
-        c->buf = nb;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, d, n);
-    c->len += n;
 }
 
 /* A whole answer that is no error: one JSON object without an error
@@ -175,7 +155,7 @@ static void keep(capture_t *c, apr_pool_t *p, const char *d, apr_size_t n)
 static int body_complete(request_rec *r, capture_t *c)
 {
     const char *err = NULL;
-    json_t *d = llm_json_parse(r->pool, c->buf ? c->buf : "", c->len, &err);
+    json_t *d = llm_json_parse(r->pool, llm_kept_text(&c->kept), c->kept.len, &err);
     const char *type, *status;
 
     if (!json_is_object(d) || json_object_get(d, "error")) {
@@ -224,17 +204,17 @@ static void store(request_rec *r, capture_t *c)
                         req->answer_clean_mark ? req->answer_clean_mark
                                                : "");
     hlen = strlen(head);
-    entry = apr_palloc(r->pool, hlen + c->len);
+    entry = apr_palloc(r->pool, hlen + c->kept.len);
     memcpy(entry, head, hlen);
-    if (c->len) {
-        memcpy(entry + hlen, c->buf, c->len);
+    if (c->kept.len) {
+        memcpy(entry + hlen, c->kept.buf, c->kept.len);
     }
     if (llm_route_cache_put(r, c->pd->key, sizeof(c->pd->key),
                             apr_time_now() + c->pd->ttl, entry,
-                            (unsigned int)(hlen + c->len)) == APR_SUCCESS) {
+                            (unsigned int)(hlen + c->kept.len)) == APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMNO(02731)
                       "answer cache: stored an answer of %" APR_SIZE_T_FMT
-                      " bytes for %" APR_TIME_T_FMT " s", c->len,
+                      " bytes for %" APR_TIME_T_FMT " s", c->kept.len,
                       apr_time_sec(c->pd->ttl));
     }
 }
