@@ -18,13 +18,22 @@
  * meaning it had for everything else:
  *
  * - allocating is malloc() unless this thread is inside an arena window
- *   (a thread-local pointer, set only around a parse); large allocations
- *   (a long string's copy) are malloc() even there;
+ *   (a thread-local pointer, set only around a parse);
  * - freeing is free() unless the pointer lies in the region the arena
  *   blocks are cut from, which is reserved once (PROT_NONE, no memory
  *   committed until a block is first used) and never moves: a range check
  *   that needs no lock and works on whichever thread destroys the pool
  *   (with the event MPM, not always the one that parsed).
+ *
+ * A long string's copy (tool output, a file: most of a coding agent's
+ * body) is in the arena too.  With malloc it was the last per-byte cost
+ * of building the tree that was not parsing: glibc gave the memory of the
+ * long strings back to the system between requests (trimming the top of
+ * the heap) and the next request faulted every page in again, ~216 page
+ * faults per 1 MB body.  Strings up to a block go into the blocks; longer
+ * ones get a span of contiguous blocks of their own (a power of two of
+ * them, so that released spans serve later strings of other lengths), and
+ * released spans are kept for reuse like the blocks.
  *
  * A tree may hold nodes of both kinds (a value set after the parse is
  * malloc'ed); json_decref still walks it when the pool goes, and frees
@@ -43,20 +52,37 @@
 
 #define BLOCK_SIZE  ((size_t)64 * 1024)
 #define ALIGNMENT   16
-/* Larger allocations go to malloc: they are few (long strings), and a
- * block would hold only a couple of them. */
+/* Up to this size, an allocation that does not fit the current block
+ * starts a new current block (what is left of the old one is lost, at
+ * most SMALL_MAX bytes).  A longer one that does not fit goes at the start
+ * of a new block, and the emptier of the two blocks becomes current. */
 #define SMALL_MAX   ((size_t)2048)
-/* Blocks kept resident for reuse after their request (4 MB a process:
- * a 50 KB agent request uses one block, 1 MB 4-5); the rest of the
- * released blocks give their memory back (madvise). */
-#define KEEP_BLOCKS 64
+#define BLOCK_MAX   (BLOCK_SIZE - ALIGNMENT)
+/* Blocks kept resident for reuse after their request (16 MB a process:
+ * a 50 KB agent request uses one block, 1 MB ~20 with its long strings,
+ * and a child serves several at once); the rest of the released blocks
+ * give their memory back (madvise). */
+#define KEEP_BLOCKS 256
+/* Spans: 2^c blocks for c < SPAN_CLASSES (up to 2 GB, more than any
+ * region here); the blocks of released spans kept resident, at most: */
+#define SPAN_CLASSES 16
+#define KEEP_SPAN_BLOCKS 64
 
 struct llm_json_arena_t {
     char *cur;              /* next free byte of the current block */
     char *lim;              /* end of the current block */
     char *blocks;           /* this arena's blocks, newest first, linked
                              * through their first word */
+    char *spans;            /* its spans, linked the same way; the second
+                             * word of a span holds its span_t */
 };
+
+/* The second word of a span: its class, and (while it is free) whether
+ * its pages are resident. */
+typedef struct {
+    unsigned cls;
+    unsigned resident;
+} span_t;
 
 static struct {
     char *base;             /* the reserved region; set once, never moved */
@@ -64,8 +90,11 @@ static struct {
     char *fresh;            /* the first block never handed out */
     char **free_stack;      /* released blocks */
     size_t nfree;
+    char *spans[SPAN_CLASSES];  /* released spans by class */
+    size_t span_resident;       /* blocks of released spans kept resident */
     pthread_mutex_t lock;
-} region = { NULL, NULL, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER };
+} region = { NULL, NULL, NULL, NULL, 0, { NULL }, 0,
+             PTHREAD_MUTEX_INITIALIZER };
 
 static __thread llm_json_arena_t *current;
 
@@ -87,22 +116,70 @@ static char *block_get(void)
     return b;
 }
 
+static span_t *span_info(char *s)
+{
+    return (span_t *)(void *)(s + sizeof(char *));
+}
+
+/* A span for n bytes (past its header), or NULL: a released one of the
+ * class if there is one, else new blocks from the region. */
+static char *span_get(llm_json_arena_t *a, size_t n)
+{
+    size_t blocks = (n + ALIGNMENT + BLOCK_SIZE - 1) / BLOCK_SIZE;
+    size_t bytes;
+    unsigned cls = 0;
+    char *s = NULL;
+
+    while (((size_t)1 << cls) < blocks) {
+        if (++cls == SPAN_CLASSES) {
+            return NULL;
+        }
+    }
+    bytes = BLOCK_SIZE << cls;
+    pthread_mutex_lock(&region.lock);
+    if ((s = region.spans[cls]) != NULL) {
+        region.spans[cls] = *(char **)(void *)s;
+        if (span_info(s)->resident) {
+            region.span_resident -= (size_t)1 << cls;
+        }
+    }
+    else if ((size_t)(region.end - region.fresh) >= bytes
+             && mprotect(region.fresh, bytes, PROT_READ | PROT_WRITE) == 0) {
+        s = region.fresh;
+        region.fresh += bytes;
+    }
+    pthread_mutex_unlock(&region.lock);
+    if (s) {
+        span_info(s)->cls = cls;
+        *(char **)(void *)s = a->spans;
+        a->spans = s;
+    }
+    return s;
+}
+
 static void *arena_alloc(llm_json_arena_t *a, size_t n)
 {
     char *b, *p;
 
     n = (n + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
-    if ((size_t)(a->lim - a->cur) < n) {
-        if (!(b = block_get())) {
-            return NULL;
-        }
-        *(char **)(void *)b = a->blocks;
-        a->blocks = b;
-        a->cur = b + ALIGNMENT;
+    if ((size_t)(a->lim - a->cur) >= n) {
+        p = a->cur;
+        a->cur += n;
+        return p;
+    }
+    if (n > BLOCK_MAX) {
+        return (b = span_get(a, n)) != NULL ? b + ALIGNMENT : NULL;
+    }
+    if (!(b = block_get())) {
+        return NULL;
+    }
+    *(char **)(void *)b = a->blocks;
+    a->blocks = b;
+    p = b + ALIGNMENT;
+    if (n <= SMALL_MAX || BLOCK_MAX - n > (size_t)(a->lim - a->cur)) {
+        a->cur = p + n;
         a->lim = b + BLOCK_SIZE;
     }
-    p = a->cur;
-    a->cur += n;
     return p;
 }
 
@@ -111,7 +188,7 @@ static void *arena_malloc(size_t n)
     llm_json_arena_t *a = current;
     void *p;
 
-    if (a && n <= SMALL_MAX && (p = arena_alloc(a, n)) != NULL) {
+    if (a && (p = arena_alloc(a, n)) != NULL) {
         return p;
     }
     return malloc(n);
@@ -140,8 +217,27 @@ static apr_status_t arena_release(void *data)
         }
         region.free_stack[region.nfree++] = b;
     }
+    for (b = a->spans; b; b = next) {
+        unsigned cls = span_info(b)->cls;
+        size_t blocks = (size_t)1 << cls;
+
+        next = *(char **)(void *)b;
+        if (region.span_resident + blocks > KEEP_SPAN_BLOCKS) {
+            /* the header is written again below: one page comes back */
+            madvise(b, BLOCK_SIZE << cls, MADV_DONTNEED);
+            span_info(b)->resident = 0;
+        }
+        else {
+            region.span_resident += blocks;
+            span_info(b)->resident = 1;
+        }
+        span_info(b)->cls = cls;
+        *(char **)(void *)b = region.spans[cls];
+        region.spans[cls] = b;
+    }
     pthread_mutex_unlock(&region.lock);
     a->blocks = NULL;
+    a->spans = NULL;
     a->cur = a->lim = NULL;
     return APR_SUCCESS;
 }

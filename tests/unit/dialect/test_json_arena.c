@@ -5,12 +5,13 @@
 /*
  * Trees built in per-pool arenas (lib/dialect/json_arena.c): the same
  * trees as jansson's own with malloc, for the project's recorded bodies
- * and for bodies larger than the region; small nodes in the arena, long
- * strings and nodes added later with malloc, all freed when the pool
- * goes; blocks reused request after request (the region here holds 128
- * blocks, a few dozen requests' worth), also those given back to the
- * system when more are free than a process keeps; pools destroyed by
- * other threads than the one that parsed, as httpd's event MPM may.
+ * and for bodies larger than the region; parsed nodes and strings of any
+ * length in the arena (long ones in spans of blocks), nodes added later
+ * with malloc, all freed when the pool goes; blocks and spans reused
+ * request after request (the region here holds 128 blocks, a few dozen
+ * requests' worth), also those given back to the system when more are
+ * free than a process keeps; pools destroyed by other threads than the
+ * one that parsed, as httpd's event MPM may.
  */
 
 #include <pthread.h>
@@ -71,7 +72,7 @@ START_TEST(installed_once)
 }
 END_TEST
 
-START_TEST(small_nodes_in_the_arena_long_strings_and_later_nodes_not)
+START_TEST(parsed_nodes_in_the_arena_later_nodes_not)
 {
     char body[4200];
     json_t *root, *added;
@@ -86,8 +87,8 @@ START_TEST(small_nodes_in_the_arena_long_strings_and_later_nodes_not)
     ck_assert(llm_json_arena_owns(json_object_get(root, "a")));
     ck_assert(llm_json_arena_owns(json_string_value(json_object_get(root,
                                                                     "a"))));
-    /* 4 KB of text: malloc'ed, and freed by json_decref as before */
-    ck_assert(!llm_json_arena_owns(json_string_value(
+    /* 4 KB of text: in the arena too (no page faults per request) */
+    ck_assert(llm_json_arena_owns(json_string_value(
         json_object_get(root, "b"))));
     ck_assert_uint_eq(json_string_length(json_object_get(root, "b")),
                       sizeof(body) - 20);
@@ -100,6 +101,113 @@ START_TEST(small_nodes_in_the_arena_long_strings_and_later_nodes_not)
     json_object_del(root, "b");
     ck_assert_str_eq(json_string_value(json_object_get(root, "a")),
                      "replaced");
+}
+END_TEST
+
+/* {"s":[ "<len[0] bytes>", "<len[1] bytes>", ...], "n":[0,1,...]}: long
+ * strings of the given lengths (each byte set from its string and
+ * offset, so that two strings sharing memory would differ from jansson's
+ * tree), and small nodes between them. */
+static char *long_strings(const size_t *lens, size_t n, size_t *len)
+{
+    size_t cap = 64, used = 0, i, k;
+    char *b;
+
+    for (i = 0; i < n; i++) {
+        cap += lens[i] + 64;
+    }
+    b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    used += (size_t)snprintf(b + used, cap - used, "{\"s\":[");
+    for (i = 0; i < n; i++) {
+        used += (size_t)snprintf(b + used, cap - used, "%s{\"i\":%zu,\"t\":\"",
+                                 i ? "," : "", i);
+        for (k = 0; k < lens[i]; k++) {
+            b[used++] = (char)('a' + (k * 7 + i) % 26);
+        }
+        used += (size_t)snprintf(b + used, cap - used, "\"}");
+    }
+    used += (size_t)snprintf(b + used, cap - used, "]}");
+    *len = used;
+    return b;
+}
+
+/* Strings around each size the arena treats apart: small, up to the
+ * rest of a block, a whole block, spans of one, two and many blocks. */
+START_TEST(long_strings_in_blocks_and_spans)
+{
+    static const size_t lens[] = {
+        2047, 2048, 2049, 4000, 30000, 40000, 65519, 65520, 65521, 65536,
+        100, 70000, 131056, 131057, 300000, 5, 1048576, 3, 2100, 64000,
+    };
+    size_t len, i, j;
+    char *body = long_strings(lens, sizeof(lens) / sizeof(lens[0]), &len);
+
+    for (i = 0; i < 3; i++) {
+        apr_pool_t *p;
+        json_t *root, *s;
+        const char *err = NULL;
+
+        same_tree_as_jansson(body, len, "long strings");
+        apr_pool_create(&p, NULL);
+        root = llm_json_parse(p, body, len, &err);
+        ck_assert_ptr_nonnull(root);
+        s = json_object_get(root, "s");
+        for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+            json_t *t = json_object_get(json_array_get(s, j), "t");
+
+            ck_assert_uint_eq(json_string_length(t), lens[j]);
+            ck_assert_msg(llm_json_arena_owns(json_string_value(t)),
+                          "round %zu: the string of %zu bytes is not in "
+                          "the arena", i, lens[j]);
+        }
+        apr_pool_destroy(p);
+    }
+    free(body);
+}
+END_TEST
+
+/* Spans come back when their pool goes and serve again: without that,
+ * 40 rounds of 1 MB strings would use up the 8 MB region.  Two pools at
+ * once release more spans than a process keeps resident (76 blocks);
+ * those are given back to the system and must still serve whole
+ * strings. */
+START_TEST(spans_come_back_and_serve_again)
+{
+    static const size_t lens[] = { 1048576, 200000, 70000 };
+    apr_pool_t *pools[2];
+    size_t len;
+    char *body = long_strings(lens, 3, &len);
+    json_t *ref = json_loadb(body, len, 0, NULL);
+    int round, i;
+
+    ck_assert_ptr_nonnull(ref);
+    for (round = 0; round < 40; round++) {
+        for (i = 0; i < 2; i++) {
+            const char *err = NULL;
+            json_t *root, *s;
+            size_t j;
+
+            apr_pool_create(&pools[i], NULL);
+            root = llm_json_parse(pools[i], body, len, &err);
+            ck_assert_ptr_nonnull(root);
+            s = json_object_get(root, "s");
+            for (j = 0; j < 3; j++) {
+                json_t *t = json_object_get(json_array_get(s, j), "t");
+
+                ck_assert_msg(llm_json_arena_owns(json_string_value(t)),
+                              "round %d, pool %d: the arena ran dry",
+                              round, i);
+            }
+            ck_assert_msg(json_equal(ref, root), "round %d, pool %d: the "
+                          "tree differs from jansson's", round, i);
+        }
+        for (i = 0; i < 2; i++) {
+            apr_pool_destroy(pools[i]);
+        }
+    }
+    json_decref(ref);
+    free(body);
 }
 END_TEST
 
@@ -283,7 +391,9 @@ static Suite *arena_suite(void)
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, installed_once);
-    tcase_add_test(tc, small_nodes_in_the_arena_long_strings_and_later_nodes_not);
+    tcase_add_test(tc, parsed_nodes_in_the_arena_later_nodes_not);
+    tcase_add_test(tc, long_strings_in_blocks_and_spans);
+    tcase_add_test(tc, spans_come_back_and_serve_again);
     tcase_add_test(tc, blocks_come_back_when_the_pool_goes);
     tcase_add_test(tc, blocks_given_back_serve_again);
     tcase_add_test(tc, larger_than_the_region_falls_back_to_malloc);
