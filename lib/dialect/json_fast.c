@@ -9,7 +9,8 @@
  * under callgrind, that lexing is ~98 % of json_loadb's time and building
  * the tree (malloc, hash inserts) under 2 %.  So this parser keeps
  * jansson's tree and its constructors and replaces only the lexing: it
- * reads the buffer in place, skips runs of plain string bytes 16 at a time,
+ * reads the buffer in place, skips runs of plain string bytes a block at a
+ * time (up to 64 bytes, with the CPU's vector instructions),
  * copies a string once (straight from the body when it has no escapes)
  * and validates UTF-8 only where a byte is not ASCII.
  *
@@ -33,6 +34,13 @@
 #if defined(__SSE2__) && !defined(LLM_JSON_FAST_PORTABLE)
 #include <emmintrin.h>
 #define JF_SSE2 1
+#endif
+/* The vector string loops: x86-64 with a compiler that builds code for an
+ * instruction set per function, chosen at run time. */
+#if defined(JF_SSE2) && defined(__x86_64__) \
+    && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define JF_X86 1
 #endif
 
 #include "json_fast.h"
@@ -63,6 +71,7 @@ typedef struct {
     size_t cap;
     int max_depth;
     int too_deep;
+    int path;                   /* the string loop: LLM_JSON_PATH_* */
     const char *msg;            /* the first error, and where it was */
     const unsigned char *at;
 } jf_t;
@@ -113,66 +122,6 @@ static const unsigned char *jf_ws(const unsigned char *p,
 static int jf_plain(unsigned char c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-/* The first byte at or after p that is not plain, or end. */
-static const unsigned char *jf_plain_run(const unsigned char *p,
-                                         const unsigned char *end)
-{
-#ifdef JF_SSE2
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-    __m128i a, b, ma, mb;
-    unsigned bits;
-
-    /* A signed compare with 0x20 catches control characters and, as
-     * negative numbers, every byte >= 0x80, in one instruction. */
-    while (end - p >= 32) {
-        a = _mm_loadu_si128((const __m128i *)(const void *)p);
-        b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-        ma = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, quote),
-                                       _mm_cmpeq_epi8(a, bslash)),
-                          _mm_cmplt_epi8(a, space));
-        mb = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, quote),
-                                       _mm_cmpeq_epi8(b, bslash)),
-                          _mm_cmplt_epi8(b, space));
-        bits = (unsigned)_mm_movemask_epi8(ma)
-               | ((unsigned)_mm_movemask_epi8(mb) << 16);
-        if (bits) {
-            return p + __builtin_ctz(bits);
-        }
-        p += 32;
-    }
-#else
-    const uint64_t ones = 0x0101010101010101ULL;
-    const uint64_t high = 0x8080808080808080ULL;
-    uint64_t w, q, s;
-
-    /* Eight bytes at a time: a flag in the high bit of a byte when it is
-     * '"' or '\\' (a zero after the xor), below 0x20 (a borrow) or
-     * >= 0x80.  Flags above the first may be false; the byte loop below
-     * finds the true first one. */
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
-        q = w ^ (ones * '"');
-        s = w ^ (ones * '\\');
-        if (((q - ones) & ~q) & high) {
-            break;
-        }
-        if (((s - ones) & ~s) & high) {
-            break;
-        }
-        if ((w | (w - ones * 0x20)) & high) {
-            break;
-        }
-        p += 8;
-    }
-#endif
-    while (p < end && jf_plain(*p)) {
-        p++;
-    }
-    return p;
 }
 
 /* Length of the well-formed UTF-8 character at q (q[0] >= 0x80), 0 when
@@ -332,13 +281,23 @@ static int jf_escape(jf_t *jf, const unsigned char **qp, char *t,
     return (int)jf_utf8_put(t, (unsigned long)cp);
 }
 
-/* Room the decoding loop keeps free in jf->buf: a 16-byte store and an
- * escape's 4 bytes always fit without a check. */
-#define JF_ROOM 32
+/* Room the decoding loop keeps free in jf->buf: a block's store (64
+ * bytes at most) and then an escape's 4 bytes always fit without a check;
+ * and how much more it asks for when it grows the buffer. */
+#define JF_ROOM 128
+#define JF_GROW 256
 
-/* The string whose opening quote was just read.  *out points into the
- * body when the string has no escapes, else into jf->buf (valid until the
- * next string or number).
+/* The byte a one-letter escape stands for, 0 for the others (\u, and the
+ * letters that are not escapes, which jf_escape reports). */
+static const unsigned char jf_unescape[256] = {
+    ['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f',
+    ['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
+};
+
+/* The string loops, one per instruction set.  A string's plain bytes are
+ * found a block at a time; a string without escapes is used where it is in
+ * the body, one with escapes is decoded into jf->buf (the next string or
+ * number may reuse it).
  *
  * jansson reads a string twice: first its syntax (escapes well formed, no
  * control characters, UTF-8), then it decodes \u escapes, where it finds
@@ -347,127 +306,251 @@ static int jf_escape(jf_t *jf, const unsigned char **qp, char *t,
  * done the same here so that errors point where jansson's would.
  *
  * Source code in tool results has an escape every 30-40 bytes (a 1 MB
- * agent body: 31,681).  Scanning a run for its end, then copying it with
- * a call, cost ~110 instructions an escape; so once a string has an
- * escape, its bytes are copied 16 at a time as they are scanned (the
- * store lands before the check; bytes past the special one are
- * overwritten by what follows). */
+ * agent body: 31,681), most of them one letter (\n, \", \\).  Scanning a
+ * run for its end, then copying it with a call, cost ~110 instructions an
+ * escape; so once a string has an escape, its bytes are copied a block at
+ * a time as they are scanned, and one-letter escapes are decoded in the
+ * loop from a table.  Blocks of 64 bytes (AVX-512BW) or 32 (AVX2) take a
+ * run between two escapes in about one step; the CPU's best is chosen at
+ * the first parse (llm_json_fast_path). */
+
+/* Portable: eight bytes at a time.  A flag in the high bit of a byte when
+ * it is '"' or '\\' (a zero after the xor), below 0x20 (a borrow) or
+ * >= 0x80; flags above the lowest may be false, so the bytes are then
+ * looked at one by one (whatever the byte order). */
+static inline uint64_t jf_scan8(const unsigned char *q)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    const uint64_t high = 0x8080808080808080ULL;
+    uint64_t w, a, b;
+    unsigned i;
+
+    memcpy(&w, q, 8);
+    a = w ^ (ones * '"');
+    b = w ^ (ones * '\\');
+    if (!((((a - ones) & ~a) | ((b - ones) & ~b) | w | (w - ones * 0x20))
+          & high)) {
+        return 0;
+    }
+    for (i = 0; jf_plain(q[i]); i++) {
+    }
+    return (uint64_t)1 << i;
+}
+
+static inline uint64_t jf_copy8(const unsigned char *q, char *d)
+{
+    memcpy(d, q, 8);
+    return jf_scan8(q);
+}
+
+#define JFS_NAME jf_string_scalar
+#define JFS_TARGET
+#define JFS_W 8
+#define JFS_SCAN(q) jf_scan8(q)
+#define JFS_COPY(q, d) jf_copy8(q, d)
+#include "json_fast_string.h"
+#undef JFS_NAME
+#undef JFS_TARGET
+#undef JFS_W
+#undef JFS_SCAN
+#undef JFS_COPY
+
+#ifdef JF_X86
+/* A signed compare with 0x20 catches control characters and, as negative
+ * numbers, every byte >= 0x80, in one instruction. */
+static inline uint64_t jf_scan16(const unsigned char *q)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+}
+
+static inline uint64_t jf_copy16(const unsigned char *q, char *d)
+{
+    _mm_storeu_si128((__m128i *)(void *)d,
+                     _mm_loadu_si128((const __m128i *)(const void *)q));
+    return jf_scan16(q);
+}
+
+#define JFS_NAME jf_string_sse2
+#define JFS_TARGET
+#define JFS_W 16
+#define JFS_SCAN(q) jf_scan16(q)
+#define JFS_COPY(q, d) jf_copy16(q, d)
+#include "json_fast_string.h"
+#undef JFS_NAME
+#undef JFS_TARGET
+#undef JFS_W
+#undef JFS_SCAN
+#undef JFS_COPY
+
+#define JF_AVX2 __attribute__((target("avx2")))
+
+JF_AVX2
+static inline uint64_t jf_special32(__m256i v)
+{
+    return (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')),
+                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))),
+        _mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v)));
+}
+
+JF_AVX2
+static inline uint64_t jf_scan32(const unsigned char *q)
+{
+    return jf_special32(
+        _mm256_loadu_si256((const __m256i *)(const void *)q));
+}
+
+JF_AVX2
+static inline uint64_t jf_copy32(const unsigned char *q, char *d)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
+
+    _mm256_storeu_si256((__m256i *)(void *)d, v);
+    return jf_special32(v);
+}
+
+#define JFS_NAME jf_string_avx2
+#define JFS_TARGET JF_AVX2
+#define JFS_W 32
+#define JFS_SCAN(q) jf_scan32(q)
+#define JFS_COPY(q, d) jf_copy32(q, d)
+#include "json_fast_string.h"
+#undef JFS_NAME
+#undef JFS_TARGET
+#undef JFS_W
+#undef JFS_SCAN
+#undef JFS_COPY
+
+#define JF_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+JF_AVX512
+static inline uint64_t jf_special64(__m512i v)
+{
+    return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"'))
+           | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'))
+           | _mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(0x20));
+}
+
+JF_AVX512
+static inline uint64_t jf_scan64(const unsigned char *q)
+{
+    return jf_special64(_mm512_loadu_si512((const void *)q));
+}
+
+JF_AVX512
+static inline uint64_t jf_copy64(const unsigned char *q, char *d)
+{
+    const __m512i v = _mm512_loadu_si512((const void *)q);
+
+    _mm512_storeu_si512((void *)d, v);
+    return jf_special64(v);
+}
+
+#define JFS_NAME jf_string_avx512
+#define JFS_TARGET JF_AVX512
+#define JFS_W 64
+#define JFS_SCAN(q) jf_scan64(q)
+#define JFS_COPY(q, d) jf_copy64(q, d)
+#include "json_fast_string.h"
+#undef JFS_NAME
+#undef JFS_TARGET
+#undef JFS_W
+#undef JFS_SCAN
+#undef JFS_COPY
+#endif /* JF_X86 */
+
+/* The loop in use: 0 until the first parse chooses (read and written
+ * relaxed: every thread that chooses writes the same value). */
+static int jf_path_now;
+
+static int jf_path_works(int path)
+{
+    switch (path) {
+    case LLM_JSON_PATH_SCALAR:
+        return 1;
+#ifdef JF_X86
+    case LLM_JSON_PATH_SSE2:
+        return 1;
+    case LLM_JSON_PATH_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    case LLM_JSON_PATH_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f")
+               && __builtin_cpu_supports("avx512bw");
+#endif
+    default:
+        return 0;
+    }
+}
+
+static int jf_path_best(void)
+{
+    static const struct {
+        const char *name;
+        int path;
+    } names[] = {
+        { "scalar", LLM_JSON_PATH_SCALAR }, { "sse2", LLM_JSON_PATH_SSE2 },
+        { "avx2", LLM_JSON_PATH_AVX2 }, { "avx512", LLM_JSON_PATH_AVX512 },
+    };
+    const char *want = getenv("LLM_JSON_FAST_PATH");
+    size_t i;
+    int path;
+
+    /* asked for by name (tests and benchmarks compare the loops), if the
+     * CPU has it */
+    for (i = 0; want && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strcmp(want, names[i].name) && jf_path_works(names[i].path)) {
+            return names[i].path;
+        }
+    }
+    for (path = LLM_JSON_PATH_AVX512; path > LLM_JSON_PATH_SCALAR; path--) {
+        if (jf_path_works(path)) {
+            return path;
+        }
+    }
+    return LLM_JSON_PATH_SCALAR;
+}
+
+int llm_json_fast_path(int path)
+{
+    if (path == LLM_JSON_PATH_AUTO) {
+        path = __atomic_load_n(&jf_path_now, __ATOMIC_RELAXED);
+        if (!path) {
+            path = jf_path_best();
+            __atomic_store_n(&jf_path_now, path, __ATOMIC_RELAXED);
+        }
+        return path;
+    }
+    if (!jf_path_works(path)) {
+        return -1;
+    }
+    __atomic_store_n(&jf_path_now, path, __ATOMIC_RELAXED);
+    return path;
+}
+
+/* The string whose opening quote was just read: 0 with *out and *out_len
+ * (in the body, or in jf->buf when it had escapes), or -1 after
+ * jf_fail. */
 static int jf_string(jf_t *jf, const char **out, size_t *out_len)
 {
-    const unsigned char *end = jf->end;
-    const unsigned char *q = jf->p;
-    const char *late = NULL;            /* an unpaired surrogate */
-    size_t used, n;
-    int w;
-
-    for (;;) {
-        q = jf_plain_run(q, end);
-        if (q == end) {
-            jf_fail(jf, end, "premature end of input");
-            return -1;
-        }
-        if (*q == '"') {
-            *out = (const char *)jf->p;
-            *out_len = (size_t)(q - jf->p);
-            jf->p = q + 1;
-            return 0;
-        }
-        if (*q >= 0x80) {
-            n = jf_utf8_len(q, end);
-            if (!n) {
-                jf_fail(jf, q, "invalid UTF-8");
-                return -1;
-            }
-            q += n;
-            continue;
-        }
-        if (*q < 0x20) {
-            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
-                                      : "control character in string");
-            return -1;
-        }
-        break;                          /* a backslash */
-    }
-
-    used = (size_t)(q - jf->p);
-    if (jf_reserve(jf, used + JF_ROOM)) {
-        jf_fail(jf, q, "out of memory");
-        return -1;
-    }
-    memcpy(jf->buf, jf->p, used);
-    for (;;) {
-        /* q is at a byte that is not plain, and JF_ROOM bytes are free */
-        if (*q == '"') {
-            break;
-        }
-        if (*q == '\\') {
-            if ((w = jf_escape(jf, &q, jf->buf + used, &late)) < 0) {
-                return -1;
-            }
-            used += (size_t)w;
-        }
-        else if (*q >= 0x80) {
-            n = jf_utf8_len(q, end);
-            if (!n) {
-                jf_fail(jf, q, "invalid UTF-8");
-                return -1;
-            }
-            memcpy(jf->buf + used, q, n);
-            used += n;
-            q += n;
-        }
-        else {
-            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
-                                      : "control character in string");
-            return -1;
-        }
-        /* the plain bytes that follow, up to the next byte that is not */
-        for (;;) {
-            if (jf->cap - used < JF_ROOM
-                && jf_reserve(jf, used + JF_ROOM)) {
-                jf_fail(jf, q, "out of memory");
-                return -1;
-            }
-#ifdef JF_SSE2
-            if (end - q >= 16) {
-                const __m128i v =
-                    _mm_loadu_si128((const __m128i *)(const void *)q);
-                unsigned m;
-                _mm_storeu_si128((__m128i *)(void *)(jf->buf + used), v);
-                m = (unsigned)_mm_movemask_epi8(
-                    _mm_or_si128(_mm_or_si128(
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                 _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
-                if (m) {
-                    n = (size_t)__builtin_ctz(m);
-                    q += n;
-                    used += n;
-                    break;
-                }
-                q += 16;
-                used += 16;
-                continue;
-            }
+    switch (jf->path) {
+#ifdef JF_X86
+    case LLM_JSON_PATH_AVX512:
+        return jf_string_avx512(jf, out, out_len);
+    case LLM_JSON_PATH_AVX2:
+        return jf_string_avx2(jf, out, out_len);
+    case LLM_JSON_PATH_SSE2:
+        return jf_string_sse2(jf, out, out_len);
 #endif
-            if (q == end) {
-                jf_fail(jf, end, "premature end of input");
-                return -1;
-            }
-            if (!jf_plain(*q)) {
-                break;
-            }
-            jf->buf[used++] = (char)*q++;
-        }
+    default:
+        return jf_string_scalar(jf, out, out_len);
     }
-    if (late) {
-        jf_fail(jf, q + 1, late);
-        return -1;
-    }
-    *out = jf->buf;
-    *out_len = used;
-    jf->p = q + 1;
-    return 0;
 }
 
 static int jf_digit(const unsigned char *q, const unsigned char *end)
@@ -886,6 +969,7 @@ json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
     jf.start = (const unsigned char *)(buf ? buf : "");
     jf.end = jf.start + (buf ? len : 0);
     jf.max_depth = max_depth;
+    jf.path = llm_json_fast_path(LLM_JSON_PATH_AUTO);
     jf.p = jf_ws(jf.start, jf.end);
 
     if (jf.p == jf.end || (*jf.p != '{' && *jf.p != '[')) {

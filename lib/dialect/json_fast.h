@@ -30,6 +30,24 @@ typedef struct {
 json_t *llm_json_fast_parse(const char *buf, size_t len, int max_depth,
                             llm_json_fast_error_t *err);
 
+/* The loops that read strings, by instruction set: AUTO is the best the
+ * CPU has (or, at the first parse, the one the environment's
+ * LLM_JSON_FAST_PATH=scalar|sse2|avx2|avx512 names, if the CPU has it).
+ * SCALAR is portable C, the others x86-64 only; all give the same trees
+ * and errors. */
+enum {
+    LLM_JSON_PATH_AUTO = 0,
+    LLM_JSON_PATH_SCALAR,
+    LLM_JSON_PATH_SSE2,
+    LLM_JSON_PATH_AVX2,
+    LLM_JSON_PATH_AVX512
+};
+
+/* Parses from now on use path (for tests and benchmarks; AUTO returns the
+ * one in use, choosing it if none is yet): the path in use, or -1 when
+ * this CPU or build cannot run it (nothing changed then). */
+int llm_json_fast_path(int path);
+
 /* Where the top-level object's member `name` is, without parsing the
  * rest: 1 with its value's span (not validated), 0 when the object has no
  * such member, -1 when buf is not an object this scan can follow.  For
