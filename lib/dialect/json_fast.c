@@ -72,6 +72,8 @@ typedef struct {
     int max_depth;
     int too_deep;
     int path;                   /* the string loop: LLM_JSON_PATH_* */
+    const char *late;           /* jf_escape_at's unpaired surrogate */
+    size_t esc_len;             /* and the bytes it wrote */
     const char *msg;            /* the first error, and where it was */
     const unsigned char *at;
 } jf_t;
@@ -451,17 +453,169 @@ static inline uint64_t jf_copy64(const unsigned char *q, char *d)
     return jf_special64(v);
 }
 
+/* jf_escape for a loop that keeps its variables in registers (none of
+ * them has its address taken): the position after the escape at q, or
+ * NULL after jf_fail; the bytes written in jf->esc_len, an unpaired
+ * surrogate in jf->late. */
+__attribute__((noinline))
+static const unsigned char *jf_escape_at(jf_t *jf, const unsigned char *q,
+                                         char *t)
+{
+    int w = jf_escape(jf, &q, t, &jf->late);
+
+    if (w < 0) {
+        return NULL;
+    }
+    jf->esc_len = (size_t)w;
+    return q;
+}
+
+/* A string from its first escape (at q) on, with AVX-512BW.  The loop of
+ * json_fast_string.h starts each block where the last special byte was,
+ * so every escape waits for a load, a compare and a count that depend on
+ * the one before (~30 cycles an escape, most of the parse of an agent
+ * body).  Here blocks are read at fixed steps, independent of what they
+ * hold; the escapes of a block are taken from its masks, and the plain
+ * bytes between them are written from the block's register with a masked
+ * store (exactly those bytes, nothing past them), so an escape costs a
+ * few register operations. */
+JF_AVX512
+static int jf_decode64(jf_t *jf, const unsigned char *q, const char **out,
+                       size_t *out_len)
+{
+    const unsigned char *end = jf->end, *b = q;
+    size_t used = (size_t)(q - jf->p), pos = 0, i, n, left;
+    uint64_t live, bs, m;
+    unsigned char c;
+    char *buf;
+    __m512i v;
+
+    jf->late = NULL;
+    if (jf_reserve(jf, used + JF_ROOM + JF_GROW)) {
+        jf_fail(jf, q, "out of memory");
+        return -1;
+    }
+    buf = jf->buf;
+    memcpy(buf, jf->p, used);
+    for (;;) {
+        /* b: the block, pos: its first byte not yet decoded.  A block
+         * writes at most its 64 bytes and an escape reaching past it
+         * (4 bytes out): JF_ROOM is enough. */
+        if (jf->cap - used < JF_ROOM) {
+            if (jf_reserve(jf, used + JF_ROOM + JF_GROW)) {
+                jf_fail(jf, b + pos, "out of memory");
+                return -1;
+            }
+            buf = jf->buf;
+        }
+        left = (size_t)(end - b);
+        if (left >= 64) {
+            live = ~0ULL;
+            v = _mm512_loadu_si512((const void *)b);
+        }
+        else {
+            /* nothing is read past the body */
+            live = ((uint64_t)1 << left) - 1;
+            v = _mm512_maskz_loadu_epi8(live, (const void *)b);
+        }
+        bs = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'));
+        m = (bs | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"'))
+             | _mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(0x20)))
+            & live & (~0ULL << pos);
+        /* One-letter escapes here; anything else (the closing quote
+         * too) below, after which the block is read again: nothing of it
+         * is kept across a call. */
+        while (m) {
+            i = (size_t)__builtin_ctzll(m);
+            /* the plain bytes pos..i-1, from the register: lane k goes to
+             * buf + used - pos + k */
+            _mm512_mask_storeu_epi8(
+                (void *)((uintptr_t)buf + used - pos),
+                (((uint64_t)1 << i) - 1) & (~0ULL << pos), v);
+            used += i - pos;
+            pos = i;
+            if (!((bs >> i) & 1) || left - i < 2
+                || !(c = jf_unescape[b[i + 1]])) {
+                goto other;
+            }
+            buf[used++] = (char)c;
+            pos = i + 2;
+            if (pos >= 64) {
+                break;
+            }
+            m &= ~0ULL << pos;
+        }
+        if (left <= 64 && pos >= left) {
+            break;
+        }
+        if (pos < 64) {
+            if (left <= 64) {
+                break;          /* plain bytes up to the body's end */
+            }
+            _mm512_mask_storeu_epi8((void *)((uintptr_t)buf + used - pos),
+                                    ~0ULL << pos, v);
+            used += 64 - pos;
+            pos = 64;
+        }
+        b += pos;
+        pos = 0;
+        continue;
+other:
+        q = b + pos;
+        if (*q == '"') {
+            if (jf->late) {
+                jf_fail(jf, q + 1, jf->late);
+                return -1;
+            }
+            *out = buf;
+            *out_len = used;
+            jf->p = q + 1;
+            return 0;
+        }
+        if (*q == '\\') {
+            if (!(q = jf_escape_at(jf, q, buf + used))) {
+                return -1;
+            }
+            used += jf->esc_len;
+        }
+        else if (*q >= 0x80) {
+            if (!(n = jf_utf8_len(q, end))) {
+                jf_fail(jf, q, "invalid UTF-8");
+                return -1;
+            }
+            memcpy(buf + used, q, n);
+            used += n;
+            q += n;
+        }
+        else {
+            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
+                                      : "control character in string");
+            return -1;
+        }
+        /* an escape may end past the block */
+        pos = (size_t)(q - b);
+        if (pos >= 64) {
+            b = q;
+            pos = 0;
+        }
+    }
+    jf_fail(jf, end, "premature end of input");
+    return -1;
+}
+
 #define JFS_NAME jf_string_avx512
 #define JFS_TARGET JF_AVX512
 #define JFS_W 64
 #define JFS_SCAN(q) jf_scan64(q)
 #define JFS_COPY(q, d) jf_copy64(q, d)
+#define JFS_DECODE jf_decode64
 #include "json_fast_string.h"
 #undef JFS_NAME
 #undef JFS_TARGET
 #undef JFS_W
 #undef JFS_SCAN
 #undef JFS_COPY
+#undef JFS_DECODE
 #endif /* JF_X86 */
 
 /* The loop in use: 0 until the first parse chooses (read and written

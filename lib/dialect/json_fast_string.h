@@ -14,6 +14,8 @@
  *                    '"', '\\', below 0x20 or above 0x7F; bits above the
  *                    lowest set one may be anything
  *   JFS_COPY(q, d)   the same, after storing q[0..JFS_W) at d
+ *   JFS_DECODE       (optional) the function that decodes a string from
+ *                    its first escape on, instead of the loop here
  *
  * so that the loop and its block primitives are compiled for the same
  * instruction set (a vector primitive cannot be inlined into a loop built
@@ -25,14 +27,17 @@ static int JFS_NAME(jf_t *jf, const char **out, size_t *out_len)
 {
     const unsigned char *end = jf->end;
     const unsigned char *q = jf->p;
+    size_t n;
+    uint64_t m;
+#ifndef JFS_DECODE
     /* q <= room: JF_ROOM bytes are free at jf->buf + used (see below);
      * q <= fast: that, and a whole block of the body at q */
     const unsigned char *room, *fast, *vec_end;
     const char *late = NULL;            /* an unpaired surrogate */
-    size_t used, n;
-    uint64_t m;
+    size_t used;
     unsigned char c;
     int w;
+#endif
 
     for (;;) {
         while (end - q >= JFS_W) {
@@ -73,6 +78,9 @@ special:
         }
         break;                          /* a backslash */
     }
+#ifdef JFS_DECODE
+    return JFS_DECODE(jf, q, out, out_len);
+#else
 
     /* Decoding never writes more bytes than it reads (an escape is
      * shorter than its text; a plain or UTF-8 byte is one byte), so with
@@ -169,4 +177,5 @@ special:
     *out_len = used;
     jf->p = q + 1;
     return 0;
+#endif
 }
