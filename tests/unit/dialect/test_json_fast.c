@@ -8,8 +8,11 @@
  * llm_json_parse() used (plus the nesting limit), and when accepted the
  * same tree with the same key order.  Inputs: edge cases written here,
  * generated strings that put every special byte at every offset of the
- * 16/32-byte blocks, seeded mutations of valid bodies, and the recorded
- * client bodies (read at test time, never copied into the tree).
+ * 8- to 64-byte blocks (before and after a first escape), long strings
+ * with escapes, seeded mutations of valid bodies, and the recorded client
+ * bodies (read at test time, never copied into the tree); all of them
+ * through each string loop (portable, SSE2, AVX2, AVX-512BW) this CPU
+ * can run.
  */
 
 #include <stdio.h>
@@ -272,45 +275,154 @@ START_TEST(nesting_at_and_beyond_the_limit)
 }
 END_TEST
 
-/* Every special byte or sequence at every offset of a string of 0 to 80
- * plain bytes, so that each lands at each place of a 16- and 32-byte
- * block and of the tail after the last one. */
+static const case_t specials[] = {
+    C("\""), C("\\n"), C("\\\""), C("\\u00e9"), C("\\ud83d\\ude00"),
+    C("\\ud83d"), C("\\q"), C("\xc3\xa9"), C("\xe2\x82\xac"),
+    C("\xf0\x9f\x98\x80"), C("\xc3"), C("\xe2\x82"), C("\xff"),
+    C("\xed\xa0\x80"), C("\n"), C("\t"), C("\x01"), C("\x1f"), C("\0"),
+    C("\x7f"), C(" "), C("\\u0000"), C("\\"), C("\\\\"), C("\\/"),
+    C("\\t\\r\\b\\f"), C("\\\\\\\""), C("\\u12"), C("\\ud83d\\n"),
+};
+
+/* Where jansson finds the body cut short, so does the fast parser (and
+ * not after reading on, past the body). */
+static void cut_where_jansson_cuts(const char *buf, size_t len,
+                                   const char *what)
+{
+    json_error_t jerr;
+    llm_json_fast_error_t ferr;
+    json_t *ref = json_loadb(buf, len, REF_FLAGS, &jerr);
+    json_t *fast = llm_json_fast_parse(buf, len, LLM_DIALECT_MAX_DEPTH,
+                                       &ferr);
+
+    if (!ref && !strncmp(jerr.text, "premature end of input", 22)) {
+        ck_assert_msg(!fast && !strcmp(ferr.text, "premature end of input"),
+                      "%s: jansson: %s; fast parser: %s", what, jerr.text,
+                      fast ? "accepted" : ferr.text);
+    }
+    json_decref(ref);
+    json_decref(fast);
+}
+
+/* {"k":"<lead><pos plain bytes><special><len - pos plain bytes>"}, and
+ * the same cut before its closing quote (an unterminated string must not
+ * be read past the body). */
+static void special_at(const char *lead, size_t len, size_t pos, size_t i)
+{
+    char buf[400], what[80];
+    size_t k = 0, n, ln = strlen(lead);
+
+    memcpy(buf + k, "{\"k\":\"", 6);
+    k += 6;
+    memcpy(buf + k, lead, ln);
+    k += ln;
+    for (n = 0; n < pos; n++) {
+        buf[k++] = (char)('a' + n % 26);
+    }
+    memcpy(buf + k, specials[i].s, specials[i].n);
+    k += specials[i].n;
+    for (n = pos; n < len; n++) {
+        buf[k++] = (char)('A' + n % 26);
+    }
+    snprintf(what, sizeof(what), "after \"%s\": special %zu at %zu of %zu",
+             lead, i, pos, len);
+    /* the closing quote just past the cut: a loop that reads beyond the
+     * body would find it */
+    memcpy(buf + k, "\"}", 2);
+    same_as_jansson(buf, k, what);
+    cut_where_jansson_cuts(buf, k, what);
+    same_as_jansson(buf, k + 2, what);
+}
+
+/* Every special byte or sequence at every offset of a string of 0 to 72
+ * plain bytes (and a few longer), so that each lands at each place of an
+ * 8- to 64-byte block, of a second block, and of the tail after the last
+ * one. */
 START_TEST(specials_at_every_offset)
 {
-    static const case_t specials[] = {
-        C("\""), C("\\n"), C("\\\""), C("\\u00e9"), C("\\ud83d\\ude00"),
-        C("\\ud83d"), C("\\q"), C("\xc3\xa9"), C("\xe2\x82\xac"),
-        C("\xf0\x9f\x98\x80"), C("\xc3"), C("\xe2\x82"), C("\xff"),
-        C("\xed\xa0\x80"), C("\n"), C("\t"), C("\x01"), C("\x1f"), C("\0"),
-        C("\x7f"), C(" "), C("\\u0000"), C("\\"),
-    };
-    char buf[160], what[64];
-    size_t len, pos, i, k, n;
+    size_t len, pos, i;
 
-    for (len = 0; len <= 80; len++) {
+    for (len = 0; len <= 136; len += len < 72 ? 1 : 8) {
         for (pos = 0; pos <= len; pos++) {
             for (i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
-                k = 0;
-                memcpy(buf + k, "{\"k\":\"", 6);
-                k += 6;
-                for (n = 0; n < pos; n++) {
-                    buf[k++] = (char)('a' + n % 26);
-                }
-                memcpy(buf + k, specials[i].s, specials[i].n);
-                k += specials[i].n;
-                for (n = pos; n < len; n++) {
-                    buf[k++] = (char)('A' + n % 26);
-                }
-                /* with and without the string's end: an unterminated
-                 * string must not be read past the buffer */
-                snprintf(what, sizeof(what), "special %zu at %zu of %zu",
-                         i, pos, len);
-                same_as_jansson(buf, k, what);
-                memcpy(buf + k, "\"}", 2);
-                same_as_jansson(buf, k + 2, what);
+                special_at("", len, pos, i);
             }
         }
     }
+}
+END_TEST
+
+/* The same once the string has had an escape: from there on its bytes are
+ * decoded (copied, and on the AVX-512 path read in blocks that start at
+ * the first escape), so the special lands at every offset of those blocks,
+ * for first escapes at a few offsets of the body. */
+START_TEST(specials_at_every_offset_after_an_escape)
+{
+    static const char *const leads[] = {
+        "\\n", "a\\\"", "abcde\\\\", "\\u00e9", "\xc3\xa9\\t",
+    };
+    static const size_t lens[] = {
+        0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 61, 62, 63, 64, 65, 66,
+        127, 128, 129,
+    };
+    size_t l, j, pos, i;
+
+    for (l = 0; l < sizeof(leads) / sizeof(leads[0]); l++) {
+        for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+            for (pos = 0; pos <= lens[j]; pos++) {
+                for (i = 0; i < sizeof(specials) / sizeof(specials[0]);
+                     i++) {
+                    special_at(leads[l], lens[j], pos, i);
+                }
+            }
+        }
+    }
+}
+END_TEST
+
+/* Long strings decoded whole: an escape or a non-ASCII character every
+ * few dozen bytes (as in source code), past the decoding buffer's first
+ * sizes and across many blocks; and one bad byte near the end. */
+START_TEST(long_strings_with_escapes)
+{
+    static const char *const pieces[] = {
+        "\\n", "\\\"", "\\\\", "\\t", "\\u00e9", "\xe2\x82\xac",
+        "\\ud83d\\ude00", "\\/",
+    };
+    size_t sizes[] = { 100, 5000, 70000, 300000 };
+    size_t cap = 300000 + 64, k, s, i, step;
+    char *buf = malloc(cap);
+    char what[64];
+
+    ck_assert_ptr_nonnull(buf);
+    for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        for (step = 3; step <= 67; step += 32) {
+            k = 0;
+            memcpy(buf, "[\"", 2);
+            k = 2;
+            for (i = 0; k + 16 < sizes[s]; i++) {
+                const char *p = pieces[i % (sizeof(pieces) / sizeof(pieces[0]))];
+                size_t n;
+
+                for (n = 0; n < step + i % 7 && k + 16 < sizes[s]; n++) {
+                    buf[k++] = (char)('a' + (i + n) % 26);
+                }
+                memcpy(buf + k, p, strlen(p));
+                k += strlen(p);
+            }
+            memcpy(buf + k, "\"]", 2);
+            snprintf(what, sizeof(what), "%zu bytes, escapes every %zu",
+                     sizes[s], step);
+            same_as_jansson(buf, k + 2, what);
+            /* a control character, then a broken escape, near the end */
+            buf[k - 3] = '\x02';
+            same_as_jansson(buf, k + 2, what);
+            buf[k - 3] = '\\';
+            buf[k - 2] = 'x';
+            same_as_jansson(buf, k + 2, what);
+        }
+    }
+    free(buf);
 }
 END_TEST
 
@@ -558,6 +670,8 @@ static Suite *json_fast_suite(void)
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, nesting_at_and_beyond_the_limit);
     tcase_add_test(tc, specials_at_every_offset);
+    tcase_add_test(tc, specials_at_every_offset_after_an_escape);
+    tcase_add_test(tc, long_strings_with_escapes);
     tcase_add_test(tc, mutations);
     tcase_add_test(tc, recorded_client_bodies);
     tcase_add_test(tc, errors_never_quote_the_body);
@@ -567,7 +681,23 @@ static Suite *json_fast_suite(void)
     return s;
 }
 
+/* The whole suite once per string loop this CPU can run. */
 int main(void)
 {
-    return tu_run(json_fast_suite());
+    static const char *const names[] = {
+        NULL, "portable", "SSE2", "AVX2", "AVX-512BW",
+    };
+    int path, failed = 0;
+
+    for (path = LLM_JSON_PATH_SCALAR; path <= LLM_JSON_PATH_AVX512; path++) {
+        if (llm_json_fast_path(path) != path) {
+            fprintf(stderr, "test_json_fast: no %s string loop here, "
+                    "skipped\n", names[path]);
+            continue;
+        }
+        fprintf(stderr, "test_json_fast: the %s string loop\n",
+                names[path]);
+        failed |= tu_run(json_fast_suite()) != EXIT_SUCCESS;
+    }
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
