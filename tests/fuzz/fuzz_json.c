@@ -23,6 +23,29 @@
 #define FUZZ_MAX_DEPTH 128
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* The string loop fuzzed: the CPU's best, or the one LLM_JSON_FAST_PATH
+ * names (json.sh forces the portable one); a name the CPU cannot run is
+ * an error rather than a silent fallback. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    static const char *const names[] = {
+        "auto", "scalar", "sse2", "avx2", "avx512",
+    };
+    const char *want = getenv("LLM_JSON_FAST_PATH");
+    int path = llm_json_fast_path(LLM_JSON_PATH_AUTO);
+
+    (void)argc;
+    (void)argv;
+    if (want && strcmp(want, names[path])) {
+        fprintf(stderr, "fuzz_json: LLM_JSON_FAST_PATH=%s, but the %s "
+                "string loop is in use\n", want, names[path]);
+        abort();
+    }
+    fprintf(stderr, "fuzz_json: the %s string loop\n", names[path]);
+    return 0;
+}
 
 static int depth_ok(json_t *j, int depth)
 {

@@ -5,23 +5,25 @@
 # Differential fuzzing of the request-body JSON parser
 # (lib/dialect/json_fast.c) against jansson's json_loadb: builds
 # tests/fuzz/fuzz_json.c with clang (-fsanitize=fuzzer,address,undefined)
-# straight from the sources, twice (SSE2 string scanning and the portable
-# 8-byte one), seeds a few bodies and runs a bounded smoke on each.
+# straight from the sources, twice (with the vector string loops chosen at
+# run time, and portable C only), seeds a few bodies and runs a bounded
+# smoke: the first build with the best loop the CPU has, and with the
+# portable loop forced (LLM_JSON_FAST_PATH=scalar); the second build.
 #
-#   tests/fuzz/json.sh [seconds]       default 20 s per build (under 60 s in all)
+#   tests/fuzz/json.sh [seconds]       default 15 s per run (under 60 s in all)
 #   FUZZ_OUT=dir keeps the binaries, corpus and crash files there.
 
 set -eu
 
 . "$(dirname "$0")/lib/fuzz-common.sh"
 fuzz_setup json.sh fuzz-json
-secs=${1:-20}
+secs=${1:-15}
 if ! pkg-config --exists jansson; then
     echo "json.sh: jansson not found, skipped" >&2
     exit 77
 fi
 
-for variant in sse2 portable; do
+for variant in vector portable; do
     extra=
     if [ "$variant" = portable ]; then
         extra=-DLLM_JSON_FAST_PORTABLE
@@ -45,7 +47,9 @@ seed chunk '{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_toke
 seed responses '{"type":"response.completed","response":{"usage":{"input_tokens":8,"input_tokens_details":{"cached_tokens":0},"output_tokens":5}}}'
 seed answer '{"id":"r","content":[{"type":"tool_use","input":{"usage":{"x":1}}},{"type":"text","text":"\"usage\":["}],"usage" : {"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":0}}'
 
-for variant in sse2 portable; do
-    fuzz_smoke "$out/fuzz_json_$variant" 8192
-done
+fuzz_smoke "$out/fuzz_json_vector" 8192
+export LLM_JSON_FAST_PATH=scalar
+fuzz_smoke "$out/fuzz_json_vector" 8192
+unset LLM_JSON_FAST_PATH
+fuzz_smoke "$out/fuzz_json_portable" 8192
 fuzz_done
