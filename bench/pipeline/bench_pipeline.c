@@ -32,6 +32,10 @@
  *   bench_pipeline --stages [--runs=N] [--no-arena] [--clean-cache]
  *                  body.json...
  *   the time of each stage of a request, per body (stages.c)
+ *
+ *   bench_pipeline --parse [--runs=N] [--no-arena] body.json...
+ *   the parse and the release of its tree alone, with the page faults a
+ *   request (parse_free.c)
  */
 
 #include <stdarg.h>
@@ -631,6 +635,12 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     if (argc > 1 && !strcmp(argv[1], "--stages")) {
         int rc = bench_stages_main(argc - 2, argv + 2);
+
+        apr_terminate();
+        return rc;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--parse")) {
+        int rc = bench_parse_main(argc - 2, argv + 2);
 
         apr_terminate();
         return rc;
