@@ -416,17 +416,160 @@ static inline uint64_t jf_copy32(const unsigned char *q, char *d)
     return jf_special32(v);
 }
 
+/* jf_escape for a loop that keeps its variables in registers (none of
+ * them has its address taken): the position after the escape at q, or
+ * NULL after jf_fail; the bytes written in jf->esc_len, an unpaired
+ * surrogate in jf->late. */
+__attribute__((noinline))
+static const unsigned char *jf_escape_at(jf_t *jf, const unsigned char *q,
+                                         char *t)
+{
+    int w = jf_escape(jf, &q, t, &jf->late);
+
+    if (w < 0) {
+        return NULL;
+    }
+    jf->esc_len = (size_t)w;
+    return q;
+}
+
+/* A string from its first escape (at q) on, with AVX2: as jf_decode64
+ * below (blocks at fixed steps, escapes from the block's masks, so that
+ * nothing waits on memory between two escapes), but without masked
+ * stores: the plain bytes between two escapes are loaded again from
+ * where they start and stored whole (what lies past them is overwritten
+ * by what follows).  Such a load may reach 31 bytes past its block, so
+ * the blocks stop 64 bytes before the body's end, and the rest is read a
+ * byte at a time. */
+JF_AVX2
+static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
+                       size_t *out_len)
+{
+    const unsigned char *end = jf->end, *b = q;
+    size_t used = (size_t)(q - jf->p), pos = 0, i, n;
+    uint32_t bs, m;
+    unsigned char c;
+    char *buf;
+    __m256i v;
+
+    jf->late = NULL;
+    if (jf_reserve(jf, used + JF_ROOM + JF_GROW)) {
+        jf_fail(jf, q, "out of memory");
+        return -1;
+    }
+    buf = jf->buf;
+    memcpy(buf, jf->p, used);
+    for (;;) {
+        /* b: the block, pos: its first byte not yet decoded.  A block
+         * writes at most 63 bytes past where it starts, an escape after
+         * it 4, the byte loop at the end 63: JF_ROOM is enough. */
+        if (jf->cap - used < JF_ROOM) {
+            if (jf_reserve(jf, used + JF_ROOM + JF_GROW)) {
+                jf_fail(jf, b + pos, "out of memory");
+                return -1;
+            }
+            buf = jf->buf;
+        }
+        if (end - b < 64) {
+            q = b + pos;
+            if (q == end) {
+                break;
+            }
+            if (jf_plain(*q)) {
+                buf[used++] = (char)*q;
+                pos++;
+                continue;
+            }
+            goto other;
+        }
+        v = _mm256_loadu_si256((const __m256i *)(const void *)b);
+        bs = (uint32_t)_mm256_movemask_epi8(
+            _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
+        m = (uint32_t)jf_special32(v) & (~0U << pos);
+        while (m) {
+            i = (size_t)__builtin_ctz(m);
+            _mm256_storeu_si256(
+                (__m256i *)(void *)(buf + used),
+                _mm256_loadu_si256((const __m256i *)(const void *)(b + pos)));
+            used += i - pos;
+            pos = i;
+            /* b[i + 1] is in the body: 64 bytes are left from b */
+            if (!((bs >> i) & 1) || !(c = jf_unescape[b[i + 1]])) {
+                goto other;
+            }
+            buf[used++] = (char)c;
+            pos = i + 2;
+            if (pos >= 32) {
+                break;
+            }
+            m &= ~0U << pos;
+        }
+        if (pos < 32) {
+            _mm256_storeu_si256(
+                (__m256i *)(void *)(buf + used),
+                _mm256_loadu_si256((const __m256i *)(const void *)(b + pos)));
+            used += 32 - pos;
+            pos = 32;
+        }
+        b += pos;
+        pos = 0;
+        continue;
+other:
+        q = b + pos;
+        if (*q == '"') {
+            if (jf->late) {
+                jf_fail(jf, q + 1, jf->late);
+                return -1;
+            }
+            *out = buf;
+            *out_len = used;
+            jf->p = q + 1;
+            return 0;
+        }
+        if (*q == '\\') {
+            if (!(q = jf_escape_at(jf, q, buf + used))) {
+                return -1;
+            }
+            used += jf->esc_len;
+        }
+        else if (*q >= 0x80) {
+            if (!(n = jf_utf8_len(q, end))) {
+                jf_fail(jf, q, "invalid UTF-8");
+                return -1;
+            }
+            memcpy(buf + used, q, n);
+            used += n;
+            q += n;
+        }
+        else {
+            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
+                                      : "control character in string");
+            return -1;
+        }
+        /* an escape may end past the block */
+        pos = (size_t)(q - b);
+        if (pos >= 32) {
+            b = q;
+            pos = 0;
+        }
+    }
+    jf_fail(jf, end, "premature end of input");
+    return -1;
+}
+
 #define JFS_NAME jf_string_avx2
 #define JFS_TARGET JF_AVX2
 #define JFS_W 32
 #define JFS_SCAN(q) jf_scan32(q)
 #define JFS_COPY(q, d) jf_copy32(q, d)
+#define JFS_DECODE jf_decode32
 #include "json_fast_string.h"
 #undef JFS_NAME
 #undef JFS_TARGET
 #undef JFS_W
 #undef JFS_SCAN
 #undef JFS_COPY
+#undef JFS_DECODE
 
 #define JF_AVX512 __attribute__((target("avx512f,avx512bw")))
 
@@ -451,23 +594,6 @@ static inline uint64_t jf_copy64(const unsigned char *q, char *d)
 
     _mm512_storeu_si512((void *)d, v);
     return jf_special64(v);
-}
-
-/* jf_escape for a loop that keeps its variables in registers (none of
- * them has its address taken): the position after the escape at q, or
- * NULL after jf_fail; the bytes written in jf->esc_len, an unpaired
- * surrogate in jf->late. */
-__attribute__((noinline))
-static const unsigned char *jf_escape_at(jf_t *jf, const unsigned char *q,
-                                         char *t)
-{
-    int w = jf_escape(jf, &q, t, &jf->late);
-
-    if (w < 0) {
-        return NULL;
-    }
-    jf->esc_len = (size_t)w;
-    return q;
 }
 
 /* A string from its first escape (at q) on, with AVX-512BW.  The loop of
