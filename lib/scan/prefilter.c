@@ -360,6 +360,9 @@ static size_t dispatch(llm_scan_ctx_t *cx, size_t i)
     size_t end = i + 1, e;
     int a;
 
+    if (cx->dispatched) {
+        APR_ARRAY_PUSH(cx->dispatched, size_t) = i;
+    }
     if (c1 == '@') {
         if (rs->want_email && (e = llm_scan_rec_email(cx, i + 1)) > end) {
             end = e;
@@ -672,8 +675,17 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
             if (cx->error) {
                 return (size_t)-1;
             }
-            next = end > p + 2 ? end - 1 : p + 1;
-            break;
+            q = end > p + 2 ? end - 1 : p + 1;
+            /* The block's positions are a function of the text alone, so
+             * those from q on are still right after a dispatch: going on
+             * with them, rather than sorting 64 bytes from q again, is
+             * what the scalar loop's restart at q would visit.  (Half the
+             * dispatches end inside their block: a third more blocks.) */
+            if (q >= base + 64) {
+                next = q;
+                break;
+            }
+            m &= ~0ULL << (q - base);
         }
         i = next;
     }

@@ -197,6 +197,9 @@ struct llm_scan_ctx_t {
     size_t k8s_done;         /* Secret data blocks before here were read */
     int error;
     int depth;               /* 0: the raw text; n: a view n decodings deep */
+    /* NULL but in the prefilter's tests: every position dispatch is
+     * called at (size_t), to hold the two loops to the same ones */
+    apr_array_header_t *dispatched;
 };
 
 #define LLM_RULE(rs, i) (&((llm_scan_rule_t *)(rs)->rules->elts)[i])

@@ -46,13 +46,52 @@ static apr_array_header_t *scan_path(const char *t, size_t n, int path)
     return out;
 }
 
-/* Both loops give the same matches; returns how many. */
+/* The positions the prefilter of path hands to dispatch, in order. */
+static apr_array_header_t *dispatched(const char *t, size_t n, int path)
+{
+    llm_scan_ctx_t cx;
+
+    llm_scan_prefilter_path(rules, path);
+    memset(&cx, 0, sizeof(cx));
+    cx.rs = rules;
+    cx.t = (const unsigned char *)t;
+    cx.len = n;
+    cx.p = sp;
+    cx.dispatched = apr_array_make(sp, 16, sizeof(size_t));
+    llm_scan_prefilter_run(&cx);
+    ck_assert_int_eq(cx.error, 0);
+    return cx.dispatched;
+}
+
+/* Both loops hand the same positions to dispatch, in the same order (the
+ * vector loop's drops and its going on after a dispatch must not change
+ * which); returns how many. */
+static int same_dispatch(const char *t, size_t n)
+{
+    apr_array_header_t *a = dispatched(t, n, LLM_SCAN_PATH_SCALAR);
+    apr_array_header_t *b = dispatched(t, n, LLM_SCAN_PATH_AVX512);
+    int i;
+
+    for (i = 0; i < a->nelts && i < b->nelts; i++) {
+        ck_assert_msg(APR_ARRAY_IDX(a, i, size_t) == APR_ARRAY_IDX(b, i, size_t),
+                      "dispatch %d: scalar at %zu, vector at %zu in '%.*s'",
+                      i, APR_ARRAY_IDX(a, i, size_t),
+                      APR_ARRAY_IDX(b, i, size_t), (int)n, t);
+    }
+    ck_assert_msg(a->nelts == b->nelts, "scalar %d dispatches, vector %d in '%.*s'",
+                  a->nelts, b->nelts, (int)n, t);
+    return a->nelts;
+}
+
+/* Both loops give the same matches and dispatch at the same positions;
+ * returns how many matches. */
 static int same_both(const char *t, size_t n)
 {
     apr_array_header_t *a, *b;
     int i;
 
     apr_pool_clear(sp);
+    same_dispatch(t, n);
     a = scan_path(t, n, LLM_SCAN_PATH_SCALAR);
     b = scan_path(t, n, LLM_SCAN_PATH_AVX512);
 
