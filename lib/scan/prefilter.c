@@ -214,6 +214,66 @@ static uint8_t pair_kind(const llm_scan_rules_t *rs, unsigned int pr)
     return (uint8_t)(c >= 2 && c <= 254 ? c + 1 : 2);
 }
 
+/* The classes of the vector loop's drops (run_avx512, drops_of).  A byte
+ * gets VC_NUM only if its pair with every digit is kind 1 and
+ * quick_skip_other takes such a pair to number_worth; VC_WORD only if its
+ * pair with ':' is kind 1; VC_END only if no digit before it makes a
+ * hit.  A drop skips the digit run of its number without visiting it,
+ * which the scalar loop does only after looking at it: exact because the
+ * pairs in the run are no hits, which holds when no digit pair hits
+ * (else no byte gets a class and nothing is dropped). */
+static void build_drop_classes(llm_scan_rules_t *rs)
+{
+    unsigned int c, d;
+    uint8_t hi = 0xff;
+
+    memset(rs->vclass, 0, sizeof(rs->vclass));
+    rs->vclass_hi = 0;
+    for (c = '0'; c <= '9'; c++) {
+        for (d = '0'; d <= '9'; d++) {
+            if (rs->pairkind[c | (d << 8)]) {
+                return;
+            }
+        }
+    }
+    for (c = 0; c < 256; c++) {
+        uint8_t v = 0;
+        int num = !LLM_IS_ALNUM(c) && c != '_' && c != '.' && c != '-'
+                  && c != ':' && c != '+' && c != '(' && c != '/';
+        int end = 1;
+        for (d = '0'; d <= '9'; d++) {
+            num = num && rs->pairkind[c | (d << 8)] == 1;
+            end = end && !rs->pairkind[d | (c << 8)];
+        }
+        if (LLM_IS_DIGIT(c)) {
+            v |= LLM_SCAN_VC_DIGIT;
+        }
+        if (num) {
+            v |= LLM_SCAN_VC_NUM;
+        }
+        if (c == ' ' || c == '-' || c == '.') {
+            v |= LLM_SCAN_VC_SEP;
+        }
+        if (c == '2' || c == '3') {
+            v |= LLM_SCAN_VC_TWO3;
+        }
+        if (c == ':') {
+            v |= LLM_SCAN_VC_COLON;
+        }
+        if (LLM_IS_ALPHA(c) && rs->pairkind[c | (':' << 8)] == 1) {
+            v |= LLM_SCAN_VC_WORD;
+        }
+        if (end) {
+            v |= LLM_SCAN_VC_END;
+        }
+        rs->vclass[c] = v;
+        if (c >= 128) {
+            hi &= v;
+        }
+    }
+    rs->vclass_hi = hi;
+}
+
 const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
 {
     int i, c0, c1;
@@ -313,6 +373,7 @@ const char *llm_scan_prefilter_build(llm_scan_rules_t *rs)
     for (c0 = 0; c0 < 65536; c0++) {
         rs->pairkind[c0] = pair_kind(rs, (unsigned int)c0);
     }
+    build_drop_classes(rs);
     llm_scan_roles_build(rs);
     /* the vector loop where the CPU has it, unless the environment asks
      * for the scalar one (to compare the two on one machine) */
@@ -606,6 +667,50 @@ static inline __m512i roles_of(__m512i x, __mmask64 hi, __m512i lo0,
                                   hival);
 }
 
+/* The positions of the block (bit k: the pair at t[k]) among m that
+ * quick_skip_other would drop, decided for all of them at once: a "word:"
+ * not before a digit, and a number of at most eight digits that
+ * number_worth refuses from its first run alone (not an IPv6 group, no
+ * separator before more digits).  The scalar loop drops a number by going
+ * on after its digits; the pairs there are no hits (VC_END, and no digit
+ * pair hits), so dropping its first position is the same.  Only what the
+ * block's own 64 bytes decide: the last positions are left to the scalar
+ * code.  a, ha: the block's bytes and their top bits; lo0, lo1, hi: the
+ * class table (vclass). */
+LLM_VEC_TARGET
+static inline uint64_t drops_of(__m512i a, __mmask64 ha, uint64_t m,
+                                __m512i lo0, __m512i lo1, __m512i hi)
+{
+    __m512i cl = roles_of(a, ha, lo0, lo1, hi);
+#define LLM_VC_BITS(c) \
+    ((uint64_t)_mm512_test_epi8_mask(cl, _mm512_set1_epi8(LLM_SCAN_VC_ ## c)))
+    uint64_t d = LLM_VC_BITS(DIGIT), colon = LLM_VC_BITS(COLON);
+    uint64_t word, s, v, pr, end;
+
+    /* "word:" then no digit: t[k + 2] is in the block up to k = 61 */
+    word = LLM_VC_BITS(WORD) & (colon >> 1) & ~(d >> 2) & (~0ULL >> 2);
+    /* the first digit s of each number, its first byte past the digits,
+     * and whether number_worth goes on from there: it does not when no
+     * digit follows the blank, '-' or '.' (up to byte 62, that t[j + 1]
+     * is known) */
+    s = (LLM_VC_BITS(NUM) & m) << 1 & d;
+    end = (d + s) & ~d & LLM_VC_BITS(END)
+          & ~(LLM_VC_BITS(SEP) & (d >> 1)) & (~0ULL >> 1);
+    /* back from those ends over at most eight digits: a longer number
+     * is not reached, and number_worth keeps it */
+    v = end >> 1;
+    pr = d;
+    v |= (v >> 1) & pr;
+    pr &= pr >> 1;
+    v |= (v >> 2) & pr;
+    pr &= pr >> 2;
+    v |= (v >> 4) & pr;
+    /* not 2xxx: or 3xxx: (t[s + 4] in the block: s up to 59) */
+    s &= v & ~(LLM_VC_BITS(TWO3) & (colon >> 4)) & (~0ULL >> 4);
+#undef LLM_VC_BITS
+    return (word | s >> 1) & m;
+}
+
 /* The vector loop: the cover of prefilter_roles.c sorts 64 positions at a
  * time, and only where it passes is the pair looked up; the hits are then
  * taken in order exactly as by the loop of eight below, so that the scan
@@ -620,7 +725,10 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
     size_t n = cx->len, end, q;
     __m512i f0[LLM_SCAN_ROLE_BITS / 8][2], s0[LLM_SCAN_ROLE_BITS / 8][2];
     __m512i fhi[LLM_SCAN_ROLE_BITS / 8], shi[LLM_SCAN_ROLE_BITS / 8];
-    int k;
+    __m512i vc0 = _mm512_loadu_si512(rs->vclass);
+    __m512i vc1 = _mm512_loadu_si512(rs->vclass + 64);
+    __m512i vchi = _mm512_set1_epi8((char)rs->vclass_hi);
+    int k, drop = rs->vclass['0'] != 0;
 
     for (k = 0; k < LLM_SCAN_ROLE_BITS / 8; k++) {
         f0[k][0] = _mm512_loadu_si512(rs->role_first[k]);
@@ -645,6 +753,9 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
                 roles_of(b, hb, s0[k][0], s0[k][1], shi[k])));
         }
         m = _mm512_test_epi8_mask(any, any);
+        if (m && drop) {
+            m &= ~drops_of(a, ha, m, vc0, vc1, vchi);
+        }
         while (m) {
             size_t p = base + (size_t)__builtin_ctzll(m);
             unsigned int kd = kind[pair_at(t + p)];

@@ -128,6 +128,15 @@ typedef struct llm_scan_near_t {
 #define LLM_SCAN_PATH_SCALAR 0
 #define LLM_SCAN_PATH_AVX512 1
 
+/* The byte classes of the vector loop's drops (vclass). */
+#define LLM_SCAN_VC_DIGIT 1     /* 0-9 */
+#define LLM_SCAN_VC_NUM 2       /* opens a number before any digit: kind 1 */
+#define LLM_SCAN_VC_SEP 4       /* ' ', '-', '.': number_worth reads on */
+#define LLM_SCAN_VC_TWO3 8      /* '2', '3': an IPv6 group may start */
+#define LLM_SCAN_VC_COLON 16    /* ':' */
+#define LLM_SCAN_VC_WORD 32     /* a letter whose pair with ':' is kind 1 */
+#define LLM_SCAN_VC_END 64      /* no digit before it makes a hit pair */
+
 /* Buckets beyond this many share class 1, which lets everything through. */
 #define LLM_SCAN_NEAR_MAX 255
 
@@ -170,6 +179,12 @@ struct llm_scan_rules_t {
      * none, 1 no literal anchor's, 2 a literal anchor's that its
      * neighbours cannot drop, c + 1 one that near[c] may drop */
     uint8_t pairkind[65536];
+    /* for the vector loop's drops (prefilter.c drop_class): what each
+     * byte may be in the hits it decides before the scalar loop, a
+     * LLM_SCAN_VC_* bit each; bytes from 128 on take vclass_hi, the bits
+     * all of them have.  All 0 when a digit pair may hit. */
+    uint8_t vclass[256];
+    uint8_t vclass_hi;
     /* Drawn at compile: tells this rule set from any other, even one
      * compiled later at the same address (llm_scan_rules_identity). */
     apr_uint64_t identity;

@@ -7,7 +7,8 @@
  * admin keyword list, pattern and allow pattern.  Besides the sanitizers'
  * findings it checks the contract: matches inside the buffer, sorted by
  * offset, never overlapping, never empty; and where the CPU has the
- * prefilter's vector loop, that the scalar loop finds exactly the same.
+ * prefilter's vector loop, that the scalar loop finds exactly the same
+ * and hands the same positions to dispatch.
  */
 
 #include <stdint.h>
@@ -50,6 +51,23 @@ static void setup(void)
     have_vector = llm_scan_prefilter_path(rules, LLM_SCAN_PATH_AVX512)
                   == LLM_SCAN_PATH_AVX512;
     atexit(teardown);
+}
+
+/* The positions the prefilter of path dispatches at, in order. */
+static apr_array_header_t *dispatched(apr_pool_t *p, const char *t, size_t n,
+                                      int path)
+{
+    llm_scan_ctx_t cx;
+
+    llm_scan_prefilter_path(rules, path);
+    memset(&cx, 0, sizeof(cx));
+    cx.rs = rules;
+    cx.t = (const unsigned char *)t;
+    cx.len = n;
+    cx.p = p;
+    cx.dispatched = apr_array_make(p, 16, sizeof(size_t));
+    llm_scan_prefilter_run(&cx);
+    return cx.error ? NULL : cx.dispatched;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -106,6 +124,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const llm_scan_match_t *b = &APR_ARRAY_IDX(sc, i, llm_scan_match_t);
             if (a->offset != b->offset || a->length != b->length
                 || strcmp(a->rule, b->rule)) {
+                abort();
+            }
+        }
+        {
+            apr_array_header_t *ds = dispatched(p, copy, size,
+                                                LLM_SCAN_PATH_SCALAR);
+            apr_array_header_t *dv = dispatched(p, copy, size,
+                                                LLM_SCAN_PATH_AVX512);
+            if (!ds != !dv || (ds && (ds->nelts != dv->nelts
+                                      || memcmp(ds->elts, dv->elts,
+                                                (size_t)ds->nelts
+                                                * sizeof(size_t))))) {
                 abort();
             }
         }

@@ -267,6 +267,89 @@ START_TEST(dense_hits_agree)
 }
 END_TEST
 
+/* The byte classes of the vector loop's drops say what the kinds and
+ * quick_skip_other say of the pairs they drop: "word:" and a number's
+ * opening pair are kind 1, no digit pair hits, and no digit before a
+ * byte marked as the end of a number makes a hit with it. */
+START_TEST(drop_classes)
+{
+    unsigned int c, d, num = 0, word = 0, end = 0;
+
+    ck_assert_int_ne(rules->vclass['0'], 0);
+    for (c = 0; c < 256; c++) {
+        unsigned int v = rules->vclass[c];
+        for (d = '0'; d <= '9'; d++) {
+            ck_assert_int_eq(rules->pairkind[c | (d << 8)] != 0 && LLM_IS_DIGIT(c), 0);
+            if (v & LLM_SCAN_VC_NUM) {
+                ck_assert_int_eq(rules->pairkind[c | (d << 8)], 1);
+            }
+            if (v & LLM_SCAN_VC_END) {
+                ck_assert_int_eq(rules->pairkind[d | (c << 8)], 0);
+            }
+        }
+        if (v & LLM_SCAN_VC_NUM) {
+            /* quick_skip_other takes these to number_worth */
+            ck_assert(!LLM_IS_ALNUM(c) && (!c || !strchr("_.-:+(/", (int)c)));
+            num++;
+        }
+        if (v & LLM_SCAN_VC_WORD) {
+            ck_assert(LLM_IS_ALPHA(c));
+            ck_assert_int_eq(rules->pairkind[c | (':' << 8)], 1);
+            word++;
+        }
+        end += (v & LLM_SCAN_VC_END) != 0;
+        ck_assert_int_eq((v & LLM_SCAN_VC_DIGIT) != 0, LLM_IS_DIGIT(c));
+        if (c >= 128) {
+            ck_assert_int_eq(rules->vclass_hi & ~v, 0);
+        }
+    }
+    /* blanks, punctuation and UTF-8 open numbers; letters end them */
+    ck_assert_uint_gt(num, 150);
+    ck_assert_uint_gt(word, 40);
+    ck_assert_uint_gt(end, 150);
+    ck_assert(rules->vclass_hi & LLM_SCAN_VC_NUM);
+}
+END_TEST
+
+/* Numbers and "word:" of every length after every kind of byte, with
+ * every kind of byte after them, across the blocks' edges: what the
+ * vector loop drops before its scalar code, and what it must leave to it
+ * (nine digits and more, 2001: and 3ffe:, a separator before more
+ * digits, a digit before '@', "word:" before a digit), end in the same
+ * dispatches as in the scalar loop. */
+START_TEST(drops_agree)
+{
+    static const char *const bits[] = {
+        " ", "\t", "\n", "\\n", ",", "\"", "(", "+", "/", "-", ".", ":",
+        "@", "%", "=", "[", "a", "x", "DE", "GB", "ip:", "ssn:", "y:", "12",
+        "3", "7", "2001", "2a00", "3ffe", "12345678", "123456789", "4111",
+        "555", "0", "10.0", "192", "127", "ms", "\xc2\xa0", "\xe2\x86\x92",
+        "joe", "eyJ", "key", "r-", "t_"
+    };
+    char buf[400];
+    int s, total = 0;
+
+    for (s = 0; s < 20000; s++) {
+        size_t n = 0, cap = 1 + rnd(300);
+        while (n < cap) {
+            const char *w = bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+            size_t wl = strlen(w);
+            if (n + wl > cap) {
+                break;
+            }
+            memcpy(buf + n, w, wl);
+            n += wl;
+        }
+        apr_pool_clear(sp);
+        total += same_dispatch(buf, n);
+        if (s % 10 == 0) {
+            same_both(buf, n);
+        }
+    }
+    ck_assert_int_gt(total, 20000);
+}
+END_TEST
+
 /* The environment can force the scalar loop; asking for the vector loop
  * where the CPU lacks it gives the scalar one. */
 START_TEST(path_choice)
@@ -288,6 +371,8 @@ static Suite *prefilter_suite(void)
     tcase_add_test(tc, pair_kinds);
     tcase_add_test(tc, values_at_every_offset);
     tcase_add_test(tc, dense_hits_agree);
+    tcase_add_test(tc, drop_classes);
+    tcase_add_test(tc, drops_agree);
     tcase_add_test(tc, path_choice);
     suite_add_tcase(s, tc);
     return s;
