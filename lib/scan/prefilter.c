@@ -173,6 +173,7 @@ static void build_near(llm_scan_rules_t *rs)
         for (a = rs->bucket[b]; a >= 0; a = an[a].next) {
             allow_byte(nr->before, &an[a], an[a].pairoff - 1);
             allow_byte(nr->after, &an[a], an[a].pairoff + 2);
+            allow_byte(nr->after2, &an[a], an[a].pairoff + 3);
         }
     }
 }
@@ -641,7 +642,7 @@ static inline size_t quick_skip(const llm_scan_rules_t *rs,
          * the pair may also open something else, dispatch would find
          * nothing, and the scan goes on at the next byte as after it. */
         if (p > 0 && p + 2 < n && !map_bit(rs->othermap, pr)
-            && !llm_scan_near_ok(rs, t, p)) {
+            && !llm_scan_near_ok(rs, t, n, p)) {
             return p + 1;
         }
         return 0;
@@ -768,7 +769,7 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
                 q = quick_skip_other(t, n, p);
             }
             else if (kd > 2 && p > 0 && p + 2 < n
-                     && !llm_scan_near_in(&rs->near[kd - 1], t, p)) {
+                     && !llm_scan_near_in(&rs->near[kd - 1], t, n, p)) {
                 q = p + 1;
             }
             else {

@@ -119,6 +119,8 @@ typedef struct llm_scan_anchor_t {
 typedef struct llm_scan_near_t {
     uint8_t before[32];
     uint8_t after[32];
+    /* the byte after that: "use" fails "user", "used" and "uses" too */
+    uint8_t after2[32];
 } llm_scan_near_t;
 
 /* Rectangles of the vector prefilter's cover, a multiple of 8. */
@@ -405,26 +407,29 @@ static inline int llm_scan_word_start(const unsigned char *t, size_t at)
            || llm_scan_escape_before(t, at);
 }
 
-/* Do the bytes on either side of the pair at p (p > 0, p + 2 < len) pass
- * the neighbour sets nr? */
+/* Do the bytes on either side of the pair at p (p > 0, p + 2 < n) pass
+ * the neighbour sets nr?  The second byte after it is judged only where
+ * the text has it. */
 static inline int llm_scan_near_in(const llm_scan_near_t *nr,
-                                   const unsigned char *t, size_t p)
+                                   const unsigned char *t, size_t n, size_t p)
 {
     return ((nr->before[t[p - 1] >> 3] >> (t[p - 1] & 7)) & 1)
-           && ((nr->after[t[p + 2] >> 3] >> (t[p + 2] & 7)) & 1);
+           && ((nr->after[t[p + 2] >> 3] >> (t[p + 2] & 7)) & 1)
+           && (p + 3 >= n
+               || ((nr->after2[t[p + 3] >> 3] >> (t[p + 3] & 7)) & 1));
 }
 
 /* Can an anchor whose pair is t[p], t[p+1] match here, judged from the
- * bytes on either side (p > 0, p + 2 < len)?  0 means no anchor of the
- * pair's bucket can. */
+ * bytes around it (p > 0, p + 2 < n)?  0 means no anchor of the pair's
+ * bucket can. */
 static inline int llm_scan_near_ok(const llm_scan_rules_t *rs,
-                                   const unsigned char *t, size_t p)
+                                   const unsigned char *t, size_t n, size_t p)
 {
     unsigned int fp = (unsigned int)LLM_LOWER(t[p])
                       | ((unsigned int)LLM_LOWER(t[p + 1]) << 8);
     unsigned int b = (fp * 40503u >> 4) & (LLM_SCAN_BUCKETS - 1);
 
-    return llm_scan_near_in(&rs->near[rs->nearclass[b]], t, p);
+    return llm_scan_near_in(&rs->near[rs->nearclass[b]], t, n, p);
 }
 
 #endif /* LLM_SCAN_PRIVATE_H */

@@ -1844,13 +1844,23 @@ START_TEST(anchor_neighbours)
                 buf[1 + k] = c;
             }
             buf[1 + a->litlen] = ' ';
-            ck_assert_msg(llm_scan_near_ok(rules, buf, 1 + (size_t)a->pairoff),
+            ck_assert_msg(llm_scan_near_ok(rules, buf, a->litlen + 2,
+                                            1 + (size_t)a->pairoff),
                           "anchor '%.*s' (variant %d) fails its own "
                           "neighbour check", (int)a->litlen, a->lit, variant);
         }
     }
-    ck_assert(!llm_scan_near_ok(rules, (const unsigned char *)"error-x", 3));
-    ck_assert(llm_scan_near_ok(rules, (const unsigned char *)"xoxr-x", 3));
+    ck_assert(!llm_scan_near_ok(rules, (const unsigned char *)"error-x", 7, 3));
+    ck_assert(llm_scan_near_ok(rules, (const unsigned char *)"xoxr-x", 6, 3));
+    /* the second byte after the pair: "used" is no "user"; a text that
+     * ends before it keeps the pair */
+    ck_assert(!llm_scan_near_ok(rules, (const unsigned char *)" used", 5, 1));
+    ck_assert(llm_scan_near_ok(rules, (const unsigned char *)" user", 5, 1));
+    ck_assert(llm_scan_near_ok(rules, (const unsigned char *)" use", 4, 1));
+    has("we used staging: user alice / s3cr3t-Pass!", "prose-account-password",
+        "s3cr3t-Pass!");
+    has("staging: user alice / s3cr3t-Pass!", "prose-account-password",
+        "s3cr3t-Pass!");
     /* and end to end: a Slack token right after text that has the pair */
     has("error- xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD",
         "slack-token", "xoxb-78666617603-137215901092-Ig8xNbe3nNyjOq9wMxEhh2FD");
