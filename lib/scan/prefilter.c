@@ -15,10 +15,12 @@
  * Where the CPU has AVX-512 BW and VBMI, a vector loop first sorts 64
  * positions at a time by a cover of the table (prefilter_roles.c) and
  * looks up only the pairs that pass, ~7 in 100 bytes of agent text
- * instead of every one; it takes the hits in the same order with the same
- * code as the scalar loops, which finish the last bytes and run
- * everywhere else (LLM_SCAN_PREFILTER=scalar in the environment, or
- * building with -DLLM_SCAN_NO_SIMD, forces them).
+ * instead of every one; the commonest drops (short numbers, "word:"
+ * before no digit) it decides for the whole block at once, and it takes
+ * the other hits in the same order with the same code as the scalar
+ * loops, so that both dispatch at the same positions.  The scalar loops
+ * finish the last bytes and run everywhere else (LLM_SCAN_PREFILTER=scalar
+ * in the environment, or building with -DLLM_SCAN_NO_SIMD, forces them).
  */
 
 #include <stdlib.h>
