@@ -793,8 +793,9 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
             /* The block's positions are a function of the text alone, so
              * those from q on are still right after a dispatch: going on
              * with them, rather than sorting 64 bytes from q again, is
-             * what the scalar loop's restart at q would visit.  (Half the
-             * dispatches end inside their block: a third more blocks.) */
+             * what the scalar loop's restart at q would visit.  (Most
+             * dispatches end inside their block: sorting again from there
+             * made half as many blocks again as the text has.) */
             if (q >= base + 64) {
                 next = q;
                 break;
