@@ -182,10 +182,10 @@ struct llm_scan_rules_t {
      * neighbours cannot drop, c + 1 one that near[c] may drop */
     uint8_t pairkind[65536];
     /* for the vector loop's drops (prefilter.c, build_drop_classes and
-     * drops_of): what each
-     * byte may be in the hits it decides before the scalar loop, a
-     * LLM_SCAN_VC_* bit each; bytes from 128 on take vclass_hi, the bits
-     * all of them have.  All 0 when a digit pair may hit. */
+     * drops_of): what each byte may be in the hits it decides before the
+     * scalar loop, a LLM_SCAN_VC_* bit each; bytes from 128 on take
+     * vclass_hi, the bits all of them have.  All 0 when a digit pair may
+     * hit. */
     uint8_t vclass[256];
     uint8_t vclass_hi;
     /* Drawn at compile: tells this rule set from any other, even one
