@@ -50,9 +50,12 @@ static APR_INLINE void llm_shm_lock_pause(void)
 #endif
 }
 
-static APR_INLINE void llm_shm_lock(llm_shm_lock_t *l)
+/* me: the calling process's pid.  Callers on a request's path pass the
+ * one they kept at child_init (getpid() is a system call, and these locks
+ * are taken several times a request); it must be this process's own, or
+ * a waiter could never take the lock over from it after its death. */
+static APR_INLINE void llm_shm_lock_as(llm_shm_lock_t *l, apr_uint32_t me)
 {
-    apr_uint32_t me = (apr_uint32_t)getpid();
     unsigned long tries = 0;
 
     for (;;) {
@@ -71,6 +74,11 @@ static APR_INLINE void llm_shm_lock(llm_shm_lock_t *l)
             apr_atomic_cas32(&l->owner, 0, o);
         }
     }
+}
+
+static APR_INLINE void llm_shm_lock(llm_shm_lock_t *l)
+{
+    llm_shm_lock_as(l, (apr_uint32_t)getpid());
 }
 
 static APR_INLINE void llm_shm_unlock(llm_shm_lock_t *l)

@@ -38,6 +38,10 @@ const double llm_audit_buckets[LLM_AUDIT_NBUCKETS] = {
 };
 
 static llm_audit_shm_t *shm;
+/* This child's pid for the segment's lock (llm_audit_metrics_child_init):
+ * getpid() is a system call, and every request takes the lock.  0 in the
+ * parent, which asks. */
+static apr_uint32_t shm_me;
 
 llm_audit_shm_t *llm_audit_shm(void)
 {
@@ -58,10 +62,16 @@ llm_audit_shm_t *llm_audit_shm_snapshot(apr_pool_t *p)
     return snap;
 }
 
+void llm_audit_metrics_child_init(void)
+{
+    shm_me = (apr_uint32_t)getpid();
+}
+
 void llm_audit_shm_lock(void)
 {
     if (shm) {
-        llm_shm_lock(&shm->lock);
+        llm_shm_lock_as(&shm->lock, shm_me ? shm_me
+                                           : (apr_uint32_t)getpid());
     }
 }
 

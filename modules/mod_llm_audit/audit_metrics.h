@@ -118,6 +118,8 @@ llm_audit_chainhead_t *llm_audit_metrics_claim_chain(const char *chain_id);
 
 /* The segment (NULL before post_config) and its lock/unlock. */
 llm_audit_shm_t *llm_audit_shm(void);
+/* In each child before its first request (the lock's owner pid). */
+void llm_audit_metrics_child_init(void);
 void llm_audit_shm_lock(void);
 void llm_audit_shm_unlock(void);
 

@@ -406,6 +406,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
     const char *id;
     apr_off_t size = 0;
 
+    llm_audit_metrics_child_init();
     if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
         apr_cpystrn(host, "localhost", sizeof(host));
     }

@@ -71,7 +71,16 @@ typedef struct {
     shm_header_t *hdr;
     shm_slot_t *slots;
     llm_counter_store_t store;
+    apr_uint32_t me;             /* this child's pid (child_init); 0: ask */
 } shm_store_t;
+
+/* The table's lock, as this process: the pid kept at child_init spares
+ * a getpid() system call at each of the request's reservations. */
+static void lock_table(shm_store_t *ss)
+{
+    llm_shm_lock_as(&ss->hdr->lock, ss->me ? ss->me
+                                           : (apr_uint32_t)getpid());
+}
 
 static apr_uint64_t fnv1a(const char *s, apr_uint64_t h)
 {
@@ -146,7 +155,7 @@ static apr_status_t shm_reserve(llm_counter_store_t *st,
     if (n > 64) {
         return APR_EINVAL;
     }
-    llm_shm_lock(&ss->hdr->lock);
+    lock_table(ss);
     for (i = 0; i < n; i++) {
         llm_counter_op_t *op = &ops[i];
 
@@ -178,7 +187,7 @@ static apr_status_t shm_add(llm_counter_store_t *st, llm_counter_op_t *ops,
     shm_store_t *ss = st->ctx;
     int i;
 
-    llm_shm_lock(&ss->hdr->lock);
+    lock_table(ss);
     for (i = 0; i < n; i++) {
         llm_counter_op_t *op = &ops[i];
         shm_slot_t *sl = find(ss, op, now);
@@ -206,7 +215,7 @@ static int shm_restore_claim(llm_counter_store_t *st, apr_time_t *since)
     if (ss->hdr->restore != RESTORE_WANTED) {
         return 0;
     }
-    llm_shm_lock(&ss->hdr->lock);
+    lock_table(ss);
     if (ss->hdr->restore == RESTORE_WANTED) {
         ss->hdr->restore = RESTORE_RUNNING;
         *since = ss->hdr->created;
@@ -220,7 +229,7 @@ static void shm_restore_done(llm_counter_store_t *st, int ok)
 {
     shm_store_t *ss = st->ctx;
 
-    llm_shm_lock(&ss->hdr->lock);
+    lock_table(ss);
     ss->hdr->restore = ok ? RESTORE_NONE : RESTORE_WANTED;
     llm_shm_unlock(&ss->hdr->lock);
 }
@@ -251,6 +260,15 @@ static void carry_over(shm_store_t *to, const shm_store_t *from,
             sl->value = o->value;
         }
     }
+}
+
+void llm_counter_shm_child_init(llm_counter_store_t *st)
+{
+    shm_store_t *ss = st->ctx;
+
+    /* The store was made in the parent: this is the child's own copy of
+     * its process-local part. */
+    ss->me = (apr_uint32_t)getpid();
 }
 
 apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,

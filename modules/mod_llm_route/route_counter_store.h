@@ -75,4 +75,8 @@ apr_status_t llm_counter_shm_attach(llm_counter_store_t **st,
                                     apr_pool_t *pconf, server_rec *s,
                                     int nslots, int restore);
 
+/* In each child, before its first request: the child's pid for the
+ * store's lock (llm_shm_lock.h). */
+void llm_counter_shm_child_init(llm_counter_store_t *st);
+
 #endif /* ROUTE_COUNTER_STORE_H */

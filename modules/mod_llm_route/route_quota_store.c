@@ -522,6 +522,9 @@ apr_status_t llm_quota_store_setup(apr_pool_t *pconf, server_rec *s,
 
 static void quota_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    if (store_local) {
+        llm_counter_shm_child_init(store_local);
+    }
     if (store_shared) {
         llm_counter_redis_child_init(store_shared, pchild, s);
     }

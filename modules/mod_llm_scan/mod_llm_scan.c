@@ -219,6 +219,8 @@ static void scan_register_hooks(apr_pool_t *p)
                        APR_HOOK_MIDDLE);
     ap_hook_child_init(llm_scan_clean_child_init, NULL, NULL,
                        APR_HOOK_MIDDLE);
+    ap_hook_child_init(llm_scan_answer_child_init, NULL, NULL,
+                       APR_HOOK_MIDDLE);
     /* This module names no other: mod_llm_route, which creates the shared
      * object and routes on the body read here, places its header_parser
      * before this one and its routing fixup after it. */

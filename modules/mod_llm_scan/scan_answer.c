@@ -272,9 +272,19 @@ const char *llm_scan_answer_error_event(scan_answer_t *ctx, size_t *len)
     return ev;
 }
 
+/* The httpd parent of this child, kept at child_init: getppid() is a
+ * system call, and every scanned answer is marked.  0 until then. */
+static pid_t answer_parent;
+
+void llm_scan_answer_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    answer_parent = getppid();
+}
+
 const char *llm_scan_answer_mark(scan_answer_t *ctx)
 {
-    return apr_psprintf(ctx->r->pool, "%ld.%d.%pp", (long)getppid(),
+    return apr_psprintf(ctx->r->pool, "%ld.%d.%pp",
+                        (long)(answer_parent ? answer_parent : getppid()),
                         ap_state_query(AP_SQ_CONFIG_GEN), ctx->rules);
 }
 

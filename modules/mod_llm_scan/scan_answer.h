@@ -75,6 +75,9 @@ void llm_scan_answer_register(void);
  * promise that the answer holds nothing either would find. */
 const char *llm_scan_answer_mark(scan_answer_t *ctx);
 
+/* child_init: keeps the parent's pid for the marks. */
+void llm_scan_answer_child_init(apr_pool_t *pchild, server_rec *s);
+
 /* The values a block's scan found: each recorded as a finding of the
  * answer at location; redactions appended to edits (NULL: none can be
  * made).  1 when one of them blocks the answer (signed thinking, a value

@@ -1195,6 +1195,37 @@ START_TEST(shm_lock_held_by_a_dead_process_is_taken_over)
 }
 END_TEST
 
+/* The modules keep their pid at child_init and lock with it
+ * (llm_shm_lock_as): what the word holds must still be the child's own
+ * pid, so that the parent takes over a lock the child died holding. */
+START_TEST(shm_lock_as_a_kept_pid_is_taken_over_after_death)
+{
+    shared_counter_t *sc = mmap(NULL, sizeof(*sc), PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    apr_uint32_t parent = (apr_uint32_t)getpid();
+    pid_t pid;
+    int status;
+
+    ck_assert_ptr_ne(sc, MAP_FAILED);
+    memset(sc, 0, sizeof(*sc));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_uint32_t me = (apr_uint32_t)getpid();   /* its child_init */
+
+        llm_shm_lock_as(&sc->lock, me);
+        _exit(sc->lock.owner == me ? 0 : 1);         /* dies holding it */
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(sc->lock.owner, (apr_uint32_t)pid);
+    llm_shm_lock_as(&sc->lock, parent);  /* returns: the owner is gone */
+    ck_assert_uint_eq(sc->lock.owner, parent);
+    llm_shm_unlock(&sc->lock);
+    munmap(sc, sizeof(*sc));
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
     Suite *s = suite_create("audit");
@@ -1237,6 +1268,7 @@ static Suite *audit_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, shm_lock_loses_no_update_across_processes);
     tcase_add_test(tc, shm_lock_held_by_a_dead_process_is_taken_over);
+    tcase_add_test(tc, shm_lock_as_a_kept_pid_is_taken_over_after_death);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("journal");
