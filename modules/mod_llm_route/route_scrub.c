@@ -197,46 +197,69 @@ void llm_route_scrubber_init(apr_pool_t *p, llm_route_scrubber_t *z,
 {
     apr_size_t longest = 0, j, m;
     const unsigned char *v;
-    int i, c;
+    int i;
 
     memset(z, 0, sizeof(*z));
     z->s = s;
+    z->p = p;
     for (i = 0; i < s->n; i++) {
         v = (const unsigned char *)s->value[i];
         m = s->len[i];
         if (m > longest) {
             longest = m;
         }
-        z->skip[i] = apr_palloc(p, 256 * sizeof(apr_uint32_t));
-        for (c = 0; c < 256; c++) {
-            z->skip[i][c] = (apr_uint32_t)m;
-        }
-        /* One walk of the value for both tables: the caller's token is
-         * a JWT of a kilobyte or so, walked for every answer. */
-        for (j = 0; j + 1 < m; j++) {
-            z->skip[i][v[j]] = (apr_uint32_t)(m - 1 - j);
+        /* Its shift table waits for bytes as long as it (skip_table):
+         * the caller's token, a JWT of a kilobyte or so, is longer than
+         * most answers. */
+        for (j = 0; j < m; j++) {
             z->in_secret[v[j]] = 1;
         }
-        z->in_secret[v[m - 1]] = 1;
     }
     if (longest) {
         z->tail = apr_palloc(p, longest);
     }
 }
 
+/* Secret i's Horspool shift table, made the first time it is searched
+ * for. */
+static const apr_uint32_t *skip_table(llm_route_scrubber_t *z, int i)
+{
+    const unsigned char *v = (const unsigned char *)z->s->value[i];
+    apr_size_t m = z->s->len[i], j;
+    apr_uint32_t *skip;
+    int c;
+
+    if (z->skip[i]) {
+        return z->skip[i];
+    }
+    skip = apr_palloc(z->p, 256 * sizeof(apr_uint32_t));
+    for (c = 0; c < 256; c++) {
+        skip[c] = (apr_uint32_t)m;
+    }
+    for (j = 0; j + 1 < m; j++) {
+        skip[v[j]] = (apr_uint32_t)(m - 1 - j);
+    }
+    z->skip[i] = skip;
+    return skip;
+}
+
 /* Secret i in [p, end), Horspool: relayed answers are searched byte
  * after byte as they pass, and with keys and tokens of 20 to several
  * hundred bytes this looks at about one byte in that many, where
  * memmem() first builds its tables anew at every call. */
-static const char *find_secret(const llm_route_scrubber_t *z, int i,
+static const char *find_secret(llm_route_scrubber_t *z, int i,
                                const char *p, const char *end)
 {
     const char *v = z->s->value[i];
     apr_size_t m = z->s->len[i];
-    const apr_uint32_t *skip = z->skip[i];
+    const apr_uint32_t *skip;
     unsigned char last = (unsigned char)v[m - 1];
     unsigned char c;
 
+    if ((apr_size_t)(end - p) < m) {
+        return NULL;
+    }
+    skip = skip_table(z, i);
     while ((apr_size_t)(end - p) >= m) {
         c = (unsigned char)p[m - 1];
         if (c == last && !memcmp(p, v, m - 1)) {
@@ -248,7 +271,7 @@ static const char *find_secret(const llm_route_scrubber_t *z, int i,
 }
 
 /* The first secret at or after p, and which one. */
-static const char *next_secret_z(const llm_route_scrubber_t *z,
+static const char *next_secret_z(llm_route_scrubber_t *z,
                                  const char *p, const char *end, int *which)
 {
     const char *best = NULL, *hit, *lim;

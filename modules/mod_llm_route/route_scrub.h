@@ -40,7 +40,9 @@ int llm_route_scrub_headers(request_rec *r, const llm_route_secrets_t *s);
  * the end) tell. */
 typedef struct {
     const llm_route_secrets_t *s;
-    apr_uint32_t *skip[LLM_ROUTE_MAX_SECRETS]; /* Horspool shift tables */
+    apr_uint32_t *skip[LLM_ROUTE_MAX_SECRETS]; /* Horspool shift tables,
+                                                * NULL until needed */
+    apr_pool_t *p;               /* where they are made */
     unsigned char in_secret[256]; /* bytes some secret holds */
     char *tail;                  /* longest secret - 1 bytes at most */
     apr_size_t tail_len;
