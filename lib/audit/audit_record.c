@@ -19,51 +19,54 @@
 
 typedef struct {
     const char *name;
+    apr_size_t len;              /* strlen(name), for the per-record forms */
     llm_audit_type_e type;
 } field_def_t;
 
+#define FIELD(name, type) { name, sizeof(name) - 1, type }
+
 /* Order matters: it is the column order of the INSERT and of the MAC. */
 static const field_def_t fields[LLM_AUDIT_NFIELDS] = {
-    { "ts",              LLM_AUDIT_T_TIME },
-    { "request_id",      LLM_AUDIT_T_TEXT },
-    { "chain_id",        LLM_AUDIT_T_TEXT },
-    { "seq",             LLM_AUDIT_T_INT },
-    { "prev_mac",        LLM_AUDIT_T_TEXT },
-    { "server_name",     LLM_AUDIT_T_TEXT },
-    { "user_name",       LLM_AUDIT_T_TEXT },
-    { "user_groups",     LLM_AUDIT_T_TEXT },
-    { "client_ip",       LLM_AUDIT_T_TEXT },
-    { "user_agent",      LLM_AUDIT_T_TEXT },
-    { "method",          LLM_AUDIT_T_TEXT },
-    { "uri",             LLM_AUDIT_T_TEXT },
-    { "endpoint",        LLM_AUDIT_T_TEXT },
-    { "dialect",         LLM_AUDIT_T_TEXT },
-    { "model_requested", LLM_AUDIT_T_TEXT },
-    { "model_used",      LLM_AUDIT_T_TEXT },
-    { "provider",        LLM_AUDIT_T_TEXT },
-    { "balancer",        LLM_AUDIT_T_TEXT },
-    { "balancer_member", LLM_AUDIT_T_TEXT },
-    { "decision",        LLM_AUDIT_T_TEXT },
-    { "reason",          LLM_AUDIT_T_TEXT },
-    { "findings",        LLM_AUDIT_T_TEXT },
-    { "finding_count",   LLM_AUDIT_T_INT },
-    { "http_status",     LLM_AUDIT_T_INT },
-    { "upstream_status", LLM_AUDIT_T_INT },
-    { "stream",          LLM_AUDIT_T_INT },
-    { "bytes_in",        LLM_AUDIT_T_INT },
-    { "bytes_out",       LLM_AUDIT_T_INT },
-    { "tokens_in",       LLM_AUDIT_T_INT },
-    { "tokens_out",      LLM_AUDIT_T_INT },
-    { "tokens_cached",   LLM_AUDIT_T_INT },
-    { "cost",            LLM_AUDIT_T_DECIMAL },
-    { "latency_us",      LLM_AUDIT_T_INT },
-    { "ttfb_us",         LLM_AUDIT_T_INT },
-    { "body_mode",       LLM_AUDIT_T_TEXT },
-    { "body",            LLM_AUDIT_T_TEXT },
-    { "answer_body_mode", LLM_AUDIT_T_TEXT },
-    { "answer_body",     LLM_AUDIT_T_TEXT },
-    { "cost_saved",      LLM_AUDIT_T_DECIMAL },
-    { "mac",             LLM_AUDIT_T_TEXT }
+    FIELD("ts",              LLM_AUDIT_T_TIME),
+    FIELD("request_id",      LLM_AUDIT_T_TEXT),
+    FIELD("chain_id",        LLM_AUDIT_T_TEXT),
+    FIELD("seq",             LLM_AUDIT_T_INT),
+    FIELD("prev_mac",        LLM_AUDIT_T_TEXT),
+    FIELD("server_name",     LLM_AUDIT_T_TEXT),
+    FIELD("user_name",       LLM_AUDIT_T_TEXT),
+    FIELD("user_groups",     LLM_AUDIT_T_TEXT),
+    FIELD("client_ip",       LLM_AUDIT_T_TEXT),
+    FIELD("user_agent",      LLM_AUDIT_T_TEXT),
+    FIELD("method",          LLM_AUDIT_T_TEXT),
+    FIELD("uri",             LLM_AUDIT_T_TEXT),
+    FIELD("endpoint",        LLM_AUDIT_T_TEXT),
+    FIELD("dialect",         LLM_AUDIT_T_TEXT),
+    FIELD("model_requested", LLM_AUDIT_T_TEXT),
+    FIELD("model_used",      LLM_AUDIT_T_TEXT),
+    FIELD("provider",        LLM_AUDIT_T_TEXT),
+    FIELD("balancer",        LLM_AUDIT_T_TEXT),
+    FIELD("balancer_member", LLM_AUDIT_T_TEXT),
+    FIELD("decision",        LLM_AUDIT_T_TEXT),
+    FIELD("reason",          LLM_AUDIT_T_TEXT),
+    FIELD("findings",        LLM_AUDIT_T_TEXT),
+    FIELD("finding_count",   LLM_AUDIT_T_INT),
+    FIELD("http_status",     LLM_AUDIT_T_INT),
+    FIELD("upstream_status", LLM_AUDIT_T_INT),
+    FIELD("stream",          LLM_AUDIT_T_INT),
+    FIELD("bytes_in",        LLM_AUDIT_T_INT),
+    FIELD("bytes_out",       LLM_AUDIT_T_INT),
+    FIELD("tokens_in",       LLM_AUDIT_T_INT),
+    FIELD("tokens_out",      LLM_AUDIT_T_INT),
+    FIELD("tokens_cached",   LLM_AUDIT_T_INT),
+    FIELD("cost",            LLM_AUDIT_T_DECIMAL),
+    FIELD("latency_us",      LLM_AUDIT_T_INT),
+    FIELD("ttfb_us",         LLM_AUDIT_T_INT),
+    FIELD("body_mode",       LLM_AUDIT_T_TEXT),
+    FIELD("body",            LLM_AUDIT_T_TEXT),
+    FIELD("answer_body_mode", LLM_AUDIT_T_TEXT),
+    FIELD("answer_body",     LLM_AUDIT_T_TEXT),
+    FIELD("cost_saved",      LLM_AUDIT_T_DECIMAL),
+    FIELD("mac",             LLM_AUDIT_T_TEXT)
 };
 
 const char *llm_audit_field_name(int f)
@@ -309,7 +312,7 @@ const char *llm_audit_canonical(apr_pool_t *p, const llm_audit_record_t *rec,
         v[f] = llm_audit_normalise(p, f, rec->v[f]);
         if (v[f]) {
             vlen[f] = strlen(v[f]);
-            nlen[f] = strlen(fields[f].name);
+            nlen[f] = fields[f].len;
             total += nlen[f] + vlen[f] + 24;   /* '=', digits, ':', '\n' */
         }
     }
@@ -373,13 +376,14 @@ static const unsigned char *plain_run(const unsigned char *s,
     return s;
 }
 
-/* Write v as a JSON string body at out (NULL: only count); returns the
- * bytes.  Ill-formed UTF-8 becomes U+FFFD, so the line always loads. */
-static apr_size_t json_escape(char *out, const char *v)
+/* Write v (vlen bytes) as a JSON string body at out (NULL: only count);
+ * returns the bytes.  Ill-formed UTF-8 becomes U+FFFD, so the line always
+ * loads. */
+static apr_size_t json_escape(char *out, const char *v, apr_size_t vlen)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)v;
-    const unsigned char *end = s + strlen(v);
+    const unsigned char *end = s + vlen;
     apr_size_t n = 0;
 
     while (s < end) {
@@ -448,14 +452,15 @@ static apr_size_t json_escape(char *out, const char *v)
  * the batch path's CPU.  Loaded back by llm_audit_record_from_json. */
 char *llm_audit_record_to_json(apr_pool_t *p, const llm_audit_record_t *rec)
 {
-    apr_size_t len = 2, at;
+    apr_size_t len = 2, at, vlen[LLM_AUDIT_NFIELDS];
     char *out;
     int f, first = 1;
 
     for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
         if (rec->v[f]) {
             /* ,"name":"value" */
-            len += 6 + strlen(fields[f].name) + json_escape(NULL, rec->v[f]);
+            vlen[f] = strlen(rec->v[f]);
+            len += 6 + fields[f].len + json_escape(NULL, rec->v[f], vlen[f]);
         }
     }
     out = apr_palloc(p, len + 1);
@@ -471,14 +476,14 @@ char *llm_audit_record_to_json(apr_pool_t *p, const llm_audit_record_t *rec)
             out[at++] = ',';
         }
         first = 0;
-        nl = strlen(fields[f].name);
+        nl = fields[f].len;
         out[at++] = '"';
         memcpy(out + at, fields[f].name, nl);
         at += nl;
         out[at++] = '"';
         out[at++] = ':';
         out[at++] = '"';
-        at += json_escape(out + at, rec->v[f]);
+        at += json_escape(out + at, rec->v[f], vlen[f]);
         out[at++] = '"';
     }
     out[at++] = '}';

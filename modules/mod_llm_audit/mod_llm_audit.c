@@ -589,9 +589,11 @@ static int log_transaction(request_rec *r)
     journal_line(r->server, LLM_AUDIT_J_RECORD, line, seq,
                  rec->v[LLM_AUDIT_F_REQUEST_ID], &seg);
     apr_thread_mutex_unlock(chain_mutex);
-    /* The intent is no longer needed. */
+    /* The intent is no longer needed.  Released here; its cleanup stays
+     * registered and finds nothing left to release (running it through
+     * apr_pool_cleanup_run walked the request pool's long list). */
     if (seg >= 0 && in) {
-        apr_pool_cleanup_run(r->pool, in, intent_release);
+        intent_release(in);
     }
     /* With LLMAuditBatch, the writer thread stores it while the database
      * takes records; during an outage, or when the writer is behind,
