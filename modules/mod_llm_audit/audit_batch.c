@@ -63,14 +63,32 @@ struct llm_audit_batch_t {
     apr_interval_time_t delay;   /* longest wait for a fuller batch */
     int stop;
     int turn_fd;                 /* the writers' turn lock, or -1 */
+    void *spare;                 /* record blocks to reuse (RECORD_BLOCK) */
+    int nspare;
 };
 
-/* One malloc for the record and its strings: it outlives the request
- * pool, and the thread frees it after the insert. */
-static llm_audit_record_t *copy_record(const llm_audit_record_t *rec)
+/* Queued copies of records are made in blocks of this size (a record
+ * with its strings is ~1-3 KB) and reused: allocated by a request's
+ * thread and freed by the writer, each copy through malloc was a
+ * large-chunk allocation in one thread's arena freed from another
+ * (arena locks, consolidation), a visible share of the audit's CPU.
+ * A larger record gets a block of its own size, freed after use. */
+#define RECORD_BLOCK 4096
+
+typedef struct {
+    apr_size_t size;             /* of the block, this header included */
+    void *next;                  /* in b->spare */
+} block_t;
+
+/* One block for the record and its strings: it outlives the request
+ * pool, and the writer gives the block back after the insert. */
+static llm_audit_record_t *copy_record(llm_audit_batch_t *b,
+                                       const llm_audit_record_t *rec)
 {
-    apr_size_t len[LLM_AUDIT_NFIELDS], total = sizeof(*rec);
+    apr_size_t len[LLM_AUDIT_NFIELDS];
+    apr_size_t total = sizeof(block_t) + sizeof(*rec);
     llm_audit_record_t *c;
+    block_t *blk = NULL;
     char *at;
     int f;
 
@@ -78,10 +96,23 @@ static llm_audit_record_t *copy_record(const llm_audit_record_t *rec)
         len[f] = rec->v[f] ? strlen(rec->v[f]) + 1 : 0;
         total += len[f];
     }
-    c = malloc(total);
-    if (!c) {
-        return NULL;
+    if (total <= RECORD_BLOCK) {
+        apr_thread_mutex_lock(b->lock);
+        if (b->spare) {
+            blk = b->spare;
+            b->spare = blk->next;
+            b->nspare--;
+        }
+        apr_thread_mutex_unlock(b->lock);
+        total = RECORD_BLOCK;
     }
+    if (!blk) {
+        if (!(blk = malloc(total))) {
+            return NULL;
+        }
+        blk->size = total;
+    }
+    c = (llm_audit_record_t *)(blk + 1);
     at = (char *)(c + 1);
     for (f = 0; f < LLM_AUDIT_NFIELDS; f++) {
         if (rec->v[f]) {
@@ -96,6 +127,38 @@ static llm_audit_record_t *copy_record(const llm_audit_record_t *rec)
     return c;
 }
 
+static block_t *block_of(llm_audit_record_t *c)
+{
+    return (block_t *)c - 1;
+}
+
+/* The writer's records back: blocks of the usual size kept for the next
+ * ones (a batch of them: what one batch takes at most), the rest
+ * freed. */
+static void release_records(llm_audit_batch_t *b, llm_audit_record_t **recs,
+                            int k)
+{
+    int i;
+
+    apr_thread_mutex_lock(b->lock);
+    for (i = 0; i < k; i++) {
+        block_t *blk = block_of(recs[i]);
+
+        if (blk->size == RECORD_BLOCK && b->nspare < b->size) {
+            blk->next = b->spare;
+            b->spare = blk;
+            b->nspare++;
+            recs[i] = NULL;
+        }
+    }
+    apr_thread_mutex_unlock(b->lock);
+    for (i = 0; i < k; i++) {
+        if (recs[i]) {
+            free(block_of(recs[i]));
+        }
+    }
+}
+
 apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
                                  const llm_audit_record_t *rec, int seg)
 {
@@ -104,7 +167,7 @@ apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
     if (!b) {
         return APR_ENOTIMPL;
     }
-    c = copy_record(rec);
+    c = copy_record(b, rec);
     if (!c) {
         return APR_ENOMEM;
     }
@@ -129,7 +192,7 @@ apr_status_t llm_audit_batch_put(llm_audit_batch_t *b,
     }
     if (b->stop || b->n == b->cap) {
         apr_thread_mutex_unlock(b->lock);
-        free(c);
+        free(block_of(c));
         return APR_EAGAIN;
     }
     b->q[(b->head + b->n) % b->cap] = c;
@@ -322,11 +385,11 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thd, void *data)
 
             write_batch(b, p, recs, k);
             for (i = 0; i < k; i++) {
-                free(recs[i]);
                 if (segs[i] == 0 || segs[i] == 1) {
                     left[segs[i]]++;
                 }
             }
+            release_records(b, recs, k);
             if (b->journal && (left[0] || left[1])) {
                 llm_audit_journal_done_n(b->journal, left);
             }
@@ -353,6 +416,17 @@ static apr_status_t stop_writer(void *data)
     apr_thread_cond_broadcast(b->space);
     apr_thread_mutex_unlock(b->lock);
     apr_thread_join(&rv, b->thread);
+    /* Under the lock: a late request may still be making its copy (it
+     * then mallocs one, and frees it when it finds the writer stopped). */
+    apr_thread_mutex_lock(b->lock);
+    while (b->spare) {
+        block_t *blk = b->spare;
+
+        b->spare = blk->next;
+        free(blk);
+    }
+    b->nspare = 0;
+    apr_thread_mutex_unlock(b->lock);
     return APR_SUCCESS;
 }
 

@@ -74,6 +74,52 @@ def test_batched_rows_one_per_request_chain_intact(gateway_factory, mock,
     assert "LLM03073" not in g.error_log_text()
 
 
+def test_queued_copies_of_every_size_are_stored_as_sent(gateway_factory,
+                                                         mock, minter):
+    """The queued copy of a record lives in a block the writer hands back
+    for later records (a record over the block's size gets its own):
+    rows of both sizes, interleaved over many batches, are stored as
+    sent and their MACs verify."""
+    g = gateway_factory.make(pg=None, gateway_d=batch_conf("4 5"))
+    run = "gwtest/batch-sizes/%s/" % uuid.uuid4().hex[:8]
+    # Every third caller's groups alone take the record past 4 KB.
+    many = ["developers"] + ["team-%03d-%s" % (k, "g" * 30)
+                             for k in range(90)]
+    toks = [minter.mint(sub="batch-user", groups=many),
+            minter.mint(sub="batch-user", groups=["developers"])]
+    n = 48
+    sent = {}
+
+    def worker(k):
+        c = g.client()
+        for i in range(k, n, 4):
+            sent[run + str(i)] = c.post(
+                CHAT, chat("request %d" % i), token=toks[min(i % 3, 1)],
+                headers={"User-Agent": run + str(i)}).status
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert len(sent) == n and all(s == 200 for s in sent.values()), sent
+    assert wait_until(lambda: len(counts(g, run)) == n, 10), \
+        g.error_log_tail(30)
+    c = counts(g, run)
+    assert sorted(c) == sorted(sent) and all(v == 1 for v in c.values()), c
+    rows = g.audit.query("SELECT * FROM llm_audit WHERE user_agent LIKE %s",
+                         (run + "%",))
+    for r in rows:
+        i = int(r["user_agent"][len(run):])
+        assert json.loads(r["user_groups"]) == (
+            many if i % 3 == 0 else ["developers"]), r["user_agent"]
+    # The record's strings: past the block for those callers only.
+    size = [sum(len(str(v)) for v in r.values() if v is not None)
+            for r in rows]
+    assert sum(x > 4096 for x in size) == n // 3, size
+    rc, out = ah.verify(g)
+    assert rc == 0, out
+
+
 def slow_batch_fast_replay():
     """Records stay queued (1 s, 1000 rows); orphaned journals are picked
     up by the replay watchdog within a second."""
