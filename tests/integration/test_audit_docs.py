@@ -68,7 +68,8 @@ def test_schemas_have_the_record_columns_in_order():
         expected = ah.COLUMNS
         assert sorted(cols[1:]) == sorted(expected), (f, cols)
     src = read("lib", "audit", "audit_record.c")
-    c_fields = re.findall(r'\{ "([a-z_]+)",\s+LLM_AUDIT_T_', src)
+    # FIELD("name", LLM_AUDIT_T_...) entries of the field table
+    c_fields = re.findall(r'FIELD\("([a-z_]+)",\s+LLM_AUDIT_T_', src)
     assert c_fields == ah.COLUMNS
 
 
