@@ -96,7 +96,17 @@ static struct {
 } region = { NULL, NULL, NULL, NULL, 0, { NULL }, 0,
              PTHREAD_MUTEX_INITIALIZER };
 
+/* Read on every jansson allocation in the process (mod_oauth2's too, ~400
+ * a request): the initial-exec model makes that a load from the thread
+ * pointer instead of a call to __tls_get_addr, as this file is in modules
+ * that httpd loads with dlopen.  It takes 8 bytes of the static TLS space
+ * glibc keeps for such modules. */
+#if defined(__GNUC__)
+static __thread llm_json_arena_t *current
+    __attribute__((tls_model("initial-exec")));
+#else
 static __thread llm_json_arena_t *current;
+#endif
 
 static char *block_get(void)
 {
