@@ -30,7 +30,18 @@ typedef struct {
 } replay_ctx_t;
 
 /* Reads req->body as it is when mod_proxy reads, so that the translation
- * and usage request made after the filter was put in place count. */
+ * and usage request made after the filter was put in place count.
+ *
+ * A read takes the rest of the body in one bucket, whatever readbytes
+ * says.  mod_proxy_http, the reader once this filter is in place, asks
+ * for 8 KB at a time and writes what each read gave to the provider's
+ * connection at once: given 8 KB pieces it made one writev per piece
+ * (some 130 per MB), each waking the other end and, after the scan's CPU
+ * burst, handing the CPU to it (some 30 context switches per MB).  Given
+ * the whole body it sees its end at once, frames it with its exact
+ * Content-Length and writes it in a few large writes.  The bucket points
+ * into the kept body: nothing is copied, and a speculative read (which
+ * returns data without consuming it) still gets at most readbytes. */
 static apr_status_t replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                   ap_input_mode_t mode, apr_read_type_e block,
                                   apr_off_t readbytes)
@@ -46,7 +57,8 @@ static apr_status_t replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
         return APR_SUCCESS;
     }
     n = ctx->req->body_len - ctx->pos;
-    if (readbytes > 0 && (apr_off_t)n > readbytes) {
+    if (mode == AP_MODE_SPECULATIVE && readbytes > 0
+        && (apr_off_t)n > readbytes) {
         n = (apr_size_t)readbytes;
     }
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
