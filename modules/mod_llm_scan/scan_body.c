@@ -26,11 +26,18 @@
 
 APLOG_USE_MODULE(llm_scan);
 
-/* The body as it is read.  Sized from Content-Length, it is one pool
- * allocation.  Of unknown length (chunked), it grows on the heap, where
- * realloc moves a large buffer without copying it (mremap) and frees the
- * old one: grown in the pool, every smaller copy would stay resident until
- * the request ends, twice the body. */
+/* The body as it is read, on the C heap, freed when the request's pool
+ * goes.  Sized from Content-Length, it is one malloc; of unknown length
+ * (chunked), it grows by realloc, which frees (or extends) the smaller
+ * buffer: grown in the pool, every smaller copy would stay resident until
+ * the request ends, twice the body.  Not in the pool even when its size
+ * is known: a pool keeps what it frees only up to MaxMemFree (2 MB) and
+ * only while its connection lasts, and APR maps a pool's blocks one by
+ * one where it is built with APR_ALLOCATOR_USES_MMAP (Debian), so a 1 MB
+ * body on a new connection was a fresh mapping and some 260 page faults
+ * every time.  glibc serves a block of that size from a fresh mapping
+ * only until one has been freed (its mmap threshold then rises to that
+ * size), and from the heap, where the next request finds it, after that. */
 typedef struct {
     char *data;
     apr_size_t len;
@@ -49,31 +56,35 @@ static apr_status_t buf_free(void *data)
     return APR_SUCCESS;
 }
 
+/* Room for cap bytes and a terminating NUL; -1 when out of memory. */
+static int buf_reserve(apr_pool_t *p, body_buf_t *b, apr_size_t cap)
+{
+    char *nd = realloc(b->heap ? b->data : NULL, cap + 1);
+
+    if (!nd) {
+        return -1;
+    }
+    if (!b->heap) {
+        b->heap = 1;
+        apr_pool_cleanup_register(p, b, buf_free, apr_pool_cleanup_null);
+    }
+    b->data = nd;
+    b->cap = cap;
+    return 0;
+}
+
 static int buf_append(apr_pool_t *p, body_buf_t *b, const char *d,
                       apr_size_t n)
 {
     if (b->len + n > b->cap) {
         apr_size_t cap = b->cap ? b->cap * 2 : 16384;
-        char *nd;
 
         while (cap < b->len + n) {
             cap *= 2;
         }
-        if (b->heap) {
-            nd = realloc(b->data, cap + 1);
-        }
-        else if ((nd = malloc(cap + 1)) != NULL) {
-            if (b->len) {
-                memcpy(nd, b->data, b->len);
-            }
-            b->heap = 1;
-            apr_pool_cleanup_register(p, b, buf_free, apr_pool_cleanup_null);
-        }
-        if (!nd) {
+        if (buf_reserve(p, b, cap) != 0) {
             return -1;
         }
-        b->data = nd;
-        b->cap = cap;
     }
     memcpy(b->data + b->len, d, n);
     b->len += n;
@@ -170,9 +181,9 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
             *why = "the request body is larger than this gateway accepts";
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
-        if (n > 0 && n <= max) {
-            bp->data = apr_palloc(r->pool, (apr_size_t)n + 1);
-            bp->cap = (apr_size_t)n;
+        if (n > 0 && n <= max && buf_reserve(r->pool, bp, (apr_size_t)n)) {
+            *why = "the gateway is out of memory";
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     if ((rc = read_raw(r, max, bp, why)) != OK) {
@@ -189,6 +200,10 @@ int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
             *why = "the decompressed request body is larger than this "
                    "gateway accepts";
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+        if (rv == APR_ENOMEM) {
+            *why = "the gateway is out of memory";
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (rv != APR_SUCCESS) {
             *why = "the compressed request body is corrupt";

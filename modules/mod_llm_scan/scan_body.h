@@ -17,8 +17,9 @@
 int llm_scan_read_body(request_rec *r, llm_request_t *req, apr_off_t max,
                        int inflate, const char **why);
 
-/* Inflate a gzip or zlib/raw deflate buffer into p, at most max bytes.
- * APR_SUCCESS, APR_ENOSPC when larger than max, APR_EGENERAL when corrupt. */
+/* Inflate a gzip or zlib/raw deflate buffer, at most max bytes, into
+ * memory freed with p.  APR_SUCCESS, APR_ENOSPC when larger than max,
+ * APR_EGENERAL when corrupt, APR_ENOMEM when memory ran out. */
 apr_status_t llm_scan_inflate(apr_pool_t *p, const char *in, apr_size_t inlen,
                               apr_size_t max, char **out, apr_size_t *outlen);
 

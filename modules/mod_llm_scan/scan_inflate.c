@@ -8,6 +8,7 @@
  * must not grow past what an uncompressed body may be.
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -15,6 +16,14 @@
 #include "apr_errno.h"
 
 #include "scan_body.h"
+
+/* The output grows by realloc on the C heap and is freed with the pool:
+ * grown in the pool, each smaller copy stayed until the request ended. */
+static apr_status_t free_output(void *data)
+{
+    free(data);
+    return APR_SUCCESS;
+}
 
 static apr_status_t inflate_with(apr_pool_t *p, int window_bits,
                                  const char *in, apr_size_t inlen,
@@ -29,9 +38,12 @@ static apr_status_t inflate_with(apr_pool_t *p, int window_bits,
     if (cap > max + 1) {
         cap = max + 1;
     }
-    buf = apr_palloc(p, cap + 1);
+    if (!(buf = malloc(cap + 1))) {
+        return APR_ENOMEM;
+    }
     memset(&zs, 0, sizeof(zs));
     if (inflateInit2(&zs, window_bits) != Z_OK) {
+        free(buf);
         return APR_EGENERAL;
     }
     zs.next_in = (Bytef *)in;
@@ -45,6 +57,7 @@ static apr_status_t inflate_with(apr_pool_t *p, int window_bits,
         }
         if (zrv != Z_OK && zrv != Z_BUF_ERROR) {
             inflateEnd(&zs);
+            free(buf);
             return APR_EGENERAL;
         }
         if (zs.avail_out == 0) {
@@ -53,11 +66,15 @@ static apr_status_t inflate_with(apr_pool_t *p, int window_bits,
 
             if (used > max) {
                 inflateEnd(&zs);
+                free(buf);
                 return APR_ENOSPC;
             }
             cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            nbuf = apr_palloc(p, cap + 1);
-            memcpy(nbuf, buf, used);
+            if (!(nbuf = realloc(buf, cap + 1))) {
+                inflateEnd(&zs);
+                free(buf);
+                return APR_ENOMEM;
+            }
             buf = nbuf;
             zs.next_out = (Bytef *)buf + used;
             zs.avail_out = (uInt)(cap - used);
@@ -65,15 +82,18 @@ static apr_status_t inflate_with(apr_pool_t *p, int window_bits,
         else if (zs.avail_in == 0) {
             /* Input ended before the stream did: truncated. */
             inflateEnd(&zs);
+            free(buf);
             return APR_EGENERAL;
         }
     }
     *outlen = zs.total_out;
     inflateEnd(&zs);
     if (*outlen > max) {
+        free(buf);
         return APR_ENOSPC;
     }
     buf[*outlen] = '\0';
+    apr_pool_cleanup_register(p, buf, free_output, apr_pool_cleanup_null);
     *out = buf;
     return APR_SUCCESS;
 }
