@@ -433,6 +433,61 @@ static const unsigned char *jf_escape_at(jf_t *jf, const unsigned char *q,
     return q;
 }
 
+/* What the block decoders below leave to a byte at a time, at *qp: the
+ * closing quote (1), an escape jf_unescape does not decode, UTF-8 or an
+ * error (-1, after jf_fail).  Otherwise 0, with what it stands for
+ * written at buf + *used and *qp past it. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int jf_decode_other(jf_t *jf, const unsigned char **qp,
+                                  const unsigned char *end, char *buf,
+                                  size_t *used)
+{
+    const unsigned char *q = *qp;
+    size_t n;
+
+    if (*q == '"') {
+        return 1;
+    }
+    if (*q == '\\') {
+        if (!(q = jf_escape_at(jf, q, buf + *used))) {
+            return -1;
+        }
+        *used += jf->esc_len;
+    }
+    else if (*q >= 0x80) {
+        if (!(n = jf_utf8_len(q, end))) {
+            jf_fail(jf, q, "invalid UTF-8");
+            return -1;
+        }
+        memcpy(buf + *used, q, n);
+        *used += n;
+        q += n;
+    }
+    else {
+        jf_fail(jf, q, *q == '\n' ? "unexpected newline"
+                                  : "control character in string");
+        return -1;
+    }
+    *qp = q;
+    return 0;
+}
+
+/* The string decoded into buf, its closing quote at q. */
+static int jf_decode_done(jf_t *jf, const unsigned char *q, char *buf,
+                          size_t used, const char **out, size_t *out_len)
+{
+    if (jf->late) {
+        jf_fail(jf, q + 1, jf->late);
+        return -1;
+    }
+    *out = buf;
+    *out_len = used;
+    jf->p = q + 1;
+    return 0;
+}
+
 /* A string from its first escape (at q) on, with AVX2: as jf_decode64
  * below (blocks at fixed steps, escapes from the block's masks, so that
  * nothing waits on memory between two escapes), but without masked
@@ -446,8 +501,9 @@ static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
                        size_t *out_len)
 {
     const unsigned char *end = jf->end, *b = q;
-    size_t used = (size_t)(q - jf->p), pos = 0, i, n;
+    size_t used = (size_t)(q - jf->p), pos = 0, i;
     uint32_t bs, m;
+    int k;
     unsigned char c;
     char *buf;
     __m256i v;
@@ -516,35 +572,9 @@ static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
         continue;
 other:
         q = b + pos;
-        if (*q == '"') {
-            if (jf->late) {
-                jf_fail(jf, q + 1, jf->late);
-                return -1;
-            }
-            *out = buf;
-            *out_len = used;
-            jf->p = q + 1;
-            return 0;
-        }
-        if (*q == '\\') {
-            if (!(q = jf_escape_at(jf, q, buf + used))) {
-                return -1;
-            }
-            used += jf->esc_len;
-        }
-        else if (*q >= 0x80) {
-            if (!(n = jf_utf8_len(q, end))) {
-                jf_fail(jf, q, "invalid UTF-8");
-                return -1;
-            }
-            memcpy(buf + used, q, n);
-            used += n;
-            q += n;
-        }
-        else {
-            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
-                                      : "control character in string");
-            return -1;
+        if ((k = jf_decode_other(jf, &q, end, buf, &used)) != 0) {
+            return k == 1 ? jf_decode_done(jf, q, buf, used, out, out_len)
+                          : -1;
         }
         /* an escape may end past the block */
         pos = (size_t)(q - b);
@@ -610,7 +640,8 @@ static int jf_decode64(jf_t *jf, const unsigned char *q, const char **out,
                        size_t *out_len)
 {
     const unsigned char *end = jf->end, *b = q;
-    size_t used = (size_t)(q - jf->p), pos = 0, i, n, left;
+    size_t used = (size_t)(q - jf->p), pos = 0, i, left;
+    int k;
     uint64_t live, bs, m;
     unsigned char c;
     char *buf;
@@ -688,35 +719,9 @@ static int jf_decode64(jf_t *jf, const unsigned char *q, const char **out,
         continue;
 other:
         q = b + pos;
-        if (*q == '"') {
-            if (jf->late) {
-                jf_fail(jf, q + 1, jf->late);
-                return -1;
-            }
-            *out = buf;
-            *out_len = used;
-            jf->p = q + 1;
-            return 0;
-        }
-        if (*q == '\\') {
-            if (!(q = jf_escape_at(jf, q, buf + used))) {
-                return -1;
-            }
-            used += jf->esc_len;
-        }
-        else if (*q >= 0x80) {
-            if (!(n = jf_utf8_len(q, end))) {
-                jf_fail(jf, q, "invalid UTF-8");
-                return -1;
-            }
-            memcpy(buf + used, q, n);
-            used += n;
-            q += n;
-        }
-        else {
-            jf_fail(jf, q, *q == '\n' ? "unexpected newline"
-                                      : "control character in string");
-            return -1;
+        if ((k = jf_decode_other(jf, &q, end, buf, &used)) != 0) {
+            return k == 1 ? jf_decode_done(jf, q, buf, used, out, out_len)
+                          : -1;
         }
         /* an escape may end past the block */
         pos = (size_t)(q - b);
