@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian/Ubuntu packages a task needs, only those missing, so
-# that running it again costs nothing.  Usage: scripts/deps.sh build|test
+# that running it again costs nothing.  Usage: scripts/deps.sh build|test|bench
 set -eu
 
 build_pkgs="build-essential autoconf automake libtool pkg-config apache2 apache2-dev
@@ -10,11 +10,14 @@ ca-certificates libhiredis-dev"
 test_pkgs="check postgresql python3 python3-pytest python3-psycopg2 python3-cryptography
 rpm debhelper valgrind clang curl redis-server prometheus
 chromium"
+# bench/: wrk drives the load, perf and valgrind's callgrind profile it
+bench_pkgs="wrk linux-perf valgrind python3-cryptography"
 
 case "${1:-build}" in
     build) want="$build_pkgs" ;;
     test)  want="$build_pkgs $test_pkgs" ;;
-    *) echo "usage: $0 build|test" >&2; exit 2 ;;
+    bench) want="$build_pkgs $bench_pkgs" ;;
+    *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

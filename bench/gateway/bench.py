@@ -70,6 +70,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,9 @@ def run_wrk(url, body_file, token, conc, duration, threads=2, think_ms=0):
                    BENCH_SESSION_RUN=str(WRK_RUNS[0] * 10 ** 8))
     else:
         env["BENCH_BODY"] = body_file
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is not installed; scripts/deps.sh bench "
+                         "installs what the benchmarks need")
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % duration,
            "--timeout", "10s", "-s", os.path.join(HERE, script), url]
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,

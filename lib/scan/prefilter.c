@@ -630,26 +630,26 @@ static inline size_t quick_skip_other(const unsigned char *t, size_t n,
 }
 
 /* The common hit is a short number in JSON or a log line.  Returns where
- * to go on when the hit at p can be dropped without a call, else 0. */
+ * to go on when the hit at p can be dropped without a call, else 0.  kd,
+ * the kind of its pair (pairkind, not 0), says which test applies. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
 static inline size_t quick_skip(const llm_scan_rules_t *rs,
-                                const unsigned char *t, size_t n, size_t p)
+                                const unsigned char *t, size_t n, size_t p,
+                                unsigned int kd)
 {
-    unsigned int pr = t[p] | ((unsigned int)t[p + 1] << 8);
-
-    if (map_bit(rs->litmap, pr)) {
-        /* No anchor of the pair's bucket allows the bytes around it: unless
-         * the pair may also open something else, dispatch would find
-         * nothing, and the scan goes on at the next byte as after it. */
-        if (p > 0 && p + 2 < n && !map_bit(rs->othermap, pr)
-            && !llm_scan_near_ok(rs, t, n, p)) {
-            return p + 1;
-        }
-        return 0;
+    if (kd == 1) {
+        return quick_skip_other(t, n, p);
     }
-    return quick_skip_other(t, n, p);
+    /* No anchor of the pair's bucket allows the bytes around it: unless
+     * the pair may also open something else (kind 2), dispatch would
+     * find nothing, and the scan goes on at the next byte as after it. */
+    if (kd > 2 && p > 0 && p + 2 < n
+        && !llm_scan_near_in(&rs->near[kd - 1], t, n, p)) {
+        return p + 1;
+    }
+    return 0;
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) \
@@ -766,18 +766,7 @@ static size_t run_avx512(llm_scan_ctx_t *cx, size_t i)
             if (!kd) {
                 continue;
             }
-            /* quick_skip, its first test from the kind of the pair */
-            if (kd == 1) {
-                q = quick_skip_other(t, n, p);
-            }
-            else if (kd > 2 && p > 0 && p + 2 < n
-                     && !llm_scan_near_in(&rs->near[kd - 1], t, n, p)) {
-                q = p + 1;
-            }
-            else {
-                q = 0;
-            }
-            if (q) {
+            if ((q = quick_skip(rs, t, n, p, kd))) {
                 if (q >= base + 64) {
                     next = q;
                     break;
@@ -832,6 +821,7 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
     const unsigned char *t = cx->t;
     const uint8_t *map = cx->rs->pairmap;
     const uint8_t *pb = cx->rs->pairbyte;
+    const uint8_t *kind = cx->rs->pairkind;
     size_t n = cx->len, i = 0, end, q;
 
     if (n < 2) {
@@ -870,7 +860,7 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
             | (unsigned int)pb[pair_at(t + i + 7)] << 7;
         while (m) {
             size_t p = base + (size_t)__builtin_ctz(m);
-            if ((q = quick_skip(cx->rs, t, n, p))) {
+            if ((q = quick_skip(cx->rs, t, n, p, kind[pair_at(t + p)]))) {
                 if (q >= base + 8) {
                     next = q;
                     break;
@@ -892,7 +882,7 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
             i++;
             continue;
         }
-        if ((q = quick_skip(cx->rs, t, n, i))) {
+        if ((q = quick_skip(cx->rs, t, n, i, kind[pair_at(t + i)]))) {
             i = q;
             continue;
         }

@@ -177,9 +177,10 @@ struct llm_scan_rules_t {
      * scanned string starts its admin pass there, not at the ~100
      * built-in rules before it. */
     int admin_from;
-    /* for the vector loop, what a hit pair is (prefilter.c pair_kind): 0
-     * none, 1 no literal anchor's, 2 a literal anchor's that its
-     * neighbours cannot drop, c + 1 one that near[c] may drop */
+    /* for the prefilter's loops, what a hit pair is (prefilter.c
+     * pair_kind), one load for the tests quick_skip makes: 0 none, 1 no
+     * literal anchor's, 2 a literal anchor's that its neighbours cannot
+     * drop, c + 1 one that near[c] may drop */
     uint8_t pairkind[65536];
     /* for the vector loop's drops (prefilter.c, build_drop_classes and
      * drops_of): what each byte may be in the hits it decides before the
