@@ -27,6 +27,9 @@
  */
 
 #include <string.h>
+#if defined(__SSE2__) && !defined(LLM_SCAN_NO_SIMD)
+#include <emmintrin.h>
+#endif
 
 #include "scan_private.h"
 
@@ -58,26 +61,6 @@ static size_t format_char(const unsigned char *t, size_t n, size_t i)
     }
     else if (t[i] == 0xc2 && i + 1 < n && t[i + 1] == 0xad) {
         return 2;                /* U+00AD SOFT HYPHEN */
-    }
-    return 0;
-}
-
-static int has_format_chars(const unsigned char *t, size_t n)
-{
-    static const unsigned char leads[] = { 0xe2, 0xef, 0xc2 };
-    const unsigned char *p;
-    int k;
-
-    for (k = 0; k < 3; k++) {
-        for (p = memchr(t, leads[k], n); p;
-             p = memchr(p + 1, leads[k], n - (size_t)(p + 1 - t))) {
-            if (format_char(t, n, (size_t)(p - t))) {
-                return 1;
-            }
-            if ((size_t)(p + 1 - t) >= n) {
-                break;
-            }
-        }
     }
     return 0;
 }
@@ -124,6 +107,62 @@ static int has_escapes(const unsigned char *t, size_t n)
         }
     }
     return 0;
+}
+
+/* What the byte at t[i] opens: a format character (*fmt) or a telling
+ * %XX escape (*pct). */
+static void judge_at(const unsigned char *t, size_t n, size_t i, int *fmt,
+                     int *pct)
+{
+    int b;
+
+    if (t[i] == '%') {
+        *pct = *pct || ((b = escape_at(t, n, i)) >= 0 && telling_escape(b));
+    }
+    else {
+        *fmt = *fmt || format_char(t, n, i) != 0;
+    }
+}
+
+/* Does t hold a format character (*fmt), a telling %XX escape (*pct)?
+ * One pass for both, sixteen bytes at a time where the CPU has SSE2,
+ * looking closer only at the bytes that may open one ('%' and the lead
+ * bytes 0xc2, 0xe2, 0xef), and done once both are found: the four
+ * memchr passes this replaces were 7% of the scan of a 1 MB agent body. */
+static void judge_text(const unsigned char *t, size_t n, int *fmt, int *pct)
+{
+    size_t i = 0;
+
+    *fmt = *pct = 0;
+#if defined(__SSE2__) && !defined(LLM_SCAN_NO_SIMD)
+    {
+        const __m128i pc = _mm_set1_epi8('%'), c2 = _mm_set1_epi8((char)0xc2);
+        const __m128i e2 = _mm_set1_epi8((char)0xe2);
+        const __m128i ef = _mm_set1_epi8((char)0xef);
+
+        for (; i + 16 <= n; i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(t + i));
+            unsigned int m = (unsigned int)_mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(x, pc), _mm_cmpeq_epi8(x, c2)),
+                _mm_or_si128(_mm_cmpeq_epi8(x, e2), _mm_cmpeq_epi8(x, ef))));
+            while (m) {
+                judge_at(t, n, i + (size_t)__builtin_ctz(m), fmt, pct);
+                if (*fmt && *pct) {
+                    return;
+                }
+                m &= m - 1;
+            }
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (t[i] == '%' || t[i] == 0xc2 || t[i] == 0xe2 || t[i] == 0xef) {
+            judge_at(t, n, i, fmt, pct);
+            if (*fmt && *pct) {
+                return;
+            }
+        }
+    }
 }
 
 /* Can t hold a format character (its lead byte, 0xc2 and up) or a %XX
@@ -227,8 +266,7 @@ void llm_scan_views(llm_scan_ctx_t *cx)
     if (cx->len < 4 || (cx->len <= 64 && !maybe_view(cx->t, cx->len))) {
         return;
     }
-    fmt = has_format_chars(cx->t, cx->len);
-    pct = has_escapes(cx->t, cx->len);
+    judge_text(cx->t, cx->len, &fmt, &pct);
     if (!fmt && !pct) {
         return;
     }

@@ -1683,6 +1683,35 @@ START_TEST(decoded_views)
 }
 END_TEST
 
+/* The views are looked for in one pass over the text, sixteen bytes at a
+ * time: an invisible character or an escape is found at every place
+ * against those blocks, after ordinary characters that share its lead
+ * byte (an em dash, a no-break space), and whichever of the two comes
+ * first; and a lead byte in the last two bytes of a text is no view. */
+START_TEST(decoded_views_every_alignment)
+{
+    char text[256], value[128];
+    int pad, first;
+
+    for (pad = 0; pad < 40; pad++) {
+        for (first = 0; first < 2; first++) {
+            snprintf(value, sizeof(value), "%s",
+                     "ghp_u8jzPde0Igx\xe2\x80\x8bLd6GncfBAepfJBd0Kh8oOOL8d");
+            snprintf(text, sizeof(text), "%*s%s \xe2\x80\x94\xc2\xa0 %s %s",
+                     pad, "", first ? "q=%2Fa" : "-", value,
+                     first ? "-" : "q=%2Fa");
+            has(text, "github-pat-classic", value);
+            snprintf(value, sizeof(value), "%s", "jane.roe%40globex-payments.io");
+            snprintf(text, sizeof(text), "%*s\xe2\x80\x94%s %s \xef\xbb",
+                     pad, "", first ? "\xc2\xad" : "", value);
+            has(text, "email", value);
+        }
+    }
+    none("x \xe2\x80", NULL);
+    none("x \xc2", NULL);
+}
+END_TEST
+
 /* base64 that decodes to text: the decoded type, over the whole run */
 START_TEST(base64_views)
 {
@@ -1948,6 +1977,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, false_alarms_of_issue_12);
     tcase_add_test(tc, brazil_phones);
     tcase_add_test(tc, decoded_views);
+    tcase_add_test(tc, decoded_views_every_alignment);
     tcase_add_test(tc, base64_views);
     tcase_add_test(tc, base64_known_starts);
     tcase_add_test(tc, cut_off_shapes);
