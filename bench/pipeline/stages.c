@@ -20,8 +20,9 @@
  *              when the provider knows the model by another name)
  *   translate  llm_translate_request_for + llm_json_dump (only for the
  *              other dialect's provider)
- *   hand-over  the replay filter's buckets, read by mod_proxy in 8 KB
- *              pieces
+ *   hand-over  the replay filter's bucket over the kept body, read by
+ *              mod_proxy whole (route_handover.c: a read takes the rest
+ *              of the body in one bucket)
  *   free       the request pool cleared: the parse tree freed
  *
  * Trees are built in per-request arenas as mod_llm_scan builds them in
@@ -60,6 +61,7 @@
 #include "scan_body.h"          /* llm_scan_inflate */
 #include "stages.h"
 
+/* what the core input filter hands the body read in */
 #define CHUNK 8192
 
 typedef struct {
@@ -244,25 +246,19 @@ static int st_translate(apr_pool_t *p, const input_t *in, req_t *q)
     return llm_json_dump(p, t, &len) ? 0 : -1;
 }
 
-/* What mod_proxy gets from the replay filter: pool buckets of 8 KB over
- * the kept body, read and let go. */
+/* What mod_proxy gets from the replay filter: one pool bucket over the
+ * kept body, read and let go. */
 static void st_handover(apr_pool_t *p, const input_t *in, req_t *q,
                         apr_bucket_alloc_t *ba)
 {
     apr_bucket_brigade *bb = apr_brigade_create(p, ba);
-    size_t off, n;
+    apr_bucket *e = apr_bucket_pool_create(q->buf, in->len, p, ba);
+    const char *d;
+    apr_size_t dl;
 
-    for (off = 0; off < in->len; off += n) {
-        const char *d;
-        apr_size_t dl;
-        apr_bucket *e;
-
-        n = in->len - off < CHUNK ? in->len - off : CHUNK;
-        e = apr_bucket_pool_create(q->buf + off, n, p, ba);
-        APR_BRIGADE_INSERT_TAIL(bb, e);
-        apr_bucket_read(e, &d, &dl, APR_BLOCK_READ);
-        apr_brigade_cleanup(bb);
-    }
+    APR_BRIGADE_INSERT_TAIL(bb, e);
+    apr_bucket_read(e, &d, &dl, APR_BLOCK_READ);
+    apr_brigade_cleanup(bb);
 }
 
 enum { S_READ, S_INFLATE, S_PARSE, S_CHECK, S_EXTRACT, S_SCAN, S_RENAME,
