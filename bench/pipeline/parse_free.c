@@ -101,19 +101,25 @@ out:
     return rc;
 }
 
+void bench_arena_unless_asked(int argc, const char *const *argv)
+{
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-arena")) {
+            return;
+        }
+    }
+    if (llm_json_arena_install((size_t)1 << 30) != 0) {
+        fprintf(stderr, "bench_pipeline: no arena for the parse trees\n");
+    }
+}
+
 int bench_parse_main(int argc, const char *const *argv)
 {
     int runs = 200, i;
 
-    for (i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--no-arena")) {
-            break;
-        }
-    }
-    /* As mod_llm_scan does in each child, unless --no-arena. */
-    if (i == argc && llm_json_arena_install((size_t)1 << 30) != 0) {
-        fprintf(stderr, "bench_pipeline: no arena for the parse trees\n");
-    }
+    bench_arena_unless_asked(argc, argv);
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--no-arena")) {
             continue;

@@ -360,15 +360,7 @@ int bench_stages_main(int argc, const char *const *argv)
         fprintf(stderr, "bench_pipeline: %s\n", err);
         return 2;
     }
-    /* As mod_llm_scan does in each child, unless --no-arena (to compare). */
-    for (i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--no-arena")) {
-            break;
-        }
-    }
-    if (i == argc && llm_json_arena_install((size_t)1 << 30) != 0) {
-        fprintf(stderr, "bench_pipeline: no arena for the parse trees\n");
-    }
+    bench_arena_unless_asked(argc, argv);
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--no-arena")) {
             continue;

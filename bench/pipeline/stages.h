@@ -15,4 +15,9 @@ int bench_stages_main(int argc, const char *const *argv);
  * the page faults a request (parse_free.c).  0 or 2. */
 int bench_parse_main(int argc, const char *const *argv);
 
+/* Both: the parse trees in the JSON arena, as mod_llm_scan has them in
+ * each child, unless argv has --no-arena (to compare).  Says so on
+ * stderr when the arena cannot be had. */
+void bench_arena_unless_asked(int argc, const char *const *argv);
+
 #endif
