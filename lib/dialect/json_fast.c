@@ -492,21 +492,26 @@ static int jf_decode_done(jf_t *jf, const unsigned char *q, char *buf,
  * below (blocks at fixed steps, escapes from the block's masks, so that
  * nothing waits on memory between two escapes), but without masked
  * stores: the plain bytes between two escapes are loaded again from
- * where they start and stored whole (what lies past them is overwritten
- * by what follows).  Such a load may reach 31 bytes past its block, so
- * the blocks stop 64 bytes before the body's end, and the rest is read a
- * byte at a time. */
+ * where they start and stored whole, 64 bytes in two stores (what lies
+ * past them is overwritten by what follows).  The blocks are 64 bytes,
+ * two loads, as jf_decode64's: source code has an escape every ~32
+ * bytes, and the end of a block's loop over its escapes is a guess the
+ * CPU misses about once a block, so a block of 32 missed it about once
+ * an escape.  A load may reach 63 bytes past its block, so the blocks
+ * stop 128 bytes before the body's end, and the rest is read a byte at
+ * a time. */
 JF_AVX2
 static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
                        size_t *out_len)
 {
     const unsigned char *end = jf->end, *b = q;
     size_t used = (size_t)(q - jf->p), pos = 0, i;
-    uint32_t bs, m;
+    uint64_t bs, m;
     int k;
     unsigned char c;
     char *buf;
-    __m256i v;
+    __m256i v0, v1;
+    const __m256i bsl = _mm256_set1_epi8('\\');
 
     jf->late = NULL;
     if (jf_reserve(jf, used + JF_ROOM + JF_GROW)) {
@@ -516,9 +521,10 @@ static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
     buf = jf->buf;
     memcpy(buf, jf->p, used);
     for (;;) {
-        /* b: the block, pos: its first byte not yet decoded.  A block
-         * writes at most 63 bytes past where it starts, an escape after
-         * it 4, the byte loop at the end 63: JF_ROOM is enough. */
+        /* b: the block, pos: its first byte not yet decoded.  A store
+         * writes 64 bytes from where the output is, at most 63 bytes
+         * past where the block's output started, an escape after it 4,
+         * the byte loop at the end 127: JF_ROOM is enough. */
         if (jf->cap - used < JF_ROOM) {
             if (jf_reserve(jf, used + JF_ROOM + JF_GROW)) {
                 jf_fail(jf, b + pos, "out of memory");
@@ -526,7 +532,7 @@ static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
             }
             buf = jf->buf;
         }
-        if (end - b < 64) {
+        if (end - b < 128) {
             q = b + pos;
             if (q == end) {
                 break;
@@ -538,34 +544,44 @@ static int jf_decode32(jf_t *jf, const unsigned char *q, const char **out,
             }
             goto other;
         }
-        v = _mm256_loadu_si256((const __m256i *)(const void *)b);
-        bs = (uint32_t)_mm256_movemask_epi8(
-            _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
-        m = (uint32_t)jf_special32(v) & (~0U << pos);
+        v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
+        v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+        bs = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, bsl))
+             | (uint64_t)(uint32_t)_mm256_movemask_epi8(
+                   _mm256_cmpeq_epi8(v1, bsl)) << 32;
+        m = (jf_special32(v0) | jf_special32(v1) << 32) & (~0ULL << pos);
         while (m) {
-            i = (size_t)__builtin_ctz(m);
+            i = (size_t)__builtin_ctzll(m);
             _mm256_storeu_si256(
                 (__m256i *)(void *)(buf + used),
                 _mm256_loadu_si256((const __m256i *)(const void *)(b + pos)));
+            _mm256_storeu_si256(
+                (__m256i *)(void *)(buf + used + 32),
+                _mm256_loadu_si256(
+                    (const __m256i *)(const void *)(b + pos + 32)));
             used += i - pos;
             pos = i;
-            /* b[i + 1] is in the body: 64 bytes are left from b */
+            /* b[i + 1] is in the body: 128 bytes are left from b */
             if (!((bs >> i) & 1) || !(c = jf_unescape[b[i + 1]])) {
                 goto other;
             }
             buf[used++] = (char)c;
             pos = i + 2;
-            if (pos >= 32) {
+            if (pos >= 64) {
                 break;
             }
-            m &= ~0U << pos;
+            m &= ~0ULL << pos;
         }
-        if (pos < 32) {
+        if (pos < 64) {
             _mm256_storeu_si256(
                 (__m256i *)(void *)(buf + used),
                 _mm256_loadu_si256((const __m256i *)(const void *)(b + pos)));
-            used += 32 - pos;
-            pos = 32;
+            _mm256_storeu_si256(
+                (__m256i *)(void *)(buf + used + 32),
+                _mm256_loadu_si256(
+                    (const __m256i *)(const void *)(b + pos + 32)));
+            used += 64 - pos;
+            pos = 64;
         }
         b += pos;
         pos = 0;
@@ -578,7 +594,7 @@ other:
         }
         /* an escape may end past the block */
         pos = (size_t)(q - b);
-        if (pos >= 32) {
+        if (pos >= 64) {
             b = q;
             pos = 0;
         }
