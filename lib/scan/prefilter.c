@@ -555,11 +555,6 @@ static int number_worth(const unsigned char *t, size_t n, size_t s, size_t j)
                           || l1 + l2 >= 9);
 }
 
-static int map_bit(const uint8_t *map, unsigned int pr)
-{
-    return (map[pr >> 3] >> (pr & 7)) & 1;
-}
-
 /* t[0] | t[1] << 8, one unaligned load on the machines we run on */
 static unsigned int pair_at(const unsigned char *p)
 {
@@ -819,7 +814,6 @@ int llm_scan_prefilter_path(llm_scan_rules_t *rs, int path)
 void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
 {
     const unsigned char *t = cx->t;
-    const uint8_t *map = cx->rs->pairmap;
     const uint8_t *pb = cx->rs->pairbyte;
     const uint8_t *kind = cx->rs->pairkind;
     size_t n = cx->len, i = 0, end, q;
@@ -878,11 +872,13 @@ void llm_scan_prefilter_run(llm_scan_ctx_t *cx)
         i = next;
     }
     while (i + 1 < n) {
-        if (!map_bit(map, t[i] | ((unsigned int)t[i + 1] << 8))) {
+        unsigned int kd = kind[pair_at(t + i)];
+
+        if (!kd) {
             i++;
             continue;
         }
-        if ((q = quick_skip(cx->rs, t, n, i, kind[pair_at(t + i)]))) {
+        if ((q = quick_skip(cx->rs, t, n, i, kd))) {
             i = q;
             continue;
         }

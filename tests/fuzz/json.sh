@@ -46,6 +46,7 @@ seed events '{"type":"message_start","message":{"id":"m","usage":{"input_tokens"
 seed chunk '{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens":2}}'
 seed responses '{"type":"response.completed","response":{"usage":{"input_tokens":8,"input_tokens_details":{"cached_tokens":0},"output_tokens":5}}}'
 seed answer '{"id":"r","content":[{"type":"tool_use","input":{"usage":{"x":1}}},{"type":"text","text":"\"usage\":["}],"usage" : {"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":0}}'
+
 # A tool result of source code: a one-letter escape every few bytes, at
 # every place against the 32- and 64-byte blocks of the vector loops, an
 # escaped backslash before a quote, \u escapes and UTF-8 between them
@@ -58,6 +59,7 @@ while [ $i -lt 48 ]; do
 done
 printf '%s' "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"$code\"}]}" \
     > "$out/corpus/code"
+
 fuzz_smoke "$out/fuzz_json_vector" 8192
 export LLM_JSON_FAST_PATH=scalar
 fuzz_smoke "$out/fuzz_json_vector" 8192
