@@ -90,7 +90,8 @@ static int dump_file(apr_pool_t *p, const char *path)
                                                    llm_piece_t);
 
             printf("  piece %d path %s off %zu len %zu fixed %d %s", j,
-                   pc->path ? pc->path : "(null)", pc->unit_offset, pc->len,
+                   llm_dialect_path_text(p, pc->path), pc->unit_offset,
+                   pc->len,
                    pc->fixed, pc->value ? "value" : pc->object ? "key"
                                                                : "number");
             if (!pc->value) {

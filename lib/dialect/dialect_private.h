@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include "apr_pools.h"
+#include "llm_dialect.h"
 #include "llm_translate.h"
 
 /* Nesting deeper than this is refused by llm_json_parse(): every walker in
@@ -20,23 +21,22 @@
 /* Hand a reference to p: json_decref runs when p is cleared. */
 json_t *llm_dialect_pool_own(apr_pool_t *p, json_t *j);
 
-/* Path of a member of the node at path ("" for the root).  Keys that do
- * not look like field names are written by position ("{#3}") so that a
- * path never repeats text that could itself be sensitive. */
-const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
-                                 const char *key, size_t key_len,
-                                 size_t index);
+/* The step to a member of the node at up (NULL: the root).  Keys that
+ * do not look like field names are written by position ("{#3}") so that
+ * a path never repeats text that could itself be sensitive. */
+const llm_path_t *llm_dialect_path_key(apr_pool_t *p, const llm_path_t *up,
+                                       const char *key, size_t key_len,
+                                       size_t index);
 /* The same for a key the walker knows as a field name of the dialects
  * (fields.c, units.c: all of them lower-case letters and '_', which
  * llm_dialect_path_key writes out): the key's text need not be looked
  * at. */
-const char *llm_dialect_path_name(apr_pool_t *p, const char *path,
-                                  const char *name, size_t len);
-const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
-                                   size_t index);
-/* The path of the key of the member at path: path + "#key" (one
- * allocation; every key of a tool schema has one). */
-const char *llm_dialect_path_keyof(apr_pool_t *p, const char *path);
+const llm_path_t *llm_dialect_path_name(apr_pool_t *p, const llm_path_t *up,
+                                        const char *name, size_t len);
+const llm_path_t *llm_dialect_path_index(apr_pool_t *p, const llm_path_t *up,
+                                         size_t index);
+/* The path of the key of the member at up: "#key" after it. */
+const llm_path_t *llm_dialect_path_keyof(apr_pool_t *p, const llm_path_t *up);
 
 /* fields.c: what the dialects' own fields may hold (see units.c). */
 typedef enum {

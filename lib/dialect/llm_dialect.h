@@ -54,9 +54,13 @@ const char *llm_dialect_check(apr_pool_t *p, json_t *root, llm_endpoint_e ep);
 const char *llm_dialect_model(json_t *root);   /* NULL if absent */
 int llm_dialect_is_stream(json_t *root);
 
+/* Where a piece lies in the body, as steps from the root; written out
+ * ("messages[3].content[0].text") by llm_dialect_path_text. */
+typedef struct llm_path_t llm_path_t;
+
 /* A piece of a scan unit: one JSON string value. */
 typedef struct llm_piece_t {
-    const char *path;        /* "messages[3].content[0].text" */
+    const llm_path_t *path;
     json_t *value;           /* the json string itself */
     size_t unit_offset;      /* where it starts in the unit text */
     size_t len;              /* its decoded length */
@@ -107,7 +111,11 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
                                               llm_endpoint_e ep,
                                               const char **err);
 
-/* Added: path as llm_dialect_units wrote it, with every named key for
+/* The text of a piece's path, "" for the root itself.  Steps read the
+ * tree's keys: write it before llm_unit_apply_edits, as a unit's text. */
+const char *llm_dialect_path_text(apr_pool_t *p, const llm_path_t *path);
+
+/* Added: path as llm_dialect_path_text wrote it, with every named key for
  * which hide(baton, key, len) says so written by position instead
  * ("{#N}", N its place in its object, looked up in root).  Used so that
  * a location never repeats a value a rule matched. */

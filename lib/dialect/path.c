@@ -70,20 +70,54 @@ static int key_is_name(const char *key, size_t len)
     return 1;
 }
 
-/* a + b + c in one allocation: paths are built for every string of a
- * request (units.c), and apr_psprintf's formatter was most of the time
- * of extracting a coding agent's request. */
-static const char *cat3(apr_pool_t *p, const char *a, size_t alen,
-                        const char *b, size_t blen, const char *c,
-                        size_t clen)
-{
-    char *out = apr_palloc(p, alen + blen + clen + 1);
+/* A step down from the node at up: where each node the walk enters
+ * lies.  Every node gets one (a few words from the pool); the text is
+ * written only for a finding (llm_dialect_path_text), so a request with
+ * no finding never formats a path. */
+struct llm_path_t {
+    const llm_path_t *up;        /* NULL: a member of the root */
+    const char *key;             /* a member's key, as the tree holds it */
+    size_t n;                    /* the key's length, or the index */
+    size_t index;                /* a member's place in its object */
+    enum { STEP_NAME, STEP_KEY, STEP_INDEX, STEP_KEYOF } kind;
+};
 
-    memcpy(out, a, alen);
-    memcpy(out + alen, b, blen);
-    memcpy(out + alen + blen, c, clen);
-    out[alen + blen + clen] = '\0';
-    return out;
+static const llm_path_t *step(apr_pool_t *p, const llm_path_t *up,
+                              int kind, const char *key, size_t n,
+                              size_t index)
+{
+    llm_path_t *s = apr_palloc(p, sizeof(*s));
+
+    s->up = up;
+    s->key = key;
+    s->n = n;
+    s->index = index;
+    s->kind = kind;
+    return s;
+}
+
+const llm_path_t *llm_dialect_path_key(apr_pool_t *p, const llm_path_t *up,
+                                       const char *key, size_t key_len,
+                                       size_t index)
+{
+    return step(p, up, STEP_KEY, key, key_len, index);
+}
+
+const llm_path_t *llm_dialect_path_name(apr_pool_t *p, const llm_path_t *up,
+                                        const char *name, size_t len)
+{
+    return step(p, up, STEP_NAME, name, len, 0);
+}
+
+const llm_path_t *llm_dialect_path_keyof(apr_pool_t *p, const llm_path_t *up)
+{
+    return step(p, up, STEP_KEYOF, NULL, 0, 0);
+}
+
+const llm_path_t *llm_dialect_path_index(apr_pool_t *p, const llm_path_t *up,
+                                         size_t index)
+{
+    return step(p, up, STEP_INDEX, NULL, index, 0);
 }
 
 /* open, the decimal digits of n, close: "[12]", "{#3}", ".{#3}". */
@@ -104,48 +138,68 @@ static size_t bracketed(char *buf, const char *open, size_t n, char close)
     return olen + nd + 1;
 }
 
-const char *llm_dialect_path_key(apr_pool_t *p, const char *path,
-                                 const char *key, size_t key_len,
-                                 size_t index)
+/* One step as text into buf (NULL: only its length); first: the step
+ * below the root, which has no '.' before a name. */
+static size_t step_text(const llm_path_t *s, int first, char *buf)
 {
-    int root = (path == NULL || *path == '\0');
-    char step[32];
+    char tmp[32];
     size_t n;
 
-    if (key_is_name(key, key_len)) {
-        return root ? apr_pstrmemdup(p, key, key_len)
-                    : cat3(p, path, strlen(path), ".", 1, key, key_len);
+    switch (s->kind) {
+    case STEP_KEY:
+        if (!key_is_name(s->key, s->n)) {
+            n = bracketed(tmp, first ? "{#" : ".{#", s->index, '}');
+            break;
+        }
+        /* fall through */
+    case STEP_NAME:
+        if (buf) {
+            if (!first) {
+                *buf++ = '.';
+            }
+            memcpy(buf, s->key, s->n);
+        }
+        return s->n + (first ? 0 : 1);
+    case STEP_INDEX:
+        n = bracketed(tmp, "[", s->n, ']');
+        break;
+    default:
+        n = 4;
+        memcpy(tmp, "#key", 4);
+        break;
     }
-    n = bracketed(step, root ? "{#" : ".{#", index, '}');
-    return cat3(p, root ? "" : path, root ? 0 : strlen(path), step, n, "",
-                0);
+    if (buf) {
+        memcpy(buf, tmp, n);
+    }
+    return n;
 }
 
-const char *llm_dialect_path_name(apr_pool_t *p, const char *path,
-                                  const char *name, size_t len)
+const char *llm_dialect_path_text(apr_pool_t *p, const llm_path_t *path)
 {
-    if (path == NULL || *path == '\0') {
-        return apr_pstrmemdup(p, name, len);
+    const llm_path_t *s;
+    size_t len = 0, depth = 0, i;
+    const llm_path_t **chain;
+    char *out, *w;
+
+    for (s = path; s; s = s->up) {
+        depth++;
     }
-    return cat3(p, path, strlen(path), ".", 1, name, len);
-}
-
-const char *llm_dialect_path_keyof(apr_pool_t *p, const char *path)
-{
-    if (!path) {
-        return "";              /* as apr_pstrcat(p, NULL, ...) gave */
+    if (depth == 0) {
+        return "";
     }
-    return cat3(p, path, strlen(path), "#key", 4, "", 0);
-}
-
-const char *llm_dialect_path_index(apr_pool_t *p, const char *path,
-                                   size_t index)
-{
-    char step[32];
-    size_t n = bracketed(step, "[", index, ']');
-
-    return cat3(p, path ? path : "", path ? strlen(path) : 0, step, n, "",
-                0);
+    chain = apr_palloc(p, depth * sizeof(*chain));
+    for (s = path, i = depth; s; s = s->up) {
+        chain[--i] = s;
+    }
+    for (i = 0; i < depth; i++) {
+        len += step_text(chain[i], i == 0, NULL);
+    }
+    out = w = apr_palloc(p, len + 1);
+    for (i = 0; i < depth; i++) {
+        w += step_text(chain[i], i == 0, w);
+    }
+    *w = '\0';
+    return out;
 }
 
 /* The place of key among obj's members, as the walkers count them. */

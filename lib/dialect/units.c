@@ -48,8 +48,8 @@ typedef struct {
     int lead, trail;
 } walk_t;
 
-static void walk_free(walk_t *w, json_t *node, const char *path);
-static void walk_proto(walk_t *w, json_t *node, const char *path,
+static void walk_free(walk_t *w, json_t *node, const llm_path_t *path);
+static void walk_proto(walk_t *w, json_t *node, const llm_path_t *path,
                        const char *key);
 
 /* Numbers, booleans and nulls hold no text: no path is built for them
@@ -68,8 +68,8 @@ static void unit_begin(walk_t *w, int n)
 
 /* A string value as a piece of the unit (or batch) being built; NULL for
  * an empty string, which carries nothing to find and nothing to redact. */
-static llm_piece_t *push_value(apr_array_header_t *pieces, const char *path,
-                               json_t *value)
+static llm_piece_t *push_value(apr_array_header_t *pieces,
+                               const llm_path_t *path, json_t *value)
 {
     llm_piece_t *pc;
 
@@ -85,8 +85,9 @@ static llm_piece_t *push_value(apr_array_header_t *pieces, const char *path,
 }
 
 /* An object key as a piece. */
-static void push_key(walk_t *w, apr_array_header_t *pieces, const char *path,
-                     json_t *obj, const char *key, size_t key_len)
+static void push_key(walk_t *w, apr_array_header_t *pieces,
+                     const llm_path_t *path, json_t *obj, const char *key,
+                     size_t key_len)
 {
     llm_piece_t *pc = apr_array_push(pieces);
 
@@ -101,12 +102,12 @@ static void push_key(walk_t *w, apr_array_header_t *pieces, const char *path,
     pc->len = key_len;
 }
 
-static void unit_add_value(walk_t *w, const char *path, json_t *value)
+static void unit_add_value(walk_t *w, const llm_path_t *path, json_t *value)
 {
     push_value(w->open, path, value);
 }
 
-static void unit_add_key(walk_t *w, const char *path, json_t *obj,
+static void unit_add_key(walk_t *w, const llm_path_t *path, json_t *obj,
                          const char *key, size_t key_len)
 {
     if (key_len > 0) {
@@ -172,14 +173,14 @@ static int unit_end(walk_t *w)
     return i;
 }
 
-static void unit_single(walk_t *w, const char *path, json_t *value)
+static void unit_single(walk_t *w, const llm_path_t *path, json_t *value)
 {
     unit_begin(w, 1);
     unit_add_value(w, path, value);
     unit_end(w);
 }
 
-static void unit_single_key(walk_t *w, const char *path, json_t *obj,
+static void unit_single_key(walk_t *w, const llm_path_t *path, json_t *obj,
                             const char *key, size_t key_len)
 {
     unit_begin(w, 1);
@@ -205,7 +206,7 @@ static int long_number(json_t *v)
 
 /* Scanned as its decimal text with the short values; a number cannot
  * take a placeholder, so a finding there blocks (fixed). */
-static void batch_number(walk_t *w, const char *path, json_t *v)
+static void batch_number(walk_t *w, const llm_path_t *path, json_t *v)
 {
     llm_piece_t *pc = apr_array_push(w->batch);
 
@@ -218,11 +219,11 @@ static void batch_number(walk_t *w, const char *path, json_t *v)
     pc->fixed = 1;
 }
 
-static void walk_free(walk_t *w, json_t *node, const char *path)
+static void walk_free(walk_t *w, json_t *node, const llm_path_t *path)
 {
     size_t i, key_len;
     const char *key;
-    const char *kpath;
+    const llm_path_t *kpath;
     json_t *v;
     void *it;
 
@@ -253,7 +254,7 @@ static void walk_free(walk_t *w, json_t *node, const char *path)
 }
 
 /* One short protocol value (or key) for the body's batch unit. */
-static void batch_value(walk_t *w, const char *path, json_t *value,
+static void batch_value(walk_t *w, const llm_path_t *path, json_t *value,
                         int fixed)
 {
     llm_piece_t *pc = push_value(w->batch, path, value);
@@ -263,16 +264,17 @@ static void batch_value(walk_t *w, const char *path, json_t *value,
     }
 }
 
-static void batch_key(walk_t *w, const char *path, json_t *obj,
+static void batch_key(walk_t *w, const llm_path_t *path, json_t *obj,
                       const char *key, size_t key_len)
 {
     push_key(w, w->batch, path, obj, key, key_len);
 }
 
-static void refuse(walk_t *w, const char *path, const char *why)
+static void refuse(walk_t *w, const llm_path_t *path, const char *why)
 {
     if (!w->err) {
-        w->err = apr_psprintf(w->p, "%s %s", path, why);
+        w->err = apr_psprintf(w->p, "%s %s",
+                              llm_dialect_path_text(w->p, path), why);
     }
 }
 
@@ -290,7 +292,7 @@ static int is_free_key(const char *key, size_t n, json_t *v)
 
 /* Text decoded from base64: scanned, never edited (an edit would have to
  * be encoded back); offsets count decoded bytes. */
-static void unit_decoded(walk_t *w, const char *path, json_t *value,
+static void unit_decoded(walk_t *w, const llm_path_t *path, json_t *value,
                          const char *text, size_t len)
 {
     llm_unit_t *u;
@@ -339,7 +341,7 @@ static int is_media(json_t *obj, const char *parent_key, const char *key,
     return 0;
 }
 
-static void media_string(walk_t *w, const char *path, json_t *v,
+static void media_string(walk_t *w, const llm_path_t *path, json_t *v,
                          const char *declared, int url_field)
 {
     const char *dec;
@@ -367,12 +369,12 @@ static void media_string(walk_t *w, const char *path, json_t *v,
 
 /* A string member of a protocol object (or of the root). */
 static void proto_string(walk_t *w, json_t *obj, const char *parent_key,
-                         const char *key, size_t key_len, const char *path,
-                         json_t *v)
+                         const char *key, size_t key_len,
+                         const llm_path_t *path, json_t *v)
 {
     const char *s = json_string_value(v), *declared;
     size_t n = json_string_length(v);
-    const char *kpath;
+    const llm_path_t *kpath;
     const char *type;
     int url_field;
 
@@ -453,7 +455,7 @@ static const char *turn_of(json_t *v, const char **text_key)
  * w->lead and w->trail. */
 static void message_content(walk_t *w, json_t *obj, const char *parent_key,
                             const char *key, size_t key_len,
-                            const char *path, json_t *v)
+                            const llm_path_t *path, json_t *v)
 {
     int before = w->units->nelts;
 
@@ -476,11 +478,12 @@ static void message_content(walk_t *w, json_t *obj, const char *parent_key,
     }
 }
 
-static void walk_proto_object(walk_t *w, json_t *obj, const char *path,
+static void walk_proto_object(walk_t *w, json_t *obj, const llm_path_t *path,
                               const char *parent_key, int skip_text)
 {
     size_t i, key_len;
-    const char *key, *kpath, *tkey;
+    const char *key, *tkey;
+    const llm_path_t *kpath;
     json_t *v;
     void *it;
 
@@ -537,7 +540,7 @@ static int is_text_part(json_t *v)
     return n >= 4 && !strcmp(type + n - 4, "text");
 }
 
-static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
+static void walk_proto_array(walk_t *w, json_t *arr, const llm_path_t *path,
                              const char *key)
 {
     size_t i, n = json_array_size(arr);
@@ -616,7 +619,7 @@ static void walk_proto_array(walk_t *w, json_t *arr, const char *path,
     }
 }
 
-static void walk_proto(walk_t *w, json_t *node, const char *path,
+static void walk_proto(walk_t *w, json_t *node, const llm_path_t *path,
                        const char *key)
 {
     if (json_is_string(node)) {
@@ -698,7 +701,8 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
 {
     walk_t w;
     size_t i, key_len;
-    const char *key, *kpath;
+    const char *key;
+    const llm_path_t *kpath;
     json_t *v;
     void *it;
 
@@ -712,7 +716,7 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
     (void)ep;   /* one walker fits all: the shapes do not collide */
 
     if (!json_is_object(root)) {
-        walk_free(&w, root, "");
+        walk_free(&w, root, NULL);
     }
     else {
         for (i = 0, it = json_object_iter(root); it;
@@ -722,10 +726,10 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
             v = json_object_iter_value(it);
             if (is_known_root(key, key_len)) {
                 if (json_is_string(v)) {
-                    proto_string(&w, root, NULL, key, key_len, "", v);
+                    proto_string(&w, root, NULL, key, key_len, NULL, v);
                 }
                 else if (has_text(v)) {
-                    kpath = llm_dialect_path_name(p, "", key, key_len);
+                    kpath = llm_dialect_path_name(p, NULL, key, key_len);
                     if (is_free_key(key, key_len, v)) {
                         walk_free(&w, v, kpath);
                     }
@@ -737,7 +741,7 @@ apr_array_header_t *llm_dialect_units_checked(apr_pool_t *p, json_t *root,
             else {
                 /* An unknown top-level field: the provider may read its
                  * name and all of its value. */
-                kpath = llm_dialect_path_key(p, "", key, key_len, i);
+                kpath = llm_dialect_path_key(p, NULL, key, key_len, i);
                 batch_key(&w, kpath, root, key, key_len);
                 walk_free(&w, v, kpath);
             }

@@ -153,8 +153,9 @@ static const llm_piece_t *finding_of(request_rec *r, llm_request_t *req,
     piece = llm_unit_locate(u, m->offset, &poff);
     f->type = m->type;
     f->rule = m->rule;
-    f->location = llm_scan_safe_location(r, req, rules,
-                                         piece ? piece->path : "");
+    f->location = llm_scan_safe_location(
+        r, req, rules, piece ? llm_dialect_path_text(r->pool, piece->path)
+                             : "");
     f->offset = poff;
     f->length = m->length;
     f->category = m->category;

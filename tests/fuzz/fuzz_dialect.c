@@ -61,8 +61,9 @@ static void hide_paths(apr_pool_t *p, json_t *root, apr_array_header_t *units)
     for (i = 0; i < units->nelts; i++) {
         u = &((const llm_unit_t *)units->elts)[i];
         for (k = 0; k < u->pieces->nelts; k++) {
-            llm_dialect_path_hide(p, root,
-                                  ((const llm_piece_t *)u->pieces->elts)[k].path,
+            const llm_piece_t *pc = &((const llm_piece_t *)u->pieces->elts)[k];
+
+            llm_dialect_path_hide(p, root, llm_dialect_path_text(p, pc->path),
                                   hide_every_step, NULL);
         }
     }

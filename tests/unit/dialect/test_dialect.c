@@ -787,7 +787,7 @@ START_TEST(media_exempt_only_when_binary)
             if (u->len == 24 && !memcmp(u->text, "key AKIAZ3MJQW7XK4RTLP2B", 24)) {
                 const llm_piece_t *pc = (const llm_piece_t *)u->pieces->elts;
                 llm_edit_t e = { 4, 20, "[X]" };
-                ck_assert_str_eq(pc->path, "messages[0].content[2].source.data");
+                ck_assert_str_eq(llm_dialect_path_text(tp, pc->path), "messages[0].content[2].source.data");
                 ck_assert_int_eq(pc->fixed, 1);
                 ck_assert_int_eq(llm_unit_apply_edits(tp, u, &e, 1), -1);
                 found = 1;
@@ -847,7 +847,7 @@ START_TEST(batch_unit_edits_and_locate)
     ck_assert_ptr_nonnull(u);
     ck_assert_str_eq(u->text, "m\ncall_AKIAZ3MJQW7XK4RTLP2B");
     pc = llm_unit_locate(u, 7, &poff);
-    ck_assert_str_eq(pc->path, "messages[0].tool_call_id");
+    ck_assert_str_eq(llm_dialect_path_text(tp, pc->path), "messages[0].tool_call_id");
     ck_assert_int_eq(poff, 5);
     /* an id can be redacted; the model cannot */
     e.offset = 7;
@@ -943,15 +943,15 @@ START_TEST(locate_maps_offsets)
     ck_assert_ptr_nonnull(u);
     ck_assert_str_eq(u->text, "abcdefg");
     pc = llm_unit_locate(u, 0, &off);
-    ck_assert_str_eq(pc->path, "messages[0].content[0].text");
+    ck_assert_str_eq(llm_dialect_path_text(tp, pc->path), "messages[0].content[0].text");
     ck_assert_uint_eq(off, 0);
     pc = llm_unit_locate(u, 3, &off);
-    ck_assert_str_eq(pc->path, "messages[0].content[2].text");
+    ck_assert_str_eq(llm_dialect_path_text(tp, pc->path), "messages[0].content[2].text");
     ck_assert_uint_eq(off, 0);
     pc = llm_unit_locate(u, 6, &off);
     ck_assert_uint_eq(off, 3);
     pc = llm_unit_locate(u, 7, &off);
-    ck_assert_str_eq(pc->path, "messages[0].content[2].text");
+    ck_assert_str_eq(llm_dialect_path_text(tp, pc->path), "messages[0].content[2].text");
     ck_assert_uint_eq(off, 4);
     ck_assert_ptr_null(llm_unit_locate(u, 8, &off));
 }

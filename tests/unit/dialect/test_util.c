@@ -45,7 +45,7 @@ const llm_unit_t *tu_unit_with(apr_array_header_t *units, const char *path,
         u = &((const llm_unit_t *)units->elts)[i];
         for (k = 0; k < u->pieces->nelts; k++) {
             pc = &((const llm_piece_t *)u->pieces->elts)[k];
-            if (!strcmp(pc->path, path)) {
+            if (!strcmp(llm_dialect_path_text(units->pool, pc->path), path)) {
                 if (pi) {
                     *pi = k;
                 }
