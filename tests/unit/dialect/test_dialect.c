@@ -96,8 +96,8 @@ START_TEST(token_like_keys_are_written_by_position)
         const llm_unit_t *u = &((const llm_unit_t *)units->elts)[i];
 
         for (k = 0; k < u->pieces->nelts; k++) {
-            ck_assert_ptr_null(strstr(
-                ((const llm_piece_t *)u->pieces->elts)[k].path, "AKIA"));
+            ck_assert_ptr_null(strstr(llm_dialect_path_text(tp,
+                ((const llm_piece_t *)u->pieces->elts)[k].path), "AKIA"));
         }
     }
 }
@@ -898,6 +898,79 @@ START_TEST(long_numbers_of_free_form_data_are_scanned)
 }
 END_TEST
 
+/* The path of the piece whose text is text, written out. */
+static const char *path_of(apr_array_header_t *units, const char *text)
+{
+    int i, k;
+
+    for (i = 0; i < units->nelts; i++) {
+        const llm_unit_t *u = &((const llm_unit_t *)units->elts)[i];
+
+        for (k = 0; k < u->pieces->nelts; k++) {
+            const llm_piece_t *pc = &((const llm_piece_t *)u->pieces->elts)[k];
+            const char *t = pc->value ? json_string_value(pc->value)
+                                      : pc->key;
+
+            if (pc->len == strlen(text) && !memcmp(t, text, pc->len)) {
+                return llm_dialect_path_text(tp, pc->path);
+            }
+        }
+    }
+    return NULL;
+}
+
+START_TEST(paths_are_written_from_their_steps)
+{
+    char body[2048];
+    char want[1024];
+    size_t n = 0, w = 0;
+    int i;
+    json_t *j;
+    apr_array_header_t *units;
+
+    /* keys by their place, a key's own path, arrays in arrays */
+    j = tu_parse("{\"model\":\"m\",\"metadata\":{\"n\":1,\"a\":[[{"
+                 "\"AKIAZ3MJQW7XK4RTLP2B\":{\"x y\":\"deep value\","
+                 "\"ok_name\":\"named value\"}}]]}}");
+    units = llm_dialect_units(tp, j, LLM_EP_OPENAI_CHAT);
+    ck_assert_str_eq(path_of(units, "deep value"),
+                     "metadata.a[0][0].{#0}.{#0}");
+    ck_assert_str_eq(path_of(units, "named value"),
+                     "metadata.a[0][0].{#0}.ok_name");
+    ck_assert_str_eq(path_of(units, "AKIAZ3MJQW7XK4RTLP2B"),
+                     "metadata.a[0][0].{#0}#key");
+    ck_assert_str_eq(path_of(units, "x y"), "metadata.a[0][0].{#0}.{#0}#key");
+    ck_assert_str_eq(path_of(units, "m"), "model");
+
+    /* a root that is no object: an array's members */
+    units = llm_dialect_units(tp, tu_parse("[\"zero\",{\"k\":\"one\"}]"),
+                              LLM_EP_OPENAI_CHAT);
+    ck_assert_str_eq(path_of(units, "zero"), "[0]");
+    ck_assert_str_eq(path_of(units, "one"), "[1].k");
+
+    /* a hundred levels: every step written, in order */
+    n += (size_t)snprintf(body + n, sizeof(body) - n,
+                          "{\"model\":\"m\",\"metadata\":{\"d\":");
+    w += (size_t)snprintf(want + w, sizeof(want) - w, "metadata.d");
+    for (i = 0; i < 100; i++) {
+        body[n++] = '[';
+        w += (size_t)snprintf(want + w, sizeof(want) - w, "[%d]", i % 2);
+        if (i % 2) {
+            /* a second member before the one walked into */
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "0,");
+        }
+    }
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "\"bottom\"");
+    for (i = 0; i < 100; i++) {
+        body[n++] = ']';
+    }
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "}}");
+    body[n] = '\0';
+    units = llm_dialect_units(tp, tu_parse(body), LLM_EP_OPENAI_CHAT);
+    ck_assert_str_eq(path_of(units, "bottom"), want);
+}
+END_TEST
+
 static int hide_akia(void *baton, const char *key, size_t len)
 {
     (void)baton;
@@ -1169,6 +1242,7 @@ static Suite *dialect_suite(void)
     tcase_add_test(tc, media_exempt_only_when_binary);
     tcase_add_test(tc, batch_unit_edits_and_locate);
     tcase_add_test(tc, path_hide_writes_keys_by_position);
+    tcase_add_test(tc, paths_are_written_from_their_steps);
     tcase_add_test(tc, long_numbers_of_free_form_data_are_scanned);
     tcase_add_test(tc, locate_maps_offsets);
     tcase_add_test(tc, edits_within_and_across_pieces);
