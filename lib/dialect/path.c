@@ -138,10 +138,11 @@ static size_t bracketed(char *buf, const char *open, size_t n, char close)
     return olen + nd + 1;
 }
 
-/* One step as text into buf (NULL: only its length); first: the step
- * below the root, which has no '.' before a name. */
-static size_t step_text(const llm_path_t *s, int first, char *buf)
+/* One step as text into buf (NULL: only its length).  The step below
+ * the root (up NULL) has no '.' before a name. */
+static size_t step_text(const llm_path_t *s, char *buf)
 {
+    int first = (s->up == NULL);
     char tmp[32];
     size_t n;
 
@@ -174,31 +175,22 @@ static size_t step_text(const llm_path_t *s, int first, char *buf)
     return n;
 }
 
+/* Written from its last step back to the root, the way the steps link. */
 const char *llm_dialect_path_text(apr_pool_t *p, const llm_path_t *path)
 {
     const llm_path_t *s;
-    size_t len = 0, depth = 0, i;
-    const llm_path_t **chain;
+    size_t len = 0;
     char *out, *w;
 
     for (s = path; s; s = s->up) {
-        depth++;
+        len += step_text(s, NULL);
     }
-    if (depth == 0) {
-        return "";
+    out = apr_palloc(p, len + 1);
+    out[len] = '\0';
+    for (s = path, w = out + len; s; s = s->up) {
+        w -= step_text(s, NULL);
+        step_text(s, w);
     }
-    chain = apr_palloc(p, depth * sizeof(*chain));
-    for (s = path, i = depth; s; s = s->up) {
-        chain[--i] = s;
-    }
-    for (i = 0; i < depth; i++) {
-        len += step_text(chain[i], i == 0, NULL);
-    }
-    out = w = apr_palloc(p, len + 1);
-    for (i = 0; i < depth; i++) {
-        w += step_text(chain[i], i == 0, w);
-    }
-    *w = '\0';
     return out;
 }
 
